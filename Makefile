@@ -1,0 +1,170 @@
+# ktstr build. Everything is discovered by wildcard: a component is a folder
+# whose main.c becomes the binary and whose other .c files (including arch
+# subfolders) become lib<component>.a, which its unit tests link against.
+#
+#   make            build all binaries into $(BUILD)/bin
+#   make test       unit tests, then integration tests (VM tests included)
+#   make test-unit  criterion unit tests only
+#   make test-vm    integration tests only
+#   make asan       build and unit-test with ASan+UBSan into build-asan/
+#   make bench      benchmarks (figures printed, never asserted)
+#   make setup      install Debian packages, build, fetch the default kernel
+
+BUILD ?= build
+CC ?= gcc
+ARCH := $(shell uname -m)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
+	-Iinclude -I$(BUILD)/proto -MMD -MP
+LDFLAGS ?=
+HOST_LIBS := -Wl,--as-needed -lyaml -lelf -lseccomp -lcap -llz4 -lzstd -lprotobuf-c -lz -lpthread
+GUEST_LIBS := -lprotobuf-c -lz -lpthread
+
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
+
+# ---- generated protobuf code ------------------------------------------------
+PROTOS := $(wildcard proto/*.proto)
+PROTO_C := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_O := $(PROTO_C:.c=.o)
+
+# One protoc-c run generates every file; the stamp keeps make from running it
+# once per output or deleting the headers as intermediates.
+$(BUILD)/proto/.stamp: $(PROTOS)
+	@mkdir -p $(BUILD)/proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $(PROTOS)
+	@touch $@
+$(PROTO_C) $(PROTO_H): $(BUILD)/proto/.stamp ;
+.SECONDARY:
+
+# Generated code is not ours to lint: only -Werror on real errors.
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	$(CC) $(filter-out -Werror -Wshadow -Wextra,$(CFLAGS)) -c -o $@ $<
+
+$(BUILD)/libktstr-proto.a: $(PROTO_O)
+	@rm -f $@; ar rcs $@ $^
+
+# ---- components ---------------------------------------------------------------
+srcs_of = $(wildcard $(1)/*.c $(1)/$(ARCH)/*.c)
+lib_srcs_of = $(filter-out $(1)/main.c,$(call srcs_of,$(1)))
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+COMMON_O := $(call objs,$(wildcard common/*.c))
+SANDBOX_O := $(call objs,$(call srcs_of,sandbox))
+$(BUILD)/libktstr-common.a: $(COMMON_O)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libktstr-sandbox.a: $(SANDBOX_O) $(BUILD)/obj/empty.o
+	@rm -f $@; ar rcs $@ $^
+
+BASELIBS := $(BUILD)/libktstr-sandbox.a $(BUILD)/libktstr-common.a $(BUILD)/libktstr-proto.a
+
+# component dir -> binary name
+BIN_orchestrator := ktstr-orch
+BIN_vmm-worker := ktstr-vmm-worker
+BIN_initramfs-builder := ktstr-initramfs-builder
+BIN_guest := ktstr-guest
+HOST_COMPONENTS := orchestrator vmm-worker initramfs-builder
+COMPONENTS := $(HOST_COMPONENTS) guest
+
+define component_rules
+$(1)_LIB_O := $$(call objs,$$(call lib_srcs_of,$(1)))
+$(BUILD)/lib$(1).a: $$($(1)_LIB_O) $(BUILD)/obj/empty.o
+	@rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call component_rules,$(c))))
+
+$(BUILD)/obj/empty.o:
+	@mkdir -p $(dir $@); echo 'typedef int ktstr_empty_tu;' | $(CC) -x c -c -o $@ -
+
+# Host binaries: dynamic, with the sanitizers in SAN builds. -I<component> lets
+# a component include its private headers by name.
+$(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/bin/ktstr-vmm-worker: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/bin/ktstr-initramfs-builder: $(BUILD)/obj/initramfs-builder/main.o $(BUILD)/libinitramfs-builder.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+# The guest is PID 1 in a VM: static, never sanitized (ASan cannot run as a
+# static PID 1), built from its own object tree.
+GUEST_CFLAGS := $(filter-out $(SANFLAGS),$(CFLAGS))
+GUEST_SRCS := $(call srcs_of,guest) $(wildcard common/*.c)
+GUEST_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(GUEST_SRCS))
+$(BUILD)/guest-obj/%.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(GUEST_CFLAGS) -Iguest -c -o $@ $<
+$(BUILD)/guest-obj/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(filter-out -Werror -Wshadow -Wextra,$(GUEST_CFLAGS)) -c -o $@ $<
+GUEST_PROTO_O := $(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/guest-obj/proto/%.o,$(PROTO_C))
+$(BUILD)/bin/ktstr-guest: $(GUEST_O) $(GUEST_PROTO_O)
+	@mkdir -p $(dir $@); $(CC) -static -o $@ $^ $(GUEST_LIBS)
+
+$(BUILD)/obj/%.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(firstword $(subst /, ,$*)) -c -o $@ $<
+
+BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
+all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests
+.DEFAULT_GOAL := all
+
+# ---- tests ----------------------------------------------------------------------
+# tests/unit/<component>/*.c -> one criterion binary per component.
+UNIT_DIRS := $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/*.c))))
+UNIT_BINS := $(patsubst %,$(BUILD)/tests/unit-%,$(UNIT_DIRS))
+lib_for_unit = $(if $(filter common,$(1)),,$(if $(filter sandbox,$(1)),,$(BUILD)/lib$(1).a))
+define unit_rules
+$(BUILD)/tests/unit-$(1): $$(call objs,$$(wildcard tests/unit/$(1)/*.c)) $$(call lib_for_unit,$(1)) $(BASELIBS)
+	@mkdir -p $$(dir $$@); $$(CC) $$(LDFLAGS) -o $$@ $$^ -lcriterion $(HOST_LIBS)
+$(BUILD)/obj/tests/unit/$(1)/%.o: tests/unit/$(1)/%.c $(PROTO_H)
+	@mkdir -p $$(dir $$@); $$(CC) $$(CFLAGS) -I$(1) -Itests -c -o $$@ $$<
+endef
+$(foreach d,$(UNIT_DIRS),$(eval $(call unit_rules,$(d))))
+
+# tests/integration/*.c -> one criterion binary each, with tests/integration/lib/.
+INTEG_LIB_O := $(call objs,$(wildcard tests/integration/lib/*.c))
+INTEG_SRCS := $(wildcard tests/integration/*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integ-%,$(INTEG_SRCS))
+$(BUILD)/tests/integ-%: $(BUILD)/obj/tests/integration/%.o $(INTEG_LIB_O) $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
+$(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -c -o $@ $<
+
+# Tiny custom guests for the KVM engine tests (flat binaries run on /dev/kvm).
+TINY_SRCS := $(wildcard tests/tiny-guests/*.c)
+$(BUILD)/bin/ktstr-tiny-guests: $(call objs,$(TINY_SRCS)) $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@)
+	@if [ -n "$(TINY_SRCS)" ]; then $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS); else printf '#!/bin/sh\necho "no tiny guests built" >&2; exit 77\n' > $@; chmod +x $@; fi
+
+tests-build: all $(UNIT_BINS) $(INTEG_BINS)
+
+test: tests-build
+	BUILD=$(BUILD) scripts/run-tests all
+test-unit: tests-build
+	BUILD=$(BUILD) scripts/run-tests unit
+test-vm: tests-build
+	BUILD=$(BUILD) scripts/run-tests integration
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 tests-build
+	BUILD=build-asan scripts/run-tests unit
+
+bench: all
+	BUILD=$(BUILD) scripts/bench
+
+setup:
+	scripts/install-deps
+	$(MAKE) all
+	$(BUILD)/bin/ktstr-orch kernel fetch
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all test test-unit test-vm asan bench setup clean tests-build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

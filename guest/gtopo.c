@@ -1,0 +1,138 @@
+/* sysfs topology reader. sysfs is trusted here (we are PID 1 in our own VM),
+ * but a kernel may lack cache or NUMA directories, so every file is optional
+ * except the online CPU list. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gtopo.h"
+#include "ktstr/topology.h"
+#include "ktstr/util.h"
+
+static int read_list(const char *path, struct cpuset_bits *out)
+{
+	char *s = NULL;
+	size_t len;
+	int ret = read_file(path, &s, &len, 65536);
+
+	if (ret)
+		return ret;
+	ret = cpulist_parse(s, out);
+	free(s);
+	return ret;
+}
+
+static unsigned highest_cpu(const struct cpuset_bits *s)
+{
+	for (unsigned c = CPUSET_WORDS * 64; c-- > 0;)
+		if (cpuset_has(s, c))
+			return c;
+	return 0;
+}
+
+void gtopo_finish(struct gtopo *t)
+{
+	t->usable = t->online;
+	if (cpuset_count(&t->online) > 2) {
+		unsigned last = highest_cpu(&t->online);
+
+		t->usable.w[last / 64] &= ~(1ull << (last % 64));
+	}
+}
+
+static void add_llc(struct gtopo *t, const struct cpuset_bits *s)
+{
+	for (unsigned i = 0; i < t->nllc; i++)
+		if (cpuset_equal(&t->llc[i], s))
+			return;
+	if (t->nllc < GTOPO_MAX_LLCS)
+		t->llc[t->nllc++] = *s;
+}
+
+static void read_nodes(const char *root, struct gtopo *t)
+{
+	char dir[512], path[600];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/devices/system/node", root);
+	d = opendir(dir);
+	if (d) {
+		while ((e = readdir(d))) {
+			char *end;
+			unsigned long id;
+			struct cpuset_bits s;
+
+			if (strncmp(e->d_name, "node", 4) || !e->d_name[4])
+				continue;
+			id = strtoul(e->d_name + 4, &end, 10);
+			if (*end || id >= GTOPO_MAX_NODES)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/cpulist", dir, e->d_name);
+			if (read_list(path, &s))
+				continue;
+			t->node[id] = s;
+			if (id + 1 > t->nnode)
+				t->nnode = (unsigned)id + 1;
+		}
+		closedir(d);
+	}
+	if (!t->nnode) {
+		t->nnode = 1;
+		t->node[0] = t->online;
+	}
+}
+
+int gtopo_read(const char *root, struct gtopo *t, char *err, size_t errlen)
+{
+	char path[512];
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/online", root);
+	ret = read_list(path, &t->online);
+	if (ret || !cpuset_count(&t->online)) {
+		snprintf(err, errlen,
+			 "cannot read the online CPU list %s: %s; is sysfs mounted?", path,
+			 ret ? strerror(-ret) : "empty list");
+		return ret ? ret : -ENODATA;
+	}
+	for (unsigned c = 0; c < CPUSET_WORDS * 64; c++) {
+		struct cpuset_bits s;
+
+		if (!cpuset_has(&t->online, c))
+			continue;
+		snprintf(path, sizeof(path),
+			 "%s/devices/system/cpu/cpu%u/cache/index3/shared_cpu_list", root, c);
+		if (read_list(path, &s) == 0 && cpuset_count(&s))
+			add_llc(t, &s);
+	}
+	if (!t->nllc) {
+		t->nllc = 1;
+		t->llc[0] = t->online;
+	}
+	read_nodes(root, t);
+	gtopo_finish(t);
+	return 0;
+}
+
+void gtopo_from_model(const struct ktstr_topo *m, struct gtopo *t)
+{
+	uint32_t per = topo_cpus_per_llc(m), n = topo_cpus(m);
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t c = 0; c < n && c < KTSTR_TOPO_MAX_CPUS; c++) {
+		uint32_t llc = c / per, node = topo_llc_node(m, llc);
+
+		cpuset_add(&t->online, c);
+		if (llc < GTOPO_MAX_LLCS)
+			cpuset_add(&t->llc[llc], c);
+		if (node < GTOPO_MAX_NODES)
+			cpuset_add(&t->node[node], c);
+	}
+	t->nllc = m->llcs < GTOPO_MAX_LLCS ? m->llcs : GTOPO_MAX_LLCS;
+	t->nnode = m->numa_nodes < GTOPO_MAX_NODES ? m->numa_nodes : GTOPO_MAX_NODES;
+	gtopo_finish(t);
+}

@@ -1,0 +1,48 @@
+/* Small helpers shared by every process. */
+#ifndef KTSTR_UTIL_H
+#define KTSTR_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic clock in microseconds / milliseconds. */
+uint64_t ktstr_now_us(void);
+uint64_t ktstr_now_ms(void);
+/* CPU time (user+system) of this process in microseconds. */
+uint64_t ktstr_cpu_time_us(void);
+
+/* Read/write exactly len bytes, retrying EINTR and short transfers.
+ * read_full returns bytes read (< len only at EOF) or -errno. */
+ssize_t read_full(int fd, void *buf, size_t len);
+int write_full(int fd, const void *buf, size_t len);
+
+/* Read a whole (small) file into a NUL-terminated malloc'd buffer, at most
+ * max bytes. Returns 0 or -errno (-EFBIG if larger than max). */
+int read_file(const char *path, char **out, size_t *len, size_t max);
+/* Write a whole string to a file (sysfs/cgroupfs/procfs style). */
+int write_file(const char *path, const char *s);
+
+/* Growable byte buffer. */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+int sb_append(struct strbuf *sb, const void *data, size_t len);
+int sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(struct strbuf *sb);
+
+/* Base64 (RFC 4648, no line breaks). Output is NUL-terminated, caller frees.
+ * decode ignores whitespace; -EINVAL on bad characters. */
+int base64_encode(const void *in, size_t len, char **out);
+int base64_decode(const char *in, size_t len, uint8_t **out, size_t *outlen);
+
+/* CRC32 (IEEE, zlib) of a buffer. */
+uint32_t ktstr_crc32(const void *buf, size_t len);
+
+/* mkdir -p. */
+int mkdir_p(const char *path, mode_t mode);
+
+#endif

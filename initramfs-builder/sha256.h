@@ -1,0 +1,30 @@
+/* SHA-256 (FIPS 180-4) for the image cache key and the on-disk entry
+ * checksum. Chosen over CRC32/FNV because the key names an image that many
+ * VMs trust blindly: a 256-bit cryptographic digest makes accidental (and
+ * practical deliberate) collisions between different inputs a non-issue,
+ * and it is small enough to write from the specification. */
+#ifndef KTSTR_BUILDER_SHA256_H
+#define KTSTR_BUILDER_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_LEN 32
+#define SHA256_HEX_LEN (SHA256_LEN * 2)
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t total;		/* bytes hashed so far */
+	uint8_t block[64];
+	size_t fill;		/* bytes buffered in block */
+};
+
+void sha256_init(struct sha256 *s);
+void sha256_update(struct sha256 *s, const void *data, size_t len);
+void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
+/* One-shot helper. */
+void sha256_buf(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+/* Lower-case hex, out must hold SHA256_HEX_LEN + 1 bytes. */
+void sha256_hex(const uint8_t digest[SHA256_LEN], char *out);
+
+#endif

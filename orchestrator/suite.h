@@ -1,0 +1,100 @@
+/* The in-memory form of a suite file (docs/suite-format.md): schedulers and
+ * the tests that run under them. Produced by suite_load(), read-only after. */
+#ifndef KTSTR_ORCH_SUITE_H
+#define KTSTR_ORCH_SUITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ktstr/topology.h>
+
+#include "guest.pb-c.h"
+#include "strv.h"
+
+#define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
+
+struct flag_decl {
+	char *name;
+	struct strv args;
+	uint32_t requires_mask; /* bit i = flags[i] must also be active */
+	unsigned line;
+};
+
+enum sched_binary_kind {
+	SCHED_BIN_NONE,		  /* EEVDF: no sched_ext scheduler */
+	SCHED_BIN_NAME,		  /* discovered by name */
+	SCHED_BIN_PATH,		  /* explicit path (relative to the suite file) */
+	SCHED_BIN_KERNEL_BUILTIN, /* enable/disable commands in the guest */
+};
+
+/* Topology constraints; 0 in a max means "not set". */
+struct topo_constraints {
+	uint32_t min_numa, max_numa, min_llcs, max_llcs, min_cpus, max_cpus;
+	bool requires_smt;
+	/* which fields were written (so a test overrides a scheduler per field) */
+	uint32_t set_mask;
+};
+enum {
+	TC_MIN_NUMA = 1, TC_MAX_NUMA = 2, TC_MIN_LLCS = 4, TC_MAX_LLCS = 8,
+	TC_MIN_CPUS = 16, TC_MAX_CPUS = 32, TC_SMT = 64,
+};
+
+/* Per-dimension topology override: 0 = inherit. */
+struct topo_override {
+	uint32_t numa_nodes, llcs, cores_per_llc, threads_per_core;
+};
+
+struct sched_def {
+	char *name;
+	enum sched_binary_kind kind;
+	char *binary;		/* NAME: the name; PATH: the path as written */
+	char *resolved_path;	/* NAME/PATH: absolute path once resolved (or NULL) */
+	struct strv enable, disable;
+	struct flag_decl flags[SUITE_MAX_FLAGS];
+	size_t nflags;
+	struct strv sysctls;	/* "key=value" */
+	struct strv kargs;
+	char *cgroup_parent;
+	struct strv sched_args;
+	struct ktstr_topo topo;	/* default 1,1,2,1 */
+	Ktstr__AssertSpec asserts; /* overrides only (has_* set) */
+	struct topo_constraints cons;
+	unsigned line;
+};
+
+struct test_def {
+	char *name;
+	size_t sched;		  /* index into suite.scheds */
+	struct topo_override topo;
+	Ktstr__Scenario *scenario; /* owned; free_unpacked(NULL) */
+	Ktstr__AssertSpec asserts;
+	struct strv extra_sched_args;
+	uint32_t required_mask, excluded_mask;
+	struct topo_constraints cons;
+	uint32_t memory_mb;	  /* 0 = default */
+	uint32_t timeout_ms;	  /* 0 = default */
+	unsigned line;
+};
+
+struct suite {
+	char *path;	/* as given */
+	char *dir;	/* directory holding the suite file (for name discovery) */
+	struct sched_def *scheds;
+	size_t nscheds;
+	struct test_def *tests;
+	size_t ntests;
+};
+
+/* Read and validate a suite file. On error returns -errno and writes a
+ * message naming file:line:col into err. *out is caller-owned (suite_free). */
+int suite_load(const char *path, struct suite **out, char *err, size_t errlen);
+/* Same, from text in memory (file names the source in messages). */
+int suite_parse(const char *file, const char *text, size_t len, struct suite **out, char *err,
+		size_t errlen);
+void suite_free(struct suite *s);
+
+/* The built-in EEVDF scheduler is index 0 of every suite, named "eevdf". */
+#define SUITE_EEVDF 0
+
+#endif

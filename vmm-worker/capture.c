@@ -1,0 +1,455 @@
+/* Engine-independent capture of what a guest says: COM1 tail, COM2 prefix,
+ * markers found by line scanners, and ring messages. See capture.h.
+ *
+ * Ownership: struct vm_capture owns every buffer below (tail ring, COM2 copy,
+ * line buffers, ring message copies, the linearized tail and the RingMessage
+ * array handed to capture_fill_result). ctl_sock and the mirror fd are
+ * borrowed from main.c and never closed here. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/frame.h>
+#include <ktstr/log.h>
+#include <ktstr/ring.h>
+#include <ktstr/util.h>
+
+#include "capture.h"
+
+/* A scanner keeps the current line so markers split across chunks (serial
+ * data arrives in arbitrary pieces) are still found. Lines longer than this
+ * are cut: every marker we look for is short and near the line start
+ * (the kernel's "[    1.234567] " prefix included). */
+#define LINE_MAX_BYTES 1024u
+/* Ring message bytes kept for the result; beyond this the worker counts the
+ * messages as host-side drops rather than exceed the result frame cap. */
+#define RING_KEEP_MAX (32u << 20)
+
+struct line_scan {
+	char buf[LINE_MAX_BYTES + 1];
+	size_t len;
+};
+
+struct ring_item {
+	Ktstr__RingMessage msg; /* payload.data points at a malloc'd copy */
+};
+
+struct vm_capture {
+	int ctl_sock;	/* borrowed; -1 once sending failed */
+	bool stream;	/* spec.stream_output */
+	int mirror_fd;	/* borrowed; interactive COM2 -> terminal */
+	bool mirror_failed;
+
+	/* COM1 tail: circular buffer of tail_cap bytes. */
+	uint8_t *tail;
+	size_t tail_cap, tail_pos;
+	uint64_t tail_total;
+	uint8_t *tail_linear; /* built by capture_fill_result */
+
+	/* COM2: first out_cap bytes. */
+	uint8_t *out;
+	size_t out_cap, out_len;
+
+	struct line_scan com1_line, com2_line;
+	bool saw_panic;
+	char kernel_version[128];
+	uint64_t init_started_us;
+	bool com2_exit_seen, ring_exit_seen;
+	int32_t com2_exit, ring_exit;
+
+	struct ring_item *ring;
+	size_t ring_len, ring_cap;
+	size_t ring_bytes;
+	uint64_t host_drops; /* messages not kept (RING_KEEP_MAX) */
+	uint64_t guest_drops;
+	uint32_t crc_errors, crc_errors_reported;
+	bool saw_sched_exit;
+	Ktstr__RingMessage **ring_ptrs;
+
+	bool started_sent;
+};
+
+static void capture_send(struct vm_capture *cap, Ktstr__WorkerEvent *ev)
+{
+	if (cap->ctl_sock < 0)
+		return;
+	int rc = frame_send(cap->ctl_sock, &ev->base, NULL, 0);
+	if (rc < 0) {
+		/* The orchestrator is gone or the socket broke: keep capturing
+		 * (the result may still be written to a log) but stop sending. */
+		kwarn("capture: sending a live event to the orchestrator failed: %s; "
+		      "further live events are dropped", strerror(-rc));
+		cap->ctl_sock = -1;
+	}
+}
+
+struct vm_capture *capture_new(const Ktstr__VmSpec *spec, int ctl_sock)
+{
+	struct vm_capture *cap = calloc(1, sizeof(*cap));
+	if (!cap)
+		return NULL;
+	cap->ctl_sock = ctl_sock;
+	cap->mirror_fd = -1;
+	cap->stream = spec && spec->has_stream_output && spec->stream_output;
+	cap->tail_cap = spec ? spec->console_tail_bytes : 16384;
+	cap->out_cap = spec ? spec->guest_output_max : 1048576;
+	if (cap->tail_cap) {
+		cap->tail = malloc(cap->tail_cap);
+		if (!cap->tail)
+			goto err_free;
+	}
+	if (cap->out_cap) {
+		/* Grown on demand: most guests print far less than the cap. */
+		cap->out = NULL;
+	}
+	return cap;
+
+err_free:
+	free(cap);
+	return NULL;
+}
+
+void capture_free(struct vm_capture *cap)
+{
+	if (!cap)
+		return;
+	for (size_t i = 0; i < cap->ring_len; i++)
+		free(cap->ring[i].msg.payload.data);
+	free(cap->ring);
+	free(cap->ring_ptrs);
+	free(cap->tail);
+	free(cap->tail_linear);
+	free(cap->out);
+	free(cap);
+}
+
+/* Parse a decimal int32 at s (optional sign); false if none. */
+static bool parse_i32(const char *s, int32_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || errno || v < INT32_MIN || v > INT32_MAX)
+		return false;
+	*out = (int32_t)v;
+	return true;
+}
+
+/* Markers that can be acted upon before their line ends. */
+static void scan_partial(struct vm_capture *cap, struct line_scan *ls, int port)
+{
+	ls->buf[ls->len] = '\0';
+	if (port == 1 && !cap->saw_panic && strstr(ls->buf, "Kernel panic - not syncing"))
+		cap->saw_panic = true;
+	if (port == 2 && !cap->init_started_us && strstr(ls->buf, "KTSTR_INIT_STARTED"))
+		cap->init_started_us = ktstr_now_us();
+}
+
+/* Markers that need the whole line. */
+static void scan_line(struct vm_capture *cap, struct line_scan *ls, int port)
+{
+	scan_partial(cap, ls, port);
+	if (port == 1 && !cap->kernel_version[0]) {
+		const char *p = strstr(ls->buf, "Linux version ");
+		if (p) {
+			p += strlen("Linux version ");
+			size_t n = strcspn(p, " \r\n");
+			if (n >= sizeof(cap->kernel_version))
+				n = sizeof(cap->kernel_version) - 1;
+			memcpy(cap->kernel_version, p, n);
+			cap->kernel_version[n] = '\0';
+		}
+	}
+	if (port == 2) {
+		const char *p = strstr(ls->buf, "KTSTR_EXIT=");
+		int32_t v;
+		if (p && parse_i32(p + strlen("KTSTR_EXIT="), &v)) {
+			cap->com2_exit = v;
+			cap->com2_exit_seen = true;
+		}
+	}
+}
+
+static void scan_bytes(struct vm_capture *cap, struct line_scan *ls, int port,
+		       const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = data[i];
+		if (c == '\n') {
+			ls->buf[ls->len] = '\0';
+			scan_line(cap, ls, port);
+			ls->len = 0;
+			continue;
+		}
+		if (c == '\r' || c == '\0')
+			continue;
+		if (ls->len < LINE_MAX_BYTES)
+			ls->buf[ls->len++] = (char)c;
+	}
+	if (ls->len)
+		scan_partial(cap, ls, port);
+}
+
+static void send_output(struct vm_capture *cap, uint32_t port, const uint8_t *data, size_t len)
+{
+	if (!cap->stream || !len)
+		return;
+	Ktstr__GuestOutput go = KTSTR__GUEST_OUTPUT__INIT;
+	go.port = port;
+	go.data.data = (uint8_t *)data;
+	go.data.len = len;
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_OUTPUT;
+	ev.output = &go;
+	capture_send(cap, &ev);
+}
+
+void capture_com1(struct vm_capture *cap, const uint8_t *data, size_t len)
+{
+	if (!len)
+		return;
+	if (cap->tail_cap) {
+		/* Only the last tail_cap bytes of a chunk can survive. */
+		const uint8_t *p = data;
+		size_t n = len;
+		if (n > cap->tail_cap) {
+			p += n - cap->tail_cap;
+			n = cap->tail_cap;
+		}
+		size_t first = cap->tail_cap - cap->tail_pos;
+		if (first > n)
+			first = n;
+		memcpy(cap->tail + cap->tail_pos, p, first);
+		memcpy(cap->tail, p + first, n - first);
+		cap->tail_pos = (cap->tail_pos + n) % cap->tail_cap;
+	}
+	cap->tail_total += len;
+	scan_bytes(cap, &cap->com1_line, 1, data, len);
+	send_output(cap, 1, data, len);
+}
+
+void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len)
+{
+	if (!len)
+		return;
+	if (cap->out_len < cap->out_cap) {
+		size_t n = cap->out_cap - cap->out_len;
+		if (n > len)
+			n = len;
+		uint8_t *nb = realloc(cap->out, cap->out_len + n);
+		if (nb) {
+			cap->out = nb;
+			memcpy(cap->out + cap->out_len, data, n);
+			cap->out_len += n;
+		} else {
+			kwarn("capture: out of memory keeping %zu bytes of COM2 output; "
+			      "the result's guest_output is truncated", n);
+		}
+	}
+	if (cap->mirror_fd >= 0 && !cap->mirror_failed) {
+		int rc = write_full(cap->mirror_fd, data, len);
+		if (rc < 0) {
+			kwarn("capture: writing guest COM2 output to the interactive terminal "
+			      "failed: %s; output is still captured", strerror(-rc));
+			cap->mirror_failed = true;
+		}
+	}
+	scan_bytes(cap, &cap->com2_line, 2, data, len);
+	send_output(cap, 2, data, len);
+}
+
+void capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
+		  bool crc_ok, bool live)
+{
+	if (!crc_ok)
+		cap->crc_errors++;
+	if (crc_ok && type == KTSTR_MSG_SCHED_EXIT)
+		cap->saw_sched_exit = true;
+	if (crc_ok && type == KTSTR_MSG_EXIT && len == 4) {
+		/* i32 little-endian, per the ring contract. */
+		uint32_t u = (uint32_t)payload[0] | (uint32_t)payload[1] << 8 |
+			     (uint32_t)payload[2] << 16 | (uint32_t)payload[3] << 24;
+		cap->ring_exit = (int32_t)u;
+		cap->ring_exit_seen = true;
+	}
+
+	if (live) {
+		Ktstr__RingMessage rm = KTSTR__RING_MESSAGE__INIT;
+		rm.type = type;
+		rm.payload.data = (uint8_t *)payload;
+		rm.payload.len = len;
+		rm.crc_ok = crc_ok;
+		rm.has_live = true;
+		rm.live = true;
+		Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+		ev.ev_case = KTSTR__WORKER_EVENT__EV_RING;
+		ev.ring = &rm;
+		capture_send(cap, &ev);
+	}
+
+	if (cap->ring_bytes + len > RING_KEEP_MAX)
+		goto drop;
+	if (cap->ring_len == cap->ring_cap) {
+		size_t ncap = cap->ring_cap ? cap->ring_cap * 2 : 16;
+		struct ring_item *n = realloc(cap->ring, ncap * sizeof(*n));
+		if (!n)
+			goto drop;
+		cap->ring = n;
+		cap->ring_cap = ncap;
+	}
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		goto drop;
+	if (len)
+		memcpy(copy, payload, len);
+	struct ring_item *it = &cap->ring[cap->ring_len++];
+	ktstr__ring_message__init(&it->msg);
+	it->msg.type = type;
+	it->msg.payload.data = copy;
+	it->msg.payload.len = len;
+	it->msg.crc_ok = crc_ok;
+	it->msg.has_live = true;
+	it->msg.live = live;
+	cap->ring_bytes += len;
+	return;
+
+drop:
+	cap->host_drops++;
+}
+
+void capture_ring_stats(struct vm_capture *cap, uint64_t drops, uint32_t crc_errors)
+{
+	cap->guest_drops = drops;
+	cap->crc_errors_reported = crc_errors;
+}
+
+bool capture_saw_panic(const struct vm_capture *cap)
+{
+	return cap->saw_panic;
+}
+
+bool capture_saw_sched_exit(const struct vm_capture *cap)
+{
+	return cap->saw_sched_exit;
+}
+
+uint64_t capture_init_started_us(const struct vm_capture *cap)
+{
+	return cap->init_started_us;
+}
+
+bool capture_exit_code(const struct vm_capture *cap, int32_t *code)
+{
+	if (cap->ring_exit_seen) {
+		*code = cap->ring_exit;
+		return true;
+	}
+	if (cap->com2_exit_seen) {
+		*code = cap->com2_exit;
+		return true;
+	}
+	return false;
+}
+
+void capture_set_com2_mirror(struct vm_capture *cap, int fd)
+{
+	cap->mirror_fd = fd;
+	cap->mirror_failed = false;
+}
+
+void capture_vm_started(struct vm_capture *cap, Ktstr__Engine engine, const char *detail,
+			uint64_t setup_us, uint32_t engine_pid)
+{
+	if (cap->started_sent)
+		return;
+	cap->started_sent = true;
+	Ktstr__VmStarted st = KTSTR__VM_STARTED__INIT;
+	st.engine = engine;
+	st.engine_detail = (char *)detail;
+	st.has_setup_us = true;
+	st.setup_us = setup_us;
+	if (engine_pid) {
+		st.has_engine_pid = true;
+		st.engine_pid = engine_pid;
+	}
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_STARTED;
+	ev.started = &st;
+	capture_send(cap, &ev);
+}
+
+bool capture_started_sent(const struct vm_capture *cap)
+{
+	return cap->started_sent;
+}
+
+void capture_fill_result(struct vm_capture *cap, uint64_t engine_start_us, Ktstr__VmResult *res)
+{
+	/* Flush partial lines: a guest that dies mid-line still counts. */
+	if (cap->com1_line.len) {
+		scan_line(cap, &cap->com1_line, 1);
+		cap->com1_line.len = 0;
+	}
+	if (cap->com2_line.len) {
+		scan_line(cap, &cap->com2_line, 2);
+		cap->com2_line.len = 0;
+	}
+
+	size_t tlen = cap->tail_total < cap->tail_cap ? (size_t)cap->tail_total : cap->tail_cap;
+	free(cap->tail_linear);
+	cap->tail_linear = NULL;
+	if (tlen) {
+		cap->tail_linear = malloc(tlen);
+		if (cap->tail_linear) {
+			/* Oldest byte is at tail_pos once the buffer has wrapped. */
+			size_t start = cap->tail_total < cap->tail_cap ? 0 : cap->tail_pos;
+			size_t first = cap->tail_cap - start;
+			if (first > tlen)
+				first = tlen;
+			memcpy(cap->tail_linear, cap->tail + start, first);
+			memcpy(cap->tail_linear + first, cap->tail, tlen - first);
+			res->has_console_tail = true;
+			res->console_tail.data = cap->tail_linear;
+			res->console_tail.len = tlen;
+		}
+	} else {
+		res->has_console_tail = true;
+		res->console_tail.data = NULL;
+		res->console_tail.len = 0;
+	}
+
+	res->has_guest_output = true;
+	res->guest_output.data = cap->out;
+	res->guest_output.len = cap->out_len;
+
+	free(cap->ring_ptrs);
+	cap->ring_ptrs = NULL;
+	res->n_ring = 0;
+	res->ring = NULL;
+	if (cap->ring_len) {
+		cap->ring_ptrs = calloc(cap->ring_len, sizeof(*cap->ring_ptrs));
+		if (cap->ring_ptrs) {
+			for (size_t i = 0; i < cap->ring_len; i++)
+				cap->ring_ptrs[i] = &cap->ring[i].msg;
+			res->n_ring = cap->ring_len;
+			res->ring = cap->ring_ptrs;
+		}
+	}
+	res->has_ring_drops = true;
+	res->ring_drops = cap->guest_drops + cap->host_drops;
+	res->has_ring_crc_errors = true;
+	res->ring_crc_errors = cap->crc_errors > cap->crc_errors_reported ? cap->crc_errors
+									   : cap->crc_errors_reported;
+
+	int32_t code;
+	if (capture_exit_code(cap, &code)) {
+		res->has_guest_exit_code = true;
+		res->guest_exit_code = code;
+	}
+	if (cap->kernel_version[0])
+		res->kernel_version = cap->kernel_version;
+	if (cap->init_started_us && engine_start_us && cap->init_started_us >= engine_start_us) {
+		res->has_boot_to_init_us = true;
+		res->boot_to_init_us = cap->init_started_us - engine_start_us;
+	}
+}

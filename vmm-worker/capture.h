@@ -1,0 +1,54 @@
+/* What the worker learns from a running guest, independent of the engine:
+ * COM1 tail, COM2 contents, markers seen on them, and ring messages. Engines
+ * push bytes and ring messages in; main.c turns the capture into a VmResult.
+ * Live events (GuestOutput when stream_output, RingMessage) are sent to the
+ * orchestrator from here. Not thread-safe: engines call it from one thread
+ * (or serialize). */
+#ifndef KTSTR_WORKER_CAPTURE_H
+#define KTSTR_WORKER_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker.pb-c.h"
+
+struct vm_capture;
+
+struct vm_capture *capture_new(const Ktstr__VmSpec *spec, int ctl_sock);
+void capture_free(struct vm_capture *cap);
+
+/* Bytes the guest wrote to COM1 / COM2. */
+void capture_com1(struct vm_capture *cap, const uint8_t *data, size_t len);
+void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len);
+/* One ring message (payload copied). live = drained while the VM ran. */
+void capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
+		  bool crc_ok, bool live);
+void capture_ring_stats(struct vm_capture *cap, uint64_t drops, uint32_t crc_errors);
+
+/* Markers (set by the scanners). */
+bool capture_saw_panic(const struct vm_capture *cap);	     /* "Kernel panic - not syncing" on COM1 */
+bool capture_saw_sched_exit(const struct vm_capture *cap);   /* SCHED_EXIT ring message */
+uint64_t capture_init_started_us(const struct vm_capture *cap); /* KTSTR_INIT_STARTED, 0 = never */
+
+/* Fill the capture-derived fields of a VmResult (console tail, guest output,
+ * ring, exit code, kernel version, boot_to_init given engine_start_us). The
+ * result keeps pointers into cap: free the result's fields before cap. */
+void capture_fill_result(struct vm_capture *cap, uint64_t engine_start_us, Ktstr__VmResult *res);
+
+/* ---- Added by the protocol-layer owner (additions only) ------------------
+ * Send VmStarted to the orchestrator (once; later calls are ignored). Engines
+ * call it right after the guest starts; main.c sends it itself if the engine
+ * did not (so the orchestrator always sees VmStarted before VmResult when a
+ * guest ran). */
+void capture_vm_started(struct vm_capture *cap, Ktstr__Engine engine, const char *detail,
+			uint64_t setup_us, uint32_t engine_pid);
+bool capture_started_sent(const struct vm_capture *cap);
+/* Guest exit code seen so far (EXIT ring message wins over KTSTR_EXIT=N on
+ * COM2); false if none. */
+bool capture_exit_code(const struct vm_capture *cap, int32_t *code);
+/* Interactive mode: COM2 bytes are also written to this fd (blocking writes,
+ * errors logged once). -1 = none. */
+void capture_set_com2_mirror(struct vm_capture *cap, int fd);
+
+#endif

@@ -1,0 +1,102 @@
+/* The contract between ktstr-vmm-worker's protocol layer (main.c) and its two
+ * engines (engine_kvm.c, engine_qemu.c). Both engines take the same inputs,
+ * honour the same guest contract and feed the same capture, so a report never
+ * depends on which engine ran except for the engine field itself.
+ *
+ * Guest contract (both engines):
+ *   - COM1 (0x3f8, IRQ4) = kernel console; COM2 (0x2f8, IRQ3) = guest output
+ *     and fallback results (sentinels, KTSTR_EXIT=N).
+ *   - SHM ring in the top spec->shm_size bytes of guest RAM, excluded from
+ *     usable RAM, at guest physical address shm_base; the guest learns it from
+ *     KTSTR_SHM_BASE=0x... KTSTR_SHM_SIZE=0x... on the command line and maps
+ *     it through /dev/mem (iomem=relaxed).
+ *   - initrd = base image (FD_INITRD) followed by spec->initrd_suffix.
+ *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra. */
+#ifndef KTSTR_WORKER_ENGINE_H
+#define KTSTR_WORKER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "worker.pb-c.h"
+
+struct vm_capture; /* capture.h */
+
+struct vm_inputs {
+	const Ktstr__VmSpec *spec;
+	int kernel_fd;		/* owned by main.c; engines must not close it */
+	int initrd_fd;		/* sealed memfd or -1; owned by main.c */
+	int stdin_fd;		/* interactive only, else -1; owned by main.c */
+	int stdout_fd;		/* interactive only, else -1; owned by main.c */
+	int ctl_sock;		/* to the orchestrator, for live events */
+	uint64_t worker_start_us; /* ktstr_now_us() at worker start */
+	/* Set by main.c from the control socket: the orchestrator asked to stop.
+	 * Engines poll it (with ctl_sock readable) and end with OUTCOME_STOPPED. */
+	volatile int *stop_requested;
+};
+
+/* What an engine reports besides the capture. */
+struct vm_end {
+	Ktstr__Outcome outcome;
+	Ktstr__Engine engine;
+	char engine_detail[32];	/* "kvm", "qemu-tcg", "qemu-kvm" */
+	char error_what[256];	/* for OUTCOME_ENGINE_ERROR / KVM errors */
+	char error_why[256];
+	char error_hint[256];
+	int error_errno;
+	uint64_t setup_us;	/* worker start -> first KVM_RUN / qemu exec */
+	uint64_t engine_start_us; /* ktstr_now_us() when the guest started */
+	uint64_t end_us;
+	/* KVM error details */
+	bool has_fault;
+	uint64_t fault_rip;
+	uint8_t fault_insn[16];
+	uint32_t fault_insn_len;
+	uint32_t kvm_exit_reason;
+	uint32_t kvm_suberror;
+	bool sandboxed;
+};
+
+/* Run one VM to its end. Returns 0 when the VM ran and ended (whatever the
+ * outcome, filled into *end), or -errno when the engine could not start at
+ * all (then *end still carries outcome ENGINE_ERROR and a precise error). */
+int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
+int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
+
+/* What /dev/kvm is on this host: "hardware-svm", "hardware-vmx", "kvm_pvm",
+ * "absent", "no-access". Only the hardware kinds can boot a stock kernel. */
+const char *engine_kvm_kind(void);
+/* Resolve ENGINE_AUTO. */
+Ktstr__Engine engine_choose(Ktstr__Engine requested);
+
+/* Guest physical layout shared by the engines (x86_64). */
+#define GUEST_MMIO_GAP_START 0xC0000000ull
+/* Base of the SHM region: top of guest RAM below the MMIO gap. memory_bytes
+ * must be <= GUEST_MMIO_GAP_START for the QEMU engine. */
+uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size);
+
+/* The engine-independent part of the guest command line (console, panic,
+ * reboot, iomem=relaxed, memmap/SHM announcement, rdinit, ...). Engine-specific
+ * words are passed in extra_engine (may be NULL). Returns 0 or -ENOSPC. */
+int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_via_memmap,
+			const char *extra_engine, char *buf, size_t len);
+
+/* ---- Added by the protocol-layer owner (additions only) ------------------
+ * Control socket service for engines (worker_ctl.c). An engine that polls
+ * in->ctl_sock calls this when it is readable (or at least every 100 ms): it
+ * reads the pending WorkerRequest without blocking for long and sets
+ * *in->stop_requested on StopVm, on EOF (orchestrator gone), on garbage and
+ * on a second RunVm (refused: the worker runs exactly one VM). Returns 0, or
+ * -errno when the socket is unusable (stop is then requested too). Engines
+ * that never poll ctl_sock still stop: SIGTERM/SIGINT set *stop_requested. */
+int worker_ctl_service(const struct vm_inputs *in);
+
+/* Size reserved for firmware at the top of guest RAM under QEMU: SeaBIOS puts
+ * its high tables (ACPI, SMBIOS) in the last few hundred KiB of RAM below
+ * 4 GiB, so the QEMU engine places the SHM region just below this reserve
+ * (the guest learns the address from KTSTR_SHM_BASE either way). */
+#define GUEST_QEMU_FW_RESERVE (2ull << 20)
+
+#endif
