@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
 	-Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
-	-Iinclude -I$(BUILD)/proto -MMD -MP
+	-Iinclude -Isandbox -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
 HOST_LIBS := -Wl,--as-needed -lyaml -lelf -lseccomp -lcap -llz4 -lzstd -lprotobuf-c -lz -lpthread
 GUEST_LIBS := -lprotobuf-c -lz -lpthread
@@ -162,9 +162,14 @@ setup:
 	$(MAKE) all
 	$(BUILD)/bin/ktstr-orch kernel fetch
 
-clean:
-	rm -rf build build-asan
+# Fuzz every decoder (libFuzzer); CI runs a short pass, this a longer one.
+FUZZ_SECS ?= 30
+fuzz:
+	BUILD=$(BUILD)-fuzz scripts/fuzz $(FUZZ_SECS)
 
-.PHONY: all test test-unit test-vm asan bench setup clean tests-build
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -53,7 +53,7 @@ static void add_llc(struct gtopo *t, const struct cpuset_bits *s)
 
 static void read_nodes(const char *root, struct gtopo *t)
 {
-	char dir[512], path[600];
+	char dir[512], path[1024];
 	DIR *d;
 	struct dirent *e;
 

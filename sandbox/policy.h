@@ -26,6 +26,7 @@ enum sandbox_dyn {
 	SANDBOX_DYN_NONE = 0,	  /* datum as written */
 	SANDBOX_DYN_SELF_PID,	  /* getpid() at load time */
 	SANDBOX_DYN_CHILD_PID,	  /* opts->child_pid (rule dropped when 0) */
+	SANDBOX_DYN_CHILD_PGRP,	  /* -opts->child_pid: its process group, as kill(-pid) */
 	SANDBOX_DYN_CACHE_DIRFD,  /* opts->cache_dirfd (rule dropped when < 0) */
 };
 

@@ -42,6 +42,8 @@ const struct sandbox_rule sandbox_base_rules[] = {
 	 * another process and is killed by the default action. */
 	SB_ALLOW_IF(tgkill, "pthread_kill to kick vCPU threads, abort()",
 		    SB_EQ_DYN(0, SANDBOX_DYN_SELF_PID)),
+	/* changes only the calling thread's signal stack */
+	SB_ALLOW(sigaltstack, "ASan/UBSan runtime (SAN=1 builds) at thread and process exit"),
 	SB_ALLOW(sched_yield, "spin-wait back-off in the ring/vCPU loops"),
 
 	/* time: vDSO normally, a real syscall when the clocksource has no

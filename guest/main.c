@@ -1,0 +1,255 @@
+/* ktstr-guest: PID 1 inside every ktstr VM. Order (facts §1.1): /dev, COM2
+ * and KTSTR_INIT_STARTED first (the host times boot-to-init from it), then
+ * the remaining mounts, the image-integrity sentinel, the spec, and either
+ * shell mode or one test: scheduler, scenario, verdict, report, power off.
+ * Every path ends in power_off(): PID 1 must never exit (that panics the
+ * kernel and loses the report). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "cgroup.h"
+#include "gtopo.h"
+#include "mounts.h"
+#include "ktstr/log.h"
+#include "ktstr/util.h"
+#include "reaper.h"
+#include "report.h"
+#include "result.h"
+#include "scenario.h"
+#include "scheduler.h"
+#include "shell.h"
+#include "spec.h"
+
+#define INIT_OK "/.ktstr_init_ok"
+#define COM2 "/dev/ttyS1"
+#define CG_ROOT "/sys/fs/cgroup"
+
+static struct report g_rep;
+
+static void __attribute__((noreturn)) power_off(void)
+{
+	report_drain(&g_rep);
+	sync();
+	reboot(RB_POWER_OFF);
+	/* Only reached if the kernel refused; a PID 1 exit would panic, which
+	 * with panic=-1 still ends the VM. */
+	for (;;)
+		pause();
+}
+
+static void apply_sysctls(const Ktstr__GuestSpec *g)
+{
+	for (size_t i = 0; i < g->n_sysctls; i++) {
+		char path[512], key[256];
+		const char *eq = strchr(g->sysctls[i], '=');
+		size_t kl = (size_t)(eq - g->sysctls[i]);
+		int ret;
+
+		if (kl >= sizeof(key))
+			continue;
+		memcpy(key, g->sysctls[i], kl);
+		key[kl] = '\0';
+		for (char *p = key; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		snprintf(path, sizeof(path), "/proc/sys/%s", key);
+		ret = write_file(path, eq + 1);
+		if (ret)
+			kwarn("sysctl %s: write %s: %s", g->sysctls[i], path, strerror(-ret));
+	}
+}
+
+static void fill_env_facts(struct result *res, const struct gtopo *t)
+{
+	struct utsname u;
+
+	if (uname(&u) == 0)
+		result_str(&res->tr.kernel_release, u.release);
+	if (t) {
+		res->tr.has_guest_cpus = 1;
+		res->tr.guest_cpus = cpuset_count(&t->online);
+	}
+}
+
+static void __attribute__((noreturn)) finish(struct result *res, struct sched *s)
+{
+	char state[64];
+	char *tail;
+	int code;
+
+	sched_stop(s);
+	sched_read_sysfs(SCX_SYSFS "/state", state, sizeof(state));
+	if (state[0])
+		result_str(&res->tr.sched_ext_state, state);
+	if (s->ops[0])
+		result_str(&res->tr.sched_ext_ops, s->ops);
+	tail = sched_log_tail(8192);
+	if (tail) {
+		if (!res->tr.scheduler_log_tail)
+			result_str(&res->tr.scheduler_log_tail, tail);
+		report_line(&g_rep, SENTINEL_SCHED_START);
+		write_full(STDOUT_FILENO, tail, strlen(tail));
+		report_line(&g_rep, "\n" SENTINEL_SCHED_END);
+		free(tail);
+	}
+	report_result(&g_rep, &res->tr);
+	code = result_exit_code(res);
+	report_exit(&g_rep, code);
+	result_free(res);
+	power_off();
+}
+
+static void expand_catalogue(Ktstr__GuestSpec *g, const struct gtopo *t, struct result *res)
+{
+	Ktstr__Scenario *sc = g->scenario, *ex = NULL;
+	struct catalog_params p = { 0 };
+	char err[512];
+
+	if (sc->n_cgroups || sc->n_steps)
+		return;
+	p.cpus = cpuset_count(&t->usable);
+	p.llcs = t->nllc;
+	p.duration_ms = sc->duration_ms;
+	if (catalog_expand(sc->name, &p, &ex, err, sizeof(err)))
+		return; /* an empty custom scenario: it holds with no workers */
+	if (spec_validate_scenario(ex, err, sizeof(err))) {
+		result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
+		ktstr__scenario__free_unpacked(ex, NULL);
+		return;
+	}
+	ex->settle_ms = sc->settle_ms;
+	/* Swap the expansion into the spec so one free releases both. */
+	g->scenario = ex;
+	ktstr__scenario__free_unpacked(sc, NULL);
+}
+
+static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
+{
+	static struct gtopo topo;
+	struct result res;
+	struct sched sched = { 0 };
+	struct sched_fail f;
+	const char *parent = "/ktstr";
+	char err[512], cg_parent[512];
+	int ret;
+
+	result_init(&res, g->test_name ? g->test_name : (g->scenario ? g->scenario->name : ""));
+	ret = gtopo_read("/sys", &topo, err, sizeof(err));
+	fill_env_facts(&res, ret ? NULL : &topo);
+	if (ret) {
+		result_set(&res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
+		finish(&res, &sched);
+	}
+	expand_catalogue(g, &topo, &res);
+	if (res.tr.status != KTSTR__TEST_RESULT__STATUS__PASSED)
+		finish(&res, &sched);
+	if (g->scheduler && g->scheduler->cgroup_parent)
+		parent = g->scheduler->cgroup_parent;
+	snprintf(cg_parent, sizeof(cg_parent), "%s%s", CG_ROOT, parent);
+	ret = cg_setup_parent(CG_ROOT, parent, err, sizeof(err));
+	if (ret) {
+		result_set(&res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
+		finish(&res, &sched);
+	}
+	if (sched_start(&sched, g->scheduler, &f)) {
+		char *tail = sched_log_tail(4096);
+
+		if (f.status == KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED)
+			report_line(&g_rep, "SCHEDULER_DIED");
+		else if (f.status == KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED)
+			report_line(&g_rep, "SCHEDULER_NOT_ATTACHED: %s", f.detail);
+		result_set(&res, f.status, "%s", f.detail);
+		result_str(&res.tr.scheduler_log_tail, tail);
+		free(tail);
+		finish(&res, &sched);
+	}
+	if (g_rep.have_ring)
+		ring_slot_set(&g_rep.shm.ring, 15, KTSTR_SLOT1_SCHED_LOADED);
+	report_line(&g_rep, "KTSTR_PAYLOAD_STARTING");
+	{
+		struct scenario_env env = {
+			.rep = &g_rep,
+			.sched = &sched,
+			.topo = &topo,
+			.cg_parent = cg_parent,
+			.asserts = g->asserts,
+		};
+
+		scenario_run(&env, g->scenario, &res);
+	}
+	finish(&res, &sched);
+}
+
+int main(int argc, char **argv)
+{
+	Ktstr__GuestSpec *g = NULL;
+	char err[512];
+	struct stat st;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	klog_init("ktstr-guest");
+	report_init(&g_rep);
+	mounts_dev();
+	if (report_open_com2(&g_rep, COM2))
+		kerr("open %s: %s; reporting only through the SHM ring", COM2, strerror(errno));
+	ret = spec_load(SPEC_PATH, &g, err, sizeof(err));
+	if (ret || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
+		report_line(&g_rep, SENTINEL_INIT_STARTED);
+	mounts_rest();
+	{
+		char *cmdline = NULL;
+		size_t len;
+
+		read_file("/proc/cmdline", &cmdline, &len, 65536);
+		if (!g || !g->ring_disabled)
+			report_open_ring(&g_rep, cmdline ? cmdline : "");
+		free(cmdline);
+	}
+	if (stat(INIT_OK, &st)) {
+		struct result res;
+
+		result_init(&res, g && g->test_name ? g->test_name : "");
+		result_set(&res, KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE,
+			   "FATAL: initramfs extraction incomplete (%s missing): the guest ran "
+			   "out of memory while unpacking, or the image is truncated; raise the "
+			   "VM memory",
+			   INIT_OK);
+		report_line(&g_rep, "%s", res.tr.detail);
+		report_result(&g_rep, &res.tr);
+		report_exit(&g_rep, 1);
+		result_free(&res);
+		power_off();
+	}
+	if (ret) {
+		struct result res;
+
+		result_init(&res, "");
+		result_set(&res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
+		report_crash(&g_rep, err);
+		report_result(&g_rep, &res.tr);
+		report_exit(&g_rep, 1);
+		result_free(&res);
+		power_off();
+	}
+	write_file("/proc/sys/kernel/bpf_stats_enabled", "1");
+	apply_sysctls(g);
+	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	setenv("KTSTR_GUEST_INIT", "1", 1);
+	if (g->mode == KTSTR__GUEST_SPEC__MODE__MODE_SHELL) {
+		int code = shell_run(&g_rep, g->exec_cmd);
+
+		report_exit(&g_rep, code);
+		power_off();
+	}
+	run_test(g);
+}

@@ -1,0 +1,48 @@
+/* Reporting to the host: the SHM ring when there is one, and COM2 text
+ * (sentinels, base64 result mirror, KTSTR_EXIT=N) always. */
+#ifndef KTSTR_GUEST_REPORT_H
+#define KTSTR_GUEST_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest.pb-c.h"
+#include "shm.h"
+
+#define SENTINEL_INIT_STARTED "KTSTR_INIT_STARTED"
+#define SENTINEL_RESULT_START "===KTSTR_TEST_RESULT_START==="
+#define SENTINEL_RESULT_END "===KTSTR_TEST_RESULT_END==="
+#define SENTINEL_SCHED_START "===SCHED_OUTPUT_START==="
+#define SENTINEL_SCHED_END "===SCHED_OUTPUT_END==="
+
+struct report {
+	int com2_fd;	     /* owned; -1 = none (tests, or no serial port) */
+	bool have_ring;
+	struct guest_shm shm; /* valid when have_ring */
+};
+
+void report_init(struct report *r);
+/* Open COM2 (/dev/ttyS1), raw output (no \n -> \r\n), and make it fd 1/2. */
+int report_open_com2(struct report *r, const char *dev);
+/* Map the ring from the environment / cmdline; failures are logged on COM2
+ * and leave the report COM2-only. */
+void report_open_ring(struct report *r, const char *cmdline);
+
+/* A text line on COM2 (newline added). */
+void report_line(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One ring message; retries for up to 2 s while the ring is full (the host
+ * drains every 100 ms). Returns 0 or -errno; no-op 0 without a ring. */
+int report_msg(struct report *r, uint32_t type, const void *payload, uint32_t len);
+/* TestResult to the ring (TEST) and base64 on COM2 between the sentinels. */
+int report_result(struct report *r, const Ktstr__TestResult *res);
+int report_stimulus(struct report *r, const Ktstr__Stimulus *st);
+int report_sched_exit(struct report *r, const Ktstr__SchedExit *x);
+/* EXIT (i32 LE) to the ring and KTSTR_EXIT=N on COM2. */
+void report_exit(struct report *r, int32_t code);
+/* CRASH text to the ring and "PANIC: text" on COM2. */
+void report_crash(struct report *r, const char *text);
+/* Wait until COM2 has sent everything (bounded by the tty layer). */
+void report_drain(struct report *r);
+void report_close(struct report *r);
+
+#endif

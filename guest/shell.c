@@ -1,0 +1,98 @@
+/* Shell mode. exec_cmd output goes straight to COM2 (the child inherits fds
+ * 1 and 2); the interactive shell gets COM2 as its controlling terminal so
+ * job control and ^C work. Both are bounded only by the host watchdog, which
+ * is the contract for shells. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ktstr/log.h"
+#include "reaper.h"
+#include "shell.h"
+
+static void install_busybox(void)
+{
+	struct stat st;
+	pid_t p;
+
+	if (stat("/bin/busybox", &st))
+		return;
+	p = fork();
+	if (p == 0) {
+		execl("/bin/busybox", "busybox", "--install", "-s", "/bin", (char *)NULL);
+		_exit(127);
+	}
+	if (p > 0) {
+		reaper_track(p);
+		reaper_wait(p, NULL, 10000);
+	}
+}
+
+static const char *shell_path(void)
+{
+	struct stat st;
+
+	return stat("/bin/sh", &st) == 0 ? "/bin/sh" : "/bin/busybox";
+}
+
+int shell_run(struct report *rep, const char *exec_cmd)
+{
+	const char *sh;
+	pid_t p;
+	int st = 0;
+
+	install_busybox();
+	sh = shell_path();
+	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
+	setenv("HOME", "/tmp", 1);
+	if (!getenv("TERM"))
+		setenv("TERM", getenv("KTSTR_TERM") ? getenv("KTSTR_TERM") : "vt100", 1);
+	p = fork();
+	if (p < 0) {
+		kerr("fork shell: %s", strerror(errno));
+		return 127;
+	}
+	if (p == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		if (exec_cmd) {
+			execl(sh, "sh", "-c", exec_cmd, (char *)NULL);
+		} else {
+			struct termios t;
+
+			/* New session with COM2 as controlling tty, cooked mode
+			 * back on for a human. */
+			setsid();
+			if (rep->com2_fd >= 0) {
+				ioctl(rep->com2_fd, TIOCSCTTY, 0);
+				if (tcgetattr(rep->com2_fd, &t) == 0) {
+					t.c_oflag |= OPOST | ONLCR;
+					t.c_lflag |= ECHO | ICANON | ISIG | ECHOE;
+					tcsetattr(rep->com2_fd, TCSANOW, &t);
+				}
+				dup2(rep->com2_fd, 0);
+				dup2(rep->com2_fd, 1);
+				dup2(rep->com2_fd, 2);
+			}
+			execl(sh, "sh", "-l", (char *)NULL);
+		}
+		fprintf(stderr, "exec %s: %s\n", sh, strerror(errno));
+		_exit(127);
+	}
+	reaper_track(p);
+	/* No bound here by design: a shell lasts as long as its user; the
+	 * host watchdog bounds the VM. */
+	while (reaper_wait(p, &st, 1000) == -ETIMEDOUT)
+		;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (exec_cmd)
+		report_line(rep, "KTSTR_EXEC_EXIT=%d", st);
+	return st;
+}

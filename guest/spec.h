@@ -1,0 +1,33 @@
+/* Loading and validating the per-test GuestSpec (/ktstr/spec.pb). */
+#ifndef KTSTR_GUEST_SPEC_H
+#define KTSTR_GUEST_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest.pb-c.h"
+
+#define SPEC_PATH "/ktstr/spec.pb"
+#define SPEC_MAX_BYTES (1u << 20)
+#define SPEC_MAX_WORKERS 1024u
+#define SPEC_NAME_MAX 48
+
+/* Decode and validate a packed GuestSpec. On success *out is owned by the
+ * caller (ktstr__guest_spec__free_unpacked(*out, NULL)). Errors: -EBADMSG
+ * (not a GuestSpec), -EINVAL (decodes but is inconsistent), with a message
+ * in err that names the field and what to change. */
+int spec_decode(const uint8_t *buf, size_t len, Ktstr__GuestSpec **out, char *err, size_t errlen);
+
+/* Read path (at most SPEC_MAX_BYTES) and spec_decode it. -ENOENT if absent. */
+int spec_load(const char *path, Ktstr__GuestSpec **out, char *err, size_t errlen);
+
+/* Validate a scenario (also after catalogue expansion). */
+int spec_validate_scenario(const Ktstr__Scenario *sc, char *err, size_t errlen);
+
+/* A cgroup name is one path component of [A-Za-z0-9_.-], not "." or "..". */
+int spec_check_cgroup_name(const char *name);
+
+/* Work types whose workers run in pairs (PipeIo, FutexPingPong, CachePipe). */
+int spec_work_group_size(Ktstr__WorkType t);
+
+#endif

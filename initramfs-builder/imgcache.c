@@ -1,0 +1,301 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ktstr/log.h"
+#include "ktstr/util.h"
+#include "imgcache.h"
+#include "key.h"
+
+#define IC_MAGIC "KTSTRIMG"
+#define IC_END "KTSTREND"
+#define IC_MAX_ENTRY (4ull << 30)
+
+static int ic_dir_from_env(char *out, size_t len)
+{
+	const char *v;
+
+	if ((v = getenv("KTSTR_CACHE_DIR")) && v[0])
+		return snprintf(out, len, "%s/images", v) >= (int)len ? -ENAMETOOLONG : 0;
+	if ((v = getenv("XDG_CACHE_HOME")) && v[0])
+		return snprintf(out, len, "%s/ktstr/images", v) >= (int)len ? -ENAMETOOLONG : 0;
+	if ((v = getenv("HOME")) && v[0])
+		return snprintf(out, len, "%s/.cache/ktstr/images", v) >= (int)len ?
+		       -ENAMETOOLONG : 0;
+	return -ENOENT;
+}
+
+int imgcache_init(struct imgcache *c, const char *dir)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->lock_timeout_ms = IMGCACHE_LOCK_TIMEOUT_MS;
+	if (dir) {
+		if (!dir[0])
+			return 0;
+		snprintf(path, sizeof(path), "%s", dir);
+	} else if (ic_dir_from_env(path, sizeof(path))) {
+		kwarn("image cache: no KTSTR_CACHE_DIR, XDG_CACHE_HOME or HOME; "
+		      "caching images in memory only");
+		return 0;
+	}
+	ret = mkdir_p(path, 0755);
+	if (ret) {
+		kwarn("image cache: cannot create %s: %s; caching images in memory only "
+		      "(set KTSTR_CACHE_DIR to a writable directory)", path, strerror(-ret));
+		return 0;
+	}
+	c->dir = strdup(path);
+	return c->dir ? 0 : -ENOMEM;
+}
+
+void imgcache_free(struct imgcache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmem; i++)
+		close(c->mem[i].fd);
+	free(c->dir);
+	memset(c, 0, sizeof(*c));
+}
+
+int imgcache_mem_get(struct imgcache *c, const uint8_t key[SHA256_LEN],
+		     struct imgcache_meta *meta)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmem; i++) {
+		if (memcmp(c->mem[i].key, key, SHA256_LEN))
+			continue;
+		c->mem[i].last_use = ++c->use_clock;
+		*meta = c->mem[i].meta;
+		return c->mem[i].fd;
+	}
+	return -1;
+}
+
+void imgcache_mem_put(struct imgcache *c, const uint8_t key[SHA256_LEN], int fd,
+		      const struct imgcache_meta *meta)
+{
+	struct imgcache_mem *slot;
+	size_t i;
+
+	if (c->nmem < IMGCACHE_MEM_MAX) {
+		slot = &c->mem[c->nmem++];
+	} else {
+		/* Evict the least recently used; VMs that received its fd
+		 * keep their own reference. */
+		slot = &c->mem[0];
+		for (i = 1; i < c->nmem; i++)
+			if (c->mem[i].last_use < slot->last_use)
+				slot = &c->mem[i];
+		close(slot->fd);
+	}
+	memcpy(slot->key, key, SHA256_LEN);
+	slot->fd = fd;
+	slot->meta = *meta;
+	slot->last_use = ++c->use_clock;
+}
+
+int imgcache_entry_path(const struct imgcache *c, const char *hexkey, char *out, size_t len)
+{
+	if (!c->dir)
+		return -ENOENT;
+	return snprintf(out, len, "%s/%s.img", c->dir, hexkey) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+int imgcache_lock(struct imgcache *c, const char *hexkey)
+{
+	char path[PATH_MAX];
+	uint64_t deadline;
+	int fd;
+
+	if (!c->dir)
+		return -ENOENT;
+	if (snprintf(path, sizeof(path), "%s/%s.lock", c->dir, hexkey) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	/* flock has no timeout: poll LOCK_NB so the wait is bounded. */
+	deadline = ktstr_now_ms() + (uint64_t)c->lock_timeout_ms;
+	for (;;) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int ret = -errno;
+
+			close(fd);
+			return ret;
+		}
+		if (ktstr_now_ms() >= deadline) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+void imgcache_unlock(int lockfd)
+{
+	if (lockfd >= 0)
+		close(lockfd);	/* closing the last fd drops the flock */
+}
+
+static void ic_put64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t ic_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void ic_put32(uint8_t *p, uint32_t v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t ic_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Header layout offsets. */
+enum { IC_OFF_VER = 8, IC_OFF_COMP = 12, IC_OFF_LEN = 16, IC_OFF_RAW = 24, IC_OFF_COUNT = 32,
+       IC_OFF_KEY = 40, IC_OFF_SUM = 72 };
+
+static void ic_header(uint8_t *h, const uint8_t key[SHA256_LEN], uint32_t compression,
+		      const struct image *img)
+{
+	memset(h, 0, IMGCACHE_HDR_LEN);
+	memcpy(h, IC_MAGIC, 8);
+	ic_put32(h + IC_OFF_VER, IMAGE_FORMAT_VERSION);
+	ic_put32(h + IC_OFF_COMP, compression);
+	ic_put64(h + IC_OFF_LEN, img->len);
+	ic_put64(h + IC_OFF_RAW, img->uncompressed);
+	ic_put32(h + IC_OFF_COUNT, img->file_count);
+	memcpy(h + IC_OFF_KEY, key, SHA256_LEN);
+	sha256_buf(img->data, img->len, h + IC_OFF_SUM);
+}
+
+int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+		       uint32_t compression, struct image *img)
+{
+	uint8_t sum[SHA256_LEN], *h, *t;
+	char path[PATH_MAX], *buf;
+	const char *bad = NULL;
+	uint64_t plen;
+	size_t len;
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	ret = imgcache_entry_path(c, hexkey, path, sizeof(path));
+	if (ret)
+		return ret;
+	ret = read_file(path, &buf, &len, IC_MAX_ENTRY);
+	if (ret == -EFBIG)
+		bad = "larger than any image";
+	else if (ret)
+		return ret;
+	h = (uint8_t *)buf;
+	if (!bad && len < IMGCACHE_HDR_LEN + IMGCACHE_TRAILER_LEN)
+		bad = "shorter than header + trailer";
+	else if (!bad && (memcmp(h, IC_MAGIC, 8) || ic_get32(h + IC_OFF_VER) != IMAGE_FORMAT_VERSION))
+		bad = "bad magic or format version";
+	else if (!bad && (memcmp(h + IC_OFF_KEY, key, SHA256_LEN) ||
+			  ic_get32(h + IC_OFF_COMP) != compression))
+		bad = "header names another key";
+	if (!bad) {
+		plen = ic_get64(h + IC_OFF_LEN);
+		t = h + len - IMGCACHE_TRAILER_LEN;
+		if (plen != len - IMGCACHE_HDR_LEN - IMGCACHE_TRAILER_LEN)
+			bad = "length does not match the file size (truncated?)";
+		else if (memcmp(t, IC_END, 8) || ic_get64(t + 8) != plen)
+			bad = "trailer missing or wrong";
+		else {
+			sha256_buf(h + IMGCACHE_HDR_LEN, (size_t)plen, sum);
+			if (memcmp(sum, h + IC_OFF_SUM, SHA256_LEN))
+				bad = "payload checksum mismatch";
+		}
+	}
+	if (bad) {
+		kwarn("image cache: %s is damaged (%s); removing it and rebuilding", path, bad);
+		free(buf);
+		if (unlink(path) && errno != ENOENT)
+			kwarn("image cache: cannot remove %s: %s", path, strerror(errno));
+		return -EBADMSG;
+	}
+	/* Move the payload to the front so the buffer becomes the image. */
+	memmove(buf, buf + IMGCACHE_HDR_LEN, (size_t)plen);
+	img->data = (uint8_t *)buf;
+	img->len = (size_t)plen;
+	img->uncompressed = ic_get64(h + IC_OFF_RAW);
+	img->file_count = ic_get32(h + IC_OFF_COUNT);
+	return 0;
+}
+
+int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+			uint32_t compression, const struct image *img)
+{
+	uint8_t hdr[IMGCACHE_HDR_LEN], trl[IMGCACHE_TRAILER_LEN];
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, dfd, ret;
+
+	ret = imgcache_entry_path(c, hexkey, path, sizeof(path));
+	if (ret)
+		return ret;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	ic_header(hdr, key, compression, img);
+	memcpy(trl, IC_END, 8);
+	ic_put64(trl + 8, img->len);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = write_full(fd, hdr, sizeof(hdr));
+	if (!ret)
+		ret = write_full(fd, img->data, img->len);
+	if (!ret)
+		ret = write_full(fd, trl, sizeof(trl));
+	/* Data must be durable before the name appears, or a crash could
+	 * leave a complete-looking name over missing blocks. */
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return ret;
+	}
+	dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);	/* make the rename durable; best effort */
+		close(dfd);
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* Two-tier image cache.
+ *
+ * Memory: key -> sealed memfd, for the life of the builder process; the
+ * same fd is handed to every VM that asks, so they share one page-cache copy.
+ *
+ * Disk: <dir>/<hexkey>.img, where dir is $KTSTR_CACHE_DIR/images, else
+ * $XDG_CACHE_HOME/ktstr/images, else $HOME/.cache/ktstr/images. An entry is
+ *   header (128 bytes): magic "KTSTRIMG", u32 format version, u32
+ *     compression, u64 payload length, u64 uncompressed length, u32 file
+ *     count, u32 zero, key[32], SHA-256(payload)[32], zeros
+ *   payload (the image)
+ *   trailer (16 bytes): "KTSTREND", u64 payload length
+ * all little-endian. A reader checks every field and the payload digest, so
+ * a truncated or damaged entry is rebuilt, never served. Entries are written
+ * to a temp file, fsync'd and renamed into place, under an exclusive flock
+ * on <dir>/<hexkey>.lock that readers take too: of several builders wanting
+ * the same key, one builds and the others wait (bounded), then read. */
+#ifndef KTSTR_BUILDER_IMGCACHE_H
+#define KTSTR_BUILDER_IMGCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "sha256.h"
+
+#define IMGCACHE_MEM_MAX 64		/* memfds kept per builder process */
+#define IMGCACHE_LOCK_TIMEOUT_MS 120000	/* longest wait for another builder */
+#define IMGCACHE_HDR_LEN 128u
+#define IMGCACHE_TRAILER_LEN 16u
+
+struct imgcache_meta {
+	uint64_t size;
+	uint64_t uncompressed;
+	uint32_t file_count;
+	uint32_t compression;
+};
+
+struct imgcache_mem {
+	uint8_t key[SHA256_LEN];
+	int fd;				/* sealed memfd; owned by the cache */
+	struct imgcache_meta meta;
+	uint64_t last_use;
+};
+
+struct imgcache {
+	char *dir;			/* disk cache dir, NULL = memory only; owned */
+	struct imgcache_mem mem[IMGCACHE_MEM_MAX];
+	size_t nmem;
+	uint64_t use_clock;
+	int lock_timeout_ms;
+};
+
+/* dir NULL = from the environment (see above); an empty or unusable
+ * directory makes the cache memory-only (logged, not fatal). */
+int imgcache_init(struct imgcache *c, const char *dir);
+void imgcache_free(struct imgcache *c);
+
+/* Memory tier. get returns the cached fd (still owned by the cache) or -1.
+ * put takes ownership of fd (evicting the least recently used entry). */
+int imgcache_mem_get(struct imgcache *c, const uint8_t key[SHA256_LEN],
+		     struct imgcache_meta *meta);
+void imgcache_mem_put(struct imgcache *c, const uint8_t key[SHA256_LEN], int fd,
+		      const struct imgcache_meta *meta);
+
+/* Take the per-key lock with a bound. Returns the lock fd (release with
+ * imgcache_unlock) or -errno (-ETIMEDOUT after lock_timeout_ms). */
+int imgcache_lock(struct imgcache *c, const char *hexkey);
+void imgcache_unlock(int lockfd);
+
+/* Disk tier; call with the lock held. read: 0 = hit (*img filled, owned by
+ * caller), -ENOENT = no entry, -EBADMSG = entry was damaged and has been
+ * removed, other -errno. write: 0 or -errno (the old entry, if any, stays
+ * until the rename replaces it atomically). */
+int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+		       uint32_t compression, struct image *img);
+int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+			uint32_t compression, const struct image *img);
+
+/* Path of the entry for hexkey (for tests and messages). */
+int imgcache_entry_path(const struct imgcache *c, const char *hexkey, char *out, size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/* Sealed memfds: the form in which images leave the builder. Once sealed
+ * (no write, grow, shrink, further seals) every holder can mmap it
+ * MAP_PRIVATE or MAP_SHARED read-only and trust the bytes never change,
+ * which is what lets concurrent VMs share one copy. Receivers must read it
+ * with mmap or pread: the file offset is shared by every dup. */
+#ifndef KTSTR_BUILDER_MEMFD_H
+#define KTSTR_BUILDER_MEMFD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAGE_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
+
+/* Create a memfd named name holding data[0..len) and seal it. Returns the
+ * fd (caller owns it) or -errno. */
+int memfd_sealed_from(const char *name, const void *data, size_t len);
+/* 0 if fd carries exactly IMAGE_SEALS (a receiver's check), else -EPERM. */
+int memfd_check_sealed(int fd);
+
+#endif

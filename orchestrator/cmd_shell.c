@@ -1,0 +1,386 @@
+/* `ktstr-orch shell`: boot a VM whose guest runs busybox. With --exec the
+ * command's output is printed and its exit status becomes ours
+ * (KTSTR_EXEC_EXIT=N on COM2); otherwise the terminal is bridged to the
+ * guest shell through the worker (FD_STDIN/FD_STDOUT). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <ktstr/log.h>
+#include <ktstr/topology.h>
+#include <ktstr/util.h>
+
+#include "builder_client.h"
+#include "cli.h"
+#include "hostcaps.h"
+#include "images.h"
+#include "kernel_cache.h"
+#include "spec_build.h"
+#include "strv.h"
+#include "verdict.h"
+#include "vm_backend_worker.h"
+
+#define SHELL_EXEC_TIMEOUT_MS (300u * 1000)
+#define SHELL_INTERACTIVE_TIMEOUT_MS (12u * 3600 * 1000)
+#define SHELL_MAX_INCLUDES 64
+
+struct shell_opts {
+	struct ktstr_topo topo;
+	uint32_t memory_mb, timeout_ms;
+	const char *kernel, *exec;
+	Ktstr__Engine engine;
+	const char *includes[SHELL_MAX_INCLUDES];
+	size_t nincludes;
+};
+
+/* COM2 lines as they stream: pass guest output through, keep the sentinel
+ * lines (KTSTR_EXEC_EXIT=N, KTSTR_INIT_STARTED, ...) for ourselves. */
+struct exec_stream {
+	struct strbuf line;
+	int exit_code; /* -1 until seen */
+	size_t printed;
+};
+
+static void stream_line(struct exec_stream *es, const char *l, size_t len)
+{
+	int code;
+
+	if (len >= 16 && !strncmp(l, "KTSTR_EXEC_EXIT=", 16)) {
+		char tmp[32];
+
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len - 16 < 31 ? len - 16 : 31), l + 16);
+		if (sscanf(tmp, "%d", &code) == 1)
+			es->exit_code = code;
+		return;
+	}
+	if (len >= 6 && !strncmp(l, "KTSTR_", 6))
+		return;
+	fwrite(l, 1, len, stdout);
+	fputc('\n', stdout);
+	es->printed++;
+}
+
+static void stream_feed(struct exec_stream *es, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\r')
+			continue;
+		if (data[i] == '\n') {
+			stream_line(es, es->line.buf ? es->line.buf : "", es->line.len);
+			es->line.len = 0;
+			continue;
+		}
+		if (sb_append(&es->line, &data[i], 1))
+			return;
+	}
+	fflush(stdout);
+}
+
+static void on_output(void *arg, uint32_t port, const uint8_t *data, size_t len)
+{
+	if (port == 2)
+		stream_feed(arg, data, len);
+}
+
+static int parse_shell_opts(int argc, char **argv, struct shell_opts *o)
+{
+	static const struct option opts[] = {
+		{ "topology", required_argument, NULL, 'T' }, { "memory-mb", required_argument, NULL, 'm' },
+		{ "kernel", required_argument, NULL, 'k' },   { "include", required_argument, NULL, 'i' },
+		{ "exec", required_argument, NULL, 'x' },     { "engine", required_argument, NULL, 'e' },
+		{ "timeout", required_argument, NULL, 't' },  { NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	int c;
+
+	o->topo = (struct ktstr_topo){ 1, 1, 1, 1 };
+	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+		unsigned long v;
+		char *end;
+
+		switch (c) {
+		case 'T':
+			if (topo_parse(optarg, &o->topo, err, sizeof(err)) ||
+			    topo_validate(&o->topo, err, sizeof(err))) {
+				fprintf(stderr, "ktstr-orch shell: --topology %s: %s\n", optarg, err);
+				return -EINVAL;
+			}
+			break;
+		case 'm':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v < 128 || v > (1u << 20)) {
+				fprintf(stderr, "ktstr-orch shell: --memory-mb takes 128..1048576, got '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->memory_mb = (uint32_t)v;
+			break;
+		case 't':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 86400) {
+				fprintf(stderr, "ktstr-orch shell: --timeout takes 1..86400 seconds\n");
+				return -EINVAL;
+			}
+			o->timeout_ms = (uint32_t)v * 1000;
+			break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'x':
+			o->exec = optarg;
+			break;
+		case 'e':
+			if (engine_parse(optarg, &o->engine)) {
+				fprintf(stderr, "ktstr-orch shell: --engine takes auto, kvm or qemu\n");
+				return -EINVAL;
+			}
+			break;
+		case 'i':
+			if (o->nincludes == SHELL_MAX_INCLUDES) {
+				fprintf(stderr, "ktstr-orch shell: at most %d --include files\n",
+					SHELL_MAX_INCLUDES);
+				return -EINVAL;
+			}
+			if (access(optarg, R_OK)) {
+				fprintf(stderr, "ktstr-orch shell: --include %s: %s\n", optarg,
+					strerror(errno));
+				return -EINVAL;
+			}
+			o->includes[o->nincludes++] = optarg;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ktstr-orch shell: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Base image: ktstr-guest as /init, busybox, includes under /include-files. */
+static int build_shell_image(const struct shell_opts *o, struct builder_image *img, char *err,
+			     size_t errlen)
+{
+	struct builder_client bc = { .pid = -1, .sock = -1 };
+	struct builder_client_opts bo = { .stderr_fd = -2 };
+	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
+	Ktstr__FileSpec specs[SHELL_MAX_INCLUDES + 1];
+	Ktstr__FileSpec *files[SHELL_MAX_INCLUDES + 1];
+	char guest[PATH_MAX], bb[PATH_MAX];
+	struct strv gpaths = { 0 };
+	int ret;
+
+	ret = guest_binary_path(guest, sizeof(guest), err, errlen);
+	if (!ret)
+		ret = busybox_path(bb, sizeof(bb), err, errlen);
+	if (ret)
+		return ret;
+	ktstr__file_spec__init(&specs[0]);
+	specs[0].host_path = bb;
+	specs[0].guest_path = "/bin/busybox";
+	specs[0].has_resolve_libs = 1;
+	specs[0].resolve_libs = 0;
+	files[0] = &specs[0];
+	for (size_t i = 0; i < o->nincludes; i++) {
+		char *dup = strdup(o->includes[i]);
+
+		ret = dup ? strv_pushf(&gpaths, "/include-files/%s", basename(dup)) : -ENOMEM;
+		free(dup);
+		if (ret)
+			goto out;
+		ktstr__file_spec__init(&specs[i + 1]);
+		specs[i + 1].host_path = (char *)o->includes[i];
+		specs[i + 1].guest_path = gpaths.v[i];
+		files[i + 1] = &specs[i + 1];
+	}
+	req.init_path = guest;
+	req.n_files = 1 + o->nincludes;
+	req.files = files;
+	ret = builder_client_start(&bc, &bo, err, errlen);
+	if (!ret) {
+		ret = builder_client_build(&bc, &req, 0, img, err, errlen);
+		builder_client_stop(&bc);
+	}
+out:
+	strv_free(&gpaths);
+	return ret;
+}
+
+static int pack_shell_spec(const struct shell_opts *o, uint8_t **suffix, size_t *suflen)
+{
+	Ktstr__GuestSpec gs = KTSTR__GUEST_SPEC__INIT;
+	Ktstr__Topology t = KTSTR__TOPOLOGY__INIT;
+	uint8_t *buf;
+	size_t n;
+	int ret;
+
+	gs.mode = KTSTR__GUEST_SPEC__MODE__MODE_SHELL;
+	gs.test_name = "shell";
+	gs.exec_cmd = (char *)o->exec;
+	t.numa_nodes = o->topo.numa_nodes;
+	t.llcs = o->topo.llcs;
+	t.cores_per_llc = o->topo.cores_per_llc;
+	t.threads_per_core = o->topo.threads_per_core;
+	gs.topology = &t;
+	gs.has_ring_disabled = 1;
+	gs.ring_disabled = 1; /* the shell reports through COM2 only */
+	n = ktstr__guest_spec__get_packed_size(&gs);
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return -ENOMEM;
+	ktstr__guest_spec__pack(&gs, buf);
+	ret = spec_build_suffix(buf, n, suffix, suflen);
+	free(buf);
+	return ret;
+}
+
+int cmd_shell(const struct global_opts *g, int argc, char **argv)
+{
+	struct shell_opts o = { 0 };
+	struct host_caps hc;
+	struct kernel_choice kc;
+	struct builder_image img = { .fd = -1 };
+	Ktstr__VmSpec spec = KTSTR__VM_SPEC__INIT;
+	Ktstr__Topology topo = KTSTR__TOPOLOGY__INIT;
+	struct vm_backend be;
+	struct vm_backend_worker_cfg wcfg = { 0 };
+	struct vm_cancel cancel = { 0 };
+	struct vm_job job = { 0 };
+	struct vm_job_result res = { 0 };
+	struct exec_stream es = { .exit_code = -1 };
+	struct termios saved;
+	bool raw = false;
+	uint8_t *suffix = NULL;
+	size_t suflen = 0;
+	char err[2048], cmdline[64];
+	int kfd = -1, rc = EXIT_INFRA;
+
+	(void)g;
+	if (parse_shell_opts(argc, argv, &o)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	hostcaps_probe(o.engine, &hc);
+	if (kernel_resolve(o.kernel, hc.engine, &kc, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", err);
+		return EXIT_USAGE;
+	}
+	kfd = open(kc.image, O_RDONLY | O_CLOEXEC);
+	if (kfd < 0) {
+		fprintf(stderr, "ktstr-orch shell: cannot open kernel %s: %s\n", kc.image,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (build_shell_image(&o, &img, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", err);
+		goto out;
+	}
+	if (pack_shell_spec(&o, &suffix, &suflen)) {
+		fprintf(stderr, "ktstr-orch shell: out of memory building the guest spec\n");
+		goto out;
+	}
+	topo.numa_nodes = o.topo.numa_nodes;
+	topo.llcs = o.topo.llcs;
+	topo.cores_per_llc = o.topo.cores_per_llc;
+	topo.threads_per_core = o.topo.threads_per_core;
+	spec.engine = hc.engine;
+	spec.topology = &topo;
+	spec.memory_mb = o.memory_mb ? o.memory_mb
+				     : (topo_cpus(&o.topo) * 64 > 512 ? topo_cpus(&o.topo) * 64 : 512);
+	spec.timeout_ms = o.timeout_ms ? o.timeout_ms
+			  : o.exec     ? SHELL_EXEC_TIMEOUT_MS
+				       : SHELL_INTERACTIVE_TIMEOUT_MS;
+	snprintf(cmdline, sizeof(cmdline), "KTSTR_MODE=shell");
+	spec.cmdline_extra = cmdline;
+	spec.has_shm_size = 1;
+	spec.shm_size = 0;
+	spec.has_initrd_suffix = 1;
+	spec.initrd_suffix.data = suffix;
+	spec.initrd_suffix.len = suflen;
+	spec.label = "shell";
+	spec.has_interactive = 1;
+	spec.interactive = !o.exec;
+	spec.has_stream_output = 1;
+	spec.stream_output = o.exec != NULL;
+	job.label = "shell";
+	job.spec = &spec;
+	job.kernel_fd = kfd;
+	job.initrd_fd = img.fd;
+	job.stdin_fd = o.exec ? -1 : STDIN_FILENO;
+	job.stdout_fd = o.exec ? -1 : STDOUT_FILENO;
+	if (o.exec) {
+		job.on_output = on_output;
+		job.on_output_arg = &es;
+	} else if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
+		/* The guest's line discipline does the editing: pass keys raw. */
+		struct termios rawt = saved;
+
+		cfmakeraw(&rawt);
+		raw = !tcsetattr(STDIN_FILENO, TCSANOW, &rawt);
+		fprintf(stderr, "ktstr-orch shell: booting %s; leave with `exit` or poweroff\r\n",
+			kc.image);
+	}
+	vm_backend_worker_init(&be, &wcfg);
+	be.run(&be, &job, &cancel, &res);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (!o.exec) {
+		rc = res.infra || !res.result ? EXIT_INFRA : 0;
+		if (rc)
+			fprintf(stderr, "ktstr-orch shell: %s\n", res.error);
+		goto out;
+	}
+	if (es.line.len)
+		stream_line(&es, es.line.buf, es.line.len);
+	/* No live stream (or it missed the end): the full COM2 capture. */
+	if (es.exit_code < 0 && res.result && res.result->has_guest_output) {
+		struct exec_stream again = { .exit_code = -1 };
+
+		if (!es.printed)
+			stream_feed(&again, res.result->guest_output.data, res.result->guest_output.len);
+		else /* only look for the status line */
+			for (const char *p = memmem(res.result->guest_output.data,
+						    res.result->guest_output.len, "KTSTR_EXEC_EXIT=", 16);
+			     p; p = NULL)
+				sscanf(p + 16, "%d", &again.exit_code);
+		if (again.line.len)
+			stream_line(&again, again.line.buf, again.line.len);
+		es.exit_code = again.exit_code;
+		sb_free(&again.line);
+	}
+	fflush(stdout);
+	if (es.exit_code >= 0) {
+		rc = es.exit_code & 0xff;
+	} else {
+		fprintf(stderr, "ktstr-orch shell: the command's exit status never arrived "
+				"(no KTSTR_EXEC_EXIT line): %s\n",
+			res.error[0] ? res.error : "the guest ended early");
+		if (res.result && res.result->has_console_tail && res.result->console_tail.len) {
+			char *tail = text_tail_lines((const char *)res.result->console_tail.data,
+							 res.result->console_tail.len, 20);
+
+			fprintf(stderr, "--- console (tail) ---\n%s\n", tail ? tail : "");
+			free(tail);
+		}
+		rc = EXIT_INFRA;
+	}
+out:
+	sb_free(&es.line);
+	if (res.result)
+		protobuf_c_message_free_unpacked(&res.result->base, NULL);
+	free(suffix);
+	if (img.reply_ || img.fd >= 0)
+		builder_image_free(&img);
+	if (kfd >= 0)
+		close(kfd);
+	return rc;
+}

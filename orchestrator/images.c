@@ -1,0 +1,217 @@
+#include "images.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ktstr/log.h>
+#include <ktstr/spawn.h>
+#include <ktstr/util.h>
+
+#include "builder_client.h"
+
+/* Is dir/name (or name when dir is NULL) an executable? If so, store its
+ * real path; else note it in tried. Returns 1 found, 0 not, -ENOMEM. */
+static int try_cand(const char *dir, const char *name, struct strbuf *tried, char **found)
+{
+	char *cand = NULL;
+	int r;
+
+	if ((dir ? asprintf(&cand, "%s/%s", dir, name) : asprintf(&cand, "%s", name)) < 0)
+		return -ENOMEM;
+	if (access(cand, X_OK) == 0) {
+		*found = realpath(cand, NULL);
+		free(cand);
+		return *found ? 1 : -errno;
+	}
+	r = sb_printf(tried, "%s%s", tried->len ? ", " : "", cand);
+	free(cand);
+	return r;
+}
+
+int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, size_t errlen)
+{
+	struct strbuf tried = { 0 };
+	char self[PATH_MAX];
+	const char *env;
+	int r = 0;
+
+	if ((sd->kind != SCHED_BIN_NAME && sd->kind != SCHED_BIN_PATH) || sd->resolved_path)
+		return 0;
+	if (sd->kind == SCHED_BIN_PATH) {
+		r = try_cand(sd->binary[0] == '/' ? NULL : s->dir, sd->binary, &tried,
+			     &sd->resolved_path);
+		if (r == 0)
+			snprintf(err, errlen,
+				 "scheduler '%s': binary %s is missing or not executable (line %u of %s)",
+				 sd->name, tried.buf, sd->line, s->path);
+		goto out;
+	}
+	r = try_cand(s->dir, sd->binary, &tried, &sd->resolved_path);
+	if (!r && (env = getenv("KTSTR_SCHEDULER")) && *env)
+		r = try_cand(NULL, env, &tried, &sd->resolved_path);
+	if (!r && (env = getenv("KTSTR_SCHEDULER_PATH")) && *env) {
+		char *dup = strdup(env), *save = NULL;
+
+		if (!dup)
+			r = -ENOMEM;
+		for (char *d = dup ? strtok_r(dup, ":", &save) : NULL; d && !r;
+		     d = strtok_r(NULL, ":", &save))
+			r = try_cand(d, sd->binary, &tried, &sd->resolved_path);
+		free(dup);
+	}
+	if (!r && !ktstr_self_dir(self, sizeof(self)) &&
+	    strlen(self) + sizeof("/../schedulers") < sizeof(self)) {
+		strcat(self, "/../schedulers");
+		r = try_cand(self, sd->binary, &tried, &sd->resolved_path);
+	}
+	if (r == 0)
+		snprintf(err, errlen,
+			 "scheduler '%s' (line %u of %s): binary '%s' not found; looked at %s. Put "
+			 "it beside the suite file, set KTSTR_SCHEDULER=/path/to/%s or add its "
+			 "directory to KTSTR_SCHEDULER_PATH",
+			 sd->name, sd->line, s->path, sd->binary, tried.buf ? tried.buf : "nothing",
+			 sd->binary);
+out:
+	sb_free(&tried);
+	if (r < 0)
+		snprintf(err, errlen, "scheduler '%s': %s", sd->name, strerror(-r));
+	return r == 1 ? 0 : r == 0 ? -ENOENT : r;
+}
+
+int guest_binary_path(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("KTSTR_GUEST");
+	char self[PATH_MAX];
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+	} else {
+		if (ktstr_self_dir(self, sizeof(self))) {
+			snprintf(err, errlen, "cannot find the directory of ktstr-orch (/proc/self/exe)");
+			return -ENOENT;
+		}
+		snprintf(buf, len, "%s/ktstr-guest", self);
+	}
+	if (access(buf, R_OK)) {
+		snprintf(err, errlen, "guest init %s is missing: build it (make) or set KTSTR_GUEST",
+			 buf);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int busybox_path(char *buf, size_t len, char *err, size_t errlen)
+{
+	static const char *const cands[] = { "/bin/busybox", "/usr/bin/busybox" };
+	const char *env = getenv("KTSTR_BUSYBOX");
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		if (!access(buf, X_OK))
+			return 0;
+		snprintf(err, errlen, "KTSTR_BUSYBOX=%s is not an executable file", env);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		if (!access(cands[i], X_OK)) {
+			snprintf(buf, len, "%s", cands[i]);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "busybox not found (looked at /bin/busybox, /usr/bin/busybox): "
+			      "install busybox-static or set KTSTR_BUSYBOX");
+	return -ENOENT;
+}
+
+void images_free(struct image_set *is)
+{
+	struct builder_image *imgs = is->imgs_;
+
+	for (size_t i = 0; imgs && i < is->n; i++)
+		if (imgs[i].reply_ || imgs[i].fd >= 0)
+			builder_image_free(&imgs[i]);
+	free(imgs);
+	free(is->fds);
+	memset(is, 0, sizeof(*is));
+}
+
+int images_build(struct suite *s, const struct plan *p, struct image_set *out, char *err,
+		 size_t errlen)
+{
+	struct builder_client bc = { .pid = -1, .sock = -1 };
+	struct builder_client_opts bo = { .stderr_fd = -2 };
+	struct builder_image *imgs;
+	char guest[PATH_MAX], bb[PATH_MAX];
+	bool *need;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	need = calloc(s->nscheds, sizeof(*need));
+	imgs = calloc(s->nscheds, sizeof(*imgs));
+	out->fds = malloc(s->nscheds * sizeof(*out->fds));
+	out->imgs_ = imgs;
+	out->n = s->nscheds;
+	if (!need || !imgs || !out->fds) {
+		free(need);
+		images_free(out);
+		snprintf(err, errlen, "out of memory planning images");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->nscheds; i++) {
+		out->fds[i] = -1;
+		imgs[i].fd = -1;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT)
+			need[s->tests[p->v[i].test].sched] = true;
+	for (size_t i = 0; i < s->nscheds && !ret; i++)
+		if (need[i])
+			ret = scheduler_resolve(s, &s->scheds[i], err, errlen);
+	if (!ret)
+		ret = guest_binary_path(guest, sizeof(guest), err, errlen);
+	if (!ret)
+		ret = busybox_path(bb, sizeof(bb), err, errlen);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < s->nscheds && !ret; i++) {
+		Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
+		Ktstr__FileSpec bbspec = KTSTR__FILE_SPEC__INIT;
+		Ktstr__FileSpec *files[1] = { &bbspec };
+		uint64_t t0;
+
+		if (!need[i])
+			continue;
+		if (bc.pid < 0) {
+			ret = builder_client_start(&bc, &bo, err, errlen);
+			if (ret)
+				break;
+		}
+		req.init_path = guest;
+		req.scheduler_path = s->scheds[i].resolved_path;
+		bbspec.host_path = bb;
+		bbspec.guest_path = "/bin/busybox";
+		bbspec.has_resolve_libs = 1;
+		bbspec.resolve_libs = 0; /* busybox-static: nothing to resolve */
+		req.n_files = 1;
+		req.files = files;
+		t0 = ktstr_now_ms();
+		ret = builder_client_build(&bc, &req, 0, &imgs[i], err, errlen);
+		if (!ret) {
+			out->fds[i] = imgs[i].fd;
+			kinfo("image for scheduler %s: %llu bytes, %s in %llums", s->scheds[i].name,
+			      (unsigned long long)imgs[i].ok->image_size, imgs[i].ok->key,
+			      (unsigned long long)(ktstr_now_ms() - t0));
+		}
+	}
+out:
+	if (bc.pid >= 0)
+		builder_client_stop(&bc);
+	free(need);
+	if (ret)
+		images_free(out);
+	return ret;
+}

@@ -1,0 +1,255 @@
+#include "junit.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json_pb.h"
+#include "profiles.h"
+#include "report.h"
+
+int xml_escape(struct strbuf *sb, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < len;) {
+		unsigned char c = p[i];
+
+		if (c == '&')
+			ret = sb_append(sb, "&amp;", 5);
+		else if (c == '<')
+			ret = sb_append(sb, "&lt;", 4);
+		else if (c == '>')
+			ret = sb_append(sb, "&gt;", 4);
+		else if (c == '"')
+			ret = sb_append(sb, "&quot;", 6);
+		else if (c == '\'')
+			ret = sb_append(sb, "&apos;", 6);
+		else if (c == '\n' || c == '\t' || c == '\r')
+			ret = sb_append(sb, p + i, 1);
+		else if (c < 0x20 || c == 0x7f)
+			ret = sb_append(sb, "\xEF\xBF\xBD", 3);
+		else if (c < 0x80)
+			ret = sb_append(sb, p + i, 1);
+		else {
+			/* Copy a whole valid UTF-8 sequence, else U+FFFD for the byte. */
+			size_t n = (c & 0xE0) == 0xC0 && c >= 0xC2 ? 2
+				 : (c & 0xF0) == 0xE0		   ? 3
+				 : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 4
+								   : 0;
+			bool ok = n && n <= len - i;
+
+			for (size_t k = 1; ok && k < n; k++)
+				ok = (p[i + k] & 0xC0) == 0x80;
+			if (ok) {
+				ret = sb_append(sb, p + i, n);
+				i += n;
+				continue;
+			}
+			ret = sb_append(sb, "\xEF\xBF\xBD", 3);
+		}
+		i++;
+	}
+	return ret;
+}
+
+static int xml_str(struct strbuf *sb, const char *s)
+{
+	return xml_escape(sb, s, strlen(s));
+}
+
+int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
+		 const struct test_record *r, size_t n)
+{
+	struct run_totals t;
+	double total_s = 0;
+	int ret;
+
+	records_totals(r, n, &t);
+	for (size_t i = 0; i < n; i++)
+		total_s += r[i].wall_ms / 1000.0;
+	ret = sb_printf(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			    "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+			    "skipped=\"%zu\" time=\"%.3f\">\n"
+			    "  <testsuite name=\"",
+			n, t.failed - t.infra, t.infra, t.skipped, total_s);
+	if (!ret)
+		ret = xml_str(sb, s->path);
+	if (!ret)
+		ret = sb_printf(sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+				    "skipped=\"%zu\" time=\"%.3f\">\n",
+				n, t.failed - t.infra, t.infra, t.skipped, total_s);
+	for (size_t i = 0; !ret && i < n; i++) {
+		const struct variant *v = &p->v[r[i].vidx];
+		const struct test_def *td = &s->tests[v->test];
+		enum verdict_kind k = r[i].verdict.kind;
+		const char *detail = r[i].verdict.detail ? r[i].verdict.detail : "";
+
+		ret = sb_printf(sb, "    <testcase classname=\"");
+		if (!ret)
+			ret = xml_str(sb, s->scheds[td->sched].name);
+		if (!ret)
+			ret = sb_printf(sb, "\" name=\"");
+		if (!ret)
+			ret = xml_str(sb, v->name);
+		if (!ret)
+			ret = sb_printf(sb, "\" time=\"%.3f\"", r[i].wall_ms / 1000.0);
+		if (ret)
+			break;
+		if (k == V_PASS) {
+			ret = sb_printf(sb, "/>\n");
+			continue;
+		}
+		ret = sb_printf(sb, ">\n      <%s message=\"",
+				k == V_SKIP ? "skipped" : k == V_INFRA ? "error" : "failure");
+		if (!ret)
+			ret = xml_str(sb, detail);
+		if (!ret)
+			ret = sb_printf(sb, "\" type=\"%s\">", verdict_name(k));
+		if (!ret && k != V_SKIP) {
+			/* The full report, so a CI page shows what a terminal would. */
+			char *text = NULL;
+			size_t tlen = 0;
+			FILE *mf = open_memstream(&text, &tlen);
+
+			if (!mf)
+				return -ENOMEM;
+			report_failure(mf, s, p, &r[i]);
+			fclose(mf);
+			ret = xml_escape(sb, text ? text : "", tlen);
+			free(text);
+		}
+		if (!ret)
+			ret = sb_printf(sb, "</%s>\n    </testcase>\n",
+					k == V_SKIP ? "skipped" : k == V_INFRA ? "error" : "failure");
+	}
+	if (!ret)
+		ret = sb_printf(sb, "  </testsuite>\n</testsuites>\n");
+	return ret;
+}
+
+int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
+		const struct test_record *r, size_t n)
+{
+	int ret = sb_printf(sb, "[\n");
+
+	for (size_t i = 0; !ret && i < n; i++) {
+		const struct variant *v = &p->v[r[i].vidx];
+		const struct test_def *td = &s->tests[v->test];
+		const Ktstr__VmResult *vm = r[i].vm;
+		char topo[32], prof[512];
+
+		topo_label(&v->topo, topo, sizeof(topo));
+		profile_name(&s->scheds[td->sched], v->profile, prof, sizeof(prof));
+		ret = sb_printf(sb, "%s  {\"name\":", i ? ",\n" : "");
+		if (!ret)
+			ret = json_str(sb, v->name, strlen(v->name));
+		if (!ret)
+			ret = sb_printf(sb, ",\"test\":");
+		if (!ret)
+			ret = json_str(sb, td->name, strlen(td->name));
+		if (!ret)
+			ret = sb_printf(sb, ",\"scheduler\":");
+		if (!ret)
+			ret = json_str(sb, s->scheds[td->sched].name, strlen(s->scheds[td->sched].name));
+		if (!ret)
+			ret = sb_printf(sb, ",\"topology\":\"%s\",\"profile\":", topo);
+		if (!ret)
+			ret = json_str(sb, prof, strlen(prof));
+		if (!ret)
+			ret = sb_printf(sb, ",\"gauntlet\":%s,\"verdict\":\"%s\",\"passed\":%s,"
+					    "\"skipped\":%s,\"detail\":",
+					v->preset == VARIANT_BASE_PRESET ? "false" : "true",
+					verdict_name(r[i].verdict.kind),
+					r[i].verdict.kind == V_PASS ? "true" : "false",
+					r[i].verdict.kind == V_SKIP ? "true" : "false");
+		if (!ret) {
+			const char *d = r[i].verdict.detail ? r[i].verdict.detail : "";
+
+			ret = json_str(sb, d, strlen(d));
+		}
+		if (!ret)
+			ret = sb_printf(sb, ",\"engine\":\"%s\",\"wall_ms\":%llu,\"attempts\":%u,"
+					    "\"result_source\":%s%s%s",
+					r[i].engine, (unsigned long long)r[i].wall_ms, r[i].attempts,
+					r[i].verdict.source ? "\"" : "",
+					r[i].verdict.source ? r[i].verdict.source : "null",
+					r[i].verdict.source ? "\"" : "");
+		if (!ret && vm) {
+			const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+				&ktstr__outcome__descriptor, vm->outcome);
+
+			ret = sb_printf(sb, ",\"vm\":{\"outcome\":\"%s\",\"setup_us\":%llu,"
+					    "\"boot_to_init_us\":%llu,\"total_us\":%llu,"
+					    "\"ring_drops\":%llu,\"ring_crc_errors\":%u,"
+					    "\"worker_rss_kb\":%llu,\"worker_cpu_us\":%llu,"
+					    "\"sandboxed\":%s",
+					ev ? ev->name : "?", (unsigned long long)vm->setup_us,
+					(unsigned long long)vm->boot_to_init_us,
+					(unsigned long long)vm->total_us,
+					(unsigned long long)vm->ring_drops, vm->ring_crc_errors,
+					(unsigned long long)vm->worker_rss_kb,
+					(unsigned long long)vm->worker_cpu_us,
+					vm->sandboxed ? "true" : "false");
+			if (!ret && vm->has_guest_exit_code)
+				ret = sb_printf(sb, ",\"guest_exit_code\":%d", vm->guest_exit_code);
+			if (!ret && vm->kernel_version) {
+				ret = sb_printf(sb, ",\"kernel_version\":");
+				if (!ret)
+					ret = json_str(sb, vm->kernel_version, strlen(vm->kernel_version));
+			}
+			if (!ret)
+				ret = sb_printf(sb, "}");
+		}
+		if (!ret && r[i].verdict.tr) {
+			ret = sb_printf(sb, ",\"metrics\":");
+			if (!ret)
+				ret = json_pb(sb, &r[i].verdict.tr->base);
+		}
+		if (!ret && r[i].verdict.nstimuli) {
+			ret = sb_printf(sb, ",\"stimulus_events\":[");
+			for (size_t k = 0; !ret && k < r[i].verdict.nstimuli; k++) {
+				if (k)
+					ret = sb_printf(sb, ",");
+				if (!ret)
+					ret = json_pb(sb, &r[i].verdict.stimuli[k]->base);
+			}
+			if (!ret)
+				ret = sb_printf(sb, "]");
+		}
+		if (!ret)
+			ret = sb_printf(sb, "}");
+	}
+	return ret ? ret : sb_printf(sb, "\n]\n");
+}
+
+int write_file_atomic(const char *path, const char *buf, size_t len)
+{
+	char *tmp = NULL;
+	int fd, ret;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = write_full(fd, buf, len);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}

@@ -1,0 +1,46 @@
+/* The kernel cache and --kernel resolution (docs/kernels.md).
+ *
+ * Cache root: $KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr/kernels, else
+ * ~/.cache/ktstr/kernels. One directory per entry, named by its key
+ * ("7.2.1-1-cloud-amd64"), holding bzImage, vmlinux, vmlinux.btf, config
+ * and metadata (key=value lines). Entries appear by atomic rename, so a
+ * reader never sees half of one. */
+#ifndef KTSTR_ORCH_KERNEL_CACHE_H
+#define KTSTR_ORCH_KERNEL_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common.pb-c.h"
+
+struct kernel_choice {
+	char image[4096];	/* what the worker boots */
+	char config[4096];	/* kernel config, "" if unknown */
+	char key[256];		/* cache key, "" for a plain path */
+	int scx;		/* 1 sched_ext, 0 none, -1 unknown (no config) */
+	char origin[64];	/* "--kernel path", "cache", "$KTSTR_KERNEL", ... */
+};
+
+/* Cache root into buf. Returns 0 or -ENOENT (no HOME and no override). */
+int kcache_root(char *buf, size_t len);
+
+/* Resolve --kernel (arg may be NULL): explicit path (file, or directory
+ * holding vmlinux/bzImage), then a version or cache key, then
+ * $KTSTR_KERNEL (same forms), then the newest cached sched_ext kernel, then
+ * the newest cached kernel. The engine picks the image: QEMU prefers the
+ * ELF vmlinux (PVH entry, no decompressor), KVM the bzImage. Returns 0 or
+ * -ENOENT with err saying what was tried and how to get a kernel. */
+int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
+		   size_t errlen);
+
+/* 1 if config text enables CONFIG_<opt>=y, else 0. */
+int kconfig_has(const char *config_text, const char *opt);
+/* Read a config file and tell whether it has sched_ext (-1 unreadable). */
+int kconfig_file_scx(const char *path);
+
+/* `kernel list` / `kernel path`. */
+int kcache_list(FILE *out);
+int kcache_print_path(FILE *out, const char *arg, Ktstr__Engine engine, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,497 @@
+#include "kernel_fetch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ktstr/log.h>
+#include <ktstr/util.h>
+
+#include "kernel_cache.h"
+#include "pathjoin.h"
+#include "proc_run.h"
+#include "strv.h"
+#include "vmlinux_extract.h"
+
+#define APT_UPDATE_TIMEOUT_MS (15 * 60 * 1000)
+#define APT_QUERY_TIMEOUT_MS (2 * 60 * 1000)
+#define APT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
+#define KERNEL_IMAGE_MAX (256u << 20)
+
+/* What a kernel needs for ktstr (docs/kernels.md). */
+static const char *const required_config[] = {
+	"SCHED_CLASS_EXT", "DEBUG_INFO_BTF", "SERIAL_8250_CONSOLE", "DEVTMPFS", "DEVMEM",
+	"BLK_DEV_INITRD",  "CGROUPS",	     "CPUSETS",		    "BPF_SYSCALL", "PVH",
+};
+
+int kconfig_validate(const char *text, char *missing, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	if (len)
+		missing[0] = '\0';
+	for (size_t i = 0; i < sizeof(required_config) / sizeof(required_config[0]); i++) {
+		if (kconfig_has(text, required_config[i]))
+			continue;
+		n++;
+		if (off < len)
+			off += (size_t)snprintf(missing + off, len - off, "%sCONFIG_%s", off ? " " : "",
+						required_config[i]);
+	}
+	return n;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The URIs: line of the system's deb822 sources (never a hard-coded host). */
+static int system_debian_uri(char *buf, size_t len)
+{
+	char *text = NULL;
+	size_t tl;
+	int ret = -ENOENT;
+
+	if (read_file("/etc/apt/sources.list.d/debian.sources", &text, &tl, 1u << 20)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot read "
+				"/etc/apt/sources.list.d/debian.sources to learn the Debian mirror\n");
+		return -ENOENT;
+	}
+	for (char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, "URIs:", 5))
+			continue;
+		p += 5;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		snprintf(buf, len, "%.*s", (int)strcspn(p, " \t\n"), p);
+		ret = buf[0] ? 0 : -ENOENT;
+		break;
+	}
+	free(text);
+	if (ret)
+		fprintf(stderr, "ktstr-orch kernel fetch: no URIs: line in "
+				"/etc/apt/sources.list.d/debian.sources\n");
+	return ret;
+}
+
+struct apt_ctx {
+	char work[PATH_MAX];
+	char opt_src[PATH_MAX + 40], opt_lists[PATH_MAX + 40], opt_cache[PATH_MAX + 40];
+	char opt_status[PATH_MAX + 40];
+};
+
+/* apt/apt-cache argv with the private-state options. */
+static void apt_argv(struct apt_ctx *a, const char *tool, char **argv, size_t *n)
+{
+	size_t i = 0;
+
+	argv[i++] = (char *)tool;
+	argv[i++] = "-o";
+	argv[i++] = a->opt_src;
+	argv[i++] = "-o";
+	argv[i++] = "Dir::Etc::SourceParts=/dev/null";
+	argv[i++] = "-o";
+	argv[i++] = a->opt_lists;
+	argv[i++] = "-o";
+	argv[i++] = a->opt_cache;
+	argv[i++] = "-o";
+	/* Private pkgcache files need a status file; an empty one is enough. */
+	argv[i++] = a->opt_status;
+	argv[i++] = "-o";
+	/* As root apt would switch to _apt for downloads, which cannot write
+	 * our private dirs; as a user this option is a no-op. */
+	argv[i++] = geteuid() == 0 ? "APT::Sandbox::User=root" : "Debug::NoLocking=0";
+	argv[i++] = "-q";
+	*n = i;
+}
+
+static int apt_setup(struct apt_ctx *a, const char *suite)
+{
+	char uri[1024], path[PATH_MAX + 64], root[PATH_MAX];
+	struct strbuf sb = { 0 };
+	int ret;
+
+	ret = kcache_root(root, sizeof(root));
+	if (ret) {
+		fprintf(stderr, "ktstr-orch kernel fetch: no cache directory: set KTSTR_CACHE_DIR or HOME\n");
+		return ret;
+	}
+	if ((ret = system_debian_uri(uri, sizeof(uri))))
+		return ret;
+	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s", root, suite) >= (int)sizeof(a->work))
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/lists/partial", a->work);
+	if ((ret = mkdir_p(path, 0755)))
+		goto err_mkdir;
+	snprintf(path, sizeof(path), "%s/cache/archives/partial", a->work);
+	if ((ret = mkdir_p(path, 0755)))
+		goto err_mkdir;
+	snprintf(a->opt_src, sizeof(a->opt_src), "Dir::Etc::SourceList=%s/ktstr.sources", a->work);
+	snprintf(a->opt_lists, sizeof(a->opt_lists), "Dir::State::Lists=%s/lists", a->work);
+	snprintf(a->opt_cache, sizeof(a->opt_cache), "Dir::Cache=%s/cache", a->work);
+	snprintf(a->opt_status, sizeof(a->opt_status), "Dir::State::status=%s/status", a->work);
+	snprintf(path, sizeof(path), "%s/status", a->work);
+	if (access(path, F_OK) && (ret = write_file(path, "")))
+		goto err_mkdir;
+	/* deb822 needs the .sources suffix to be read as such. */
+	ret = sb_printf(&sb, "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n"
+			     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+			uri, !strcmp(suite, "bookworm") ? "bookworm bookworm-updates" : suite);
+	snprintf(path, sizeof(path), "%s/ktstr.sources", a->work);
+	if (!ret)
+		ret = write_file(path, sb.buf);
+	sb_free(&sb);
+	if (ret)
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot write %s: %s\n", path, strerror(-ret));
+	return ret;
+err_mkdir:
+	fprintf(stderr, "ktstr-orch kernel fetch: cannot create %s: %s\n", path, strerror(-ret));
+	return ret;
+}
+
+static int apt_run(struct apt_ctx *a, const char *tool, const char *const *args, int timeout,
+		   struct strbuf *out, int quiet)
+{
+	char *argv[40];
+	size_t n;
+
+	apt_argv(a, tool, argv, &n);
+	for (; *args && n < 39; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	return proc_run(argv, timeout, out, quiet);
+}
+
+/* Depends: names of pkg (first alternative of each, version constraints
+ * dropped), appended to out. */
+static int apt_depends(struct apt_ctx *a, const char *pkg, struct strv *out)
+{
+	const char *args[] = { "show", "--no-all-versions", pkg, NULL };
+	struct strbuf sb = { 0 };
+	int ret = apt_run(a, "apt-cache", args, APT_QUERY_TIMEOUT_MS, &sb, 1);
+	char *line;
+
+	if (ret) {
+		sb_free(&sb);
+		return ret > 0 ? -ENOENT : ret;
+	}
+	line = sb.buf ? strstr(sb.buf, "\nDepends:") : NULL;
+	if (!line && sb.buf && !strncmp(sb.buf, "Depends:", 8))
+		line = sb.buf - 1;
+	if (line) {
+		char *end = strchr(line + 1, '\n'), *p = line + 9;
+
+		if (end)
+			*end = '\0';
+		while (p && *p && !ret) {
+			char name[256];
+			size_t l;
+
+			p += strspn(p, " ,");
+			l = strcspn(p, " ,|(");
+			snprintf(name, sizeof(name), "%.*s", (int)l, p);
+			if (name[0])
+				ret = strv_push(out, name);
+			p = strchr(p, ',');
+		}
+	}
+	sb_free(&sb);
+	return ret;
+}
+
+/* The kernel packages behind the meta package: walk Depends two levels
+ * deep, keeping linux-* cloud-amd64 packages (image/binary/base). */
+static int resolve_packages(struct apt_ctx *a, const char *meta, struct strv *pkgs)
+{
+	struct strv level = { 0 };
+	int ret = strv_push(&level, meta);
+
+	for (int depth = 0; depth < 3 && !ret && level.n; depth++) {
+		struct strv next = { 0 };
+
+		for (size_t i = 0; i < level.n && !ret; i++) {
+			if (strv_find(pkgs, level.v[i]) >= 0)
+				continue;
+			if (depth > 0 && (strncmp(level.v[i], "linux-", 6) ||
+					  !strstr(level.v[i], "cloud-amd64") ||
+					  strstr(level.v[i], "-dbg")))
+				continue;
+			ret = strv_push(pkgs, level.v[i]);
+			if (!ret)
+				ret = apt_depends(a, level.v[i], &next);
+		}
+		strv_free(&level);
+		level = next;
+	}
+	strv_free(&level);
+	return ret;
+}
+
+static int find_named(const char *dir, const char *prefix, char *out, size_t outlen, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = -ENOENT;
+
+	if (!d)
+		return -ENOENT;
+	while (ret && (de = readdir(d))) {
+		char p[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || path_join(p, sizeof(p), dir, de->d_name, NULL) ||
+		    lstat(p, &st))
+			continue;
+		if (S_ISREG(st.st_mode) && !strncmp(de->d_name, prefix, strlen(prefix))) {
+			ret = snprintf(out, outlen, "%s", p) < (int)outlen ? 0 : -ENAMETOOLONG;
+		} else if (S_ISDIR(st.st_mode) && depth > 0) {
+			ret = find_named(p, prefix, out, outlen, depth - 1);
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+static int write_blob(const char *dir, const char *name, const void *data, size_t len)
+{
+	char p[PATH_MAX];
+	int fd, ret;
+
+	if (path_join(p, sizeof(p), dir, name, NULL))
+		return -ENAMETOOLONG;
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	ret = write_full(fd, data, len);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int kcache_install(const char *tree, const char *suite, const char *packages, bool force,
+		   char *key, size_t keylen)
+{
+	char image[PATH_MAX], config[PATH_MAX], root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
+	char err[512], missing[512];
+	char *img = NULL, *cfg = NULL;
+	uint8_t *vml = NULL, *btf = NULL;
+	size_t imglen, cfglen, vmllen = 0, btflen = 0;
+	const char *base;
+	struct strbuf meta = { 0 };
+	int ret, nmiss;
+
+	/* usr/lib/modules/<v>/vmlinuz (sid linux-binary) or boot/vmlinuz-<v>. */
+	if (find_named(tree, "vmlinuz", image, sizeof(image), 4)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: no vmlinuz in the extracted packages (%s)\n",
+			packages);
+		return -ENOENT;
+	}
+	if (find_named(tree, "config", config, sizeof(config), 4)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: no kernel config in the extracted packages "
+				"(%s)\n", packages);
+		return -ENOENT;
+	}
+	/* The key is the kernel release: from vmlinuz-<v> or the modules dir. */
+	base = strrchr(image, '/') + 1;
+	if (!strncmp(base, "vmlinuz-", 8)) {
+		snprintf(key, keylen, "%s", base + 8);
+	} else {
+		char tmpd[PATH_MAX];
+		const char *s;
+
+		snprintf(tmpd, sizeof(tmpd), "%s", image);
+		*strrchr(tmpd, '/') = '\0';
+		s = strrchr(tmpd, '/');
+		snprintf(key, keylen, "%s", s ? s + 1 : "kernel");
+	}
+	if ((ret = read_file(image, &img, &imglen, KERNEL_IMAGE_MAX)) ||
+	    (ret = read_file(config, &cfg, &cfglen, 16u << 20))) {
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot read %s: %s\n", img ? config : image,
+			strerror(-ret));
+		goto out;
+	}
+	nmiss = kconfig_validate(cfg, missing, sizeof(missing));
+	if (nmiss == 1 && strstr(missing, "SCHED_CLASS_EXT"))
+		kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): fine for EEVDF tests, "
+		      "sched_ext schedulers will be skipped", key);
+	else if (nmiss)
+		kwarn("kernel %s lacks %s: tests that need them will fail", key, missing);
+	ret = bzimage_extract_vmlinux((const uint8_t *)img, imglen, &vml, &vmllen, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ktstr-orch kernel fetch: %s: %s\n", image, err);
+		goto out;
+	}
+	if (vmlinux_extract_btf(vml, vmllen, &btf, &btflen, err, sizeof(err)))
+		kwarn("%s: %s (schedulers that need BTF will not load)", key, err);
+	if ((ret = kcache_root(root, sizeof(root))) || (ret = mkdir_p(root, 0755)))
+		goto out;
+	if (path_join(final, sizeof(final), root, key, NULL) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d", root, key, (int)getpid()) >= (int)sizeof(tmp)) {
+		ret = -ENAMETOOLONG;
+		goto out;
+	}
+	if (!access(final, F_OK) && !force) {
+		kinfo("kernel %s is already cached at %s (use --force to replace it)", key, final);
+		ret = 0;
+		goto out;
+	}
+	rm_tree(tmp);
+	if ((ret = mkdir_p(tmp, 0755)))
+		goto out;
+	ret = write_blob(tmp, "bzImage", img, imglen);
+	if (!ret)
+		ret = write_blob(tmp, "vmlinux", vml, vmllen);
+	if (!ret)
+		ret = write_blob(tmp, "config", cfg, cfglen);
+	if (!ret && btf)
+		ret = write_blob(tmp, "vmlinux.btf", btf, btflen);
+	if (!ret)
+		ret = sb_printf(&meta, "key=%s\nversion=%s\nsource=debian\nsuite=%s\npackages=%s\n"
+				       "sched_ext=%s\nmissing_config=%s\nfetched=%lld\n",
+				key, key, suite, packages,
+				kconfig_has(cfg, "SCHED_CLASS_EXT") ? "yes" : "no", missing,
+				(long long)time(NULL));
+	if (!ret)
+		ret = write_blob(tmp, "metadata", meta.buf, meta.len);
+	if (!ret && force && !access(final, F_OK))
+		rm_tree(final);
+	/* Readers see either no entry or a whole one. */
+	if (!ret && rename(tmp, final))
+		ret = -errno;
+	if (ret) {
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot store the entry %s: %s\n", final,
+			strerror(-ret));
+		rm_tree(tmp);
+	}
+out:
+	sb_free(&meta);
+	free(img);
+	free(cfg);
+	free(vml);
+	free(btf);
+	return ret;
+}
+
+int kernel_fetch(const struct kfetch_opts *o, FILE *out)
+{
+	struct apt_ctx a;
+	const char *suite = o->suite ? o->suite : "sid";
+	char meta[256], tree[PATH_MAX + 16], key[256];
+	struct strv pkgs = { 0 };
+	char *pkglist = NULL;
+	int ret;
+
+	if (strcmp(suite, "sid") && strcmp(suite, "bookworm")) {
+		fprintf(stderr, "ktstr-orch kernel fetch: --suite takes sid or bookworm\n");
+		return -EINVAL;
+	}
+	if ((ret = apt_setup(&a, suite)))
+		return ret;
+	{
+		const char *args[] = { "update", NULL };
+
+		kinfo("apt-get update (%s, private state in %s)", suite, a.work);
+		ret = apt_run(&a, "apt-get", args, APT_UPDATE_TIMEOUT_MS, NULL, 0);
+		if (ret) {
+			fprintf(stderr, "ktstr-orch kernel fetch: apt-get update failed (%s): check the "
+					"network and the mirror in /etc/apt/sources.list.d/debian.sources\n",
+				ret < 0 ? strerror(-ret) : "non-zero exit");
+			return ret < 0 ? ret : -EIO;
+		}
+	}
+	if (o->version)
+		snprintf(meta, sizeof(meta), "linux-image-%s-cloud-amd64", o->version);
+	else
+		snprintf(meta, sizeof(meta), "%s",
+			 !strcmp(suite, "sid") ? "linux-image-cloud-amd64" : "linux-image-6.12-cloud-amd64");
+	ret = resolve_packages(&a, meta, &pkgs);
+	if (ret == -ENOENT && o->version) {
+		strv_free(&pkgs);
+		strncat(meta, "-unsigned", sizeof(meta) - strlen(meta) - 1);
+		ret = resolve_packages(&a, meta, &pkgs);
+	}
+	if (ret || pkgs.n < 2) {
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot resolve %s in %s%s\n", meta, suite,
+			o->version ? " (is --kernel-version the ABI as in package names, e.g. "
+				     "7.2.1+deb14?)" : "");
+		ret = ret ? ret : -ENOENT;
+		goto out;
+	}
+	pkglist = strv_join(&pkgs, " ");
+	kinfo("kernel packages: %s", pkglist ? pkglist : "?");
+	{
+		/* apt-get download writes into the current directory. */
+		const char *args[24] = { "download" };
+		size_t n = 1;
+		char cwd[PATH_MAX];
+		char debs[PATH_MAX + 8];
+
+		for (size_t i = 1; i < pkgs.n && n < 23; i++)
+			args[n++] = pkgs.v[i];
+		args[n] = NULL;
+		snprintf(debs, sizeof(debs), "%s/debs", a.work);
+		rm_tree(debs);
+		if ((ret = mkdir_p(debs, 0755)) || !getcwd(cwd, sizeof(cwd)) || chdir(debs)) {
+			ret = ret ? ret : -errno;
+			goto out;
+		}
+		ret = apt_run(&a, "apt-get", args, APT_DOWNLOAD_TIMEOUT_MS, NULL, 0);
+		if (chdir(cwd))
+			kwarn("cannot return to %s", cwd);
+		if (ret) {
+			fprintf(stderr, "ktstr-orch kernel fetch: apt-get download failed\n");
+			ret = ret < 0 ? ret : -EIO;
+			goto out;
+		}
+		snprintf(tree, sizeof(tree), "%s/tree", a.work);
+		rm_tree(tree);
+		if ((ret = mkdir_p(tree, 0755)))
+			goto out;
+		{
+			DIR *d = opendir(debs);
+			struct dirent *de;
+
+			while (d && (de = readdir(d)) && !ret) {
+				char deb[PATH_MAX];
+				char *xargv[] = { "dpkg-deb", "-x", deb, tree, NULL };
+
+				if (!strstr(de->d_name, ".deb") ||
+				    path_join(deb, sizeof(deb), debs, de->d_name, NULL))
+					continue;
+				ret = proc_run(xargv, APT_QUERY_TIMEOUT_MS, NULL, 0);
+				if (ret)
+					fprintf(stderr, "ktstr-orch kernel fetch: dpkg-deb -x %s failed\n", deb);
+				ret = ret < 0 ? ret : ret ? -EIO : 0;
+			}
+			if (d)
+				closedir(d);
+		}
+		if (ret)
+			goto out;
+	}
+	ret = kcache_install(tree, suite, pkglist ? pkglist : "", o->force, key, sizeof(key));
+	if (!ret)
+		fprintf(out, "%s\n", key);
+	rm_tree(tree);
+out:
+	free(pkglist);
+	strv_free(&pkgs);
+	return ret;
+}

@@ -1,0 +1,98 @@
+/* ktstr-orch: the unprivileged front end. Parses the command line and hands
+ * off to one subcommand; never opens /dev/kvm, never runs tenant code. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/log.h>
+
+#include "cli.h"
+#include "privdrop.h"
+
+void usage(FILE *f)
+{
+	fputs("usage: ktstr-orch [--workers N] COMMAND [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  run SUITE      run a suite file (docs/suite-format.md)\n"
+	      "      --gauntlet            expand tests across topology presets x flag profiles\n"
+	      "      --budget SECS         greedy coverage selection within SECS\n"
+	      "      --filter SUBSTR       only variants whose name contains SUBSTR\n"
+	      "      --partition K/N       only shard K of N (stable hash of the variant name)\n"
+	      "      --retries N           rerun a failed test up to N more times\n"
+	      "      --timeout S           VM timeout for tests that set none (default 60)\n"
+	      "      --engine auto|kvm|qemu\n"
+	      "      --kernel PATH|VERSION kernel image, directory, version or cache key\n"
+	      "      --junit FILE          write JUnit XML\n"
+	      "      --json FILE           write one JSON record per test\n"
+	      "  list SUITE     show every variant and why it is kept or dropped\n"
+	      "                 (takes the run options that shape the plan)\n"
+	      "  shell --topology N,L,C,T [--memory-mb M] [--kernel K] [--include FILE]...\n"
+	      "        [--exec 'CMD'] [--engine E] [--timeout S]\n"
+	      "                 boot a VM with busybox; --exec runs CMD and exits with its status\n"
+	      "  kernel fetch [--kernel-version X] [--suite sid|bookworm]\n"
+	      "  kernel list | kernel path [--kernel K]\n"
+	      "\n"
+	      "exit status: 0 all passed, 1 test failures, 2 usage/suite errors,\n"
+	      "             3 infrastructure errors, 130 interrupted\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct global_opts g = { 0 };
+	const char *cmd;
+	int c;
+
+	klog_init("ktstr-orch");
+	/* '+': stop at the command so its options are its own. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v == 0 || v > 256) {
+				fprintf(stderr, "ktstr-orch: --workers takes 1..256, got '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			g.workers = (unsigned)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (orch_drop_privileges())
+		return EXIT_INFRA;
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* re-initialise getopt for the subcommand */
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&g, argc, argv, 0);
+	if (!strcmp(cmd, "list"))
+		return cmd_run(&g, argc, argv, 1);
+	if (!strcmp(cmd, "shell"))
+		return cmd_shell(&g, argc, argv);
+	if (!strcmp(cmd, "kernel"))
+		return cmd_kernel(&g, argc, argv);
+	fprintf(stderr, "ktstr-orch: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

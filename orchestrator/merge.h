@@ -1,0 +1,36 @@
+/* How a test's settings combine with its scheduler's (the reference's merge
+ * rules, docs/suite-format.md "Merge rules"). */
+#ifndef KTSTR_ORCH_MERGE_H
+#define KTSTR_ORCH_MERGE_H
+
+#include <stdint.h>
+
+#include "strv.h"
+#include "suite.h"
+
+/* Scheduler command line: --cell-parent-cgroup P (when cgroup_parent), then
+ * sched_args, then the test's extra_sched_args, then the args of each active
+ * flag in declaration order. Appends to out. */
+int merge_sched_args(const struct sched_def *sd, const struct test_def *t, uint32_t profile,
+		     struct strv *out);
+
+/* Asserts: built-in defaults, then the scheduler's, then the test's; for each
+ * field the last one set wins. */
+void merge_asserts(const struct sched_def *sd, const struct test_def *t, Ktstr__AssertSpec *out);
+/* The built-in defaults (facts 2.15, release thresholds). */
+void asserts_defaults(Ktstr__AssertSpec *out);
+/* dst.field = src.field for every field set in src. */
+void asserts_overlay(Ktstr__AssertSpec *dst, const Ktstr__AssertSpec *src);
+
+/* Scheduler default topology with the test's per-dimension overrides. */
+struct ktstr_topo merge_topology(const struct sched_def *sd, const struct test_def *t);
+
+/* Effective constraints: defaults (numa 1..1, llcs 1..12, cpus 1..192, no
+ * SMT requirement), then the scheduler's fields, then the test's. */
+struct topo_constraints merge_constraints(const struct sched_def *sd, const struct test_def *t);
+
+/* Kernel command-line additions: sysctl.K=V for each scheduler sysctl, then
+ * the scheduler's kargs, space-separated, appended to out. */
+int merge_cmdline(const struct sched_def *sd, struct strv *out);
+
+#endif

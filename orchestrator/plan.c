@@ -1,0 +1,400 @@
+#include "plan.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge.h"
+#include "profiles.h"
+
+const char *variant_state_name(enum variant_state st)
+{
+	static const char *const names[] = {
+		[VAR_KEPT] = "run",
+		[VAR_SKIP_HOST] = "skip",
+		[VAR_SKIP_KERNEL] = "skip",
+		[VAR_DROP_CONSTRAINT] = "drop",
+		[VAR_DROP_HOST] = "drop",
+		[VAR_DROP_FILTER] = "drop",
+		[VAR_DROP_PARTITION] = "drop",
+		[VAR_DROP_BUDGET] = "drop",
+	};
+	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+uint64_t plan_name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int plan_parse_partition(const char *s, uint32_t *k, uint32_t *n)
+{
+	char *end;
+	unsigned long a, b;
+
+	errno = 0;
+	a = strtoul(s, &end, 10);
+	if (errno || end == s || *end != '/')
+		return -EINVAL;
+	s = end + 1;
+	b = strtoul(s, &end, 10);
+	if (errno || end == s || *end || b == 0 || a == 0 || a > b || b > 100000)
+		return -EINVAL;
+	*k = (uint32_t)a;
+	*n = (uint32_t)b;
+	return 0;
+}
+
+int variant_profile_name(const struct suite *s, const struct variant *v, char *buf, size_t len)
+{
+	const struct test_def *t = &s->tests[v->test];
+
+	return profile_name(&s->scheds[t->sched], v->profile, buf, len);
+}
+
+static int plan_push(struct plan *p, struct variant **out)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct variant *nv = realloc(p->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		p->v = nv;
+		p->cap = cap;
+	}
+	*out = &p->v[p->n++];
+	memset(*out, 0, sizeof(**out));
+	return 0;
+}
+
+static void set_reason(struct variant *v, enum variant_state st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_reason(struct variant *v, enum variant_state st, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->state = (uint8_t)st;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Constraints first (a property of the test), then the host. */
+static bool check_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
+			      struct variant *v)
+{
+	uint32_t cpus = topo_cpus(t);
+
+	if (t->numa_nodes < c->min_numa || t->numa_nodes > c->max_numa)
+		set_reason(v, VAR_DROP_CONSTRAINT, "%u NUMA nodes outside constraints %u..%u",
+			   t->numa_nodes, c->min_numa, c->max_numa);
+	else if (t->llcs < c->min_llcs || t->llcs > c->max_llcs)
+		set_reason(v, VAR_DROP_CONSTRAINT, "%u LLCs outside constraints %u..%u", t->llcs,
+			   c->min_llcs, c->max_llcs);
+	else if (cpus < c->min_cpus || cpus > c->max_cpus)
+		set_reason(v, VAR_DROP_CONSTRAINT, "%u CPUs outside constraints %u..%u", cpus,
+			   c->min_cpus, c->max_cpus);
+	else if (c->requires_smt && t->threads_per_core < 2)
+		set_reason(v, VAR_DROP_CONSTRAINT, "test requires SMT; topology has 1 thread per core");
+	else
+		return true;
+	return false;
+}
+
+static bool check_host(const struct host_caps *h, const struct ktstr_topo *t, struct variant *v,
+		       enum variant_state st)
+{
+	uint32_t cpus = topo_cpus(t);
+
+	if (h->emulated) {
+		if (cpus > h->max_vcpus) {
+			set_reason(v, st, "needs %u vCPUs; this host emulates at most %u (QEMU TCG, "
+				   "raise with KTSTR_TCG_MAX_VCPUS)", cpus, h->max_vcpus);
+			return false;
+		}
+		return true;
+	}
+	if (cpus > h->cpus)
+		set_reason(v, st, "needs %u CPUs; host has %u", cpus, h->cpus);
+	else if (t->llcs > h->llcs)
+		set_reason(v, st, "needs %u LLCs; host has %u", t->llcs, h->llcs);
+	else if (topo_cpus_per_llc(t) > h->max_cpus_per_llc)
+		set_reason(v, st, "needs %u CPUs per LLC; host has at most %u", topo_cpus_per_llc(t),
+			   h->max_cpus_per_llc);
+	else
+		return true;
+	return false;
+}
+
+static int make_name(struct variant *v, const struct suite *s, const char *preset)
+{
+	const struct test_def *t = &s->tests[v->test];
+	char prof[512];
+
+	if (!preset) {
+		v->name = strdup(t->name);
+		return v->name ? 0 : -ENOMEM;
+	}
+	profile_name(&s->scheds[t->sched], v->profile, prof, sizeof(prof));
+	return asprintf(&v->name, "gauntlet/%s/%s/%s", t->name, preset, prof) < 0 ? -ENOMEM : 0;
+}
+
+/* Everything that does not depend on the other variants. */
+static void filter_one(const struct suite *s, const struct plan_opts *o, struct variant *v)
+{
+	const struct test_def *t = &s->tests[v->test];
+	const struct sched_def *sd = &s->scheds[t->sched];
+	bool base = v->preset == VARIANT_BASE_PRESET;
+	struct topo_constraints c = merge_constraints(sd, t);
+
+	if (o->filter && !strstr(v->name, o->filter)) {
+		set_reason(v, VAR_DROP_FILTER, "name does not contain '%s'", o->filter);
+		return;
+	}
+	if (o->part_n && plan_name_hash(v->name) % o->part_n != o->part_k - 1) {
+		set_reason(v, VAR_DROP_PARTITION, "in partition %u/%u",
+			   (unsigned)(plan_name_hash(v->name) % o->part_n) + 1, o->part_n);
+		return;
+	}
+	if (!check_constraints(&c, &v->topo, v)) {
+		if (base) /* the test's own topology breaks its constraints: say so, skip */
+			v->state = VAR_SKIP_HOST;
+		return;
+	}
+	if (!check_host(&o->host, &v->topo, v, base ? VAR_SKIP_HOST : VAR_DROP_HOST))
+		return;
+	if (o->kernel_scx == 0 && sd->kind != SCHED_BIN_NONE)
+		set_reason(v, VAR_SKIP_KERNEL,
+			   "kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT); scheduler '%s' needs it",
+			   sd->name);
+}
+
+static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_t ti,
+		       struct plan *p, char *err, size_t errlen)
+{
+	const struct test_def *t = &s->tests[ti];
+	const struct sched_def *sd = &s->scheds[t->sched];
+	uint32_t *masks = NULL;
+	size_t nmasks = 0, npresets = 0;
+	const struct ktstr_topo_preset *presets = topo_presets(&npresets);
+	struct variant *v;
+	int ret;
+
+	ret = profiles_generate(sd, t->required_mask, t->excluded_mask, &masks, &nmasks);
+	if (ret) {
+		snprintf(err, errlen, "test '%s': %s", t->name,
+			 ret == -E2BIG ? "more than 16 optional flags: too many profiles"
+				       : "out of memory generating flag profiles");
+		return ret;
+	}
+	if (!nmasks) {
+		snprintf(err, errlen,
+			 "test '%s' (line %u): no flag profile satisfies its required flags' requires",
+			 t->name, t->line);
+		free(masks);
+		return -EINVAL;
+	}
+	if (!o->gauntlet) {
+		/* The base run uses the smallest valid profile: required flags
+		 * and whatever they require, nothing optional. */
+		ret = plan_push(p, &v);
+		if (!ret) {
+			v->test = ti;
+			v->preset = VARIANT_BASE_PRESET;
+			v->profile = masks[0];
+			v->topo = merge_topology(sd, t);
+			ret = make_name(v, s, NULL);
+			if (!ret)
+				filter_one(s, o, v);
+		}
+		free(masks);
+		return ret;
+	}
+	for (size_t pi = 0; pi < npresets && !ret; pi++) {
+		for (size_t m = 0; m < nmasks && !ret; m++) {
+			ret = plan_push(p, &v);
+			if (ret)
+				break;
+			v->test = ti;
+			v->preset = (uint16_t)pi;
+			v->profile = masks[m];
+			v->topo = presets[pi].topo;
+			ret = make_name(v, s, presets[pi].name);
+			if (!ret)
+				filter_one(s, o, v);
+		}
+	}
+	free(masks);
+	return ret;
+}
+
+double variant_est_secs(const struct suite *s, const struct variant *v)
+{
+	const struct test_def *t = &s->tests[v->test];
+	uint32_t cpus = topo_cpus(&v->topo);
+	double dur = t->scenario ? t->scenario->duration_ms / 1000.0 : 2.0;
+
+	return 10.0 + (cpus > 16 ? (cpus - 16) / 10.0 : 0.0) + dur + 2.0;
+}
+
+static unsigned djb2_mod(const char *s, unsigned m)
+{
+	unsigned long h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return (unsigned)(h % m);
+}
+
+static unsigned bucket(uint32_t v, const uint32_t *limits, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (v <= limits[i])
+			return i;
+	return n;
+}
+
+/* One bit per coverage feature; budget selection maximises new bits. */
+uint64_t variant_features(const struct suite *s, const struct variant *v)
+{
+	static const uint32_t cpu_lim[] = { 4, 8, 16, 32, 64, 128 };      /* 7 buckets */
+	static const uint32_t llc_lim[] = { 1, 2, 4, 8 };		  /* 5 */
+	static const uint32_t dur_lim[] = { 2000, 5000, 10000 };	  /* 4 */
+	static const uint32_t wrk_lim[] = { 2, 4, 8 };			  /* 4 */
+	const struct test_def *t = &s->tests[v->test];
+	const struct sched_def *sd = &s->scheds[t->sched];
+	uint64_t f = 0;
+	uint32_t workers = 0, nflags = (uint32_t)__builtin_popcount(v->profile);
+
+	f |= 1ull << djb2_mod(sd->name, 4);				    /* 0-3 */
+	for (size_t i = 0; i < sd->nflags; i++)
+		if (v->profile & (1u << i))
+			f |= 1ull << (4 + i % 8);				    /* 4-11 */
+	if (t->required_mask)
+		f |= 1ull << 12;
+	if (t->excluded_mask)
+		f |= 1ull << 13;
+	f |= 1ull << (14 + bucket(topo_cpus(&v->topo), cpu_lim, 6));	    /* 14-20 */
+	f |= 1ull << (21 + bucket(v->topo.llcs, llc_lim, 4));		    /* 21-25 */
+	f |= 1ull << (26 + (v->topo.numa_nodes > 2 ? 2 : v->topo.numa_nodes - 1)); /* 26-28 */
+	if (v->topo.threads_per_core > 1)
+		f |= 1ull << 29;
+	f |= 1ull << (30 + bucket(t->scenario ? t->scenario->duration_ms : 2000, dur_lim, 3)); /* 30-33 */
+	for (size_t i = 0; t->scenario && i < t->scenario->n_cgroups; i++)
+		workers += t->scenario->cgroups[i]->workers;
+	f |= 1ull << (34 + bucket(workers, wrk_lim, 3));			    /* 34-37 */
+	if (v->preset != VARIANT_BASE_PRESET)
+		f |= 1ull << 38;
+	f |= 1ull << (39 + djb2_mod(t->name, 4));				    /* 39-42 */
+	f |= 1ull << (43 + (nflags > 3 ? 3 : nflags));				    /* 43-46 */
+	if (v->preset != VARIANT_BASE_PRESET)
+		f |= 1ull << (47 + v->preset % 16);				    /* 47-62 */
+	return f;
+}
+
+/* Greedy coverage (facts 2.14 "Budget selection"): each round takes the
+ * kept variant adding the most new feature bits per estimated second that
+ * still fits; ties go to the smaller name. Every pick adds at least one of 64
+ * bits, so there are at most 64 rounds: linear in the number of variants. */
+static void apply_budget(const struct suite *s, const struct plan_opts *o, struct plan *p)
+{
+	uint64_t covered = 0, possible = 0;
+	double left = o->budget_s, used = 0;
+	size_t total = 0, chosen = 0;
+	uint8_t *picked = calloc(p->n ? p->n : 1, 1);
+	uint64_t *feat = malloc((p->n ? p->n : 1) * sizeof(*feat));
+	double *est = malloc((p->n ? p->n : 1) * sizeof(*est));
+
+	if (!picked || !feat || !est)
+		goto out; /* no budget applied: every kept variant runs */
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].state != VAR_KEPT)
+			continue;
+		feat[i] = variant_features(s, &p->v[i]);
+		est[i] = variant_est_secs(s, &p->v[i]);
+		possible |= feat[i];
+		total++;
+	}
+	for (;;) {
+		long best = -1;
+		double best_score = 0;
+
+		for (size_t i = 0; i < p->n; i++) {
+			double score;
+			int nb;
+
+			if (p->v[i].state != VAR_KEPT || picked[i] || est[i] > left)
+				continue;
+			nb = __builtin_popcountll(feat[i] & ~covered);
+			if (!nb)
+				continue;
+			score = nb / est[i];
+			if (best < 0 || score > best_score ||
+			    (score == best_score && strcmp(p->v[i].name, p->v[best].name) < 0)) {
+				best = (long)i;
+				best_score = score;
+			}
+		}
+		if (best < 0)
+			break;
+		picked[best] = 1;
+		covered |= feat[best];
+		left -= est[best];
+		used += est[best];
+		chosen++;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT && !picked[i])
+			set_reason(&p->v[i], VAR_DROP_BUDGET, "not selected within the %us budget",
+				   o->budget_s);
+	p->budget_used_s = used;
+	p->budget_bits = (unsigned)__builtin_popcountll(covered);
+	p->budget_bits_possible = (unsigned)__builtin_popcountll(possible);
+	if (!o->quiet)
+		fprintf(stderr, "ktstr budget: %zu/%zu tests, %.0f/%u s used, %u/%u configurations "
+				"covered\n",
+			chosen, total, used, o->budget_s, p->budget_bits, p->budget_bits_possible);
+out:
+	free(picked);
+	free(feat);
+	free(est);
+}
+
+int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p, char *err,
+	       size_t errlen)
+{
+	int ret = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t ti = 0; ti < s->ntests && !ret; ti++)
+		ret = expand_test(s, o, (uint32_t)ti, p, err, errlen);
+	if (ret) {
+		if (ret == -ENOMEM)
+			snprintf(err, errlen, "out of memory while planning %zu variants", p->n);
+		plan_free(p);
+		return ret;
+	}
+	if (o->budget_s)
+		apply_budget(s, o, p);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT)
+			p->kept++;
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].name);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,106 @@
+#include "proc_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ktstr/spawn.h>
+
+#define PROC_OUT_MAX (256u << 20)
+
+static int find_tool(const char *name, char *buf, size_t len)
+{
+	static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin", "/sbin" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (snprintf(buf, len, "%s/%s", dirs[i], name) >= (int)len)
+			return -ENAMETOOLONG;
+		if (!access(buf, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
+{
+	static char *env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	char path[PATH_MAX];
+	int pfd[2] = { -1, -1 }, status = 0, ret;
+	struct spawn_opts so = { .env = env, .stdin_fd = -1, .stdout_fd = -2,
+				 .stderr_fd = quiet ? -1 : -2, .pdeathsig = SIGKILL };
+	uint64_t deadline = ktstr_now_ms() + (uint64_t)timeout_ms;
+	pid_t pid;
+
+	ret = find_tool(argv[0], path, sizeof(path));
+	if (ret)
+		return ret;
+	if (out) {
+		if (pipe2(pfd, O_CLOEXEC))
+			return -errno;
+		so.stdout_fd = pfd[1];
+	} else {
+		so.stdout_fd = STDERR_FILENO;
+	}
+	ret = ktstr_spawn(path, argv, &so, &pid);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (ret) {
+		if (pfd[0] >= 0)
+			close(pfd[0]);
+		return ret;
+	}
+	while (pfd[0] >= 0) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		int64_t left = (int64_t)(deadline - ktstr_now_ms());
+		char buf[65536];
+		ssize_t n;
+
+		if (left <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (out->len + (size_t)n > PROC_OUT_MAX || sb_append(out, buf, (size_t)n)) {
+			ret = -EFBIG;
+			break;
+		}
+	}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (ret) {
+		kill(pid, SIGKILL);
+		ktstr_wait_timeout(pid, &status, 5000);
+		return ret;
+	}
+	{
+		int64_t left = (int64_t)(deadline - ktstr_now_ms());
+
+		ret = ktstr_wait_timeout(pid, &status, left > 0 ? (int)left : 1);
+	}
+	if (ret == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		ktstr_wait_timeout(pid, &status, 5000);
+		return -ETIMEDOUT;
+	}
+	if (ret)
+		return ret;
+	if (out && sb_append(out, "", 1) == 0)
+		out->len--; /* keep it NUL-terminated for the parsers */
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,204 @@
+#include "report.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiles.h"
+
+#define REPORT_TAIL_LINES 20
+
+int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
+		     const struct test_record *r)
+{
+	const struct variant *v = &p->v[r->vidx];
+	const struct verdict *vd = &r->verdict;
+
+	if (!r->attempts)
+		return fprintf(f, "%-5s %s  (%s)\n", vd->kind == V_SKIP ? "SKIP" : verdict_name(vd->kind),
+			       v->name, vd->detail ? vd->detail : "") < 0 ? -1 : 0;
+	fprintf(f, "%-5s %s  (%s, %.1fs", vd->kind == V_PASS ? "PASS" : vd->kind == V_SKIP ? "SKIP" : "FAIL",
+		v->name, r->engine[0] ? r->engine : "?", r->wall_ms / 1000.0);
+	if (r->attempts > 1)
+		fprintf(f, ", %u attempts", r->attempts);
+	fprintf(f, ")");
+	if (vd->kind != V_PASS)
+		fprintf(f, " %s: %s", verdict_name(vd->kind), vd->detail ? vd->detail : "");
+	fputc('\n', f);
+	return 0;
+}
+
+static void print_indented(FILE *f, const char *text, size_t len, unsigned max_lines)
+{
+	char *tail = text_tail_lines(text, len, max_lines);
+	const char *p = tail;
+
+	if (!tail)
+		return;
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		/* Strip CRs and other control bytes a console may carry. */
+		fputs("  | ", f);
+		for (size_t i = 0; i < l; i++)
+			fputc((unsigned char)p[i] < 0x20 && p[i] != '\t' ? ' ' : p[i], f);
+		fputc('\n', f);
+		p += l + (e ? 1 : 0);
+	}
+	free(tail);
+}
+
+static void report_stats(FILE *f, const Ktstr__TestResult *tr)
+{
+	uint64_t migr = 0, worst_gap = 0;
+	double worst_spread = 0;
+
+	for (size_t i = 0; i < tr->n_workers; i++)
+		migr += tr->workers[i]->migrations;
+	for (size_t i = 0; i < tr->n_cgroups; i++) {
+		if (tr->cgroups[i]->spread_pct > worst_spread)
+			worst_spread = tr->cgroups[i]->spread_pct;
+		if (tr->cgroups[i]->max_gap_ms > worst_gap)
+			worst_gap = tr->cgroups[i]->max_gap_ms;
+	}
+	fprintf(f, "--- stats ---\n  %zu workers, %u cpus, %llu migrations, worst_spread=%.1f%%, "
+		   "worst_gap=%llums\n",
+		tr->n_workers, tr->guest_cpus, (unsigned long long)migr, worst_spread,
+		(unsigned long long)worst_gap);
+	for (size_t i = 0; i < tr->n_cgroups; i++) {
+		const Ktstr__CgroupStats *c = tr->cgroups[i];
+
+		fprintf(f, "  %s: %u workers on cpus %s, spread=%.1f%%, max_gap=%llums, work=%llu\n",
+			c->name, c->workers, c->cpuset ? c->cpuset : "(all)", c->spread_pct,
+			(unsigned long long)c->max_gap_ms, (unsigned long long)c->total_work_units);
+	}
+}
+
+int report_failure(FILE *f, const struct suite *s, const struct plan *p,
+		   const struct test_record *r)
+{
+	const struct variant *v = &p->v[r->vidx];
+	const struct test_def *t = &s->tests[v->test];
+	const struct verdict *vd = &r->verdict;
+	const Ktstr__TestResult *tr = vd->tr;
+	const Ktstr__VmResult *vm = r->vm;
+	char topo[32], prof[256];
+	char *schedlog = NULL;
+
+	topo_label(&v->topo, topo, sizeof(topo));
+	profile_name(&s->scheds[t->sched], v->profile, prof, sizeof(prof));
+	/* Fingerprint first: the last scheduler-log line is usually the cause. */
+	if (tr && tr->scheduler_log_tail && *tr->scheduler_log_tail) {
+		schedlog = strdup(tr->scheduler_log_tail);
+	} else if (vm && vm->has_guest_output) {
+		schedlog = text_between((const char *)vm->guest_output.data, vm->guest_output.len,
+					"===SCHED_OUTPUT_START===", "===SCHED_OUTPUT_END===");
+	}
+	fprintf(f, "\n==== %s %s [sched=%s] [topo=%s] [profile=%s] [engine=%s] ====\n",
+		verdict_name(vd->kind), v->name, s->scheds[t->sched].name, topo, prof,
+		r->engine[0] ? r->engine : "none");
+	if (schedlog && *schedlog) {
+		char *fp = text_tail_lines(schedlog, strlen(schedlog), 1);
+
+		if (fp && *fp)
+			fprintf(f, "fingerprint: %s\n", fp);
+		free(fp);
+	}
+	fprintf(f, "%s\n", vd->detail ? vd->detail : "");
+	if (tr && tr->n_failures) {
+		fprintf(f, "--- failed checks ---\n");
+		for (size_t i = 0; i < tr->n_failures; i++)
+			fprintf(f, "  [%s] %s\n", tr->failures[i]->check, tr->failures[i]->message);
+	}
+	if (tr && (tr->n_workers || tr->n_cgroups))
+		report_stats(f, tr);
+	fprintf(f, "--- diagnostics ---\n");
+	if (vm) {
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, vm->outcome);
+
+		fprintf(f, "  VM ended: %s", ev ? ev->name : "?");
+		if (vm->has_guest_exit_code)
+			fprintf(f, ", guest exit code %d", vm->guest_exit_code);
+		if (vm->kernel_version)
+			fprintf(f, ", %s", vm->kernel_version);
+		fputc('\n', f);
+		if (vm->error)
+			fprintf(f, "  engine error: %s%s%s%s%s\n", vm->error->what,
+				vm->error->where ? " at " : "", vm->error->where ? vm->error->where : "",
+				vm->error->why ? ": " : "", vm->error->why ? vm->error->why : "");
+		if (vm->ring_crc_errors || vm->ring_drops)
+			fprintf(f, "  SHM ring: %u CRC errors, %llu dropped messages\n",
+				vm->ring_crc_errors, (unsigned long long)vm->ring_drops);
+	} else {
+		fprintf(f, "  no VM result (infrastructure failure)\n");
+	}
+	if (tr && tr->sched_exit_reason)
+		fprintf(f, "  sched_ext exit: %s\n", tr->sched_exit_reason);
+	if (vd->sched_exit && vd->sched_exit->reason)
+		fprintf(f, "  scheduler exit: %s\n", vd->sched_exit->reason);
+	if (vd->crash) {
+		fprintf(f, "--- guest crash ---\n");
+		print_indented(f, vd->crash, strlen(vd->crash), REPORT_TAIL_LINES);
+	}
+	fprintf(f, "--- timeline ---\n  kernel %s, topology %s, scheduler %s, duration %ums\n",
+		vm && vm->kernel_version ? vm->kernel_version : "?", topo, s->scheds[t->sched].name,
+		t->scenario ? t->scenario->duration_ms : 0);
+	if (!vd->nstimuli)
+		fprintf(f, "  (no STIMULUS events received)\n");
+	for (size_t i = 0; i < vd->nstimuli; i++) {
+		const Ktstr__Stimulus *st = vd->stimuli[i];
+
+		fprintf(f, "  +%ums step %u: %u ops, %u cgroups, %u workers, %llu iterations\n",
+			st->elapsed_ms, st->step_index, st->op_count, st->cgroup_count,
+			st->worker_count, (unsigned long long)st->total_iterations);
+	}
+	if (schedlog && *schedlog) {
+		fprintf(f, "--- scheduler log (tail) ---\n");
+		print_indented(f, schedlog, strlen(schedlog), REPORT_TAIL_LINES);
+	}
+	free(schedlog);
+	if (vm && vm->has_guest_output && vm->guest_output.len) {
+		fprintf(f, "--- guest output COM2 (tail) ---\n");
+		print_indented(f, (const char *)vm->guest_output.data, vm->guest_output.len,
+			       REPORT_TAIL_LINES);
+	}
+	if (vm && vm->has_console_tail && vm->console_tail.len) {
+		fprintf(f, "--- console COM1 (tail) ---\n");
+		print_indented(f, (const char *)vm->console_tail.data, vm->console_tail.len,
+			       REPORT_TAIL_LINES);
+	}
+	return 0;
+}
+
+void report_summary(FILE *f, const struct run_totals *t)
+{
+	fprintf(f, "%zu passed, %zu failed, %zu skipped\n", t->passed, t->failed, t->skipped);
+}
+
+void progress_init(struct progress *pg, FILE *f, size_t total)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->f = f;
+	pg->tty = isatty(fileno(f)) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	pg->total = total;
+}
+
+void progress_update(struct progress *pg, const char *current)
+{
+	if (!pg->tty)
+		return;
+	fprintf(pg->f, "\r\033[K[%zu/%zu] %zu running%s%.60s", pg->done, pg->total, pg->running,
+		current ? ": " : "", current ? current : "");
+	fflush(pg->f);
+	pg->shown = true;
+}
+
+void progress_clear(struct progress *pg)
+{
+	if (pg->tty && pg->shown) {
+		fputs("\r\033[K", pg->f);
+		pg->shown = false;
+	}
+}

@@ -1,0 +1,296 @@
+#include "runner.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ktstr/log.h>
+#include <ktstr/util.h>
+
+#include "report.h"
+
+/* Shared by the job threads and the signal-waiting main thread. */
+struct runner_state {
+	const struct runner_cfg *cfg;
+	struct test_record *recs;
+	size_t *jobs;		/* record indices that need a VM */
+	size_t njobs;
+	size_t next;		/* next job to start (under lock) */
+	pthread_mutex_t lock;	/* next, progress, output, slots */
+	struct progress pg;
+	struct vm_cancel *slots; /* one per thread */
+	volatile int stop;	/* a signal arrived: start nothing new */
+	unsigned finished_threads;
+};
+
+struct thread_arg {
+	struct runner_state *st;
+	unsigned slot;
+};
+
+static void record_engine(struct test_record *r, const Ktstr__VmResult *vr, Ktstr__Engine asked)
+{
+	const char *e = vr && vr->engine_detail ? vr->engine_detail
+			: vr ? (vr->engine == KTSTR__ENGINE__ENGINE_KVM ? "kvm"
+				: vr->engine == KTSTR__ENGINE__ENGINE_QEMU ? "qemu"
+									  : "auto")
+			     : (asked == KTSTR__ENGINE__ENGINE_KVM ? "kvm"
+				: asked == KTSTR__ENGINE__ENGINE_QEMU ? "qemu"
+								      : "auto");
+
+	snprintf(r->engine, sizeof(r->engine), "%s", e);
+}
+
+/* One attempt: build the VM spec, run it, judge it. */
+static void run_attempt(struct runner_state *st, unsigned slot, struct test_record *r)
+{
+	const struct runner_cfg *cfg = st->cfg;
+	const struct variant *v = &cfg->plan->v[r->vidx];
+	const struct test_def *t = &cfg->suite->tests[v->test];
+	struct vm_spec_holder h;
+	struct vm_job job = { 0 };
+	struct vm_job_result res = { 0 };
+	uint64_t t0 = ktstr_now_ms();
+	int ret;
+
+	record_free(r);
+	ret = spec_build_vm(cfg->suite, v, &cfg->settings, &h);
+	if (ret) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "could not build the VM spec for %s: %s", v->name,
+			 strerror(-ret));
+		verdict_from_result(NULL, msg, &r->verdict);
+		return;
+	}
+	job.label = v->name;
+	job.spec = &h.vm;
+	job.kernel_fd = cfg->kernel_fd;
+	job.initrd_fd = cfg->initrd_fds[t->sched];
+	job.stdin_fd = job.stdout_fd = -1;
+	ret = cfg->backend->run(cfg->backend, &job, &st->slots[slot], &res);
+	r->wall_ms += ktstr_now_ms() - t0;
+	if (ret && !res.error[0])
+		snprintf(res.error, sizeof(res.error), "VM backend failed: %s", strerror(-ret));
+	r->vm = res.result;
+	record_engine(r, res.result, cfg->settings.engine);
+	if (verdict_from_result(res.result, res.infra || !res.result ? res.error : NULL,
+				&r->verdict))
+		kerr("%s: out of memory judging the result", v->name);
+	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
+	    !r->verdict.tr) {
+		/* Ended by our own stop request: say so rather than blame the test. */
+		verdict_free(&r->verdict);
+		r->verdict.kind = V_STOPPED;
+		r->verdict.detail = strdup("stopped by SIGINT/SIGTERM before it finished");
+	}
+	spec_vm_free(&h);
+}
+
+static void *job_thread(void *arg)
+{
+	struct thread_arg *ta = arg;
+	struct runner_state *st = ta->st;
+	const struct runner_cfg *cfg = st->cfg;
+
+	for (;;) {
+		struct test_record *r;
+		size_t idx;
+
+		pthread_mutex_lock(&st->lock);
+		if (st->stop || st->next >= st->njobs) {
+			st->finished_threads++;
+			pthread_mutex_unlock(&st->lock);
+			return NULL;
+		}
+		idx = st->jobs[st->next++];
+		r = &st->recs[idx];
+		st->pg.running++;
+		progress_update(&st->pg, cfg->plan->v[r->vidx].name);
+		pthread_mutex_unlock(&st->lock);
+
+		do {
+			r->attempts++;
+			run_attempt(st, ta->slot, r);
+		} while (verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
+			 r->attempts <= cfg->retries && !st->stop);
+
+		pthread_mutex_lock(&st->lock);
+		st->pg.running--;
+		st->pg.done++;
+		progress_clear(&st->pg);
+		report_test_line(cfg->out, cfg->suite, cfg->plan, r);
+		fflush(cfg->out);
+		progress_update(&st->pg, NULL);
+		pthread_mutex_unlock(&st->lock);
+	}
+}
+
+static void request_stop(struct runner_state *st, unsigned nthreads)
+{
+	st->stop = 1;
+	for (unsigned i = 0; i < nthreads; i++)
+		__atomic_store_n(&st->slots[i].requested, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Main thread: wait for the job threads, turning SIGINT/SIGTERM into a stop
+ * request. Every job is bounded by its VM timeout plus the worker client's
+ * grace, so this loop ends. */
+static int supervise(struct runner_state *st, unsigned nthreads, const sigset_t *sigs)
+{
+	int got = 0;
+
+	for (;;) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+		unsigned finished;
+		int sig;
+
+		pthread_mutex_lock(&st->lock);
+		finished = st->finished_threads;
+		pthread_mutex_unlock(&st->lock);
+		if (finished == nthreads)
+			return got;
+		if (!sigs) {
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM) {
+			if (!got) {
+				pthread_mutex_lock(&st->lock);
+				progress_clear(&st->pg);
+				pthread_mutex_unlock(&st->lock);
+				kwarn("%s: stopping every VM and exiting (send it again to hurry)",
+				      strsignal(sig));
+			}
+			got = sig;
+			request_stop(st, nthreads);
+		}
+	}
+}
+
+void runner_free_records(struct test_record *recs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		record_free(&recs[i]);
+	free(recs);
+}
+
+static int make_records(const struct plan *p, struct runner_state *st, size_t *nrecs)
+{
+	size_t n = 0, nj = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT || p->v[i].state == VAR_SKIP_HOST ||
+		    p->v[i].state == VAR_SKIP_KERNEL)
+			n++;
+	st->recs = calloc(n ? n : 1, sizeof(*st->recs));
+	st->jobs = calloc(n ? n : 1, sizeof(*st->jobs));
+	if (!st->recs || !st->jobs)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct variant *v = &p->v[i];
+
+		if (v->state == VAR_KEPT) {
+			st->jobs[nj++] = n;
+		} else if (v->state == VAR_SKIP_HOST || v->state == VAR_SKIP_KERNEL) {
+			st->recs[n].verdict.kind = V_SKIP;
+			st->recs[n].verdict.detail = strdup(v->reason);
+		} else {
+			continue;
+		}
+		st->recs[n++].vidx = i;
+	}
+	st->njobs = nj;
+	*nrecs = n;
+	return 0;
+}
+
+int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *nrecs)
+{
+	struct runner_state st = { .cfg = cfg };
+	unsigned nthreads = cfg->workers ? cfg->workers : 1;
+	pthread_t *tids = NULL;
+	struct thread_arg *args = NULL;
+	sigset_t sigs, old;
+	unsigned started = 0;
+	int ret, got;
+
+	ret = make_records(cfg->plan, &st, nrecs);
+	if (ret)
+		goto err_recs;
+	/* Report skips up front: they never wait for a VM. */
+	for (size_t i = 0; i < *nrecs; i++)
+		if (st.recs[i].verdict.kind == V_SKIP)
+			report_test_line(cfg->out, cfg->suite, cfg->plan, &st.recs[i]);
+	if (nthreads > st.njobs)
+		nthreads = st.njobs ? (unsigned)st.njobs : 1;
+	pthread_mutex_init(&st.lock, NULL);
+	progress_init(&st.pg, cfg->progress ? cfg->progress : stderr, st.njobs);
+	if (!cfg->progress)
+		st.pg.tty = false;
+	tids = calloc(nthreads, sizeof(*tids));
+	args = calloc(nthreads, sizeof(*args));
+	st.slots = calloc(nthreads, sizeof(*st.slots));
+	if (!tids || !args || !st.slots) {
+		ret = -ENOMEM;
+		goto err_threads;
+	}
+	/* Block the stop signals in every thread: the main thread takes them
+	 * synchronously with sigtimedwait, so no handler runs mid-malloc. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (cfg->handle_signals)
+		pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	for (; started < nthreads; started++) {
+		args[started] = (struct thread_arg){ .st = &st, .slot = started };
+		ret = -pthread_create(&tids[started], NULL, job_thread, &args[started]);
+		if (ret) {
+			kerr("cannot start job thread %u of %u: %s; running with %u", started + 1,
+			     nthreads, strerror(-ret), started);
+			break;
+		}
+	}
+	if (!started) {
+		if (cfg->handle_signals)
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto err_threads;
+	}
+	got = supervise(&st, started, cfg->handle_signals ? &sigs : NULL);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (cfg->handle_signals)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	progress_clear(&st.pg);
+	/* Jobs never started because of the stop. */
+	for (size_t j = st.next; j < st.njobs; j++) {
+		struct test_record *r = &st.recs[st.jobs[j]];
+
+		r->verdict.kind = V_STOPPED;
+		r->verdict.detail = strdup("not run: the run was interrupted");
+	}
+	ret = got ? -EINTR : 0;
+	free(tids);
+	free(args);
+	free(st.slots);
+	free(st.jobs);
+	pthread_mutex_destroy(&st.lock);
+	*recs = st.recs;
+	return ret;
+
+err_threads:
+	free(tids);
+	free(args);
+	free(st.slots);
+	pthread_mutex_destroy(&st.lock);
+err_recs:
+	free(st.jobs);
+	runner_free_records(st.recs, *nrecs);
+	*nrecs = 0;
+	return ret ? ret : -EAGAIN;
+}

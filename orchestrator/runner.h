@@ -1,0 +1,36 @@
+/* The run loop: every kept variant through a VM, --workers at a time, with
+ * retries, live progress and a clean stop on SIGINT/SIGTERM. */
+#ifndef KTSTR_ORCH_RUNNER_H
+#define KTSTR_ORCH_RUNNER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "plan.h"
+#include "record.h"
+#include "spec_build.h"
+#include "suite.h"
+#include "vm_backend.h"
+
+struct runner_cfg {
+	const struct suite *suite;
+	const struct plan *plan;
+	struct run_settings settings;
+	struct vm_backend *backend;
+	int kernel_fd;		/* borrowed */
+	const int *initrd_fds;	/* per scheduler index; borrowed; -1 = none */
+	unsigned workers;	/* concurrent VMs, >= 1 */
+	unsigned retries;	/* extra attempts for a failed test */
+	FILE *out;		/* per-test lines */
+	FILE *progress;		/* live progress (a TTY) or NULL */
+	bool handle_signals;	/* block SIGINT/SIGTERM and stop VMs on them */
+};
+
+/* Run. *recs gets one record per variant that is kept or skipped (in plan
+ * order; caller frees with runner_free_records). Returns 0, or -EINTR when
+ * a signal stopped the run (records are complete: unrun tests are STOPPED),
+ * or -errno when the loop itself could not run. */
+int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *nrecs);
+void runner_free_records(struct test_record *recs, size_t n);
+
+#endif

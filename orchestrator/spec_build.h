@@ -1,0 +1,44 @@
+/* From a planned variant to what a worker needs: the packed GuestSpec, the
+ * per-test initramfs suffix (/ktstr/spec.pb) and the VmSpec fields. */
+#ifndef KTSTR_ORCH_SPEC_BUILD_H
+#define KTSTR_ORCH_SPEC_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+#include "strv.h"
+#include "suite.h"
+#include "worker.pb-c.h"
+
+#define SPEC_DEFAULT_TIMEOUT_MS 60000u
+#define SPEC_DEFAULT_MEMORY_MB 2048u
+
+struct run_settings {
+	Ktstr__Engine engine;
+	uint32_t timeout_ms;	/* CLI --timeout; 0 = SPEC_DEFAULT_TIMEOUT_MS */
+};
+
+/* Pack the GuestSpec of v (malloc'd buffer, caller frees). */
+int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **buf, size_t *len);
+/* A newc cpio holding /ktstr/spec.pb = the packed GuestSpec (caller frees). */
+int spec_build_suffix(const uint8_t *spec, size_t speclen, uint8_t **buf, size_t *len);
+
+/* The VmSpec fields that come from the suite. Strings and the suffix are
+ * owned by holder (spec_vm_free); vm points into it. */
+struct vm_spec_holder {
+	Ktstr__VmSpec vm;
+	Ktstr__Topology topo;
+	char *cmdline;
+	char *label;
+	uint8_t *suffix;
+};
+int spec_build_vm(const struct suite *s, const struct variant *v, const struct run_settings *rs,
+		  struct vm_spec_holder *h);
+void spec_vm_free(struct vm_spec_holder *h);
+
+/* Memory for a test VM (facts 2.12): max(cpus*64, 256, test memory_mb or
+ * 2048) MB. */
+uint32_t spec_memory_mb(const struct test_def *t, const struct ktstr_topo *topo);
+
+#endif

@@ -1,0 +1,628 @@
+/* Suite file schema -> struct suite (see docs/suite-format.md). The first
+ * problem found stops the parse and is reported with its position. */
+#include "suite.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/util.h>
+
+#include "scenario_catalog.h"
+#include "yaml_proto.h"
+
+#define SUITE_FILE_MAX (16u << 20)
+
+static const char *const top_keys[] = { "name", "schedulers", "tests", NULL };
+static const char *const sched_keys[] = { "name",	   "binary",	 "flags",
+					  "sysctls",	   "kargs",	 "cgroup_parent",
+					  "sched_args",	   "topology",	 "asserts",
+					  "constraints",   NULL };
+static const char *const flag_keys[] = { "name", "args", "requires", NULL };
+static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
+					 "scenario",	     "duration",	"asserts",
+					 "extra_sched_args", "required_flags",	"excluded_flags",
+					 "constraints",	     "requires_smt",	"memory_mb",
+					 "timeout",	     NULL };
+static const char *const cons_keys[] = { "min_numa_nodes", "max_numa_nodes", "min_llcs",
+					 "max_llcs",	   "min_cpus",	     "max_cpus",
+					 "requires_smt",   NULL };
+static const char *const topo_keys[] = { "numa_nodes", "llcs", "cores_per_llc",
+					 "threads_per_core", NULL };
+
+static void sched_free(struct sched_def *sd)
+{
+	free(sd->name);
+	free(sd->binary);
+	free(sd->resolved_path);
+	strv_free(&sd->enable);
+	strv_free(&sd->disable);
+	for (size_t i = 0; i < sd->nflags; i++) {
+		free(sd->flags[i].name);
+		strv_free(&sd->flags[i].args);
+	}
+	strv_free(&sd->sysctls);
+	strv_free(&sd->kargs);
+	free(sd->cgroup_parent);
+	strv_free(&sd->sched_args);
+}
+
+static void test_free(struct test_def *t)
+{
+	free(t->name);
+	if (t->scenario)
+		protobuf_c_message_free_unpacked(&t->scenario->base, NULL);
+	strv_free(&t->extra_sched_args);
+}
+
+void suite_free(struct suite *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nscheds; i++)
+		sched_free(&s->scheds[i]);
+	for (size_t i = 0; i < s->ntests; i++)
+		test_free(&s->tests[i]);
+	free(s->scheds);
+	free(s->tests);
+	free(s->path);
+	free(s->dir);
+	free(s);
+}
+
+/* Names end up in variant names, file names and JUnit: keep them plain. */
+static int check_name(struct ys_ctx *c, const struct ynode *n, const char *what)
+{
+	const char *p = n->value;
+
+	if (!*p)
+		return ys_fail(c, n, "%s must not be empty", what);
+	for (; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return ys_fail(c, n,
+				       "%s '%s' may only use letters, digits, '_', '-' and '.'",
+				       what, n->value);
+	}
+	return 0;
+}
+
+static int parse_name(struct ys_ctx *c, const struct ynode *map, const char *what, char **out)
+{
+	const struct ynode *n = ymap_get(map, "name");
+	int ret;
+
+	if (!n)
+		return ys_fail(c, map, "%s: missing required key 'name'", what);
+	ret = ys_expect(c, n, YNODE_SCALAR, "name");
+	if (!ret)
+		ret = check_name(c, n, what);
+	if (!ret)
+		ret = ys_str(c, n, "name", out);
+	return ret;
+}
+
+/* topology: "N,L,C,T" or a mapping of some dimensions. full requires all
+ * four (a scheduler's default); otherwise 0 means inherit. */
+static int parse_topology(struct ys_ctx *c, const struct ynode *n, bool full,
+			  struct topo_override *o)
+{
+	uint32_t *dims[4] = { &o->numa_nodes, &o->llcs, &o->cores_per_llc, &o->threads_per_core };
+	int ret;
+
+	if (n->kind == YNODE_SCALAR) {
+		struct ktstr_topo t;
+		char err[256];
+
+		if (topo_parse(n->value, &t, err, sizeof(err)))
+			return ys_fail(c, n, "topology '%s': %s (write N,L,C,T such as 1,2,4,1)",
+				       n->value, err);
+		o->numa_nodes = t.numa_nodes;
+		o->llcs = t.llcs;
+		o->cores_per_llc = t.cores_per_llc;
+		o->threads_per_core = t.threads_per_core;
+		return 0;
+	}
+	ret = ys_check_keys(c, n, "topology", topo_keys);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < 4; i++) {
+		const struct ynode *v = ymap_get(n, topo_keys[i]);
+
+		if (!v) {
+			if (full)
+				return ys_fail(c, n, "scheduler topology: missing '%s'", topo_keys[i]);
+			continue;
+		}
+		ret = ys_u32(c, v, topo_keys[i], 1, KTSTR_TOPO_MAX_CPUS, dims[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_constraints(struct ys_ctx *c, const struct ynode *n, struct topo_constraints *tc)
+{
+	uint32_t *vals[6] = { &tc->min_numa, &tc->max_numa, &tc->min_llcs,
+			      &tc->max_llcs, &tc->min_cpus, &tc->max_cpus };
+	int ret = ys_check_keys(c, n, "constraints", cons_keys);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < 6; i++) {
+		const struct ynode *v = ymap_get(n, cons_keys[i]);
+
+		if (!v)
+			continue;
+		ret = ys_u32(c, v, cons_keys[i], 1, KTSTR_TOPO_MAX_CPUS, vals[i]);
+		if (ret)
+			return ret;
+		tc->set_mask |= 1u << i;
+	}
+	if (ymap_get(n, "requires_smt")) {
+		ret = ys_bool(c, ymap_get(n, "requires_smt"), "requires_smt", &tc->requires_smt);
+		if (ret)
+			return ret;
+		tc->set_mask |= TC_SMT;
+	}
+	for (size_t i = 0; i < 6; i += 2)
+		if ((tc->set_mask & (3u << i)) == (3u << i) && *vals[i] > *vals[i + 1])
+			return ys_fail(c, n, "constraints: %s (%u) is larger than %s (%u)",
+				       cons_keys[i], *vals[i], cons_keys[i + 1], *vals[i + 1]);
+	return 0;
+}
+
+static int parse_asserts(struct ys_ctx *c, const struct ynode *n, Ktstr__AssertSpec *a)
+{
+	return yproto_fill(c, n, &a->base, "asserts");
+}
+
+/* sysctls: a mapping {kernel.x: 1} or a list of "key=value". */
+static int parse_sysctls(struct ys_ctx *c, const struct ynode *n, struct strv *out)
+{
+	int ret;
+
+	if (n->kind == YNODE_MAP) {
+		for (size_t i = 0; i < n->n; i++) {
+			ret = ys_expect(c, n->items[i], YNODE_SCALAR, "sysctl value");
+			if (!ret)
+				ret = strv_pushf(out, "%s=%s", n->keys[i]->value, n->items[i]->value);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	ret = ys_strlist(c, n, "sysctls", out);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < out->n; i++) {
+		const char *eq = strchr(out->v[i], '=');
+
+		if (!eq || eq == out->v[i] || strchr(out->v[i], ' '))
+			return ys_fail(c, n, "sysctl '%s' must be written key=value (no spaces)",
+				       out->v[i]);
+	}
+	return 0;
+}
+
+static int parse_binary(struct ys_ctx *c, const struct ynode *n, struct sched_def *sd)
+{
+	static const char *const bin_keys[] = { "name", "path", "kernel_builtin", NULL };
+	static const char *const kb_keys[] = { "enable", "disable", NULL };
+	const struct ynode *v;
+	int ret;
+
+	if (n->kind == YNODE_SCALAR) {
+		if (!strcmp(n->value, "none")) {
+			sd->kind = SCHED_BIN_NONE;
+			return 0;
+		}
+		sd->kind = SCHED_BIN_NAME;
+		ret = check_name(c, n, "scheduler binary name");
+		return ret ? ret : ys_str(c, n, "binary", &sd->binary);
+	}
+	ret = ys_check_keys(c, n, "binary", bin_keys);
+	if (ret)
+		return ret;
+	if (n->n != 1)
+		return ys_fail(c, n, "binary: give exactly one of name, path or kernel_builtin");
+	if ((v = ymap_get(n, "name"))) {
+		sd->kind = SCHED_BIN_NAME;
+		ret = ys_expect(c, v, YNODE_SCALAR, "binary.name");
+		if (!ret)
+			ret = check_name(c, v, "scheduler binary name");
+		return ret ? ret : ys_str(c, v, "binary.name", &sd->binary);
+	}
+	if ((v = ymap_get(n, "path"))) {
+		sd->kind = SCHED_BIN_PATH;
+		ret = ys_str(c, v, "binary.path", &sd->binary);
+		if (!ret && !*sd->binary)
+			ret = ys_fail(c, v, "binary.path must not be empty");
+		return ret;
+	}
+	v = ymap_get(n, "kernel_builtin");
+	sd->kind = SCHED_BIN_KERNEL_BUILTIN;
+	ret = ys_check_keys(c, v, "kernel_builtin", kb_keys);
+	if (ret)
+		return ret;
+	if (!ymap_get(v, "enable"))
+		return ys_fail(c, v, "kernel_builtin: 'enable' commands are required");
+	ret = ys_strlist(c, ymap_get(v, "enable"), "kernel_builtin.enable", &sd->enable);
+	if (!ret && ymap_get(v, "disable"))
+		ret = ys_strlist(c, ymap_get(v, "disable"), "kernel_builtin.disable", &sd->disable);
+	return ret;
+}
+
+static long flag_index(const struct sched_def *sd, const char *name)
+{
+	for (size_t i = 0; i < sd->nflags; i++)
+		if (!strcmp(sd->flags[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+static int parse_flags(struct ys_ctx *c, const struct ynode *n, struct sched_def *sd)
+{
+	int ret = ys_expect(c, n, YNODE_SEQ, "flags");
+
+	if (ret)
+		return ret;
+	if (n->n > SUITE_MAX_FLAGS)
+		return ys_fail(c, n, "a scheduler may declare at most %d flags (found %zu)",
+			       SUITE_MAX_FLAGS, n->n);
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *fn = n->items[i];
+		struct flag_decl *fd = &sd->flags[i];
+		const struct ynode *v;
+
+		ret = ys_check_keys(c, fn, "flag", flag_keys);
+		if (!ret)
+			ret = parse_name(c, fn, "flag", &fd->name);
+		if (ret)
+			return ret;
+		fd->line = fn->line;
+		if (flag_index(sd, fd->name) >= 0)
+			return ys_fail(c, ymap_get(fn, "name"), "flag '%s' declared twice",
+				       fd->name);
+		sd->nflags = i + 1;
+		if ((v = ymap_get(fn, "args")) && (ret = ys_strlist(c, v, "flag args", &fd->args)))
+			return ret;
+		/* requires may only name flags declared earlier: keeps the graph
+		 * acyclic by construction and matches declaration order. */
+		if ((v = ymap_get(fn, "requires"))) {
+			struct strv req = { 0 };
+
+			ret = ys_strlist(c, v, "requires", &req);
+			for (size_t k = 0; !ret && k < req.n; k++) {
+				long idx = flag_index(sd, req.v[k]);
+
+				if (idx < 0 || (size_t)idx == i)
+					ret = ys_fail(c, v,
+						      "flag '%s' requires '%s', which is not a flag "
+						      "declared before it",
+						      fd->name, req.v[k]);
+				else
+					fd->requires_mask |= 1u << idx;
+			}
+			strv_free(&req);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched_def *sd)
+{
+	const struct ynode *v;
+	struct topo_override o = { 1, 1, 2, 1 };
+	int ret = ys_check_keys(c, n, "scheduler", sched_keys);
+
+	if (!ret)
+		ret = parse_name(c, n, "scheduler", &sd->name);
+	if (ret)
+		return ret;
+	sd->line = n->line;
+	ktstr__assert_spec__init(&sd->asserts);
+	if (!(v = ymap_get(n, "binary")))
+		return ys_fail(c, n, "scheduler '%s': missing required key 'binary' "
+				     "(none, a name, {path: P} or {kernel_builtin: ...})",
+			       sd->name);
+	if ((ret = parse_binary(c, v, sd)))
+		return ret;
+	if ((v = ymap_get(n, "flags")) && (ret = parse_flags(c, v, sd)))
+		return ret;
+	if ((v = ymap_get(n, "sysctls")) && (ret = parse_sysctls(c, v, &sd->sysctls)))
+		return ret;
+	if ((v = ymap_get(n, "kargs")) && (ret = ys_strlist(c, v, "kargs", &sd->kargs)))
+		return ret;
+	if ((v = ymap_get(n, "cgroup_parent"))) {
+		if ((ret = ys_str(c, v, "cgroup_parent", &sd->cgroup_parent)))
+			return ret;
+		if (sd->cgroup_parent[0] != '/' || strstr(sd->cgroup_parent, ".."))
+			return ys_fail(c, v, "cgroup_parent must be an absolute path under "
+					     "/sys/fs/cgroup such as /ktstr (no '..')");
+	}
+	if ((v = ymap_get(n, "sched_args")) &&
+	    (ret = ys_strlist(c, v, "sched_args", &sd->sched_args)))
+		return ret;
+	if ((v = ymap_get(n, "topology")) && (ret = parse_topology(c, v, true, &o)))
+		return ret;
+	sd->topo = (struct ktstr_topo){ o.numa_nodes, o.llcs, o.cores_per_llc, o.threads_per_core };
+	if (v) {
+		char err[256];
+
+		if (topo_validate(&sd->topo, err, sizeof(err)))
+			return ys_fail(c, v, "scheduler topology: %s", err);
+	}
+	if ((v = ymap_get(n, "asserts")) && (ret = parse_asserts(c, v, &sd->asserts)))
+		return ret;
+	if ((v = ymap_get(n, "constraints")) && (ret = parse_constraints(c, v, &sd->cons)))
+		return ret;
+	if (sd->kind == SCHED_BIN_NONE && sd->nflags)
+		return ys_fail(c, ymap_get(n, "flags"),
+			       "scheduler '%s' has binary: none (EEVDF) and so cannot take flags",
+			       sd->name);
+	return 0;
+}
+
+static int flag_mask(struct ys_ctx *c, const struct ynode *v, const struct sched_def *sd,
+		     const char *what, uint32_t *mask)
+{
+	struct strv names = { 0 };
+	int ret = ys_strlist(c, v, what, &names);
+
+	for (size_t i = 0; !ret && i < names.n; i++) {
+		long idx = flag_index(sd, names.v[i]);
+
+		if (idx < 0)
+			ret = ys_fail(c, v, "%s: scheduler '%s' has no flag '%s'", what, sd->name,
+				      names.v[i]);
+		else
+			*mask |= 1u << idx;
+	}
+	strv_free(&names);
+	return ret;
+}
+
+static int parse_scenario(struct ys_ctx *c, const struct ynode *n, struct test_def *t)
+{
+	int ret;
+
+	if (n->kind == YNODE_SCALAR) {
+		ret = scenario_catalog_build(n->value, &t->scenario, c->err, c->errlen);
+		if (ret == -ENOENT) {
+			size_t cnt;
+			const struct canned_scenario *cat = scenario_catalog(&cnt);
+			char list[512] = "";
+			size_t off = 0;
+
+			for (size_t i = 0; i < cnt && off < sizeof(list); i++)
+				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+							i ? ", " : "", cat[i].name);
+			return ys_fail(c, n, "unknown canned scenario '%s' (known: %s)", n->value,
+				       list);
+		}
+		return ret;
+	}
+	t->scenario = calloc(1, sizeof(*t->scenario));
+	if (!t->scenario)
+		return -ENOMEM;
+	ktstr__scenario__init(t->scenario);
+	if (!ymap_get(n, "name") && !(t->scenario->name = strdup(t->name)))
+		return -ENOMEM;
+	return yproto_fill(c, n, &t->scenario->base, "scenario");
+}
+
+static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
+		      struct test_def *t)
+{
+	const struct ynode *v;
+	const struct sched_def *sd;
+	int ret = ys_check_keys(c, n, "test", test_keys);
+
+	if (!ret)
+		ret = parse_name(c, n, "test", &t->name);
+	if (ret)
+		return ret;
+	t->line = n->line;
+	ktstr__assert_spec__init(&t->asserts);
+	t->sched = SUITE_EEVDF;
+	if ((v = ymap_get(n, "scheduler"))) {
+		size_t i;
+
+		if ((ret = ys_expect(c, v, YNODE_SCALAR, "scheduler")))
+			return ret;
+		for (i = 0; i < s->nscheds; i++)
+			if (!strcmp(s->scheds[i].name, v->value))
+				break;
+		if (i == s->nscheds)
+			return ys_fail(c, v, "test '%s': unknown scheduler '%s' (define it under "
+					     "schedulers:, or use eevdf)",
+				       t->name, v->value);
+		t->sched = i;
+	}
+	sd = &s->scheds[t->sched];
+	if ((v = ymap_get(n, "topology")) && (ret = parse_topology(c, v, false, &t->topo)))
+		return ret;
+	if ((v = ymap_get(n, "scenario")))
+		ret = parse_scenario(c, v, t);
+	else
+		ret = scenario_catalog_build("steady", &t->scenario, c->err, c->errlen);
+	if (ret)
+		return ret;
+	if ((v = ymap_get(n, "duration"))) {
+		uint32_t ms;
+
+		if ((ret = ys_duration_ms(c, v, "duration", &ms)))
+			return ret;
+		t->scenario->has_duration_ms = 1;
+		t->scenario->duration_ms = ms;
+	}
+	if ((v = ymap_get(n, "asserts")) && (ret = parse_asserts(c, v, &t->asserts)))
+		return ret;
+	if ((v = ymap_get(n, "extra_sched_args")) &&
+	    (ret = ys_strlist(c, v, "extra_sched_args", &t->extra_sched_args)))
+		return ret;
+	if ((v = ymap_get(n, "required_flags")) &&
+	    (ret = flag_mask(c, v, sd, "required_flags", &t->required_mask)))
+		return ret;
+	if ((v = ymap_get(n, "excluded_flags")) &&
+	    (ret = flag_mask(c, v, sd, "excluded_flags", &t->excluded_mask)))
+		return ret;
+	if (t->required_mask & t->excluded_mask)
+		return ys_fail(c, n, "test '%s': a flag is both required and excluded", t->name);
+	if ((v = ymap_get(n, "constraints")) && (ret = parse_constraints(c, v, &t->cons)))
+		return ret;
+	if ((v = ymap_get(n, "requires_smt"))) {
+		if ((ret = ys_bool(c, v, "requires_smt", &t->cons.requires_smt)))
+			return ret;
+		t->cons.set_mask |= TC_SMT;
+	}
+	if ((v = ymap_get(n, "memory_mb")) &&
+	    (ret = ys_u32(c, v, "memory_mb", 128, 1u << 20, &t->memory_mb)))
+		return ret;
+	if ((v = ymap_get(n, "timeout")) && (ret = ys_duration_ms(c, v, "timeout", &t->timeout_ms)))
+		return ret;
+	return 0;
+}
+
+static int cmp_name_idx(const void *a, const void *b, void *arr)
+{
+	const struct test_def *t = arr;
+
+	return strcmp(t[*(const size_t *)a].name, t[*(const size_t *)b].name);
+}
+
+/* Duplicate test names in O(n log n): suites may hold thousands of tests. */
+static int check_unique_tests(struct ys_ctx *c, struct suite *s)
+{
+	size_t *idx = malloc((s->ntests ? s->ntests : 1) * sizeof(*idx));
+	int ret = 0;
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->ntests; i++)
+		idx[i] = i;
+	qsort_r(idx, s->ntests, sizeof(*idx), cmp_name_idx, s->tests);
+	for (size_t i = 1; i < s->ntests; i++) {
+		const struct test_def *a = &s->tests[idx[i - 1]], *b = &s->tests[idx[i]];
+
+		if (!strcmp(a->name, b->name)) {
+			const struct test_def *later = a->line > b->line ? a : b;
+			const struct test_def *first = a->line > b->line ? b : a;
+
+			snprintf(c->err, c->errlen, "%s:%u:1: test name '%s' used twice (first at line %u)",
+				 c->file, later->line, later->name, first->line);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	free(idx);
+	return ret;
+}
+
+static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite *s)
+{
+	const struct ynode *scheds, *tests;
+	int ret = ys_check_keys(c, root, "the suite file", top_keys);
+
+	if (ret)
+		return ret;
+	scheds = ymap_get(root, "schedulers");
+	tests = ymap_get(root, "tests");
+	if (scheds && (ret = ys_expect(c, scheds, YNODE_SEQ, "schedulers")))
+		return ret;
+	if (!tests)
+		return ys_fail(c, root, "the suite has no 'tests:' list");
+	if ((ret = ys_expect(c, tests, YNODE_SEQ, "tests")))
+		return ret;
+	s->scheds = calloc(1 + (scheds ? scheds->n : 0), sizeof(*s->scheds));
+	s->tests = calloc(tests->n ? tests->n : 1, sizeof(*s->tests));
+	if (!s->scheds || !s->tests)
+		return -ENOMEM;
+	/* Index 0: the kernel's own scheduler, always available as "eevdf". */
+	s->scheds[0].name = strdup("eevdf");
+	if (!s->scheds[0].name)
+		return -ENOMEM;
+	s->scheds[0].kind = SCHED_BIN_NONE;
+	s->scheds[0].topo = (struct ktstr_topo){ 1, 1, 2, 1 };
+	ktstr__assert_spec__init(&s->scheds[0].asserts);
+	s->nscheds = 1;
+	for (size_t i = 0; scheds && i < scheds->n; i++) {
+		struct sched_def *sd = &s->scheds[s->nscheds];
+
+		ret = parse_scheduler(c, scheds->items[i], sd);
+		s->nscheds++; /* counted even on failure so suite_free frees it */
+		if (ret)
+			return ret;
+		for (size_t k = 0; k + 1 < s->nscheds; k++)
+			if (!strcmp(s->scheds[k].name, sd->name))
+				return ys_fail(c, ymap_get(scheds->items[i], "name"),
+					       k == 0 ? "scheduler name 'eevdf' is built in (the "
+							"kernel default); pick another name"
+						      : "scheduler '%s' defined twice",
+					       sd->name);
+	}
+	for (size_t i = 0; i < tests->n; i++) {
+		ret = parse_test(c, tests->items[i], s, &s->tests[s->ntests]);
+		s->ntests++;
+		if (ret)
+			return ret;
+	}
+	return check_unique_tests(c, s);
+}
+
+int suite_parse(const char *file, const char *text, size_t len, struct suite **out, char *err,
+		size_t errlen)
+{
+	struct ys_ctx c = { .file = file, .err = err, .errlen = errlen };
+	struct ynode *root = NULL;
+	struct suite *s;
+	char *tmp;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->path = strdup(file);
+	tmp = strdup(file);
+	s->dir = tmp ? strdup(dirname(tmp)) : NULL;
+	free(tmp);
+	if (!s->path || !s->dir) {
+		ret = -ENOMEM;
+		goto err_suite;
+	}
+	ret = ytree_parse(file, text, len, &root, err, errlen);
+	if (ret)
+		goto err_suite;
+	ret = suite_build(&c, root, s);
+	ynode_free(root);
+	if (ret)
+		goto err_suite;
+	*out = s;
+	return 0;
+err_suite:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory while reading the suite", file);
+	suite_free(s);
+	return ret;
+}
+
+int suite_load(const char *path, struct suite **out, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret = read_file(path, &text, &len, SUITE_FILE_MAX);
+
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot read the suite file: %s%s", path, strerror(-ret),
+			 ret == -EFBIG ? " (suite files are limited to 16 MiB)" : "");
+		return ret;
+	}
+	ret = suite_parse(path, text, len, out, err, errlen);
+	free(text);
+	return ret;
+}

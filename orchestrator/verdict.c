@@ -1,0 +1,342 @@
+#include "verdict.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/ring.h>
+#include <ktstr/util.h>
+
+#define RESULT_START "===KTSTR_TEST_RESULT_START==="
+#define RESULT_END "===KTSTR_TEST_RESULT_END==="
+
+const char *verdict_name(enum verdict_kind k)
+{
+	static const char *const n[V_KIND_COUNT] = {
+		[V_PASS] = "PASS",
+		[V_FAIL] = "FAIL",
+		[V_SKIP] = "SKIP",
+		[V_SCHED_DIED] = "SCHED_DIED",
+		[V_SCHED_NOT_ATTACHED] = "SCHED_NOT_ATTACHED",
+		[V_SETUP_FAILED] = "SETUP_FAILED",
+		[V_GUEST_PANIC] = "GUEST_PANIC",
+		[V_TIMEOUT] = "TIMEOUT",
+		[V_INIT_NEVER_STARTED] = "INIT_NEVER_STARTED",
+		[V_PAYLOAD_NEVER_RAN] = "PAYLOAD_NEVER_RAN",
+		[V_NO_RESULT] = "NO_RESULT",
+		[V_STOPPED] = "STOPPED",
+		[V_INFRA] = "INFRA_ERROR",
+	};
+	return k < V_KIND_COUNT ? n[k] : "?";
+}
+
+int verdict_is_failure(enum verdict_kind k)
+{
+	return k != V_PASS && k != V_SKIP;
+}
+
+int verdict_is_infra(enum verdict_kind k)
+{
+	return k == V_INFRA;
+}
+
+void verdict_free(struct verdict *v)
+{
+	if (v->tr)
+		protobuf_c_message_free_unpacked(&v->tr->base, NULL);
+	for (size_t i = 0; i < v->nstimuli; i++)
+		protobuf_c_message_free_unpacked(&v->stimuli[i]->base, NULL);
+	free(v->stimuli);
+	if (v->sched_exit)
+		protobuf_c_message_free_unpacked(&v->sched_exit->base, NULL);
+	free(v->crash);
+	free(v->detail);
+	memset(v, 0, sizeof(*v));
+}
+
+static const char *memmem_last(const char *hay, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+	const char *last = NULL, *p = hay;
+
+	while (len >= nl) {
+		const char *hit = memmem(p, len, needle, nl);
+
+		if (!hit)
+			break;
+		last = hit;
+		len -= (size_t)(hit - p) + 1;
+		p = hit + 1;
+	}
+	return last;
+}
+
+char *text_between(const char *buf, size_t len, const char *start, const char *end)
+{
+	const char *s = memmem_last(buf, len, start), *e;
+
+	if (!s)
+		return NULL;
+	s += strlen(start);
+	e = memmem(s, len - (size_t)(s - buf), end, strlen(end));
+	if (!e)
+		return NULL;
+	return strndup(s, (size_t)(e - s));
+}
+
+char *text_tail_lines(const char *buf, size_t len, unsigned max_lines)
+{
+	size_t start = len;
+	unsigned lines = 0;
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	start = len;
+	while (start > 0) {
+		if (buf[start - 1] == '\n' && ++lines >= max_lines)
+			break;
+		start--;
+	}
+	return strndup(buf + start, len - start);
+}
+
+static bool has_text(const ProtobufCBinaryData *b, const char *needle)
+{
+	return b->data && memmem(b->data, b->len, needle, strlen(needle));
+}
+
+static int set_detail(struct verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_detail(struct verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	free(v->detail);
+	v->detail = NULL;
+	va_start(ap, fmt);
+	r = vasprintf(&v->detail, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		v->detail = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Walk the ring: stimuli in order, the last CRC-valid TEST_RESULT that
+ * decodes, SCHED_EXIT and CRASH. Bad CRCs are skipped, never trusted. */
+static int scan_ring(const Ktstr__VmResult *vr, struct verdict *v)
+{
+	const Ktstr__RingMessage *last_test = NULL;
+
+	for (size_t i = 0; i < vr->n_ring; i++) {
+		const Ktstr__RingMessage *m = vr->ring[i];
+
+		if (!m->crc_ok)
+			continue;
+		switch (m->type) {
+		case KTSTR_MSG_TEST_RESULT:
+			last_test = m;
+			break;
+		case KTSTR_MSG_STIMULUS: {
+			Ktstr__Stimulus *st = ktstr__stimulus__unpack(NULL, m->payload.len,
+								      m->payload.data);
+			Ktstr__Stimulus **arr;
+
+			if (!st)
+				break;
+			arr = realloc(v->stimuli, (v->nstimuli + 1) * sizeof(*arr));
+			if (!arr) {
+				protobuf_c_message_free_unpacked(&st->base, NULL);
+				return -ENOMEM;
+			}
+			v->stimuli = arr;
+			v->stimuli[v->nstimuli++] = st;
+			break;
+		}
+		case KTSTR_MSG_SCHED_EXIT:
+			if (v->sched_exit)
+				protobuf_c_message_free_unpacked(&v->sched_exit->base, NULL);
+			v->sched_exit = ktstr__sched_exit__unpack(NULL, m->payload.len, m->payload.data);
+			if (!v->sched_exit) {
+				/* Undecodable still means the scheduler exited. */
+				v->sched_exit = calloc(1, sizeof(*v->sched_exit));
+				if (!v->sched_exit)
+					return -ENOMEM;
+				ktstr__sched_exit__init(v->sched_exit);
+			}
+			break;
+		case KTSTR_MSG_CRASH:
+			free(v->crash);
+			v->crash = strndup((const char *)m->payload.data, m->payload.len);
+			break;
+		default:
+			break;
+		}
+	}
+	if (last_test) {
+		v->tr = ktstr__test_result__unpack(NULL, last_test->payload.len,
+						   last_test->payload.data);
+		if (v->tr)
+			v->source = "ring";
+	}
+	return 0;
+}
+
+static void scan_com2(const Ktstr__VmResult *vr, struct verdict *v)
+{
+	char *b64;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+
+	if (!vr->has_guest_output || !vr->guest_output.data)
+		return;
+	b64 = text_between((const char *)vr->guest_output.data, vr->guest_output.len, RESULT_START,
+			   RESULT_END);
+	if (!b64)
+		return;
+	if (!base64_decode(b64, strlen(b64), &raw, &rawlen)) {
+		v->tr = ktstr__test_result__unpack(NULL, rawlen, raw);
+		if (v->tr)
+			v->source = "com2";
+	}
+	free(raw);
+	free(b64);
+}
+
+static const char *outcome_text(Ktstr__Outcome o)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, o);
+
+	return ev ? ev->name : "OUTCOME_?";
+}
+
+static int judge_result(const Ktstr__VmResult *vr, struct verdict *v)
+{
+	const Ktstr__TestResult *tr = v->tr;
+	const char *d = tr->detail ? tr->detail : "";
+
+	switch (tr->status) {
+	case KTSTR__TEST_RESULT__STATUS__PASSED:
+		v->kind = V_PASS;
+		return set_detail(v, "passed");
+	case KTSTR__TEST_RESULT__STATUS__FAILED:
+		v->kind = V_FAIL;
+		if (tr->n_failures)
+			return set_detail(v, "%s%s", tr->failures[0]->message,
+					  tr->n_failures > 1 ? " (and more)" : "");
+		return set_detail(v, "checks failed%s%s", *d ? ": " : "", d);
+	case KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED:
+		v->kind = V_SCHED_DIED;
+		return set_detail(v, "scheduler died%s%s", *d ? ": " : "", d);
+	case KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED:
+		v->kind = V_SCHED_NOT_ATTACHED;
+		return set_detail(v, "scheduler never attached to sched_ext%s%s", *d ? ": " : "", d);
+	case KTSTR__TEST_RESULT__STATUS__SETUP_FAILED:
+		v->kind = V_SETUP_FAILED;
+		return set_detail(v, "guest setup failed%s%s", *d ? ": " : "", d);
+	case KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE:
+		v->kind = V_INFRA;
+		return set_detail(v, "initramfs extraction incomplete in the guest (image truncated "
+				     "or VM memory too small)%s%s", *d ? ": " : "", d);
+	case KTSTR__TEST_RESULT__STATUS__SKIPPED:
+		v->kind = V_SKIP;
+		return set_detail(v, "skipped by the guest%s%s", *d ? ": " : "", d);
+	default:
+		v->kind = V_NO_RESULT;
+		return set_detail(v, "guest sent an unknown result status %d", tr->status);
+	}
+	(void)vr;
+}
+
+/* No TestResult: how the VM ended and how far the guest got. */
+static int judge_no_result(const Ktstr__VmResult *vr, struct verdict *v)
+{
+	const ProtobufCBinaryData *com2 = &vr->guest_output;
+	char *line;
+
+	switch (vr->outcome) {
+	case KTSTR__OUTCOME__OUTCOME_GUEST_PANIC:
+		v->kind = V_GUEST_PANIC;
+		return set_detail(v, "guest kernel panic (see the console tail)");
+	case KTSTR__OUTCOME__OUTCOME_TRIPLE_FAULT:
+		v->kind = V_GUEST_PANIC;
+		return set_detail(v, "guest triple fault (CPU reset by a fault while handling a fault)");
+	case KTSTR__OUTCOME__OUTCOME_TIMEOUT:
+		v->kind = V_TIMEOUT;
+		return set_detail(v, "timed out (no result in SHM or COM2)");
+	case KTSTR__OUTCOME__OUTCOME_STOPPED:
+		v->kind = V_STOPPED;
+		return set_detail(v, "stopped before the test finished");
+	case KTSTR__OUTCOME__OUTCOME_KVM_ERROR:
+	case KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE:
+	case KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR:
+	case KTSTR__OUTCOME__OUTCOME_UNKNOWN:
+		v->kind = V_INFRA;
+		return set_detail(v, "VM engine failed (%s)%s%s", outcome_text(vr->outcome),
+				  vr->error ? ": " : "", vr->error ? vr->error->what : "");
+	default:
+		break;
+	}
+	if (v->crash) {
+		v->kind = V_GUEST_PANIC;
+		line = text_tail_lines(v->crash, strlen(v->crash), 1);
+		set_detail(v, "guest crashed: %s", line ? line : "");
+		free(line);
+		return v->detail ? 0 : -ENOMEM;
+	}
+	if (v->sched_exit || vr->outcome == KTSTR__OUTCOME__OUTCOME_SCHED_EXIT ||
+	    has_text(com2, "SCHEDULER_DIED")) {
+		v->kind = V_SCHED_DIED;
+		return set_detail(v, "scheduler died%s%s",
+				  v->sched_exit && v->sched_exit->reason ? ": " : "",
+				  v->sched_exit && v->sched_exit->reason ? v->sched_exit->reason : "");
+	}
+	if (has_text(com2, "SCHEDULER_NOT_ATTACHED")) {
+		const char *p = memmem(com2->data, com2->len, "SCHEDULER_NOT_ATTACHED", 22);
+		const char *e = memchr(p, '\n', com2->len - (size_t)((const uint8_t *)p - com2->data));
+
+		v->kind = V_SCHED_NOT_ATTACHED;
+		return set_detail(v, "%.*s", (int)(e ? e - p : 22), p);
+	}
+	if (!has_text(com2, "KTSTR_INIT_STARTED")) {
+		v->kind = V_INIT_NEVER_STARTED;
+		return set_detail(v, "init script never started (kernel or mount failure)");
+	}
+	if (!has_text(com2, "KTSTR_PAYLOAD_STARTING")) {
+		v->kind = V_PAYLOAD_NEVER_RAN;
+		return set_detail(v, "init started but payload never ran (cgroup/scheduler setup failed)");
+	}
+	v->kind = V_NO_RESULT;
+	return set_detail(v, "payload started but produced no test result");
+}
+
+int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (infra_error || !vr) {
+		out->kind = V_INFRA;
+		return set_detail(out, "%s", infra_error ? infra_error : "no VM result");
+	}
+	ret = scan_ring(vr, out);
+	if (ret)
+		return ret;
+	if (!out->tr)
+		scan_com2(vr, out);
+	if (out->tr) {
+		ret = judge_result(vr, out);
+		/* A result written before the kernel died does not make a pass. */
+		if (!ret && out->kind == V_PASS &&
+		    vr->outcome == KTSTR__OUTCOME__OUTCOME_GUEST_PANIC) {
+			out->kind = V_GUEST_PANIC;
+			ret = set_detail(out, "guest kernel panicked after reporting a pass");
+		}
+		return ret;
+	}
+	return judge_no_result(vr, out);
+}

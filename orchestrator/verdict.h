@@ -1,0 +1,56 @@
+/* One test's verdict from what its VM left behind (VmResult): the guest's
+ * TestResult from the SHM ring (the last CRC-valid TEST_RESULT), else from
+ * COM2 (base64 between the result sentinels); when there is none, the way
+ * the VM ended and how far the guest got decide a distinct verdict. */
+#ifndef KTSTR_ORCH_VERDICT_H
+#define KTSTR_ORCH_VERDICT_H
+
+#include <stddef.h>
+
+#include "guest.pb-c.h"
+#include "worker.pb-c.h"
+
+enum verdict_kind {
+	V_PASS = 0,
+	V_FAIL,			/* checks failed */
+	V_SKIP,
+	V_SCHED_DIED,
+	V_SCHED_NOT_ATTACHED,
+	V_SETUP_FAILED,		/* guest could not set up cgroups/mounts/spec */
+	V_GUEST_PANIC,		/* kernel panic, triple fault or init crash */
+	V_TIMEOUT,
+	V_INIT_NEVER_STARTED,
+	V_PAYLOAD_NEVER_RAN,
+	V_NO_RESULT,
+	V_STOPPED,		/* interrupted by the user */
+	V_INFRA,		/* worker/engine failure: not the test's fault */
+	V_KIND_COUNT
+};
+
+struct verdict {
+	enum verdict_kind kind;
+	Ktstr__TestResult *tr;	/* owned (free_unpacked NULL), may be NULL */
+	const char *source;	/* "ring", "com2" or NULL */
+	char *detail;		/* one line, owned */
+	Ktstr__Stimulus **stimuli; /* owned, in ring order */
+	size_t nstimuli;
+	Ktstr__SchedExit *sched_exit; /* owned, may be NULL */
+	char *crash;		/* CRASH text from the ring, owned */
+};
+
+/* Judge vr. infra_error != NULL means there was no usable VmResult (the
+ * worker crashed, hung or sent garbage): vr is then ignored. */
+int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out);
+void verdict_free(struct verdict *v);
+
+const char *verdict_name(enum verdict_kind k);	/* "PASS", "FAIL", "SCHED_DIED", ... */
+int verdict_is_failure(enum verdict_kind k);	/* counts as failed */
+int verdict_is_infra(enum verdict_kind k);
+
+/* Text between start and end markers in buf (last occurrence), malloc'd;
+ * NULL if absent. */
+char *text_between(const char *buf, size_t len, const char *start, const char *end);
+/* The last max_lines lines of buf, malloc'd. */
+char *text_tail_lines(const char *buf, size_t len, unsigned max_lines);
+
+#endif

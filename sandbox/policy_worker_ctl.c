@@ -1,0 +1,66 @@
+/* Seccomp policy of the ktstr-vmm-worker control thread (KVM engine) and of
+ * the whole worker under the QEMU engine, loaded after QEMU was spawned.
+ *
+ * After setup the control thread only moves data between fds it already
+ * holds: the control socket (frames to/from ktstr-orch), the watchdog
+ * timerfd, eventfds from vCPU threads, QEMU's pipes, a pre-opened
+ * /proc/self/statm. It signals only its own threads and the one child it
+ * spawned (QEMU), and reaps only that child. */
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+
+#include "policy.h"
+
+static const struct sandbox_rule ctl_rules[] = {
+	/* event loop */
+	SB_ALLOW(poll, "frame_recv timeouts"),
+	SB_ALLOW(ppoll, "main loop: ctl socket + timerfd + eventfds + QEMU pipes"),
+	SB_ALLOW(epoll_wait, "main loop (epoll variant)"),
+	SB_ALLOW(epoll_pwait, "main loop (epoll variant)"),
+	SB_ALLOW(epoll_ctl, "main loop: drop a closed QEMU pipe from the set"),
+	SB_ALLOW(timerfd_settime, "watchdog: spec.timeout_ms, periodic ring drain"),
+	SB_ALLOW(timerfd_gettime, "watchdog: remaining time for reports"),
+
+	/* frames on the control socket (already connected socketpair) */
+	SB_ALLOW(recvmsg, "frame_recv: StopVm (SCM_RIGHTS capable)"),
+	SB_ALLOW(sendmsg, "frame_send: WorkerEvent / VmResult"),
+	SB_ALLOW(recvfrom, "recv() on the control socket"),
+	SB_ALLOW(sendto, "send(MSG_NOSIGNAL) on the control socket"),
+	SB_ALLOW(shutdown, "half-close the control socket after VmResult"),
+
+	/* fd flags: only flags, never duplication onto new numbers */
+	SB_ALLOW_IF(fcntl, "O_NONBLOCK toggles on pipes/sockets", SB_EQ(1, F_GETFL)),
+	SB_ALLOW_IF(fcntl, "O_NONBLOCK toggles on pipes/sockets", SB_EQ(1, F_SETFL)),
+	SB_ALLOW_IF(fcntl, "close-on-exec checks", SB_EQ(1, F_GETFD)),
+
+	/* resource figures for VmResult */
+	SB_ALLOW(getrusage, "worker_cpu_us"),
+	SB_ALLOW(pread64, "worker_rss_kb from the pre-opened /proc/self/statm"),
+	SB_ALLOW(lseek, "rewind the pre-opened /proc/self/statm"),
+
+	/* the one child (QEMU engine): stop it, reap it */
+	SB_ALLOW_IF(kill, "QEMU engine: SIGTERM/SIGKILL QEMU at timeout/stop",
+		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),
+	SB_ALLOW_IF(kill, "QEMU engine: SIGKILL QEMU's process group (engine_qemu.c)",
+		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PGRP)),
+	SB_ALLOW_IF(wait4, "QEMU engine: reap QEMU (waitpid)", SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),
+	SB_ALLOW_IF(waitid, "QEMU engine: reap QEMU (waitid P_PID)", SB_EQ(0, P_PID),
+		    SB_EQ_DYN(1, SANDBOX_DYN_CHILD_PID)),
+
+#if defined(__x86_64__)
+	/* interactive shell: bytes from FD_STDIN enter the guest UART and
+	 * the control thread raises its interrupt line on the VM fd */
+	SB_ALLOW_IF(ioctl, "interactive: COM2 RX interrupt", SB_EQ32(1, KVM_IRQ_LINE)),
+	SB_ALLOW_IF(ioctl, "interactive: COM2 RX interrupt (status variant)",
+		    SB_EQ32(1, KVM_IRQ_LINE_STATUS)),
+#endif
+};
+
+const struct sandbox_policy sandbox_policy_worker_ctl = {
+	.role = SANDBOX_ROLE_WORKER_CTL,
+	.name = "worker-ctl",
+	.rules = ctl_rules,
+	.nrules = sizeof(ctl_rules) / sizeof(ctl_rules[0]),
+};

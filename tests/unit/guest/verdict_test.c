@@ -1,0 +1,151 @@
+/* Verdict arithmetic and message formats (facts §2.15, §2.11). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "verdict.h"
+
+static struct worker_report rep(uint32_t tid, uint64_t units, uint64_t wall_ms, uint64_t cpu_ms)
+{
+	struct worker_report r = { .magic = WREPORT_MAGIC, .tid = tid, .work_units = units };
+
+	r.wall_ns = wall_ms * 1000000ull;
+	r.cpu_ns = cpu_ms * 1000000ull;
+	r.iterations = units;
+	return r;
+}
+
+static struct verdict_limits defaults(void)
+{
+	struct verdict_limits l;
+
+	verdict_limits_from_spec(NULL, &l);
+	return l;
+}
+
+Test(verdict, defaults_are_reference_release_thresholds)
+{
+	struct verdict_limits l = defaults();
+
+	cr_assert(l.not_starved);
+	cr_assert_float_eq(l.max_spread_pct, 15.0, 1e-9);
+	cr_assert_eq(l.max_gap_ms, 2000);
+	cr_assert_not(l.isolation);
+}
+
+Test(verdict, starved_worker_message)
+{
+	struct worker_report r[2] = { rep(11, 0, 1000, 1000), rep(12, 500, 1000, 1000) };
+	struct verdict_worker w[2] = { { &r[0], "cg_0", NULL, 2 }, { &r[1], "cg_0", NULL, 2 } };
+	struct verdict_limits l = defaults();
+	struct verdict_result out = { 0 };
+
+	cr_assert_eq(verdict_evaluate(&l, w, 2, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_str_eq(out.f[0].message, "tid 11 starved (0 work units)");
+	cr_assert_str_eq(out.f[0].check, "starvation");
+	verdict_result_free(&out);
+}
+
+Test(verdict, spread_message_and_threshold)
+{
+	/* off-CPU: 8% and 50% -> spread 42 */
+	struct worker_report r[4] = { rep(1, 9, 1000, 920), rep(2, 9, 1000, 500),
+				      rep(3, 9, 1000, 700), rep(4, 9, 1000, 800) };
+	struct verdict_worker w[4];
+	struct verdict_limits l = defaults();
+	struct verdict_result out = { 0 };
+
+	for (int i = 0; i < 4; i++)
+		w[i] = (struct verdict_worker){ &r[i], "cg_0", NULL, 4 };
+	cr_assert_eq(verdict_evaluate(&l, w, 4, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_str_eq(out.f[0].message,
+			 "unfair cgroup: spread=42% (8-50%) 4 workers on 4 cpus");
+	verdict_result_free(&out);
+
+	l.max_spread_pct = 42.5; /* just above: passes */
+	cr_assert_eq(verdict_evaluate(&l, w, 4, &out), 0);
+	cr_assert_eq(out.n, 0);
+	verdict_result_free(&out);
+}
+
+Test(verdict, spread_needs_two_workers_and_stays_within_a_cgroup)
+{
+	struct worker_report r[2] = { rep(1, 9, 1000, 1000), rep(2, 9, 1000, 100) };
+	struct verdict_worker w[2] = { { &r[0], "a", NULL, 1 }, { &r[1], "b", NULL, 1 } };
+	struct verdict_limits l = defaults();
+	struct verdict_result out = { 0 };
+
+	cr_assert_eq(verdict_evaluate(&l, w, 2, &out), 0);
+	cr_assert_eq(out.n, 0, "one worker per cgroup has no spread");
+	verdict_result_free(&out);
+}
+
+Test(verdict, gap_message_and_boundary)
+{
+	struct worker_report r = rep(7, 100, 5000, 5000);
+	struct verdict_worker w = { &r, "cg_0", NULL, 1 };
+	struct verdict_limits l = defaults();
+	struct verdict_result out = { 0 };
+
+	r.max_gap_ns = 2000ull * 1000000ull; /* exactly the limit: passes */
+	cr_assert_eq(verdict_evaluate(&l, &w, 1, &out), 0);
+	cr_assert_eq(out.n, 0);
+	r.max_gap_ns = 3500ull * 1000000ull;
+	r.max_gap_cpu = 1;
+	r.max_gap_at_ns = 1200ull * 1000000ull;
+	cr_assert_eq(verdict_evaluate(&l, &w, 1, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_str_eq(out.f[0].message, "stuck 3500ms on cpu1 at +1200ms");
+	verdict_result_free(&out);
+}
+
+Test(verdict, isolation_names_the_unexpected_cpus_only_when_enabled)
+{
+	struct worker_report r = rep(9, 100, 1000, 1000);
+	struct cpuset_bits allowed;
+	struct verdict_worker w = { &r, "cg_0", &allowed, 2 };
+	struct verdict_limits l = defaults();
+	struct verdict_result out = { 0 };
+
+	cpulist_parse("4-5", &allowed);
+	cpulist_parse("0-5", &r.cpus_used);
+	cr_assert_eq(verdict_evaluate(&l, &w, 1, &out), 0);
+	cr_assert_eq(out.n, 0, "isolation is off by default");
+	l.isolation = true;
+	cr_assert_eq(verdict_evaluate(&l, &w, 1, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_str_eq(out.f[0].message, "tid 9 ran on unexpected CPUs 0-3");
+	verdict_result_free(&out);
+	w.allowed = NULL; /* unrestricted cgroup: nothing to violate */
+	cr_assert_eq(verdict_evaluate(&l, &w, 1, &out), 0);
+	cr_assert_eq(out.n, 0);
+	verdict_result_free(&out);
+}
+
+Test(verdict, off_cpu_pct_edges)
+{
+	struct worker_report r = rep(1, 1, 0, 0);
+
+	cr_assert_float_eq(verdict_off_cpu_pct(&r), 0.0, 1e-9);
+	r = rep(1, 1, 100, 150); /* cpu > wall (clock skew): clamp */
+	cr_assert_float_eq(verdict_off_cpu_pct(&r), 0.0, 1e-9);
+	r = rep(1, 1, 100, 25);
+	cr_assert_float_eq(verdict_off_cpu_pct(&r), 75.0, 1e-9);
+}
+
+Test(verdict, spec_overrides_defaults)
+{
+	Ktstr__AssertSpec a = KTSTR__ASSERT_SPEC__INIT;
+	struct verdict_limits l;
+
+	a.has_max_gap_ms = 1;
+	a.max_gap_ms = 3000;
+	a.has_isolation = 1;
+	a.isolation = 1;
+	verdict_limits_from_spec(&a, &l);
+	cr_assert_eq(l.max_gap_ms, 3000);
+	cr_assert(l.isolation);
+	cr_assert_float_eq(l.max_spread_pct, 15.0, 1e-9);
+}

@@ -1,0 +1,206 @@
+/* capture.c: what the worker learns from serial bytes and ring messages. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ktstr/frame.h>
+#include <ktstr/ring.h>
+
+#include "capture.h"
+
+static Ktstr__VmSpec spec;
+
+static void setup(void)
+{
+	ktstr__vm_spec__init(&spec);
+}
+
+static void feed1(struct vm_capture *c, const char *s)
+{
+	capture_com1(c, (const uint8_t *)s, strlen(s));
+}
+
+static void feed2(struct vm_capture *c, const char *s)
+{
+	capture_com2(c, (const uint8_t *)s, strlen(s));
+}
+
+TestSuite(capture, .init = setup);
+
+Test(capture, markers_split_across_chunks)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed1(c, "[    1.0] Linux ver");
+	feed1(c, "sion 7.2.0-test (gcc 12) #1 SMP\r\n[    2.0] Kernel pa");
+	cr_assert(!capture_saw_panic(c));
+	feed1(c, "nic - not syncing: Attempted to kill init!\n");
+	cr_assert(capture_saw_panic(c));
+	feed2(c, "KTSTR_INIT_");
+	cr_assert_eq(capture_init_started_us(c), 0);
+	feed2(c, "STARTED\r\nKTSTR_EX");
+	cr_assert_gt(capture_init_started_us(c), 0);
+	feed2(c, "IT=4");
+	feed2(c, "2\r\n");
+	int32_t code = 0;
+	cr_assert(capture_exit_code(c, &code));
+	cr_assert_eq(code, 42);
+
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 1, &r);
+	cr_assert_str_eq(r.kernel_version, "7.2.0-test");
+	cr_assert(r.has_guest_exit_code && r.guest_exit_code == 42);
+	cr_assert(r.has_boot_to_init_us && r.boot_to_init_us > 0);
+	capture_free(c);
+}
+
+Test(capture, exit_code_from_an_unterminated_last_line)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed2(c, "KTSTR_EXIT=-3");
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert(r.has_guest_exit_code);
+	cr_assert_eq(r.guest_exit_code, -3);
+	cr_assert(!r.has_boot_to_init_us, "no KTSTR_INIT_STARTED, no boot_to_init");
+	capture_free(c);
+}
+
+Test(capture, console_tail_keeps_the_last_bytes_across_wraparound)
+{
+	spec.console_tail_bytes = 8;
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed1(c, "abcdef");
+	feed1(c, "ghijkl");
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.console_tail.len, 8);
+	cr_assert_eq(memcmp(r.console_tail.data, "efghijkl", 8), 0);
+
+	feed1(c, "0123456789XYZ"); /* one chunk larger than the tail */
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.console_tail.len, 8);
+	cr_assert_eq(memcmp(r.console_tail.data, "56789XYZ", 8), 0);
+	capture_free(c);
+}
+
+Test(capture, console_tail_shorter_than_cap_is_verbatim)
+{
+	spec.console_tail_bytes = 64;
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed1(c, "boot\n");
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.console_tail.len, 5);
+	cr_assert_eq(memcmp(r.console_tail.data, "boot\n", 5), 0);
+	capture_free(c);
+}
+
+Test(capture, guest_output_is_capped_but_still_scanned)
+{
+	spec.guest_output_max = 5;
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed2(c, "hello world\n");
+	feed2(c, "KTSTR_EXIT=9\n");
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.guest_output.len, 5);
+	cr_assert_eq(memcmp(r.guest_output.data, "hello", 5), 0);
+	cr_assert(r.has_guest_exit_code && r.guest_exit_code == 9,
+		  "markers past the cap still count");
+	capture_free(c);
+}
+
+Test(capture, ring_exit_wins_over_com2_and_sched_exit_is_flagged)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	feed2(c, "KTSTR_EXIT=3\n");
+	uint8_t seven[4] = { 7, 0, 0, 0 };
+	capture_ring(c, KTSTR_MSG_EXIT, seven, 4, true, false);
+	uint8_t bad[4] = { 9, 0, 0, 0 };
+	capture_ring(c, KTSTR_MSG_EXIT, bad, 4, false, false); /* CRC bad: ignored */
+	cr_assert(!capture_saw_sched_exit(c));
+	uint8_t one[4] = { 1, 0, 0, 0 };
+	capture_ring(c, KTSTR_MSG_SCHED_EXIT, one, 4, true, true);
+	cr_assert(capture_saw_sched_exit(c));
+	capture_ring_stats(c, 5, 0);
+
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.guest_exit_code, 7);
+	cr_assert_eq(r.n_ring, 3);
+	cr_assert_eq(r.ring[0]->type, KTSTR_MSG_EXIT);
+	cr_assert(r.ring[0]->crc_ok && !r.ring[0]->live);
+	cr_assert(!r.ring[1]->crc_ok);
+	cr_assert(r.ring[2]->live);
+	cr_assert_eq(r.ring_crc_errors, 1);
+	cr_assert_eq(r.ring_drops, 5);
+	capture_free(c);
+}
+
+Test(capture, negative_exit_code_from_ring)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	uint8_t m1[4] = { 0xff, 0xff, 0xff, 0xff };
+	capture_ring(c, KTSTR_MSG_EXIT, m1, 4, true, false);
+	int32_t code = 0;
+	cr_assert(capture_exit_code(c, &code));
+	cr_assert_eq(code, -1);
+	capture_free(c);
+}
+
+Test(capture, live_events_reach_the_control_socket)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	spec.has_stream_output = true;
+	spec.stream_output = true;
+	struct vm_capture *c = capture_new(&spec, sv[0]);
+	capture_vm_started(c, KTSTR__ENGINE__ENGINE_QEMU, "qemu-tcg", 123, 99);
+	capture_vm_started(c, KTSTR__ENGINE__ENGINE_QEMU, "qemu-tcg", 456, 99); /* ignored */
+	feed2(c, "hi");
+	capture_ring(c, KTSTR_MSG_CRASH, (const uint8_t *)"boom", 4, true, true);
+
+	ProtobufCMessage *m;
+	Ktstr__WorkerEvent *ev;
+	cr_assert_eq(frame_recv_msg(sv[1], &ktstr__worker_event__descriptor, 1 << 20, &m, NULL, 0,
+				    NULL, 1000), 0);
+	ev = (Ktstr__WorkerEvent *)m;
+	cr_assert_eq(ev->ev_case, KTSTR__WORKER_EVENT__EV_STARTED);
+	cr_assert_eq(ev->started->setup_us, 123);
+	protobuf_c_message_free_unpacked(m, NULL);
+	cr_assert_eq(frame_recv_msg(sv[1], &ktstr__worker_event__descriptor, 1 << 20, &m, NULL, 0,
+				    NULL, 1000), 0);
+	ev = (Ktstr__WorkerEvent *)m;
+	cr_assert_eq(ev->ev_case, KTSTR__WORKER_EVENT__EV_OUTPUT, "second VmStarted was not sent");
+	cr_assert_eq(ev->output->port, 2);
+	cr_assert_eq(ev->output->data.len, 2);
+	protobuf_c_message_free_unpacked(m, NULL);
+	cr_assert_eq(frame_recv_msg(sv[1], &ktstr__worker_event__descriptor, 1 << 20, &m, NULL, 0,
+				    NULL, 1000), 0);
+	ev = (Ktstr__WorkerEvent *)m;
+	cr_assert_eq(ev->ev_case, KTSTR__WORKER_EVENT__EV_RING);
+	cr_assert_eq(ev->ring->type, KTSTR_MSG_CRASH);
+	cr_assert(ev->ring->live);
+	protobuf_c_message_free_unpacked(m, NULL);
+	capture_free(c);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(capture, a_vanished_orchestrator_does_not_stop_capture)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[1]);
+	spec.has_stream_output = true;
+	spec.stream_output = true;
+	struct vm_capture *c = capture_new(&spec, sv[0]);
+	feed2(c, "still captured\n");
+	feed2(c, "more\n");
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(c, 0, &r);
+	cr_assert_eq(r.guest_output.len, strlen("still captured\nmore\n"));
+	capture_free(c);
+	close(sv[0]);
+}

@@ -1,0 +1,35 @@
+/* engine_select.c: which engine runs, and where the SHM region sits. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "engine.h"
+
+Test(engine_select, explicit_requests_are_honoured)
+{
+	cr_assert_eq(engine_choose(KTSTR__ENGINE__ENGINE_KVM), KTSTR__ENGINE__ENGINE_KVM);
+	cr_assert_eq(engine_choose(KTSTR__ENGINE__ENGINE_QEMU), KTSTR__ENGINE__ENGINE_QEMU);
+}
+
+Test(engine_select, auto_picks_kvm_only_on_hardware_kvm)
+{
+	const char *kind = engine_kvm_kind();
+	const char *known[] = { "hardware-svm", "hardware-vmx", "kvm_pvm", "absent", "no-access" };
+	bool ok = false;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		ok |= !strcmp(kind, known[i]);
+	cr_assert(ok, "unknown kind %s", kind);
+	Ktstr__Engine e = engine_choose(KTSTR__ENGINE__ENGINE_AUTO);
+	if (!strncmp(kind, "hardware-", 9))
+		cr_assert_eq(e, KTSTR__ENGINE__ENGINE_KVM);
+	else
+		cr_assert_eq(e, KTSTR__ENGINE__ENGINE_QEMU, "kind %s must not pick KVM", kind);
+}
+
+Test(engine_select, shm_is_at_the_top_of_ram_below_the_gap)
+{
+	cr_assert_eq(guest_shm_base(256ull << 20, 1u << 20), 255ull << 20);
+	cr_assert_eq(guest_shm_base(8ull << 30, 16u << 20), GUEST_MMIO_GAP_START - (16u << 20));
+	cr_assert_eq(guest_shm_base(GUEST_MMIO_GAP_START, 4096), GUEST_MMIO_GAP_START - 4096);
+	cr_assert_eq(guest_shm_base(256ull << 20, 0), 0, "no ring, no base");
+	cr_assert_eq(guest_shm_base(1u << 20, 1u << 20), 0, "a ring as large as RAM is refused");
+}

@@ -1,0 +1,335 @@
+/* The KVM engine: our own VMM. engine_kvm_run sets the VM up, runs one
+ * thread per vCPU and watches from the calling thread (100 ms ticks): live
+ * SHM ring drain, console panic marker, SCHED_EXIT, stop requests, interactive
+ * input and the watchdog. Whatever ends the VM first is its outcome. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "engine_kvm_priv.h"
+#include "ktstr/log.h"
+#include "ktstr/util.h"
+#include "x86_64/pagetables.h"
+
+#define TICK_MS 100
+#define SOFT_STOP_LEAD_MS 3000u /* ask the guest to finish this long before the hard stop */
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to make KVM_RUN return EINTR */
+}
+
+void kvm_engine_kick_all(struct kvm_engine *e)
+{
+	atomic_store(&e->stop, true);
+	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++) {
+		struct kvm_vcpu *v = &e->vcpus[i];
+
+		if (v->run)
+			v->run->immediate_exit = 1;
+		if (v->started && !atomic_load(&v->done))
+			pthread_kill(v->thread, e->kick_signal);
+	}
+}
+
+void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!locked)
+		pthread_mutex_lock(&e->lock);
+	if (!e->ended) {
+		e->ended = true;
+		e->end->outcome = outcome;
+		e->end->end_us = ktstr_now_us();
+		if (fmt) {
+			va_start(ap, fmt);
+			vsnprintf(e->end->error_why, sizeof(e->end->error_why), fmt, ap);
+			va_end(ap);
+		}
+		if (outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ||
+		    outcome == KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE) {
+			snprintf(e->end->error_what, sizeof(e->end->error_what), "%s",
+				 outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ? "KVM error while the guest ran"
+									     : "KVM emulation failure");
+			snprintf(e->end->error_hint, sizeof(e->end->error_hint), "%s",
+				 "see the console tail; on kvm_pvm a stock kernel cannot run (use --engine qemu)");
+		}
+		pthread_cond_broadcast(&e->cond);
+	}
+	if (!locked)
+		pthread_mutex_unlock(&e->lock);
+	kvm_engine_kick_all(e);
+}
+
+struct phys_ctx {
+	struct kvm_engine *e;
+};
+
+static int read_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	struct kvm_engine *e = ((struct phys_ctx *)ctx)->e;
+	void *p = guest_ptr(&e->vm.ram, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+size_t kvm_read_linear(struct kvm_engine *e, const struct kvm_sregs *s, uint64_t linear,
+		       uint8_t *buf, size_t len)
+{
+	struct phys_ctx pc = { e };
+	size_t n = 0;
+
+	for (; n < len; n++) {
+		uint64_t gpa;
+
+		if (x86_translate(s->cr0, s->cr3, s->cr4, s->efer, linear + n, read_phys, &pc, &gpa) ||
+		    read_phys(&pc, gpa, buf + n, 1))
+			break;
+	}
+	return n;
+}
+
+static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
+{
+	struct kvm_engine *e = ctx;
+
+	if (!crc_ok)
+		e->ring_crc_errors++;
+	capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
+	return 0;
+}
+
+/* Under lock. */
+static void drain_ring(struct kvm_engine *e)
+{
+	if (e->have_ring && ring_drain(&e->ring, ring_cb, e, true) < 0) {
+		kwarn("KVM engine: SHM ring header corrupt; ignoring the ring from now on");
+		e->have_ring = false;
+	}
+}
+
+static void feed_stdin(struct kvm_engine *e)
+{
+	uint8_t buf[UART_FIFO_LEN];
+	struct pollfd p = { .fd = e->in->stdin_fd, .events = POLLIN };
+	size_t room;
+	ssize_t n;
+
+	pthread_mutex_lock(&e->lock);
+	room = uart_rx_room(&e->com2);
+	pthread_mutex_unlock(&e->lock);
+	if (!room || poll(&p, 1, 0) <= 0)
+		return;
+	n = read(e->in->stdin_fd, buf, room);
+	if (n <= 0)
+		return;
+	pthread_mutex_lock(&e->lock);
+	uart_receive(&e->com2, buf, (size_t)n);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* The watchdog loop; returns when the VM has ended. */
+static void watch(struct kvm_engine *e)
+{
+	uint32_t timeout = e->in->spec->timeout_ms;
+	uint64_t start = ktstr_now_ms(), deadline = start + timeout;
+	bool soft_sent = false;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->ended) {
+		struct timespec ts;
+		uint64_t now = ktstr_now_ms();
+		bool all_done = true;
+
+		drain_ring(e);
+		if (capture_saw_panic(e->cap)) {
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, true, "kernel panic on the console");
+			break;
+		}
+		if (capture_saw_sched_exit(e->cap)) {
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_SCHED_EXIT, true, "guest reported SCHED_EXIT");
+			break;
+		}
+		if (e->in->stop_requested && *e->in->stop_requested) {
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_STOPPED, true, "stop requested");
+			break;
+		}
+		if (now >= deadline) {
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_TIMEOUT, true,
+				       "watchdog: the VM ran for its whole %u ms", timeout);
+			break;
+		}
+		if (!soft_sent && e->have_ring && timeout > 2 * SOFT_STOP_LEAD_MS &&
+		    now + SOFT_STOP_LEAD_MS >= deadline) {
+			ring_slot_set(&e->ring, 14, KTSTR_SLOT0_SHUTDOWN);
+			soft_sent = true;
+		}
+		for (uint32_t i = 0; i < e->m.ncpus; i++)
+			all_done &= atomic_load(&e->vcpus[i].done);
+		if (all_done) {
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR, true,
+				       "every vCPU thread stopped without an outcome");
+			break;
+		}
+		if (e->in->stdin_fd >= 0) {
+			pthread_mutex_unlock(&e->lock);
+			feed_stdin(e);
+			pthread_mutex_lock(&e->lock);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+static int parse_features(const Ktstr__VmSpec *spec, struct x86_feature_bit *off, size_t *noff,
+			  struct kvm_err *err)
+{
+	*noff = 0;
+	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
+		char why[160];
+
+		if (*noff == 64)
+			return kvm_err_set(err, E2BIG, "KVM engine: too many cpu_features_off", "at most 64", NULL);
+		if (x86_feature_lookup(spec->cpu_features_off[i], &off[*noff])) {
+			snprintf(why, sizeof(why), "unknown CPU feature \"%s\"", spec->cpu_features_off[i]);
+			return kvm_err_set(err, EINVAL, "KVM engine: bad cpu_features_off", why,
+					   "use /proc/cpuinfo names such as xsave, avx, avx2, bmi2");
+		}
+		(*noff)++;
+	}
+	return 0;
+}
+
+static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct kvm_err *err)
+{
+	struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 ent[X86_CPUID_MAX_ENTRIES];
+	} b;
+
+	memset(&b.hdr, 0, sizeof(b.hdr));
+	b.hdr.nent = X86_CPUID_MAX_ENTRIES;
+	if (ioctl(e->vm.kvm_fd, KVM_GET_SUPPORTED_CPUID, &b) < 0)
+		return kvm_err_set(err, errno, "KVM engine: KVM_GET_SUPPORTED_CPUID failed", strerror(errno), NULL);
+	/* Keep room for the leaves the patcher may add. */
+	c->n = b.hdr.nent < X86_CPUID_MAX_ENTRIES - 8 ? b.hdr.nent : X86_CPUID_MAX_ENTRIES - 8;
+	memcpy(c->e, b.ent, c->n * sizeof(c->e[0]));
+	return 0;
+}
+
+static int setup(struct kvm_engine *e, struct kvm_err *err)
+{
+	const Ktstr__VmSpec *spec = e->in->spec;
+	struct ktstr_topo t = { spec->topology->numa_nodes, spec->topology->llcs,
+				spec->topology->cores_per_llc, spec->topology->threads_per_core };
+	struct x86_feature_bit off[64];
+	struct x86_cpuid *sup = NULL;
+	struct sigaction sa;
+	size_t noff;
+	char why[256];
+	int r;
+
+	r = x86_machine_init(&e->m, &t, (uint64_t)spec->memory_mb << 20,
+			     spec->shm_size, why, sizeof(why));
+	if (r)
+		return kvm_err_set(err, -r, "KVM engine: invalid VM spec", why, "fix the topology or memory_mb");
+	if ((r = parse_features(spec, off, &noff, err)))
+		return r;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler; /* no SA_RESTART: KVM_RUN must return */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(e->kick_signal, &sa, NULL) < 0)
+		return kvm_err_set(err, errno, "KVM engine: cannot install the vCPU kick handler", strerror(errno), NULL);
+	if ((r = kvm_vm_create(&e->vm, &e->m, err)) || (r = kvm_vm_map_ram(&e->vm, &e->m, err)) ||
+	    (r = kvm_boot_setup(e, err)) || (r = kvm_vm_register_ram(&e->vm, err)))
+		return r;
+	if (!(sup = malloc(sizeof(*sup))))
+		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "CPUID table", NULL);
+	r = get_supported_cpuid(e, sup, err);
+	if (!r)
+		r = kvm_vcpus_create(e, sup, off, noff, err);
+	free(sup);
+	return r;
+}
+
+int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
+{
+	struct kvm_engine *e = calloc(1, sizeof(*e));
+	struct kvm_err err = { .err = 0 };
+	int r;
+
+	memset(end, 0, sizeof(*end));
+	end->engine = KTSTR__ENGINE__ENGINE_KVM;
+	snprintf(end->engine_detail, sizeof(end->engine_detail), "kvm");
+	if (!e) {
+		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+		snprintf(end->error_what, sizeof(end->error_what), "KVM engine: out of memory");
+		end->error_errno = ENOMEM;
+		return -ENOMEM;
+	}
+	e->in = in;
+	e->cap = cap;
+	e->end = end;
+	e->kick_signal = SIGRTMIN;
+	kvm_vm_init(&e->vm);
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	kvm_io_init(e);
+
+	r = setup(e, &err);
+	if (!r) {
+		end->setup_us = ktstr_now_us() - in->worker_start_us;
+		end->engine_start_us = ktstr_now_us();
+		r = kvm_vcpus_start(e, &err);
+	}
+	if (r) {
+		kvm_engine_kick_all(e);
+		kvm_vcpus_join(e);
+		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+		snprintf(end->error_what, sizeof(end->error_what), "%s", err.what);
+		snprintf(end->error_why, sizeof(end->error_why), "%s", err.why);
+		snprintf(end->error_hint, sizeof(end->error_hint), "%s", err.hint);
+		end->error_errno = err.err;
+		end->end_us = ktstr_now_us();
+		if (!end->engine_start_us)
+			end->engine_start_us = end->end_us;
+		goto out;
+	}
+	watch(e);
+	kvm_vcpus_join(e);
+	/* Post-mortem: whatever the guest wrote after the last tick. */
+	pthread_mutex_lock(&e->lock);
+	drain_ring(e);
+	if (e->have_ring)
+		capture_ring_stats(cap, ring_drops(&e->ring), e->ring_crc_errors);
+	/* A panic printed just before a reset/triple fault is the real story. */
+	if (capture_saw_panic(cap) && end->outcome != KTSTR__OUTCOME__OUTCOME_TIMEOUT &&
+	    end->outcome != KTSTR__OUTCOME__OUTCOME_STOPPED)
+		end->outcome = KTSTR__OUTCOME__OUTCOME_GUEST_PANIC;
+	pthread_mutex_unlock(&e->lock);
+	r = 0;
+out:
+	kvm_vcpus_destroy(e);
+	kvm_vm_close(&e->vm);
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+	return r;
+}

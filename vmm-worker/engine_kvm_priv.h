@@ -1,0 +1,84 @@
+/* State shared by the KVM engine's files (engine_kvm*.c, kvm_vcpu.c,
+ * kvm_io.c). One struct kvm_engine per VM, owned by engine_kvm_run. */
+#ifndef KTSTR_ENGINE_KVM_PRIV_H
+#define KTSTR_ENGINE_KVM_PRIV_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "engine.h"
+#include "i8042.h"
+#include "kvm_vm.h"
+#include "uart16550.h"
+#include "x86_64/acpi_pm.h"
+#include "x86_64/cpuid.h"
+#include "x86_64/loader.h"
+#include "x86_64/machine.h"
+#include "ktstr/ring.h"
+
+struct kvm_engine;
+
+struct kvm_vcpu {
+	struct kvm_engine *eng;
+	uint32_t index;		/* CPU number (0 = BSP) */
+	int fd;			/* owned */
+	struct kvm_run *run;	/* mmap of vm.run_size, owned */
+	pthread_t thread;
+	bool started;
+	atomic_bool done;	/* the thread left its run loop */
+};
+
+struct kvm_engine {
+	const struct vm_inputs *in;
+	struct vm_capture *cap;
+	struct vm_end *end;
+	struct x86_machine m;
+	struct kvm_vm vm;
+	struct x86_kernel kernel;
+	struct kvm_vcpu *vcpus;	/* m.ncpus entries, owned */
+
+	/* Devices, the capture and the end record are touched by every vCPU
+	 * thread and the watchdog: lock serialises them all. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct uart16550 com1, com2;
+	struct i8042 kbd;
+	struct acpi_pm pm;
+	bool ended;		/* first end wins (under lock) */
+	atomic_bool stop;	/* vCPUs must leave KVM_RUN */
+
+	struct ktstr_ring ring;
+	bool have_ring;
+	uint32_t ring_crc_errors;
+	int kick_signal;
+};
+
+/* Record how the VM ended (first call wins) and stop every vCPU. Takes the
+ * lock unless locked. fmt describes the cause (may be NULL). */
+void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+/* Kick every vCPU out of KVM_RUN (immediate_exit + signal). */
+void kvm_engine_kick_all(struct kvm_engine *e);
+
+/* Port I/O and MMIO exits. Return 0 or an outcome was recorded. */
+void kvm_io_init(struct kvm_engine *e);
+void kvm_io_port(struct kvm_engine *e, struct kvm_run *run);
+void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run);
+
+/* vCPUs: create and set up every vCPU; start/join threads. */
+int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,
+		     const struct x86_feature_bit *off, size_t noff, struct kvm_err *err);
+int kvm_vcpus_start(struct kvm_engine *e, struct kvm_err *err);
+void kvm_vcpus_join(struct kvm_engine *e);
+void kvm_vcpus_destroy(struct kvm_engine *e);
+
+/* Boot image: kernel, initrd, command line, tables, ring. */
+int kvm_boot_setup(struct kvm_engine *e, struct kvm_err *err);
+
+/* Read guest memory at a linear address through the vCPU's page tables. */
+size_t kvm_read_linear(struct kvm_engine *e, const struct kvm_sregs *s, uint64_t linear,
+		       uint8_t *buf, size_t len);
+
+#endif

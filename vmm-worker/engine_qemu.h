@@ -1,0 +1,87 @@
+/* Private to the QEMU engine: the pieces of engine_qemu_run() that do not
+ * need a running QEMU, split out so unit tests can check them. */
+#ifndef KTSTR_ENGINE_QEMU_H
+#define KTSTR_ENGINE_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker.pb-c.h"
+
+#define QEMU_MAX_NODES 64u
+/* The x86 kernel's COMMAND_LINE_SIZE (bytes including the NUL). */
+#define QEMU_CMDLINE_MAX 2048u
+
+/* A NULL-terminated argv whose strings are malloc'd; owns everything. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strv_free(struct strv *s);
+
+/* Fd numbers as QEMU will see them (after ktstr_spawn moved them to 3..). */
+struct qemu_args_in {
+	const Ktstr__VmSpec *spec;
+	const char *qemu_path;
+	bool use_kvm;
+	int fd_qmp, fd_com1, fd_com2, fd_log, fd_kernel, fd_initrd; /* -1 = none */
+	uint32_t nodes;
+	int fd_mem[QEMU_MAX_NODES];
+	uint64_t node_mb[QEMU_MAX_NODES];
+	const char *cmdline;
+};
+
+/* Build QEMU's argv. -EINVAL for a feature name QEMU could misparse (only
+ * [A-Za-z0-9_.-] allowed) or a topology QEMU cannot express. */
+int qemu_args_build(const struct qemu_args_in *in, struct strv *out);
+
+/* Split memory_mb over nodes (the last node takes the remainder). */
+void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb);
+
+/* One QMP line: {"event": "SHUTDOWN", "data": {"reason": "guest-reset", ...}}.
+ * Fills event/reason (empty strings when absent). Returns true when the line
+ * is an event. QMP event names and reasons are plain identifiers. */
+struct qmp_event {
+	char event[48];
+	char reason[48];
+};
+bool qmp_parse_event(const char *line, struct qmp_event *ev);
+
+/* The outcome from what the engine saw. */
+struct qemu_seen {
+	bool triple_fault;	/* "Triple fault" in QEMU's cpu_reset log */
+	bool panic;		/* "Kernel panic - not syncing" on COM1 */
+	bool shutdown_event;
+	char shutdown_reason[48];
+	bool unexpected_stop;	/* QMP STOP not caused by us or a shutdown */
+	bool exited;		/* QEMU exited by itself */
+	int exit_status;	/* wait status when exited */
+};
+Ktstr__Outcome qemu_outcome(const struct qemu_seen *s);
+
+/* Resolve the QEMU binary (a path, or a name looked up on $PATH) before any
+ * confinement. Returns 0 or -ENOENT / -errno from access(). */
+int qemu_find_binary(const char *name, char *out, size_t outlen);
+
+/* Guest RAM: one memfd per NUMA node (owned here, CLOEXEC, handed to QEMU by
+ * ktstr_spawn) and the worker's own mapping of the SHM region. */
+struct qemu_mem {
+	uint32_t nodes;
+	int fd[QEMU_MAX_NODES];
+	uint64_t size[QEMU_MAX_NODES];
+	void *shm;		/* mapping of [shm_base, +shm_size) or NULL */
+	size_t shm_size;
+};
+int qemu_mem_create(struct qemu_mem *m, uint32_t nodes, const uint64_t *node_mb);
+/* Map the SHM region (guest physical shm_base) from the node that holds it.
+ * -ERANGE if it straddles nodes, -EINVAL if not page aligned. */
+int qemu_mem_map_shm(struct qemu_mem *m, uint64_t shm_base, uint32_t shm_size);
+void qemu_mem_destroy(struct qemu_mem *m);
+
+/* A new memfd holding base_fd's contents (if >= 0) then suffix; *out_fd = -1
+ * when both are empty. The caller owns *out_fd. */
+int qemu_initrd_build(int base_fd, const uint8_t *suffix, size_t suffix_len, int *out_fd);
+
+#endif

@@ -1,0 +1,201 @@
+/* QEMU's command line for one ktstr VM. Everything QEMU touches is an fd the
+ * worker owns and passed in (/proc/self/fd/N paths, socket fd=N): QEMU opens
+ * no file of its own choosing, and the worker keeps a mapping of guest RAM
+ * (memory-backend-file on the worker's memfd, share=on) to read the SHM ring
+ * live. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/topology.h>
+
+#include "engine_qemu.h"
+
+int strv_add(struct strv *s, const char *fmt, ...)
+{
+	if (s->n + 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 32;
+		char **nv = realloc(s->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = ncap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vasprintf(&s->v[s->n], fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -ENOMEM;
+	s->n++;
+	s->v[s->n] = NULL;
+	return 0;
+}
+
+void strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb)
+{
+	uint32_t each = memory_mb / nodes;
+	for (uint32_t i = 0; i < nodes; i++)
+		node_mb[i] = each;
+	node_mb[nodes - 1] += memory_mb - each * nodes;
+}
+
+/* QEMU splits -cpu options on ',' and '=': a name with either would inject
+ * options, so only identifier characters pass. */
+static bool feature_name_ok(const char *f)
+{
+	if (!f || !*f || strlen(f) > 64)
+		return false;
+	for (; *f; f++) {
+		char c = *f;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+#define ADD(...)                                         \
+	do {                                             \
+		if ((rc = strv_add(out, __VA_ARGS__)) < 0) \
+			goto err;                        \
+	} while (0)
+
+int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
+{
+	const Ktstr__VmSpec *spec = in->spec;
+	const Ktstr__Topology *t = spec->topology;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!t || !in->nodes || in->nodes > QEMU_MAX_NODES || t->numa_nodes != in->nodes)
+		return -EINVAL;
+	uint32_t cpus = t->llcs * t->cores_per_llc * t->threads_per_core;
+	uint32_t llcs_per_node = t->llcs / t->numa_nodes;
+	uint32_t cpus_per_node = llcs_per_node * t->cores_per_llc * t->threads_per_core;
+
+	ADD("%s", in->qemu_path);
+	/* No default devices or config files: the guest sees exactly what is
+	 * listed here, and nothing on the host changes it. */
+	ADD("-nodefaults");
+	ADD("-no-user-config");
+	ADD("-display");
+	ADD("none");
+	ADD("-vga");
+	ADD("none");
+	/* A guest reset ends QEMU (reported as SHUTDOWN reason guest-reset)
+	 * instead of rebooting forever. */
+	ADD("-no-reboot");
+	ADD("-machine");
+	if (in->nodes == 1)
+		ADD("pc,memory-backend=m0");
+	else
+		ADD("pc");
+	ADD("-accel");
+	ADD("%s", in->use_kvm ? "kvm" : "tcg");
+
+	/* -cpu max minus the features the spec hides. */
+	size_t total = sizeof("max");
+	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
+		if (!feature_name_ok(spec->cpu_features_off[i])) {
+			rc = -EINVAL;
+			goto err;
+		}
+		total += strlen(spec->cpu_features_off[i]) + 2;
+	}
+	char *cpuarg = malloc(total);
+	if (!cpuarg) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	strcpy(cpuarg, "max");
+	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
+		strcat(cpuarg, ",-");
+		strcat(cpuarg, spec->cpu_features_off[i]);
+	}
+	ADD("-cpu");
+	rc = strv_add(out, "%s", cpuarg);
+	free(cpuarg);
+	if (rc < 0)
+		goto err;
+
+	/* One socket per LLC: QEMU gives each socket its own L3, and numbers
+	 * CPUs socket*(cores*threads) + core*threads + thread, which is the
+	 * ktstr numbering with socket = LLC. */
+	ADD("-smp");
+	ADD("%u,sockets=%u,cores=%u,threads=%u", cpus, t->llcs, t->cores_per_llc,
+	    t->threads_per_core);
+
+	uint64_t mem_total = 0;
+	for (uint32_t i = 0; i < in->nodes; i++)
+		mem_total += in->node_mb[i];
+	ADD("-m");
+	ADD("%lluM", (unsigned long long)mem_total);
+	for (uint32_t i = 0; i < in->nodes; i++) {
+		ADD("-object");
+		ADD("memory-backend-file,id=m%u,size=%lluM,mem-path=/proc/self/fd/%d,share=on", i,
+		    (unsigned long long)in->node_mb[i], in->fd_mem[i]);
+	}
+	if (in->nodes > 1) {
+		for (uint32_t i = 0; i < in->nodes; i++) {
+			ADD("-numa");
+			ADD("node,nodeid=%u,cpus=%u-%u,memdev=m%u", i, i * cpus_per_node,
+			    (i + 1) * cpus_per_node - 1, i);
+		}
+		/* SLIT: 10 local (implicit), 20 remote; QEMU mirrors src/dst. */
+		for (uint32_t i = 0; i < in->nodes; i++)
+			for (uint32_t j = i + 1; j < in->nodes; j++) {
+				ADD("-numa");
+				ADD("dist,src=%u,dst=%u,val=20", i, j);
+			}
+	}
+
+	ADD("-kernel");
+	ADD("/proc/self/fd/%d", in->fd_kernel);
+	if (in->fd_initrd >= 0) {
+		ADD("-initrd");
+		ADD("/proc/self/fd/%d", in->fd_initrd);
+	}
+	ADD("-append");
+	ADD("%s", in->cmdline);
+
+	/* COM1, COM2 and QMP are connected sockets the worker holds the other
+	 * end of: no files, no listening sockets. */
+	ADD("-chardev");
+	ADD("socket,id=com1,fd=%d", in->fd_com1);
+	ADD("-serial");
+	ADD("chardev:com1");
+	ADD("-chardev");
+	ADD("socket,id=com2,fd=%d", in->fd_com2);
+	ADD("-serial");
+	ADD("chardev:com2");
+	ADD("-chardev");
+	ADD("socket,id=qmp,fd=%d", in->fd_qmp);
+	ADD("-mon");
+	ADD("chardev=qmp,mode=control");
+	/* Under TCG a triple fault becomes an ordinary guest reset; only the
+	 * cpu_reset log says "Triple fault". It goes to a pipe the worker reads. */
+	ADD("-d");
+	ADD("cpu_reset");
+	ADD("-D");
+	ADD("/proc/self/fd/%d", in->fd_log);
+	/* QEMU's own seccomp filter: the emulator runs guest-controlled code
+	 * paths, so it may not exec, change privileges or use obsolete calls. */
+	ADD("-sandbox");
+	ADD("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	return 0;
+
+err:
+	strv_free(out);
+	return rc;
+}

@@ -1,0 +1,161 @@
+/* Host-side resources of a QEMU VM that exist before QEMU does: guest RAM
+ * memfds (the worker keeps a mapping of the SHM region), the initrd memfd,
+ * and the QEMU binary's path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ktstr/log.h>
+#include <ktstr/util.h>
+
+#include "engine_qemu.h"
+
+int qemu_find_binary(const char *name, char *out, size_t outlen)
+{
+	if (!name || !*name)
+		name = "qemu-system-x86_64";
+	if (strchr(name, '/')) {
+		if (access(name, X_OK) != 0)
+			return -errno;
+		if ((size_t)snprintf(out, outlen, "%s", name) >= outlen)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		if (n && (size_t)snprintf(out, outlen, "%.*s/%s", (int)n, path, name) < outlen &&
+		    access(out, X_OK) == 0)
+			return 0;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	out[0] = '\0';
+	return -ENOENT;
+}
+
+int qemu_mem_create(struct qemu_mem *m, uint32_t nodes, const uint64_t *node_mb)
+{
+	memset(m, 0, sizeof(*m));
+	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
+		m->fd[i] = -1;
+	m->nodes = nodes;
+	for (uint32_t i = 0; i < nodes; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "ktstr-guest-ram-%u", i);
+		/* CLOEXEC: only the QEMU child gets it, through ktstr_spawn. */
+		m->fd[i] = memfd_create(name, MFD_CLOEXEC);
+		if (m->fd[i] < 0)
+			goto err;
+		m->size[i] = node_mb[i] << 20;
+		if (ftruncate(m->fd[i], (off_t)m->size[i]) != 0)
+			goto err;
+	}
+	return 0;
+err:;
+	int rc = -errno;
+	qemu_mem_destroy(m);
+	return rc;
+}
+
+int qemu_mem_map_shm(struct qemu_mem *m, uint64_t shm_base, uint32_t shm_size)
+{
+	uint64_t start = 0;
+	for (uint32_t i = 0; i < m->nodes; i++) {
+		if (shm_base >= start && shm_base + shm_size <= start + m->size[i]) {
+			uint64_t off = shm_base - start;
+			if (off & 4095)
+				return -EINVAL;
+			/* Only the SHM region is mapped: guest RAM pages the
+			 * worker never touches stay out of its RSS. */
+			void *p = mmap(NULL, shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd[i],
+				       (off_t)off);
+			if (p == MAP_FAILED)
+				return -errno;
+			m->shm = p;
+			m->shm_size = shm_size;
+			return 0;
+		}
+		start += m->size[i];
+	}
+	return -ERANGE; /* straddles two nodes or lies outside RAM */
+}
+
+void qemu_mem_destroy(struct qemu_mem *m)
+{
+	if (m->shm)
+		munmap(m->shm, m->shm_size);
+	m->shm = NULL;
+	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++) {
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+		m->fd[i] = -1;
+	}
+}
+
+/* base (may be -1) + zero padding to 4 bytes + suffix. The kernel unpacks
+ * concatenated cpio archives and skips zero padding between them; archives
+ * must start 4-byte aligned. */
+int qemu_initrd_build(int base_fd, const uint8_t *suffix, size_t suffix_len, int *out_fd)
+{
+	*out_fd = -1;
+	if (base_fd < 0 && !suffix_len)
+		return 0;
+	int fd = memfd_create("ktstr-initrd", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	uint64_t total = 0;
+	if (base_fd >= 0) {
+		size_t bufsz = 1u << 20;
+		uint8_t *buf = malloc(bufsz);
+		if (!buf) {
+			rc = -ENOMEM;
+			goto err_close;
+		}
+		for (;;) {
+			ssize_t n = pread(base_fd, buf, bufsz, (off_t)total);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = -errno;
+				free(buf);
+				goto err_close;
+			}
+			if (n == 0)
+				break;
+			rc = write_full(fd, buf, (size_t)n);
+			if (rc < 0) {
+				free(buf);
+				goto err_close;
+			}
+			total += (uint64_t)n;
+		}
+		free(buf);
+	}
+	if (suffix_len) {
+		static const uint8_t zeros[4];
+		if (total & 3) {
+			rc = write_full(fd, zeros, 4 - (total & 3));
+			if (rc < 0)
+				goto err_close;
+		}
+		rc = write_full(fd, suffix, suffix_len);
+		if (rc < 0)
+			goto err_close;
+	}
+	*out_fd = fd;
+	return 0;
+
+err_close:
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* A KVM VM and its memory: /dev/kvm, the VM fd, the irqchip, and the host
+ * mappings of guest RAM. Owns every fd and mapping it creates; kvm_vm_close
+ * releases them all (safe on a partly set up VM). */
+#ifndef KTSTR_KVM_VM_H
+#define KTSTR_KVM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "x86_64/guestmem.h"
+#include "x86_64/machine.h"
+
+struct kvm_err {
+	char what[256], why[256], hint[256];
+	int err; /* positive errno */
+};
+
+struct kvm_vm {
+	int kvm_fd, vm_fd;	/* owned */
+	size_t run_size;	/* KVM_GET_VCPU_MMAP_SIZE */
+	struct guest_ram ram;	/* mappings owned */
+	bool split_irqchip;	/* IOAPIC/PIC in user space (x2APIC topologies) */
+	uint32_t max_vcpu_id;
+};
+
+void kvm_vm_init(struct kvm_vm *vm);
+/* Open /dev/kvm, check the API and the capabilities we rely on, create the
+ * VM (retrying EINTR), set the TSS/identity-map addresses, the irqchip (full
+ * in-kernel + PIT2, or split with x2APIC API) and halt polling. */
+int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e);
+/* Map guest RAM (not yet registered with KVM: loaders fill it first). */
+int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e);
+/* Register the RAM regions as KVM memory slots. */
+int kvm_vm_register_ram(struct kvm_vm *vm, struct kvm_err *e);
+/* Drive an ISA interrupt line (in-kernel irqchip only). */
+int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
+void kvm_vm_close(struct kvm_vm *vm);
+
+/* Fill e; returns -err. */
+int kvm_err_set(struct kvm_err *e, int err, const char *what, const char *why, const char *hint);
+
+#endif

@@ -1,0 +1,379 @@
+/* ktstr-vmm-worker: one process per VM. Protocol (proto/worker.proto):
+ *
+ *   worker -> WorkerReady
+ *   orch   -> WorkerRequest.run (RunVm + fds)      within RUNVM_WAIT_MS
+ *   worker -> VmStarted, GuestOutput*, RingMessage*, exactly one VmResult
+ *   exit 0
+ *
+ * States: WAIT_RUN (only RunVm or StopVm legal) -> RUNNING (only StopVm
+ * legal, see worker_ctl.c) -> DONE. A spec that fails validation still gets
+ * a VmResult (OUTCOME_ENGINE_ERROR with a precise Error), so the orchestrator
+ * always learns why.
+ *
+ * Fds: 3 = control socket (SOCK_STREAM socketpair, owned by this process for
+ * its whole life), 0/1 = /dev/null, 2 = log. Fds received with RunVm are
+ * owned here and closed before exit. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ktstr/frame.h>
+#include <ktstr/log.h>
+#include <ktstr/ring.h>
+#include <ktstr/topology.h>
+#include <ktstr/util.h>
+
+#include "capture.h"
+#include "engine.h"
+#include "worker_ctl.h"
+
+#define CTL_FD 3
+#define RUNVM_WAIT_MS 30000
+#define MIN_MEMORY_MB 128u
+#define MAX_TAIL_BYTES (16u << 20)
+#define MAX_OUTPUT_BYTES (32u << 20)
+
+static volatile int stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct run_fds {
+	int kernel, initrd, in, out;
+};
+
+static void close_run_fds(struct run_fds *f)
+{
+	int *all[] = { &f->kernel, &f->initrd, &f->in, &f->out };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		if (*all[i] >= 0)
+			close(*all[i]);
+		*all[i] = -1;
+	}
+}
+
+/* Send a VmResult that only carries an error (no VM ran). */
+static int send_error_result(int ctl, Ktstr__Outcome outcome, Ktstr__Engine engine,
+			     const char *what, const char *why, const char *hint, int err,
+			     uint64_t start_us)
+{
+	Ktstr__Error e = KTSTR__ERROR__INIT;
+	e.what = (char *)what;
+	e.where = "ktstr-vmm-worker";
+	e.why = (char *)why;
+	e.hint = (char *)hint;
+	if (err) {
+		e.has_errno_value = true;
+		e.errno_value = err;
+	}
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	r.outcome = outcome;
+	r.engine = engine;
+	if (outcome == KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR)
+		r.error = &e;
+	r.has_total_us = true;
+	r.total_us = ktstr_now_us() - start_us;
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_RESULT;
+	ev.result = &r;
+	return frame_send(ctl, &ev.base, NULL, 0);
+}
+
+/* Check everything an engine relies on. Returns 0 or -EINVAL with why. */
+static int validate_spec(const Ktstr__VmSpec *s, const struct run_fds *f, char *why, size_t len)
+{
+	if (!s->topology) {
+		snprintf(why, len, "the spec has no topology");
+		return -EINVAL;
+	}
+	struct ktstr_topo t = { s->topology->numa_nodes, s->topology->llcs,
+				s->topology->cores_per_llc, s->topology->threads_per_core };
+	char terr[200];
+	if (topo_validate(&t, terr, sizeof(terr)) != 0) {
+		snprintf(why, len, "invalid topology: %s", terr);
+		return -EINVAL;
+	}
+	if (s->engine != KTSTR__ENGINE__ENGINE_AUTO && s->engine != KTSTR__ENGINE__ENGINE_KVM &&
+	    s->engine != KTSTR__ENGINE__ENGINE_QEMU) {
+		snprintf(why, len, "unknown engine %d", (int)s->engine);
+		return -EINVAL;
+	}
+	if (s->memory_mb < MIN_MEMORY_MB) {
+		snprintf(why, len, "memory_mb %u is below the minimum %u", s->memory_mb,
+			 MIN_MEMORY_MB);
+		return -EINVAL;
+	}
+	if (s->timeout_ms == 0) {
+		snprintf(why, len, "timeout_ms is 0: every VM needs a bound");
+		return -EINVAL;
+	}
+	uint64_t mem = (uint64_t)s->memory_mb << 20;
+	if (s->shm_size) {
+		if (s->shm_size % 4096 || s->shm_size <= KTSTR_RING_HDR_SIZE + KTSTR_RING_MSG_HDR_SIZE ||
+		    s->shm_size > KTSTR_RING_MAX_CAPACITY || (uint64_t)s->shm_size > mem / 2) {
+			snprintf(why, len,
+				 "shm_size %u must be a multiple of 4096, above the ring headers, "
+				 "at most 1 GiB and at most half of guest memory (%llu bytes)",
+				 s->shm_size, (unsigned long long)(mem / 2));
+			return -EINVAL;
+		}
+	}
+	if (s->console_tail_bytes > MAX_TAIL_BYTES || s->guest_output_max > MAX_OUTPUT_BYTES) {
+		snprintf(why, len, "console_tail_bytes (max %u) or guest_output_max (max %u) too large",
+			 MAX_TAIL_BYTES, MAX_OUTPUT_BYTES);
+		return -EINVAL;
+	}
+	if (f->kernel < 0) {
+		snprintf(why, len, "no FD_KERNEL fd was attached to RunVm");
+		return -EINVAL;
+	}
+	if (s->interactive && (f->in < 0 || f->out < 0)) {
+		snprintf(why, len, "interactive mode needs FD_STDIN and FD_STDOUT attached");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Assign received fds to roles; every role at most once, counts must match. */
+static int map_fds(const Ktstr__RunVm *run, const int *fds, size_t nfds, struct run_fds *f,
+		   char *why, size_t len)
+{
+	if (run->n_fd_roles != nfds) {
+		snprintf(why, len, "RunVm names %zu fd roles but %zu fds arrived", run->n_fd_roles,
+			 nfds);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < nfds; i++) {
+		int *slot = NULL;
+		switch (run->fd_roles[i]) {
+		case KTSTR__FD_ROLE__FD_KERNEL: slot = &f->kernel; break;
+		case KTSTR__FD_ROLE__FD_INITRD: slot = &f->initrd; break;
+		case KTSTR__FD_ROLE__FD_STDIN: slot = &f->in; break;
+		case KTSTR__FD_ROLE__FD_STDOUT: slot = &f->out; break;
+		default: break;
+		}
+		if (!slot || *slot >= 0) {
+			snprintf(why, len, "fd %zu has an unknown or repeated role %d", i,
+				 (int)run->fd_roles[i]);
+			return -EINVAL;
+		}
+		*slot = fds[i];
+	}
+	return 0;
+}
+
+/* VmRSS minus shared-memory pages (guest RAM memfds) from /proc/self/status. */
+static uint64_t worker_rss_kb(void)
+{
+	char *s = NULL;
+	size_t n;
+	if (read_file("/proc/self/status", &s, &n, 65536) != 0)
+		return 0;
+	unsigned long long rss = 0, shmem = 0;
+	const char *p = strstr(s, "VmRSS:");
+	if (p)
+		sscanf(p, "VmRSS: %llu", &rss);
+	p = strstr(s, "RssShmem:");
+	if (p)
+		sscanf(p, "RssShmem: %llu", &shmem);
+	free(s);
+	return rss > shmem ? rss - shmem : 0;
+}
+
+static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, uint64_t start_us)
+{
+	struct vm_inputs in = { .spec = spec, .kernel_fd = f->kernel, .initrd_fd = f->initrd,
+				.stdin_fd = f->in, .stdout_fd = f->out, .ctl_sock = ctl,
+				.worker_start_us = start_us, .stop_requested = &stop_flag };
+	struct vm_end end;
+	memset(&end, 0, sizeof(end));
+	struct vm_capture *cap = capture_new(spec, ctl);
+	if (!cap)
+		return send_error_result(ctl, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR, spec->engine,
+					 "allocate the capture", "out of memory",
+					 "free host memory", ENOMEM, start_us);
+
+	Ktstr__Engine engine = engine_choose(spec->engine);
+	kinfo("worker: running %s VM%s%s (%u MB, timeout %u ms, /dev/kvm: %s)",
+	      engine == KTSTR__ENGINE__ENGINE_KVM ? "KVM" : "QEMU", spec->label ? " " : "",
+	      spec->label ? spec->label : "", spec->memory_mb, spec->timeout_ms,
+	      engine_kvm_kind());
+	if (engine == KTSTR__ENGINE__ENGINE_KVM)
+		engine_kvm_run(&in, cap, &end);
+	else
+		engine_qemu_run(&in, cap, &end);
+	end.engine = engine;
+
+	if (end.engine_start_us && !capture_started_sent(cap))
+		capture_vm_started(cap, engine, end.engine_detail, end.setup_us, 0);
+
+	Ktstr__Error err = KTSTR__ERROR__INIT;
+	if (end.outcome == KTSTR__OUTCOME__OUTCOME_STOPPED && worker_ctl_protocol_error()) {
+		snprintf(end.error_what, sizeof(end.error_what), "control protocol violation");
+		snprintf(end.error_why, sizeof(end.error_why), "%s", worker_ctl_stop_reason());
+		snprintf(end.error_hint, sizeof(end.error_hint),
+			 "the orchestrator must send exactly one RunVm, then only StopVm");
+	}
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	r.outcome = end.outcome;
+	r.engine = engine;
+	r.engine_detail = end.engine_detail[0] ? end.engine_detail : NULL;
+	if (end.error_what[0]) {
+		err.what = end.error_what;
+		err.where = engine == KTSTR__ENGINE__ENGINE_KVM ? "ktstr-vmm-worker: KVM engine"
+								 : "ktstr-vmm-worker: QEMU engine";
+		err.why = end.error_why[0] ? end.error_why : NULL;
+		err.hint = end.error_hint[0] ? end.error_hint : NULL;
+		if (end.error_errno) {
+			err.has_errno_value = true;
+			err.errno_value = end.error_errno;
+		}
+		r.error = &err;
+	}
+	r.has_setup_us = true;
+	r.setup_us = end.setup_us;
+	r.has_total_us = true;
+	r.total_us = ktstr_now_us() - start_us;
+	if (end.has_fault) {
+		r.has_fault_rip = true;
+		r.fault_rip = end.fault_rip;
+		r.has_fault_insn = true;
+		r.fault_insn.data = end.fault_insn;
+		r.fault_insn.len = end.fault_insn_len <= sizeof(end.fault_insn) ? end.fault_insn_len
+										: sizeof(end.fault_insn);
+	}
+	if (end.kvm_exit_reason) {
+		r.has_kvm_exit_reason = true;
+		r.kvm_exit_reason = end.kvm_exit_reason;
+	}
+	if (end.kvm_suberror) {
+		r.has_kvm_suberror = true;
+		r.kvm_suberror = end.kvm_suberror;
+	}
+	capture_fill_result(cap, end.engine_start_us, &r);
+	r.has_worker_rss_kb = true;
+	r.worker_rss_kb = worker_rss_kb();
+	r.has_worker_cpu_us = true;
+	r.worker_cpu_us = ktstr_cpu_time_us();
+	r.has_sandboxed = true;
+	r.sandboxed = end.sandboxed;
+
+	kinfo("worker: VM ended: %s (%s)",
+	      protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)
+		      ? protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)->name
+		      : "?",
+	      end.error_what[0] ? end.error_what : "no error");
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_RESULT;
+	ev.result = &r;
+	int rc = frame_send(ctl, &ev.base, NULL, 0);
+	capture_free(cap);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	uint64_t start_us = ktstr_now_us();
+	klog_init("ktstr-vmm-worker");
+
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished orchestrator is -EPIPE, not death */
+
+	struct stat st;
+	if (fstat(CTL_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		kerr("worker: fd 3 is not a socket; ktstr-vmm-worker is started by ktstr-orch "
+		     "with its control socket as fd 3, not by hand");
+		return 2;
+	}
+
+	Ktstr__WorkerReady ready = KTSTR__WORKER_READY__INIT;
+	ready.pid = (uint32_t)getpid();
+	ready.kvm_kind = (char *)engine_kvm_kind();
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_READY;
+	ev.ready = &ready;
+	int rc = frame_send(CTL_FD, &ev.base, NULL, 0);
+	if (rc < 0) {
+		kerr("worker: sending WorkerReady failed: %s; the orchestrator is gone",
+		     strerror(-rc));
+		return 1;
+	}
+
+	ProtobufCMessage *msg = NULL;
+	int fds[KTSTR_FRAME_MAX_FDS];
+	size_t nfds = 0;
+	rc = frame_recv_msg(CTL_FD, &ktstr__worker_request__descriptor, KTSTR_FRAME_CAP_REQUEST,
+			    &msg, fds, KTSTR_FRAME_MAX_FDS, &nfds, RUNVM_WAIT_MS);
+	if (rc < 0) {
+		kerr("worker: no RunVm from the orchestrator: %s (waited up to %d ms)",
+		     rc == -EPIPE ? "control socket closed" : strerror(-rc), RUNVM_WAIT_MS);
+		if (rc != -EPIPE)
+			send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+					  KTSTR__ENGINE__ENGINE_AUTO, "receive RunVm",
+					  rc == -ETIMEDOUT ? "no request within 30 s"
+							   : "unreadable or undecodable request",
+					  "the orchestrator must send RunVm right after WorkerReady",
+					  -rc, start_us);
+		return 1;
+	}
+	Ktstr__WorkerRequest *req = (Ktstr__WorkerRequest *)msg;
+	struct run_fds f = { -1, -1, -1, -1 };
+	char why[512];
+	int exit_code = 0;
+
+	if (req->req_case == KTSTR__WORKER_REQUEST__REQ_STOP) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		kinfo("worker: StopVm before RunVm; nothing to run");
+		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_STOPPED,
+				       KTSTR__ENGINE__ENGINE_AUTO, NULL, NULL, NULL, 0, start_us);
+		goto out;
+	}
+	if (req->req_case != KTSTR__WORKER_REQUEST__REQ_RUN) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+				       KTSTR__ENGINE__ENGINE_AUTO, "receive RunVm",
+				       "the first request has no known body",
+				       "send WorkerRequest.run", EPROTO, start_us);
+		goto out;
+	}
+	rc = map_fds(req->run, fds, nfds, &f, why, sizeof(why));
+	if (rc < 0) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		f = (struct run_fds){ -1, -1, -1, -1 };
+	} else {
+		rc = validate_spec(req->run->spec, &f, why, sizeof(why));
+	}
+	if (rc < 0) {
+		kerr("worker: RunVm refused: %s", why);
+		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+				       req->run->spec->engine, "validate RunVm", why,
+				       "fix the VmSpec the orchestrator built", EINVAL, start_us);
+		goto out;
+	}
+	rc = run_vm(CTL_FD, req->run->spec, &f, start_us);
+
+out:
+	if (rc < 0) {
+		kerr("worker: sending the VmResult failed: %s; the orchestrator is gone",
+		     strerror(-rc));
+		exit_code = 1;
+	}
+	close_run_fds(&f);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return exit_code;
+}

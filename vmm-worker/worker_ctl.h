@@ -1,0 +1,14 @@
+/* Private to ktstr-vmm-worker: the control-socket state machine once a VM
+ * runs (worker_ctl_service() is declared in engine.h for the engines). */
+#ifndef KTSTR_WORKER_CTL_H
+#define KTSTR_WORKER_CTL_H
+
+#include <stdbool.h>
+
+/* Why a stop was requested through the control socket, or NULL: "StopVm",
+ * "orchestrator closed the control socket", "second RunVm refused", ... */
+const char *worker_ctl_stop_reason(void);
+/* True when the orchestrator broke the protocol (garbage, second RunVm). */
+bool worker_ctl_protocol_error(void);
+
+#endif

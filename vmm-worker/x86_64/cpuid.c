@@ -1,0 +1,190 @@
+#include <errno.h>
+#include <string.h>
+
+#include "cpuid.h"
+
+#define CPUID_SIG_IDX KVM_CPUID_FLAG_SIGNIFCANT_INDEX
+
+enum x86_vendor x86_cpuid_vendor(const struct x86_cpuid *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->e[i];
+
+		if (e->function != 0)
+			continue;
+		if (e->ebx == 0x756e6547 && e->edx == 0x49656e69 && e->ecx == 0x6c65746e)
+			return X86_VENDOR_INTEL; /* "GenuineIntel" */
+		if (e->ebx == 0x68747541 && e->edx == 0x69746e65 && e->ecx == 0x444d4163)
+			return X86_VENDOR_AMD; /* "AuthenticAMD" */
+	}
+	return X86_VENDOR_OTHER;
+}
+
+struct kvm_cpuid_entry2 *x86_cpuid_find(struct x86_cpuid *c, uint32_t function, uint32_t index)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct kvm_cpuid_entry2 *e = &c->e[i];
+
+		if (e->function == function &&
+		    (!(e->flags & CPUID_SIG_IDX) || e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+static uint32_t max_leaf(struct x86_cpuid *c, uint32_t base)
+{
+	struct kvm_cpuid_entry2 *e = x86_cpuid_find(c, base, 0);
+
+	return e ? e->eax : 0;
+}
+
+/* Find a leaf, adding a zeroed one if the host table lacks it. */
+static struct kvm_cpuid_entry2 *need(struct x86_cpuid *c, uint32_t function, uint32_t index,
+				     bool indexed)
+{
+	struct kvm_cpuid_entry2 *e = x86_cpuid_find(c, function, index);
+
+	if (e)
+		return e;
+	if (c->n == X86_CPUID_MAX_ENTRIES)
+		return NULL;
+	e = &c->e[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->function = function;
+	e->index = index;
+	e->flags = indexed ? CPUID_SIG_IDX : 0;
+	return e;
+}
+
+/* Cache leaves 0x4 / 0x8000_001D: sharing follows the topology: L1/L2 per
+ * core (SMT siblings), L3 per LLC. */
+static void patch_cache_leaf(struct x86_cpuid *c, uint32_t function, const struct x86_machine *m)
+{
+	uint32_t smt_shift = m->thread_bits, core_shift = m->thread_bits + m->core_bits;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct kvm_cpuid_entry2 *e = &c->e[i];
+		uint32_t level = (e->eax >> 5) & 7, sharing;
+
+		if (e->function != function || (e->eax & 0x1f) == 0)
+			continue;
+		sharing = level >= 3 ? (1u << core_shift) - 1 : (1u << smt_shift) - 1;
+		e->eax = (e->eax & ~(0xfffu << 14)) | ((sharing & 0xfff) << 14);
+		if (function == 4)
+			e->eax = (e->eax & 0x03ffffffu) | ((((1u << m->core_bits) - 1) & 0x3f) << 26);
+	}
+}
+
+/* Leaves 0xB and 0x1F: SMT level then core level (the LLC is the package). */
+static int patch_ext_topo(struct x86_cpuid *c, uint32_t function, uint32_t apic_id,
+			  const struct x86_machine *m, bool add)
+{
+	uint32_t threads = m->topo.threads_per_core;
+	uint32_t per_llc = m->topo.cores_per_llc * threads;
+
+	for (uint32_t sub = 0; sub < 3; sub++) {
+		struct kvm_cpuid_entry2 *e = add ? need(c, function, sub, true)
+						 : x86_cpuid_find(c, function, sub);
+
+		if (!e) {
+			if (add)
+				return -ENOSPC;
+			continue;
+		}
+		e->flags |= CPUID_SIG_IDX;
+		if (sub == 0) {
+			e->eax = m->thread_bits;
+			e->ebx = threads;
+			e->ecx = (1u << 8) | 0;
+		} else if (sub == 1) {
+			e->eax = m->thread_bits + m->core_bits;
+			e->ebx = per_llc;
+			e->ecx = (2u << 8) | 1;
+		} else {
+			e->eax = e->ebx = 0;
+			e->ecx = sub;
+		}
+		e->edx = apic_id;
+	}
+	/* Higher subleaves the host listed read as invalid levels. */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].function == function && c->e[i].index > 2) {
+			c->e[i].eax = c->e[i].ebx = 0;
+			c->e[i].ecx = c->e[i].index;
+			c->e[i].edx = apic_id;
+		}
+	return 0;
+}
+
+static void clear_feature(struct x86_cpuid *c, const struct x86_feature_bit *f)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct kvm_cpuid_entry2 *e = &c->e[i];
+		uint32_t *r[4] = { &e->eax, &e->ebx, &e->ecx, &e->edx };
+
+		if (e->function == f->function && (f->index == 0xffffffffu || e->index == f->index))
+			*r[f->reg & 3] &= ~(1u << f->bit);
+	}
+}
+
+int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t cpu,
+		    const struct x86_feature_bit *off, size_t noff)
+{
+	enum x86_vendor v = x86_cpuid_vendor(c);
+	uint32_t apic_id = m->apic_id[cpu];
+	uint32_t per_llc = m->topo.cores_per_llc * m->topo.threads_per_core;
+	uint32_t core_shift = m->thread_bits + m->core_bits;
+	uint32_t basic_max = max_leaf(c, 0), ext_max = max_leaf(c, 0x80000000u);
+	uint32_t llcs_per_node = m->topo.llcs / m->topo.numa_nodes;
+	struct kvm_cpuid_entry2 *e;
+	int ret;
+
+	if ((e = x86_cpuid_find(c, 1, 0))) {
+		e->ebx = (e->ebx & 0x0000ffffu) | ((apic_id & 0xff) << 24) |
+			 ((per_llc > 255 ? 255 : per_llc) << 16);
+		if (per_llc > 1)
+			e->edx |= 1u << 28; /* HTT: more than one logical CPU per package */
+		else
+			e->edx &= ~(1u << 28);
+	}
+	if (v == X86_VENDOR_INTEL)
+		patch_cache_leaf(c, 4, m);
+	/* 0xB is what Linux reads first; make sure it exists when in range. */
+	if (basic_max >= 0xB && (ret = patch_ext_topo(c, 0xB, apic_id, m, true)))
+		return ret;
+	if (basic_max >= 0x1F && (ret = patch_ext_topo(c, 0x1F, apic_id, m, false)))
+		return ret;
+	if ((e = x86_cpuid_find(c, 0xA, 0))) /* no PMU: counters would lie in a VM */
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+	if ((e = x86_cpuid_find(c, 0x80000008u, 0)))
+		e->ecx = per_llc > 1 ? (core_shift << 12) | (per_llc - 1) : 0;
+	if (v == X86_VENDOR_AMD) {
+		if ((e = x86_cpuid_find(c, 0x80000001u, 0)) && per_llc > 1)
+			e->ecx |= (1u << 1) | (1u << 22); /* CmpLegacy, TopoExt */
+		patch_cache_leaf(c, 0x8000001Du, m);
+		if (ext_max >= 0x8000001Eu) {
+			uint32_t per_core = m->topo.threads_per_core;
+			uint32_t core_id = (cpu % per_llc) / per_core;
+			uint32_t node = cpu / per_llc / llcs_per_node;
+
+			if (!(e = need(c, 0x8000001Eu, 0, false)))
+				return -ENOSPC;
+			e->eax = apic_id;
+			e->ebx = ((per_core - 1) << 8) | (core_id & 0xff);
+			e->ecx = (node & 0xff) | (((m->topo.numa_nodes - 1) & 7) << 8);
+			e->edx = 0;
+		}
+	}
+	if (!x86_cpuid_find(c, 0x40000000u, 0)) {
+		if (!(e = need(c, 0x40000000u, 0, false)))
+			return -ENOSPC;
+		e->eax = 0x40000001u;
+		e->ebx = 0x4b4d564b; /* "KVMK" */
+		e->ecx = 0x564b4d56; /* "VMKV" */
+		e->edx = 0x4d;	     /* "M" */
+	}
+	for (size_t i = 0; i < noff; i++)
+		clear_feature(c, &off[i]);
+	return 0;
+}
