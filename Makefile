@@ -130,10 +130,10 @@ $(foreach d,$(UNIT_DIRS),$(eval $(call unit_rules,$(d))))
 INTEG_LIB_O := $(call objs,$(wildcard tests/integration/lib/*.c))
 INTEG_SRCS := $(wildcard tests/integration/*.c)
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integ-%,$(INTEG_SRCS))
-$(BUILD)/tests/integ-%: $(BUILD)/obj/tests/integration/%.o $(INTEG_LIB_O) $(BASELIBS)
+$(BUILD)/tests/integ-%: $(BUILD)/obj/tests/integration/%.o $(INTEG_LIB_O) $(BUILD)/liborchestrator.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
 $(BUILD)/obj/tests/integration/%.o: tests/integration/%.c $(PROTO_H)
-	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -c -o $@ $<
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Iorchestrator -c -o $@ $<
 
 # Tiny custom guests for the KVM engine tests (flat binaries run on /dev/kvm).
 TINY_SRCS := $(wildcard tests/tiny-guests/*.c)

@@ -19,7 +19,7 @@
 #include "ktstr/spawn.h"
 #include "ktstr/util.h"
 
-#include "../../orchestrator/builder_client.c"
+#include "builder_client.h"
 
 #define BOOT_TIMEOUT_S 120
 

@@ -14,9 +14,7 @@
 
 #include "ktstr/spawn.h"
 
-/* builder_client lives in liborchestrator.a, which integration binaries do
- * not link; compile it into this test so the real client is exercised. */
-#include "../../orchestrator/builder_client.c"
+#include "builder_client.h"
 
 static void builder_path(char *out, size_t len)
 {
