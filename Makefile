@@ -20,8 +20,8 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
 	-Iinclude -Isandbox -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-HOST_LIBS := -Wl,--as-needed -lyaml -lelf -lseccomp -lcap -llz4 -lzstd -lprotobuf-c -lz -lpthread
-GUEST_LIBS := -lprotobuf-c -lz -lpthread
+HOST_LIBS := -Wl,--as-needed -lyaml -lelf -lseccomp -lcap -llz4 -lzstd -lprotobuf-c -lz -lpthread -lm
+GUEST_LIBS := -lprotobuf-c -lz -lpthread -lm
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -85,7 +85,9 @@ $(BUILD)/obj/empty.o:
 
 # Host binaries: dynamic, with the sanitizers in SAN builds. -I<component> lets
 # a component include its private headers by name.
-$(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BASELIBS)
+# The orchestrator links the guest's scenario catalogue (pure data, no guest
+# syscalls) so canned scenarios are expanded identically on both sides.
+$(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BUILD)/obj/guest/catalog.o $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 $(BUILD)/bin/ktstr-vmm-worker: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/libvmm-worker.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)

@@ -143,7 +143,10 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		print_indented(f, vd->crash, strlen(vd->crash), REPORT_TAIL_LINES);
 	}
 	fprintf(f, "--- timeline ---\n  kernel %s, topology %s, scheduler %s, duration %ums\n",
-		vm && vm->kernel_version ? vm->kernel_version : "?", topo, s->scheds[t->sched].name,
+		vm && vm->kernel_version ? vm->kernel_version
+		: tr && tr->kernel_release ? tr->kernel_release
+					   : "?",
+		topo, s->scheds[t->sched].name,
 		t->scenario ? t->scenario->duration_ms : 0);
 	if (!vd->nstimuli)
 		fprintf(f, "  (no STIMULUS events received)\n");

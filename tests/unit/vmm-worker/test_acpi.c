@@ -1,4 +1,7 @@
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,4 +1,7 @@
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 
 #include "x86_64/e820.h"
 #include "x86_64/layout.h"
