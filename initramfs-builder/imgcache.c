@@ -38,6 +38,7 @@ int imgcache_init(struct imgcache *c, const char *dir)
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->dirfd = -1;
 	c->lock_timeout_ms = IMGCACHE_LOCK_TIMEOUT_MS;
 	if (dir) {
 		if (!dir[0])
@@ -48,14 +49,30 @@ int imgcache_init(struct imgcache *c, const char *dir)
 		      "caching images in memory only");
 		return 0;
 	}
+	/* The only path-based writes the builder ever makes, done before it
+	 * is confined: from here on it writes only relative to dirfd, which
+	 * is the one directory its seccomp policy lets it create files in. */
 	ret = mkdir_p(path, 0755);
 	if (ret) {
 		kwarn("image cache: cannot create %s: %s; caching images in memory only "
 		      "(set KTSTR_CACHE_DIR to a writable directory)", path, strerror(-ret));
 		return 0;
 	}
+	c->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		kwarn("image cache: cannot open directory %s: %s; caching images in memory only "
+		      "(set KTSTR_CACHE_DIR to a readable, writable directory)", path,
+		      strerror(errno));
+		c->dirfd = -1;
+		return 0;
+	}
 	c->dir = strdup(path);
-	return c->dir ? 0 : -ENOMEM;
+	if (!c->dir) {
+		close(c->dirfd);
+		c->dirfd = -1;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void imgcache_free(struct imgcache *c)
@@ -64,8 +81,45 @@ void imgcache_free(struct imgcache *c)
 
 	for (i = 0; i < c->nmem; i++)
 		close(c->mem[i].fd);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
 	free(c->dir);
 	memset(c, 0, sizeof(*c));
+	c->dirfd = -1;
+}
+
+int imgcache_name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* Names are built here from the hex key; anything else means a bug
+	 * or an attempt to leave the cache dir through a relative name. */
+	if (!len || len > NAME_MAX || strchr(name, '/') || strstr(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/* "<64 lowercase hex digits>", as sha256_hex writes it. */
+static int ic_key_check(const char *hexkey)
+{
+	size_t i;
+
+	for (i = 0; hexkey[i]; i++)
+		if (!((hexkey[i] >= '0' && hexkey[i] <= '9') || (hexkey[i] >= 'a' && hexkey[i] <= 'f')))
+			return -EINVAL;
+	return i == SHA256_HEX_LEN ? 0 : -EINVAL;
+}
+
+/* "<hexkey><suffix>" into out, checked. */
+static int ic_name(const char *hexkey, const char *suffix, char *out, size_t len)
+{
+	int ret = ic_key_check(hexkey);
+
+	if (ret)
+		return ret;
+	if (snprintf(out, len, "%s%s", hexkey, suffix) >= (int)len)
+		return -ENAMETOOLONG;
+	return imgcache_name_check(out);
 }
 
 int imgcache_mem_get(struct imgcache *c, const uint8_t key[SHA256_LEN],

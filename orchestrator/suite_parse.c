@@ -117,8 +117,7 @@ static int parse_topology(struct ys_ctx *c, const struct ynode *n, bool full,
 		char err[256];
 
 		if (topo_parse(n->value, &t, err, sizeof(err)))
-			return ys_fail(c, n, "topology '%s': %s (write N,L,C,T such as 1,2,4,1)",
-				       n->value, err);
+			return ys_fail(c, n, "%s", err);
 		o->numa_nodes = t.numa_nodes;
 		o->llcs = t.llcs;
 		o->cores_per_llc = t.cores_per_llc;

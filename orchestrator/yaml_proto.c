@@ -1,5 +1,6 @@
 #include "yaml_proto.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ static bool enum_name_eq(const char *value_name, const char *given)
 	for (; *value_name && *given; value_name++, given++) {
 		char g = *given == '-' ? '_' : *given;
 
-		if ((*value_name | 0x20) != (g | 0x20))
+		if (tolower((unsigned char)*value_name) != tolower((unsigned char)g))
 			return false;
 	}
 	return !*value_name && !*given;
@@ -61,7 +62,7 @@ int yproto_enum(struct ys_ctx *c, const struct ynode *n, const ProtobufCEnumDesc
 		size_t k;
 
 		for (k = 0; ed->values[i].name[pre + k] && k < sizeof(lower) - 1; k++)
-			lower[k] = (char)(ed->values[i].name[pre + k] | 0x20);
+			lower[k] = (char)tolower((unsigned char)ed->values[i].name[pre + k]);
 		lower[k] = '\0';
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "",
 					lower);

@@ -1,0 +1,163 @@
+/* Flag profiles and merge order, using the reference guide's cases. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "merge.h"
+#include "profiles.h"
+
+static const char *my_sched =
+	"schedulers:\n"
+	"  - name: my_sched\n"
+	"    binary: scx_my_sched\n"
+	"    topology: \"1,2,4,1\"\n"
+	"    cgroup_parent: /ktstr\n"
+	"    sched_args: [--exit-dump-len, \"1048576\"]\n"
+	"    flags:\n"
+	"      - {name: llc, args: [--enable-llc]}\n"
+	"      - {name: steal, args: [--enable-stealing], requires: [llc]}\n"
+	"      - {name: borrow, args: [--borrow]}\n"
+	"    asserts: {max_imbalance_ratio: 5.0, max_gap_ms: 3000}\n"
+	"tests:\n"
+	"  - {name: plain, scheduler: my_sched}\n"
+	"  - {name: req, scheduler: my_sched, required_flags: [steal], extra_sched_args: [--x, --y]}\n"
+	"  - {name: excl, scheduler: my_sched, excluded_flags: [llc]}\n"
+	"  - {name: smt, scheduler: my_sched, topology: {threads_per_core: 2},\n"
+	"     asserts: {max_gap_ms: 100, isolation: true}}\n";
+
+static char *names(const struct sched_def *sd, const uint32_t *m, size_t n)
+{
+	static char buf[1024];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char p[128];
+
+		profile_name(sd, m[i], p, sizeof(p));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", p);
+	}
+	return buf;
+}
+
+Test(profiles, every_combination_whose_requires_hold_in_declaration_order)
+{
+	struct suite *s = parse_ok(my_sched);
+	const struct sched_def *sd = &s->scheds[1];
+	uint32_t *m;
+	size_t n;
+
+	cr_assert_eq(profiles_generate(sd, 0, 0, &m, &n), 0);
+	/* steal without llc is dropped; names join active flags with '+'. */
+	cr_assert_str_eq(names(sd, m, n), "default,llc,llc+steal,borrow,llc+borrow,llc+steal+borrow");
+	free(m);
+	suite_free(s);
+}
+
+Test(profiles, required_flags_always_in_excluded_never)
+{
+	struct suite *s = parse_ok(my_sched);
+	const struct sched_def *sd = &s->scheds[1];
+	const struct test_def *req = &s->tests[1], *excl = &s->tests[2];
+	uint32_t *m;
+	size_t n;
+
+	cr_assert_eq(profiles_generate(sd, req->required_mask, req->excluded_mask, &m, &n), 0);
+	cr_assert_str_eq(names(sd, m, n), "llc+steal,llc+steal+borrow");
+	free(m);
+	/* Excluding llc removes steal too: its requires can never hold. */
+	cr_assert_eq(profiles_generate(sd, excl->required_mask, excl->excluded_mask, &m, &n), 0);
+	cr_assert_str_eq(names(sd, m, n), "default,borrow");
+	free(m);
+	suite_free(s);
+}
+
+Test(merge, sched_args_cgroup_parent_then_sched_args_then_extra_then_flags)
+{
+	struct suite *s = parse_ok(my_sched);
+	struct strv args = { 0 };
+	char *joined;
+
+	cr_assert_eq(merge_sched_args(&s->scheds[1], &s->tests[1], 0x3, &args), 0);
+	joined = strv_join(&args, " ");
+	cr_assert_str_eq(joined, "--cell-parent-cgroup /ktstr --exit-dump-len 1048576 --x --y "
+				 "--enable-llc --enable-stealing");
+	free(joined);
+	strv_free(&args);
+	suite_free(s);
+}
+
+Test(merge, asserts_default_then_scheduler_then_test_last_set_wins)
+{
+	struct suite *s = parse_ok(my_sched);
+	Ktstr__AssertSpec a;
+
+	merge_asserts(&s->scheds[1], &s->tests[3], &a);
+	cr_assert(a.has_not_starved && a.not_starved, "default kept");
+	cr_assert_float_eq(a.max_spread_pct, 15.0, 1e-9, "default kept");
+	cr_assert_float_eq(a.max_imbalance_ratio, 5.0, 1e-9, "scheduler overrides default");
+	cr_assert_eq(a.max_gap_ms, 100, "test overrides scheduler");
+	cr_assert(a.has_isolation && a.isolation, "test adds a check");
+	merge_asserts(&s->scheds[1], &s->tests[0], &a);
+	cr_assert_eq(a.max_gap_ms, 3000, "scheduler value when the test sets none");
+	suite_free(s);
+}
+
+Test(merge, topology_per_dimension_override)
+{
+	struct suite *s = parse_ok(my_sched);
+	struct ktstr_topo t = merge_topology(&s->scheds[1], &s->tests[3]);
+	struct ktstr_topo d = merge_topology(&s->scheds[0], &s->tests[0]);
+
+	cr_assert_eq(t.numa_nodes, 1);
+	cr_assert_eq(t.llcs, 2, "inherited from the scheduler");
+	cr_assert_eq(t.cores_per_llc, 4, "inherited from the scheduler");
+	cr_assert_eq(t.threads_per_core, 2, "overridden by the test");
+	/* EEVDF default topology 1,1,2,1 */
+	cr_assert(d.numa_nodes == 1 && d.llcs == 1 && d.cores_per_llc == 2 && d.threads_per_core == 1);
+	suite_free(s);
+}
+
+Test(merge, sysctls_become_kernel_args_before_kargs)
+{
+	struct suite *s = parse_ok("schedulers:\n"
+				   "  - name: s\n"
+				   "    binary: none\n"
+				   "    sysctls: [kernel.a=1, vm.b=2]\n"
+				   "    kargs: [quiet, foo=bar]\n"
+				   "tests: [{name: t, scheduler: s}]\n");
+	struct strv cmd = { 0 };
+	char *j;
+
+	cr_assert_eq(merge_cmdline(&s->scheds[1], &cmd), 0);
+	j = strv_join(&cmd, " ");
+	cr_assert_str_eq(j, "sysctl.kernel.a=1 sysctl.vm.b=2 quiet foo=bar");
+	free(j);
+	strv_free(&cmd);
+	suite_free(s);
+}
+
+Test(suite, unknown_keys_are_errors_everywhere)
+{
+	cr_assert(strstr(parse_err("tests: [{name: t, asserts: {max_spred_pct: 1}}]\n"),
+			 "unknown key 'max_spred_pct' in asserts"));
+	cr_assert(strstr(parse_err("schedulers: [{name: s, binary: none, colour: red}]\ntests: []\n"),
+			 "unknown key 'colour' in scheduler"));
+	cr_assert(strstr(parse_err("tests: [{name: t, scenario: {cgroups: [{name: a, wrkers: 2}]}}]\n"),
+			 "unknown key 'wrkers' in scenario.cgroups"));
+	cr_assert(strstr(parse_err("tests: [{name: t, constraints: {max_lcs: 2}}]\n"),
+			 "unknown key 'max_lcs' in constraints"));
+}
+
+Test(suite, inline_scenario_defaults_to_the_test_name)
+{
+	struct suite *s = parse_ok("tests:\n  - name: mine\n    scenario: {cgroups: [{name: a}]}\n"
+				   "    duration: 1.5s\n");
+
+	cr_assert_str_eq(s->tests[0].scenario->name, "mine");
+	cr_assert_eq(s->tests[0].scenario->duration_ms, 1500);
+	cr_assert_eq(s->tests[0].scenario->cgroups[0]->workers, 2, "proto default");
+	suite_free(s);
+}
