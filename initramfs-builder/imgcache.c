@@ -162,22 +162,29 @@ void imgcache_mem_put(struct imgcache *c, const uint8_t key[SHA256_LEN], int fd,
 
 int imgcache_entry_path(const struct imgcache *c, const char *hexkey, char *out, size_t len)
 {
-	if (!c->dir)
+	char name[NAME_MAX + 1];
+	int ret;
+
+	if (c->dirfd < 0)
 		return -ENOENT;
-	return snprintf(out, len, "%s/%s.img", c->dir, hexkey) >= (int)len ? -ENAMETOOLONG : 0;
+	ret = ic_name(hexkey, ".img", name, sizeof(name));
+	if (ret)
+		return ret;
+	return snprintf(out, len, "%s/%s", c->dir, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
 int imgcache_lock(struct imgcache *c, const char *hexkey)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
 	uint64_t deadline;
-	int fd;
+	int fd, ret;
 
-	if (!c->dir)
+	if (c->dirfd < 0)
 		return -ENOENT;
-	if (snprintf(path, sizeof(path), "%s/%s.lock", c->dir, hexkey) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	ret = ic_name(hexkey, ".lock", name, sizeof(name));
+	if (ret)
+		return ret;
+	fd = openat(c->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	/* flock has no timeout: poll LOCK_NB so the wait is bounded. */
@@ -188,8 +195,7 @@ int imgcache_lock(struct imgcache *c, const char *hexkey)
 		if (!flock(fd, LOCK_EX | LOCK_NB))
 			return fd;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			int ret = -errno;
-
+			ret = -errno;
 			close(fd);
 			return ret;
 		}
@@ -256,23 +262,67 @@ static void ic_header(uint8_t *h, const uint8_t key[SHA256_LEN], uint32_t compre
 	sha256_buf(img->data, img->len, h + IC_OFF_SUM);
 }
 
+/* Whole entry into memory (NUL-terminated, like read_file), from an fd
+ * opened below the cache dir. -EFBIG past max. */
+static int ic_read_fd(int fd, char **out, size_t *len, size_t max)
+{
+	struct stat st;
+	size_t size;
+	ssize_t n;
+	char *buf;
+	int ret;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	size = (size_t)st.st_size;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read_full(fd, buf, size);
+	if (n < 0) {
+		ret = (int)n;
+		goto err_free;
+	}
+	/* A file that shrank under us reads short: the length check in the
+	 * caller then calls it truncated, which is what it is. */
+	buf[n] = '\0';
+	*out = buf;
+	*len = (size_t)n;
+	return 0;
+err_free:
+	free(buf);
+	return ret;
+}
+
 int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
 		       uint32_t compression, struct image *img)
 {
+	char name[NAME_MAX + 1], *buf = NULL;
 	uint8_t sum[SHA256_LEN], *h, *t;
-	char path[PATH_MAX], *buf;
 	const char *bad = NULL;
-	uint64_t plen;
-	size_t len;
-	int ret;
+	uint64_t plen = 0;
+	size_t len = 0;
+	int fd, ret;
 
 	memset(img, 0, sizeof(*img));
-	ret = imgcache_entry_path(c, hexkey, path, sizeof(path));
+	if (c->dirfd < 0)
+		return -ENOENT;
+	ret = ic_name(hexkey, ".img", name, sizeof(name));
 	if (ret)
 		return ret;
-	ret = read_file(path, &buf, &len, IC_MAX_ENTRY);
+	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ic_read_fd(fd, &buf, &len, IC_MAX_ENTRY);
+	close(fd);
 	if (ret == -EFBIG)
 		bad = "larger than any image";
+	else if (ret == -EINVAL)
+		bad = "not a regular file";
 	else if (ret)
 		return ret;
 	h = (uint8_t *)buf;
@@ -297,10 +347,14 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 		}
 	}
 	if (bad) {
-		kwarn("image cache: %s is damaged (%s); removing it and rebuilding", path, bad);
+		kwarn("image cache: %s/%s is damaged (%s); removing it and rebuilding", c->dir, name,
+		      bad);
 		free(buf);
-		if (unlink(path) && errno != ENOENT)
-			kwarn("image cache: cannot remove %s: %s", path, strerror(errno));
+		/* A directory squatting on the name needs AT_REMOVEDIR; the
+		 * builder leaves that to a human (the warning names it). */
+		if (unlinkat(c->dirfd, name, 0) && errno != ENOENT)
+			kwarn("image cache: cannot remove %s/%s: %s; remove it by hand", c->dir,
+			      name, strerror(errno));
 		return -EBADMSG;
 	}
 	/* Move the payload to the front so the buffer becomes the image. */
@@ -316,17 +370,22 @@ int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t ke
 			uint32_t compression, const struct image *img)
 {
 	uint8_t hdr[IMGCACHE_HDR_LEN], trl[IMGCACHE_TRAILER_LEN];
-	char path[PATH_MAX], tmp[PATH_MAX + 32];
-	int fd, dfd, ret;
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], suffix[32];
+	int fd, ret;
 
-	ret = imgcache_entry_path(c, hexkey, path, sizeof(path));
+	if (c->dirfd < 0)
+		return -ENOENT;
+	ret = ic_name(hexkey, ".img", name, sizeof(name));
 	if (ret)
 		return ret;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	snprintf(suffix, sizeof(suffix), ".img.tmp.%d", (int)getpid());
+	ret = ic_name(hexkey, suffix, tmp, sizeof(tmp));
+	if (ret)
+		return ret;
 	ic_header(hdr, key, compression, img);
 	memcpy(trl, IC_END, 8);
 	ic_put64(trl + 8, img->len);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	ret = write_full(fd, hdr, sizeof(hdr));
@@ -340,16 +399,13 @@ int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t ke
 		ret = -errno;
 	if (close(fd) && !ret)
 		ret = -errno;
-	if (!ret && rename(tmp, path))
+	if (!ret && renameat(c->dirfd, tmp, c->dirfd, name))
 		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return ret;
-	}
-	dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);	/* make the rename durable; best effort */
-		close(dfd);
-	}
+	if (ret)
+		goto err_unlink;
+	fsync(c->dirfd);	/* make the rename durable; best effort */
 	return 0;
+err_unlink:
+	unlinkat(c->dirfd, tmp, 0);
+	return ret;
 }

@@ -14,7 +14,15 @@
  * a truncated or damaged entry is rebuilt, never served. Entries are written
  * to a temp file, fsync'd and renamed into place, under an exclusive flock
  * on <dir>/<hexkey>.lock that readers take too: of several builders wanting
- * the same key, one builds and the others wait (bounded), then read. */
+ * the same key, one builds and the others wait (bounded), then read.
+ *
+ * The directory is created and opened once, by imgcache_init, before the
+ * builder is confined; every later access (lock, read, write, rename,
+ * unlink) is relative to that directory fd with a name built here from the
+ * hex key, never from user input. A name with '/' or ".." is refused, so a
+ * bug cannot turn a cache write into a write elsewhere (the builder's seccomp
+ * policy only lets it create files relative to this fd, but cannot see the
+ * name; see docs/security.md). */
 #ifndef KTSTR_BUILDER_IMGCACHE_H
 #define KTSTR_BUILDER_IMGCACHE_H
 
@@ -44,7 +52,8 @@ struct imgcache_mem {
 };
 
 struct imgcache {
-	char *dir;			/* disk cache dir, NULL = memory only; owned */
+	char *dir;			/* disk cache dir (for messages), NULL = memory only */
+	int dirfd;			/* O_DIRECTORY fd of dir, -1 = memory only; owned */
 	struct imgcache_mem mem[IMGCACHE_MEM_MAX];
 	size_t nmem;
 	uint64_t use_clock;
@@ -55,6 +64,10 @@ struct imgcache {
  * directory makes the cache memory-only (logged, not fatal). */
 int imgcache_init(struct imgcache *c, const char *dir);
 void imgcache_free(struct imgcache *c);
+
+/* 0 if name may be used below the cache dir fd: non-empty, at most
+ * NAME_MAX bytes, no '/', no "..". -EINVAL otherwise. */
+int imgcache_name_check(const char *name);
 
 /* Memory tier. get returns the cached fd (still owned by the cache) or -1.
  * put takes ownership of fd (evicting the least recently used entry). */
@@ -77,7 +90,8 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
 			uint32_t compression, const struct image *img);
 
-/* Path of the entry for hexkey (for tests and messages). */
+/* Path of the entry for hexkey (for tests and messages; the builder itself
+ * never opens it by path). -EINVAL for a hexkey that is not 64 hex digits. */
 int imgcache_entry_path(const struct imgcache *c, const char *hexkey, char *out, size_t len);
 
 #endif

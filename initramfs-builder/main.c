@@ -3,7 +3,13 @@
  * memfd. Started by ktstr-orch with its control socket as fd 3; serves
  * BuilderRequest frames until the orchestrator closes the socket. It never
  * needs /dev/kvm; it reads the requested input files and writes only its
- * cache directory. */
+ * cache directory.
+ *
+ * It parses host ELF files named by the user, so it runs confined
+ * (docs/security.md, "ktstr-initramfs-builder"): after checking its fds and
+ * opening the cache dir it calls sandbox_confine(BUILDER) before the first
+ * request and fails closed if the host cannot provide that, unless started
+ * with --insecure-no-sandbox, which every BuildOk then reports. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,9 +19,22 @@
 
 #include "ktstr/log.h"
 #include "bench.h"
+#include "sandbox.h"
 #include "server.h"
 
 #define BUILDER_CONTROL_FD 3
+
+#if defined(__SANITIZE_ADDRESS__)
+/* SAN=1 builds: LeakSanitizer's exit-time scan needs ptrace and clone,
+ * which the builder's seccomp policy kills (docs/security.md, "Known
+ * limits"). Only this binary is confined, so only it opts out; the unit
+ * tests link the same code without main.o and keep leak checking. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
 
 static void usage(FILE *f)
 {
@@ -24,7 +43,52 @@ static void usage(FILE *f)
 		"       ktstr-initramfs-builder --bench [--init ELF] [--scheduler ELF] [--iterations N]\n"
 		"\n"
 		"--bench prints cold-build, warm-memory and warm-disk timings for each\n"
-		"compression, using a throw-away cache directory under /tmp.\n");
+		"compression, using a throw-away cache directory under /tmp.\n"
+		"--insecure-no-sandbox (with fd 3) serves requests unconfined: no seccomp\n"
+		"policy, namespaces or capability drop; every BuildOk says sandboxed=false.\n"
+		"Only for hosts that cannot confine it (see docs/security.md).\n");
+}
+
+/* Confine the builder before it reads its first request: only fds 0-2, the
+ * control socket and the cache dir; own user/net/ipc/uts namespaces; no
+ * capabilities; no_new_privs; the BUILDER seccomp policy on every thread.
+ * Returns 0 or -errno after logging what is missing and what to do; the
+ * caller must then exit (fail closed). */
+static int builder_confine(struct builder *b)
+{
+	int fds[5] = { 0, 1, 2, BUILDER_CONTROL_FD, b->cache.dirfd };
+	struct sandbox_host_support hs;
+	struct sandbox_opts o;
+	char err[1024];
+	int ret;
+
+	/* Name what the host lacks up front, rather than the errno of the
+	 * first step that trips over it. */
+	sandbox_host_probe(&hs);
+	if (!hs.seccomp_filter || !hs.seccomp_kill_process || !hs.seccomp_tsync || !hs.user_ns) {
+		kerr("cannot confine the builder: this host lacks %s; fix that, or let ktstr run "
+		     "the builder unconfined with --insecure-no-sandbox "
+		     "(builder_client_opts.insecure_no_sandbox; results then say sandboxed=false)",
+		     hs.missing[0] ? hs.missing : "seccomp TSYNC (need Linux >= 3.17)");
+		return -ENOSYS;
+	}
+	sandbox_opts_init(&o);
+	o.allowed_fds = fds;
+	o.n_allowed_fds = b->cache.dirfd >= 0 ? 5 : 4;
+	o.cache_dirfd = b->cache.dirfd;
+	o.ns_flags = SANDBOX_NS_USER | SANDBOX_NS_NET | SANDBOX_NS_IPC | SANDBOX_NS_UTS;
+	o.policy_flags = SANDBOX_POLICY_TSYNC;
+	ret = sandbox_confine(SANDBOX_ROLE_BUILDER, &o, err, sizeof(err));
+	if (ret) {
+		kerr("cannot confine the builder (role builder, before the first request): %s; "
+		     "the builder does not run half-confined, it exits. Fix the cause, or start it "
+		     "with --insecure-no-sandbox to run unconfined", err);
+		return ret;
+	}
+	b->sandboxed = true;
+	kdbg("confined: seccomp builder policy, user/net/ipc/uts namespaces, no capabilities, "
+	     "cache dir fd %d", b->cache.dirfd);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -34,11 +98,14 @@ int main(int argc, char **argv)
 		{ "init", required_argument, NULL, 'i' },
 		{ "scheduler", required_argument, NULL, 's' },
 		{ "iterations", required_argument, NULL, 'n' },
+		{ "insecure-no-sandbox", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *init = NULL, *sched = NULL;
-	int bench = 0, iterations = 1, opt, ret;
+	int bench = 0, iterations = 1, insecure = 0, opt, ret;
+	const int stdfds[4] = { 0, 1, 2, BUILDER_CONTROL_FD };
+	char err[1024];
 	struct builder b;
 	struct stat st;
 
@@ -48,6 +115,7 @@ int main(int argc, char **argv)
 		case 'b': bench = 1; break;
 		case 'i': init = optarg; break;
 		case 's': sched = optarg; break;
+		case 'U': insecure = 1; break;
 		case 'n':
 			iterations = atoi(optarg);
 			if (iterations < 1 || iterations > 100) {
@@ -71,9 +139,28 @@ int main(int argc, char **argv)
 		     BUILDER_CONTROL_FD);
 		return 2;
 	}
+	/* Before opening anything: an fd leaked by whoever started us would
+	 * otherwise be carried into the sandbox (sandbox_confine checks again
+	 * once the cache dir is open). */
+	ret = sandbox_fd_inventory_check(stdfds, 4, err, sizeof(err));
+	if (ret && !insecure) {
+		kerr("fd inventory at startup: %s; ktstr-orch passes only fds 0-2 and the control "
+		     "socket (fd 3): close the others in whatever started the builder", err);
+		return 1;
+	}
+	if (ret)
+		kwarn("fd inventory at startup: %s (ignored: --insecure-no-sandbox)", err);
 	ret = builder_init(&b, NULL);
 	if (ret) {
 		kerr("initialise image cache: %s", strerror(-ret));
+		return 1;
+	}
+	if (insecure) {
+		kwarn("running UNCONFINED (--insecure-no-sandbox): no seccomp policy, namespaces "
+		      "or capability drop; a hostile input file could use this process's full "
+		      "authority. Every BuildOk reply says sandboxed=false.");
+	} else if (builder_confine(&b)) {
+		builder_free(&b);
 		return 1;
 	}
 	ret = builder_serve(&b, BUILDER_CONTROL_FD);

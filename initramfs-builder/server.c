@@ -111,7 +111,7 @@ int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct buil
 
 	fd = imgcache_mem_get(&b->cache, key, &meta);
 	if (fd < 0) {
-		if (b->cache.dir) {
+		if (b->cache.dirfd >= 0) {
 			lockfd = imgcache_lock(&b->cache, hexkey);
 			if (lockfd < 0)
 				kwarn("image cache: lock for %s in %s: %s; building without the "
@@ -150,6 +150,8 @@ int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct buil
 	res->ok.compression = compression;
 	res->ok.has_build_us = 1;
 	res->ok.build_us = ktstr_now_us() - t0;
+	res->ok.has_sandboxed = 1;
+	res->ok.sandboxed = b->sandboxed;
 	ret = 0;
 out:
 	plan_free(&p);

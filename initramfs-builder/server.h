@@ -3,6 +3,7 @@
 #ifndef KTSTR_BUILDER_SERVER_H
 #define KTSTR_BUILDER_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "berr.h"
@@ -11,6 +12,9 @@
 
 struct builder {
 	struct imgcache cache;
+	/* Set by main once sandbox_confine succeeded; every BuildOk reports
+	 * it, so a run with --insecure-no-sandbox is visible in results. */
+	bool sandboxed;
 };
 
 /* cache_dir NULL = from the environment, "" = memory only. */

@@ -17,7 +17,6 @@
 #define BUILDER_BIN "ktstr-initramfs-builder"
 /* Replies are small (key, sizes, library list); the image rides as an fd. */
 #define BUILDER_REPLY_CAP (1u << 20)
-#define BUILDER_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
 
 static const char *const builder_env_pass[] = {
 	"KTSTR_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "KTSTR_LOG",
@@ -26,10 +25,13 @@ static const char *const builder_env_pass[] = {
 int builder_client_start(struct builder_client *bc, const struct builder_client_opts *opts,
 			 char *err, size_t errlen)
 {
-	static const struct builder_client_opts defaults = { NULL, -2, NULL };
+	static const struct builder_client_opts defaults = {
+		.builder_path = NULL, .stderr_fd = -2, .cache_dir = NULL,
+		.insecure_no_sandbox = false,
+	};
 	char path[PATH_MAX], envbuf[8][PATH_MAX + 32], *envp[9];
 	struct spawn_opts so = { 0 };
-	char *argv[] = { BUILDER_BIN, NULL };
+	char *argv[] = { BUILDER_BIN, NULL, NULL };
 	int sv[2], ret, nenv = 0;
 	size_t i;
 
@@ -37,6 +39,8 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 	bc->sock = -1;
 	if (!opts)
 		opts = &defaults;
+	if (opts->insecure_no_sandbox)
+		argv[1] = "--insecure-no-sandbox";
 	if (opts->builder_path) {
 		snprintf(path, sizeof(path), "%s", opts->builder_path);
 	} else if (getenv("KTSTR_INITRAMFS_BUILDER") && getenv("KTSTR_INITRAMFS_BUILDER")[0]) {

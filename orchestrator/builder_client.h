@@ -5,6 +5,8 @@
 #ifndef KTSTR_ORCH_BUILDER_CLIENT_H
 #define KTSTR_ORCH_BUILDER_CLIENT_H
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,6 +17,8 @@
  * wait after 120 s and builds itself). */
 #define BUILDER_CLIENT_TIMEOUT_MS 300000
 #define BUILDER_CLIENT_STOP_MS 5000
+/* Seals every image memfd must carry before it is handed to a VM. */
+#define BUILDER_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
 
 struct builder_client {
 	pid_t pid;	/* -1 = not running */
@@ -30,6 +34,11 @@ struct builder_client_opts {
 	/* Image cache directory; NULL = the builder picks it from
 	 * KTSTR_CACHE_DIR / XDG_CACHE_HOME / HOME (passed through). */
 	const char *cache_dir;
+	/* Explicit insecure opt-out: start the builder with
+	 * --insecure-no-sandbox, so it runs unconfined on a host that cannot
+	 * confine it (it refuses to start otherwise). Default false; every
+	 * BuildOk then carries sandboxed=false, and callers must report it. */
+	bool insecure_no_sandbox;
 };
 
 struct builder_image {

@@ -240,7 +240,8 @@ int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
 			close(rfds[i]); /* workers never send fds */
 		if (rc == -ETIMEDOUT)
 			continue;
-		if (rc == -EPIPE) {
+		/* ECONNRESET: the worker died with our RunVm/StopVm unread. */
+		if (rc == -EPIPE || rc == -ECONNRESET) {
 			finish_worker(out, pid, false, 2000);
 			kill_worker = false;
 			if (out->reaped)

@@ -55,6 +55,10 @@ static const struct sandbox_rule builder_rules[] = {
 	SB_ALLOW_IF(unlinkat, "disk cache: drop a partial entry", SB_EQ_DYN(0, SANDBOX_DYN_CACHE_DIRFD)),
 	SB_ALLOW_IF(mkdirat, "disk cache: shard directories", SB_EQ_DYN(0, SANDBOX_DYN_CACHE_DIRFD)),
 	SB_ALLOW(flock, "disk cache: one builder builds a key, others wait"),
+	/* Only flushes what the builder already wrote through an fd it holds:
+	 * it cannot create, name or reach any other file. */
+	SB_ALLOW(fsync, "disk cache: imgcache_disk_write makes the entry durable before renameat "
+			"publishes it, then fsyncs the cache dir fd so the rename survives a crash"),
 
 	/* frames on the control socket */
 	SB_ALLOW(poll, "frame_recv timeouts"),

@@ -56,7 +56,7 @@ int worker_ctl_service(const struct vm_inputs *in)
 				KTSTR_FRAME_CAP_REQUEST, &msg, fds, KTSTR_FRAME_MAX_FDS, &nfds, 1000);
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]); /* no request legal now carries fds */
-	if (rc == -EPIPE) {
+	if (rc == -EPIPE || rc == -ECONNRESET) {
 		ctl_dead = true;
 		request_stop(in, "orchestrator closed the control socket", false);
 		return rc;

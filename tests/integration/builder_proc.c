@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ktstr/frame.h"
 #include "ktstr/spawn.h"
 
 #include "builder_client.h"

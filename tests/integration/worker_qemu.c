@@ -349,3 +349,76 @@ Test(worker_qemu, invalid_spec_is_refused_with_a_reason, .timeout = 60)
 	cr_assert_eq(seen.started, 0, "no VM started");
 	worker_outcome_free(&out);
 }
+
+/* The worker client turns a broken worker into an infrastructure error. */
+static void fake_worker(char *dir, size_t dlen, char *path, size_t plen, const char *body)
+{
+	cr_assert_eq(vmtest_tmpdir(dir, dlen), 0);
+	cr_assert((size_t)snprintf(path, plen, "%.3000s/fake-worker", dir) < plen);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+static void run_fake(const char *body, struct worker_outcome *out)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	fake_worker(dir, sizeof(dir), path, sizeof(path), body);
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	spec_init(&spec, &topo, 1, 1, 1, 1, NULL);
+	spec.timeout_ms = 1000;
+	int kfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = -1, .stdin_fd = -1,
+				  .stdout_fd = -1 };
+	struct worker_client_opts o = { .worker_path = path, .stderr_fd = -2, .grace_ms = 2000 };
+	cr_assert_eq(worker_run_vm(&spec, &fds, &o, out), 0);
+	close(kfd);
+	vmtest_rm_rf(dir);
+	cr_assert_not_null(out->result);
+	cr_assert(out->infra_error);
+	cr_assert_eq(out->result->outcome, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR);
+	cr_assert_not_null(out->result->error);
+	cr_log_info("%s: %s", out->result->error->what, out->result->error->why);
+	cr_assert(out->reaped, "the broken worker was reaped");
+}
+
+Test(worker_client, a_worker_that_exits_at_once_is_an_infra_error, .timeout = 60)
+{
+	struct worker_outcome out;
+	run_fake("exit 3", &out);
+	cr_assert(strstr(out.result->error->what, "start ktstr-vmm-worker"));
+	worker_outcome_free(&out);
+}
+
+Test(worker_client, a_worker_sending_garbage_is_killed, .timeout = 60)
+{
+	struct worker_outcome out;
+	/* An announced length of ~1.6 GB: above the result cap, never read. */
+	run_fake("printf 'garbage!' >&3; exec /bin/sleep 100", &out);
+	cr_assert(WIFSIGNALED(out.worker_status), "killed, not waited for");
+	worker_outcome_free(&out);
+}
+
+Test(worker_client, a_worker_dying_mid_run_is_reported_with_its_status, .timeout = 60)
+{
+	struct worker_outcome out;
+	/* A valid WorkerReady (field 1 = ready{pid=1}), then death by SIGKILL. */
+	run_fake("printf '\\004\\000\\000\\000\\012\\002\\010\\001' >&3; "
+		 "/bin/sleep 0.2; kill -9 $$",
+		 &out);
+	cr_assert(strstr(out.result->error->what, "worker died"), "what: %s",
+		  out.result->error->what);
+	cr_assert(strstr(out.result->error->why, "signal 9"), "why: %s", out.result->error->why);
+	worker_outcome_free(&out);
+}
+
+Test(worker_client, a_silent_worker_is_bounded, .timeout = 60)
+{
+	struct worker_outcome out;
+	run_fake("exec /bin/sleep 100", &out);
+	cr_assert(strstr(out.result->error->why, "WorkerReady"), "why: %s", out.result->error->why);
+	worker_outcome_free(&out);
+}
