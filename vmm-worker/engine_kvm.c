@@ -187,6 +187,18 @@ static void watch(struct kvm_engine *e)
 			feed_stdin(e);
 			pthread_mutex_lock(&e->lock);
 		}
+		/* StopVm (or the orchestrator vanishing) arrives on the control
+		 * socket; service it every tick so a stop takes at most one
+		 * TICK_MS to act on. */
+		if (e->in->ctl_sock >= 0) {
+			struct pollfd p = { .fd = e->in->ctl_sock, .events = POLLIN };
+
+			if (poll(&p, 1, 0) > 0) {
+				pthread_mutex_unlock(&e->lock);
+				worker_ctl_service(e->in);
+				pthread_mutex_lock(&e->lock);
+			}
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -298,6 +310,9 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 		end->setup_us = ktstr_now_us() - in->worker_start_us;
 		end->engine_start_us = ktstr_now_us();
 		r = kvm_vcpus_start(e, &err);
+		if (!r)
+			capture_vm_started(cap, KTSTR__ENGINE__ENGINE_KVM, end->engine_detail,
+					   end->setup_us, 0);
 	}
 	if (r) {
 		kvm_engine_kick_all(e);

@@ -134,6 +134,8 @@ Test(builder_boot, every_compression_boots_with_suffix, .timeout = 900)
 
 		req.compression = (Ktstr__Compression)comp;
 		cr_assert_eq(builder_client_build(&bc, &req, 0, &img, err, sizeof(err)), 0, "%s", err);
+		/* The image that boots came from a confined builder. */
+		cr_assert(img.ok->has_sandboxed && img.ok->sandboxed, "builder must run confined");
 		write_initrd(dir, img.fd, img.ok->image_size, comp);
 		builder_image_free(&img);
 		snprintf(cmd, sizeof(cmd),

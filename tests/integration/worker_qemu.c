@@ -20,7 +20,7 @@
 #include "lib/vmtest.h"
 /* The integration link line has no liborchestrator.a (Makefile), so the
  * client under test is compiled into this binary directly. */
-#include "../../orchestrator/worker_client.c"
+#include "worker_client.h"
 
 struct fixture {
 	char kernel[PATH_MAX];

@@ -366,3 +366,79 @@ Test(builder, errors_name_the_file)
 	}
 	fx_free(&f);
 }
+
+/* The cache works through the directory fd opened by imgcache_init (the
+ * confined builder cannot reach anything by path): moving the directory
+ * after init must not matter, and the old path must not reappear. */
+Test(builder, cache_writes_follow_the_dir_fd)
+{
+	char moved[PATH_MAX + 16], entry[PATH_MAX + 96];
+	struct builder_result r;
+	struct fixture f;
+	struct builder b;
+	struct berr e;
+	struct stat st;
+
+	fx_init(&f, 0);
+	snprintf(moved, sizeof(moved), "%s.moved", f.cache);
+	cr_assert_eq(builder_init(&b, f.cache), 0);
+	cr_assert_geq(b.cache.dirfd, 0, "a usable cache dir is held open");
+	cr_assert_eq(rename(f.cache, moved), 0);
+	cr_assert_eq(build(&b, &f.req, &r, &e), 0);
+	cr_assert_eq(r.ok.tier, KTSTR__CACHE_TIER__CACHE_BUILT);
+	cr_assert(r.ok.has_sandboxed && !r.ok.sandboxed, "an unconfined builder says so");
+	snprintf(entry, sizeof(entry), "%s/%s.img", moved, r.ok.key);
+	cr_assert_eq(stat(entry, &st), 0, "entry must land in the directory the fd names");
+	cr_assert_neq(stat(f.cache, &st), 0, "the old path must not be recreated");
+	builder_result_free(&r);
+	builder_free(&b);
+	fx_free(&f);
+}
+
+Test(builder, cache_names_cannot_leave_the_dir)
+{
+	static const char *const bad[] = {
+		"", "..", "../x", "a/b", "/etc/passwd", "x..y", "ok/..",
+	};
+	static const char *const badkeys[] = {
+		"../../../../tmp/escape", "0123", "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde/",
+	};
+	const char *good = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	uint8_t key[SHA256_LEN] = { 0 };
+	char path[PATH_MAX], escape[PATH_MAX + 16];
+	struct image img = { 0 };
+	struct imgcache c;
+	struct fixture f;
+	struct stat st;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(imgcache_name_check(bad[i]), -EINVAL, "'%s' must be refused", bad[i]);
+	cr_assert_eq(imgcache_name_check("0123abcd.img.tmp.42"), 0);
+
+	fx_init(&f, 0);
+	cr_assert_eq(imgcache_init(&c, f.cache), 0);
+	for (i = 0; i < sizeof(badkeys) / sizeof(badkeys[0]); i++) {
+		cr_assert_eq(imgcache_lock(&c, badkeys[i]), -EINVAL, "lock '%s'", badkeys[i]);
+		cr_assert_eq(imgcache_disk_write(&c, badkeys[i], key, 0, &img), -EINVAL,
+			     "write '%s'", badkeys[i]);
+		cr_assert_eq(imgcache_disk_read(&c, badkeys[i], key, 0, &img), -EINVAL,
+			     "read '%s'", badkeys[i]);
+		cr_assert_eq(imgcache_entry_path(&c, badkeys[i], path, sizeof(path)), -EINVAL);
+	}
+	snprintf(escape, sizeof(escape), "%s/../../../../tmp/escape.lock", f.cache);
+	cr_assert_neq(stat("/tmp/escape.lock", &st), 0, "nothing may be created outside");
+	(void)escape;
+	fd = imgcache_lock(&c, good);
+	cr_assert_geq(fd, 0, "a real key locks: %s", strerror(-fd));
+	imgcache_unlock(fd);
+	imgcache_free(&c);
+	cr_assert_eq(c.dirfd, -1);
+	cr_assert_eq(imgcache_init(&c, ""), 0);
+	cr_assert_eq(c.dirfd, -1, "memory-only cache holds no dir fd");
+	cr_assert_eq(imgcache_lock(&c, good), -ENOENT);
+	imgcache_free(&c);
+	fx_free(&f);
+}
