@@ -171,11 +171,14 @@ static void plan_host_cpus(const struct suite *s, const struct plan *p, const st
 	}
 	for (unsigned k = 0; k < workers && k < 256; k++)
 		need += top[k];
-	if (need > hc->cpus)
+	if (need > hc->cpus && workers > 1 && top[0] <= hc->cpus)
 		kwarn("host CPU plan: up to %u concurrent VMs need %u vCPUs but this host has %u "
-		      "CPUs: VMs will be oversubscribed%s (lower --workers to avoid it)",
-		      workers, need, hc->cpus,
-		      hc->emulated ? " and TCG slows further" : "");
+		      "CPUs: VMs will be oversubscribed (lower --workers to avoid it)",
+		      workers, need, hc->cpus);
+	else if (need > hc->cpus)
+		kwarn("host CPU plan: the largest VM has %u vCPUs and this host %u CPUs: vCPUs will "
+		      "be oversubscribed%s; timing checks may be noisy",
+		      top[0], hc->cpus, workers > 1 ? ", more so with --workers > 1" : "");
 	else
 		kinfo("host CPU plan: up to %u vCPUs across %u concurrent VMs on %u host CPUs", need,
 		      workers, hc->cpus);

@@ -347,11 +347,13 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 
 		if (!es.printed)
 			stream_feed(&again, res.result->guest_output.data, res.result->guest_output.len);
-		else /* only look for the status line */
-			for (const char *p = memmem(res.result->guest_output.data,
-						    res.result->guest_output.len, "KTSTR_EXEC_EXIT=", 16);
-			     p; p = NULL)
+		else { /* output already shown: only look for the status line */
+			const char *p = memmem(res.result->guest_output.data,
+					       res.result->guest_output.len, "KTSTR_EXEC_EXIT=", 16);
+
+			if (p)
 				sscanf(p + 16, "%d", &again.exit_code);
+		}
 		if (again.line.len)
 			stream_line(&again, again.line.buf, again.line.len);
 		es.exit_code = again.exit_code;

@@ -90,6 +90,20 @@ static int system_debian_uri(char *buf, size_t len)
 	return ret;
 }
 
+/* Create or truncate path with text (util's write_file only writes
+ * existing sysfs-style files). */
+static int create_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write_full(fd, text, strlen(text));
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 struct apt_ctx {
 	char work[PATH_MAX];
 	char opt_src[PATH_MAX + 40], opt_lists[PATH_MAX + 40], opt_cache[PATH_MAX + 40];
@@ -147,7 +161,7 @@ static int apt_setup(struct apt_ctx *a, const char *suite)
 	snprintf(a->opt_cache, sizeof(a->opt_cache), "Dir::Cache=%s/cache", a->work);
 	snprintf(a->opt_status, sizeof(a->opt_status), "Dir::State::status=%s/status", a->work);
 	snprintf(path, sizeof(path), "%s/status", a->work);
-	if (access(path, F_OK) && (ret = write_file(path, "")))
+	if (access(path, F_OK) && (ret = create_file(path, "")))
 		goto err_mkdir;
 	/* deb822 needs the .sources suffix to be read as such. */
 	ret = sb_printf(&sb, "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n"
@@ -155,7 +169,7 @@ static int apt_setup(struct apt_ctx *a, const char *suite)
 			uri, !strcmp(suite, "bookworm") ? "bookworm bookworm-updates" : suite);
 	snprintf(path, sizeof(path), "%s/ktstr.sources", a->work);
 	if (!ret)
-		ret = write_file(path, sb.buf);
+		ret = create_file(path, sb.buf);
 	sb_free(&sb);
 	if (ret)
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot write %s: %s\n", path, strerror(-ret));

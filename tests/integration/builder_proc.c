@@ -563,3 +563,61 @@ Test(builder_proc, policy_confines_writes_to_the_cache_dir)
 	rmtree(d);
 	free(d);
 }
+
+/* Fail closed: a builder handed an fd it did not expect refuses to start
+ * (before reading any request) and names the fd; with --insecure-no-sandbox
+ * the same start is only a warning. */
+static int spawn_with_extra_fd(const char *flag, char *log, size_t loglen)
+{
+	char path[PATH_MAX], full[PATH_MAX + 32], *d = tmpdir();
+	char *argv[] = { "ktstr-initramfs-builder", (char *)flag, NULL };
+	char *envp[] = { full, NULL };
+	struct spawn_opts so = { 0 };
+	int sv[2], errp[2], keep[2], status = -1;
+	ssize_t n;
+	size_t used = 0;
+	pid_t pid;
+
+	builder_path(path, sizeof(path));
+	snprintf(full, sizeof(full), "KTSTR_CACHE_DIR=%s/c", d);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(pipe2(errp, O_CLOEXEC), 0);
+	keep[0] = sv[1];
+	keep[1] = open("/etc/hostname", O_RDONLY | O_CLOEXEC);	/* becomes fd 4 */
+	cr_assert_geq(keep[1], 0);
+	so.keep = keep;
+	so.nkeep = 2;
+	so.env = envp;
+	so.stdin_fd = -1;
+	so.stdout_fd = -1;
+	so.stderr_fd = errp[1];
+	cr_assert_eq(ktstr_spawn(path, argv, &so, &pid), 0);
+	close(sv[1]);
+	close(keep[1]);
+	close(errp[1]);
+	close(sv[0]);	/* EOF: an insecure builder that got going exits 0 */
+	while (used + 1 < loglen && (n = read(errp[0], log + used, loglen - used - 1)) > 0)
+		used += (size_t)n;
+	log[used] = '\0';
+	close(errp[0]);
+	cr_assert_eq(ktstr_wait_timeout(pid, &status, 10000), 0);
+	rmtree(d);
+	free(d);
+	return status;
+}
+
+Test(builder_proc, unexpected_fd_fails_closed)
+{
+	char log[4096];
+	int status;
+
+	status = spawn_with_extra_fd(NULL, log, sizeof(log));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		  "a builder with a stray fd must refuse to start (status 0x%x): %s", status, log);
+	cr_assert(strstr(log, "fd 4"), "the message must name the fd: %s", log);
+	cr_assert(strstr(log, "/etc/hostname"), "and what it points to: %s", log);
+	status = spawn_with_extra_fd("--insecure-no-sandbox", log, sizeof(log));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "--insecure-no-sandbox only warns (status 0x%x): %s", status, log);
+	cr_assert(strstr(log, "UNCONFINED"), "and says it runs unconfined: %s", log);
+}

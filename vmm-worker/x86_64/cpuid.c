@@ -147,6 +147,12 @@ int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t c
 			e->edx |= 1u << 28; /* HTT: more than one logical CPU per package */
 		else
 			e->edx &= ~(1u << 28);
+		/* KVM_GET_SUPPORTED_CPUID leaves the hypervisor bit to the VMM.
+		 * Without it Linux ignores the KVM leaves (no kvmclock, no PV
+		 * features) and calibrates the TSC against the PIT, which fails
+		 * on a slow or nested host ("tsc: Unable to calibrate against
+		 * PIT", then a hang). cpu_features_off may still clear it. */
+		e->ecx |= 1u << 31;
 	}
 	if (v == X86_VENDOR_INTEL)
 		patch_cache_leaf(c, 4, m);

@@ -401,12 +401,13 @@ Test(builder, cache_names_cannot_leave_the_dir)
 		"", "..", "../x", "a/b", "/etc/passwd", "x..y", "ok/..",
 	};
 	static const char *const badkeys[] = {
-		"../../../../tmp/escape", "0123", "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+		"../../../../tmp/escape", "0123",
+		"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
 		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde/",
 	};
 	const char *good = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	uint8_t key[SHA256_LEN] = { 0 };
-	char path[PATH_MAX], escape[PATH_MAX + 16];
+	char path[PATH_MAX];
 	struct image img = { 0 };
 	struct imgcache c;
 	struct fixture f;
@@ -428,9 +429,7 @@ Test(builder, cache_names_cannot_leave_the_dir)
 			     "read '%s'", badkeys[i]);
 		cr_assert_eq(imgcache_entry_path(&c, badkeys[i], path, sizeof(path)), -EINVAL);
 	}
-	snprintf(escape, sizeof(escape), "%s/../../../../tmp/escape.lock", f.cache);
 	cr_assert_neq(stat("/tmp/escape.lock", &st), 0, "nothing may be created outside");
-	(void)escape;
 	fd = imgcache_lock(&c, good);
 	cr_assert_geq(fd, 0, "a real key locks: %s", strerror(-fd));
 	imgcache_unlock(fd);

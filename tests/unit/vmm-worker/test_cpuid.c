@@ -67,6 +67,7 @@ Test(cpuid, leaf1_and_0xb_follow_topology)
 	cr_assert_null(e, "0x1F is patched, not invented");
 	e = x86_cpuid_find(&c, 0x1f, 0);
 	cr_assert_eq(e->eax, 1);
+	cr_assert(x86_cpuid_find(&c, 1, 0)->ecx & (1u << 31), "hypervisor bit set (kvmclock needs it)");
 	cr_assert_eq(x86_cpuid_find(&c, 0xa, 0)->eax, 0, "PMU hidden");
 	cr_assert_eq(x86_cpuid_find(&c, 0x80000008u, 0)->ecx, (3u << 12) | 5);
 }
@@ -118,4 +119,7 @@ Test(cpuid, features_off_mask)
 	cr_assert(x86_cpuid_find(&c, 1, 0)->ecx & (1u << 28), "avx left alone");
 	cr_assert_eq(x86_cpuid_find(&c, 7, 0)->ebx, 1u << 8, "only avx2 cleared");
 	cr_assert_eq(x86_cpuid_find(&c, 1, 0)->edx & (1u << 28), 0, "no HTT on 1 CPU");
+	cr_assert_eq(x86_feature_lookup("hypervisor", &off[0]), 0);
+	cr_assert_eq(x86_cpuid_patch(&c, &m, 0, off, 1), 0);
+	cr_assert_eq(x86_cpuid_find(&c, 1, 0)->ecx & (1u << 31), 0, "the mask wins over the hypervisor bit");
 }
