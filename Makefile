@@ -143,7 +143,16 @@ $(BUILD)/bin/ktstr-tiny-guests: $(call objs,$(TINY_SRCS)) $(BUILD)/libvmm-worker
 	@mkdir -p $(dir $@)
 	@if [ -n "$(TINY_SRCS)" ]; then $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS); else printf '#!/bin/sh\necho "no tiny guests built" >&2; exit 77\n' > $@; chmod +x $@; fi
 
-tests-build: all $(UNIT_BINS) $(INTEG_BINS)
+# tests/bench/*.c -> benchmark programs (figures printed by `make bench`,
+# never asserted), linked with the orchestrator and worker libraries.
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench-%,$(BENCH_SRCS))
+$(BUILD)/tests/bench-%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/liborchestrator.a $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/obj/tests/bench/%.o: tests/bench/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Iorchestrator -Ivmm-worker -c -o $@ $<
+
+tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all
@@ -156,7 +165,7 @@ asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests-build
 	BUILD=build-asan scripts/run-tests unit
 
-bench: all
+bench: all $(BENCH_BINS)
 	BUILD=$(BUILD) scripts/bench
 
 setup:
