@@ -1,10 +1,13 @@
 #include "images.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
@@ -12,6 +15,8 @@
 #include <ktstr/util.h>
 
 #include "builder_client.h"
+#include "kernel_cache.h"
+#include "pathjoin.h"
 
 /* Is dir/name (or name when dir is NULL) an executable? If so, store its
  * real path; else note it in tried. Returns 1 found, 0 not, -ENOMEM. */
@@ -30,6 +35,37 @@ static int try_cand(const char *dir, const char *name, struct strbuf *tried, cha
 	r = sb_printf(tried, "%s%s", tried->len ? ", " : "", cand);
 	free(cand);
 	return r;
+}
+
+/* scripts/build-schedulers output: <ktstr cache>/schedulers/<version>/bin;
+ * the most recently built version wins. */
+static int try_cached_build(const char *name, struct strbuf *tried, char **found)
+{
+	char base[PATH_MAX], dir[PATH_MAX], best[PATH_MAX] = "";
+	time_t best_t = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (ktstr_cache_base(base, sizeof(base)) ||
+	    path_join(dir, sizeof(dir), base, "schedulers", NULL) || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		char cand[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' ||
+		    snprintf(cand, sizeof(cand), "%s/%s/bin/%s", dir, de->d_name, name) >= (int)sizeof(cand))
+			continue;
+		if (!stat(cand, &st) && S_ISREG(st.st_mode) && !access(cand, X_OK) &&
+		    (!best[0] || st.st_mtime > best_t)) {
+			memcpy(best, cand, sizeof(best));
+			best_t = st.st_mtime;
+		}
+	}
+	closedir(d);
+	if (!best[0])
+		return sb_printf(tried, "%s%s/*/bin/%s", tried->len ? ", " : "", dir, name);
+	return try_cand(NULL, best, tried, found);
 }
 
 int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, size_t errlen)
@@ -68,6 +104,8 @@ int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, si
 		strcat(self, "/../schedulers");
 		r = try_cand(self, sd->binary, &tried, &sd->resolved_path);
 	}
+	if (!r)
+		r = try_cached_build(sd->binary, &tried, &sd->resolved_path);
 	if (r == 0)
 		snprintf(err, errlen,
 			 "scheduler '%s' (line %u of %s): binary '%s' not found; looked at %s. Put "

@@ -15,7 +15,7 @@
 
 #define KCONFIG_MAX (4u << 20)
 
-int kcache_root(char *buf, size_t len)
+int ktstr_cache_base(char *buf, size_t len)
 {
 	const char *e = getenv("KTSTR_CACHE_DIR");
 
@@ -23,12 +23,23 @@ int kcache_root(char *buf, size_t len)
 		return snprintf(buf, len, "%s", e) < (int)len ? 0 : -ENAMETOOLONG;
 	e = getenv("XDG_CACHE_HOME");
 	if (e && *e)
-		return snprintf(buf, len, "%s/ktstr/kernels", e) < (int)len ? 0 : -ENAMETOOLONG;
+		return snprintf(buf, len, "%s/ktstr", e) < (int)len ? 0 : -ENAMETOOLONG;
 	e = getenv("HOME");
 	if (e && *e)
-		return snprintf(buf, len, "%s/.cache/ktstr/kernels", e) < (int)len ? 0
-										   : -ENAMETOOLONG;
+		return snprintf(buf, len, "%s/.cache/ktstr", e) < (int)len ? 0 : -ENAMETOOLONG;
 	return -ENOENT;
+}
+
+/* Kernels live in their own subdirectory of the ktstr cache, beside the
+ * builder's images/ and the scheduler builds' schedulers/. */
+int kcache_root(char *buf, size_t len)
+{
+	char base[PATH_MAX];
+	int r = ktstr_cache_base(base, sizeof(base));
+
+	if (r)
+		return r;
+	return path_join(buf, len, base, "kernels", NULL);
 }
 
 int kconfig_has(const char *text, const char *opt)
@@ -106,6 +117,16 @@ static void from_file(const char *path, struct kernel_choice *kc)
 	kc->scx = kconfig_file_scx(kc->config);
 }
 
+/* A cache entry is a directory holding a kernel image; anything else in
+ * the root (another tool's cache, a temp dir) is not one. */
+static bool is_entry(const char *entry)
+{
+	char p[PATH_MAX];
+
+	return (!path_join(p, sizeof(p), entry, "vmlinux", NULL) && is_file(p)) ||
+	       (!path_join(p, sizeof(p), entry, "bzImage", NULL) && is_file(p));
+}
+
 static int meta_get(const char *entry, const char *key, char *val, size_t len)
 {
 	char path[PATH_MAX], *text = NULL;
@@ -151,7 +172,7 @@ static int from_cache(const char *want, Ktstr__Engine engine, struct kernel_choi
 			continue;
 		if (path_join(entry, sizeof(entry), root, de->d_name, NULL))
 			continue;
-		if (stat(entry, &st) || !S_ISDIR(st.st_mode))
+		if (stat(entry, &st) || !S_ISDIR(st.st_mode) || !is_entry(entry))
 			continue;
 		meta_get(entry, "version", ver, sizeof(ver));
 		if (want && strcmp(de->d_name, want) && strcmp(ver, want))
@@ -243,8 +264,8 @@ int kcache_list(FILE *out)
 
 			if (de->d_name[0] == '.')
 				continue;
-			if (path_join(entry, sizeof(entry), root, de->d_name, NULL))
-			continue;
+			if (path_join(entry, sizeof(entry), root, de->d_name, NULL) || !is_entry(entry))
+				continue;
 			meta_get(entry, "version", ver, sizeof(ver));
 			meta_get(entry, "suite", suite, sizeof(suite));
 			path_join(cfg, sizeof(cfg), entry, "config", NULL);

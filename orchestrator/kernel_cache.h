@@ -1,7 +1,8 @@
 /* The kernel cache and --kernel resolution (docs/kernels.md).
  *
- * Cache root: $KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr/kernels, else
- * ~/.cache/ktstr/kernels. One directory per entry, named by its key
+ * The ktstr cache is $KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr, else
+ * ~/.cache/ktstr (shared with the image builder's images/ and the scheduler
+ * builds' schedulers/); kernels live in its kernels/ subdirectory. One directory per entry, named by its key
  * ("7.2.1-1-cloud-amd64"), holding bzImage, vmlinux, vmlinux.btf, config
  * and metadata (key=value lines). Entries appear by atomic rename, so a
  * reader never sees half of one. */
@@ -22,7 +23,9 @@ struct kernel_choice {
 	char origin[64];	/* "--kernel path", "cache", "$KTSTR_KERNEL", ... */
 };
 
-/* Cache root into buf. Returns 0 or -ENOENT (no HOME and no override). */
+/* The ktstr cache directory / its kernels/ subdirectory into buf.
+ * Returns 0 or -ENOENT (no HOME and no override). */
+int ktstr_cache_base(char *buf, size_t len);
 int kcache_root(char *buf, size_t len);
 
 /* Resolve --kernel (arg may be NULL): explicit path (file, or directory

@@ -61,32 +61,37 @@ static void rm_tree(const char *path)
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The URIs: line of the system's deb822 sources (never a hard-coded host). */
-static int system_debian_uri(char *buf, size_t len)
+/* The URIs: lines of the system's deb822 sources (never a hard-coded host):
+ * the archive mirror and, when present, the security mirror. */
+static int system_debian_uris(struct strv *uris)
 {
 	char *text = NULL;
 	size_t tl;
-	int ret = -ENOENT;
+	int ret = 0;
 
 	if (read_file("/etc/apt/sources.list.d/debian.sources", &text, &tl, 1u << 20)) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot read "
 				"/etc/apt/sources.list.d/debian.sources to learn the Debian mirror\n");
 		return -ENOENT;
 	}
-	for (char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (char *p = text; p && *p && !ret; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char uri[1024];
+
 		if (strncmp(p, "URIs:", 5))
 			continue;
 		p += 5;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		snprintf(buf, len, "%.*s", (int)strcspn(p, " \t\n"), p);
-		ret = buf[0] ? 0 : -ENOENT;
-		break;
+		snprintf(uri, sizeof(uri), "%.*s", (int)strcspn(p, " \t\n"), p);
+		if (uri[0] && strv_find(uris, uri) < 0)
+			ret = strv_push(uris, uri);
 	}
 	free(text);
-	if (ret)
+	if (!ret && !uris->n) {
 		fprintf(stderr, "ktstr-orch kernel fetch: no URIs: line in "
 				"/etc/apt/sources.list.d/debian.sources\n");
+		ret = -ENOENT;
+	}
 	return ret;
 }
 
@@ -137,8 +142,9 @@ static void apt_argv(struct apt_ctx *a, const char *tool, char **argv, size_t *n
 
 static int apt_setup(struct apt_ctx *a, const char *suite)
 {
-	char uri[1024], path[PATH_MAX + 64], root[PATH_MAX];
+	char path[PATH_MAX + 64], root[PATH_MAX];
 	struct strbuf sb = { 0 };
+	struct strv uris = { 0 };
 	int ret;
 
 	ret = kcache_root(root, sizeof(root));
@@ -146,10 +152,12 @@ static int apt_setup(struct apt_ctx *a, const char *suite)
 		fprintf(stderr, "ktstr-orch kernel fetch: no cache directory: set KTSTR_CACHE_DIR or HOME\n");
 		return ret;
 	}
-	if ((ret = system_debian_uri(uri, sizeof(uri))))
+	if ((ret = system_debian_uris(&uris)))
 		return ret;
-	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s", root, suite) >= (int)sizeof(a->work))
+	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s", root, suite) >= (int)sizeof(a->work)) {
+		strv_free(&uris);
 		return -ENAMETOOLONG;
+	}
 	snprintf(path, sizeof(path), "%s/lists/partial", a->work);
 	if ((ret = mkdir_p(path, 0755)))
 		goto err_mkdir;
@@ -163,18 +171,37 @@ static int apt_setup(struct apt_ctx *a, const char *suite)
 	snprintf(path, sizeof(path), "%s/status", a->work);
 	if (access(path, F_OK) && (ret = create_file(path, "")))
 		goto err_mkdir;
-	/* deb822 needs the .sources suffix to be read as such. */
-	ret = sb_printf(&sb, "Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n"
-			     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
-			uri, !strcmp(suite, "bookworm") ? "bookworm bookworm-updates" : suite);
+	/* One stanza per mirror of the system: the archive gets the suite
+	 * (bookworm also -updates), a security mirror SUITE-security (where
+	 * bookworm's 6.12 kernels live). sid has no security suite. */
+	for (size_t i = 0; i < uris.n && !ret; i++) {
+		bool sec = strstr(uris.v[i], "security") != NULL;
+
+		if (sec && !strcmp(suite, "sid"))
+			continue;
+		if (sec)
+			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: %s-security\n",
+					sb.len ? "\n" : "", uris.v[i], suite);
+		else if (!strcmp(suite, "sid"))
+			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: sid\n",
+					sb.len ? "\n" : "", uris.v[i]);
+		else
+			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: %s %s-updates\n",
+					sb.len ? "\n" : "", uris.v[i], suite, suite);
+		if (!ret)
+			ret = sb_printf(&sb, "Components: main\n"
+					     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+	}
 	snprintf(path, sizeof(path), "%s/ktstr.sources", a->work);
 	if (!ret)
 		ret = create_file(path, sb.buf);
 	sb_free(&sb);
+	strv_free(&uris);
 	if (ret)
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot write %s: %s\n", path, strerror(-ret));
 	return ret;
 err_mkdir:
+	strv_free(&uris);
 	fprintf(stderr, "ktstr-orch kernel fetch: cannot create %s: %s\n", path, strerror(-ret));
 	return ret;
 }
@@ -244,7 +271,7 @@ static int resolve_packages(struct apt_ctx *a, const char *meta, struct strv *pk
 				continue;
 			if (depth > 0 && (strncmp(level.v[i], "linux-", 6) ||
 					  !strstr(level.v[i], "cloud-amd64") ||
-					  strstr(level.v[i], "-dbg")))
+					  strstr(level.v[i], "-dbg") || strstr(level.v[i], "-modules-")))
 				continue;
 			ret = strv_push(pkgs, level.v[i]);
 			if (!ret)

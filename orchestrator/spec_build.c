@@ -48,7 +48,9 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 		ss.kind = KTSTR__SCHEDULER_SPEC__KIND__BINARY;
 		break;
 	}
-	ss.name = sd->kind == SCHED_BIN_NAME ? sd->binary : sd->name;
+	/* The ops name a scheduler registers is not its binary's name
+	 * (scx_simple registers "simple"): only check it when the suite says. */
+	ss.name = sd->ops_name;
 	ss.n_args = args.n;
 	ss.args = args.v;
 	ss.n_enable_cmds = sd->enable.n;

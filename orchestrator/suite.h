@@ -50,6 +50,7 @@ struct sched_def {
 	enum sched_binary_kind kind;
 	char *binary;		/* NAME: the name; PATH: the path as written */
 	char *resolved_path;	/* NAME/PATH: absolute path once resolved (or NULL) */
+	char *ops_name;		/* expected sched_ext root/ops name, NULL = any */
 	struct strv enable, disable;
 	struct flag_decl flags[SUITE_MAX_FLAGS];
 	size_t nflags;

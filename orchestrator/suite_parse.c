@@ -16,7 +16,7 @@
 #define SUITE_FILE_MAX (16u << 20)
 
 static const char *const top_keys[] = { "name", "schedulers", "tests", NULL };
-static const char *const sched_keys[] = { "name",	   "binary",	 "flags",
+static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
 					  "constraints",   NULL };
@@ -37,6 +37,7 @@ static void sched_free(struct sched_def *sd)
 	free(sd->name);
 	free(sd->binary);
 	free(sd->resolved_path);
+	free(sd->ops_name);
 	strv_free(&sd->enable);
 	strv_free(&sd->disable);
 	for (size_t i = 0; i < sd->nflags; i++) {
@@ -330,6 +331,8 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 				     "(none, a name, {path: P} or {kernel_builtin: ...})",
 			       sd->name);
 	if ((ret = parse_binary(c, v, sd)))
+		return ret;
+	if ((v = ymap_get(n, "ops_name")) && (ret = ys_str(c, v, "ops_name", &sd->ops_name)))
 		return ret;
 	if ((v = ymap_get(n, "flags")) && (ret = parse_flags(c, v, sd)))
 		return ret;

@@ -243,6 +243,18 @@ static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct
 	/* Keep room for the leaves the patcher may add. */
 	c->n = b.hdr.nent < X86_CPUID_MAX_ENTRIES - 8 ? b.hdr.nent : X86_CPUID_MAX_ENTRIES - 8;
 	memcpy(c->e, b.ent, c->n * sizeof(c->e[0]));
+	/* KVM emulates the TSC-deadline LAPIC timer but reports it only as a
+	 * capability, not in the supported CPUID table (QEMU adds it the same
+	 * way). Without it Linux calibrates the LAPIC timer against the PIT;
+	 * on a slow or nested host that fails ("APIC timer disabled due to
+	 * verification failure") and every CPU then depends on the PIT
+	 * broadcast. cpu_features_off can still remove it. */
+	if (ioctl(e->vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(c, 1, 0);
+
+		if (l1)
+			l1->ecx |= 1u << 24;
+	}
 	return 0;
 }
 

@@ -10,7 +10,22 @@
  * Every wait is bounded: the VM by spec.timeout_ms, a panicked guest by
  * PANIC_GRACE_MS, a paused QEMU by STOP_GRACE_MS, the reap by REAP_MS, and
  * reading what QEMU left in its sockets by DRAIN_MS. At any bound the whole
- * process group gets SIGKILL. */
+ * process group gets SIGKILL.
+ *
+ * Confinement (docs/security.md, "QEMU engine"): all setup that opens,
+ * creates or execs happens first (memfds, initrd, socketpairs and pipes,
+ * namespaces, the spawn, the pidfd). QEMU starts paused (-S); the worker
+ * then closes what it no longer needs, loads the WORKER_CTL policy with
+ * TSYNC (QEMU's pid as the one child it may signal and reap), and only then
+ * lets the guest run with QMP "cont". So no guest instruction executes and
+ * no guest byte is read before the worker is confined, and if confinement
+ * fails the guest never runs. From then on the engine only reads/writes
+ * the fds it holds, polls, signals and reaps QEMU: no open, exec, socket,
+ * and no pidfd_open (reap() waits on the pidfd opened before). Worker fds
+ * while the guest runs, besides main.c's (0-2, control socket, kernel,
+ * initrd, stdin/stdout, /proc/self/status): the QMP, COM1 and COM2
+ * socketpair ends, QEMU's log and stderr pipes, and QEMU's pidfd. The guest
+ * RAM memfds are closed after the spawn (the SHM ring mapping stays). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
@@ -31,6 +47,8 @@
 #include "capture.h"
 #include "engine.h"
 #include "engine_qemu.h"
+#include "sandbox.h"
+#include "worker_ctl.h"
 
 #define TICK_MS 100		/* ring drain cadence (facts 2.9: host drains every 100 ms) */
 #define PANIC_GRACE_MS 5000	/* panic=-1 resets at once; this bounds a stuck one */
@@ -112,8 +130,13 @@ static void ring_drain_now(struct qvm *q, bool live)
 static void on_qmp_line(struct qvm *q, const char *line)
 {
 	struct qmp_event ev;
-	if (!qmp_parse_event(line, &ev))
+	if (!qmp_parse_event(line, &ev)) {
+		/* Our only commands are qmp_capabilities and cont: an error reply
+		 * means the guest may never start (the timeout still ends it). */
+		if (strstr(line, "\"error\""))
+			kwarn("qemu: QMP command failed: %.300s", line);
 		return;
+	}
 	kdbg("qemu: QMP event %s %s", ev.event, ev.reason);
 	if (!strcmp(ev.event, "SHUTDOWN")) {
 		q->seen.shutdown_event = true;
@@ -217,15 +240,41 @@ static void kill_group(struct qvm *q)
 	}
 }
 
+/* Wait for QEMU with a bound, on the pidfd opened before confinement (or
+ * 10 ms naps without one). Not ktstr_wait_timeout(): it opens a new pidfd,
+ * which the confined worker may not. Returns 0 with the wait status,
+ * -ETIMEDOUT, or -errno. */
+static int wait_qemu(struct qvm *q, int *status, int timeout_ms)
+{
+	uint64_t deadline = ktstr_now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(q->pid, status, WNOHANG);
+		if (r == q->pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		uint64_t now = ktstr_now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (q->fd[Q_PID] >= 0) {
+			struct pollfd p = { .fd = q->fd[Q_PID], .events = POLLIN };
+			poll(&p, 1, (int)(deadline - now));
+		} else {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 static void reap(struct qvm *q)
 {
 	if (q->pid <= 0)
 		return;
 	int status = 0;
-	int rc = ktstr_wait_timeout(q->pid, &status, REAP_MS);
+	int rc = wait_qemu(q, &status, REAP_MS);
 	if (rc == -ETIMEDOUT) {
 		kill_group(q);
-		rc = ktstr_wait_timeout(q->pid, &status, REAP_MS);
+		rc = wait_qemu(q, &status, REAP_MS);
 	}
 	if (rc == 0 && !q->seen.exited) {
 		q->seen.exit_status = status;
@@ -427,6 +476,18 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		for (size_t i = 0; i < argv.n; i++)
 			kdbg("qemu argv[%zu] = %s", i, argv.v[i]);
 
+	/* Namespaces, no capabilities and no_new_privs before the spawn, so
+	 * QEMU starts inside them and unprivileged. */
+	bool confine = !spec->insecure_no_sandbox;
+	if (confine) {
+		rc = worker_sandbox_pre_spawn(why, sizeof(why));
+		if (rc < 0) {
+			kerr("qemu: %s", why);
+			set_error(end, rc, WORKER_SB_WHAT, why, WORKER_SB_HINT);
+			goto out;
+		}
+	}
+
 	static char *const qemu_env[] = { "PATH=/usr/bin:/bin", NULL };
 	struct spawn_opts so = { .keep = keep, .nkeep = nkeep, .env = qemu_env,
 				 .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = errp[1],
@@ -438,10 +499,6 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		q.pid = 0;
 		goto out;
 	}
-	end->engine_start_us = ktstr_now_us();
-	end->setup_us = end->engine_start_us - in->worker_start_us;
-	capture_vm_started(cap, KTSTR__ENGINE__ENGINE_QEMU, end->engine_detail, end->setup_us,
-			   (uint32_t)q.pid);
 
 	/* Child ends now live in QEMU only: EOF on ours means QEMU is gone. */
 	for (int i = 0; i < 3; i++)
@@ -449,6 +506,10 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	close_fd(&logp[1]);
 	close_fd(&errp[1]);
 	close_fd(&initrd_fd);
+	/* QEMU holds guest RAM now; the worker needs only its SHM mapping,
+	 * which outlives the fd. Fewer fds, less a confined worker can reach. */
+	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
+		close_fd(&mem.fd[i]);
 	q.fd[Q_QMP] = pairs[0][0];
 	q.fd[Q_COM1] = pairs[1][0];
 	q.fd[Q_COM2] = pairs[2][0];
@@ -458,18 +519,49 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	logp[0] = errp[0] = -1;
 	fcntl(q.fd[Q_LOG], F_SETFL, O_NONBLOCK);
 	fcntl(q.fd[Q_ERR], F_SETFL, O_NONBLOCK);
+	/* Opened now: the confined worker may wait on it but not open one. */
 	q.fd[Q_PID] = (int)syscall(SYS_pidfd_open, q.pid, 0);
+
+	if (confine) {
+		const int efds[] = { q.fd[Q_COM1], q.fd[Q_COM2], q.fd[Q_QMP],
+				     q.fd[Q_LOG],  q.fd[Q_ERR],	 q.fd[Q_PID] };
+		rc = worker_sandbox_confine(q.pid, efds, ARRAY_SIZE(efds), SANDBOX_POLICY_TSYNC, why,
+					    sizeof(why));
+		if (rc < 0) {
+			/* QEMU is still paused (-S): killed below, the guest never ran. */
+			kerr("qemu: %s", why);
+			set_error(end, rc, WORKER_SB_WHAT, why, WORKER_SB_HINT);
+			goto out;
+		}
+		end->sandboxed = true;
+		kinfo("qemu: worker confined (seccomp %s, TSYNC, no capabilities, own "
+		      "user/mount/net/ipc/uts namespaces, QEMU pid 1 of its own pid namespace)",
+		      sandbox_role_name(SANDBOX_ROLE_WORKER_CTL));
+	}
+
+	/* QMP sends events only after capability negotiation; QEMU queues the
+	 * commands until it has sent its greeting. "cont" starts the guest
+	 * that -S held back: the first guest instruction runs only now. */
+	static const char qmp_start[] = "{\"execute\":\"qmp_capabilities\"}\n"
+					"{\"execute\":\"cont\"}\n";
+	if (write_full(q.fd[Q_QMP], qmp_start, sizeof(qmp_start) - 1) < 0) {
+		rc = -errno;
+		snprintf(why, sizeof(why), "writing qmp_capabilities/cont to QEMU's monitor: %s",
+			 strerror(errno));
+		set_error(end, rc, "start the guest (QEMU was started paused)", why,
+			  "run with KTSTR_LOG=debug to see QEMU's stderr");
+		goto out;
+	}
+	end->engine_start_us = ktstr_now_us();
+	end->setup_us = end->engine_start_us - in->worker_start_us;
+	capture_vm_started(cap, KTSTR__ENGINE__ENGINE_QEMU, end->engine_detail, end->setup_us,
+			   (uint32_t)q.pid);
+	/* main.c's fds: set only now, so no error path above closes them. */
 	q.fd[Q_CTL] = in->ctl_sock;
 	q.fd[Q_STDIN] = (spec->interactive && in->stdin_fd >= 0) ? in->stdin_fd : -1;
 	if (spec->interactive && in->stdout_fd >= 0)
 		capture_set_com2_mirror(cap, in->stdout_fd);
 
-	/* QMP sends events only after capability negotiation; QEMU queues the
-	 * command until it has sent its greeting. */
-	static const char qmp_caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
-	if (write_full(q.fd[Q_QMP], qmp_caps, sizeof(qmp_caps) - 1) < 0)
-		kwarn("qemu: QMP negotiation write failed: %s; reset and power-off will not be "
-		      "told apart", strerror(errno));
 
 	uint64_t deadline = end->engine_start_us + (uint64_t)spec->timeout_ms * 1000;
 	uint64_t next_tick = ktstr_now_us() + TICK_MS * 1000;

@@ -96,6 +96,10 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 	/* A guest reset ends QEMU (reported as SHUTDOWN reason guest-reset)
 	 * instead of rebooting forever. */
 	ADD("-no-reboot");
+	/* Start paused: the worker confines itself first and then starts the
+	 * guest with QMP "cont", so no guest instruction runs (and no guest
+	 * byte reaches the worker) before the worker's seccomp policy is in. */
+	ADD("-S");
 	ADD("-machine");
 	if (in->nodes == 1)
 		ADD("pc,memory-backend=m0");

@@ -4,6 +4,7 @@
 
 #define ST_OBF 0x01
 #define ST_SYS 0x04 /* system flag: POST passed */
+#define ST_UNLOCKED 0x10 /* keyboard inhibit switch off; clear, Linux warns "Keylock active" */
 #define CMD_READ_CTR 0x20
 #define CMD_WRITE_CTR 0x60
 #define CMD_SELF_TEST 0xAA
@@ -24,7 +25,7 @@ static void respond(struct i8042 *k, uint8_t v)
 uint8_t i8042_read(struct i8042 *k, uint16_t port)
 {
 	if (port == I8042_CMD_PORT)
-		return (uint8_t)(ST_SYS | (k->out_full ? ST_OBF : 0));
+		return (uint8_t)(ST_SYS | ST_UNLOCKED | (k->out_full ? ST_OBF : 0));
 	k->out_full = false;
 	return k->out;
 }

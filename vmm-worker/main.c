@@ -12,8 +12,20 @@
  *
  * Fds: 3 = control socket (SOCK_STREAM socketpair, owned by this process for
  * its whole life), 0/1 = /dev/null, 2 = log. Fds received with RunVm are
- * owned here and closed before exit. */
+ * owned here and closed before exit. At start nothing else may be open
+ * (checked, and every fd >= 3 is made close-on-exec so only what an engine
+ * hands QEMU explicitly reaches it).
+ *
+ * Confinement (docs/security.md): after RunVm is validated the host is
+ * checked for what the sandbox needs (seccomp filters with KILL_PROCESS and
+ * TSYNC, user namespaces); a missing feature refuses the VM with an
+ * ENGINE_ERROR naming it, unless VmSpec.insecure_no_sandbox. Everything this
+ * file still needs from the filesystem afterwards (/proc/self/status for
+ * worker_rss_kb) is opened here before the engine runs; the engine confines
+ * the process once its own setup is done, and from then on nothing opens a
+ * file, execs or creates a socket. VmResult.sandboxed says which happened. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +41,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "sandbox.h"
 #include "worker_ctl.h"
 
 #define CTL_FD 3
@@ -38,6 +51,9 @@
 #define MAX_OUTPUT_BYTES (32u << 20)
 
 static volatile int stop_flag;
+/* Why the fd inventory at start failed ("" = it passed). Reported with the
+ * VmResult, where the orchestrator can see it, not only in the log. */
+static char start_fd_err[640];
 
 static void on_stop_signal(int sig)
 {
@@ -80,10 +96,34 @@ static int send_error_result(int ctl, Ktstr__Outcome outcome, Ktstr__Engine engi
 		r.error = &e;
 	r.has_total_us = true;
 	r.total_us = ktstr_now_us() - start_us;
+	r.has_sandboxed = true;
+	r.sandboxed = false; /* no VM ran, nothing was confined */
 	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_RESULT;
 	ev.result = &r;
 	return frame_send(ctl, &ev.base, NULL, 0);
+}
+
+/* Can this worker be confined on this host? Fails closed: 0, or -ENOTSUP /
+ * -EBADFD with why naming what is missing. Runs before any engine work, so a
+ * refused VM costs nothing. */
+static int sandbox_preflight(char *why, size_t len)
+{
+	if (start_fd_err[0]) {
+		snprintf(why, len, "%s", start_fd_err);
+		return -EBADFD;
+	}
+	struct sandbox_host_support hs;
+	sandbox_host_probe(&hs);
+	if (hs.seccomp_filter && hs.seccomp_kill_process && hs.seccomp_tsync && hs.user_ns)
+		return 0;
+	if (!hs.missing[0] || (hs.seccomp_kill_process && !hs.seccomp_tsync))
+		snprintf(why, len, "this host cannot confine ktstr-vmm-worker: %s%sseccomp TSYNC "
+			 "unavailable (need Linux >= 3.17, libseccomp >= 2.2)",
+			 hs.missing, hs.missing[0] ? "; " : "");
+	else
+		snprintf(why, len, "this host cannot confine ktstr-vmm-worker: %s", hs.missing);
+	return -ENOTSUP;
 }
 
 /* Check everything an engine relies on. Returns 0 or -EINVAL with why. */
@@ -169,13 +209,18 @@ static int map_fds(const Ktstr__RunVm *run, const int *fds, size_t nfds, struct 
 	return 0;
 }
 
-/* VmRSS minus shared-memory pages (guest RAM memfds) from /proc/self/status. */
-static uint64_t worker_rss_kb(void)
+/* VmRSS minus shared-memory pages (guest RAM memfds) from /proc/self/status,
+ * through an fd opened before confinement (the confined worker cannot open
+ * files; pread at offset 0 re-reads the live figures). 0 when unavailable. */
+static uint64_t worker_rss_kb(int status_fd)
 {
-	char *s = NULL;
-	size_t n;
-	if (read_file("/proc/self/status", &s, &n, 65536) != 0)
+	char s[8192];
+	if (status_fd < 0)
 		return 0;
+	ssize_t n = pread(status_fd, s, sizeof(s) - 1, 0);
+	if (n <= 0)
+		return 0;
+	s[n] = '\0';
 	unsigned long long rss = 0, shmem = 0;
 	const char *p = strstr(s, "VmRSS:");
 	if (p)
@@ -183,11 +228,11 @@ static uint64_t worker_rss_kb(void)
 	p = strstr(s, "RssShmem:");
 	if (p)
 		sscanf(p, "RssShmem: %llu", &shmem);
-	free(s);
 	return rss > shmem ? rss - shmem : 0;
 }
 
-static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, uint64_t start_us)
+static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, uint64_t start_us,
+		  int status_fd)
 {
 	struct vm_inputs in = { .spec = spec, .kernel_fd = f->kernel, .initrd_fd = f->initrd,
 				.stdin_fd = f->in, .stdout_fd = f->out, .ctl_sock = ctl,
@@ -259,11 +304,13 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 	}
 	capture_fill_result(cap, end.engine_start_us, &r);
 	r.has_worker_rss_kb = true;
-	r.worker_rss_kb = worker_rss_kb();
+	r.worker_rss_kb = worker_rss_kb(status_fd);
 	r.has_worker_cpu_us = true;
 	r.worker_cpu_us = ktstr_cpu_time_us();
+	/* Both the engine's claim and the process state must agree: a result
+	 * never says sandboxed unless the WORKER_CTL policy really loaded. */
 	r.has_sandboxed = true;
-	r.sandboxed = end.sandboxed;
+	r.sandboxed = end.sandboxed && worker_sandboxed();
 
 	kinfo("worker: VM ended: %s (%s)",
 	      protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)
@@ -292,10 +339,24 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a vanished orchestrator is -EPIPE, not death */
 
 	struct stat st;
+	int rc;
 	if (fstat(CTL_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 		kerr("worker: fd 3 is not a socket; ktstr-vmm-worker is started by ktstr-orch "
 		     "with its control socket as fd 3, not by hand");
 		return 2;
+	}
+	/* Before anything here opens a file: whatever else is open was leaked
+	 * by the spawner and would survive into the confined worker. Recorded
+	 * and reported with the VmResult (the orchestrator learns why), the
+	 * VM is then refused unless the spec opts out of the sandbox. */
+	static const int start_fds[] = { 0, 1, 2, CTL_FD };
+	char fderr[sizeof(start_fd_err) - 64];
+	rc = sandbox_fd_inventory_check(start_fds, ARRAY_SIZE(start_fds), fderr, sizeof(fderr));
+	if (rc == 0)
+		rc = sandbox_fds_cloexec(fderr, sizeof(fderr));
+	if (rc < 0) {
+		snprintf(start_fd_err, sizeof(start_fd_err), "at worker start: %s", fderr);
+		kerr("worker: %s", start_fd_err);
 	}
 
 	Ktstr__WorkerReady ready = KTSTR__WORKER_READY__INIT;
@@ -304,7 +365,7 @@ int main(int argc, char **argv)
 	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_READY;
 	ev.ready = &ready;
-	int rc = frame_send(CTL_FD, &ev.base, NULL, 0);
+	rc = frame_send(CTL_FD, &ev.base, NULL, 0);
 	if (rc < 0) {
 		kerr("worker: sending WorkerReady failed: %s; the orchestrator is gone",
 		     strerror(-rc));
@@ -330,8 +391,9 @@ int main(int argc, char **argv)
 	}
 	Ktstr__WorkerRequest *req = (Ktstr__WorkerRequest *)msg;
 	struct run_fds f = { -1, -1, -1, -1 };
-	char why[512];
+	char why[768];
 	int exit_code = 0;
+	int status_fd = -1;
 
 	if (req->req_case == KTSTR__WORKER_REQUEST__REQ_STOP) {
 		for (size_t i = 0; i < nfds; i++)
@@ -365,7 +427,29 @@ int main(int argc, char **argv)
 				       "fix the VmSpec the orchestrator built", EINVAL, start_us);
 		goto out;
 	}
-	rc = run_vm(CTL_FD, req->run->spec, &f, start_us);
+	const Ktstr__VmSpec *spec = req->run->spec;
+	if (spec->insecure_no_sandbox) {
+		kwarn("worker: VmSpec.insecure_no_sandbox is set: this VM runs with the worker "
+		      "unconfined (no namespaces, capabilities kept, no seccomp); its VmResult "
+		      "says sandboxed: false");
+	} else {
+		rc = sandbox_preflight(why, sizeof(why));
+		if (rc < 0) {
+			kerr("worker: RunVm refused: %s", why);
+			rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+					       spec->engine, WORKER_SB_WHAT, why, WORKER_SB_HINT,
+					       -rc, start_us);
+			goto out;
+		}
+	}
+	/* The one file this file reads after confinement, opened now. */
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (status_fd < 0)
+		kwarn("worker: cannot open /proc/self/status (%s); worker_rss_kb will be 0",
+		      strerror(errno));
+	const int keep[] = { 0, 1, 2, CTL_FD, f.kernel, f.initrd, f.in, f.out, status_fd };
+	worker_sandbox_set_main_fds(keep, ARRAY_SIZE(keep));
+	rc = run_vm(CTL_FD, spec, &f, start_us, status_fd);
 
 out:
 	if (rc < 0) {
@@ -374,6 +458,8 @@ out:
 		exit_code = 1;
 	}
 	close_run_fds(&f);
+	if (status_fd >= 0)
+		close(status_fd);
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return exit_code;
 }

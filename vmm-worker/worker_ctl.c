@@ -4,11 +4,14 @@
  * ends the VM: a worker never guesses what a confused orchestrator meant. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ktstr/frame.h>
 #include <ktstr/log.h>
+
+#include "sandbox.h"
 
 #include "engine.h"
 #include "worker_ctl.h"
@@ -88,4 +91,83 @@ int worker_ctl_service(const struct vm_inputs *in)
 	}
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return 0;
+}
+
+/* ---- Confinement ------------------------------------------------------- */
+
+static int main_fds[WORKER_SB_MAX_FDS];
+static size_t n_main_fds;
+static bool confined;
+
+void worker_sandbox_set_main_fds(const int *fds, size_t n)
+{
+	n_main_fds = 0;
+	for (size_t i = 0; i < n && n_main_fds < WORKER_SB_MAX_FDS; i++)
+		if (fds[i] >= 0)
+			main_fds[n_main_fds++] = fds[i];
+}
+
+bool worker_sandboxed(void)
+{
+	return confined;
+}
+
+int worker_sandbox_pre_spawn(char *err, size_t len)
+{
+	/* QEMU is pid 1 of its own pid namespace (it sees no host pid); the
+	 * worker itself keeps its pid and the host's /proc, which QEMU needs
+	 * to open the fds it is handed as /proc/self/fd/N. No empty root:
+	 * QEMU loads its firmware and libraries by path. */
+	unsigned entered = 0;
+	int ret = sandbox_enter_namespaces(SANDBOX_NS_DEFAULT | SANDBOX_NS_PID, false, &entered, err,
+					   len);
+	if (ret < 0)
+		return ret;
+	/* Dropped before the spawn, not only at confinement, so QEMU is
+	 * exec'd with no capability (and with no_new_privs, so no setuid or
+	 * file capability can give one back). The user namespace granted a
+	 * full set inside it a moment ago: that is what is dropped here. */
+	ret = sandbox_drop_caps(NULL, 0);
+	if (ret < 0) {
+		snprintf(err, len, "sandbox: dropping capabilities before spawning QEMU failed: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = sandbox_no_new_privs();
+	if (ret < 0) {
+		snprintf(err, len, "sandbox: PR_SET_NO_NEW_PRIVS failed: %s (need Linux >= 3.5)",
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int worker_sandbox_confine(pid_t child_pid, const int *engine_fds, size_t n, unsigned policy_flags,
+			   char *err, size_t len)
+{
+	int allowed[2 * WORKER_SB_MAX_FDS];
+	size_t na = 0;
+
+	if (n > WORKER_SB_MAX_FDS) {
+		snprintf(err, len, "sandbox: %zu engine fds exceed the worker's limit of %d", n,
+			 WORKER_SB_MAX_FDS);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < n_main_fds; i++)
+		allowed[na++] = main_fds[i];
+	for (size_t i = 0; i < n; i++)
+		if (engine_fds[i] >= 0)
+			allowed[na++] = engine_fds[i];
+
+	struct sandbox_opts o;
+	sandbox_opts_init(&o);
+	o.allowed_fds = allowed;
+	o.n_allowed_fds = na;
+	o.ns_flags = 0; /* entered by worker_sandbox_pre_spawn / the engine */
+	o.policy_flags = policy_flags;
+	o.child_pid = child_pid;
+	int ret = sandbox_confine(SANDBOX_ROLE_WORKER_CTL, &o, err, len);
+	if (ret == 0)
+		confined = true;
+	return ret;
 }

@@ -1,14 +1,52 @@
 /* Private to ktstr-vmm-worker: the control-socket state machine once a VM
- * runs (worker_ctl_service() is declared in engine.h for the engines). */
+ * runs (worker_ctl_service() is declared in engine.h for the engines), and
+ * the worker's confinement bookkeeping shared by main.c and the engines. */
 #ifndef KTSTR_WORKER_CTL_H
 #define KTSTR_WORKER_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 /* Why a stop was requested through the control socket, or NULL: "StopVm",
  * "orchestrator closed the control socket", "second RunVm refused", ... */
 const char *worker_ctl_stop_reason(void);
 /* True when the orchestrator broke the protocol (garbage, second RunVm). */
 bool worker_ctl_protocol_error(void);
+
+/* ---- Confinement (docs/security.md, "ktstr-vmm-worker") ------------------
+ * main.c owns some fds for the whole run (0-2, the control socket, the kernel
+ * and initrd fds, interactive stdin/stdout, the pre-opened /proc/self/status).
+ * It declares them here once, before it calls an engine; an engine adds the
+ * fds it still holds when it confines, so the fd inventory names exactly
+ * what the confined worker may keep. At most WORKER_SB_MAX_FDS in all. */
+#define WORKER_SB_MAX_FDS 32
+void worker_sandbox_set_main_fds(const int *fds, size_t n);
+
+/* What every engine says when the worker cannot be confined: the step that
+ * failed is in `why`; this is the what/hint pair of the ENGINE_ERROR. */
+#define WORKER_SB_WHAT "confine ktstr-vmm-worker before the guest runs"
+#define WORKER_SB_HINT                                                                  \
+	"fix the host as the error says, or set VmSpec.insecure_no_sandbox to run this " \
+	"VM unconfined (its VmResult then says sandboxed: false)"
+
+/* QEMU engine, before spawning QEMU: enter the worker's namespaces
+ * (user, mount, net, ipc, uts, and pid for QEMU), then drop every
+ * capability and set no_new_privs, so QEMU is exec'd without privilege and
+ * sees no host pid, network or IPC. Returns 0 or -errno with err naming the
+ * step; the worker must then refuse the VM. */
+int worker_sandbox_pre_spawn(char *err, size_t len);
+
+/* Load the WORKER_CTL policy into the whole process (TSYNC) after checking
+ * the fd inventory (main.c's fds + engine_fds[0..n)). child_pid is the one
+ * child the worker may signal and reap (QEMU), or 0. From this call on the
+ * worker cannot open, exec, fork or create sockets. Returns 0 or -errno with
+ * err saying which step failed and why (the process is then half-confined
+ * and must not run the guest). */
+int worker_sandbox_confine(pid_t child_pid, const int *engine_fds, size_t n, unsigned policy_flags,
+			   char *err, size_t len);
+
+/* True once worker_sandbox_confine() succeeded in this process. */
+bool worker_sandboxed(void);
 
 #endif
