@@ -56,9 +56,17 @@ static int rule_resolve(const struct sandbox_rule *r, const struct sandbox_opts 
 		case SANDBOX_DYN_CHILD_PGRP:
 			if (!o || o->child_pid <= 0)
 				return 0;
-			/* glibc passes pid_t sign-extended to 64 bits */
-			a = (uint64_t)(int64_t)-o->child_pid;
-			break;
+			/* kill() takes an int: the kernel uses the low 32 bits of
+			 * the register only, and glibc's kill() wrapper passes the
+			 * int as is (upper half zero, not sign-extended), so a
+			 * 64-bit compare against -pid never matched it (the
+			 * confined QEMU worker died of SIGSYS in kill(-pid) at a
+			 * VM timeout). Compare the low 32 bits, like SB_EQ32. */
+			out[i] = (struct scmp_arg_cmp){ .arg = c->arg,
+							.op = SCMP_CMP_MASKED_EQ,
+							.datum_a = 0xffffffffull,
+							.datum_b = (uint32_t)-o->child_pid };
+			continue;
 		case SANDBOX_DYN_CACHE_DIRFD:
 			if (!o || o->cache_dirfd < 0)
 				return 0;

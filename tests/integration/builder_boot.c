@@ -20,6 +20,7 @@
 #include "ktstr/util.h"
 
 #include "builder_client.h"
+#include "lib/vmtest.h"
 
 #define BOOT_TIMEOUT_S 120
 
@@ -38,11 +39,11 @@ static const char init_src[] =
 
 static const char *kernel_path(void)
 {
-	const char *k = getenv("KTSTR_TEST_VMLINUX");
+	static char k[4096];
 
-	if (k && k[0])
-		return k;
-	return "/var/tmp/kdev/k72/vmlinux";
+	if (vmtest_kernel("vmlinux", k, sizeof(k)))
+		return "(no kernel: set KTSTR_TEST_KERNEL)";
+	return k;
 }
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

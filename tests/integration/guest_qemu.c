@@ -78,7 +78,8 @@ static int add_host_file(struct cpio_writer *w, const char *guest, const char *h
 	return ret;
 }
 
-/* Boot spec; with_ok = 0 leaves out /.ktstr_init_ok. kernel: "k72"/"k612". */
+/* Boot spec; with_ok = 0 leaves out /.ktstr_init_ok. kernel: a vmtest_kernel()
+ * kind: "vmlinux" (sched_ext) or "noscx". */
 static void boot(struct boot *b, const Ktstr__GuestSpec *spec, int with_ok, const char *kdir)
 {
 	char guest[512], img[600], mem[600], c1[600], c2[600], kernel[256], append[512];
@@ -95,8 +96,8 @@ static void boot(struct boot *b, const Ktstr__GuestSpec *spec, int with_ok, cons
 	memset(b, 0, sizeof(*b));
 	if (vmtest_bin("ktstr-guest", guest, sizeof(guest)))
 		cr_skip_test("ktstr-guest not built");
-	snprintf(kernel, sizeof(kernel), "/var/tmp/kdev/%s/vmlinux", kdir);
-	if (access(kernel, R_OK) || vmtest_sh("command -v qemu-system-x86_64", 5000, NULL))
+	if (vmtest_kernel(kdir, kernel, sizeof(kernel)) ||
+	    vmtest_sh("command -v qemu-system-x86_64", 5000, NULL))
 		cr_skip_test("no %s or no qemu-system-x86_64", kernel);
 	cr_assert_eq(vmtest_tmpdir(b->dir, sizeof(b->dir)), 0);
 	ktstr__guest_spec__pack(spec, pb);
@@ -208,7 +209,7 @@ Test(guest_qemu, canned_steady_eevdf_passes_and_reports_on_ring_and_com2, .timeo
 	struct boot b;
 
 	spec_test(&g, &sc, &a, "steady"); /* empty body: the guest expands the name */
-	boot(&b, &g, 1, "k72");
+	boot(&b, &g, 1, "vmlinux");
 	cr_assert(strstr(b.com2, "KTSTR_INIT_STARTED"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "===KTSTR_TEST_RESULT_START==="));
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=0"), "COM2: %s", b.com2);
@@ -237,7 +238,7 @@ Test(guest_qemu, cpuset_apply_keeps_workers_inside_their_cpusets, .timeout = 200
 	spec_test(&g, &sc, &a, "cpuset_apply");
 	a.has_isolation = 1;
 	a.isolation = 1;
-	boot(&b, &g, 1, "k72");
+	boot(&b, &g, 1, "vmlinux");
 	cr_assert_not_null(b.result, "COM2: %s", b.com2);
 	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
 		     b.result->detail ? b.result->detail : "");
@@ -257,7 +258,7 @@ Test(guest_qemu, missing_init_sentinel_reports_truncated_image, .timeout = 200)
 	struct boot b;
 
 	spec_test(&g, &sc, &a, "steady");
-	boot(&b, &g, 0, "k72");
+	boot(&b, &g, 0, "vmlinux");
 	cr_assert_not_null(b.result, "COM2: %s", b.com2);
 	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE);
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=1"));
@@ -277,7 +278,7 @@ Test(guest_qemu, scheduler_on_kernel_without_sched_ext_is_not_attached, .timeout
 	s.kind = KTSTR__SCHEDULER_SPEC__KIND__BINARY;
 	s.name = "simple";
 	g.scheduler = &s;
-	boot(&b, &g, 1, "k612");
+	boot(&b, &g, 1, "noscx");
 	cr_assert_not_null(b.result, "COM2: %s", b.com2);
 	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
 	cr_assert(strstr(b.result->detail, "sched_ext sysfs absent"), "%s", b.result->detail);
@@ -295,7 +296,7 @@ Test(guest_qemu, shell_exec_prints_output_and_exit_code, .timeout = 200)
 	g.exec_cmd = "echo hello-from-guest; exit 3";
 	g.has_ring_disabled = 1;
 	g.ring_disabled = 1;
-	boot(&b, &g, 1, "k72");
+	boot(&b, &g, 1, "vmlinux");
 	cr_assert(strstr(b.com2, "hello-from-guest"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "KTSTR_EXEC_EXIT=3"), "COM2: %s", b.com2);
 	cr_assert_null(strstr(b.com2, "KTSTR_INIT_STARTED"));

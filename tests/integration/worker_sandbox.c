@@ -159,7 +159,7 @@ static void look(struct proc_look *l, pid_t worker, pid_t qemu)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)worker, de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)worker, de->d_name);
 		slurp(path, buf, sizeof(buf));
 		field(buf, "Seccomp", a, sizeof(a));
 		field(buf, "NoNewPrivs", b, sizeof(b));
@@ -178,7 +178,7 @@ static void look(struct proc_look *l, pid_t worker, pid_t qemu)
 		if (de->d_name[0] == '.')
 			continue;
 		char link[160], target[PATH_MAX];
-		snprintf(link, sizeof(link), "/proc/%d/fd/%s", (int)worker, de->d_name);
+		snprintf(link, sizeof(link), "/proc/%d/fd/%.32s", (int)worker, de->d_name);
 		ssize_t t = readlink(link, target, sizeof(target) - 1);
 		target[t > 0 ? t : 0] = '\0';
 		used += (size_t)snprintf(l->fds + used, sizeof(l->fds) - used, "%s -> %s\n",
