@@ -241,7 +241,7 @@ static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct
 	if (ioctl(e->vm.kvm_fd, KVM_GET_SUPPORTED_CPUID, &b) < 0)
 		return kvm_err_set(err, errno, "KVM engine: KVM_GET_SUPPORTED_CPUID failed", strerror(errno), NULL);
 	/* Keep room for the leaves the patcher may add. */
-	c->n = b.hdr.nent < X86_CPUID_MAX_ENTRIES - 8 ? b.hdr.nent : X86_CPUID_MAX_ENTRIES - 8;
+	c->n = b.hdr.nent < X86_CPUID_MAX_ENTRIES - 16 ? b.hdr.nent : X86_CPUID_MAX_ENTRIES - 16;
 	memcpy(c->e, b.ent, c->n * sizeof(c->e[0]));
 	/* KVM emulates the TSC-deadline LAPIC timer but reports it only as a
 	 * capability, not in the supported CPUID table (QEMU adds it the same

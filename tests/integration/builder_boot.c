@@ -39,7 +39,7 @@ static const char init_src[] =
 
 static const char *kernel_path(void)
 {
-	static char k[4096];
+	static char k[1024];
 
 	if (vmtest_kernel("vmlinux", k, sizeof(k)))
 		return "(no kernel: set KTSTR_TEST_KERNEL)";

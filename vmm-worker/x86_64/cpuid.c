@@ -76,6 +76,33 @@ static void patch_cache_leaf(struct x86_cpuid *c, uint32_t function, const struc
 	}
 }
 
+/* AMD cache leaves 0x8000_001D for hosts whose CPUID has none (QEMU's TCG
+ * "max"/qemu64 CPU, hence the nested rig's L1). Once TopoExt is set Linux
+ * enumerates caches only through this leaf: without it the guest has no
+ * cache/index* at all. Generic sizes (32K L1d/L1i 8-way, 512K L2 8-way, 16M
+ * L3 16-way, 64-byte lines); patch_cache_leaf sets the sharing. */
+static int add_amd_cache_leaves(struct x86_cpuid *c)
+{
+	static const struct {
+		uint32_t type, level, ways, sets;
+	} caches[] = { { 1, 1, 8, 64 }, { 2, 1, 8, 64 }, { 3, 2, 8, 1024 }, { 3, 3, 16, 16384 } };
+	struct kvm_cpuid_entry2 *e;
+	uint32_t i;
+
+	if (x86_cpuid_find(c, 0x8000001Du, 0))
+		return 0;
+	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		if (!(e = need(c, 0x8000001Du, i, true)))
+			return -ENOSPC;
+		e->eax = caches[i].type | (caches[i].level << 5) | (1u << 8); /* self-initialising */
+		e->ebx = (64u - 1) | ((caches[i].ways - 1) << 22);	       /* line 64, 1 partition */
+		e->ecx = caches[i].sets - 1;
+		e->edx = 0;
+	}
+	/* A type-0 subleaf ends the enumeration (Linux counts up to it). */
+	return need(c, 0x8000001Du, i, true) ? 0 : -ENOSPC;
+}
+
 /* Leaves 0xB and 0x1F: SMT level then core level (the LLC is the package). */
 static int patch_ext_topo(struct x86_cpuid *c, uint32_t function, uint32_t apic_id,
 			  const struct x86_machine *m, bool add)
@@ -136,7 +163,6 @@ int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t c
 	uint32_t per_llc = m->topo.cores_per_llc * m->topo.threads_per_core;
 	uint32_t core_shift = m->thread_bits + m->core_bits;
 	uint32_t basic_max = max_leaf(c, 0), ext_max = max_leaf(c, 0x80000000u);
-	uint32_t llcs_per_node = m->topo.llcs / m->topo.numa_nodes;
 	struct kvm_cpuid_entry2 *e;
 	int ret;
 
@@ -166,19 +192,39 @@ int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t c
 	if ((e = x86_cpuid_find(c, 0x80000008u, 0)))
 		e->ecx = per_llc > 1 ? (core_shift << 12) | (per_llc - 1) : 0;
 	if (v == X86_VENDOR_AMD) {
-		if ((e = x86_cpuid_find(c, 0x80000001u, 0)) && per_llc > 1)
-			e->ecx |= (1u << 1) | (1u << 22); /* CmpLegacy, TopoExt */
+		bool topoext = m->ncpus > 1 && ext_max >= 0x80000001u;
+
+		if ((e = x86_cpuid_find(c, 0x80000001u, 0))) {
+			if (per_llc > 1)
+				e->ecx |= 1u << 1; /* CmpLegacy */
+			/* TopoExt whenever there is topology to describe: with it
+			 * Linux reads 0x8000_001D/0x8000_001E, without it an
+			 * old-family guest (QEMU TCG's family 0xf) puts every
+			 * CPU in LLC 0. */
+			if (topoext)
+				e->ecx |= 1u << 22;
+		}
+		if (topoext) {
+			if ((ret = add_amd_cache_leaves(c)))
+				return ret;
+			if (ext_max < 0x8000001Eu && (e = x86_cpuid_find(c, 0x80000000u, 0)))
+				e->eax = ext_max = 0x8000001Eu; /* so the guest reads the leaves below */
+		}
 		patch_cache_leaf(c, 0x8000001Du, m);
 		if (ext_max >= 0x8000001Eu) {
 			uint32_t per_core = m->topo.threads_per_core;
 			uint32_t core_id = (cpu % per_llc) / per_core;
-			uint32_t node = cpu / per_llc / llcs_per_node;
+			uint32_t llc = cpu / per_llc;
 
 			if (!(e = need(c, 0x8000001Eu, 0, false)))
 				return -ENOSPC;
 			e->eax = apic_id;
 			e->ebx = ((per_core - 1) << 8) | (core_id & 0xff);
-			e->ecx = (node & 0xff) | (((m->topo.numa_nodes - 1) & 7) << 8);
+			/* The AMD "node" is a die inside the package, not a NUMA
+			 * node (the SRAT says those). Our package is the LLC, so
+			 * one node per package, numbered by LLC: Linux takes the
+			 * LLC id of families < 0x17 from this field. */
+			e->ecx = llc & 0xff;
 			e->edx = 0;
 		}
 	}

@@ -99,8 +99,29 @@ Test(cpuid, amd_topoext_and_node_id)
 	cr_assert_not_null(e);
 	cr_assert_eq(e->eax, m.apic_id[13]);
 	cr_assert_eq(e->ebx, 0x100);
-	cr_assert_eq(e->ecx, 0x101);
+	cr_assert_eq(e->ecx, 3, "AMD node = LLC (the package), one per package");
 	cr_assert_not_null(x86_cpuid_find(&c, 0x40000000u, 0));
+}
+
+Test(cpuid, amd_cache_leaves_synthesized_when_host_has_none)
+{
+	static struct x86_cpuid c;
+	struct x86_machine m = mach((struct ktstr_topo){ 1, 2, 2, 1 });
+	struct kvm_cpuid_entry2 *e;
+
+	host(&c, true);
+	x86_cpuid_find(&c, 0x80000000u, 0)->eax = 0x80000008u; /* QEMU TCG qemu64-like */
+	cr_assert_eq(x86_cpuid_patch(&c, &m, 3, NULL, 0), 0);
+	cr_assert(x86_cpuid_find(&c, 0x80000001u, 0)->ecx & (1u << 22), "TopoExt");
+	cr_assert_eq(x86_cpuid_find(&c, 0x80000000u, 0)->eax, 0x8000001Eu, "max ext leaf raised");
+	e = x86_cpuid_find(&c, 0x8000001Du, 3);
+	cr_assert_not_null(e, "L3 leaf added");
+	cr_assert_eq((e->eax >> 5) & 7, 3);
+	cr_assert_eq((e->eax >> 14) & 0xfff, 1, "L3 shared by the 2 CPUs of the LLC");
+	cr_assert_eq(x86_cpuid_find(&c, 0x8000001Du, 4)->eax, 0, "terminating subleaf");
+	e = x86_cpuid_find(&c, 0x8000001Eu, 0);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->ecx, 1, "CPU 3 is in LLC 1");
 }
 
 Test(cpuid, features_off_mask)
