@@ -50,6 +50,19 @@
 #define MAX_TAIL_BYTES (16u << 20)
 #define MAX_OUTPUT_BYTES (32u << 20)
 
+#if defined(__SANITIZE_ADDRESS__)
+/* SAN=1 builds: LeakSanitizer's exit-time scan needs ptrace and clone, which
+ * the WORKER_CTL policy kills (docs/security.md, "Known limits"), and the
+ * worker gets a clean environment from its spawner, so ASAN_OPTIONS cannot
+ * reach it. Only this binary opts out; the unit tests link the same code
+ * without main.o and keep leak checking. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 static volatile int stop_flag;
 /* Why the fd inventory at start failed ("" = it passed). Reported with the
  * VmResult, where the orchestrator can see it, not only in the log. */

@@ -6,14 +6,19 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/util.h>
+
 #include "worker.pb-c.h"
+#include "worker_client.h"
 
 static inline int bench_cmp_u64(const void *a, const void *b)
 {
@@ -132,6 +137,105 @@ static inline int bench_sibling_bin(const char *name, char *buf, size_t len)
 	if ((size_t)snprintf(buf, len, "%s/../bin/%s", self, name) >= len)
 		return -ENAMETOOLONG;
 	return access(buf, X_OK) ? -errno : 0;
+}
+
+/* What one VM run through the real worker reported (see bench-vm's header
+ * for the meaning of each figure). */
+struct bench_sample {
+	Ktstr__Outcome outcome;
+	bool infra_error;
+	uint64_t setup_us, start_cpu_us, main_cpu_us, worker_cpu_us, rss_kb;
+	uint64_t boot_to_init_us, total_us, client_start_us;
+	bool have_cpu;
+	char kvm_kind[32], engine_detail[32], sandboxed[4];
+	char error[512];
+};
+
+struct bench_run_ctx {
+	struct worker_outcome *out;
+	uint64_t t0_us, started_us, start_cpu_us, main_cpu_us;
+	bool have_cpu;
+};
+
+/* VmStarted is sent right after the first KVM_RUN was issued / QEMU was
+ * exec'd: read the worker's CPU now, before the run adds to it. The main
+ * thread is where the engines set up (vCPU threads go straight to KVM_RUN),
+ * so its figure is the host-side setup work alone. */
+static inline void bench_on_event(void *ctx, const Ktstr__WorkerEvent *ev)
+{
+	struct bench_run_ctx *c = ctx;
+	pid_t pid;
+
+	if (ev->ev_case != KTSTR__WORKER_EVENT__EV_STARTED)
+		return;
+	c->started_us = ktstr_now_us();
+	pid = (pid_t)c->out->worker_pid;
+	c->have_cpu = pid > 0 && !bench_proc_cpu_us(pid, &c->start_cpu_us) &&
+		      !bench_thread_cpu_us(pid, pid, &c->main_cpu_us);
+}
+
+/* Run one VM through a fresh ktstr-vmm-worker (the orchestrator's own
+ * client). kernel/initrd are opened afresh (a shared file offset must not
+ * leak between runs). Returns 0 with *s filled, or -errno. */
+static inline int bench_worker_run(const Ktstr__VmSpec *spec, const char *kernel,
+				   const char *initrd, const char *worker, int logfd,
+				   struct bench_sample *s)
+{
+	int kfd = open(kernel, O_RDONLY | O_CLOEXEC);
+	int ifd = initrd ? open(initrd, O_RDONLY | O_CLOEXEC) : -1;
+	struct worker_outcome out;
+	struct bench_run_ctx ctx = { .out = &out };
+	struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = ifd, .stdin_fd = -1,
+				  .stdout_fd = -1 };
+	struct worker_client_opts o = { .worker_path = worker, .stderr_fd = logfd,
+					.grace_ms = 30000, .on_event = bench_on_event,
+					.ctx = &ctx };
+	const Ktstr__VmResult *r;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (kfd < 0 || (initrd && ifd < 0)) {
+		rc = -errno;
+		if (kfd >= 0)
+			close(kfd);
+		return rc;
+	}
+	ctx.t0_us = ktstr_now_us();
+	rc = worker_run_vm(spec, &fds, &o, &out);
+	close(kfd);
+	if (ifd >= 0)
+		close(ifd);
+	if (rc)
+		return rc;
+	r = out.result;
+	s->outcome = r->outcome;
+	s->infra_error = out.infra_error;
+	s->setup_us = r->setup_us;
+	s->worker_cpu_us = r->worker_cpu_us;
+	s->rss_kb = r->worker_rss_kb;
+	s->boot_to_init_us = r->has_boot_to_init_us ? r->boot_to_init_us : 0;
+	s->total_us = r->total_us;
+	s->client_start_us = ctx.started_us ? ctx.started_us - ctx.t0_us : 0;
+	s->have_cpu = ctx.have_cpu;
+	s->start_cpu_us = ctx.start_cpu_us;
+	s->main_cpu_us = ctx.main_cpu_us;
+	snprintf(s->kvm_kind, sizeof(s->kvm_kind), "%s", out.kvm_kind[0] ? out.kvm_kind : "?");
+	snprintf(s->engine_detail, sizeof(s->engine_detail), "%s",
+		 r->engine_detail ? r->engine_detail : "?");
+	snprintf(s->sandboxed, sizeof(s->sandboxed), "%s",
+		 !r->has_sandboxed ? "?" : r->sandboxed ? "yes" : "no");
+	if (r->error)
+		snprintf(s->error, sizeof(s->error), "%s: %s", r->error->what ? r->error->what : "",
+			 r->error->why ? r->error->why : "");
+	worker_outcome_free(&out);
+	return 0;
+}
+
+static inline void bench_print_median(const char *name, const uint64_t *v, size_t n)
+{
+	printf("median %-16s %10llu  (min %llu, max %llu, n=%zu)\n", name,
+	       (unsigned long long)bench_median(v, n), (unsigned long long)bench_min(v, n),
+	       (unsigned long long)bench_max(v, n), n);
 }
 
 #endif

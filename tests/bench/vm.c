@@ -31,35 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ktstr/util.h>
 
 #include "bench.h"
-#include "worker_client.h"
-
-struct run_ctx {
-	struct worker_outcome *out;
-	uint64_t t0_us, started_us;
-	uint64_t start_cpu_us, main_cpu_us;
-	bool have_cpu;
-};
-
-/* VmStarted is sent right after the first KVM_RUN was issued / QEMU was
- * exec'd: read the worker's CPU now, before the run adds to it. */
-static void on_event(void *ctx, const Ktstr__WorkerEvent *ev)
-{
-	struct run_ctx *c = ctx;
-	pid_t pid;
-
-	if (ev->ev_case != KTSTR__WORKER_EVENT__EV_STARTED)
-		return;
-	c->started_us = ktstr_now_us();
-	pid = (pid_t)c->out->worker_pid;
-	c->have_cpu = pid > 0 && !bench_proc_cpu_us(pid, &c->start_cpu_us) &&
-		      !bench_thread_cpu_us(pid, pid, &c->main_cpu_us);
-}
 
 static int outcome_by_name(const char *s, Ktstr__Outcome *o)
 {
@@ -112,6 +88,7 @@ int main(int argc, char **argv)
 	uint64_t *setup, *scpu, *mcpu, *wcpu, *rss, *b2i, *tot, *cwall;
 	size_t good = 0, nb2i = 0, ncpu = 0;
 	int opt, logfd = -1;
+	struct bench_sample last;
 
 	topo.numa_nodes = 1;
 	topo.llcs = 1;
@@ -167,6 +144,7 @@ int main(int argc, char **argv)
 	spec.shm_size = shm_kb * 1024;
 	spec.cmdline_extra = (char *)cmdline;
 	spec.label = "bench";
+	memset(&last, 0, sizeof(last));
 
 	setup = calloc(n, sizeof(uint64_t));
 	scpu = calloc(n, sizeof(uint64_t));
@@ -186,83 +164,57 @@ int main(int argc, char **argv)
 	printf("%-4s %-26s %9s %9s %9s %9s %9s %9s %9s %9s\n", "run", "outcome", "setup_us",
 	       "startcpu", "main_cpu", "wcpu_us", "rss_kb", "b2init_us", "total_us", "cwall_us");
 	for (unsigned i = 0; i < n + warmup; i++) {
-		/* Fresh fds each run: an fd's file offset is shared, and the
-		 * worker may read through it. */
-		int kfd = open(kernel, O_RDONLY | O_CLOEXEC);
-		int ifd = initrd ? open(initrd, O_RDONLY | O_CLOEXEC) : -1;
-		struct worker_outcome out;
-		struct run_ctx ctx = { .out = &out };
-		struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = ifd, .stdin_fd = -1,
-					  .stdout_fd = -1 };
-		struct worker_client_opts o = { .worker_path = worker, .stderr_fd = logfd,
-						.grace_ms = 30000, .on_event = on_event, .ctx = &ctx };
-		const Ktstr__VmResult *r;
+		struct bench_sample m;
 		bool ok, counted;
+		int rc = bench_worker_run(&spec, kernel, initrd, worker, logfd, &m);
 
-		if (kfd < 0 || (initrd && ifd < 0)) {
-			fprintf(stderr, "open kernel/initrd: %s\n", strerror(errno));
+		if (rc) {
+			fprintf(stderr, "run %u: %s\n", i, strerror(-rc));
 			return 2;
 		}
-		ctx.t0_us = ktstr_now_us();
-		if (worker_run_vm(&spec, &fds, &o, &out)) {
-			fprintf(stderr, "worker_run_vm: bad arguments\n");
-			return 2;
-		}
-		close(kfd);
-		if (ifd >= 0)
-			close(ifd);
-		r = out.result;
-		ok = !out.infra_error && r->outcome == expect;
+		ok = !m.infra_error && m.outcome == expect;
 		counted = ok && i >= warmup;
 		printf("%-4s %-26s %9llu %9llu %9llu %9llu %9llu %9llu %9llu %9llu%s\n",
-		       i < warmup ? "warm" : "", bench_outcome_name(r->outcome),
-		       (unsigned long long)r->setup_us, (unsigned long long)ctx.start_cpu_us,
-		       (unsigned long long)ctx.main_cpu_us, (unsigned long long)r->worker_cpu_us,
-		       (unsigned long long)r->worker_rss_kb, (unsigned long long)r->boot_to_init_us,
-		       (unsigned long long)r->total_us,
-		       (unsigned long long)(ctx.started_us ? ctx.started_us - ctx.t0_us : 0),
+		       i < warmup ? "warm" : "", bench_outcome_name(m.outcome),
+		       (unsigned long long)m.setup_us, (unsigned long long)m.start_cpu_us,
+		       (unsigned long long)m.main_cpu_us, (unsigned long long)m.worker_cpu_us,
+		       (unsigned long long)m.rss_kb, (unsigned long long)m.boot_to_init_us,
+		       (unsigned long long)m.total_us, (unsigned long long)m.client_start_us,
 		       ok ? "" : "  (not counted)");
-		if (!ok && r->error)
-			printf("     error: %s: %s\n", r->error->what ? r->error->what : "",
-			       r->error->why ? r->error->why : "");
+		if (!ok && m.error[0])
+			printf("     error: %s\n", m.error);
+		fflush(stdout);
 		if (counted) {
-			setup[good] = r->setup_us;
-			wcpu[good] = r->worker_cpu_us;
-			rss[good] = r->worker_rss_kb;
-			tot[good] = r->total_us;
-			cwall[good] = ctx.started_us ? ctx.started_us - ctx.t0_us : 0;
-			if (ctx.have_cpu) {
-				scpu[ncpu] = ctx.start_cpu_us;
-				mcpu[ncpu++] = ctx.main_cpu_us;
+			setup[good] = m.setup_us;
+			wcpu[good] = m.worker_cpu_us;
+			rss[good] = m.rss_kb;
+			tot[good] = m.total_us;
+			cwall[good] = m.client_start_us;
+			if (m.have_cpu) {
+				scpu[ncpu] = m.start_cpu_us;
+				mcpu[ncpu++] = m.main_cpu_us;
 			}
-			if (r->has_boot_to_init_us && r->boot_to_init_us)
-				b2i[nb2i++] = r->boot_to_init_us;
+			if (m.boot_to_init_us)
+				b2i[nb2i++] = m.boot_to_init_us;
 			good++;
 		}
-		if (i == warmup)
-			printf("# worker %s, kvm_kind %s, engine_detail %s, sandboxed %s\n",
-			       worker, out.kvm_kind[0] ? out.kvm_kind : "?",
-			       r->engine_detail ? r->engine_detail : "?",
-			       r->has_sandboxed ? (r->sandboxed ? "yes" : "no") : "?");
-		worker_outcome_free(&out);
+		last = m;
 	}
+	printf("# worker %s: kvm_kind %s, engine_detail %s, sandboxed %s\n", worker,
+	       last.kvm_kind, last.engine_detail, last.sandboxed);
 	printf("counted=%zu/%u\n", good, n);
-#define MED(name, arr, cnt)                                                                    \
-	printf("median %-16s %10llu  (min %llu, max %llu, n=%zu)\n", name,                      \
-	       (unsigned long long)bench_median(arr, cnt), (unsigned long long)bench_min(arr, cnt), \
-	       (unsigned long long)bench_max(arr, cnt), (size_t)(cnt))
 	if (good) {
-		MED("setup_us", setup, good);
+		bench_print_median("setup_us", setup, good);
 		if (ncpu) {
-			MED("start_cpu_us", scpu, ncpu);
-			MED("main_cpu_us", mcpu, ncpu);
+			bench_print_median("start_cpu_us", scpu, ncpu);
+			bench_print_median("main_cpu_us", mcpu, ncpu);
 		}
-		MED("worker_cpu_us", wcpu, good);
-		MED("worker_rss_kb", rss, good);
+		bench_print_median("worker_cpu_us", wcpu, good);
+		bench_print_median("worker_rss_kb", rss, good);
 		if (nb2i)
-			MED("boot_to_init_us", b2i, nb2i);
-		MED("total_us", tot, good);
-		MED("client_start_us", cwall, good);
+			bench_print_median("boot_to_init_us", b2i, nb2i);
+		bench_print_median("total_us", tot, good);
+		bench_print_median("client_start_us", cwall, good);
 	}
 	if (logfd >= 0)
 		close(logfd);
