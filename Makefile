@@ -173,14 +173,21 @@ setup:
 	$(MAKE) all
 	$(BUILD)/bin/ktstr-orch kernel fetch
 
+# Nested rig (L0 QEMU TCG+SVM -> L1 Debian kernel with kvm_amd -> L2 booted by
+# ktstr-vmm-worker's KVM engine); checks the topology L2 reports. Static
+# objects, so its own non-SAN build dir. See docs/nested-rig.md.
+NESTED_TOPOLOGIES ?= 1,1,2,1 1,2,2,2 2,4,2,1
+test-nested:
+	BUILD=build-nested TOPOLOGIES="$(NESTED_TOPOLOGIES)" scripts/nested-rig
+
 # Fuzz every decoder (libFuzzer); CI runs a short pass, this a longer one.
 FUZZ_SECS ?= 30
 fuzz:
 	BUILD=$(BUILD)-fuzz scripts/fuzz $(FUZZ_SECS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-nested
 
-.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz
+.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -388,29 +388,31 @@ static uint32_t elapsed_ms(const struct run *r)
 
 static void on_sched_death(struct run *r)
 {
-	Ktstr__SchedExit x = KTSTR__SCHED_EXIT__INIT;
-	char reason[1024];
-	char *tail = sched_log_tail(4096);
+	char reason[1536];
+	char *tail;
 	struct sched *s = r->env->sched;
 	unsigned nsteps = r->sc->n_steps ? (unsigned)r->sc->n_steps : 1;
+	uint32_t at = elapsed_ms(r);
 
+	/* The kernel logs its reason and the loader prints its exit only
+	 * after "disabling" ends: reading at once lost both (the reason came
+	 * back as the "enabled" line). Bounded: a hung loader costs 3 s. */
+	sched_settle(s, 3000);
 	sched_exit_reason(reason, sizeof(reason));
-	x.has_exit_status = 1;
-	x.exit_status = WIFEXITED(s->exit_status) ? WEXITSTATUS(s->exit_status)
-						  : -WTERMSIG(s->exit_status);
-	x.reason = reason;
-	x.log_tail = tail;
-	x.has_elapsed_ms = 1;
-	x.elapsed_ms = elapsed_ms(r);
-	report_sched_exit(r->env->rep, &x);
+	tail = sched_log_tail(4096);
 	report_line(r->env->rep, "SCHEDULER_DIED");
 	result_set(r->res, KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED,
 		   "scheduler process died unexpectedly after completing step %u of %u (%.1fs "
-		   "into test)",
-		   r->steps_done, nsteps, (double)x.elapsed_ms / 1000.0);
+		   "into test): %s",
+		   r->steps_done, nsteps, (double)at / 1000.0, reason);
 	result_str(&r->res->tr.sched_exit_reason, reason);
 	result_str(&r->res->tr.scheduler_log_tail, tail);
 	free(tail);
+	/* The host ends the VM on sight of SCHED_EXIT (facts 2.9), so it is
+	 * sent by finish() after the result, not here. */
+	s->death_seen = true;
+	s->died_at_ms = at;
+	s->died_reaped = s->exited && !s->pid;
 	r->died = true;
 }
 
@@ -500,14 +502,31 @@ static void judge(struct run *r)
 		struct cpuset_bits allowed;
 
 		if (!w->w.have_report) {
+			/* A worker that never gets a CPU cannot run its stop handler
+			 * either, so a starved worker never reports. The shared page
+			 * still shows how far it got: no iteration at all is
+			 * starvation, and is named as such. */
+			uint64_t seen = __atomic_load_n(&r->shared->live_iters[i], __ATOMIC_RELAXED);
 			struct verdict_failure f = { .tid = (uint32_t)w->w.pid };
+			struct worker_report syn = { .magic = WREPORT_MAGIC,
+						     .tid = (uint32_t)w->w.pid,
+						     .iterations = seen };
 
-			snprintf(f.check, sizeof(f.check), "worker");
 			snprintf(f.cgroup, sizeof(f.cgroup), "%s", r->cg[w->cg].name);
-			snprintf(f.message, sizeof(f.message),
-				 "tid %d did not report within %d ms of stop%s", (int)w->w.pid,
-				 WORKER_COLLECT_MS, w->w.killed ? "; killed" : "");
+			if (!seen && lim.not_starved) {
+				snprintf(f.check, sizeof(f.check), "starvation");
+				snprintf(f.message, sizeof(f.message),
+					 "tid %d starved (0 work units)", (int)w->w.pid);
+			} else {
+				snprintf(f.check, sizeof(f.check), "worker");
+				snprintf(f.message, sizeof(f.message),
+					 "tid %d did not report within %d ms of stop%s (%llu "
+					 "iterations seen live)",
+					 (int)w->w.pid, WORKER_COLLECT_MS,
+					 w->w.killed ? "; killed" : "", (unsigned long long)seen);
+			}
 			result_add_failure(r->res, &f);
+			result_add_worker(r->res, &syn, r->cg[w->cg].name, w->type);
 			continue;
 		}
 		if (w->w.rep.err) {

@@ -11,7 +11,7 @@
 #include "ktstr/util.h"
 #include "closure.h"
 
-#define CL_LDSO_CACHE "/etc/ld.so.cache"
+#define CL_LDSO_CACHE CLOSURE_LDSO_CACHE
 #define CL_MULTIARCH_DIR "/lib/x86_64-linux-gnu"
 
 static const char *const cl_default_dirs[] = {
@@ -161,14 +161,21 @@ int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry 
 	struct elf_info ei;
 	int ret;
 
-	(void)p;
 	ret = elf_inspect(pe->data, pe->len, &ei, why, sizeof(why));
 	if (ret)
 		return berr_set(e, ret, "inspect ELF", host, "pass an x86-64 ELF binary", "%s", why);
 	/* The main program's $ORIGIN is its real location (ld.so reads
-	 * /proc/self/exe), so resolve symlinks for roots. */
-	if (!realpath(host, rp))
+	 * /proc/self/exe), so resolve symlinks for roots. The answer decides
+	 * where RPATH/RUNPATH $ORIGIN points, so the fingerprint keeps it; a
+	 * failed realpath cannot be checked later, so it disables the record. */
+	if (!realpath(host, rp)) {
 		snprintf(rp, sizeof(rp), "%s", host);
+		if (p->deps)
+			p->deps->uncacheable = 1;
+	} else if (fp_deps_add_realpath(p->deps, host, rp)) {
+		elf_info_free(&ei);
+		return berr_set(e, ENOMEM, "inspect ELF", host, NULL, "out of memory");
+	}
 	ret = cl_push_obj(c, rp, &ei, (size_t)-1);
 	if (ret)
 		return berr_set(e, ret, "inspect ELF", host, NULL, "out of memory");
@@ -230,6 +237,7 @@ struct cl_found {
 	struct stat st;
 	struct elf_info ei;	/* owned */
 	enum cl_source src;
+	struct fp_deps *deps;	/* plan's recorder (may be NULL); not owned */
 };
 
 /* Try dir/name. 1 = found (f filled), 0 = not here, <0 = hard error. */
@@ -248,7 +256,7 @@ static int cl_try(const char *dir, const char *name, const char *origin, enum cl
 		return 0;
 	if (closure_clean_path(joined, f->guest, sizeof(f->guest)))
 		return 0;
-	ret = plan_read_host(f->guest, &f->data, &f->len, &f->st, &ignore);
+	ret = plan_read_host(f->deps, f->guest, &f->data, &f->len, &f->st, &ignore);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
@@ -441,7 +449,7 @@ static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct b
 {
 	const struct closure_obj *o = &c->objs[idx];
 	const char *interp = o->ei.interp, *base;
-	struct cl_found f = { 0 };
+	struct cl_found f = { .deps = p->deps };
 	int ret, added;
 
 	if (!interp)
@@ -449,7 +457,7 @@ static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct b
 	if (closure_clean_path(interp, f.guest, sizeof(f.guest)))
 		return berr_set(e, EINVAL, "resolve program interpreter", o->host,
 				NULL, "PT_INTERP '%s' is not an absolute path", interp);
-	ret = plan_read_host(f.guest, &f.data, &f.len, &f.st, e);
+	ret = plan_read_host(f.deps, f.guest, &f.data, &f.len, &f.st, e);
 	if (ret) {
 		snprintf(e->what, sizeof(e->what), "read program interpreter of %s", o->host);
 		return ret;
@@ -478,7 +486,7 @@ int closure_resolve(struct closure *c, struct plan *p, struct berr *e)
 	for (idx = 0; idx < c->nobjs; idx++) {
 		for (i = 0; i < c->objs[idx].ei.nneeded; i++) {
 			const char *name = c->objs[idx].ei.needed[i];
-			struct cl_found f = { 0 };
+			struct cl_found f = { .deps = p->deps };
 			int added;
 
 			ret = cl_seen(c, c->objs[idx].root, name);

@@ -18,6 +18,8 @@
 #include "ldcache.h"
 #include "plan.h"
 
+#define CLOSURE_LDSO_CACHE "/etc/ld.so.cache"
+
 struct closure_obj {
 	char *host;		/* host path it was read from; owned */
 	char *origin;		/* $ORIGIN: directory of host; owned */

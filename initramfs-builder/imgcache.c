@@ -81,6 +81,10 @@ void imgcache_free(struct imgcache *c)
 
 	for (i = 0; i < c->nmem; i++)
 		close(c->mem[i].fd);
+	for (i = 0; i < c->nfp; i++) {
+		fp_record_free(c->fp[i]);
+		free(c->fp[i]);
+	}
 	if (c->dirfd >= 0)
 		close(c->dirfd);
 	free(c->dir);
@@ -407,5 +411,158 @@ int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t ke
 	return 0;
 err_unlink:
 	unlinkat(c->dirfd, tmp, 0);
+	return ret;
+}
+
+struct fp_record *imgcache_fp_get(struct imgcache *c, const uint8_t req[SHA256_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < c->nfp; i++) {
+		if (memcmp(c->fp[i]->req, req, SHA256_LEN))
+			continue;
+		c->fp[i]->last_use = ++c->use_clock;
+		return c->fp[i];
+	}
+	return NULL;
+}
+
+void imgcache_fp_put(struct imgcache *c, struct fp_record *r)
+{
+	size_t i, slot = c->nfp;
+
+	for (i = 0; i < c->nfp; i++)
+		if (!memcmp(c->fp[i]->req, r->req, SHA256_LEN))
+			slot = i;
+	if (slot == c->nfp && c->nfp == IMGCACHE_FP_MAX) {
+		slot = 0;
+		for (i = 1; i < c->nfp; i++)
+			if (c->fp[i]->last_use < c->fp[slot]->last_use)
+				slot = i;
+	}
+	if (slot < c->nfp) {
+		fp_record_free(c->fp[slot]);
+		free(c->fp[slot]);
+	} else {
+		c->nfp++;
+	}
+	r->last_use = ++c->use_clock;
+	c->fp[slot] = r;
+}
+
+#define IC_FP_MAGIC "KTSTRFPR"
+enum { IC_FP_OFF_VER = 8, IC_FP_OFF_LEN = 16, IC_FP_OFF_SUM = 32 };
+
+int imgcache_fp_read(struct imgcache *c, const uint8_t req[SHA256_LEN], struct fp_record *r)
+{
+	char name[NAME_MAX + 1], hexreq[SHA256_HEX_LEN + 1], *buf = NULL;
+	uint8_t sum[SHA256_LEN];
+	const uint8_t *h;
+	const char *bad = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	memset(r, 0, sizeof(*r));
+	if (c->dirfd < 0)
+		return -ENOENT;
+	sha256_hex(req, hexreq);
+	ret = ic_name(hexreq, ".fp", name, sizeof(name));
+	if (ret)
+		return ret;
+	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = ic_read_fd(fd, &buf, &len, IMGCACHE_FP_HDR_LEN + FP_MAX_BODY);
+	close(fd);
+	if (ret == -EFBIG || ret == -EINVAL)
+		bad = ret == -EFBIG ? "larger than any record" : "not a regular file";
+	else if (ret)
+		return ret;
+	h = (const uint8_t *)buf;
+	if (!bad && len < IMGCACHE_FP_HDR_LEN)
+		bad = "shorter than its header";
+	else if (!bad && (memcmp(h, IC_FP_MAGIC, 8) || ic_get32(h + IC_FP_OFF_VER) != FP_FORMAT_VERSION))
+		bad = "bad magic or format version";
+	else if (!bad && ic_get64(h + IC_FP_OFF_LEN) != len - IMGCACHE_FP_HDR_LEN)
+		bad = "length does not match the file size (truncated?)";
+	if (!bad) {
+		sha256_buf(h + IMGCACHE_FP_HDR_LEN, len - IMGCACHE_FP_HDR_LEN, sum);
+		if (memcmp(sum, h + IC_FP_OFF_SUM, SHA256_LEN))
+			bad = "checksum mismatch";
+	}
+	if (!bad) {
+		ret = fp_decode(h + IMGCACHE_FP_HDR_LEN, len - IMGCACHE_FP_HDR_LEN, r);
+		if (ret == -ENOMEM) {
+			free(buf);
+			return ret;
+		}
+		if (ret) {
+			bad = "body does not decode";
+		} else if (memcmp(r->req, req, SHA256_LEN)) {
+			bad = "record names another request";
+			fp_record_free(r);
+		}
+	}
+	free(buf);
+	if (bad) {
+		kwarn("image cache: fingerprint %s/%s is damaged (%s); removing it (the image is "
+		      "looked up by content instead)", c->dir, name, bad);
+		if (unlinkat(c->dirfd, name, 0) && errno != ENOENT)
+			kwarn("image cache: cannot remove %s/%s: %s; remove it by hand", c->dir,
+			      name, strerror(errno));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int imgcache_fp_write(struct imgcache *c, const struct fp_record *r)
+{
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], suffix[32], hexreq[SHA256_HEX_LEN + 1];
+	uint8_t hdr[IMGCACHE_FP_HDR_LEN], *body = NULL;
+	size_t blen = 0;
+	int fd, ret;
+
+	if (c->dirfd < 0)
+		return -ENOENT;
+	sha256_hex(r->req, hexreq);
+	ret = ic_name(hexreq, ".fp", name, sizeof(name));
+	if (ret)
+		return ret;
+	snprintf(suffix, sizeof(suffix), ".fp.tmp.%d", (int)getpid());
+	ret = ic_name(hexreq, suffix, tmp, sizeof(tmp));
+	if (ret)
+		return ret;
+	ret = fp_encode(r, &body, &blen);
+	if (ret)
+		return ret;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, IC_FP_MAGIC, 8);
+	ic_put32(hdr + IC_FP_OFF_VER, FP_FORMAT_VERSION);
+	ic_put64(hdr + IC_FP_OFF_LEN, blen);
+	sha256_buf(body, blen, hdr + IC_FP_OFF_SUM);
+	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	ret = write_full(fd, hdr, sizeof(hdr));
+	if (!ret)
+		ret = write_full(fd, body, blen);
+	/* As for entries: complete before the name appears. A torn record
+	 * would be rejected by its checksum anyway, but never served. */
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && renameat(c->dirfd, tmp, c->dirfd, name))
+		ret = -errno;
+	if (ret)
+		goto err_unlink;
+	free(body);
+	return 0;
+err_unlink:
+	unlinkat(c->dirfd, tmp, 0);
+err_free:
+	free(body);
 	return ret;
 }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fprint.h"
 #include "image.h"
 #include "sha256.h"
 
@@ -36,6 +37,8 @@
 #define IMGCACHE_LOCK_TIMEOUT_MS 120000	/* longest wait for another builder */
 #define IMGCACHE_HDR_LEN 128u
 #define IMGCACHE_TRAILER_LEN 16u
+#define IMGCACHE_FP_MAX 256		/* fingerprint records kept in memory */
+#define IMGCACHE_FP_HDR_LEN 64u
 
 struct imgcache_meta {
 	uint64_t size;
@@ -58,6 +61,8 @@ struct imgcache {
 	size_t nmem;
 	uint64_t use_clock;
 	int lock_timeout_ms;
+	struct fp_record *fp[IMGCACHE_FP_MAX];	/* owned; see fprint.h */
+	size_t nfp;
 };
 
 /* dir NULL = from the environment (see above); an empty or unusable
@@ -89,6 +94,22 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 		       uint32_t compression, struct image *img);
 int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
 			uint32_t compression, const struct image *img);
+
+/* Fingerprint records (fprint.h). Memory: get returns the record for req
+ * (still owned by the cache) or NULL; put takes ownership of r (heap
+ * allocated), replacing a record for the same request and evicting the least
+ * recently used one when full.
+ * Disk: <dir>/<hexreq>.fp = 64-byte header (magic "KTSTRFPR", u32 version
+ * FP_FORMAT_VERSION, u32 zero, u64 body length, zeros to 32, SHA-256 of the
+ * body) + body (fp_encode), written to a temp file, fsync'd and renamed
+ * like an image entry (no lock: concurrent writers each publish a complete
+ * record, the last rename wins). read: 0 = *r filled (caller frees),
+ * -ENOENT, -EBADMSG = damaged (logged and removed), other -errno. A record
+ * read here still has to pass fp_deps_check before it is trusted. */
+struct fp_record *imgcache_fp_get(struct imgcache *c, const uint8_t req[SHA256_LEN]);
+void imgcache_fp_put(struct imgcache *c, struct fp_record *r);
+int imgcache_fp_read(struct imgcache *c, const uint8_t req[SHA256_LEN], struct fp_record *r);
+int imgcache_fp_write(struct imgcache *c, const struct fp_record *r);
 
 /* Path of the entry for hexkey (for tests and messages; the builder itself
  * never opens it by path). -EINVAL for a hexkey that is not 64 hex digits. */

@@ -99,13 +99,20 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 	return 0;
 }
 
-int plan_read_host(const char *host_path, uint8_t **data, size_t *len, struct stat *st,
-		   struct berr *e)
+int plan_read_host(struct fp_deps *deps, const char *host_path, uint8_t **data, size_t *len,
+		   struct stat *st, struct berr *e)
 {
 	uint8_t *buf = NULL;
 	ssize_t n;
 	int fd, ret;
 
+	/* Stat before the open, so what is recorded is never newer than what
+	 * is read: a change in between makes the later fingerprint check
+	 * fail rather than vouch for bytes it did not see. A path that does
+	 * not resolve is recorded too: if it appears later, the library
+	 * search may find something else. */
+	if (fp_deps_add_stat(deps, host_path, NULL))
+		return berr_set(e, ENOMEM, "open input file", host_path, NULL, "out of memory");
 	fd = open(host_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return berr_set(e, errno, "open input file", host_path,
@@ -185,7 +192,7 @@ int plan_add_host_file(struct plan *p, const char *host_path, const char *guest,
 	size_t len;
 	int ret;
 
-	ret = plan_read_host(host_path, &data, &len, &st, e);
+	ret = plan_read_host(p->deps, host_path, &data, &len, &st, e);
 	if (ret)
 		return ret;
 	return plan_add_owned(p, guest, mode, data, len, &st, out, e);
@@ -324,6 +331,10 @@ int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct ber
 	size_t i;
 	int ret;
 
+	/* Before closure_init reads it: see plan_read_host. */
+	if (fp_deps_add_stat(p->deps, CLOSURE_LDSO_CACHE, NULL))
+		return berr_set(e, ENOMEM, "read dynamic linker cache", CLOSURE_LDSO_CACHE, NULL,
+				"out of memory");
 	ret = closure_init(&c, req->ld_library_path, e);
 	if (ret)
 		return ret;

@@ -13,6 +13,7 @@
 
 #include "berr.h"
 #include "builder.pb-c.h"
+#include "fprint.h"
 
 /* Size limits: the cpio format stores 32-bit sizes, and an image beyond a
  * few GiB cannot be unpacked into a test VM's memory anyway. */
@@ -41,6 +42,9 @@ struct plan {
 	uint64_t total_bytes;
 	char **libs;		/* guest paths of the resolved library closure */
 	size_t nlibs;
+	/* Where to record every host path looked at and its stat, for the
+	 * fingerprint fast path (fprint.h); NULL = do not record. Not owned. */
+	struct fp_deps *deps;
 };
 
 void plan_init(struct plan *p);
@@ -50,8 +54,9 @@ void plan_free(struct plan *p);
 struct plan_entry *plan_find(struct plan *p, const char *guest);
 
 /* Read a whole regular file (<= PLAN_MAX_FILE) into *data (malloc'd, caller
- * frees); st receives its fstat. Errors name host_path. */
-int plan_read_host(const char *host_path, uint8_t **data, size_t *len, struct stat *st,
+ * frees); st receives its fstat. Errors name host_path. deps (may be NULL)
+ * first records stat(host_path), found or not. */
+int plan_read_host(struct fp_deps *deps, const char *host_path, uint8_t **data, size_t *len, struct stat *st,
 		   struct berr *e);
 /* Add a file whose bytes the caller read; takes ownership of data on success
  * and failure. mode 0 = st's mode; st gives the host identity. */

@@ -10,11 +10,22 @@
 #include "builder.pb-c.h"
 #include "imgcache.h"
 
+struct builder_stats {
+	uint64_t fp_hits;	/* served through a fingerprint, no input read */
+	uint64_t fp_stale;	/* a fingerprint existed but an input changed */
+	uint64_t hashed;	/* inputs read and hashed (plan_from_request) */
+	uint64_t fp_stored;	/* fingerprint records written */
+};
+
 struct builder {
 	struct imgcache cache;
 	/* Set by main once sandbox_confine succeeded; every BuildOk reports
 	 * it, so a run with --insecure-no-sandbox is visible in results. */
 	bool sandboxed;
+	/* Inputs changed less than this before a build finished keep it from
+	 * storing a fingerprint (FP_RACY_NS; tests lower it). */
+	int64_t fp_racy_ns;
+	struct builder_stats stats;
 };
 
 /* cache_dir NULL = from the environment, "" = memory only. */

@@ -4,6 +4,7 @@
 #ifndef KTSTR_ORCH_CLI_H
 #define KTSTR_ORCH_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define EXIT_TESTS_FAILED 1
@@ -12,8 +13,25 @@
 #define EXIT_INTERRUPTED 130
 
 struct global_opts {
-	unsigned workers; /* 0 = not given */
+	unsigned workers;	  /* 0 = not given */
+	const char *user;	  /* --user: whom root drops to (NULL = default) */
+	bool no_drop_privileges;  /* --no-drop-privileges: stay root */
+	bool insecure_no_sandbox; /* --insecure-no-sandbox: builder and workers unconfined */
 };
+
+/* Parse one of the options every VM-starting command takes (--user,
+ * --no-drop-privileges, --insecure-no-sandbox), as getopt_long code c from
+ * global_opt_longopts. Returns 1 if c was one, else 0. */
+#define GOPT_USER 0x100
+#define GOPT_NO_DROP 0x101
+#define GOPT_INSECURE 0x102
+#define GLOBAL_LONGOPTS                                                        \
+	{ "user", required_argument, NULL, GOPT_USER },                         \
+	{ "no-drop-privileges", no_argument, NULL, GOPT_NO_DROP },              \
+	{ "insecure-no-sandbox", no_argument, NULL, GOPT_INSECURE }
+int global_opt(struct global_opts *g, int c, const char *arg);
+/* Drop root per g (privdrop.c); prints the error. Returns 0 or -errno. */
+int global_drop_privileges(const struct global_opts *g);
 
 int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only);
 int cmd_shell(const struct global_opts *g, int argc, char **argv);

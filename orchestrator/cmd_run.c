@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "junit.h"
 #include "kernel_cache.h"
 #include "plan.h"
+#include "preflight.h"
 #include "report.h"
 #include "runner.h"
 #include "suite.h"
@@ -42,7 +44,7 @@ static int parse_uint(const char *opt, const char *s, unsigned long max, unsigne
 	return 0;
 }
 
-static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct global_opts *g)
 {
 	static const struct option opts[] = {
 		{ "gauntlet", no_argument, NULL, 'g' },	 { "budget", required_argument, NULL, 'b' },
@@ -50,7 +52,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{ "retries", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 't' },
 		{ "engine", required_argument, NULL, 'e' },  { "kernel", required_argument, NULL, 'k' },
 		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
 	int c;
@@ -106,6 +108,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			o->json = optarg;
 			break;
 		default:
+			if (global_opt(g, c, optarg))
+				break;
 			return -EINVAL;
 		}
 	}
@@ -117,91 +121,44 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-static int print_list(const struct suite *s, const struct plan *p, const struct host_caps *hc,
-		      const struct kernel_choice *kc)
+/* Create the report files while still root: the dropped user may not be
+ * allowed to create them (docs/security.md, "ktstr-orch"). */
+static int open_reports(const struct run_opts *o, struct report_file rf[2])
 {
-	size_t run = 0, skip = 0, drop = 0;
+	for (int which = 0; which < 2; which++) {
+		const char *path = which ? o->json : o->junit;
+		int ret;
 
-	printf("# host: %u CPUs, %u LLCs, engine %s%s, kvm %s; kernel %s (sched_ext %s)\n",
-	       hc->cpus, hc->llcs, engine_name(hc->engine), hc->emulated ? " (TCG)" : "",
-	       hc->kvm_kind, kc && kc->image[0] ? kc->image : "(none)",
-	       !kc ? "unknown" : kc->scx == 1 ? "yes" : kc->scx == 0 ? "no" : "unknown");
-	for (size_t i = 0; i < p->n; i++) {
-		const struct variant *v = &p->v[i];
-		char topo[32], prof[256];
-
-		topo_label(&v->topo, topo, sizeof(topo));
-		variant_profile_name(s, v, prof, sizeof(prof));
-		printf("%-4s %-50s %-10s %-12s %s%s\n", variant_state_name(v->state), v->name, topo,
-		       prof, v->reason[0] ? "# " : "", v->reason);
-		if (v->state == VAR_KEPT)
-			run++;
-		else if (v->state == VAR_SKIP_HOST || v->state == VAR_SKIP_KERNEL)
-			skip++;
-		else
-			drop++;
+		if (!path)
+			continue;
+		ret = report_file_open(&rf[which], path);
+		if (ret) {
+			fprintf(stderr, "ktstr-orch: cannot create the %s report %s: %s; check that "
+					"its directory exists and is writable\n",
+				which ? "JSON" : "JUnit", path, strerror(-ret));
+			return ret;
+		}
 	}
-	printf("%zu variants: %zu run, %zu skipped, %zu dropped\n", p->n, run, skip, drop);
 	return 0;
 }
 
-/* Say when concurrent VMs need more CPUs than the host has: results with
- * timing-sensitive asserts get noisy, and the user should know why. */
-static void plan_host_cpus(const struct suite *s, const struct plan *p, const struct host_caps *hc,
-			   unsigned workers)
-{
-	uint32_t top[256] = { 0 }, need = 0;
-
-	(void)s;
-	for (size_t i = 0; i < p->n; i++) {
-		uint32_t c;
-
-		if (p->v[i].state != VAR_KEPT)
-			continue;
-		c = topo_cpus(&p->v[i].topo);
-		/* keep the `workers` largest (insertion into a small sorted array) */
-		for (unsigned k = 0; k < workers && k < 256; k++) {
-			if (c > top[k]) {
-				uint32_t t = top[k];
-
-				top[k] = c;
-				c = t;
-			}
-		}
-	}
-	for (unsigned k = 0; k < workers && k < 256; k++)
-		need += top[k];
-	if (need > hc->cpus && workers > 1 && top[0] <= hc->cpus)
-		kwarn("host CPU plan: up to %u concurrent VMs need %u vCPUs but this host has %u "
-		      "CPUs: VMs will be oversubscribed (lower --workers to avoid it)",
-		      workers, need, hc->cpus);
-	else if (need > hc->cpus)
-		kwarn("host CPU plan: the largest VM has %u vCPUs and this host %u CPUs: vCPUs will "
-		      "be oversubscribed%s; timing checks may be noisy",
-		      top[0], hc->cpus, workers > 1 ? ", more so with --workers > 1" : "");
-	else
-		kinfo("host CPU plan: up to %u vCPUs across %u concurrent VMs on %u host CPUs", need,
-		      workers, hc->cpus);
-}
-
-static int write_reports(const struct run_opts *o, const struct suite *s, const struct plan *p,
+static int write_reports(struct report_file rf[2], const struct suite *s, const struct plan *p,
 			 const struct test_record *recs, size_t n)
 {
 	int rc = 0;
 
 	for (int which = 0; which < 2; which++) {
-		const char *path = which ? o->json : o->junit;
 		struct strbuf sb = { 0 };
 		int ret;
 
-		if (!path)
+		if (!rf[which].path)
 			continue;
 		ret = which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
 		if (!ret)
-			ret = write_file_atomic(path, sb.buf ? sb.buf : "", sb.len);
+			ret = report_file_write(&rf[which], sb.buf ? sb.buf : "", sb.len);
 		if (ret) {
-			kerr("cannot write the %s report %s: %s", which ? "JSON" : "JUnit", path,
-			     strerror(-ret));
+			kerr("cannot write the %s report %s: %s", which ? "JSON" : "JUnit",
+			     rf[which].path, strerror(-ret));
 			rc = ret;
 		}
 		sb_free(&sb);
@@ -209,26 +166,60 @@ static int write_reports(const struct run_opts *o, const struct suite *s, const 
 	return rc;
 }
 
+static const char *user_name(char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(getuid(), &pw, tmp, sizeof(tmp), &res) || !res)
+		snprintf(buf, len, "uid %u", (unsigned)getuid());
+	else
+		snprintf(buf, len, "%s", pw.pw_name);
+	return buf;
+}
+
+/* A sched_ext scheduler on a kernel whose config we cannot see: the run
+ * goes on (the guest reports SCHED_NOT_ATTACHED, never a pass), but say
+ * why it may fail. */
+static void warn_unknown_scx(const struct suite *s, const struct plan *p,
+			     const struct kernel_choice *kc)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct sched_def *sd = &s->scheds[s->tests[p->v[i].test].sched];
+
+		if (p->v[i].state == VAR_KEPT && sd->kind != SCHED_BIN_NONE) {
+			kwarn("cannot tell whether kernel %s has sched_ext (no config beside it): "
+			      "tests of scheduler '%s' fail as SCHED_NOT_ATTACHED if it has not; "
+			      "put the kernel's config next to it or use a cached kernel",
+			      kc->image, sd->name);
+			return;
+		}
+	}
+}
+
 int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 {
+	struct global_opts go = *g;
 	struct run_opts o = { 0 };
 	struct suite *s = NULL;
 	struct plan p = { 0 };
 	struct kernel_choice kc;
 	struct image_set images = { 0 };
+	struct report_file rf[2] = { { NULL, -1 }, { NULL, -1 } };
 	struct vm_backend be;
 	struct vm_backend_worker_cfg wcfg = { 0 };
 	struct test_record *recs = NULL;
 	size_t nrecs = 0;
 	struct run_totals tot;
-	char err[2048];
+	char err[2048], user[256];
 	int kfd = -1, ret, rc = EXIT_USAGE;
 	bool have_kernel;
 
-	if (parse_run_opts(argc, argv, &o)) {
+	if (parse_run_opts(argc, argv, &o, &go)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	o.settings.insecure_no_sandbox = go.insecure_no_sandbox;
 	if (suite_load(o.suite, &s, err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", err);
 		return EXIT_USAGE;
@@ -247,21 +238,52 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		goto out;
 	}
 	if (list_only) {
-		print_list(s, &p, &o.plan.host, have_kernel ? &kc : NULL);
-		rc = 0;
+		/* list starts nothing, but it too runs unprivileged. */
+		rc = global_drop_privileges(&go) ? EXIT_INFRA
+		     : report_list(stdout, s, &p, &o.plan.host, have_kernel ? &kc : NULL)
+			     ? EXIT_INFRA
+			     : 0;
 		goto out;
 	}
-	if (have_kernel && kc.scx == 0)
+	if (kc.scx == 0)
 		kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): only EEVDF tests can run",
 		      kc.image);
+	else if (kc.scx < 0)
+		warn_unknown_scx(s, &p, &kc);
+	/* Root-only preparation: everything below may need root's view of the
+	 * filesystem (a kernel in /root/.cache, reports in a root-owned dir). */
 	kfd = open(kc.image, O_RDONLY | O_CLOEXEC);
 	if (kfd < 0) {
 		fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", kc.image, strerror(errno));
 		goto out;
 	}
-	plan_host_cpus(s, &p, &o.plan.host, g->workers ? g->workers : 1);
+	if (open_reports(&o, rf))
+		goto out;
+	ret = images_resolve(s, &p, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ktstr-orch: %s\n", err);
+		rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
+		goto out;
+	}
+	rc = EXIT_INFRA;
+	if (global_drop_privileges(&go))
+		goto out;
+	user_name(user, sizeof(user));
 	if (p.kept) {
-		ret = images_build(s, &p, &images, err, sizeof(err));
+		/* Preflight as the user the builder and workers will run as. */
+		ret = images_check_readable(s, &p, user, err, sizeof(err));
+		if (!ret)
+			ret = preflight_engine(&o.plan.host, user, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "ktstr-orch: %s\n", err);
+			goto out;
+		}
+		if (preflight_cpu_plan(&p, &o.plan.host, go.workers ? go.workers : 1, err,
+				       sizeof(err)))
+			kwarn("%s", err);
+		else
+			kinfo("%s", err);
+		ret = images_build(s, &p, go.insecure_no_sandbox, &images, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "ktstr-orch: %s\n", err);
 			rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
@@ -270,14 +292,17 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	} else {
 		images.fds = NULL;
 	}
+	if (go.insecure_no_sandbox)
+		kwarn("--insecure-no-sandbox: the initramfs builder and every VM worker run "
+		      "UNCONFINED; every report says so");
 	vm_backend_worker_init(&be, &wcfg);
 	{
 		int none = -1;
 		const int *fds = images.fds ? images.fds : &none;
 		struct runner_cfg rcfg = {
 			.suite = s, .plan = &p, .settings = o.settings, .backend = &be,
-			.kernel_fd = kfd, .initrd_fds = fds, .workers = g->workers ? g->workers : 1,
-			.retries = o.retries, .out = stdout,
+			.kernel_fd = kfd, .initrd_fds = fds, .image_sandboxed = images.sandboxed,
+			.workers = go.workers ? go.workers : 1, .retries = o.retries, .out = stdout,
 			.progress = isatty(STDERR_FILENO) ? stderr : NULL, .handle_signals = true,
 		};
 
@@ -298,8 +323,9 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 				report_failure(stdout, s, &p, &recs[i]);
 		if (tot.failed)
 			putchar('\n');
-		if (write_reports(&o, s, &p, recs, nrecs))
+		if (write_reports(rf, s, &p, recs, nrecs))
 			tot.infra++;
+		report_sandbox(stdout, recs, nrecs);
 		report_summary(stdout, &tot);
 		fflush(stdout);
 		rc = ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
@@ -308,6 +334,8 @@ out:
 	if (recs)
 		runner_free_records(recs, nrecs);
 	images_free(&images);
+	report_file_close(&rf[0]);
+	report_file_close(&rf[1]);
 	if (kfd >= 0)
 		close(kfd);
 	plan_free(&p);

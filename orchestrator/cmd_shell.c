@@ -22,6 +22,7 @@
 #include "hostcaps.h"
 #include "images.h"
 #include "kernel_cache.h"
+#include "preflight.h"
 #include "spec_build.h"
 #include "strv.h"
 #include "verdict.h"
@@ -89,13 +90,14 @@ static void on_output(void *arg, uint32_t port, const uint8_t *data, size_t len)
 		stream_feed(arg, data, len);
 }
 
-static int parse_shell_opts(int argc, char **argv, struct shell_opts *o)
+static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct global_opts *g)
 {
 	static const struct option opts[] = {
 		{ "topology", required_argument, NULL, 'T' }, { "memory-mb", required_argument, NULL, 'm' },
 		{ "kernel", required_argument, NULL, 'k' },   { "include", required_argument, NULL, 'i' },
 		{ "exec", required_argument, NULL, 'x' },     { "engine", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },  { NULL, 0, NULL, 0 },
+		{ "timeout", required_argument, NULL, 't' },  GLOBAL_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
 	int c;
@@ -156,6 +158,8 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o)
 			o->includes[o->nincludes++] = optarg;
 			break;
 		default:
+			if (global_opt(g, c, optarg))
+				break;
 			return -EINVAL;
 		}
 	}
@@ -167,11 +171,11 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o)
 }
 
 /* Base image: ktstr-guest as /init, busybox, includes under /include-files. */
-static int build_shell_image(const struct shell_opts *o, struct builder_image *img, char *err,
-			     size_t errlen)
+static int build_shell_image(const struct shell_opts *o, bool insecure, struct builder_image *img,
+			     char *err, size_t errlen)
 {
 	struct builder_client bc = { .pid = -1, .sock = -1 };
-	struct builder_client_opts bo = { .stderr_fd = -2 };
+	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure };
 	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
 	Ktstr__FileSpec specs[SHELL_MAX_INCLUDES + 1];
 	Ktstr__FileSpec *files[SHELL_MAX_INCLUDES + 1];
@@ -210,6 +214,13 @@ static int build_shell_image(const struct shell_opts *o, struct builder_image *i
 		ret = builder_client_build(&bc, &req, 0, img, err, errlen);
 		builder_client_stop(&bc);
 	}
+	if (!ret && !insecure && !(img->ok->has_sandboxed && img->ok->sandboxed)) {
+		/* Fail closed, as for `run` (images.c). */
+		snprintf(err, errlen, "initramfs builder ran UNSANDBOXED (BuildOk.sandboxed=false) "
+				      "although --insecure-no-sandbox was not given: fix the host "
+				      "(docs/security.md) or pass --insecure-no-sandbox");
+		ret = -EPERM;
+	}
 out:
 	strv_free(&gpaths);
 	return ret;
@@ -245,6 +256,7 @@ static int pack_shell_spec(const struct shell_opts *o, uint8_t **suffix, size_t 
 
 int cmd_shell(const struct global_opts *g, int argc, char **argv)
 {
+	struct global_opts go = *g;
 	struct shell_opts o = { 0 };
 	struct host_caps hc;
 	struct kernel_choice kc;
@@ -264,8 +276,7 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	char err[2048], cmdline[64];
 	int kfd = -1, rc = EXIT_INFRA;
 
-	(void)g;
-	if (parse_shell_opts(argc, argv, &o)) {
+	if (parse_shell_opts(argc, argv, &o, &go)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -280,7 +291,23 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (build_shell_image(&o, &img, err, sizeof(err))) {
+	/* Kernel open: nothing else needs root. */
+	if (global_drop_privileges(&go))
+		goto out;
+	for (size_t i = 0; i < o.nincludes; i++) {
+		if (access(o.includes[i], R_OK)) {
+			fprintf(stderr, "ktstr-orch shell: --include %s is not readable by uid %u, "
+					"whom ktstr-orch runs as after dropping root (%s): make it "
+					"readable, pass --user, or --no-drop-privileges\n",
+				o.includes[i], (unsigned)getuid(), strerror(errno));
+			goto out;
+		}
+	}
+	if (preflight_engine(&hc, NULL, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", err);
+		goto out;
+	}
+	if (build_shell_image(&o, go.insecure_no_sandbox, &img, err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch shell: %s\n", err);
 		goto out;
 	}
@@ -307,6 +334,12 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	spec.initrd_suffix.data = suffix;
 	spec.initrd_suffix.len = suflen;
 	spec.label = "shell";
+	if (go.insecure_no_sandbox) {
+		spec.has_insecure_no_sandbox = 1;
+		spec.insecure_no_sandbox = 1;
+		fprintf(stderr, "ktstr-orch shell: WARNING: --insecure-no-sandbox: builder and VM "
+				"worker run UNSANDBOXED\n");
+	}
 	spec.has_interactive = 1;
 	spec.interactive = !o.exec;
 	spec.has_stream_output = 1;
@@ -333,6 +366,17 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	be.run(&be, &job, &cancel, &res);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (res.result && !go.insecure_no_sandbox && !res.infra &&
+	    !(res.result->has_sandboxed && res.result->sandboxed)) {
+		/* Fail closed: the guest ran, but unconfined; do not pass its
+		 * status off as a normal result. */
+		fprintf(stderr, "ktstr-orch shell: the VM worker ran UNSANDBOXED "
+				"(VmResult.sandboxed=false) without --insecure-no-sandbox: its "
+				"confinement was not applied; fix the host (docs/security.md) or pass "
+				"--insecure-no-sandbox\n");
+		rc = EXIT_INFRA;
+		goto out;
+	}
 	if (!o.exec) {
 		rc = res.infra || !res.result ? EXIT_INFRA : 0;
 		if (rc)

@@ -174,14 +174,87 @@ void images_free(struct image_set *is)
 			builder_image_free(&imgs[i]);
 	free(imgs);
 	free(is->fds);
+	free(is->sandboxed);
 	memset(is, 0, sizeof(*is));
 }
 
-int images_build(struct suite *s, const struct plan *p, struct image_set *out, char *err,
-		 size_t errlen)
+static bool *needed_scheds(const struct suite *s, const struct plan *p)
+{
+	bool *need = calloc(s->nscheds ? s->nscheds : 1, sizeof(*need));
+
+	for (size_t i = 0; need && i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT)
+			need[s->tests[p->v[i].test].sched] = true;
+	return need;
+}
+
+int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errlen)
+{
+	bool *need = needed_scheds(s, p);
+	int ret = 0;
+
+	if (!need) {
+		snprintf(err, errlen, "out of memory resolving schedulers");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->nscheds && !ret; i++)
+		if (need[i])
+			ret = scheduler_resolve(s, &s->scheds[i], err, errlen);
+	free(need);
+	return ret;
+}
+
+static int check_readable(const char *what, const char *path, const char *user, char *err,
+			  size_t errlen)
+{
+	if (!access(path, R_OK))
+		return 0;
+	snprintf(err, errlen,
+		 "%s %s is not readable by user %s (uid %u), whom ktstr-orch runs as after "
+		 "dropping root (%s): the initramfs builder runs as that user and must read it. "
+		 "Install it where that user can read it (e.g. /usr/local or /opt), make the "
+		 "path readable (every directory on it needs o+x: chmod o+rx), pass --user with "
+		 "an account that can, or --no-drop-privileges",
+		 what, path, user ? user : "?", (unsigned)getuid(), strerror(errno));
+	return -EACCES;
+}
+
+int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
+			  char *err, size_t errlen)
+{
+	char guest[PATH_MAX], bb[PATH_MAX], what[300];
+	bool *need = needed_scheds(s, p);
+	bool any = false;
+	int ret = 0;
+
+	if (!need) {
+		snprintf(err, errlen, "out of memory checking the image inputs");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->nscheds && !ret; i++) {
+		any |= need[i];
+		if (!need[i] || !s->scheds[i].resolved_path)
+			continue;
+		snprintf(what, sizeof(what), "scheduler '%s' binary", s->scheds[i].name);
+		ret = check_readable(what, s->scheds[i].resolved_path, user, err, errlen);
+	}
+	free(need);
+	if (ret || !any)
+		return ret;
+	/* Path lookups fail here with their own message; images_build repeats them. */
+	if (!guest_binary_path(guest, sizeof(guest), err, errlen))
+		ret = check_readable("guest init", guest, user, err, errlen);
+	if (!ret && !busybox_path(bb, sizeof(bb), err, errlen))
+		ret = check_readable("busybox", bb, user, err, errlen);
+	return ret;
+}
+
+int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox,
+		 struct image_set *out, char *err, size_t errlen)
 {
 	struct builder_client bc = { .pid = -1, .sock = -1 };
-	struct builder_client_opts bo = { .stderr_fd = -2 };
+	struct builder_client_opts bo = { .stderr_fd = -2,
+					  .insecure_no_sandbox = insecure_no_sandbox };
 	struct builder_image *imgs;
 	char guest[PATH_MAX], bb[PATH_MAX];
 	bool *need;
@@ -191,9 +264,10 @@ int images_build(struct suite *s, const struct plan *p, struct image_set *out, c
 	need = calloc(s->nscheds, sizeof(*need));
 	imgs = calloc(s->nscheds, sizeof(*imgs));
 	out->fds = malloc(s->nscheds * sizeof(*out->fds));
+	out->sandboxed = malloc(s->nscheds * sizeof(*out->sandboxed));
 	out->imgs_ = imgs;
 	out->n = s->nscheds;
-	if (!need || !imgs || !out->fds) {
+	if (!need || !imgs || !out->fds || !out->sandboxed) {
 		free(need);
 		images_free(out);
 		snprintf(err, errlen, "out of memory planning images");
@@ -201,6 +275,7 @@ int images_build(struct suite *s, const struct plan *p, struct image_set *out, c
 	}
 	for (size_t i = 0; i < s->nscheds; i++) {
 		out->fds[i] = -1;
+		out->sandboxed[i] = -1;
 		imgs[i].fd = -1;
 	}
 	for (size_t i = 0; i < p->n; i++)
@@ -239,10 +314,28 @@ int images_build(struct suite *s, const struct plan *p, struct image_set *out, c
 		t0 = ktstr_now_ms();
 		ret = builder_client_build(&bc, &req, 0, &imgs[i], err, errlen);
 		if (!ret) {
+			bool conf = imgs[i].ok->has_sandboxed && imgs[i].ok->sandboxed;
+
+			out->sandboxed[i] = conf;
+			if (!conf && !insecure_no_sandbox) {
+				/* Fail closed: never boot an image an unconfined builder made
+				 * unless the user said so. */
+				snprintf(err, errlen,
+					 "initramfs builder ran UNSANDBOXED (BuildOk.sandboxed=false) "
+					 "for scheduler %s although --insecure-no-sandbox was not "
+					 "given: its confinement (seccomp, namespaces, capability "
+					 "drop) is missing; check its log above, fix the host "
+					 "(docs/security.md, \"Host support\") or pass "
+					 "--insecure-no-sandbox",
+					 s->scheds[i].name);
+				ret = -EPERM;
+				break;
+			}
 			out->fds[i] = imgs[i].fd;
-			kinfo("image for scheduler %s: %llu bytes, %s in %llums", s->scheds[i].name,
+			kinfo("image for scheduler %s: %llu bytes, %s in %llums%s", s->scheds[i].name,
 			      (unsigned long long)imgs[i].ok->image_size, imgs[i].ok->key,
-			      (unsigned long long)(ktstr_now_ms() - t0));
+			      (unsigned long long)(ktstr_now_ms() - t0),
+			      conf ? "" : " (builder UNSANDBOXED)");
 		}
 	}
 out:

@@ -25,15 +25,27 @@ int busybox_path(char *buf, size_t len, char *err, size_t errlen);
 
 struct image_set {
 	int *fds;	/* per scheduler index: sealed memfd or -1; owned */
+	int *sandboxed;	/* per scheduler index: BuildOk.sandboxed 1/0, -1 = not built */
 	size_t n;
 	void *imgs_;	/* struct builder_image per scheduler */
 };
 
-/* Build every image the kept variants of p need. extra_files (host path,
- * guest path pairs, may be NULL) go into every image (the shell's
- * includes). Returns 0 or -errno with err set. */
-int images_build(struct suite *s, const struct plan *p, struct image_set *out, char *err,
-		 size_t errlen);
+/* Resolve the scheduler binary of every kept variant (before privileges
+ * are dropped: the paths are then checked for the dropped user). Returns 0
+ * or -ENOENT/-errno with err set. */
+int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errlen);
+/* Check the dropped user can read what the builder packs (resolved
+ * schedulers, ktstr-guest, busybox). user names it in messages. Returns 0
+ * or -EACCES with err saying which file and what to do. */
+int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
+			  char *err, size_t errlen);
+
+/* Build every image the kept variants of p need. insecure_no_sandbox
+ * starts the builder with --insecure-no-sandbox; without it a BuildOk with
+ * sandboxed=false fails the build (-EPERM, fail closed). Returns 0 or
+ * -errno with err set. */
+int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox,
+		 struct image_set *out, char *err, size_t errlen);
 void images_free(struct image_set *is);
 
 #endif

@@ -63,6 +63,27 @@ static int xml_str(struct strbuf *sb, const char *s)
 	return xml_escape(sb, s, strlen(s));
 }
 
+static const char *tristate(int v)
+{
+	return v > 0 ? "true" : v == 0 ? "false" : "unknown";
+}
+
+/* Per-test properties: the engine and whether worker and builder ran
+ * confined, so a CI page shows an unsandboxed run without digging. */
+static int junit_props(struct strbuf *sb, const struct test_record *r)
+{
+	int ret = sb_printf(sb, "      <properties>\n        <property name=\"engine\" value=\"");
+
+	if (!ret)
+		ret = xml_str(sb, r->engine[0] ? r->engine : "none");
+	if (!ret)
+		ret = sb_printf(sb, "\"/>\n        <property name=\"worker_sandboxed\" value=\"%s\"/>\n"
+				    "        <property name=\"builder_sandboxed\" value=\"%s\"/>\n"
+				    "      </properties>\n",
+				tristate(record_worker_sandboxed(r)), tristate(r->builder_sandboxed));
+	return ret;
+}
+
 int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		 const struct test_record *r, size_t n)
 {
@@ -84,6 +105,15 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		ret = sb_printf(sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 				    "skipped=\"%zu\" time=\"%.3f\">\n",
 				n, t.failed - t.infra, t.infra, t.skipped, total_s);
+	if (!ret) {
+		size_t open_ = 0;
+
+		for (size_t i = 0; i < n; i++)
+			open_ += record_unsandboxed(&r[i]);
+		ret = sb_printf(sb, "    <properties>\n      <property name=\"unsandboxed_tests\" "
+				    "value=\"%zu\"/>\n    </properties>\n",
+				open_);
+	}
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct variant *v = &p->v[r[i].vidx];
 		const struct test_def *td = &s->tests[v->test];
@@ -98,14 +128,16 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		if (!ret)
 			ret = xml_str(sb, v->name);
 		if (!ret)
-			ret = sb_printf(sb, "\" time=\"%.3f\"", r[i].wall_ms / 1000.0);
+			ret = sb_printf(sb, "\" time=\"%.3f\">\n", r[i].wall_ms / 1000.0);
+		if (!ret)
+			ret = junit_props(sb, &r[i]);
 		if (ret)
 			break;
 		if (k == V_PASS) {
-			ret = sb_printf(sb, "/>\n");
+			ret = sb_printf(sb, "    </testcase>\n");
 			continue;
 		}
-		ret = sb_printf(sb, ">\n      <%s message=\"",
+		ret = sb_printf(sb, "      <%s message=\"",
 				k == V_SKIP ? "skipped" : k == V_INFRA ? "error" : "failure");
 		if (!ret)
 			ret = xml_str(sb, detail);
@@ -172,6 +204,13 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 			const char *d = r[i].verdict.detail ? r[i].verdict.detail : "";
 
 			ret = json_str(sb, d, strlen(d));
+		}
+		if (!ret) {
+			int w = record_worker_sandboxed(&r[i]), b = r[i].builder_sandboxed;
+
+			ret = sb_printf(sb, ",\"worker_sandboxed\":%s,\"builder_sandboxed\":%s",
+					w < 0 ? "null" : w ? "true" : "false",
+					b < 0 ? "null" : b ? "true" : "false");
 		}
 		if (!ret)
 			ret = sb_printf(sb, ",\"engine\":\"%s\",\"wall_ms\":%llu,\"attempts\":%u,"
@@ -252,4 +291,36 @@ int write_file_atomic(const char *path, const char *buf, size_t len)
 out:
 	free(tmp);
 	return ret;
+}
+
+int report_file_open(struct report_file *rf, const char *path)
+{
+	rf->path = path;
+	rf->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	return rf->fd < 0 ? -errno : 0;
+}
+
+int report_file_write(struct report_file *rf, const char *buf, size_t len)
+{
+	int ret = write_file_atomic(rf->path, buf, len);
+
+	/* EACCES/EPERM: the directory is not ours any more (root made it, or
+	 * it is sticky and the file root's): fall back to the early fd. */
+	if ((ret == -EACCES || ret == -EPERM) && rf->fd >= 0) {
+		ret = ftruncate(rf->fd, 0) ? -errno : 0;
+		if (!ret && lseek(rf->fd, 0, SEEK_SET) < 0)
+			ret = -errno;
+		if (!ret)
+			ret = write_full(rf->fd, buf, len);
+		if (!ret && fsync(rf->fd))
+			ret = -errno;
+	}
+	return ret;
+}
+
+void report_file_close(struct report_file *rf)
+{
+	if (rf->fd >= 0)
+		close(rf->fd);
+	rf->fd = -1;
 }

@@ -13,7 +13,15 @@
 
 void usage(FILE *f)
 {
-	fputs("usage: ktstr-orch [--workers N] COMMAND [options]\n"
+	fputs("usage: ktstr-orch [--workers N] [--user NAME | --no-drop-privileges]\n"
+	      "                  [--insecure-no-sandbox] COMMAND [options]\n"
+	      "\n"
+	      "  --user NAME             started as root, run as NAME once the kernel and the\n"
+	      "                          report files are open (default: $SUDO_USER, else nobody)\n"
+	      "  --no-drop-privileges    started as root, stay root (not recommended)\n"
+	      "  --insecure-no-sandbox   run the builder and VM workers unconfined (every\n"
+	      "                          report then says UNSANDBOXED)\n"
+	      "  (these three are also accepted after `run`, `list` and `shell`)\n"
 	      "\n"
 	      "commands:\n"
 	      "  run SUITE      run a suite file (docs/suite-format.md)\n"
@@ -45,6 +53,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct global_opts g = { 0 };
@@ -70,6 +79,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (global_opt(&g, c, optarg))
+				break;
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -78,8 +89,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (orch_drop_privileges())
-		return EXIT_INFRA;
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
@@ -90,6 +99,9 @@ int main(int argc, char **argv)
 		return cmd_run(&g, argc, argv, 1);
 	if (!strcmp(cmd, "shell"))
 		return cmd_shell(&g, argc, argv);
+	/* kernel fetch/list/path manage the cache of whoever runs them (root's
+	 * own cache when root): they start no VM and no builder, so they keep
+	 * their ids (docs/security.md). */
 	if (!strcmp(cmd, "kernel"))
 		return cmd_kernel(&g, argc, argv);
 	fprintf(stderr, "ktstr-orch: unknown command '%s'\n", cmd);

@@ -1,49 +1,98 @@
 #include "privdrop.h"
 
 #include <errno.h>
-#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
 
-static int parse_id(const char *s, unsigned long *out)
-{
-	char *end;
+#include "cli.h"
+#include "sandbox.h"
 
-	if (!s || !*s)
-		return -ENOENT;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno || *end || *out == 0 ? -EINVAL : 0;
+const char *orch_default_user(void)
+{
+	const char *su = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	/* SUDO_USER=root (sudo from a root shell) would be no drop at all. */
+	if (su && *su && !getpwnam_r(su, &pw, buf, sizeof(buf), &res) && res && pw.pw_uid != 0)
+		return su;
+	return "nobody";
 }
 
-int orch_drop_privileges(void)
+int orch_drop_privileges(const struct privdrop_opts *o, const char **dropped_to, char *err,
+			 size_t errlen)
 {
-	unsigned long uid, gid;
+	const char *user = o->user && *o->user ? o->user : orch_default_user();
+	bool root = geteuid() == 0;
+	int ret;
 
-	if (geteuid() == 0 && !parse_id(getenv("SUDO_UID"), &uid) &&
-	    !parse_id(getenv("SUDO_GID"), &gid)) {
-		gid_t g = (gid_t)gid;
-
-		/* Order matters: groups and gid while still root, uid last. */
-		if (setgroups(1, &g) || setresgid(g, g, g) || setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid)) {
-			int e = -errno;
-
-			kerr("cannot drop root to the sudo user %lu:%lu: %s; refusing to run as root "
-			     "half-dropped", uid, gid, strerror(-e));
-			return e;
-		}
-		if (setuid(0) == 0) {
-			kerr("privilege drop did not stick (setuid(0) succeeded after dropping)");
-			return -EPERM;
-		}
-		kdbg("dropped root to sudo user %lu:%lu", uid, gid);
-	} else if (geteuid() == 0) {
-		kdbg("running as root without SUDO_UID: keeping ids (ktstr-orch needs no privilege)");
+	if (dropped_to)
+		*dropped_to = NULL;
+	if (o->keep_root) {
+		if (root)
+			kwarn("running as root (--no-drop-privileges): the builder and every VM "
+			      "worker start as root too; drop it unless the host needs it");
+		return 0;
 	}
-	/* no_new_privs is deliberately not set here: a worker binary may carry
-	 * file capabilities (issue 7 decides), which no_new_privs would void. */
+	if (root) {
+		ret = sandbox_drop_to_user(user, err, errlen);
+		if (ret) {
+			size_t l = strlen(err);
+
+			snprintf(err + l, errlen - l, " (ktstr-orch drops root before starting the "
+				 "builder or any VM; pass --user NAME, or --no-drop-privileges to keep root)");
+			return ret;
+		}
+		if (dropped_to)
+			*dropped_to = user;
+		kinfo("dropped root to user %s (uid %u gid %u)", user, (unsigned)getuid(),
+		      (unsigned)getgid());
+	}
+	/* Root or not: children must never gain privilege (no setuid or file
+	 * capability on a worker, QEMU or builder binary is honoured: none is
+	 * needed, /dev/kvm access is plain file permission). */
+	ret = sandbox_no_new_privs();
+	if (ret) {
+		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(-ret));
+		return ret;
+	}
+	ret = sandbox_drop_caps(NULL, 0);
+	if (ret) {
+		snprintf(err, errlen, "cannot drop every capability: %s", strerror(-ret));
+		return ret;
+	}
 	return 0;
+}
+
+int global_opt(struct global_opts *g, int c, const char *arg)
+{
+	switch (c) {
+	case GOPT_USER:
+		g->user = arg;
+		return 1;
+	case GOPT_NO_DROP:
+		g->no_drop_privileges = true;
+		return 1;
+	case GOPT_INSECURE:
+		g->insecure_no_sandbox = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int global_drop_privileges(const struct global_opts *g)
+{
+	struct privdrop_opts po = { .user = g->user, .keep_root = g->no_drop_privileges };
+	char err[1024] = "";
+	int ret = orch_drop_privileges(&po, NULL, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "ktstr-orch: %s\n", err);
+	return ret;
 }

@@ -11,6 +11,18 @@ void record_free(struct test_record *r)
 	r->vm = NULL;
 }
 
+int record_worker_sandboxed(const struct test_record *r)
+{
+	if (!r->vm)
+		return -1;
+	return r->vm->has_sandboxed && r->vm->sandboxed ? 1 : 0;
+}
+
+bool record_unsandboxed(const struct test_record *r)
+{
+	return record_worker_sandboxed(r) == 0 || r->builder_sandboxed == 0;
+}
+
 void records_totals(const struct test_record *r, size_t n, struct run_totals *t)
 {
 	memset(t, 0, sizeof(*t));

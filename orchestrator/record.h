@@ -17,7 +17,16 @@ struct test_record {
 	uint64_t wall_ms;	/* all attempts */
 	unsigned attempts;	/* 0 = never ran (skipped / interrupted) */
 	char engine[24];	/* "qemu-tcg", "kvm", ... or "" */
+	/* Whether the builder that made this test's image ran confined
+	 * (BuildOk.sandboxed): 1, 0, or -1 unknown (never built: skipped). */
+	int builder_sandboxed;
 };
+
+/* Whether the worker of r's last attempt ran confined (VmResult.sandboxed):
+ * 1, 0, or -1 unknown (no VM result). */
+int record_worker_sandboxed(const struct test_record *r);
+/* Either side known to have run unconfined. */
+bool record_unsandboxed(const struct test_record *r);
 
 void record_free(struct test_record *r);
 

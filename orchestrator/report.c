@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,12 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		v->name, r->engine[0] ? r->engine : "?", r->wall_ms / 1000.0);
 	if (r->attempts > 1)
 		fprintf(f, ", %u attempts", r->attempts);
+	/* Only the exception is spelled out, in capitals: a confined run is
+	 * the norm and the summary says so once. */
+	if (record_worker_sandboxed(r) == 0)
+		fprintf(f, ", UNSANDBOXED worker");
+	if (r->builder_sandboxed == 0)
+		fprintf(f, ", UNSANDBOXED builder");
 	fprintf(f, ")");
 	if (vd->kind != V_PASS)
 		fprintf(f, " %s: %s", verdict_name(vd->kind), vd->detail ? vd->detail : "");
@@ -178,6 +185,61 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 void report_summary(FILE *f, const struct run_totals *t)
 {
 	fprintf(f, "%zu passed, %zu failed, %zu skipped\n", t->passed, t->failed, t->skipped);
+}
+
+void report_sandbox(FILE *f, const struct test_record *r, size_t n)
+{
+	size_t ran = 0, wconf = 0, wopen = 0, bconf = 0, bopen = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int w = record_worker_sandboxed(&r[i]);
+
+		ran += w >= 0;
+		wconf += w == 1;
+		wopen += w == 0;
+		bconf += r[i].builder_sandboxed == 1;
+		bopen += r[i].builder_sandboxed == 0;
+	}
+	if (!ran && !bconf && !bopen)
+		return;
+	if (!wopen && !bopen) {
+		fprintf(f, "sandbox: confined: %zu of %zu VM workers, the initramfs builder for %zu "
+			   "tests\n", wconf, ran, bconf);
+		return;
+	}
+	fprintf(f, "WARNING: UNSANDBOXED: %zu of %zu VM workers and the initramfs builder for %zu "
+		   "of %zu tests ran without confinement (--insecure-no-sandbox or a host that "
+		   "cannot confine): a hostile guest or input file had this user's full "
+		   "authority\n",
+		wopen, ran, bopen, bconf + bopen);
+}
+
+int report_list(FILE *f, const struct suite *s, const struct plan *p, const struct host_caps *hc,
+		const struct kernel_choice *kc)
+{
+	size_t run = 0, skip = 0, drop = 0;
+
+	fprintf(f, "# host: %u CPUs, %u LLCs, engine %s%s, kvm %s; kernel %s (sched_ext %s)\n",
+		hc->cpus, hc->llcs, engine_name(hc->engine), hc->emulated ? " (TCG)" : "",
+		hc->kvm_kind, kc && kc->image[0] ? kc->image : "(none)",
+		!kc ? "unknown" : kc->scx == 1 ? "yes" : kc->scx == 0 ? "no" : "unknown");
+	for (size_t i = 0; i < p->n; i++) {
+		const struct variant *v = &p->v[i];
+		char topo[32], prof[256];
+
+		topo_label(&v->topo, topo, sizeof(topo));
+		variant_profile_name(s, v, prof, sizeof(prof));
+		fprintf(f, "%-4s %-50s %-10s %-12s %s%s\n", variant_state_name(v->state), v->name,
+			topo, prof, v->reason[0] ? "# " : "", v->reason);
+		if (v->state == VAR_KEPT)
+			run++;
+		else if (v->state == VAR_SKIP_HOST || v->state == VAR_SKIP_KERNEL)
+			skip++;
+		else
+			drop++;
+	}
+	fprintf(f, "%zu variants: %zu run, %zu skipped, %zu dropped\n", p->n, run, skip, drop);
+	return ferror(f) ? -EIO : 0;
 }
 
 void progress_init(struct progress *pg, FILE *f, size_t total)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "hostcaps.h"
+#include "kernel_cache.h"
 #include "record.h"
 #include "suite.h"
 
@@ -17,6 +19,14 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
  * tail. */
 int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		   const struct test_record *r);
+/* One line on confinement before the summary: "sandbox: confined: ..." or
+ * a loud "WARNING: UNSANDBOXED: ..." when any worker or builder ran
+ * unconfined. Nothing when no test reached a builder or a VM. */
+void report_sandbox(FILE *f, const struct test_record *r, size_t n);
+/* `ktstr-orch list`: a host line, one line per variant (state, name,
+ * topology, profile, why), then the counts. Golden-tested. */
+int report_list(FILE *f, const struct suite *s, const struct plan *p, const struct host_caps *hc,
+		const struct kernel_choice *kc);
 /* Exactly "N passed, N failed, N skipped". */
 void report_summary(FILE *f, const struct run_totals *t);
 

@@ -44,6 +44,31 @@ static void record_engine(struct test_record *r, const Ktstr__VmResult *vr, Ktst
 	snprintf(r->engine, sizeof(r->engine), "%s", e);
 }
 
+/* Fail closed: a worker that ran the VM unconfined without
+ * --insecure-no-sandbox is an infrastructure error, whatever the guest
+ * said; the guest ran with more of the host in reach than we promised. */
+static void fail_closed_if_unconfined(const struct runner_cfg *cfg, struct test_record *r)
+{
+	const Ktstr__VmResult *vm = r->vm;
+	char msg[512];
+
+	if (cfg->settings.insecure_no_sandbox || !vm || record_worker_sandboxed(r) ||
+	    r->verdict.kind == V_INFRA || r->verdict.kind == V_STOPPED)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "the VM worker ran this test UNSANDBOXED (VmResult.sandboxed=false, engine %s): "
+		 "its confinement (namespaces, capability drop, seccomp) was not applied%s; the "
+		 "result is not trusted. Fix the host (docs/security.md, \"Host support\") or "
+		 "accept the risk with --insecure-no-sandbox",
+		 r->engine[0] ? r->engine : "?",
+		 vm->engine == KTSTR__ENGINE__ENGINE_KVM ? " (the KVM engine does not confine itself yet)"
+							 : "");
+	verdict_free(&r->verdict);
+	memset(&r->verdict, 0, sizeof(r->verdict));
+	r->verdict.kind = V_INFRA;
+	r->verdict.detail = strdup(msg);
+}
+
 /* One attempt: build the VM spec, run it, judge it. */
 static void run_attempt(struct runner_state *st, unsigned slot, struct test_record *r)
 {
@@ -80,6 +105,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	if (verdict_from_result(res.result, res.infra || !res.result ? res.error : NULL,
 				&r->verdict))
 		kerr("%s: out of memory judging the result", v->name);
+	fail_closed_if_unconfined(cfg, r);
 	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
 	    !r->verdict.tr) {
 		/* Ended by our own stop request: say so rather than blame the test. */
@@ -179,8 +205,9 @@ void runner_free_records(struct test_record *recs, size_t n)
 	free(recs);
 }
 
-static int make_records(const struct plan *p, struct runner_state *st, size_t *nrecs)
+static int make_records(const struct runner_cfg *cfg, struct runner_state *st, size_t *nrecs)
 {
+	const struct plan *p = cfg->plan;
 	size_t n = 0, nj = 0;
 
 	for (size_t i = 0; i < p->n; i++)
@@ -203,6 +230,10 @@ static int make_records(const struct plan *p, struct runner_state *st, size_t *n
 		} else {
 			continue;
 		}
+		st->recs[n].builder_sandboxed =
+			v->state == VAR_KEPT && cfg->image_sandboxed
+				? cfg->image_sandboxed[cfg->suite->tests[v->test].sched]
+				: -1;
 		st->recs[n++].vidx = i;
 	}
 	st->njobs = nj;
@@ -220,7 +251,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	unsigned started = 0;
 	int ret, got;
 
-	ret = make_records(cfg->plan, &st, nrecs);
+	ret = make_records(cfg, &st, nrecs);
 	if (ret)
 		goto err_recs;
 	/* Report skips up front: they never wait for a VM. */

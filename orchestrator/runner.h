@@ -19,6 +19,9 @@ struct runner_cfg {
 	struct vm_backend *backend;
 	int kernel_fd;		/* borrowed */
 	const int *initrd_fds;	/* per scheduler index; borrowed; -1 = none */
+	/* per scheduler index: BuildOk.sandboxed of its image (1/0, -1
+	 * unknown); NULL = unknown for all. Copied into each record. */
+	const int *image_sandboxed;
 	unsigned workers;	/* concurrent VMs, >= 1 */
 	unsigned retries;	/* extra attempts for a failed test */
 	FILE *out;		/* per-test lines */

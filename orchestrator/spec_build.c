@@ -122,6 +122,10 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	h->topo.threads_per_core = v->topo.threads_per_core;
 	h->vm.topology = &h->topo;
 	h->vm.engine = rs->engine;
+	if (rs->insecure_no_sandbox) {
+		h->vm.has_insecure_no_sandbox = 1;
+		h->vm.insecure_no_sandbox = 1;
+	}
 	h->vm.memory_mb = spec_memory_mb(t, &v->topo);
 	h->vm.timeout_ms = t->timeout_ms ? t->timeout_ms
 			   : rs->timeout_ms ? rs->timeout_ms

@@ -3,6 +3,7 @@
 #ifndef KTSTR_ORCH_SPEC_BUILD_H
 #define KTSTR_ORCH_SPEC_BUILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,9 @@
 struct run_settings {
 	Ktstr__Engine engine;
 	uint32_t timeout_ms;	/* CLI --timeout; 0 = SPEC_DEFAULT_TIMEOUT_MS */
+	/* --insecure-no-sandbox: VmSpec.insecure_no_sandbox; without it a
+	 * result with sandboxed=false is an infrastructure error. */
+	bool insecure_no_sandbox;
 };
 
 /* Pack the GuestSpec of v (malloc'd buffer, caller frees). */

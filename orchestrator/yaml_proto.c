@@ -151,9 +151,11 @@ static int set_value(struct ys_ctx *c, const struct ynode *n, const ProtobufCFie
 		protobuf_c_boolean pv;
 
 		ret = ys_bool(c, n, what, &v);
-		pv = v;
-		if (!ret)
+		/* v is only defined when the scalar parsed (found by fuzz_suite). */
+		if (!ret) {
+			pv = v;
 			memcpy(dst, &pv, sizeof(pv));
+		}
 		break;
 	}
 	case PROTOBUF_C_TYPE_ENUM: {

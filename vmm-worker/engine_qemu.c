@@ -480,7 +480,10 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	 * QEMU starts inside them and unprivileged. */
 	bool confine = !spec->insecure_no_sandbox;
 	if (confine) {
-		rc = worker_sandbox_pre_spawn(why, sizeof(why));
+		/* QEMU: pid 1 of its own pid namespace, sees no host pid. No
+		 * empty root: QEMU loads firmware and libraries by path and
+		 * opens its fds as /proc/self/fd/N. */
+		rc = worker_sandbox_prepare(SANDBOX_NS_DEFAULT | SANDBOX_NS_PID, why, sizeof(why));
 		if (rc < 0) {
 			kerr("qemu: %s", why);
 			set_error(end, rc, WORKER_SB_WHAT, why, WORKER_SB_HINT);

@@ -95,14 +95,15 @@ int worker_ctl_service(const struct vm_inputs *in)
 
 /* ---- Confinement ------------------------------------------------------- */
 
-static int main_fds[WORKER_SB_MAX_FDS];
+#define MAIN_MAX_FDS 16
+static int main_fds[MAIN_MAX_FDS];
 static size_t n_main_fds;
 static bool confined;
 
 void worker_sandbox_set_main_fds(const int *fds, size_t n)
 {
 	n_main_fds = 0;
-	for (size_t i = 0; i < n && n_main_fds < WORKER_SB_MAX_FDS; i++)
+	for (size_t i = 0; i < n && n_main_fds < MAIN_MAX_FDS; i++)
 		if (fds[i] >= 0)
 			main_fds[n_main_fds++] = fds[i];
 }
@@ -112,24 +113,45 @@ bool worker_sandboxed(void)
 	return confined;
 }
 
-int worker_sandbox_pre_spawn(char *err, size_t len)
+/* main.c's fds followed by the engine's; returns the count. */
+static size_t allowed_fds(const int *engine_fds, size_t n, int *out)
 {
-	/* QEMU is pid 1 of its own pid namespace (it sees no host pid); the
-	 * worker itself keeps its pid and the host's /proc, which QEMU needs
-	 * to open the fds it is handed as /proc/self/fd/N. No empty root:
-	 * QEMU loads its firmware and libraries by path. */
+	size_t na = 0;
+	for (size_t i = 0; i < n_main_fds; i++)
+		out[na++] = main_fds[i];
+	for (size_t i = 0; i < n; i++)
+		if (engine_fds[i] >= 0)
+			out[na++] = engine_fds[i];
+	return na;
+}
+
+int worker_sandbox_fd_check(const int *engine_fds, size_t n, char *err, size_t len)
+{
+	int allowed[MAIN_MAX_FDS + WORKER_SB_MAX_FDS];
+	if (n > WORKER_SB_MAX_FDS) {
+		snprintf(err, len, "sandbox: %zu engine fds exceed the worker's limit of %d", n,
+			 WORKER_SB_MAX_FDS);
+		return -E2BIG;
+	}
+	size_t na = allowed_fds(engine_fds, n, allowed);
+	return sandbox_fd_inventory_check(allowed, na, err, len);
+}
+
+int worker_sandbox_prepare(unsigned ns_flags, char *err, size_t len)
+{
 	unsigned entered = 0;
-	int ret = sandbox_enter_namespaces(SANDBOX_NS_DEFAULT | SANDBOX_NS_PID, false, &entered, err,
-					   len);
+	int ret = sandbox_enter_namespaces(ns_flags, false, &entered, err, len);
 	if (ret < 0)
 		return ret;
-	/* Dropped before the spawn, not only at confinement, so QEMU is
-	 * exec'd with no capability (and with no_new_privs, so no setuid or
-	 * file capability can give one back). The user namespace granted a
-	 * full set inside it a moment ago: that is what is dropped here. */
+	/* Dropped here, not only at confinement, so a child (QEMU) is exec'd
+	 * with no capability and threads start without any (capabilities and
+	 * no_new_privs are per thread, inherited at creation). The user
+	 * namespace granted a full set inside it a moment ago: that is what is
+	 * dropped. no_new_privs: no setuid or file capability can give one
+	 * back through an exec. */
 	ret = sandbox_drop_caps(NULL, 0);
 	if (ret < 0) {
-		snprintf(err, len, "sandbox: dropping capabilities before spawning QEMU failed: %s",
+		snprintf(err, len, "sandbox: dropping capabilities before the guest starts failed: %s",
 			 strerror(-ret));
 		return ret;
 	}
@@ -145,25 +167,20 @@ int worker_sandbox_pre_spawn(char *err, size_t len)
 int worker_sandbox_confine(pid_t child_pid, const int *engine_fds, size_t n, unsigned policy_flags,
 			   char *err, size_t len)
 {
-	int allowed[2 * WORKER_SB_MAX_FDS];
-	size_t na = 0;
-
-	if (n > WORKER_SB_MAX_FDS) {
-		snprintf(err, len, "sandbox: %zu engine fds exceed the worker's limit of %d", n,
-			 WORKER_SB_MAX_FDS);
-		return -E2BIG;
-	}
-	for (size_t i = 0; i < n_main_fds; i++)
-		allowed[na++] = main_fds[i];
-	for (size_t i = 0; i < n; i++)
-		if (engine_fds[i] >= 0)
-			allowed[na++] = engine_fds[i];
-
+	int allowed[MAIN_MAX_FDS + WORKER_SB_MAX_FDS];
 	struct sandbox_opts o;
+
 	sandbox_opts_init(&o);
-	o.allowed_fds = allowed;
-	o.n_allowed_fds = na;
-	o.ns_flags = 0; /* entered by worker_sandbox_pre_spawn / the engine */
+	if (engine_fds) {
+		if (n > WORKER_SB_MAX_FDS) {
+			snprintf(err, len, "sandbox: %zu engine fds exceed the worker's limit of %d",
+				 n, WORKER_SB_MAX_FDS);
+			return -E2BIG;
+		}
+		o.allowed_fds = allowed;
+		o.n_allowed_fds = allowed_fds(engine_fds, n, allowed);
+	}
+	o.ns_flags = 0; /* entered by worker_sandbox_prepare() */
 	o.policy_flags = policy_flags;
 	o.child_pid = child_pid;
 	int ret = sandbox_confine(SANDBOX_ROLE_WORKER_CTL, &o, err, len);

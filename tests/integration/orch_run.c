@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/vmtest.h"
 
@@ -35,7 +37,67 @@ static int sh(const char *cmd, char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The last line of text (without its newline) must be exactly want. */
+static void assert_last_line(const char *out, const char *want)
+{
+	size_t n = strlen(out), wl = strlen(want);
+
+	cr_assert(n > wl && out[n - 1] == '\n' && !strncmp(out + n - 1 - wl, want, wl) &&
+			  (n - 1 - wl == 0 || out[n - 2 - wl] == '\n'),
+		  "last line is not exactly '%s':\n%s", want, out);
+}
+
+/* Issue 6: three topologies, two VMs at once; issue 7: started as root, the
+ * orchestrator drops to nobody and still reads the kernel from root's cache
+ * and delivers its reports into a root-only (0700) directory. */
 Test(orch, eevdf_suite_passes_on_three_topologies_with_two_workers, .timeout = 600)
+{
+	struct orch_env e;
+	char cmd[16384], *out = NULL, *err = NULL;
+	int rc;
+
+	orch_env(&e);
+	/* stdout alone: the per-test lines, reports and summary; stderr (logs)
+	 * apart so the last stdout line can be checked exactly. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s --workers 2 run %s/examples/eevdf.yaml --kernel %s --junit %s/j.xml "
+		 "--json %s/r.json 2>%s/err",
+		 e.orch, e.src, e.kernel, e.tmp, e.tmp, e.tmp);
+	rc = sh(cmd, &out);
+	snprintf(cmd, sizeof(cmd), "cat %s/err", e.tmp);
+	sh(cmd, &err);
+	cr_assert_eq(rc, 0, "exit %d:\n%s\n%s", rc, out, err);
+	cr_assert(strstr(out, "PASS  eevdf_steady_1llc  (qemu-"), "engine named:\n%s", out);
+	cr_assert(strstr(out, "PASS  eevdf_steady_2llc  (qemu-"), "engine named:\n%s", out);
+	cr_assert(strstr(out, "PASS  eevdf_smt  (qemu-"), "engine named:\n%s", out);
+	cr_assert_null(strstr(out, "UNSANDBOXED"), "%s", out);
+	cr_assert(strstr(out, "sandbox: confined: 3 of 3 VM workers"), "%s", out);
+	cr_assert_null(strchr(out, '\r'), "no progress line when not a TTY:\n%s", out);
+	assert_last_line(out, "3 passed, 0 failed, 0 skipped");
+	if (geteuid() == 0)
+		cr_assert(strstr(err, "dropped root to user "), "root is dropped:\n%s", err);
+	cr_assert(strstr(err, "host CPU plan:"), "the CPU plan is never silent:\n%s", err);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd),
+		 "chmod 700 %s && xmllint --noout %s/j.xml && "
+		 "grep -c '\"worker_sandboxed\":true,\"builder_sandboxed\":true' %s/r.json && "
+		 "grep -c '^  {\"name\":' %s/r.json && "
+		 "grep -c 'name=\"worker_sandboxed\" value=\"true\"' %s/j.xml",
+		 e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
+	out = NULL;
+	cr_assert_eq(sh(cmd, &out), 0, "JUnit invalid or JSON missing: %s", out);
+	cr_assert_str_eq(out, "3\n3\n3\n", "one JSON record and one JUnit testcase per test, "
+					    "each sandboxed");
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* --insecure-no-sandbox reaches builder and worker, and every report says
+ * so; on a TTY (script(1) gives it one) the live progress line appears.
+ * The spread limit is relaxed: this test is about reporting, and a busy
+ * 2-CPU host makes a 1 s EEVDF spread noisy. */
+Test(orch, insecure_no_sandbox_is_loud_and_a_tty_gets_the_progress_line, .timeout = 600)
 {
 	struct orch_env e;
 	char cmd[16384], *out = NULL;
@@ -43,21 +105,52 @@ Test(orch, eevdf_suite_passes_on_three_topologies_with_two_workers, .timeout = 6
 
 	orch_env(&e);
 	snprintf(cmd, sizeof(cmd),
-		 "%s --workers 2 run %s/examples/eevdf.yaml --kernel %s --junit %s/j.xml "
-		 "--json %s/r.json 2>&1",
-		 e.orch, e.src, e.kernel, e.tmp, e.tmp);
+		 "printf 'tests:\\n  - {name: open_door, duration: 1s, asserts: {max_spread_pct: 100}}\\n' > %s/one.yaml && "
+		 "TERM=xterm script -qec '%s --insecure-no-sandbox run %s/one.yaml --kernel %s "
+		 "--json %s/r.json --junit %s/j.xml' /dev/null; rc=$?; "
+		 "xmllint --noout %s/j.xml || rc=99; cat %s/r.json %s/j.xml; exit $rc",
+		 e.tmp, e.orch, e.tmp, e.kernel, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
 	rc = sh(cmd, &out);
 	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-	cr_assert(strstr(out, "PASS  eevdf_steady_1llc"), "%s", out);
-	cr_assert(strstr(out, "PASS  eevdf_steady_2llc"), "%s", out);
-	cr_assert(strstr(out, "PASS  eevdf_smt"), "%s", out);
-	cr_assert(strstr(out, "\n3 passed, 0 failed, 0 skipped\n"), "%s", out);
+	cr_assert(strstr(out, "\r\033[K[0/1] 1 running: open_door"), "progress line:\n%s", out);
+	cr_assert(strstr(out, "PASS  open_door  (qemu-"), "%s", out);
+	cr_assert(strstr(out, "UNSANDBOXED worker, UNSANDBOXED builder)"), "%s", out);
+	cr_assert(strstr(out, "WARNING: UNSANDBOXED: 1 of 1 VM workers"), "%s", out);
+	cr_assert(strstr(out, "\"worker_sandboxed\":false,\"builder_sandboxed\":false"), "%s", out);
+	cr_assert(strstr(out, "<property name=\"unsandboxed_tests\" value=\"1\"/>"), "%s", out);
+	cr_assert(strstr(out, "1 passed, 0 failed, 0 skipped"), "%s", out);
 	free(out);
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/j.xml && grep -c '\"topology\"' %s/r.json",
-		 e.tmp, e.tmp);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* Preflight: an engine that cannot run here fails before any VM with the
+ * fix in the message. */
+Test(orch, preflight_names_a_missing_kvm_or_kernel, .timeout = 120)
+{
+	struct orch_env e;
+	char cmd[16384], *out = NULL;
+	struct stat st;
+	int rc;
+
+	orch_env(&e);
+
+	/* Root drops to nobody, who can use /dev/kvm only when it is world rw. */
+	if (!stat("/dev/kvm", &st) && ((st.st_mode & 0006) == 0006 ||
+				      (geteuid() != 0 && !access("/dev/kvm", R_OK | W_OK))))
+		cr_skip_test("/dev/kvm is usable here: nothing to refuse");
+	snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --engine kvm --kernel %s 2>&1",
+		 e.orch, e.src, e.kernel);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 3, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "the KVM engine needs"), "%s", out);
+	cr_assert_null(strstr(out, "PASS"), "%s", out);
+	free(out);
 	out = NULL;
-	cr_assert_eq(sh(cmd, &out), 0, "JUnit invalid or JSON missing: %s", out);
-	cr_assert_eq(atoi(out), 3, "one JSON record per test");
+	snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --kernel /nonexistent/vmlinux 2>&1",
+		 e.orch, e.src);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "/nonexistent/vmlinux"), "%s", out);
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
@@ -110,10 +203,12 @@ Test(orch, a_worker_killed_mid_run_is_reported_and_the_run_completes, .timeout =
 		e.tmp, worker, worker);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
-		 "chmod +x %s/killer-worker && printf 'tests:\\n  - {name: victim, duration: 1s}\\n"
+		 /* Started as root, ktstr-orch runs as nobody: the fake worker and
+		  * its marker directory must be reachable for that user. */
+		 "chmod 777 %s && chmod +x %s/killer-worker && printf 'tests:\\n  - {name: victim, duration: 1s}\\n"
 		 "  - {name: survivor, duration: 1s}\\n' > %s/two.yaml && "
 		 "KTSTR_VMM_WORKER=%s/killer-worker %s --workers 1 run %s/two.yaml --kernel %s 2>&1",
-		 e.tmp, e.tmp, e.tmp, e.orch, e.tmp, e.kernel);
+		 e.tmp, e.tmp, e.tmp, e.tmp, e.orch, e.tmp, e.kernel);
 	rc = sh(cmd, &out);
 	cr_assert_eq(rc, 3, "infrastructure errors exit 3, got %d:\n%s", rc, out);
 	cr_assert(strstr(out, "FAIL  victim"), "%s", out);

@@ -15,6 +15,7 @@
  * Static, libc only, no allocation: it is PID 1 and must never fail
  * silently; any unreadable file is reported as "?" rather than skipped. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,20 +28,21 @@
 static FILE *out;
 
 /* Read a small sysfs file into buf, without the trailing newline. Returns 0
- * or -1 (buf then holds "?"). */
+ * or -errno (buf then holds "?"). */
 static int slurp(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 	ssize_t n;
 
 	snprintf(buf, len, "?");
 	if (fd < 0)
-		return -1;
+		return -errno;
 	n = read(fd, buf, len - 1);
+	err = errno;
 	close(fd);
 	if (n < 0) {
 		snprintf(buf, len, "?");
-		return -1;
+		return -err;
 	}
 	buf[n] = 0;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))

@@ -23,6 +23,15 @@ int vmtest_kernel(const char *kind, char *buf, size_t len);
  * discard). Kills the child at timeout_ms. Returns 0 and the wait status in
  * *status, -ETIMEDOUT (child killed and reaped) or -errno. */
 int vmtest_run(char *const argv[], int timeout_ms, char **out, int *status);
+/* Like vmtest_run, but stdin is fed from in[0..inlen) and then closed (EOF),
+ * as `printf ... | cmd` would, and stdout and stderr are captured apart so a
+ * test can compare stdout byte for byte. The out and err buffers are
+ * malloc'd and NUL-terminated (either pointer may be NULL to discard);
+ * outlen, if given, receives stdout's length. Kills the process group at timeout_ms. Returns 0 and
+ * the wait status in *status, -ETIMEDOUT (child killed and reaped, output so
+ * far still returned) or -errno. */
+int vmtest_run_io(char *const argv[], const void *in, size_t inlen, int timeout_ms, char **out,
+		  size_t *outlen, char **err, int *status);
 /* vmtest_run of "/bin/sh -c cmd"; returns 0 only when it exited 0. */
 int vmtest_sh(const char *cmd, int timeout_ms, char **out);
 

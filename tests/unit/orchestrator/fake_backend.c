@@ -47,10 +47,13 @@ static int fake_run(struct vm_backend *b, const struct vm_job *job, struct vm_ca
 		out->infra = true;
 	} else {
 		out->result = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
-		tr.status = how == FAKE_PASS || flaky_pass ? KTSTR__TEST_RESULT__STATUS__PASSED
-							   : KTSTR__TEST_RESULT__STATUS__FAILED;
+		tr.status = how == FAKE_PASS || how == FAKE_UNSANDBOXED || flaky_pass
+				    ? KTSTR__TEST_RESULT__STATUS__PASSED
+				    : KTSTR__TEST_RESULT__STATUS__FAILED;
 		vmres_add_test_result(out->result, &tr, true);
 		vmres_set_console(out->result, "[    1.0] Linux version 7.2\n[    2.0] reboot: Power down\n");
+		if (how == FAKE_UNSANDBOXED)
+			out->result->sandboxed = 0;
 	}
 	pthread_mutex_lock(&fb->lock);
 	fb->running--;

@@ -15,6 +15,10 @@ Ktstr__VmResult *vmres_new(Ktstr__Outcome outcome)
 	r->outcome = outcome;
 	r->engine = KTSTR__ENGINE__ENGINE_QEMU;
 	r->engine_detail = strdup("qemu-tcg");
+	/* A confined worker, as production results are; tests of the
+	 * fail-closed path clear it. */
+	r->has_sandboxed = 1;
+	r->sandboxed = 1;
 	return r;
 }
 

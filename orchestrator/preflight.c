@@ -1,0 +1,114 @@
+#include "preflight.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const preflight_qemu_dirs[] = { "/usr/local/bin", "/usr/bin", "/bin", NULL };
+
+int preflight_qemu(const char *const *dirs, char *err, size_t errlen)
+{
+	char path[4096], tried[1024] = "";
+	size_t tl = 0;
+
+	if (!dirs)
+		dirs = preflight_qemu_dirs;
+	for (size_t i = 0; dirs[i]; i++) {
+		snprintf(path, sizeof(path), "%s/qemu-system-x86_64", dirs[i]);
+		if (!access(path, X_OK))
+			return 0;
+		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
+				       i ? ", " : "", dirs[i]);
+		if (tl >= sizeof(tried))
+			tl = sizeof(tried) - 1;
+	}
+	snprintf(err, errlen,
+		 "the QEMU engine needs qemu-system-x86_64, not found in %s (VM workers run with a "
+		 "clean environment and look only there): install it (Debian/Ubuntu: apt-get "
+		 "install qemu-system-x86), or use --engine kvm on a host with hardware KVM",
+		 tried);
+	return -ENOENT;
+}
+
+int preflight_kvm(const char *dev, const char *user, char *err, size_t errlen)
+{
+	if (!dev)
+		dev = "/dev/kvm";
+	if (access(dev, F_OK)) {
+		snprintf(err, errlen,
+			 "the KVM engine needs %s, which does not exist (%s): enable virtualization "
+			 "in the firmware and load the module (modprobe kvm_intel or kvm_amd), or "
+			 "use --engine qemu",
+			 dev, strerror(errno));
+		return -ENOENT;
+	}
+	if (access(dev, R_OK | W_OK)) {
+		snprintf(err, errlen,
+			 "the KVM engine needs read and write access to %s, which user %s (uid %u, "
+			 "gid %u) lacks (%s); every VM worker runs as that user. Grant it: "
+			 "setfacl -m u:%s:rw %s, or make that user's *primary* group own it "
+			 "(ktstr-orch keeps only the primary group when it drops root, so "
+			 "membership of the kvm group alone is not enough then); or use --engine qemu",
+			 dev, user ? user : "?", (unsigned)getuid(), (unsigned)getgid(),
+			 strerror(errno), user ? user : "$USER", dev);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int preflight_engine(const struct host_caps *hc, const char *user, char *err, size_t errlen)
+{
+	if (hc->engine == KTSTR__ENGINE__ENGINE_KVM)
+		return preflight_kvm(NULL, user, err, errlen);
+	if (hc->engine == KTSTR__ENGINE__ENGINE_QEMU)
+		return preflight_qemu(NULL, err, errlen);
+	return 0;
+}
+
+int preflight_cpu_plan(const struct plan *p, const struct host_caps *hc, unsigned workers,
+		       char *msg, size_t msglen)
+{
+	uint32_t top[256] = { 0 }, need = 0;
+
+	if (workers > 256)
+		workers = 256;
+	if (!workers)
+		workers = 1;
+	for (size_t i = 0; i < p->n; i++) {
+		uint32_t c;
+
+		if (p->v[i].state != VAR_KEPT)
+			continue;
+		c = topo_cpus(&p->v[i].topo);
+		/* keep the `workers` largest (insertion into a small sorted array) */
+		for (unsigned k = 0; k < workers; k++) {
+			if (c > top[k]) {
+				uint32_t t = top[k];
+
+				top[k] = c;
+				c = t;
+			}
+		}
+	}
+	for (unsigned k = 0; k < workers; k++)
+		need += top[k];
+	if (need > hc->cpus && workers > 1 && top[0] <= hc->cpus) {
+		snprintf(msg, msglen,
+			 "host CPU plan: up to %u concurrent VMs need %u vCPUs but this host has %u "
+			 "CPUs: vCPUs will be oversubscribed and timing checks may be noisy (lower "
+			 "--workers to avoid it)",
+			 workers, need, hc->cpus);
+		return 1;
+	}
+	if (need > hc->cpus) {
+		snprintf(msg, msglen,
+			 "host CPU plan: the largest VM has %u vCPUs and this host %u CPUs: vCPUs "
+			 "will be oversubscribed%s; timing checks may be noisy",
+			 top[0], hc->cpus, workers > 1 ? ", more so with --workers > 1" : "");
+		return 1;
+	}
+	snprintf(msg, msglen, "host CPU plan: up to %u vCPUs across %u concurrent VMs on %u host CPUs",
+		 need, workers, hc->cpus);
+	return 0;
+}

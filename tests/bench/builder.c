@@ -1,0 +1,205 @@
+/* bench-builder: image lookups through the orchestrator's builder client
+ * (orchestrator/builder_client.c, the path `ktstr-orch run` takes), for the
+ * real base image: ktstr-guest as /init + static busybox as /bin/busybox,
+ * no scheduler, compression as the orchestrator requests it (none unless
+ * --compression says otherwise).
+ *
+ * Each iteration, in a fresh empty cache directory:
+ *   cold    new builder, first request: tier BUILT (packs and writes cache)
+ *   memory  same builder, same request again: tier MEMORY
+ *   disk    a second new builder on the same directory, same request:
+ *           tier DISK (the on-disk cache, as a new `ktstr-orch run` sees it)
+ * Times are client-side wall clock around builder_client_build (request
+ * sent -> sealed memfd received); the builder's own build_us is printed
+ * too. Builder start-up is timed separately (it happens once per run).
+ *
+ *   bench-builder [-n N] [--compression none|gzip|lz4] [--guest PATH]
+ *                 [--busybox PATH] [--builder PATH] [--log FILE] */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ktstr/util.h>
+
+#include "bench.h"
+#include "builder_client.h"
+
+static const char *const tier_names[] = { "built", "memory", "disk" };
+
+
+/* One request; *us = client wall time, *bus = builder's build_us. */
+static int one(struct builder_client *bc, const Ktstr__BuildRequest *req, uint64_t *us,
+	       uint64_t *bus, int *tier, uint64_t *size, uint32_t *files)
+{
+	struct builder_image img;
+	char err[1024];
+	uint64_t t0 = ktstr_now_us();
+	int rc = builder_client_build(bc, req, 0, &img, err, sizeof(err));
+
+	*us = ktstr_now_us() - t0;
+	if (rc) {
+		fprintf(stderr, "build: %s\n", err);
+		return rc;
+	}
+	*bus = img.ok->has_build_us ? img.ok->build_us : 0;
+	*tier = img.ok->has_tier ? (int)img.ok->tier : -1;
+	*size = img.ok->image_size;
+	*files = img.ok->has_file_count ? img.ok->file_count : 0;
+	builder_image_free(&img);
+	return 0;
+}
+
+static int start(struct builder_client *bc, const struct builder_client_opts *bo, uint64_t *us)
+{
+	char err[1024];
+	uint64_t t0 = ktstr_now_us();
+	int rc = builder_client_start(bc, bo, err, sizeof(err));
+
+	*us = ktstr_now_us() - t0;
+	if (rc)
+		fprintf(stderr, "builder start: %s\n", err);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "compression", required_argument, NULL, 'c' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "busybox", required_argument, NULL, 'b' },
+		{ "builder", required_argument, NULL, 'B' },
+		{ "log", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char guest[PATH_MAX] = "", builder[PATH_MAX] = "", dir[PATH_MAX];
+	const char *busybox = "/bin/busybox", *log = NULL, *comp = "none";
+	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
+	Ktstr__FileSpec bb = KTSTR__FILE_SPEC__INIT;
+	Ktstr__FileSpec *files[1] = { &bb };
+	struct builder_client_opts bo = { .stderr_fd = -1 };
+	unsigned n = 10;
+	uint64_t *cold, *mem, *disk, *bcold, *bmem, *bdisk, *st;
+	uint64_t size = 0;
+	size_t good = 0;
+	int opt, logfd = -1;
+
+	while ((opt = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'n': n = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'c': comp = optarg; break;
+		case 'g': snprintf(guest, sizeof(guest), "%s", optarg); break;
+		case 'b': busybox = optarg; break;
+		case 'B': snprintf(builder, sizeof(builder), "%s", optarg); break;
+		case 'l': log = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s [-n N] [--compression none|gzip|lz4] [--guest P] "
+					"[--busybox P] [--builder P] [--log FILE]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (!n || n > 1000)
+		return 2;
+	if ((!guest[0] && bench_sibling_bin("ktstr-guest", guest, sizeof(guest))) ||
+	    (!builder[0] && bench_sibling_bin("ktstr-initramfs-builder", builder, sizeof(builder)))) {
+		fprintf(stderr, "ktstr-guest / ktstr-initramfs-builder not built (make first)\n");
+		return 2;
+	}
+	if (access(busybox, R_OK)) {
+		fprintf(stderr, "%s: %s\n", busybox, strerror(errno));
+		return 2;
+	}
+	if (log && (logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+		return fprintf(stderr, "open %s: %s\n", log, strerror(errno)), 2;
+	req.init_path = guest;
+	bb.host_path = (char *)busybox;
+	bb.guest_path = "/bin/busybox";
+	bb.has_resolve_libs = 1;
+	bb.resolve_libs = 0; /* busybox-static, as orchestrator/images.c sends it */
+	req.n_files = 1;
+	req.files = files;
+	req.has_compression = 1;
+	req.compression = !strcmp(comp, "gzip") ? KTSTR__COMPRESSION__COMPRESSION_GZIP
+			  : !strcmp(comp, "lz4") ? KTSTR__COMPRESSION__COMPRESSION_LZ4
+						 : KTSTR__COMPRESSION__COMPRESSION_NONE;
+	bo.builder_path = builder;
+	bo.stderr_fd = logfd >= 0 ? logfd : -1;
+	bo.cache_dir = dir;
+
+	cold = calloc(n, 8), mem = calloc(n, 8), disk = calloc(n, 8), bcold = calloc(n, 8);
+	bmem = calloc(n, 8), bdisk = calloc(n, 8), st = calloc(n, 8);
+	if (!cold || !mem || !disk || !bcold || !bmem || !bdisk || !st)
+		return 2;
+	printf("# base image: /init=%s, /bin/busybox=%s, compression %s, %u iterations\n", guest,
+	       busybox, comp, n);
+	printf("%-4s %10s %10s %10s %10s %10s %10s %10s\n", "it", "start_us", "cold_us", "memory_us",
+	       "disk_us", "b_cold", "b_memory", "b_disk");
+	for (unsigned i = 0; i < n; i++) {
+		struct builder_client b1 = { .pid = -1, .sock = -1 }, b2 = { .pid = -1, .sock = -1 };
+		uint64_t us[3] = { 0 }, bus[3] = { 0 }, sus = 0, s2;
+		int tier[3] = { -1, -1, -1 }, rc;
+		uint32_t nf[3] = { 0 };
+		char tmpl[] = "/var/tmp/ktstr-bench-cache-XXXXXX";
+
+		if (!mkdtemp(tmpl)) {
+			perror("mkdtemp");
+			return 2;
+		}
+		snprintf(dir, sizeof(dir), "%s", tmpl);
+		rc = start(&b1, &bo, &sus);
+		if (!rc)
+			rc = one(&b1, &req, &us[0], &bus[0], &tier[0], &size, &nf[0]);
+		if (!rc)
+			rc = one(&b1, &req, &us[1], &bus[1], &tier[1], &size, &nf[1]);
+		if (b1.pid >= 0)
+			builder_client_stop(&b1);
+		if (!rc)
+			rc = start(&b2, &bo, &s2);
+		if (!rc)
+			rc = one(&b2, &req, &us[2], &bus[2], &tier[2], &size, &nf[2]);
+		if (b2.pid >= 0)
+			builder_client_stop(&b2);
+		{
+			char cmd[PATH_MAX + 16];
+
+			/* Only ever our own mkdtemp directory. */
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+			if (system(cmd))
+				fprintf(stderr, "could not remove %s\n", tmpl);
+		}
+		if (rc)
+			return 1;
+		printf("%-4u %10llu %10llu %10llu %10llu %10llu %10llu %10llu  tiers %s/%s/%s files %u/%u/%u\n", i,
+		       (unsigned long long)sus, (unsigned long long)us[0], (unsigned long long)us[1],
+		       (unsigned long long)us[2], (unsigned long long)bus[0],
+		       (unsigned long long)bus[1], (unsigned long long)bus[2],
+		       tier[0] >= 0 && tier[0] < 3 ? tier_names[tier[0]] : "?",
+		       tier[1] >= 0 && tier[1] < 3 ? tier_names[tier[1]] : "?",
+		       tier[2] >= 0 && tier[2] < 3 ? tier_names[tier[2]] : "?", nf[0], nf[1], nf[2]);
+		fflush(stdout);
+		/* Only count iterations that hit the tier they are named for. */
+		if (tier[0] == 0 && tier[1] == 1 && tier[2] == 2) {
+			st[good] = sus;
+			cold[good] = us[0], mem[good] = us[1], disk[good] = us[2];
+			bcold[good] = bus[0], bmem[good] = bus[1], bdisk[good] = bus[2];
+			good++;
+		}
+	}
+	printf("image_bytes=%llu counted=%zu/%u\n", (unsigned long long)size, good, n);
+	if (good) {
+		bench_print_median("builder_start_us", st, good);
+		bench_print_median("cold_us", cold, good);
+		bench_print_median("memory_us", mem, good);
+		bench_print_median("disk_us", disk, good);
+		bench_print_median("builder_cold_us", bcold, good);
+		bench_print_median("builder_mem_us", bmem, good);
+		bench_print_median("builder_disk_us", bdisk, good);
+	}
+	if (logfd >= 0)
+		close(logfd);
+	free(cold), free(mem), free(disk), free(bcold), free(bmem), free(bdisk), free(st);
+	return good ? 0 : 1;
+}
