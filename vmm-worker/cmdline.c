@@ -21,7 +21,10 @@
  *  random.trust_cpu=on     no boot stall waiting for entropy
  *  cryptomgr.notests       crypto self-tests cost seconds under TCG and can hit
  *                          a rare int3 Oops with multi-threaded TCG
- *  nomodules lockdown=none the initramfs has no modules; /dev/mem must work
+ *  nomodules               the initramfs has no modules. (No lockdown= word:
+ *                          "none" is not a value the kernel accepts, and
+ *                          Debian's configs already default to no lockdown,
+ *                          which /dev/mem needs.)
  *  iomem=relaxed           /dev/mem may map the SHM region (STRICT_DEVMEM)
  *  loglevel=1              quiet boot, but KERN_EMERG stays visible: with
  *                          loglevel=0 even "Kernel panic - not syncing" is
@@ -35,7 +38,7 @@ static const char base_words[] =
 	"console=ttyS0 panic=-1 reboot=k "
 	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "
 	"nokaslr mitigations=off no_timer_check tsc=reliable random.trust_cpu=on "
-	"cryptomgr.notests nomodules lockdown=none iomem=relaxed loglevel=1 rdinit=/init "
+	"cryptomgr.notests nomodules iomem=relaxed loglevel=1 rdinit=/init "
 	"sysctl.kernel.unprivileged_bpf_disabled=0 sysctl.kernel.sched_schedstats=1";
 
 struct cl {
