@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,9 @@ Test(orch_shell, exec_output_is_printed_and_includes_are_there, .timeout = 400)
 
 	cr_assert(fd >= 0);
 	cr_assert_eq(write(fd, "hello-from-host\n", 16), 16);
+	/* mkstemp makes it 0600; started as root, ktstr-orch runs as nobody
+	 * and its builder must read the include. */
+	cr_assert_eq(fchmod(fd, 0644), 0);
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "cat /include-files/%s; nproc", strrchr(inc, '/') + 1);
 	rc = orch_shell(cmd, inc, &out);
