@@ -1,7 +1,27 @@
 /* The KVM engine: our own VMM. engine_kvm_run sets the VM up, runs one
  * thread per vCPU and watches from the calling thread (100 ms ticks): live
- * SHM ring drain, console panic marker, SCHED_EXIT, stop requests, interactive
- * input and the watchdog. Whatever ends the VM first is its outcome. */
+ * SHM ring drain, serial output to the capture, console panic marker,
+ * SCHED_EXIT, stop requests, interactive input and the watchdog. Whatever
+ * ends the VM first is its outcome.
+ *
+ * Confinement (docs/security.md, "KVM engine"), before the first guest
+ * instruction and in this order:
+ *   1. setup(): everything that opens a file or creates an fd: /dev/kvm
+ *      (closed again once the VM and vCPUs exist), the VM fd, guest RAM,
+ *      the kernel/initrd loaded from main.c's fds, vCPU fds + kvm_run
+ *      mappings, every vCPU setup ioctl, the kick signal handler;
+ *   2. fd inventory (main.c's fds + the VM and vCPU fds), while /proc is
+ *      still reachable;
+ *   3. namespaces (SANDBOX_NS_DEFAULT | SANDBOX_NS_EMPTY_ROOT), no
+ *      capabilities, no_new_privs -- while the process is single-threaded
+ *      (a user namespace needs it); threads inherit all three;
+ *   4. vCPU threads: each loads WORKER_VCPU for itself, reports, and waits
+ *      at the start gate;
+ *   5. this (control) thread loads WORKER_CTL for itself only (no TSYNC:
+ *      a vCPU thread must keep its own, smaller filter), then opens the
+ *      gate: the first KVM_RUN.
+ * Any failure ends the VM as ENGINE_ERROR before the guest ran, unless
+ * VmSpec.insecure_no_sandbox skips 2-5 (vm_end.sandboxed stays false). */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +34,8 @@
 
 #include "capture.h"
 #include "engine_kvm_priv.h"
+#include "sandbox.h"
+#include "worker_ctl.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "x86_64/pagetables.h"
@@ -152,6 +174,7 @@ static void watch(struct kvm_engine *e)
 		uint64_t now = ktstr_now_ms();
 		bool all_done = true;
 
+		kvm_io_drain_serial(e);
 		drain_ring(e);
 		if (capture_saw_panic(e->cap)) {
 			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, true, "kernel panic on the console");
@@ -290,7 +313,68 @@ static int setup(struct kvm_engine *e, struct kvm_err *err)
 	if (!r)
 		r = kvm_vcpus_create(e, sup, off, noff, err);
 	free(sup);
+	/* /dev/kvm is only for system ioctls (capabilities, CPUID, new VMs):
+	 * none is needed from here on, and a confined worker holding it could
+	 * only be tempted to create VMs. */
+	if (e->vm.kvm_fd >= 0) {
+		close(e->vm.kvm_fd);
+		e->vm.kvm_fd = -1;
+	}
 	return r;
+}
+
+static int sandbox_fail(struct kvm_err *err, int r, const char *step, const char *why)
+{
+	char full[sizeof(err->why)];
+
+	snprintf(full, sizeof(full), "KVM engine: %s: %s", step, why);
+	kerr("%s", full);
+	return kvm_err_set(err, -r, WORKER_SB_WHAT, full, WORKER_SB_HINT);
+}
+
+/* Steps 2-3 (see the top of this file): before any thread exists. */
+static int confine_prepare(struct kvm_engine *e, struct kvm_err *err)
+{
+	int *fds = calloc(e->m.ncpus + 1, sizeof(*fds));
+	char why[640];
+	size_t n = 0;
+	int r;
+
+	if (!fds)
+		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "fd inventory", NULL);
+	fds[n++] = e->vm.vm_fd;
+	for (uint32_t i = 0; i < e->m.ncpus; i++)
+		fds[n++] = e->vcpus[i].fd;
+	/* Now: the empty root below hides /proc, where the check looks. */
+	r = worker_sandbox_fd_check(fds, n, why, sizeof(why));
+	free(fds);
+	if (r < 0)
+		return sandbox_fail(err, r, "fd inventory before confinement", why);
+	r = worker_sandbox_prepare(SANDBOX_NS_DEFAULT | SANDBOX_NS_EMPTY_ROOT, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "namespaces/capabilities", why);
+	return 0;
+}
+
+/* Steps 4-5: every vCPU thread confined itself, now this thread. */
+static int confine_ctl(struct kvm_engine *e, struct kvm_err *err)
+{
+	char why[640];
+	int r;
+
+	r = kvm_vcpus_wait_confined(e, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "vCPU thread policy (worker-vcpu)", why);
+	/* engine_fds NULL: the inventory was checked before the empty root. */
+	r = worker_sandbox_confine(0, NULL, 0, 0, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "control thread policy (worker-ctl)", why);
+	e->end->sandboxed = true;
+	kinfo("KVM engine: worker confined (control thread %s, %u vCPU threads %s, no "
+	      "capabilities, own user/mount/net/ipc/uts namespaces, empty root)",
+	      sandbox_role_name(SANDBOX_ROLE_WORKER_CTL), e->m.ncpus,
+	      sandbox_role_name(SANDBOX_ROLE_WORKER_VCPU));
+	return 0;
 }
 
 int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
@@ -317,18 +401,27 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	pthread_cond_init(&e->cond, NULL);
 	kvm_io_init(e);
 
+	e->confine = !in->spec->insecure_no_sandbox;
+
 	r = setup(e, &err);
+	if (!r && e->confine)
+		r = confine_prepare(e, &err);
+	if (!r)
+		r = kvm_vcpus_start(e, &err);
+	if (!r && e->confine)
+		r = confine_ctl(e, &err);
 	if (!r) {
 		end->setup_us = ktstr_now_us() - in->worker_start_us;
 		end->engine_start_us = ktstr_now_us();
-		r = kvm_vcpus_start(e, &err);
-		if (!r)
-			capture_vm_started(cap, KTSTR__ENGINE__ENGINE_KVM, end->engine_detail,
-					   end->setup_us, 0);
+		kvm_vcpus_open_gate(e); /* the first guest instruction */
+		capture_vm_started(cap, KTSTR__ENGINE__ENGINE_KVM, end->engine_detail,
+				   end->setup_us, 0);
 	}
 	if (r) {
-		kvm_engine_kick_all(e);
+		kvm_engine_kick_all(e); /* sets stop: threads at the gate leave */
+		kvm_vcpus_open_gate(e);
 		kvm_vcpus_join(e);
+		end->sandboxed = false; /* the guest never ran */
 		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
 		snprintf(end->error_what, sizeof(end->error_what), "%s", err.what);
 		snprintf(end->error_why, sizeof(end->error_why), "%s", err.why);
@@ -343,6 +436,11 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	kvm_vcpus_join(e);
 	/* Post-mortem: whatever the guest wrote after the last tick. */
 	pthread_mutex_lock(&e->lock);
+	kvm_io_drain_serial(e);
+	for (int i = 0; i < 2; i++)
+		if (e->com_out[i].dropped)
+			kwarn("KVM engine: %llu bytes of COM%d output written after the VM ended "
+			      "were dropped", (unsigned long long)e->com_out[i].dropped, i + 1);
 	drain_ring(e);
 	if (e->have_ring)
 		capture_ring_stats(cap, ring_drops(&e->ring), e->ring_crc_errors);

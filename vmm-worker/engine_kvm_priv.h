@@ -28,6 +28,24 @@ struct kvm_vcpu {
 	pthread_t thread;
 	bool started;
 	atomic_bool done;	/* the thread left its run loop */
+	/* Confinement report (under eng->lock): 0 = not yet, 1 = the
+	 * WORKER_VCPU policy is loaded, -errno = it failed (sb_err says why). */
+	int sb_state;
+	char sb_err[256];
+};
+
+/* Serial output on its way from a vCPU thread to the control thread. Only
+ * the control thread touches the capture (which sends frames on the control
+ * socket): vCPU threads, which run guest code, then need no socket syscall
+ * at all. 64 KiB per port holds one maximal rep-outsb exit (4 KiB) many
+ * times over; a vCPU that finds no room waits for the next drain, as a real
+ * UART holds a guest that writes faster than the line. */
+#define KVM_SERIAL_BUF (64u << 10)
+#define KVM_SERIAL_HIGH (4u << 10) /* wake the control thread from here on */
+struct kvm_serial_out {
+	uint8_t buf[KVM_SERIAL_BUF];
+	size_t len;
+	uint64_t dropped; /* bytes written after the VM ended with no room left */
 };
 
 struct kvm_engine {
@@ -53,6 +71,16 @@ struct kvm_engine {
 	bool have_ring;
 	uint32_t ring_crc_errors;
 	int kick_signal;
+
+	/* COM1 (0) and COM2 (1) output not yet captured (under lock). */
+	struct kvm_serial_out com_out[2];
+
+	/* Confinement (docs/security.md, "KVM engine"). confine: load the
+	 * policies (false only with VmSpec.insecure_no_sandbox). gate_open:
+	 * the control thread is confined too, vCPU threads may enter KVM_RUN
+	 * (under lock; a thread that sees stop instead leaves). */
+	bool confine;
+	bool gate_open;
 };
 
 /* Record how the VM ended (first call wins) and stop every vCPU. Takes the
@@ -64,6 +92,10 @@ void kvm_engine_kick_all(struct kvm_engine *e);
 
 /* Port I/O and MMIO exits. Return 0 or an outcome was recorded. */
 void kvm_io_init(struct kvm_engine *e);
+/* Control thread only, under lock: hand buffered serial output to the
+ * capture (and, interactive, COM2 to stdout_fd); wakes vCPUs waiting for
+ * room. */
+void kvm_io_drain_serial(struct kvm_engine *e);
 void kvm_io_port(struct kvm_engine *e, struct kvm_run *run);
 void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run);
 
@@ -71,6 +103,12 @@ void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run);
 int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,
 		     const struct x86_feature_bit *off, size_t noff, struct kvm_err *err);
 int kvm_vcpus_start(struct kvm_engine *e, struct kvm_err *err);
+/* Confined start (e->confine): wait, bounded, until every started vCPU
+ * thread reported its WORKER_VCPU policy. Returns 0, or -errno with why
+ * naming the vCPU and the step that failed. */
+int kvm_vcpus_wait_confined(struct kvm_engine *e, char *why, size_t len);
+/* Let the vCPU threads enter KVM_RUN (or, with e->stop, leave). */
+void kvm_vcpus_open_gate(struct kvm_engine *e);
 void kvm_vcpus_join(struct kvm_engine *e);
 void kvm_vcpus_destroy(struct kvm_engine *e);
 

@@ -3,6 +3,7 @@
  * decoded there; MMIO outside RAM has no device and ends the VM. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -14,22 +15,50 @@
 #define COM1_IRQ 4u
 #define COM2_IRQ 3u
 
+/* Called under lock by a vCPU thread (uart_write): queue the byte for the
+ * control thread. kvm_io_port made room before the exit was handled, so a
+ * byte is only dropped after the VM ended (counted, never silent). */
+static void serial_out(struct kvm_engine *e, unsigned port, uint8_t b)
+{
+	struct kvm_serial_out *o = &e->com_out[port];
+
+	if (o->len == sizeof(o->buf)) {
+		o->dropped++;
+		return;
+	}
+	o->buf[o->len++] = b;
+	/* Interactive: a line should reach the terminal now, not at the
+	 * next tick. Otherwise wake the control thread once enough waits. */
+	if (o->len >= KVM_SERIAL_HIGH || (port == 1 && b == '\n' && e->in->stdout_fd >= 0))
+		pthread_cond_broadcast(&e->cond);
+}
+
 static void com1_tx(void *ctx, uint8_t b)
 {
-	struct kvm_engine *e = ctx;
-
-	capture_com1(e->cap, &b, 1);
+	serial_out(ctx, 0, b);
 }
 
 static void com2_tx(void *ctx, uint8_t b)
 {
-	struct kvm_engine *e = ctx;
+	serial_out(ctx, 1, b);
+}
 
-	capture_com2(e->cap, &b, 1);
-	/* Shell mode: COM2 is the terminal. A failed write (closed
-	 * terminal) is not an error of the VM, so it is ignored. */
-	if (e->in->stdout_fd >= 0)
-		(void)write_full(e->in->stdout_fd, &b, 1);
+void kvm_io_drain_serial(struct kvm_engine *e)
+{
+	struct kvm_serial_out *c1 = &e->com_out[0], *c2 = &e->com_out[1];
+
+	if (c1->len)
+		capture_com1(e->cap, c1->buf, c1->len);
+	if (c2->len) {
+		capture_com2(e->cap, c2->buf, c2->len);
+		/* Shell mode: COM2 is the terminal. A failed write (closed
+		 * terminal) is not an error of the VM, so it is ignored. */
+		if (e->in->stdout_fd >= 0)
+			(void)write_full(e->in->stdout_fd, c2->buf, c2->len);
+	}
+	if (c1->len || c2->len)
+		pthread_cond_broadcast(&e->cond); /* vCPUs waiting for room */
+	c1->len = c2->len = 0;
 }
 
 static void com1_irq(void *ctx, int level)
@@ -92,7 +121,28 @@ void kvm_io_port(struct kvm_engine *e, struct kvm_run *run)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 
+	uint16_t port = run->io.port;
+	bool com = (port >= COM1_BASE && port < COM1_BASE + 8) || (port >= COM2_BASE && port < COM2_BASE + 8);
+	size_t need = com ? (size_t)run->io.count * run->io.size : 0;
+
 	pthread_mutex_lock(&e->lock);
+	/* Room for every byte this exit can emit on COM1/COM2, taken before
+	 * any device state changes (the wait drops the lock). Bounded: the
+	 * control thread drains every tick, and once the VM ended nothing
+	 * waits. */
+	while (write && !e->ended && !atomic_load(&e->stop) && need &&
+	       (KVM_SERIAL_BUF - e->com_out[0].len < need || KVM_SERIAL_BUF - e->com_out[1].len < need)) {
+		struct timespec ts;
+
+		pthread_cond_broadcast(&e->cond);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	}
 	for (uint32_t n = 0; n < run->io.count; n++)
 		port_access(e, run->io.port, data + (size_t)n * run->io.size, run->io.size, write);
 	pthread_mutex_unlock(&e->lock);

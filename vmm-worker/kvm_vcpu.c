@@ -15,11 +15,16 @@
 #include "capture.h"
 #include "engine_kvm_priv.h"
 #include "ktstr/log.h"
+#include "ktstr/util.h"
+#include "sandbox.h"
 #include "x86_64/layout.h"
 #include "x86_64/pagetables.h"
 #include "x86_64/regs.h"
 
 #define JOIN_BOUND_S 5
+/* vCPU threads report their policy and wait for the gate at most this
+ * long: both take milliseconds; only a stalled host comes near it. */
+#define KVM_GATE_WAIT_MS 10000
 
 static int vcpu_fail(struct kvm_err *err, int e, uint32_t cpu, const char *step)
 {
@@ -273,12 +278,62 @@ static bool handle_exit(struct kvm_engine *e, struct kvm_vcpu *v)
 	}
 }
 
+/* A bounded wait on e->cond (under e->lock) until deadline_ms. */
+static void cond_wait_until(struct kvm_engine *e, uint64_t deadline_ms)
+{
+	struct timespec ts;
+	uint64_t now = ktstr_now_ms(), left = deadline_ms > now ? deadline_ms - now : 0;
+
+	if (left > 100)
+		left = 100; /* re-check the state at least every 100 ms */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(left / 1000);
+	ts.tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+}
+
+/* Confine this vCPU thread (WORKER_VCPU, this thread only) and wait at the
+ * start gate until the control thread is confined too. Returns true when
+ * the thread may run the guest. The filter is loaded here, in the thread
+ * that runs guest code, after every setup ioctl (kvm_vcpus_create) and
+ * before the first KVM_RUN: nothing the guest does can reach a syscall the
+ * policy does not name. */
+static bool vcpu_confine_and_wait(struct kvm_engine *e, struct kvm_vcpu *v)
+{
+	uint64_t deadline = ktstr_now_ms() + KVM_GATE_WAIT_MS;
+	char err[sizeof(v->sb_err)] = "";
+	int r = 0;
+	bool go;
+
+	if (e->confine)
+		r = sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, sizeof(err));
+	pthread_mutex_lock(&e->lock);
+	v->sb_state = r < 0 ? r : 1;
+	if (r < 0)
+		snprintf(v->sb_err, sizeof(v->sb_err), "%s", err);
+	pthread_cond_broadcast(&e->cond);
+	while (r == 0 && !e->gate_open && !atomic_load(&e->stop) && ktstr_now_ms() < deadline)
+		cond_wait_until(e, deadline);
+	go = r == 0 && e->gate_open && !atomic_load(&e->stop);
+	pthread_mutex_unlock(&e->lock);
+	if (r == 0 && !go && !atomic_load(&e->stop))
+		kerr("KVM engine: vCPU %u: the start gate did not open within %d ms; the vCPU "
+		     "leaves without running the guest", v->index, KVM_GATE_WAIT_MS);
+	return go;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *v = arg;
 	struct kvm_engine *e = v->eng;
 	sigset_t set;
 
+	if (!vcpu_confine_and_wait(e, v))
+		goto out;
 	sigemptyset(&set);
 	sigaddset(&set, e->kick_signal);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -293,11 +348,55 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(e, v))
 			break;
 	}
+out:
 	atomic_store(&v->done, true);
 	pthread_mutex_lock(&e->lock);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
+}
+
+int kvm_vcpus_wait_confined(struct kvm_engine *e, char *why, size_t len)
+{
+	uint64_t deadline = ktstr_now_ms() + KVM_GATE_WAIT_MS;
+	int r = 0;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		uint32_t pending = 0;
+
+		for (uint32_t i = 0; i < e->m.ncpus && !r; i++) {
+			struct kvm_vcpu *v = &e->vcpus[i];
+
+			if (!v->started)
+				continue;
+			if (v->sb_state < 0) {
+				snprintf(why, len, "vCPU %u: %s", i, v->sb_err);
+				r = v->sb_state;
+			} else if (v->sb_state == 0) {
+				pending++;
+			}
+		}
+		if (r || !pending)
+			break;
+		if (ktstr_now_ms() >= deadline) {
+			snprintf(why, len, "%u vCPU thread(s) did not report their WORKER_VCPU seccomp "
+				 "policy within %d ms (host overloaded?)", pending, KVM_GATE_WAIT_MS);
+			r = -ETIMEDOUT;
+			break;
+		}
+		cond_wait_until(e, deadline);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+void kvm_vcpus_open_gate(struct kvm_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->gate_open = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
 }
 
 int kvm_vcpus_start(struct kvm_engine *e, struct kvm_err *err)
