@@ -35,6 +35,7 @@ struct sc_w {
 	int cg;
 	bool stopped; /* SIGUSR1 sent and report collected (or killed) */
 	Ktstr__WorkType type;
+	uint64_t iters_at_start;   /* live iterations when the scenario started */
 	bool restricted;	   /* lived only under cpusets ... */
 	struct cpuset_bits allowed; /* ... whose union is this */
 };
@@ -517,6 +518,12 @@ static void judge(struct run *r)
 				snprintf(f.check, sizeof(f.check), "starvation");
 				snprintf(f.message, sizeof(f.message),
 					 "tid %d starved (0 work units)", (int)w->w.pid);
+			} else if (seen == w->iters_at_start && lim.not_starved) {
+				snprintf(f.check, sizeof(f.check), "starvation");
+				snprintf(f.message, sizeof(f.message),
+					 "tid %d starved (0 work units after settle; %llu iterations "
+					 "before the scenario started)",
+					 (int)w->w.pid, (unsigned long long)seen);
 			} else {
 				snprintf(f.check, sizeof(f.check), "worker");
 				snprintf(f.message, sizeof(f.message),
@@ -615,6 +622,11 @@ void scenario_run(const struct scenario_env *env, const Ktstr__Scenario *sc, str
 	if (!hold(r, sc->settle_ms))
 		goto out_stop;
 	report_msg(env->rep, KTSTR_MSG_SCENARIO_START, NULL, 0);
+	/* Settle is not judged: a worker that ran only before the scenario
+	 * started (a scheduler that starves it once it sees its cgroup) is
+	 * starved all the same. */
+	for (size_t i = 0; i < r->nw; i++)
+		r->ws[i].iters_at_start = __atomic_load_n(&r->shared->live_iters[i], __ATOMIC_RELAXED);
 	r->t0 = ktstr_now_ms();
 	if (!sc->n_steps) {
 		stimulus(r, 0, NULL);

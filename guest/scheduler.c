@@ -378,8 +378,9 @@ static int task_cpu(int pid)
 	if (read_file(path, &s, &n, 4096))
 		return -1;
 	p = strrchr(s, ')');
-	/* After ")": field 3 (state) is the first; 39 is 36 further. */
-	for (int field = 3; p && field < 39; field++)
+	/* Each step lands on the space before the next field: the first on
+	 * field 3 (state), the 37th on field 39. */
+	for (int field = 3; p && field <= 39; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		cpu = atoi(p + 1);

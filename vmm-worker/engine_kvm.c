@@ -325,9 +325,9 @@ static int setup(struct kvm_engine *e, struct kvm_err *err)
 
 static int sandbox_fail(struct kvm_err *err, int r, const char *step, const char *why)
 {
-	char full[sizeof(err->why)];
+	char full[768]; /* logged whole; the VmResult keeps the first 255 bytes */
 
-	snprintf(full, sizeof(full), "KVM engine: %s: %s", step, why);
+	snprintf(full, sizeof(full), "KVM engine: %s: %.640s", step, why);
 	kerr("%s", full);
 	return kvm_err_set(err, -r, WORKER_SB_WHAT, full, WORKER_SB_HINT);
 }
