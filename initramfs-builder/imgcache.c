@@ -361,12 +361,14 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 			      name, strerror(errno));
 		return -EBADMSG;
 	}
+	/* Header fields first: the memmove below overwrites the header (h
+	 * points into the same buffer). */
+	img->uncompressed = ic_get64(h + IC_OFF_RAW);
+	img->file_count = ic_get32(h + IC_OFF_COUNT);
 	/* Move the payload to the front so the buffer becomes the image. */
 	memmove(buf, buf + IMGCACHE_HDR_LEN, (size_t)plen);
 	img->data = (uint8_t *)buf;
 	img->len = (size_t)plen;
-	img->uncompressed = ic_get64(h + IC_OFF_RAW);
-	img->file_count = ic_get32(h + IC_OFF_COUNT);
 	return 0;
 }
 

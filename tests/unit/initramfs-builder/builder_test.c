@@ -103,6 +103,20 @@ Test(builder, identical_inputs_hit_memory_then_disk)
 	cr_assert_eq(build_tier(f.cache, &f.req, key), KTSTR__CACHE_TIER__CACHE_DISK,
 		     "a new builder process must find the entry on disk");
 	cr_assert_str_eq(key, r1.ok.key);
+	/* A disk hit reports the same metadata as the build that wrote it. */
+	{
+		struct builder b2;
+		struct builder_result r3;
+
+		cr_assert_eq(builder_init(&b2, f.cache), 0);
+		cr_assert_eq(build(&b2, &f.req, &r3, &e), 0);
+		cr_assert_eq(r3.ok.tier, KTSTR__CACHE_TIER__CACHE_DISK);
+		cr_assert_eq(r3.ok.file_count, r1.ok.file_count);
+		cr_assert_eq(r3.ok.uncompressed_size, r1.ok.uncompressed_size);
+		cr_assert_eq(r3.ok.image_size, r1.ok.image_size);
+		builder_result_free(&r3);
+		builder_free(&b2);
+	}
 	builder_result_free(&r1);
 	builder_result_free(&r2);
 	builder_free(&b);
