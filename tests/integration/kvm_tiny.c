@@ -1,32 +1,300 @@
-/* The KVM engine end to end on this host's /dev/kvm: tiny guests (see
- * tests/tiny-guests) run through engine_kvm_run by ktstr-tiny-guests, and
- * each test asserts the outcome and what the host received (COM1, COM2,
- * CPUID topology as the guest saw it, the SHM ring message, fault details). */
+/* The KVM engine end to end on this host's /dev/kvm, through the real,
+ * confined ktstr-vmm-worker: ktstr-tiny-guests writes a tiny guest image
+ * (see tests/tiny-guests), the orchestrator's worker client (worker_client.h)
+ * spawns the worker and hands it the image as FD_KERNEL, and each test
+ * asserts the outcome and what the host received (COM1, COM2, CPUID topology
+ * as the guest saw it, the SHM ring message, fault details).
+ *
+ * Every scenario must end as before confinement existed and with
+ * VmResult.sandboxed = true and the worker exiting 0: an exit path that needed
+ * a syscall outside the WORKER_VCPU / WORKER_CTL policies would have killed
+ * the worker (SIGSYS), which worker_client turns into an infra error.
+ *
+ * While a hanging guest runs, the test reads the worker's /proc files
+ * (docs/security.md, "KVM engine"): every thread Seccomp 2, NoNewPrivs 1,
+ * no capability; its own user namespace; fds exactly 0-2, the control
+ * socket, the kernel image, the pre-opened /proc/self/status, the VM fd and
+ * one fd per vCPU (no /dev/kvm). */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-static char out[16384];
+#include <ktstr/ring.h>
+#include <ktstr/util.h>
 
-static void run_tiny(const char *args)
+#include "lib/vmtest.h"
+#include "worker_client.h"
+
+static char out[32768];
+static size_t out_len;
+
+/* ---- what the test reads from /proc while the guest runs ---------------- */
+
+struct proc_look {
+	bool done;
+	char status[4096];	/* the worker's /proc/PID/status */
+	char tasks[4096];	/* "tid Seccomp NoNewPrivs CapEff;" per thread */
+	char fds[4096];		/* "N -> target\n" per fd */
+	unsigned kernel_fds;	/* fds that are the kernel image (same inode) */
+	bool own_userns;	/* /proc/PID/ns/user differs from ours */
+};
+
+struct seen {
+	struct worker_outcome *out;
+	struct proc_look look;
+	bool want_look;
+	struct stat kernel_st;
+};
+
+static void slurp(const char *path, char *buf, size_t len)
 {
-	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-	char cmd[512];
-	size_t n;
-	FILE *p;
+	buf[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
 
+/* The value of "Key:" in a status text, or "" (whitespace trimmed). */
+static void field(const char *status, const char *key, char *val, size_t len)
+{
+	char pat[64];
+	val[0] = '\0';
+	snprintf(pat, sizeof(pat), "\n%s:", key);
+	const char *p = strstr(status, pat);
+	if (!p)
+		return;
+	p += strlen(pat);
+	p += strspn(p, " \t");
+	size_t n = strcspn(p, "\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(val, p, n);
+	val[n] = '\0';
+}
+
+static void look(struct seen *s, pid_t worker)
+{
+	struct proc_look *l = &s->look;
+	char path[128], buf[4096], a[32], b[32], c[32];
+	size_t used = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)worker);
+	slurp(path, l->status, sizeof(l->status));
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)worker);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)worker, de->d_name);
+		slurp(path, buf, sizeof(buf));
+		field(buf, "Seccomp", a, sizeof(a));
+		field(buf, "NoNewPrivs", b, sizeof(b));
+		field(buf, "CapEff", c, sizeof(c));
+		used += (size_t)snprintf(l->tasks + used, sizeof(l->tasks) - used, "%s %s %s %s;",
+					 de->d_name, a, b, c);
+		if (used >= sizeof(l->tasks))
+			break;
+	}
+	if (d)
+		closedir(d);
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)worker);
+	d = opendir(path);
+	used = 0;
+	while (d && (de = readdir(d))) {
+		char link[160], target[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/fd/%.32s", (int)worker, de->d_name);
+		ssize_t t = readlink(link, target, sizeof(target) - 1);
+		target[t > 0 ? t : 0] = '\0';
+		/* The worker's root is an empty tmpfs: a path may read oddly
+		 * from here, the inode does not. */
+		if (stat(link, &st) == 0 && st.st_dev == s->kernel_st.st_dev &&
+		    st.st_ino == s->kernel_st.st_ino) {
+			l->kernel_fds++;
+			snprintf(target, sizeof(target), "KERNEL");
+		}
+		used += (size_t)snprintf(l->fds + used, sizeof(l->fds) - used, "%s -> %s\n",
+					 de->d_name, target);
+		if (used >= sizeof(l->fds))
+			break;
+	}
+	if (d)
+		closedir(d);
+
+	char mine[128], theirs[128];
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)worker);
+	ssize_t n1 = readlink("/proc/self/ns/user", mine, sizeof(mine) - 1);
+	ssize_t n2 = readlink(path, theirs, sizeof(theirs) - 1);
+	l->own_userns = n1 > 0 && n2 > 0 && (n1 != n2 || memcmp(mine, theirs, (size_t)n1) != 0);
+	l->done = true;
+}
+
+static void on_event(void *ctx, const Ktstr__WorkerEvent *ev)
+{
+	struct seen *s = ctx;
+
+	/* The first output proves the guest runs (and the worker confined
+	 * itself before it did): look now, while it hangs. */
+	if (ev->ev_case == KTSTR__WORKER_EVENT__EV_OUTPUT && s->want_look && !s->look.done)
+		look(s, (pid_t)s->out->worker_pid);
+}
+
+/* ---- running one tiny guest through the worker ------------------------- */
+
+static const char *outcome_name(Ktstr__Outcome o)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, o);
+	return v ? v->name : "?";
+}
+
+static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + out_len, sizeof(out) - out_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_len = out_len + (size_t)n < sizeof(out) ? out_len + (size_t)n : sizeof(out) - 1;
+}
+
+static void put_bytes(const char *key, const uint8_t *d, size_t n)
+{
+	put("%s=", key);
+	for (size_t i = 0; i < n; i++)
+		put("%c", d[i] == '\n' ? '|' : (d[i] >= 0x20 && d[i] < 0x7f) ? d[i] : '.');
+	put("\n");
+}
+
+/* The worker's VmResult as "key=value" lines (the format the tests below
+ * assert on; ktstr-tiny-guests run prints the same keys). */
+static void describe(const struct worker_outcome *wo)
+{
+	const Ktstr__VmResult *r = wo->result;
+
+	put("infra_error=%d\n", (int)wo->infra_error);
+	put("outcome=%s\n", outcome_name(r->outcome));
+	put("sandboxed=%d\n", r->has_sandboxed ? (int)r->sandboxed : -1);
+	put("worker_exit=%d\n", wo->reaped && WIFEXITED(wo->worker_status)
+					? WEXITSTATUS(wo->worker_status)
+					: wo->reaped && WIFSIGNALED(wo->worker_status)
+						? 128 + WTERMSIG(wo->worker_status)
+						: -1);
+	if (r->error)
+		put("error_what=%s\nerror_why=%s\nerror_hint=%s\n", r->error->what,
+		    r->error->why ? r->error->why : "", r->error->hint ? r->error->hint : "");
+	if (r->has_kvm_exit_reason)
+		put("kvm_exit_reason=%u\n", r->kvm_exit_reason);
+	if (r->has_fault_rip)
+		put("fault_rip=0x%llx\n", (unsigned long long)r->fault_rip);
+	if (r->has_fault_insn) {
+		put("fault_insn=");
+		for (size_t i = 0; i < r->fault_insn.len; i++)
+			put("%02x", r->fault_insn.data[i]);
+		put("\n");
+	}
+	if (r->has_worker_rss_kb)
+		put("worker_rss_kb=%llu\n", (unsigned long long)r->worker_rss_kb);
+	if (r->has_console_tail)
+		put_bytes("com1", r->console_tail.data, r->console_tail.len);
+	if (r->has_guest_output)
+		put_bytes("com2", r->guest_output.data, r->guest_output.len);
+	for (size_t i = 0; i < r->n_ring; i++) {
+		const char *name = ring_msg_name(r->ring[i]->type);
+		put("ring%zu_type=%s\nring%zu_crc_ok=%d\n", i, name ? name : "?", i,
+		    (int)r->ring[i]->crc_ok);
+		put_bytes(i == 0 ? "ring0_payload" : "ringN_payload", r->ring[i]->payload.data,
+			  r->ring[i]->payload.len);
+	}
+}
+
+/* Run SCENARIO (as ktstr-tiny-guests names it) in format fmt with topology
+ * "N,L,C,T" and a timeout; fills out[] and, with s->want_look, s->look. */
+static void run_tiny_opts(const char *scenario, const char *fmt, const char *topo,
+			  uint32_t timeout_ms, bool insecure, struct seen *s)
+{
+	char worker[PATH_MAX], tiny[PATH_MAX], dir[PATH_MAX], image[PATH_MAX + 16];
+	Ktstr__VmSpec spec = KTSTR__VM_SPEC__INIT;
+	Ktstr__Topology t = KTSTR__TOPOLOGY__INIT;
+	struct worker_outcome wo;
+	char *log = NULL;
+	int status = 0;
+
+	out_len = 0;
+	out[0] = '\0';
 	if (access("/dev/kvm", R_OK | W_OK))
 		cr_skip_test("/dev/kvm is not usable here");
-	snprintf(cmd, sizeof(cmd), "timeout 60 %s/bin/ktstr-tiny-guests run %s 2>&1", build, args);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen %s", cmd);
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	pclose(p);
-	if (strstr(out, "no tiny guests built"))
+	cr_assert_eq(vmtest_bin("ktstr-vmm-worker", worker, sizeof(worker)), 0,
+		     "ktstr-vmm-worker is not built next to this test (make first)");
+	cr_assert_eq(vmtest_bin("ktstr-tiny-guests", tiny, sizeof(tiny)), 0,
+		     "ktstr-tiny-guests is not built next to this test (make first)");
+	cr_assert_eq(vmtest_tmpdir(dir, sizeof(dir)), 0);
+	snprintf(image, sizeof(image), "%s/tiny.img", dir);
+	char *argv[] = { tiny, "image", (char *)scenario, (char *)fmt, image, NULL };
+	int rc = vmtest_run(argv, 30000, &log, &status);
+	if (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		vmtest_rm_rf(dir);
 		cr_skip_test("tiny guests not built");
+	}
+	cr_assert(rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "ktstr-tiny-guests image %s %s failed:\n%s", scenario, fmt, log ? log : "");
+	free(log);
+
+	int kfd = open(image, O_RDONLY | O_CLOEXEC);
+	cr_assert(kfd >= 0, "open %s: %s", image, strerror(errno));
+	cr_assert_eq(fstat(kfd, &s->kernel_st), 0);
+	cr_assert_eq(sscanf(topo, "%u,%u,%u,%u", &t.numa_nodes, &t.llcs, &t.cores_per_llc,
+			    &t.threads_per_core), 4);
+	spec.engine = KTSTR__ENGINE__ENGINE_KVM;
+	spec.topology = &t;
+	spec.memory_mb = 128; /* the worker's minimum; tiny guests use 2 MiB */
+	spec.timeout_ms = timeout_ms;
+	spec.has_shm_size = true;
+	spec.shm_size = 1u << 20;
+	spec.has_stream_output = true;
+	spec.stream_output = true; /* the first GuestOutput: the guest runs */
+	spec.label = (char *)scenario;
+	if (insecure) {
+		spec.has_insecure_no_sandbox = true;
+		spec.insecure_no_sandbox = true;
+	}
+	struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = -1, .stdin_fd = -1,
+				  .stdout_fd = -1 };
+	struct worker_client_opts o = { .worker_path = worker, .stderr_fd = -2,
+					.grace_ms = 20000, .on_event = on_event, .ctx = s };
+	s->out = &wo;
+	cr_assert_eq(worker_run_vm(&spec, &fds, &o, &wo), 0);
+	close(kfd);
+	vmtest_rm_rf(dir);
+	cr_assert_not_null(wo.result);
+	describe(&wo);
+	cr_log_info("%s %s %s:\n%s", scenario, fmt, topo, out);
+	worker_outcome_free(&wo);
+}
+
+static void run_tiny(const char *scenario, const char *fmt, const char *topo, uint32_t timeout_ms)
+{
+	struct seen s = { 0 };
+	run_tiny_opts(scenario, fmt, topo, timeout_ms, false, &s);
 }
 
 static void expect(const char *line)
@@ -34,19 +302,22 @@ static void expect(const char *line)
 	cr_expect(strstr(out, line) != NULL, "expected \"%s\" in:\n%s", line, out);
 }
 
-/* What every scenario does before its ending. */
+/* What every scenario does before its ending, and how every confined run
+ * ends: sandboxed, the worker alive to the end (exit 0, no SIGSYS). */
 static void expect_common(void)
 {
-	expect("run_rc=0\n");
+	expect("infra_error=0\n");
+	expect("sandboxed=1\n");
+	expect("worker_exit=0\n");
 	expect("com1=TINY: hello com1|");
 	expect("com2=TINY: hello com2|");
 	expect("TINY: ring written|");
 	expect("ring0_type=EXIT\nring0_crc_ok=1\nring0_payload=tiny-ring-ok\n");
 }
 
-Test(kvm_tiny, poweroff_bzimage_reports_topology_and_ring)
+Test(kvm_tiny, poweroff_bzimage_reports_topology_and_ring, .timeout = 120)
 {
-	run_tiny("poweroff bzimage 1,2,2,2 10000");
+	run_tiny("poweroff", "bzimage", "1,2,2,2", 10000);
 	expect("outcome=OUTCOME_POWER_OFF\n");
 	expect_common();
 	/* 2 LLCs x 2 cores x 2 threads: SMT shift 1 (2 threads), core-level
@@ -54,59 +325,158 @@ Test(kvm_tiny, poweroff_bzimage_reports_topology_and_ring)
 	expect("cpuid 1.ebx=00040800 b0.eax=00000001 b0.ebx=00000002 b0.edx=00000000 b1.eax=00000002 b1.ebx=00000004");
 }
 
-Test(kvm_tiny, poweroff_pvh)
+Test(kvm_tiny, poweroff_pvh, .timeout = 120)
 {
-	run_tiny("poweroff pvh 1,1,4,1 10000");
+	run_tiny("poweroff", "pvh", "1,1,4,1", 10000);
 	expect("outcome=OUTCOME_POWER_OFF\n");
 	expect_common();
 	expect("b0.eax=00000000 b0.ebx=00000001 b0.edx=00000000 b1.eax=00000002 b1.ebx=00000004");
 }
 
-Test(kvm_tiny, i8042_reset)
+Test(kvm_tiny, i8042_reset, .timeout = 120)
 {
-	run_tiny("reset bzimage 1,1,1,1 10000");
+	run_tiny("reset", "bzimage", "1,1,1,1", 10000);
 	expect("outcome=OUTCOME_RESET\n");
 	expect_common();
 }
 
-Test(kvm_tiny, triple_fault)
+Test(kvm_tiny, triple_fault, .timeout = 120)
 {
-	run_tiny("triple-fault pvh 1,1,2,1 10000");
+	run_tiny("triple-fault", "pvh", "1,1,2,1", 10000);
 	expect("outcome=OUTCOME_TRIPLE_FAULT\n");
 	expect_common();
 }
 
-Test(kvm_tiny, watchdog_ends_a_hung_guest)
+Test(kvm_tiny, watchdog_ends_a_hung_guest, .timeout = 120)
 {
-	run_tiny("hang bzimage 1,1,2,1 1500");
+	run_tiny("hang", "bzimage", "1,1,2,1", 1500);
 	expect("outcome=OUTCOME_TIMEOUT\n");
 	expect_common();
 }
 
-Test(kvm_tiny, unbacked_memory_is_a_kvm_error_with_address)
+Test(kvm_tiny, unbacked_memory_is_a_kvm_error_with_address, .timeout = 120)
 {
-	run_tiny("unbacked bzimage 1,1,1,1 10000");
+	run_tiny("unbacked", "bzimage", "1,1,1,1", 10000);
 	expect("outcome=OUTCOME_KVM_ERROR\n");
 	expect("0x30000000");
 	expect_common();
 }
 
-Test(kvm_tiny, panic_marker_ends_the_vm)
+Test(kvm_tiny, panic_marker_ends_the_vm, .timeout = 120)
 {
-	run_tiny("panic pvh 1,1,1,1 10000");
+	run_tiny("panic", "pvh", "1,1,1,1", 10000);
 	expect("outcome=OUTCOME_GUEST_PANIC\n");
 	expect("Kernel panic - not syncing: tiny guest");
+	expect("sandboxed=1\n");
+	expect("worker_exit=0\n");
 }
 
 /* int3 in ring 0: kvm_pvm cannot emulate it (emulation failure with the
- * RIP and the bytes read back through the guest page tables); hardware KVM
- * delivers it through the null IDT, which ends in a triple fault. */
-Test(kvm_tiny, emulation_failure_reports_rip_and_bytes)
+ * RIP and the bytes read back through the guest page tables, both from the
+ * confined vCPU thread: KVM_GET_REGS/KVM_GET_SREGS and guest memory); hardware
+ * KVM delivers it through the null IDT, which ends in a triple fault. */
+Test(kvm_tiny, emulation_failure_reports_rip_and_bytes, .timeout = 120)
 {
-	run_tiny("emulation bzimage 1,1,1,1 10000");
+	run_tiny("emulation", "bzimage", "1,1,1,1", 10000);
+	expect("sandboxed=1\n");
+	expect("worker_exit=0\n");
 	if (strstr(out, "OUTCOME_TRIPLE_FAULT"))
 		return; /* hardware KVM */
 	expect("outcome=OUTCOME_EMULATION_FAILURE\n");
 	expect("fault_insn=cc");
 	expect("fault_rip=0x100");
+}
+
+/* ---- the confinement itself, seen from outside ------------------------- */
+
+Test(kvm_tiny, confined_in_every_thread_with_only_its_fds_while_the_guest_runs, .timeout = 120)
+{
+	/* 1,1,2,2: four vCPU threads besides the control thread. */
+	struct seen s = { .want_look = true };
+	run_tiny_opts("hang", "bzimage", "1,1,2,2", 3000, false, &s);
+	expect("outcome=OUTCOME_TIMEOUT\n");
+	expect_common();
+	cr_assert(s.look.done, "the test never saw the guest run (no GuestOutput)");
+	struct proc_look *l = &s.look;
+	cr_log_info("worker threads (tid Seccomp NoNewPrivs CapEff): %s\nworker fds:\n%s",
+		    l->tasks, l->fds);
+
+	char v[64];
+	field(l->status, "Seccomp", v, sizeof(v));
+	cr_expect_str_eq(v, "2", "Seccomp (2 = filter)");
+	field(l->status, "NoNewPrivs", v, sizeof(v));
+	cr_expect_str_eq(v, "1", "NoNewPrivs");
+	static const char *const caps[] = { "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb" };
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		field(l->status, caps[i], v, sizeof(v));
+		cr_expect_str_eq(v, "0000000000000000", "%s", caps[i]);
+	}
+	unsigned threads = 0;
+	for (const char *p = l->tasks; *p;) {
+		const char *e = strchr(p, ';');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char one[128];
+		snprintf(one, sizeof(one), "%.*s", (int)n, p);
+		cr_expect(strstr(one, " 2 1 0000000000000000"),
+			  "thread not confined (tid Seccomp NoNewPrivs CapEff): %s", one);
+		threads++;
+		p += n + (e ? 1 : 0);
+	}
+	cr_expect_eq(threads, 5, "control thread + 4 vCPU threads: %s", l->tasks);
+	cr_expect(l->own_userns, "the worker is in the host's user namespace");
+
+	/* Exactly the documented inventory: 0-2, fd 3 the control socket,
+	 * the kernel, /proc/self/status, the VM and 4 vCPU fds. */
+	unsigned stdio = 0, sockets = 0, statuses = 0, vms = 0, vcpus = 0, total = 0;
+	bool fd3_socket = false;
+	for (const char *p = l->fds; *p;) {
+		char line[PATH_MAX + 32];
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] ? 1 : 0);
+		char *arrow = strstr(line, " -> ");
+		cr_assert_not_null(arrow, "bad fd line %s", line);
+		*arrow = '\0';
+		int fd = atoi(line);
+		const char *t = arrow + 4;
+		size_t tl = strlen(t);
+		total++;
+		if (fd <= 2)
+			stdio++;
+		else if (!strncmp(t, "socket:", 7)) {
+			sockets++;
+			fd3_socket |= fd == 3;
+		} else if (!strcmp(t, "KERNEL"))
+			;
+		else if (!strcmp(t, "anon_inode:kvm-vm"))
+			vms++;
+		else if (!strncmp(t, "anon_inode:kvm-vcpu:", 20))
+			vcpus++;
+		else if (tl >= 7 && !strcmp(t + tl - 7, "/status"))
+			statuses++;
+		else
+			cr_expect_fail("fd %d -> %s is not in the worker's documented inventory", fd, t);
+	}
+	cr_expect_eq(stdio, 3, "fds 0-2");
+	cr_expect(fd3_socket && sockets == 1, "fd 3 is the control socket, the only socket");
+	cr_expect_eq(l->kernel_fds, 1, "the kernel fd from RunVm");
+	cr_expect_eq(statuses, 1, "the pre-opened /proc/self/status");
+	cr_expect_eq(vms, 1, "the VM fd");
+	cr_expect_eq(vcpus, 4, "one fd per vCPU");
+	cr_expect_eq(total, 11, "nothing else is open (no /dev/kvm):\n%s", l->fds);
+	cr_expect_null(strstr(l->fds, "/dev/kvm"), "/dev/kvm is closed after setup");
+}
+
+Test(kvm_tiny, insecure_no_sandbox_runs_unconfined_and_says_so, .timeout = 120)
+{
+	struct seen s = { .want_look = true };
+	run_tiny_opts("hang", "bzimage", "1,1,1,1", 1500, true, &s);
+	expect("outcome=OUTCOME_TIMEOUT\n");
+	expect("sandboxed=0\n");
+	expect("worker_exit=0\n");
+	cr_assert(s.look.done, "the test never saw the guest run");
+	char v[32];
+	field(s.look.status, "Seccomp", v, sizeof(v));
+	cr_expect_str_eq(v, "0", "no filter in insecure mode");
+	cr_expect(!s.look.own_userns, "no namespaces in insecure mode");
 }

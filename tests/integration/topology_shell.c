@@ -447,6 +447,8 @@ Test(topology_shell, interactive_shell_takes_piped_stdin, .timeout = 60 + 3 * GR
 	struct shell_run r;
 	bool hi = false;
 
+	/* --timeout 60 bounds a shell whose `exit` got lost: a terminal never
+	 * sees EOF from our closed pipe. */
 	run_shell("vmlinux", "1,1,1,1", "60", NULL, "echo hi; exit 3\n", 60 + 2 * GRACE_S, &r);
 	/* A terminal: lines end in \r\n; "hi" alone on a line is echo's output,
 	 * not the echoed input line. */
@@ -456,7 +458,8 @@ Test(topology_shell, interactive_shell_takes_piped_stdin, .timeout = 60 + 3 * GR
 		if (!strcmp(l, "hi\r") || !strcmp(l, "hi"))
 			hi = true;
 	free(outs);
-	cr_expect(hi, "no \"hi\" line from the guest shell (input lost before the shell read it?)."
+	cr_expect(hi, "no \"hi\" line from the guest shell: input sent before the guest opened "
+		      "its COM2 is lost (the worker forwards stdin from VM start)."
 		      "\n--- stdout ---\n%s\n--- stderr ---\n%s",
 		  r.out, r.err);
 	cr_expect_eq(r.status, 3, "the shell ran `exit 3` but ktstr-orch exited %d", r.status);
