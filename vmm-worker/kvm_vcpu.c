@@ -309,6 +309,13 @@ static bool vcpu_confine_and_wait(struct kvm_engine *e, struct kvm_vcpu *v)
 	int r = 0;
 	bool go;
 
+	char name[16];
+
+	/* Named for ps/top and /proc/PID/task/TID/comm ("ktstr-vcpu3"); on
+	 * the calling thread glibc uses prctl(PR_SET_NAME), done before the
+	 * filter, which does not allow prctl. */
+	snprintf(name, sizeof(name), "ktstr-vcpu%u", v->index % 100000u);
+	pthread_setname_np(pthread_self(), name);
 	if (e->confine)
 		r = sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, sizeof(err));
 	pthread_mutex_lock(&e->lock);
