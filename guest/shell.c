@@ -15,8 +15,12 @@
 #include <unistd.h>
 
 #include "ktstr/log.h"
+#include "ktstr/util.h"
 #include "reaper.h"
 #include "shell.h"
+
+/* Same string as CAPTURE_SHELL_READY in vmm-worker/capture.h. */
+#define SHELL_READY_LINE "KTSTR_SHELL_READY"
 
 static void install_busybox(void)
 {
@@ -80,6 +84,14 @@ int shell_run(struct report *rep, const char *exec_cmd)
 				dup2(rep->com2_fd, 0);
 				dup2(rep->com2_fd, 1);
 				dup2(rep->com2_fd, 2);
+				/* Terminal set up: tell the host it may send input
+				 * now. Bytes it sent earlier could be dropped by
+				 * the UART/tty setup, so the worker holds stdin
+				 * back until this exact line (and strips it from
+				 * what the user sees; vmm-worker/capture.h). Input
+				 * arriving before sh reads waits in the tty. */
+				write_full(rep->com2_fd, SHELL_READY_LINE "\n",
+					   sizeof(SHELL_READY_LINE));
 			}
 			execl(sh, "sh", "-l", (char *)NULL);
 		}
@@ -92,7 +104,10 @@ int shell_run(struct report *rep, const char *exec_cmd)
 	while (reaper_wait(p, &st, 1000) == -ETIMEDOUT)
 		;
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	/* The leading newline ends a last output line that lacks one, so the
+	 * status is always a line of its own; the host drops that newline
+	 * again (orchestrator/cmd_shell.c), keeping the output verbatim. */
 	if (exec_cmd)
-		report_line(rep, "KTSTR_EXEC_EXIT=%d", st);
+		report_line(rep, "\nKTSTR_EXEC_EXIT=%d", st);
 	return st;
 }

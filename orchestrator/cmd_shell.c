@@ -1,7 +1,9 @@
 /* `ktstr-orch shell`: boot a VM whose guest runs busybox. With --exec the
  * command's output is printed and its exit status becomes ours
  * (KTSTR_EXEC_EXIT=N on COM2); otherwise the terminal is bridged to the
- * guest shell through the worker (FD_STDIN/FD_STDOUT). */
+ * guest shell through the worker (FD_STDIN/FD_STDOUT) and the shell's exit
+ * status becomes ours. A command or shell still running at --timeout exits
+ * 124, as with timeout(1). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,47 +43,121 @@ struct shell_opts {
 	size_t nincludes;
 };
 
-/* COM2 lines as they stream: pass guest output through, keep the sentinel
- * lines (KTSTR_EXEC_EXIT=N, KTSTR_INIT_STARTED, ...) for ourselves. */
+/* Exit status of a command stopped by --timeout, as timeout(1) uses. */
+#define SHELL_EXIT_TIMEOUT 124
+
+/* --exec output relay. COM2 is raw in exec mode (guest/report.c clears
+ * OPOST), so the bytes are the command's own and pass through verbatim,
+ * '\r' included. After the command the guest writes a trailer,
+ *   "\nKTSTR_EXEC_EXIT=<status>\n" "KTSTR_EXIT=<status>\n"
+ * (guest/shell.c, guest/report.c), whose leading newline only makes sure the
+ * status starts a line. The trailer is recognised only as the exact end of
+ * the stream: bytes that could still be its start are held back, and
+ * written out as output as soon as anything else follows. So a command may
+ * print any line, "KTSTR_..." ones included, and its last line need not end
+ * in a newline. */
 struct exec_stream {
-	struct strbuf line;
-	int exit_code; /* -1 until seen */
-	size_t printed;
+	char hold[64]; /* a prefix of the trailer (at most 53 bytes) */
+	size_t held;
+	bool quiet; /* parse only: the output was already shown */
+	bool any;   /* some bytes arrived */
+	bool have_code;
+	int exit_code;
 };
 
-static void stream_line(struct exec_stream *es, const char *l, size_t len)
+/* Is s[0..n) the trailer? -1: no (nor a prefix of it), 0: a prefix that
+ * is not yet a status, 1: the status line is complete (the KTSTR_EXIT line
+ * after it may be partial or missing: a VM stopped mid-write). */
+static int trailer_match(const char *s, size_t n, int *code)
 {
-	int code;
+	static const char *const lit[2] = { "\nKTSTR_EXEC_EXIT=", "KTSTR_EXIT=" };
+	size_t i = 0;
 
-	if (len >= 16 && !strncmp(l, "KTSTR_EXEC_EXIT=", 16)) {
-		char tmp[32];
+	for (int part = 0; part < 2; part++) {
+		size_t start, digits = 0;
 
-		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len - 16 < 31 ? len - 16 : 31), l + 16);
-		if (sscanf(tmp, "%d", &code) == 1)
-			es->exit_code = code;
-		return;
+		for (const char *l = lit[part]; *l; l++, i++) {
+			if (i == n)
+				return part;
+			if (s[i] != *l)
+				return -1;
+		}
+		start = i;
+		if (i < n && s[i] == '-')
+			i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 10) {
+			i++;
+			digits++;
+		}
+		if (i == n)
+			return part;
+		if (s[i] != '\n' || !digits)
+			return -1;
+		if (part == 0) {
+			long v = strtol(&s[start], NULL, 10);
+
+			*code = (int)(v < INT_MIN ? INT_MIN : v > INT_MAX ? INT_MAX : v);
+		}
+		if (++i == n)
+			return 1;
 	}
-	if (len >= 6 && !strncmp(l, "KTSTR_", 6))
-		return;
-	fwrite(l, 1, len, stdout);
-	fputc('\n', stdout);
-	es->printed++;
+	return -1; /* bytes after the KTSTR_EXIT line */
+}
+
+static void stream_out(struct exec_stream *es, const char *p, size_t n)
+{
+	if (!es->quiet && n)
+		fwrite(p, 1, n, stdout);
 }
 
 static void stream_feed(struct exec_stream *es, const uint8_t *data, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] == '\r')
-			continue;
-		if (data[i] == '\n') {
-			stream_line(es, es->line.buf ? es->line.buf : "", es->line.len);
-			es->line.len = 0;
-			continue;
+	const char *p = (const char *)data, *end = p + len;
+	int code;
+
+	if (len)
+		es->any = true;
+	while (p < end) {
+		if (!es->held) {
+			/* Fast path: everything before the next newline is output. */
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			stream_out(es, p, (size_t)((nl ? nl : end) - p));
+			if (!nl)
+				break;
+			p = nl;
 		}
-		if (sb_append(&es->line, &data[i], 1))
-			return;
+		es->hold[es->held++] = *p++;
+		/* hold[0] is a newline; on a mismatch it and what follows up to
+		 * the next held newline are output, then the rest is retried. */
+		while (es->held && trailer_match(es->hold, es->held, &code) < 0) {
+			const char *nl = memchr(es->hold + 1, '\n', es->held - 1);
+			size_t n = nl ? (size_t)(nl - es->hold) : es->held;
+
+			stream_out(es, es->hold, n);
+			memmove(es->hold, es->hold + n, es->held - n);
+			es->held -= n;
+		}
 	}
-	fflush(stdout);
+	if (!es->quiet)
+		fflush(stdout);
+}
+
+/* End of the stream: a complete trailer gives the status, anything else
+ * held is output. */
+static void stream_finish(struct exec_stream *es)
+{
+	int code = 0;
+
+	if (es->held && trailer_match(es->hold, es->held, &code) == 1) {
+		es->have_code = true;
+		es->exit_code = code;
+	} else {
+		stream_out(es, es->hold, es->held);
+	}
+	es->held = 0;
+	if (!es->quiet)
+		fflush(stdout);
 }
 
 static void on_output(void *arg, uint32_t port, const uint8_t *data, size_t len)
@@ -254,6 +330,57 @@ static int pack_shell_spec(const struct shell_opts *o, uint8_t **suffix, size_t 
 	return ret;
 }
 
+/* What ended the VM, for messages: the outcome's name, or why there is no
+ * result. */
+static const char *vm_end_text(const Ktstr__VmResult *r)
+{
+	const ProtobufCEnumValue *ev;
+
+	if (!r)
+		return "the VM worker sent no result";
+	ev = protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r->outcome);
+	return ev ? ev->name : "the VM ended with an unknown outcome";
+}
+
+static void print_console_tail(const Ktstr__VmResult *r)
+{
+	char *tail;
+
+	if (!r || !r->has_console_tail || !r->console_tail.len)
+		return;
+	tail = text_tail_lines((const char *)r->console_tail.data, r->console_tail.len, 20);
+	fprintf(stderr, "--- console (tail) ---\n%s\n", tail ? tail : "");
+	free(tail);
+}
+
+/* Interactive: the guest shell's status (KTSTR_EXIT=N after the shell,
+ * VmResult.guest_exit_code) becomes ours, so a piped script can be checked.
+ * A timeout comes first: a status seen before it can only be a line the
+ * user's session printed, not the guest's. */
+static int shell_interactive_status(const struct vm_job_result *res, unsigned timeout_s)
+{
+	const Ktstr__VmResult *r = res->result;
+
+	if (res->infra || !r) {
+		fprintf(stderr, "ktstr-orch shell: %s\n",
+			res->error[0] ? res->error : "the VM worker sent no result");
+		return EXIT_INFRA;
+	}
+	if (r->outcome == KTSTR__OUTCOME__OUTCOME_TIMEOUT) {
+		fprintf(stderr, "ktstr-orch shell: shell still running after --timeout %u s; VM "
+				"stopped (exit status %d, as timeout(1))\n",
+			timeout_s, SHELL_EXIT_TIMEOUT);
+		return SHELL_EXIT_TIMEOUT;
+	}
+	if (r->has_guest_exit_code)
+		return r->guest_exit_code & 0xff;
+	fprintf(stderr, "ktstr-orch shell: the guest shell's exit status never arrived (no "
+			"KTSTR_EXIT line on COM2; VM ended: %s)%s%s\n",
+		vm_end_text(r), res->error[0] ? ": " : "", res->error);
+	print_console_tail(r);
+	return EXIT_INFRA;
+}
+
 int cmd_shell(const struct global_opts *g, int argc, char **argv)
 {
 	struct global_opts go = *g;
@@ -268,13 +395,14 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	struct vm_cancel cancel = { 0 };
 	struct vm_job job = { 0 };
 	struct vm_job_result res = { 0 };
-	struct exec_stream es = { .exit_code = -1 };
+	struct exec_stream es = { 0 };
 	struct termios saved;
 	bool raw = false;
 	uint8_t *suffix = NULL;
 	size_t suflen = 0;
 	char err[2048], cmdline[64];
 	int kfd = -1, rc = EXIT_INFRA;
+	unsigned timeout_s = 0;
 
 	if (parse_shell_opts(argc, argv, &o, &go)) {
 		usage(stderr);
@@ -377,50 +505,42 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 		rc = EXIT_INFRA;
 		goto out;
 	}
+	timeout_s = spec.timeout_ms / 1000;
 	if (!o.exec) {
-		rc = res.infra || !res.result ? EXIT_INFRA : 0;
-		if (rc)
-			fprintf(stderr, "ktstr-orch shell: %s\n", res.error);
+		rc = shell_interactive_status(&res, timeout_s);
 		goto out;
 	}
-	if (es.line.len)
-		stream_line(&es, es.line.buf, es.line.len);
-	/* No live stream (or it missed the end): the full COM2 capture. */
-	if (es.exit_code < 0 && res.result && res.result->has_guest_output) {
-		struct exec_stream again = { .exit_code = -1 };
+	if (es.any)
+		stream_finish(&es);
+	/* No live stream (or it missed the end): the full COM2 capture, shown
+	 * only if nothing was shown live. */
+	if (!es.have_code && res.result && res.result->has_guest_output) {
+		struct exec_stream again = { .quiet = es.any };
 
-		if (!es.printed)
-			stream_feed(&again, res.result->guest_output.data, res.result->guest_output.len);
-		else { /* output already shown: only look for the status line */
-			const char *p = memmem(res.result->guest_output.data,
-					       res.result->guest_output.len, "KTSTR_EXEC_EXIT=", 16);
-
-			if (p)
-				sscanf(p + 16, "%d", &again.exit_code);
-		}
-		if (again.line.len)
-			stream_line(&again, again.line.buf, again.line.len);
+		stream_feed(&again, res.result->guest_output.data, res.result->guest_output.len);
+		stream_finish(&again);
+		es.have_code = again.have_code;
 		es.exit_code = again.exit_code;
-		sb_free(&again.line);
 	}
 	fflush(stdout);
-	if (es.exit_code >= 0) {
+	if (es.have_code) {
 		rc = es.exit_code & 0xff;
+	} else if (res.result && !res.infra &&
+		   res.result->outcome == KTSTR__OUTCOME__OUTCOME_TIMEOUT) {
+		fprintf(stderr, "ktstr-orch shell: command still running after --timeout %u s; VM "
+				"stopped (exit status %d, as timeout(1)); raise --timeout if the "
+				"command needs longer\n",
+			timeout_s, SHELL_EXIT_TIMEOUT);
+		rc = SHELL_EXIT_TIMEOUT;
 	} else {
 		fprintf(stderr, "ktstr-orch shell: the command's exit status never arrived "
-				"(no KTSTR_EXEC_EXIT line): %s\n",
-			res.error[0] ? res.error : "the guest ended early");
-		if (res.result && res.result->has_console_tail && res.result->console_tail.len) {
-			char *tail = text_tail_lines((const char *)res.result->console_tail.data,
-							 res.result->console_tail.len, 20);
-
-			fprintf(stderr, "--- console (tail) ---\n%s\n", tail ? tail : "");
-			free(tail);
-		}
+				"(no KTSTR_EXEC_EXIT line at the end of the guest's COM2 output): "
+				"%s\n",
+			res.error[0] ? res.error : vm_end_text(res.result));
+		print_console_tail(res.result);
 		rc = EXIT_INFRA;
 	}
 out:
-	sb_free(&es.line);
 	if (res.result)
 		protobuf_c_message_free_unpacked(&res.result->base, NULL);
 	free(suffix);

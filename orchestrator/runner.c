@@ -57,12 +57,10 @@ static void fail_closed_if_unconfined(const struct runner_cfg *cfg, struct test_
 		return;
 	snprintf(msg, sizeof(msg),
 		 "the VM worker ran this test UNSANDBOXED (VmResult.sandboxed=false, engine %s): "
-		 "its confinement (namespaces, capability drop, seccomp) was not applied%s; the "
+		 "its confinement (namespaces, capability drop, seccomp) was not applied; the "
 		 "result is not trusted. Fix the host (docs/security.md, \"Host support\") or "
 		 "accept the risk with --insecure-no-sandbox",
-		 r->engine[0] ? r->engine : "?",
-		 vm->engine == KTSTR__ENGINE__ENGINE_KVM ? " (the KVM engine does not confine itself yet)"
-							 : "");
+		 r->engine[0] ? r->engine : "?");
 	verdict_free(&r->verdict);
 	memset(&r->verdict, 0, sizeof(r->verdict));
 	r->verdict.kind = V_INFRA;

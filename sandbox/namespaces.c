@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -94,10 +96,22 @@ static int map_ids_write(uid_t uid, gid_t gid)
 	return write_proc("/proc/self/gid_map", line);
 }
 
+/* True when / is the initial ramfs (rootfs): a ramfs or tmpfs root with no
+ * parent mount, which pivot_root cannot move (EINVAL). */
+static bool root_is_rootfs(void)
+{
+	struct statfs sf;
+
+	if (statfs("/", &sf) < 0)
+		return false;
+	return sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC;
+}
+
 /* Replace the root with an empty read-only tmpfs. The tmpfs is mounted over
  * /proc (always present, and private to our new mount namespace), becomes
  * the root with pivot_root(".", "."), and the old root is detached as a
- * whole, so no host path resolves any more. */
+ * whole, so no host path resolves any more. On an initramfs root, where
+ * pivot_root is impossible, the tmpfs is moved over / and chrooted into. */
 static int empty_root(char *err, size_t len)
 {
 	const char *step;
@@ -113,11 +127,28 @@ static int empty_root(char *err, size_t len)
 	if (chdir("/proc") < 0)
 		goto err;
 	step = "pivot_root";
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		step = "detach old root";
+		if (umount2(".", MNT_DETACH) < 0)
+			goto err;
+	} else if (errno == EINVAL && root_is_rootfs()) {
+		/* The root is the initial ramfs, which pivot_root refuses
+		 * to move (a worker started from an initramfs, e.g. the
+		 * nested rig's L1). Do what switch_root does: move the
+		 * tmpfs over / and chroot into it. The rootfs stays below,
+		 * covered and unreachable: no fd to a directory on it is
+		 * kept (fd inventory), and getting back out would need
+		 * chroot/mount/fchdir, which no capability and no seccomp
+		 * policy allows. */
+		step = "move the tmpfs over / (root is the initramfs)";
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			goto err;
+		step = "chroot into the tmpfs";
+		if (chroot(".") < 0)
+			goto err;
+	} else {
 		goto err;
-	step = "detach old root";
-	if (umount2(".", MNT_DETACH) < 0)
-		goto err;
+	}
 	step = "chdir /";
 	if (chdir("/") < 0)
 		goto err;

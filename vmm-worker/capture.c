@@ -39,6 +39,10 @@ struct vm_capture {
 	bool stream;	/* spec.stream_output */
 	int mirror_fd;	/* borrowed; interactive COM2 -> terminal */
 	bool mirror_failed;
+	/* CAPTURE_SHELL_READY matcher (see ready_filter). */
+	bool shell_ready;
+	bool ready_bol;	   /* next COM2 byte starts a line */
+	size_t ready_held; /* marker bytes matched so far, not yet mirrored */
 
 	/* COM1 tail: circular buffer of tail_cap bytes. */
 	uint8_t *tail;
@@ -90,6 +94,7 @@ struct vm_capture *capture_new(const Ktstr__VmSpec *spec, int ctl_sock)
 		return NULL;
 	cap->ctl_sock = ctl_sock;
 	cap->mirror_fd = -1;
+	cap->ready_bol = true;
 	cap->stream = spec && spec->has_stream_output && spec->stream_output;
 	cap->tail_cap = spec ? spec->console_tail_bytes : 16384;
 	cap->out_cap = spec ? spec->guest_output_max : 1048576;
@@ -228,6 +233,64 @@ void capture_com1(struct vm_capture *cap, const uint8_t *data, size_t len)
 	send_output(cap, 1, data, len);
 }
 
+static void mirror_write(struct vm_capture *cap, const void *data, size_t len)
+{
+	if (cap->mirror_fd < 0 || cap->mirror_failed || !len)
+		return;
+	int rc = write_full(cap->mirror_fd, data, len);
+	if (rc < 0) {
+		kwarn("capture: writing guest COM2 output to the interactive terminal "
+		      "failed: %s; output is still captured", strerror(-rc));
+		cap->mirror_failed = true;
+	}
+}
+
+/* Mirror COM2 to the terminal, minus the first CAPTURE_SHELL_READY line,
+ * and note when that line has been seen (engines gate stdin on it). Serial
+ * data arrives in arbitrary pieces, so the marker can be split across calls:
+ * bytes that may still turn out to be the marker are held (at most the
+ * marker plus "\r") and written out as soon as they cannot. Once ready, the
+ * rest passes through untouched: a user's own "KTSTR_SHELL_READY" is output. */
+static void ready_filter(struct vm_capture *cap, const uint8_t *data, size_t len)
+{
+	static const char marker[] = CAPTURE_SHELL_READY "\r";
+	const size_t mlen = sizeof(CAPTURE_SHELL_READY) - 1;
+	size_t i = 0, run = 0; /* data[run..i) is plain output not yet written */
+
+	while (i < len && !cap->shell_ready) {
+		uint8_t c = data[i];
+
+		if (cap->ready_held || cap->ready_bol) {
+			size_t h = cap->ready_held;
+			bool more = h < mlen ? c == (uint8_t)marker[h] : h == mlen && c == '\r';
+
+			if (h >= mlen && c == '\n') {
+				/* The whole line: drop it and stop filtering. */
+				mirror_write(cap, data + run, i - run);
+				cap->ready_held = 0;
+				cap->shell_ready = true;
+				run = ++i;
+				break;
+			}
+			if (more) {
+				if (!h)
+					mirror_write(cap, data + run, i - run);
+				cap->ready_held++;
+				run = ++i;
+				continue;
+			}
+			/* Not the marker after all: what was held is output
+			 * (held bytes were never part of data[run..], so run
+			 * == i here whenever h > 0). */
+			mirror_write(cap, marker, h);
+			cap->ready_held = 0;
+		}
+		cap->ready_bol = c == '\n';
+		i++;
+	}
+	mirror_write(cap, data + run, len - run);
+}
+
 void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len)
 {
 	if (!len)
@@ -246,14 +309,7 @@ void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len)
 			      "the result's guest_output is truncated", n);
 		}
 	}
-	if (cap->mirror_fd >= 0 && !cap->mirror_failed) {
-		int rc = write_full(cap->mirror_fd, data, len);
-		if (rc < 0) {
-			kwarn("capture: writing guest COM2 output to the interactive terminal "
-			      "failed: %s; output is still captured", strerror(-rc));
-			cap->mirror_failed = true;
-		}
-	}
+	ready_filter(cap, data, len);
 	scan_bytes(cap, &cap->com2_line, 2, data, len);
 	send_output(cap, 2, data, len);
 }
@@ -349,6 +405,11 @@ bool capture_exit_code(const struct vm_capture *cap, int32_t *code)
 		return true;
 	}
 	return false;
+}
+
+bool capture_shell_ready(const struct vm_capture *cap)
+{
+	return cap->shell_ready;
 }
 
 void capture_set_com2_mirror(struct vm_capture *cap, int fd)

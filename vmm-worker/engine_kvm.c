@@ -150,6 +150,10 @@ static void feed_stdin(struct kvm_engine *e)
 
 	pthread_mutex_lock(&e->lock);
 	room = uart_rx_room(&e->com2);
+	/* Input waits in its pipe/tty until the guest shell's
+	 * KTSTR_SHELL_READY: earlier bytes are lost to the guest's port setup. */
+	if (!capture_shell_ready(e->cap))
+		room = 0;
 	pthread_mutex_unlock(&e->lock);
 	if (!room || poll(&p, 1, 0) <= 0)
 		return;
@@ -411,6 +415,11 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	if (!r && e->confine)
 		r = confine_ctl(e, &err);
 	if (!r) {
+		/* Shell mode: COM2 is the terminal. The capture writes it (on
+		 * this thread, from kvm_io_drain_serial); a closed terminal is
+		 * logged once, not an error of the VM. */
+		if (in->stdout_fd >= 0)
+			capture_set_com2_mirror(cap, in->stdout_fd);
 		end->setup_us = ktstr_now_us() - in->worker_start_us;
 		end->engine_start_us = ktstr_now_us();
 		kvm_vcpus_open_gate(e); /* the first guest instruction */

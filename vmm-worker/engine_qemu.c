@@ -604,11 +604,18 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 
 		struct pollfd pfd[Q_N];
 		int map[Q_N], n = 0;
-		for (int i = 0; i < Q_N; i++)
+		for (int i = 0; i < Q_N; i++) {
+			/* Terminal input waits in its pipe/tty until the guest
+			 * shell said KTSTR_SHELL_READY: bytes sent to COM2 before
+			 * the guest opened and set up the port are discarded by
+			 * the guest. Bounded: the deadline above still applies. */
+			if (i == Q_STDIN && !capture_shell_ready(cap))
+				continue;
 			if (q.fd[i] >= 0) {
 				pfd[n] = (struct pollfd){ .fd = q.fd[i], .events = POLLIN };
 				map[n++] = i;
 			}
+		}
 		uint64_t wake = next_tick < deadline ? next_tick : deadline;
 		int wait_ms = wake > now ? (int)((wake - now + 999) / 1000) : 0;
 		int r = poll(pfd, (nfds_t)n, wait_ms);

@@ -49,13 +49,10 @@ void kvm_io_drain_serial(struct kvm_engine *e)
 
 	if (c1->len)
 		capture_com1(e->cap, c1->buf, c1->len);
-	if (c2->len) {
+	/* Shell mode: the capture also writes COM2 to stdout_fd (its mirror,
+	 * set by engine_kvm_run as the QEMU engine does). */
+	if (c2->len)
 		capture_com2(e->cap, c2->buf, c2->len);
-		/* Shell mode: COM2 is the terminal. A failed write (closed
-		 * terminal) is not an error of the VM, so it is ignored. */
-		if (e->in->stdout_fd >= 0)
-			(void)write_full(e->in->stdout_fd, c2->buf, c2->len);
-	}
 	if (c1->len || c2->len)
 		pthread_cond_broadcast(&e->cond); /* vCPUs waiting for room */
 	c1->len = c2->len = 0;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,9 @@ struct seen {
 	struct worker_outcome *out;
 	struct proc_look look;
 	bool want_look;
+	bool stop_on_output;	/* send StopVm once the guest talks */
+	volatile int stop;
+	int started;		/* VmStarted events */
 	struct stat kernel_st;
 };
 
@@ -154,6 +158,10 @@ static void on_event(void *ctx, const Ktstr__WorkerEvent *ev)
 {
 	struct seen *s = ctx;
 
+	if (ev->ev_case == KTSTR__WORKER_EVENT__EV_STARTED)
+		s->started++;
+	if (ev->ev_case == KTSTR__WORKER_EVENT__EV_OUTPUT && s->stop_on_output)
+		s->stop = 1;
 	/* The first output proves the guest runs (and the worker confined
 	 * itself before it did): look now, while it hangs. */
 	if (ev->ev_case == KTSTR__WORKER_EVENT__EV_OUTPUT && s->want_look && !s->look.done)
@@ -283,7 +291,8 @@ static void run_tiny_opts(const char *scenario, const char *fmt, const char *top
 	struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = -1, .stdin_fd = -1,
 				  .stdout_fd = -1 };
 	struct worker_client_opts o = { .worker_path = worker, .stderr_fd = -2,
-					.grace_ms = 20000, .on_event = on_event, .ctx = s };
+					.grace_ms = 20000, .on_event = on_event, .ctx = s,
+					.stop = &s->stop };
 	s->out = &wo;
 	cr_assert_eq(worker_run_vm(&spec, &fds, &o, &wo), 0);
 	close(kfd);
@@ -489,4 +498,45 @@ Test(kvm_tiny, insecure_no_sandbox_runs_unconfined_and_says_so, .timeout = 120)
 	field(s.look.status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "0", "no filter in insecure mode");
 	cr_expect(!s.look.own_userns, "no namespaces in insecure mode");
+}
+
+/* StopVm reaches the confined control thread on the control socket
+ * (recvmsg/poll under WORKER_CTL) and ends the VM as STOPPED. */
+Test(kvm_tiny, stop_request_ends_a_confined_vm, .timeout = 120)
+{
+	struct seen s = { .stop_on_output = true };
+	run_tiny_opts("hang", "pvh", "1,1,2,1", 30000, false, &s);
+	expect("outcome=OUTCOME_STOPPED\n");
+	expect_common();
+}
+
+/* A host that refuses user namespaces, simulated for the worker only: this
+ * test process (criterion runs each test in its own) makes unshare(2) fail
+ * with EPERM, and the worker inherits the filter. The KVM engine must refuse
+ * to run the guest (ENGINE_ERROR naming the step and the opt-out), and the
+ * opt-out must run it unconfined and say so. */
+Test(kvm_tiny, no_user_namespace_fails_closed_unless_opted_out, .timeout = 120)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	cr_assert_not_null(ctx);
+	cr_assert_eq(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 0), 0);
+	cr_assert_eq(seccomp_load(ctx), 0, "loading the test's deny-unshare filter");
+	seccomp_release(ctx);
+
+	struct seen s = { 0 };
+	run_tiny_opts("poweroff", "bzimage", "1,1,1,1", 10000, false, &s);
+	expect("infra_error=0\n");
+	expect("outcome=OUTCOME_ENGINE_ERROR\n");
+	expect("error_what=confine ktstr-vmm-worker before the guest runs\n");
+	expect("user namespace");
+	expect("insecure_no_sandbox");
+	expect("sandboxed=0\n");
+	expect("worker_exit=0\n");
+	cr_expect_null(strstr(out, "com1=TINY"), "no guest instruction ran:\n%s", out);
+
+	struct seen s2 = { 0 };
+	run_tiny_opts("poweroff", "bzimage", "1,1,1,1", 10000, true, &s2);
+	expect("outcome=OUTCOME_POWER_OFF\n");
+	expect("sandboxed=0\n");
+	expect("com1=TINY: hello com1|");
 }

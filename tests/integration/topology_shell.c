@@ -103,17 +103,23 @@ static void run_shell(const char *kind, const char *topo, const char *timeout_s,
 /* ---- the verbatim block --------------------------------------------- */
 
 /* Bytes a naive relay could damage: tabs, leading/trailing blanks, an empty
- * line, shell and printf metacharacters, UTF-8, and a line longer than any
- * small buffer. Not here: '\r' (ktstr-orch drops every CR, a leftover from
- * tty output) and lines starting "KTSTR_" (the sentinel namespace on COM2):
- * both are known limits of the exec relay in orchestrator/cmd_shell.c. */
+ * line, shell and printf metacharacters, UTF-8, carriage returns (COM2 is
+ * raw in exec mode: every CR is the command's), lines in the guest's
+ * "KTSTR_" sentinel namespace, the exact status line the guest ends with
+ * (only the last one, at the very end, is the guest's), and a line longer
+ * than any small buffer. */
 static size_t verbatim_payload(char *buf, size_t len)
 {
 	static const char head[] = "verbatim-start\n"
 				   "\ttab-led line, trailing blanks \t \n"
 				   "\n"
 				   "   back\\slash 100% %s %d $HOME `id` 'single' \"double\" *?[x]\n"
-				   "utf-8: h\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7\n";
+				   "utf-8: h\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7\n"
+				   "crlf line\r\n\rcr-led, lone\rcr\n"
+				   "KTSTR_INIT_STARTED\n"
+				   "KTSTR_EXEC_EXIT=9\n"
+				   "\nKTSTR_EXEC_EXIT=8\nKTSTR_EXIT=8\n"
+				   "KTSTR_user line\n";
 	static const char tail[] = "\nverbatim-end\n";
 	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	size_t n = 0;
@@ -426,14 +432,14 @@ Test(topology_shell, exec_timeout_stops_a_hung_command,
 	cr_expect(named,
 		  "no ktstr-orch message says the command was stopped by --timeout %d:\n%s", HANG_TIMEOUT_S,
 		  r.err);
-	/* Distinct: not success, not a usage error, not the infrastructure
-	 * failure status a caller would retry, not a signal death. */
-	cr_expect(r.status != 0 && r.status != EXIT_TESTS_FAILED && r.status != EXIT_USAGE &&
-			  r.status != EXIT_INFRA && r.status < 128,
-		  "a timed-out command exited %d, which does not tell it from %s", r.status,
-		  r.status == EXIT_INFRA ? "an infrastructure failure (EXIT_INFRA)" :
-		  r.status == 0		      ? "success"
-					      : "another outcome");
+	/* 124, as timeout(1): not success, not a usage error, not the
+	 * infrastructure failure status a caller would retry, not a signal
+	 * death. */
+	cr_expect_eq(r.status, 124, "a timed-out command exited %d, not 124 (as timeout(1))%s",
+		     r.status,
+		     r.status == EXIT_INFRA ? ": that is an infrastructure failure (EXIT_INFRA)"
+		     : r.status == 0	    ? ": that is success"
+					    : "");
 	cr_expect(r.secs < HANG_TIMEOUT_S + GRACE_S, "stopped only after %.0f s", r.secs);
 	shell_run_free(&r);
 }

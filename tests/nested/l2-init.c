@@ -10,7 +10,13 @@
  *   L2TOPO node <n> <cpulist>
  *   L2TOPO distance <n> <distances>
  *   L2TOPO uptime <seconds>
+ *   L2TOPO kernel <release>
+ *   L2TOPO cmdline <the kernel command line>
  *   L2TOPO done
+ *
+ * The cmdline line lets the rig's bench mode (NESTED_BENCH) give QEMU exactly
+ * the command line our engine built, read back from the guest itself rather
+ * than copied from vmm-worker/cmdline.c, which could drift.
  *
  * Static, libc only, no allocation: it is PID 1 and must never fail
  * silently; any unreadable file is reported as "?" rather than skipped. */
@@ -115,6 +121,8 @@ static void report(void)
 	fprintf(out, "L2TOPO uptime %s\n", buf);
 	slurp("/proc/sys/kernel/osrelease", buf, sizeof(buf));
 	fprintf(out, "L2TOPO kernel %s\n", buf);
+	slurp("/proc/cmdline", buf, sizeof(buf));
+	fprintf(out, "L2TOPO cmdline %s\n", buf);
 	fprintf(out, "L2TOPO done\n");
 }
 

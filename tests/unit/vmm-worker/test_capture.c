@@ -204,3 +204,120 @@ Test(capture, a_vanished_orchestrator_does_not_stop_capture)
 	capture_free(c);
 	close(sv[0]);
 }
+
+/* ---- the interactive shell's KTSTR_SHELL_READY handshake ------------- */
+
+/* A capture mirroring COM2 into a pipe, as the engines mirror it to the
+ * terminal; the pipe is far larger than anything written here. */
+struct mirrored {
+	struct vm_capture *c;
+	int rd, wr;
+};
+
+static void mirrored_new(struct mirrored *m)
+{
+	int p[2];
+
+	cr_assert_eq(pipe(p), 0);
+	m->rd = p[0];
+	m->wr = p[1];
+	spec.guest_output_max = 4096;
+	m->c = capture_new(&spec, -1);
+	cr_assert(m->c);
+	capture_set_com2_mirror(m->c, m->wr);
+}
+
+/* Everything mirrored so far must be want (closes the write end). */
+static void mirrored_expect(struct mirrored *m, const char *want)
+{
+	char buf[4096];
+	ssize_t n;
+
+	close(m->wr);
+	m->wr = -1;
+	n = read(m->rd, buf, sizeof(buf) - 1);
+	cr_assert_geq(n, 0);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, want);
+}
+
+static void mirrored_free(struct mirrored *m)
+{
+	capture_free(m->c);
+	close(m->rd);
+	if (m->wr >= 0)
+		close(m->wr);
+}
+
+Test(capture, shell_ready_marker_split_across_chunks_is_stripped)
+{
+	struct mirrored m;
+
+	mirrored_new(&m);
+	cr_assert(!capture_shell_ready(m.c), "not ready before the marker");
+	feed2(m.c, "ktstr-guest: booting\nKTSTR_SHE");
+	cr_assert(!capture_shell_ready(m.c));
+	feed2(m.c, "LL_READY\r");
+	cr_assert(!capture_shell_ready(m.c), "ready only once the line has ended");
+	feed2(m.c, "\n/ # ");
+	cr_assert(capture_shell_ready(m.c));
+	mirrored_expect(&m, "ktstr-guest: booting\n/ # ");
+
+	/* The record of COM2 stays verbatim: only the terminal is spared. */
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+	capture_fill_result(m.c, 0, &r);
+	const char all[] = "ktstr-guest: booting\nKTSTR_SHELL_READY\r\n/ # ";
+	cr_assert_eq(r.guest_output.len, sizeof(all) - 1);
+	cr_assert_eq(memcmp(r.guest_output.data, all, sizeof(all) - 1), 0);
+	mirrored_free(&m);
+}
+
+Test(capture, shell_ready_marker_fed_byte_by_byte_with_plain_newline)
+{
+	static const char in[] = "KTSTR_SHELL_READY\nhi\n";
+	struct mirrored m;
+
+	mirrored_new(&m);
+	for (size_t i = 0; i < sizeof(in) - 1; i++)
+		capture_com2(m.c, (const uint8_t *)&in[i], 1);
+	cr_assert(capture_shell_ready(m.c));
+	mirrored_expect(&m, "hi\n");
+	mirrored_free(&m);
+}
+
+Test(capture, shell_ready_lookalikes_are_output_and_do_not_open_stdin)
+{
+	/* Not at a line start, cut short, longer, a stray CR, lower case. */
+	static const char near[] = "xKTSTR_SHELL_READY\n"
+				   "KTSTR_SHELL_READ\n"
+				   "KTSTR_SHELL_READYX\n"
+				   "KTSTR_SHELL_READY\r\r\n"
+				   "ktstr_shell_ready\n"
+				   "KTSTR_KTSTR_SHELL_READY\n";
+	struct mirrored m;
+
+	mirrored_new(&m);
+	feed2(m.c, near);
+	cr_assert(!capture_shell_ready(m.c), "a lookalike opened stdin");
+	/* The real one, then a user's own copy after it: output. */
+	feed2(m.c, "KTSTR_SHELL_READY\n$ echo KTSTR_SHELL_READY\nKTSTR_SHELL_READY\n");
+	cr_assert(capture_shell_ready(m.c));
+	mirrored_expect(&m, "xKTSTR_SHELL_READY\n"
+			    "KTSTR_SHELL_READ\n"
+			    "KTSTR_SHELL_READYX\n"
+			    "KTSTR_SHELL_READY\r\r\n"
+			    "ktstr_shell_ready\n"
+			    "KTSTR_KTSTR_SHELL_READY\n"
+			    "$ echo KTSTR_SHELL_READY\nKTSTR_SHELL_READY\n");
+	mirrored_free(&m);
+}
+
+Test(capture, shell_ready_is_seen_without_a_mirror)
+{
+	/* The KVM engine gates stdin on it too, mirror or not. */
+	struct vm_capture *c = capture_new(&spec, -1);
+
+	feed2(c, "boot\r\nKTSTR_SHELL_READY\r\n");
+	cr_assert(capture_shell_ready(c));
+	capture_free(c);
+}
