@@ -180,6 +180,11 @@ NESTED_TOPOLOGIES ?= 1,1,2,1 1,2,2,2 2,4,2,1
 test-nested:
 	BUILD=build-nested TOPOLOGIES="$(NESTED_TOPOLOGIES)" scripts/nested-rig
 
+# Repeats the fixture fault matrix (scripts/soak) and reports detections and
+# false positives per knob; not part of `make test`.
+soak: all
+	BUILD=$(BUILD) scripts/soak -n $(or $(SOAK_REPS),10) -b $(BUILD)
+
 # Fuzz every decoder (libFuzzer); CI runs a short pass, this a longer one.
 FUZZ_SECS ?= 30
 fuzz:
@@ -188,6 +193,6 @@ fuzz:
 clean:
 	rm -rf build build-asan build-fuzz build-nested
 
-.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested
+.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -248,7 +248,10 @@ int main(int argc, char **argv)
 		 * kernel ignores unknown dotted parameters. */
 		if ((!g || !g->ring_disabled) && !cmdline_has_word(cmdline, "ktstr.ring=off"))
 			report_open_ring(&g_rep, cmdline ? cmdline : "");
-		else
+		else if (!g || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
+			/* Not in shell mode: there COM2-only is the norm and
+			 * COM2 is the command's stdout, which must stay the
+			 * command's own bytes (ktstr-orch shell --exec). */
 			kinfo("SHM ring disabled (%s): reporting through COM2 only",
 			      g && g->ring_disabled ? "spec" : "ktstr.ring=off");
 		free(cmdline);

@@ -21,6 +21,8 @@
 
 /* Same string as CAPTURE_SHELL_READY in vmm-worker/capture.h. */
 #define SHELL_READY_LINE "KTSTR_SHELL_READY"
+/* COM2, as in main.c. */
+#define SHELL_COM2 "/dev/ttyS1"
 
 static void install_busybox(void)
 {
@@ -45,6 +47,25 @@ static const char *shell_path(void)
 	struct stat st;
 
 	return stat("/bin/sh", &st) == 0 ? "/bin/sh" : "/bin/busybox";
+}
+
+/* The interactive shell was a session leader with COM2 as its controlling
+ * tty: its exit hung the tty up, and every fd open on it, ours included,
+ * now fails writes with EIO, so KTSTR_EXIT=N would never reach the host
+ * (which passes the shell's status on). A fresh open gets a live file;
+ * report_open_com2 also makes it raw again and fds 1/2 again. */
+static void reopen_com2(struct report *rep)
+{
+	int old = rep->com2_fd, ret;
+
+	if (old < 0)
+		return;
+	rep->com2_fd = -1;
+	ret = report_open_com2(rep, SHELL_COM2);
+	close(old);
+	if (ret)
+		kerr("reopen %s after the shell's hangup: %s; its exit status reaches the "
+		     "host only through the SHM ring, if any", SHELL_COM2, strerror(-ret));
 }
 
 int shell_run(struct report *rep, const char *exec_cmd)
@@ -104,6 +125,8 @@ int shell_run(struct report *rep, const char *exec_cmd)
 	while (reaper_wait(p, &st, 1000) == -ETIMEDOUT)
 		;
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!exec_cmd)
+		reopen_com2(rep);
 	/* The leading newline ends a last output line that lacks one, so the
 	 * status is always a line of its own; the host drops that newline
 	 * again (orchestrator/cmd_shell.c), keeping the output verbatim. */

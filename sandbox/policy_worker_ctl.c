@@ -56,6 +56,10 @@ static const struct sandbox_rule ctl_rules[] = {
 	SB_ALLOW_IF(ioctl, "interactive: COM2 RX interrupt", SB_EQ32(1, KVM_IRQ_LINE)),
 	SB_ALLOW_IF(ioctl, "interactive: COM2 RX interrupt (status variant)",
 		    SB_EQ32(1, KVM_IRQ_LINE_STATUS)),
+	/* split irqchip (APIC IDs > 254): the COM2 RX line ends in the
+	 * user-space IOAPIC, which delivers it as an MSI on the VM fd */
+	SB_ALLOW_IF(ioctl, "interactive, split irqchip: COM2 RX interrupt as an MSI",
+		    SB_EQ32(1, KVM_SIGNAL_MSI)),
 #endif
 };
 

@@ -3,7 +3,8 @@
  * A vCPU thread runs guest code: from its first KVM_RUN it is treated as
  * hostile (Firecracker's model). It may only run the vCPU, read the state
  * that exit handling needs (fault RIP and instruction bytes), raise the
- * serial interrupt lines, and use the base rules (memory, locks, clocks,
+ * serial interrupt lines (in-kernel irqchip, or MSIs from the user-space
+ * IOAPIC in split mode), and use the base rules (memory, locks, clocks,
  * exit). It cannot open, exec, connect, fork or touch another process.
  *
  * The thread loads this itself, right before its first KVM_RUN, after the
@@ -25,6 +26,15 @@ static const struct sandbox_rule vcpu_rules[] = {
 		    SB_EQ32(1, KVM_IRQ_LINE)),
 	SB_ALLOW_IF(ioctl, "serial emulation: raise/lower IRQ3/IRQ4 (status variant)",
 		    SB_EQ32(1, KVM_IRQ_LINE_STATUS)),
+	/* Split irqchip (APIC IDs > 254): the IOAPIC is ours (vmm-worker/
+	 * ioapic.c) and runs on the vCPU thread whose exit raised a line,
+	 * programmed an entry or EOI'd. Both ioctls act on this VM only and
+	 * can do no more than the guest itself can (it may send IPIs/MSIs to
+	 * its own vCPUs); neither creates fds or memory. */
+	SB_ALLOW_IF(ioctl, "IOAPIC (split irqchip): deliver an interrupt as an MSI",
+		    SB_EQ32(1, KVM_SIGNAL_MSI)),
+	SB_ALLOW_IF(ioctl, "IOAPIC (split irqchip): mirror level entries as MSI routes so KVM "
+		    "exits on their EOI", SB_EQ32(1, KVM_SET_GSI_ROUTING)),
 #endif
 };
 

@@ -450,6 +450,7 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 		if (e->com_out[i].dropped)
 			kwarn("KVM engine: %llu bytes of COM%d output written after the VM ended "
 			      "were dropped", (unsigned long long)e->com_out[i].dropped, i + 1);
+	kvm_io_report(e);
 	drain_ring(e);
 	if (e->have_ring)
 		capture_ring_stats(cap, ring_drops(&e->ring), e->ring_crc_errors);

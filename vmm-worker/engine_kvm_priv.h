@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "i8042.h"
+#include "ioapic.h"
 #include "kvm_vm.h"
 #include "uart16550.h"
 #include "x86_64/acpi_pm.h"
@@ -64,6 +65,14 @@ struct kvm_engine {
 	struct uart16550 com1, com2;
 	struct i8042 kbd;
 	struct acpi_pm pm;
+	/* Split irqchip only (vm.split_irqchip): the user-space IOAPIC the
+	 * serial lines end in, and the MSI routes last given to KVM for its
+	 * level-triggered entries (kvm_io.c; under lock). */
+	struct ioapic ioapic;
+	struct ioapic_msi routes[IOAPIC_PINS];
+	uint32_t route_gsi[IOAPIC_PINS];
+	unsigned nroutes;
+	int route_err; /* last KVM_SET_GSI_ROUTING failure (-errno), 0 = none */
 	bool ended;		/* first end wins (under lock) */
 	atomic_bool stop;	/* vCPUs must leave KVM_RUN */
 
@@ -97,7 +106,14 @@ void kvm_io_init(struct kvm_engine *e);
  * room. */
 void kvm_io_drain_serial(struct kvm_engine *e);
 void kvm_io_port(struct kvm_engine *e, struct kvm_run *run);
-void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run);
+/* Returns true when a device handled the access (the vCPU runs on), false
+ * when the VM ended (no device there). */
+bool kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run);
+/* KVM_EXIT_IOAPIC_EOI (split irqchip): the guest's LAPIC EOI'd a vector a
+ * level-triggered IOAPIC entry sent. */
+void kvm_io_ioapic_eoi(struct kvm_engine *e, uint8_t vector);
+/* After the VM ended: warn about IOAPIC messages or routes KVM refused. */
+void kvm_io_report(struct kvm_engine *e);
 
 /* vCPUs: create and set up every vCPU; start/join threads. */
 int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,

@@ -1,6 +1,8 @@
-/* Port I/O and MMIO exits: COM1, COM2, the i8042 and the ACPI PM block. Any
- * other port reads as all-ones and ignores writes, as on a PC with nothing
- * decoded there; MMIO outside RAM has no device and ends the VM. */
+/* Port I/O and MMIO exits: COM1, COM2, the i8042, the ACPI PM block and, in
+ * split-irqchip mode, the user-space IOAPIC (MMIO) that the serial
+ * interrupt lines end in. Any other port reads as all-ones and ignores
+ * writes, as on a PC with nothing decoded there; other MMIO outside RAM has
+ * no device and ends the VM. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,7 +10,9 @@
 
 #include "capture.h"
 #include "engine_kvm_priv.h"
+#include "ktstr/log.h"
 #include "ktstr/util.h"
+#include "x86_64/layout.h"
 
 #define COM1_BASE 0x3f8u
 #define COM2_BASE 0x2f8u
@@ -58,22 +62,104 @@ void kvm_io_drain_serial(struct kvm_engine *e)
 	c1->len = c2->len = 0;
 }
 
+/* An ISA interrupt line (under lock). In-kernel irqchip: KVM's PIC and
+ * IOAPIC (GSI routing in kvm_vm.c). Split irqchip: our IOAPIC, ISA IRQ n on
+ * pin n except IRQ0 on pin 2, as the MADT's override says. Called from vCPU
+ * threads (port exits) and the control thread (interactive COM2 input). */
+static void isa_irq(struct kvm_engine *e, uint32_t irq, int level)
+{
+	if (e->vm.split_irqchip)
+		ioapic_set_irq(&e->ioapic, irq == 0 ? 2 : irq, level);
+	else
+		kvm_vm_irq_line(&e->vm, irq, level);
+}
+
 static void com1_irq(void *ctx, int level)
 {
-	kvm_vm_irq_line(&((struct kvm_engine *)ctx)->vm, COM1_IRQ, level);
+	isa_irq(ctx, COM1_IRQ, level);
 }
 
 static void com2_irq(void *ctx, int level)
 {
-	kvm_vm_irq_line(&((struct kvm_engine *)ctx)->vm, COM2_IRQ, level);
+	isa_irq(ctx, COM2_IRQ, level);
+}
+
+static int ioapic_deliver(void *ctx, const struct ioapic_msi *m)
+{
+	struct kvm_engine *e = ctx;
+
+	return kvm_vm_signal_msi(&e->vm, m->address_lo, m->address_hi, m->data);
+}
+
+/* The guest changed a level-triggered unmasked entry: KVM exits with
+ * KVM_EXIT_IOAPIC_EOI only for vectors its MSI routes on the first 24 GSIs
+ * mark level-triggered, so mirror those entries there (before the entry's
+ * first message: write_rte calls this first). Skipped when nothing changed:
+ * KVM_SET_GSI_ROUTING waits for an SRCU grace period. */
+static void ioapic_routes_changed(void *ctx)
+{
+	struct kvm_engine *e = ctx;
+	struct ioapic_msi m[IOAPIC_PINS];
+	uint32_t gsi[IOAPIC_PINS], lo[IOAPIC_PINS], hi[IOAPIC_PINS], data[IOAPIC_PINS];
+	unsigned n = ioapic_level_routes(&e->ioapic, m, gsi);
+	int r;
+
+	if (n == e->nroutes && !memcmp(gsi, e->route_gsi, n * sizeof(gsi[0])) &&
+	    !memcmp(m, e->routes, n * sizeof(m[0])))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		lo[i] = m[i].address_lo;
+		hi[i] = m[i].address_hi;
+		data[i] = m[i].data;
+	}
+	r = kvm_vm_set_msi_routes(&e->vm, gsi, lo, hi, data, n);
+	if (r) {
+		e->route_err = r; /* reported after the run (kvm_io_report) */
+		return;
+	}
+	memcpy(e->routes, m, n * sizeof(m[0]));
+	memcpy(e->route_gsi, gsi, n * sizeof(gsi[0]));
+	e->nroutes = n;
 }
 
 void kvm_io_init(struct kvm_engine *e)
 {
+	static const struct ioapic_ops ops = { ioapic_deliver, ioapic_routes_changed };
+
 	uart_init(&e->com1, com1_tx, com1_irq, e);
 	uart_init(&e->com2, com2_tx, com2_irq, e);
 	i8042_init(&e->kbd);
 	acpi_pm_init(&e->pm);
+	/* Used only in split mode, where the CPUID advertises
+	 * KVM_FEATURE_MSI_EXT_DEST_ID (x86_64/cpuid.c): entry bits 49-55 are
+	 * then destination bits 8-14, how Linux reaches APIC IDs above 255. */
+	ioapic_init(&e->ioapic, true, &ops, e);
+}
+
+void kvm_io_ioapic_eoi(struct kvm_engine *e, uint8_t vector)
+{
+	pthread_mutex_lock(&e->lock);
+	if (e->vm.split_irqchip)
+		ioapic_eoi(&e->ioapic, vector);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void kvm_io_report(struct kvm_engine *e)
+{
+	const struct ioapic *io = &e->ioapic;
+
+	if (!e->vm.split_irqchip)
+		return;
+	if (io->failed)
+		kwarn("KVM engine: IOAPIC: KVM_SIGNAL_MSI failed %llu time(s), last: %s; the guest "
+		      "lost those interrupts (check dmesg for KVM errors)",
+		      (unsigned long long)io->failed, strerror(-io->last_err));
+	if (e->route_err)
+		kwarn("KVM engine: IOAPIC: KVM_SET_GSI_ROUTING failed: %s; level-triggered "
+		      "interrupts may not see their EOI (check dmesg for KVM errors)",
+		      strerror(-e->route_err));
+	kdbg("KVM engine: IOAPIC: %llu message(s) accepted, %llu refused by the LAPICs",
+	     (unsigned long long)io->sent, (unsigned long long)io->refused);
 }
 
 static void port_access(struct kvm_engine *e, uint16_t port, uint8_t *data, unsigned size,
@@ -145,8 +231,19 @@ void kvm_io_port(struct kvm_engine *e, struct kvm_run *run)
 	pthread_mutex_unlock(&e->lock);
 }
 
-void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run)
+bool kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run)
 {
+	uint64_t gpa = run->mmio.phys_addr;
+
+	if (e->vm.split_irqchip && ioapic_owns(gpa) && run->mmio.len <= sizeof(run->mmio.data)) {
+		pthread_mutex_lock(&e->lock);
+		if (run->mmio.is_write)
+			ioapic_mmio_write(&e->ioapic, gpa - X86_IOAPIC_ADDR, run->mmio.data, run->mmio.len);
+		else
+			ioapic_mmio_read(&e->ioapic, gpa - X86_IOAPIC_ADDR, run->mmio.data, run->mmio.len);
+		pthread_mutex_unlock(&e->lock);
+		return true;
+	}
 	pthread_mutex_lock(&e->lock);
 	if (!e->ended) {
 		kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR, true,
@@ -156,4 +253,5 @@ void kvm_io_mmio(struct kvm_engine *e, struct kvm_vcpu *v, struct kvm_run *run)
 		e->end->kvm_exit_reason = KVM_EXIT_MMIO;
 	}
 	pthread_mutex_unlock(&e->lock);
+	return false;
 }

@@ -228,15 +228,16 @@ static bool handle_exit(struct kvm_engine *e, struct kvm_vcpu *v)
 		kvm_io_port(e, run);
 		return true;
 	case KVM_EXIT_MMIO:
-		kvm_io_mmio(e, v, run);
-		return false;
+		return kvm_io_mmio(e, v, run);
 	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC: nothing wakes us */
 		kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR, false,
 			       "vCPU %u halted with no in-kernel LAPIC to wake it", v->index);
 		return false;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
-	case KVM_EXIT_IOAPIC_EOI:
+		return true;
+	case KVM_EXIT_IOAPIC_EOI: /* split irqchip: a level entry's EOI */
+		kvm_io_ioapic_eoi(e, run->eoi.vector);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_TRIPLE_FAULT, false,

@@ -119,7 +119,16 @@ int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err
 		}
 	} else {
 		/* APIC IDs above 254 need 32-bit x2APIC IDs, which the in-kernel
-		 * IOAPIC cannot address: split irqchip, LAPICs stay in KVM. */
+		 * IOAPIC cannot address: split irqchip, LAPICs stay in KVM, the
+		 * IOAPIC is ours (ioapic.c) and speaks MSIs (KVM_SIGNAL_MSI) and
+		 * MSI routes (for level-triggered EOI exits). */
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0 ||
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) <= 0) {
+			snprintf(why, sizeof(why), "APIC IDs above 254 need split irqchip, whose user-space "
+				 "IOAPIC needs KVM_CAP_SIGNAL_MSI and KVM_CAP_IRQ_ROUTING; this KVM lacks one");
+			return kvm_err_set(e, ENOTSUP, "KVM engine: x2APIC setup failed (topology has APIC IDs > 254)",
+					   why, "use a topology with at most 254 APIC IDs or a newer host kernel");
+		}
 		if ((r = enable_cap(vm->vm_fd, KVM_CAP_SPLIT_IRQCHIP, X86_IOAPIC_PINS)) ||
 		    (r = enable_cap(vm->vm_fd, KVM_CAP_X2APIC_API,
 				    KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK))) {
@@ -220,8 +229,38 @@ int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level)
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
 
 	if (vm->split_irqchip)
-		return 0; /* no in-kernel PIC/IOAPIC to drive; the guest polls */
+		return -EINVAL; /* no in-kernel PIC/IOAPIC: kvm_io.c's IOAPIC owns the lines */
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+int kvm_vm_signal_msi(struct kvm_vm *vm, uint32_t address_lo, uint32_t address_hi, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = address_lo, .address_hi = address_hi, .data = data };
+	int r = ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
+
+	return r < 0 ? -errno : r;
+}
+
+int kvm_vm_set_msi_routes(struct kvm_vm *vm, const uint32_t *gsis, const uint32_t *address_lo,
+			  const uint32_t *address_hi, const uint32_t *data, unsigned n)
+{
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e[X86_IOAPIC_PINS];
+	} rt;
+
+	if (n > X86_IOAPIC_PINS)
+		return -E2BIG;
+	memset(&rt, 0, sizeof(rt));
+	for (unsigned i = 0; i < n; i++) {
+		rt.e[i].gsi = gsis[i];
+		rt.e[i].type = KVM_IRQ_ROUTING_MSI;
+		rt.e[i].u.msi.address_lo = address_lo[i];
+		rt.e[i].u.msi.address_hi = address_hi[i];
+		rt.e[i].u.msi.data = data[i];
+	}
+	rt.hdr.nr = n;
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &rt) < 0 ? -errno : 0;
 }
 
 void kvm_vm_close(struct kvm_vm *vm)

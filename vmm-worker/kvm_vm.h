@@ -33,8 +33,17 @@ int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err
 int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e);
 /* Register the RAM regions as KVM memory slots. */
 int kvm_vm_register_ram(struct kvm_vm *vm, struct kvm_err *e);
-/* Drive an ISA interrupt line (in-kernel irqchip only). */
+/* Drive an ISA interrupt line (in-kernel irqchip only: in split mode the
+ * lines end in the user-space IOAPIC, see kvm_io.c). */
 int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
+/* Split irqchip: send one MSI (KVM_SIGNAL_MSI, X2APIC_API address format).
+ * Returns > 0 delivered, 0 no LAPIC accepted it, -errno. */
+int kvm_vm_signal_msi(struct kvm_vm *vm, uint32_t address_lo, uint32_t address_hi, uint32_t data);
+/* Split irqchip: replace KVM's GSI routes with n MSI routes (gsis[i] ->
+ * address_lo/hi[i], data[i]); KVM derives from the level-triggered ones
+ * which vectors end in KVM_EXIT_IOAPIC_EOI. n <= 24. Returns 0 or -errno. */
+int kvm_vm_set_msi_routes(struct kvm_vm *vm, const uint32_t *gsis, const uint32_t *address_lo,
+			  const uint32_t *address_hi, const uint32_t *data, unsigned n);
 void kvm_vm_close(struct kvm_vm *vm);
 
 /* Fill e; returns -err. */

@@ -66,3 +66,35 @@ Test(orch_shell, exec_output_is_printed_and_includes_are_there, .timeout = 400)
 	cr_assert(strstr(out, "\n2\n") || !strncmp(out, "2\n", 2), "two vCPUs:\n%s", out);
 	free(out);
 }
+
+/* The relay is byte-exact: a CR is the command's own (COM2 is raw in exec
+ * mode), a line that looks like the guest's status line is output unless it
+ * is the very end, and a last line without a newline is neither lost nor
+ * merged with the status. */
+Test(orch_shell, exec_output_is_verbatim_to_the_last_byte, .timeout = 400)
+{
+	static const char want[] = "a\r\nKTSTR_EXEC_EXIT=5\nKTSTR_EXIT=5\nno-newline";
+	char orch[1024], kernel[1024];
+	char *out = NULL, *err = NULL;
+	size_t outlen = 0;
+	int status = 0;
+
+	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
+		cr_skip_test("ktstr-orch not built");
+	if (vmtest_kernel("vmlinux", kernel, sizeof(kernel)))
+		cr_skip_test("no kernel to boot (set KTSTR_TEST_KERNEL)");
+	char *argv[] = { orch, "shell", "--topology", "1,1,1,1", "--kernel", kernel, "--exec",
+			 "printf 'a\\r\\nKTSTR_EXEC_EXIT=5\\nKTSTR_EXIT=5\\nno-newline'; exit 6",
+			 NULL };
+	cr_assert_eq(vmtest_run_io(argv, NULL, 0, 300 * 1000, &out, &outlen, &err, &status), 0,
+		     "shell hung");
+	cr_assert(out && err, "out of memory capturing ktstr-orch's output");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 6,
+		  "expected exit 6, got status 0x%x\n--- stderr ---\n%s", status, err);
+	cr_expect(outlen == sizeof(want) - 1 && !memcmp(out, want, outlen),
+		  "stdout is not the command's %zu bytes verbatim (got %zu):\n%s\n--- stderr "
+		  "---\n%s",
+		  sizeof(want) - 1, outlen, out, err);
+	free(out);
+	free(err);
+}

@@ -444,10 +444,11 @@ Test(topology_shell, exec_timeout_stops_a_hung_command,
 	shell_run_free(&r);
 }
 
-/* `printf 'echo hi; exit 3\n' | ktstr-orch shell`: the script arrives on the
+/* `printf 'echo hi; exit 5\n' | ktstr-orch shell`: the script arrives on the
  * guest shell's terminal, its output comes back, and the shell's status
  * becomes ours as with --exec (else a piped session cannot be scripted). The
- * input is written at once, before the guest has booted, as a pipe does. */
+ * input is written at once, before the guest has booted, as a pipe does.
+ * Not `exit 3`: that is EXIT_INFRA, which a lost status also gives. */
 Test(topology_shell, interactive_shell_takes_piped_stdin, .timeout = 60 + 3 * GRACE_S)
 {
 	struct shell_run r;
@@ -455,7 +456,7 @@ Test(topology_shell, interactive_shell_takes_piped_stdin, .timeout = 60 + 3 * GR
 
 	/* --timeout 60 bounds a shell whose `exit` got lost: a terminal never
 	 * sees EOF from our closed pipe. */
-	run_shell("vmlinux", "1,1,1,1", "60", NULL, "echo hi; exit 3\n", 60 + 2 * GRACE_S, &r);
+	run_shell("vmlinux", "1,1,1,1", "60", NULL, "echo hi; exit 5\n", 60 + 2 * GRACE_S, &r);
 	/* A terminal: lines end in \r\n; "hi" alone on a line is echo's output,
 	 * not the echoed input line. */
 	char *outs = strdup(r.out);
@@ -465,9 +466,13 @@ Test(topology_shell, interactive_shell_takes_piped_stdin, .timeout = 60 + 3 * GR
 			hi = true;
 	free(outs);
 	cr_expect(hi, "no \"hi\" line from the guest shell: input sent before the guest opened "
-		      "its COM2 is lost (the worker forwards stdin from VM start)."
+		      "its COM2 is lost (does the worker wait for KTSTR_SHELL_READY?)."
 		      "\n--- stdout ---\n%s\n--- stderr ---\n%s",
 		  r.out, r.err);
-	cr_expect_eq(r.status, 3, "the shell ran `exit 3` but ktstr-orch exited %d", r.status);
+	cr_expect_eq(r.status, 5, "the shell ran `exit 5` but ktstr-orch exited %d\n--- stderr ---\n%s",
+		     r.status, r.err);
+	/* The handshake line is the guest's, not the session's. */
+	cr_expect(!strstr(r.out, "KTSTR_SHELL_READY"),
+		  "the guest's ready marker reached the terminal:\n%s", r.out);
 	shell_run_free(&r);
 }

@@ -236,6 +236,19 @@ int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t c
 		e->ecx = 0x564b4d56; /* "VMKV" */
 		e->edx = 0x4d;	     /* "M" */
 	}
+	/* KVM_FEATURE_MSI_EXT_DEST_ID (0x4000_0001 EAX bit 15) exactly when
+	 * the IOAPIC is ours (split irqchip, m->x2apic): it tells Linux that
+	 * IOAPIC entry bits 49-55 reach destination bits 8-14 (ioapic.c), and
+	 * without it Linux keeps every CPU whose APIC ID is above 255 offline
+	 * (no interrupt remapping). KVM does not report it: the in-kernel
+	 * IOAPIC has no such bits. */
+	if (m->x2apic) {
+		if (!(e = need(c, 0x40000001u, 0, false)))
+			return -ENOSPC;
+		e->eax |= X86_KVM_FEATURE_MSI_EXT_DEST_ID;
+	} else if ((e = x86_cpuid_find(c, 0x40000001u, 0))) {
+		e->eax &= ~X86_KVM_FEATURE_MSI_EXT_DEST_ID;
+	}
 	for (size_t i = 0; i < noff; i++)
 		clear_feature(c, &off[i]);
 	return 0;

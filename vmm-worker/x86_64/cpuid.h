@@ -15,6 +15,9 @@
 #include "machine.h"
 
 #define X86_CPUID_MAX_ENTRIES 256u
+/* KVM_CPUID_FEATURES (0x4000_0001) EAX: IOAPIC/MSI destination bits 8-14
+ * in the extended destination ID field (set in split-irqchip mode). */
+#define X86_KVM_FEATURE_MSI_EXT_DEST_ID (1u << 15)
 
 struct x86_cpuid {
 	size_t n;
