@@ -399,6 +399,60 @@ Test(kvm_tiny, emulation_failure_reports_rip_and_bytes, .timeout = 120)
 	expect("fault_rip=0x100");
 }
 
+/* ---- split irqchip: x2APIC topologies and the user-space IOAPIC -------- */
+
+/* The hex value after key in out[] (0 and a failed expectation if absent). */
+static unsigned long hex_after(const char *key)
+{
+	const char *p = strstr(out, key);
+
+	cr_expect_not_null(p, "expected \"%s\" in:\n%s", key, out);
+	return p ? strtoul(p + strlen(key), NULL, 16) : 0;
+}
+
+/* The max-cpu preset 1,14,9,2 (252 vCPUs): APIC IDs pack as llc << 5 |
+ * core << 1 | thread, up to 433, so the engine runs split irqchip with
+ * X2APIC_API and our IOAPIC (vmm-worker/ioapic.c). The tiny guest runs on
+ * the BSP only (the 251 APs wait for an INIT/SIPI that never comes) and,
+ * confined like any guest: reads/writes the IOAPIC through MMIO, gets a
+ * level-triggered COM1 interrupt delivered as an MSI (LAPIC IRR), clears
+ * remote IRR through the EOI register, and checks the x2APIC tables. */
+static void expect_split_irqchip_common(void)
+{
+	expect("outcome=OUTCOME_POWER_OFF\n");
+	expect_common();
+	/* BSP: APIC ID 0; SMT shift 1, core-level shift 5 (9 cores -> 4 bits). */
+	expect("cpuid 1.ebx=00120800 b0.eax=00000001 b0.ebx=00000002 b0.edx=00000000 b1.eax=00000005 b1.ebx=00000012");
+	expect("TINY: ioapic id=00000000 ver=00170020 id.written=05000000 arb=05000000|");
+	/* All ones: writable bits only (delivery status/remote IRR/reserved 0),
+	 * destination bits 49-63 (extended destination ID). */
+	expect("rte10.ones=fffe0000:0001afff rte4=00008034|");
+	/* x2APIC enabled (EXTD|EN|BSP), ID 0; the level interrupt reached the
+	 * LAPIC (IRR bit 0x34) and set remote IRR; the EOI register cleared it. */
+	expect("apic_base=fee00d00 x2apic_id=00000000 rte4.raised=0000c034 lapic.irr1=00100000 rte4.eoi=00008034|");
+	cr_expect(hex_after("cpuid1.ecx=") & (1u << 21), "CPUID 1.ECX.x2APIC");
+	cr_expect(hex_after("kvm.eax=") & (1u << 15), "KVM_FEATURE_MSI_EXT_DEST_ID");
+	/* MADT: IDs <= 254 (LLCs 0-7: 144 CPUs) as type 0, the other 108 as
+	 * type 9 x2APIC entries, the highest 433. */
+	expect("madt.x2apic=0000006c madt.lapic=00000090 madt.max_x2apic_id=000001b1|");
+}
+
+Test(kvm_tiny, split_irqchip_ioapic_on_the_252_cpu_preset_bzimage, .timeout = 180)
+{
+	run_tiny("ioapic", "bzimage", "1,14,9,2", 60000);
+	expect_split_irqchip_common();
+	/* 64-bit body: the interrupt taken twice (the one left pending above
+	 * and a new one), the LAPIC EOI cleared remote IRR through
+	 * KVM_EXIT_IOAPIC_EOI (needs the MSI routes the engine mirrors). */
+	expect("TINY: irqs_taken=00000002 rte4.lapic_eoi=00008034|");
+}
+
+Test(kvm_tiny, split_irqchip_ioapic_on_the_252_cpu_preset_pvh, .timeout = 180)
+{
+	run_tiny("ioapic", "pvh", "1,14,9,2", 60000);
+	expect_split_irqchip_common();
+}
+
 /* ---- the confinement itself, seen from outside ------------------------- */
 
 Test(kvm_tiny, confined_in_every_thread_with_only_its_fds_while_the_guest_runs, .timeout = 120)

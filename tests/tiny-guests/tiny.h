@@ -16,6 +16,7 @@
 #define TINY_UNBACKED 4
 #define TINY_EMULATION 5
 #define TINY_PANIC 6
+#define TINY_IOAPIC 7 /* split irqchip: IOAPIC registers, a COM1 level IRQ, x2APIC tables */
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>

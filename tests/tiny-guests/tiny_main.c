@@ -6,7 +6,7 @@
  *   ktstr-tiny-guests run SCENARIO [bzimage|pvh] [N,L,C,T] [timeout_ms]
  *   ktstr-tiny-guests image SCENARIO bzimage|pvh FILE   (write the image)
  *
- * SCENARIO: poweroff reset triple-fault hang unbacked emulation panic. */
+ * SCENARIO: poweroff reset triple-fault hang unbacked emulation panic ioapic. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@
 #include "tiny.h"
 
 static const char *const scenarios[] = { "poweroff", "reset", "triple-fault", "hang",
-					 "unbacked", "emulation", "panic" };
+					 "unbacked", "emulation", "panic", "ioapic" };
 
 static int scenario_id(const char *s)
 {

@@ -54,7 +54,7 @@ Test(qemu_args, numa_topology_maps_llcs_to_sockets_and_nodes)
 	cr_expect(has_pair(&a, "-numa", "node,nodeid=0,cpus=0-3,memdev=m0"));
 	cr_expect(has_pair(&a, "-numa", "node,nodeid=1,cpus=4-7,memdev=m1"));
 	cr_expect(has_pair(&a, "-numa", "dist,src=0,dst=1,val=20"));
-	cr_expect(has_pair(&a, "-accel", "tcg"));
+	cr_expect(has_pair(&a, "-accel", "tcg,thread=single"));
 	cr_expect(has_pair(&a, "-kernel", "/proc/self/fd/7"));
 	cr_expect(has_pair(&a, "-initrd", "/proc/self/fd/8"));
 	cr_expect(has_pair(&a, "-machine", "pc"));
