@@ -199,7 +199,7 @@ static int plain_once(const char *qemu, const char *cmdline, unsigned memory_mb,
 		 "memory-backend-file,id=m0,size=%uM,mem-path=/proc/self/fd/5,share=on", memory_mb);
 	char *qa[] = { (char *)qemu, "-nodefaults", "-no-user-config", "-display", "none",
 		       "-vga", "none", "-no-reboot", "-machine", "pc,memory-backend=m0",
-		       "-accel", "tcg", "-cpu", "max", "-smp", a_smp, "-m", a_m,
+		       "-accel", "tcg,thread=single", "-cpu", "max", "-smp", a_smp, "-m", a_m,
 		       "-object", a_mem, "-kernel", "/proc/self/fd/6", "-initrd", "/proc/self/fd/7",
 		       "-append", (char *)cmdline,
 		       "-chardev", "socket,id=com1,fd=3", "-serial", "chardev:com1",

@@ -142,7 +142,7 @@ static void boot(struct boot *b, const Ktstr__GuestSpec *spec, int with_ok, cons
 		 (unsigned long long)(SHM_SIZE >> 20), (unsigned long long)SHM_BASE,
 		 (unsigned long long)SHM_BASE, (unsigned long long)SHM_SIZE);
 	{
-		char *argv[] = { "qemu-system-x86_64", "-accel", "tcg", "-M", "pc",
+		char *argv[] = { "qemu-system-x86_64", "-accel", "tcg,thread=single", "-M", "pc",
 				 "-cpu", "max", "-smp", smp, "-m", "512",
 				 "-object", memobj, "-machine", "memory-backend=m0",
 				 "-nodefaults", "-no-user-config", "-vga", "none",
