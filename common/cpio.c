@@ -139,28 +139,11 @@ int cpio_add_file_fd(struct cpio_writer *w, const char *guest_path, mode_t mode,
 		     int fd, size_t max_len)
 {
 	struct strbuf data = { 0 };
-	char chunk[65536];
 	int ret;
 
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (data.len + (size_t)n > max_len) {
-			ret = -EFBIG;
-			goto out;
-		}
-		ret = sb_append(&data, chunk, (size_t)n);
-		if (ret)
-			goto out;
-	}
+	ret = read_fd_all(fd, &data, max_len);
+	if (ret)
+		goto out;
 	ret = cpio_add_file(w, guest_path, mode, data.buf ? data.buf : "", data.len);
 out:
 	sb_free(&data);

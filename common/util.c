@@ -72,47 +72,50 @@ int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int read_file(const char *path, char **out, size_t *len, size_t max)
+int read_fd_all(int fd, struct strbuf *sb, size_t max)
 {
-	struct strbuf sb = { 0 };
-	char chunk[4096];
-	int fd, ret = 0;
+	char chunk[65536];
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
+		int ret;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = -errno;
-			goto err_free;
+			return -errno;
 		}
 		if (n == 0)
-			break;
-		if (sb.len + (size_t)n > max) {
-			ret = -EFBIG;
-			goto err_free;
-		}
-		ret = sb_append(&sb, chunk, (size_t)n);
+			return 0;
+		if (sb->len + (size_t)n > max)
+			return -EFBIG;
+		ret = sb_append(sb, chunk, (size_t)n);
 		if (ret)
-			goto err_free;
+			return ret;
 	}
+}
+
+int read_file(const char *path, char **out, size_t *len, size_t max)
+{
+	struct strbuf sb = { 0 };
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = read_fd_all(fd, &sb, max);
 	/* Always hand back a NUL-terminated buffer, even for empty files. */
-	ret = sb_append(&sb, "", 1);
-	if (ret)
-		goto err_free;
+	if (!ret)
+		ret = sb_append(&sb, "", 1);
 	close(fd);
+	if (ret) {
+		sb_free(&sb);
+		return ret;
+	}
 	*out = sb.buf;
 	if (len)
 		*len = sb.len - 1;
 	return 0;
-err_free:
-	sb_free(&sb);
-	close(fd);
-	return ret;
 }
 
 int write_file(const char *path, const char *s)

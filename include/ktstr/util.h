@@ -19,6 +19,12 @@ uint64_t ktstr_cpu_time_us(void);
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
 
+struct strbuf;
+/* Append everything readable from fd (until EOF) to sb, at most max bytes in
+ * all. Returns 0 or -errno (-EFBIG past max). sb's contents are left as read
+ * so far on error; the caller frees them. */
+int read_fd_all(int fd, struct strbuf *sb, size_t max);
+
 /* Read a whole (small) file into a NUL-terminated malloc'd buffer, at most
  * max bytes. Returns 0 or -errno (-EFBIG if larger than max). */
 int read_file(const char *path, char **out, size_t *len, size_t max);
