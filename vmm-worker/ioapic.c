@@ -75,10 +75,11 @@ static void service_level(struct ioapic *io, unsigned pin)
 
 void ioapic_set_irq(struct ioapic *io, unsigned pin, int level)
 {
-	uint32_t bit = 1u << pin, was;
+	uint32_t bit, was;
 
 	if (pin >= IOAPIC_PINS)
-		return;
+		return; /* before the shift: 1u << pin is undefined from 32 on */
+	bit = 1u << pin;
 	was = io->asserted & bit;
 	if (level)
 		io->asserted |= bit;
