@@ -51,6 +51,10 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 	/* The ops name a scheduler registers is not its binary's name
 	 * (scx_simple registers "simple"): only check it when the suite says. */
 	ss.name = sd->ops_name;
+	if (sd->attach_timeout_ms) {
+		ss.has_attach_timeout_ms = 1;
+		ss.attach_timeout_ms = sd->attach_timeout_ms;
+	}
 	ss.n_args = args.n;
 	ss.args = args.v;
 	ss.n_enable_cmds = sd->enable.n;

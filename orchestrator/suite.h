@@ -51,6 +51,7 @@ struct sched_def {
 	char *binary;		/* NAME: the name; PATH: the path as written */
 	char *resolved_path;	/* NAME/PATH: absolute path once resolved (or NULL) */
 	char *ops_name;		/* expected sched_ext root/ops name, NULL = any */
+	uint32_t attach_timeout_ms; /* 0 = the guest's default */
 	struct strv enable, disable;
 	struct flag_decl flags[SUITE_MAX_FLAGS];
 	size_t nflags;

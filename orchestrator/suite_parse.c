@@ -19,7 +19,7 @@ static const char *const top_keys[] = { "name", "schedulers", "tests", NULL };
 static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
-					  "constraints",   NULL };
+					  "constraints",   "attach_timeout_ms", NULL };
 static const char *const flag_keys[] = { "name", "args", "requires", NULL };
 static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
 					 "scenario",	     "duration",	"asserts",
@@ -333,6 +333,11 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 	if ((ret = parse_binary(c, v, sd)))
 		return ret;
 	if ((v = ymap_get(n, "ops_name")) && (ret = ys_str(c, v, "ops_name", &sd->ops_name)))
+		return ret;
+	/* Some loaders take long to attach under emulation (scx_pair creates
+	 * thousands of maps); the guest waits this long for state "enabled". */
+	if ((v = ymap_get(n, "attach_timeout_ms")) &&
+	    (ret = ys_u32(c, v, "attach_timeout_ms", 100, 600000, &sd->attach_timeout_ms)))
 		return ret;
 	if ((v = ymap_get(n, "flags")) && (ret = parse_flags(c, v, sd)))
 		return ret;
