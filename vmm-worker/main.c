@@ -41,6 +41,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "memfloor.h"
 #include "sandbox.h"
 #include "worker_ctl.h"
 
@@ -194,6 +195,38 @@ static int validate_spec(const Ktstr__VmSpec *s, const struct run_fds *f, char *
 	return 0;
 }
 
+/* Give the VM at least the memory its kernel needs to boot and unpack the
+ * initramfs (memfloor.h); raising it is logged and visible in
+ * VmResult.memory_mb. The spec belongs to this process (unpacked RunVm). */
+static void raise_to_memory_floor(Ktstr__VmSpec *s, const struct run_fds *f)
+{
+	uint64_t init_size = 0, packed = s->initrd_suffix.len, unpacked = s->initrd_suffix.len;
+	struct stat st;
+	uint32_t floor;
+	int rc;
+
+	rc = memfloor_kernel_init_size(f->kernel, &init_size);
+	if (rc < 0) {
+		/* The engine's loader gives the precise error for a bad image. */
+		kdbg("worker: memory floor: kernel size unknown (%s)", strerror(-rc));
+		return;
+	}
+	if (f->initrd >= 0 && fstat(f->initrd, &st) == 0) {
+		packed += (uint64_t)st.st_size;
+		unpacked += s->initrd_uncompressed_size
+				    ? s->initrd_uncompressed_size
+				    : memfloor_unpacked_estimate(f->initrd, (uint64_t)st.st_size);
+	}
+	floor = memfloor_mb(init_size, packed, unpacked, s->shm_size);
+	if (s->memory_mb >= floor)
+		return;
+	kinfo("worker: memory_mb raised from %u to %u MiB: the kernel (%llu MiB in memory) and "
+	      "the initramfs (%llu MiB, %llu MiB unpacked) need it to boot",
+	      s->memory_mb, floor, (unsigned long long)(init_size >> 20),
+	      (unsigned long long)(packed >> 20), (unsigned long long)(unpacked >> 20));
+	s->memory_mb = floor;
+}
+
 /* Assign received fds to roles; every role at most once, counts must match. */
 static int map_fds(const Ktstr__RunVm *run, const int *fds, size_t nfds, struct run_fds *f,
 		   char *why, size_t len)
@@ -295,6 +328,8 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 		}
 		r.error = &err;
 	}
+	r.has_memory_mb = true;
+	r.memory_mb = spec->memory_mb;
 	r.has_setup_us = true;
 	r.setup_us = end.setup_us;
 	r.has_total_us = true;
@@ -440,6 +475,7 @@ int main(int argc, char **argv)
 				       "fix the VmSpec the orchestrator built", EINVAL, start_us);
 		goto out;
 	}
+	raise_to_memory_floor(req->run->spec, &f);
 	const Ktstr__VmSpec *spec = req->run->spec;
 	if (spec->insecure_no_sandbox) {
 		kwarn("worker: VmSpec.insecure_no_sandbox is set: this VM runs with the worker "
