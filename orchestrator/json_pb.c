@@ -1,4 +1,5 @@
 #include "json_pb.h"
+#include "pb_field.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -126,28 +127,6 @@ static int json_value(struct strbuf *sb, const ProtobufCFieldDescriptor *f, cons
 	return -EINVAL;
 }
 
-static size_t json_elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
-}
-
 int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
@@ -170,7 +149,7 @@ int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
 				if (k)
 					ret = sb_append(sb, ",", 1);
 				if (!ret)
-					ret = json_value(sb, f, arr + k * json_elem_size(f));
+					ret = json_value(sb, f, arr + k * pb_field_elem_size(f));
 			}
 			if (!ret)
 				ret = sb_append(sb, "]", 1);

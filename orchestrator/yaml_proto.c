@@ -1,4 +1,5 @@
 #include "yaml_proto.h"
+#include "pb_field.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -68,28 +69,6 @@ int yproto_enum(struct ys_ctx *c, const struct ynode *n, const ProtobufCEnumDesc
 					lower);
 	}
 	return ys_fail(c, n, "%s: unknown value '%s' (one of: %s)", what, n->value, list);
-}
-
-static size_t elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return 4;
-	}
 }
 
 /* Store the scalar n into the element at dst. */
@@ -216,7 +195,7 @@ int yproto_fill(struct ys_ctx *c, const struct ynode *map, ProtobufCMessage *msg
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t *count = (size_t *)(base + f->quantifier_offset);
 			void **arr = (void **)(base + f->offset);
-			size_t es = elem_size(f);
+			size_t es = pb_field_elem_size(f);
 			size_t nitems = val->kind == YNODE_SEQ ? val->n : 1;
 			char *a;
 
