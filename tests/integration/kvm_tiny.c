@@ -59,35 +59,6 @@ struct seen {
 	struct stat kernel_st;
 };
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
-/* The value of "Key:" in a status text, or "" (whitespace trimmed). */
-static void field(const char *status, const char *key, char *val, size_t len)
-{
-	char pat[64];
-	val[0] = '\0';
-	snprintf(pat, sizeof(pat), "\n%s:", key);
-	const char *p = strstr(status, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	p += strspn(p, " \t");
-	size_t n = strcspn(p, "\n");
-	if (n >= len)
-		n = len - 1;
-	memcpy(val, p, n);
-	val[n] = '\0';
-}
-
 static void look(struct seen *s, pid_t worker)
 {
 	struct proc_look *l = &s->look;
@@ -97,19 +68,19 @@ static void look(struct seen *s, pid_t worker)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)worker);
-	slurp(path, l->status, sizeof(l->status));
+	vmtest_slurp(path, l->status, sizeof(l->status));
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)worker);
 	d = opendir(path);
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)worker, de->d_name);
-		slurp(path, buf, sizeof(buf));
-		field(buf, "Seccomp", a, sizeof(a));
-		field(buf, "NoNewPrivs", b, sizeof(b));
-		field(buf, "CapEff", c, sizeof(c));
+		vmtest_slurp(path, buf, sizeof(buf));
+		vmtest_status_field(buf, "Seccomp", a, sizeof(a));
+		vmtest_status_field(buf, "NoNewPrivs", b, sizeof(b));
+		vmtest_status_field(buf, "CapEff", c, sizeof(c));
 		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/comm", (int)worker, de->d_name);
-		slurp(path, comm, sizeof(comm));
+		vmtest_slurp(path, comm, sizeof(comm));
 		comm[strcspn(comm, "\n")] = '\0';
 		used += (size_t)snprintf(l->tasks + used, sizeof(l->tasks) - used, "%s %s %s %s %s;",
 					 de->d_name, a, b, c, comm);
@@ -468,13 +439,13 @@ Test(kvm_tiny, confined_in_every_thread_with_only_its_fds_while_the_guest_runs, 
 		    l->tasks, l->fds);
 
 	char v[64];
-	field(l->status, "Seccomp", v, sizeof(v));
+	vmtest_status_field(l->status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "2", "Seccomp (2 = filter)");
-	field(l->status, "NoNewPrivs", v, sizeof(v));
+	vmtest_status_field(l->status, "NoNewPrivs", v, sizeof(v));
 	cr_expect_str_eq(v, "1", "NoNewPrivs");
 	static const char *const caps[] = { "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb" };
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
-		field(l->status, caps[i], v, sizeof(v));
+		vmtest_status_field(l->status, caps[i], v, sizeof(v));
 		cr_expect_str_eq(v, "0000000000000000", "%s", caps[i]);
 	}
 	/* Every thread, whatever it is: the control thread, the vCPU
@@ -549,7 +520,7 @@ Test(kvm_tiny, insecure_no_sandbox_runs_unconfined_and_says_so, .timeout = 120)
 	expect("worker_exit=0\n");
 	cr_assert(s.look.done, "the test never saw the guest run");
 	char v[32];
-	field(s.look.status, "Seccomp", v, sizeof(v));
+	vmtest_status_field(s.look.status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "0", "no filter in insecure mode");
 	cr_expect(!s.look.own_userns, "no namespaces in insecure mode");
 }

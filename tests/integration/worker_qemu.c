@@ -28,38 +28,14 @@ struct fixture {
 	char worker[PATH_MAX];
 };
 
-/* Build the probe init and its cpio once per build dir (atomic rename, so a
- * half-built file is never used). */
+/* Kernel, worker and the shared probe init cpio (vmtest_probe_cpio). */
 static void prepare(struct fixture *fx)
 {
 	if (vmtest_kernel("vmlinux", fx->kernel, sizeof(fx->kernel)) != 0)
 		cr_skip_test("no dev kernel: set KTSTR_TEST_KERNEL or extract /var/tmp/kdev/k72");
 	cr_assert_eq(vmtest_bin("ktstr-vmm-worker", fx->worker, sizeof(fx->worker)), 0,
 		     "ktstr-vmm-worker is not built next to this test (make first)");
-	char src[PATH_MAX], bd[PATH_MAX];
-	cr_assert_eq(vmtest_src_dir(src, sizeof(src)), 0, "cannot find the source tree");
-	cr_assert_eq(vmtest_build_dir(bd, sizeof(bd)), 0);
-	cr_assert((size_t)snprintf(fx->cpio, sizeof(fx->cpio), "%.3000s/tests/worker_probe_init.cpio", bd) < sizeof(fx->cpio));
-	char init_src[PATH_MAX + 64];
-	snprintf(init_src, sizeof(init_src), "%s/tests/integration/data/worker_probe_init.c", src);
-	struct stat a, b;
-	if (stat(fx->cpio, &b) == 0 && stat(init_src, &a) == 0 && b.st_mtime >= a.st_mtime)
-		return;
-
-	char tmp[PATH_MAX];
-	cr_assert_eq(vmtest_tmpdir(tmp, sizeof(tmp)), 0);
-	char *cmd = NULL, *out = NULL;
-	cr_assert(asprintf(&cmd,
-			   "set -e; cd '%s'; gcc -static -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude "
-			   "-o '%s/init' tests/integration/data/worker_probe_init.c common/ring.c "
-			   "common/util.c -lz; cd '%s'; echo init | cpio -o -H newc --quiet > "
-			   "probe.cpio; mv probe.cpio '%s'",
-			   src, tmp, tmp, fx->cpio) > 0);
-	int rc = vmtest_sh(cmd, 120000, &out);
-	cr_assert_eq(rc, 0, "building the probe init failed:\n%s", out ? out : "");
-	free(cmd);
-	free(out);
-	vmtest_rm_rf(tmp);
+	vmtest_probe_cpio(fx->cpio, sizeof(fx->cpio));
 }
 
 static void spec_init(Ktstr__VmSpec *spec, Ktstr__Topology *topo, uint32_t n, uint32_t l,

@@ -46,38 +46,14 @@ struct fixture {
 	char worker[PATH_MAX];
 };
 
-/* Same probe init and cpio as worker_qemu.c (shared file in the build dir,
- * atomic rename, so either binary may build it). */
+/* Kernel, worker and the shared probe init cpio (vmtest_probe_cpio). */
 static void prepare(struct fixture *fx)
 {
 	if (vmtest_kernel("vmlinux", fx->kernel, sizeof(fx->kernel)) != 0)
 		cr_skip_test("no dev kernel: set KTSTR_TEST_KERNEL or extract /var/tmp/kdev/k72");
 	cr_assert_eq(vmtest_bin("ktstr-vmm-worker", fx->worker, sizeof(fx->worker)), 0,
 		     "ktstr-vmm-worker is not built next to this test (make first)");
-	char src[PATH_MAX], bd[PATH_MAX];
-	cr_assert_eq(vmtest_src_dir(src, sizeof(src)), 0, "cannot find the source tree");
-	cr_assert_eq(vmtest_build_dir(bd, sizeof(bd)), 0);
-	cr_assert((size_t)snprintf(fx->cpio, sizeof(fx->cpio), "%.3000s/tests/worker_probe_init.cpio",
-				   bd) < sizeof(fx->cpio));
-	char init_src[PATH_MAX + 64];
-	snprintf(init_src, sizeof(init_src), "%s/tests/integration/data/worker_probe_init.c", src);
-	struct stat a, b;
-	if (stat(fx->cpio, &b) == 0 && stat(init_src, &a) == 0 && b.st_mtime >= a.st_mtime)
-		return;
-	char tmp[PATH_MAX];
-	cr_assert_eq(vmtest_tmpdir(tmp, sizeof(tmp)), 0);
-	char *cmd = NULL, *out = NULL;
-	cr_assert(asprintf(&cmd,
-			   "set -e; cd '%s'; gcc -static -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude "
-			   "-o '%s/init' tests/integration/data/worker_probe_init.c common/ring.c "
-			   "common/util.c -lz; cd '%s'; echo init | cpio -o -H newc --quiet > "
-			   "probe.cpio; mv probe.cpio '%s'",
-			   src, tmp, tmp, fx->cpio) > 0);
-	int rc = vmtest_sh(cmd, 120000, &out);
-	cr_assert_eq(rc, 0, "building the probe init failed:\n%s", out ? out : "");
-	free(cmd);
-	free(out);
-	vmtest_rm_rf(tmp);
+	vmtest_probe_cpio(fx->cpio, sizeof(fx->cpio));
 }
 
 static void spec_init(Ktstr__VmSpec *spec, Ktstr__Topology *topo, const char *mode)
@@ -117,40 +93,11 @@ struct proc_look {
 	char qemu_status[4096];	/* QEMU's /proc/PID/status, "" if unknown */
 };
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-}
-
-/* The value of "Key:" in a status text, or "" (whitespace trimmed). */
-static void field(const char *status, const char *key, char *out, size_t len)
-{
-	out[0] = '\0';
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\n%s:", key);
-	const char *p = strstr(status, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	p += strspn(p, " \t");
-	size_t n = strcspn(p, "\n");
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
 static void look(struct proc_look *l, pid_t worker, pid_t qemu)
 {
 	char path[128], buf[4096], a[64], b[64];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)worker);
-	slurp(path, l->status, sizeof(l->status));
+	vmtest_slurp(path, l->status, sizeof(l->status));
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)worker);
 	DIR *d = opendir(path);
@@ -160,9 +107,9 @@ static void look(struct proc_look *l, pid_t worker, pid_t qemu)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", (int)worker, de->d_name);
-		slurp(path, buf, sizeof(buf));
-		field(buf, "Seccomp", a, sizeof(a));
-		field(buf, "NoNewPrivs", b, sizeof(b));
+		vmtest_slurp(path, buf, sizeof(buf));
+		vmtest_status_field(buf, "Seccomp", a, sizeof(a));
+		vmtest_status_field(buf, "NoNewPrivs", b, sizeof(b));
 		used += (size_t)snprintf(l->tasks + used, sizeof(l->tasks) - used, "%s %s %s;",
 					 de->d_name, a, b);
 		if (used >= sizeof(l->tasks))
@@ -198,7 +145,7 @@ static void look(struct proc_look *l, pid_t worker, pid_t qemu)
 	l->qemu_status[0] = '\0';
 	if (qemu > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/status", (int)qemu);
-		slurp(path, l->qemu_status, sizeof(l->qemu_status));
+		vmtest_slurp(path, l->qemu_status, sizeof(l->qemu_status));
 	}
 	l->done = true;
 }
@@ -208,13 +155,13 @@ static void expect_confined(const struct proc_look *l)
 {
 	char v[128];
 	cr_assert(l->done, "the test never saw the guest run");
-	field(l->status, "Seccomp", v, sizeof(v));
+	vmtest_status_field(l->status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "2", "Seccomp (2 = filter)");
-	field(l->status, "NoNewPrivs", v, sizeof(v));
+	vmtest_status_field(l->status, "NoNewPrivs", v, sizeof(v));
 	cr_expect_str_eq(v, "1", "NoNewPrivs");
 	static const char *const caps[] = { "CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb" };
 	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
-		field(l->status, caps[i], v, sizeof(v));
+		vmtest_status_field(l->status, caps[i], v, sizeof(v));
 		cr_expect_str_eq(v, "0000000000000000", "%s", caps[i]);
 	}
 	cr_expect(l->tasks[0], "no thread listed");
@@ -360,16 +307,16 @@ Test(worker_sandbox, confined_with_only_its_fds_while_the_guest_runs, .timeout =
 	char v[128];
 	cr_assert(seen.look.qemu_status[0], "QEMU's status was not readable (pid %d)",
 		  (int)seen.qemu);
-	field(seen.look.qemu_status, "NSpid", v, sizeof(v));
+	vmtest_status_field(seen.look.qemu_status, "NSpid", v, sizeof(v));
 	cr_expect(strstr(v, "\t1") && !strcmp(strstr(v, "\t1"), "\t1"),
 		  "QEMU is pid 1 of its own pid namespace (NSpid: %s)", v);
-	field(seen.look.qemu_status, "CapEff", v, sizeof(v));
+	vmtest_status_field(seen.look.qemu_status, "CapEff", v, sizeof(v));
 	cr_expect_str_eq(v, "0000000000000000", "QEMU CapEff");
-	field(seen.look.qemu_status, "CapBnd", v, sizeof(v));
+	vmtest_status_field(seen.look.qemu_status, "CapBnd", v, sizeof(v));
 	cr_expect_str_eq(v, "0000000000000000", "QEMU CapBnd");
-	field(seen.look.qemu_status, "NoNewPrivs", v, sizeof(v));
+	vmtest_status_field(seen.look.qemu_status, "NoNewPrivs", v, sizeof(v));
 	cr_expect_str_eq(v, "1", "QEMU NoNewPrivs");
-	field(seen.look.qemu_status, "Seccomp", v, sizeof(v));
+	vmtest_status_field(seen.look.qemu_status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "2", "QEMU runs -sandbox on");
 
 	cr_assert(out.reaped && WIFEXITED(out.worker_status) && WEXITSTATUS(out.worker_status) == 0,
@@ -395,7 +342,7 @@ Test(worker_sandbox, insecure_no_sandbox_runs_unconfined_and_says_so, .timeout =
 	cr_assert(r->has_sandboxed && !r->sandboxed, "VmResult.sandboxed must be false");
 	char v[32];
 	cr_assert(seen.look.done);
-	field(seen.look.status, "Seccomp", v, sizeof(v));
+	vmtest_status_field(seen.look.status, "Seccomp", v, sizeof(v));
 	cr_expect_str_eq(v, "0", "no filter in insecure mode");
 	cr_expect(!seen.look.own_userns, "no namespaces in insecure mode");
 	worker_outcome_free(&out);

@@ -40,4 +40,12 @@ int vmtest_sh(const char *cmd, int timeout_ms, char **out);
 int vmtest_tmpdir(char *buf, size_t len);
 void vmtest_rm_rf(const char *dir);
 
+
+/* Read a (small) file into buf, NUL-terminated; "" when it cannot be read. */
+void vmtest_slurp(const char *path, char *buf, size_t len);
+/* The value of "Key:" in a /proc status text, or "" (whitespace trimmed). */
+void vmtest_status_field(const char *status, const char *key, char *val, size_t len);
+/* Path of the probe init's cpio (built on first use per build dir). */
+void vmtest_probe_cpio(char *cpio, size_t len);
+
 #endif
