@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,7 +14,9 @@
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "imgcache.h"
+#include "imgstamp.h"
 #include "key.h"
+#include "memfd.h"
 
 #define IC_MAGIC "KTSTRIMG"
 #define IC_END "KTSTREND"
@@ -40,6 +44,7 @@ int imgcache_init(struct imgcache *c, const char *dir)
 	memset(c, 0, sizeof(*c));
 	c->dirfd = -1;
 	c->lock_timeout_ms = IMGCACHE_LOCK_TIMEOUT_MS;
+	c->racy_ns = FP_RACY_NS;
 	if (dir) {
 		if (!dir[0])
 			return 0;
@@ -302,17 +307,178 @@ err_free:
 	return ret;
 }
 
-int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
-		       uint32_t compression, struct image *img)
+/* pread exactly len bytes at off; -EIO on a short read (the file shrank). */
+static int ic_pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	char name[NAME_MAX + 1], *buf = NULL;
-	uint8_t sum[SHA256_LEN], *h, *t;
-	const char *bad = NULL;
-	uint64_t plen = 0;
-	size_t len = 0;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* len bytes of src from offset off into dst (a fresh memfd of that size).
+ * sendfile keeps the copy in the kernel, page cache to shmem, with no user
+ * mapping to fault in page by page (about twice as fast here as pread into
+ * a mapping); kernels or filesystems that refuse it get the mapping. -EIO
+ * if src ends early. */
+static int ic_copy(int src, int dst, size_t len, off_t off)
+{
+	off_t pos = off;
+	size_t done = 0;
+	void *map;
+	int ret;
+
+	while (done < len) {
+		ssize_t n = sendfile(dst, src, &pos, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EINVAL || errno == ENOSYS) && !done)
+			goto fallback;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+fallback:
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dst, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	ret = ic_pread_full(src, map, len, off);
+	munmap(map, len);
+	return ret;
+}
+
+static int ic_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The entry's stamp (imgstamp.h), or -errno (-ENOENT: none, -EBADMSG: not
+ * a stamp; either way the entry is hashed). */
+static int ic_stamp_read(struct imgcache *c, const char *hexkey, struct imgstamp *s)
+{
+	uint8_t buf[IMGSTAMP_LEN];
+	char name[NAME_MAX + 1];
+	struct stat st;
 	int fd, ret;
 
-	memset(img, 0, sizeof(*img));
+	ret = ic_name(hexkey, ".ok", name, sizeof(name));
+	if (ret)
+		return ret;
+	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_size != IMGSTAMP_LEN)
+		ret = -EBADMSG;
+	else
+		ret = ic_pread_full(fd, buf, sizeof(buf), 0);
+	close(fd);
+	return ret ? ret : imgstamp_decode(buf, s);
+}
+
+/* After a full check of the entry whose fstat is st: stamp it, unless it
+ * changed too recently for a stamp to be trusted. Failures only cost a
+ * hash next time: logged at debug level, not returned. */
+static void ic_stamp_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+			   const uint8_t sum[SHA256_LEN], const struct stat *st)
+{
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1], suffix[32];
+	uint8_t buf[IMGSTAMP_LEN];
+	struct imgstamp s;
+	int64_t now = imgstamp_now_ns();
+	int fd, ret;
+
+	if (!imgstamp_worth_writing(st, now, c->racy_ns))
+		return;
+	snprintf(suffix, sizeof(suffix), ".ok.tmp.%d", (int)getpid());
+	if (ic_name(hexkey, ".ok", name, sizeof(name)) ||
+	    ic_name(hexkey, suffix, tmp, sizeof(tmp)))
+		return;
+	imgstamp_make(&s, key, sum, st, now);
+	imgstamp_encode(&s, buf);
+	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		kdbg("image cache: cannot stamp %s: %s", hexkey, strerror(errno));
+		return;
+	}
+	ret = write_full(fd, buf, sizeof(buf));
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && renameat(c->dirfd, tmp, c->dirfd, name))
+		ret = -errno;
+	if (ret) {
+		kdbg("image cache: cannot stamp %s: %s", hexkey, strerror(-ret));
+		unlinkat(c->dirfd, tmp, 0);
+	}
+}
+
+static void ic_stamp_drop(struct imgcache *c, const char *hexkey)
+{
+	char name[NAME_MAX + 1];
+
+	if (!ic_name(hexkey, ".ok", name, sizeof(name)))
+		unlinkat(c->dirfd, name, 0);
+}
+
+/* Header and trailer of an entry whose fstat is st: NULL if they are
+ * consistent (*plen set), else what is wrong. */
+static const char *ic_check_frame(int fd, const struct stat *st, const uint8_t key[SHA256_LEN],
+				  uint32_t compression, uint8_t *h, uint64_t *plen)
+{
+	uint8_t t[IMGCACHE_TRAILER_LEN];
+	uint64_t size = (uint64_t)st->st_size;
+
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (size > IC_MAX_ENTRY)
+		return "larger than any image";
+	if (size <= IMGCACHE_HDR_LEN + IMGCACHE_TRAILER_LEN)
+		return "no payload between header and trailer";
+	if (ic_pread_full(fd, h, IMGCACHE_HDR_LEN, 0) ||
+	    ic_pread_full(fd, t, sizeof(t), (off_t)(size - IMGCACHE_TRAILER_LEN)))
+		return "header or trailer unreadable";
+	if (memcmp(h, IC_MAGIC, 8) || ic_get32(h + IC_OFF_VER) != IMAGE_FORMAT_VERSION)
+		return "bad magic or format version";
+	if (memcmp(h + IC_OFF_KEY, key, SHA256_LEN) || ic_get32(h + IC_OFF_COMP) != compression)
+		return "header names another key";
+	*plen = ic_get64(h + IC_OFF_LEN);
+	if (*plen != size - IMGCACHE_HDR_LEN - IMGCACHE_TRAILER_LEN)
+		return "length does not match the file size (truncated?)";
+	if (memcmp(t, IC_END, 8) || ic_get64(t + 8) != *plen)
+		return "trailer missing or wrong";
+	return NULL;
+}
+
+int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
+		       uint32_t compression, int *out_fd, struct imgcache_meta *meta)
+{
+	uint8_t h[IMGCACHE_HDR_LEN], sum[SHA256_LEN];
+	char name[NAME_MAX + 1];
+	struct stat st, after;
+	struct imgstamp stamp;
+	const char *bad;
+	uint64_t plen = 0;
+	void *map = NULL;
+	int fd, mfd = -1, trusted, ret;
+
+	*out_fd = -1;
 	if (c->dirfd < 0)
 		return -ENOENT;
 	ret = ic_name(hexkey, ".img", name, sizeof(name));
@@ -321,55 +487,79 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	ret = ic_read_fd(fd, &buf, &len, IC_MAX_ENTRY);
-	close(fd);
-	if (ret == -EFBIG)
-		bad = "larger than any image";
-	else if (ret == -EINVAL)
-		bad = "not a regular file";
-	else if (ret)
-		return ret;
-	h = (uint8_t *)buf;
-	if (!bad && len < IMGCACHE_HDR_LEN + IMGCACHE_TRAILER_LEN)
-		bad = "shorter than header + trailer";
-	else if (!bad && (memcmp(h, IC_MAGIC, 8) || ic_get32(h + IC_OFF_VER) != IMAGE_FORMAT_VERSION))
-		bad = "bad magic or format version";
-	else if (!bad && (memcmp(h + IC_OFF_KEY, key, SHA256_LEN) ||
-			  ic_get32(h + IC_OFF_COMP) != compression))
-		bad = "header names another key";
-	if (!bad) {
-		plen = ic_get64(h + IC_OFF_LEN);
-		t = h + len - IMGCACHE_TRAILER_LEN;
-		if (plen != len - IMGCACHE_HDR_LEN - IMGCACHE_TRAILER_LEN)
-			bad = "length does not match the file size (truncated?)";
-		else if (memcmp(t, IC_END, 8) || ic_get64(t + 8) != plen)
-			bad = "trailer missing or wrong";
-		else {
-			sha256_buf(h + IMGCACHE_HDR_LEN, (size_t)plen, sum);
-			if (memcmp(sum, h + IC_OFF_SUM, SHA256_LEN))
-				bad = "payload checksum mismatch";
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto err_close;
+	}
+	bad = ic_check_frame(fd, &st, key, compression, h, &plen);
+	if (bad)
+		goto err_bad;
+	trusted = !ic_stamp_read(c, hexkey, &stamp) &&
+		  imgstamp_trusts(&stamp, key, h + IC_OFF_SUM, &st, c->racy_ns);
+	/* Straight from the page cache into the memfd that is served, and
+	 * hashed there: the bytes checked are the bytes the VMs get. */
+	mfd = memfd_mapped("ktstr-initramfs", (size_t)plen, NULL);
+	if (mfd < 0) {
+		ret = mfd;
+		goto err_close;
+	}
+	ret = ic_copy(fd, mfd, (size_t)plen, IMGCACHE_HDR_LEN);
+	if (ret == -EIO) {
+		bad = "payload unreadable or shorter than its header says";
+		goto err_bad;
+	}
+	if (ret)
+		goto err_close;
+	if (!trusted) {
+		map = mmap(NULL, (size_t)plen, PROT_READ, MAP_SHARED, mfd, 0);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			ret = -errno;
+			goto err_close;
+		}
+		sha256_buf(map, (size_t)plen, sum);
+		c->disk_hashed++;
+		munmap(map, (size_t)plen);
+		map = NULL;
+		if (memcmp(sum, h + IC_OFF_SUM, SHA256_LEN)) {
+			bad = "payload checksum mismatch";
+			goto err_bad;
 		}
 	}
-	if (bad) {
-		kwarn("image cache: %s/%s is damaged (%s); removing it and rebuilding", c->dir, name,
-		      bad);
-		free(buf);
-		/* A directory squatting on the name needs AT_REMOVEDIR; the
-		 * builder leaves that to a human (the warning names it). */
-		if (unlinkat(c->dirfd, name, 0) && errno != ENOENT)
-			kwarn("image cache: cannot remove %s/%s: %s; remove it by hand", c->dir,
-			      name, strerror(errno));
-		return -EBADMSG;
+	/* A write while we copied changes ctime (or size): what was copied
+	 * may mix old and new bytes, so it is not served. */
+	if (fstat(fd, &after) || !ic_same_file(&st, &after)) {
+		bad = "changed while being read";
+		goto err_bad;
 	}
-	/* Header fields first: the memmove below overwrites the header (h
-	 * points into the same buffer). */
-	img->uncompressed = ic_get64(h + IC_OFF_RAW);
-	img->file_count = ic_get32(h + IC_OFF_COUNT);
-	/* Move the payload to the front so the buffer becomes the image. */
-	memmove(buf, buf + IMGCACHE_HDR_LEN, (size_t)plen);
-	img->data = (uint8_t *)buf;
-	img->len = (size_t)plen;
+	if (!trusted)
+		ic_stamp_write(c, hexkey, key, h + IC_OFF_SUM, &st);
+	ret = memfd_seal(mfd);
+	if (ret)
+		goto err_close;
+	close(fd);
+	meta->size = plen;
+	meta->uncompressed = ic_get64(h + IC_OFF_RAW);
+	meta->file_count = ic_get32(h + IC_OFF_COUNT);
+	meta->compression = compression;
+	*out_fd = mfd;
 	return 0;
+err_bad:
+	kwarn("image cache: %s/%s is damaged (%s); removing it and rebuilding", c->dir, name, bad);
+	/* A directory squatting on the name needs AT_REMOVEDIR; the builder
+	 * leaves that to a human (the warning names it). */
+	if (unlinkat(c->dirfd, name, 0) && errno != ENOENT)
+		kwarn("image cache: cannot remove %s/%s: %s; remove it by hand", c->dir, name,
+		      strerror(errno));
+	ic_stamp_drop(c, hexkey);
+	ret = -EBADMSG;
+err_close:
+	if (map)
+		munmap(map, (size_t)plen);
+	if (mfd >= 0)
+		close(mfd);
+	close(fd);
+	return ret;
 }
 
 int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
@@ -410,6 +600,9 @@ int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t ke
 	if (ret)
 		goto err_unlink;
 	fsync(c->dirfd);	/* make the rename durable; best effort */
+	/* The new entry has a new inode, so an old stamp could not vouch for
+	 * it anyway; removing it keeps the directory honest. */
+	ic_stamp_drop(c, hexkey);
 	return 0;
 err_unlink:
 	unlinkat(c->dirfd, tmp, 0);

@@ -11,7 +11,9 @@
  *   payload (the image)
  *   trailer (16 bytes): "KTSTREND", u64 payload length
  * all little-endian. A reader checks every field and the payload digest, so
- * a truncated or damaged entry is rebuilt, never served. Entries are written
+ * a truncated or damaged entry is rebuilt, never served; once an entry has
+ * passed that check and aged past the racy window, a stamp <hexkey>.ok lets
+ * later reads skip the digest while the entry stats the same (imgstamp.h). Entries are written
  * to a temp file, fsync'd and renamed into place, under an exclusive flock
  * on <dir>/<hexkey>.lock that readers take too: of several builders wanting
  * the same key, one builds and the others wait (bounded), then read.
@@ -63,6 +65,8 @@ struct imgcache {
 	int lock_timeout_ms;
 	struct fp_record *fp[IMGCACHE_FP_MAX];	/* owned; see fprint.h */
 	size_t nfp;
+	uint64_t disk_hashed;		/* payload digests computed by disk reads */
+	int64_t racy_ns;		/* imgstamp window; FP_RACY_NS (tests: 0) */
 };
 
 /* dir NULL = from the environment (see above); an empty or unusable
@@ -86,12 +90,13 @@ void imgcache_mem_put(struct imgcache *c, const uint8_t key[SHA256_LEN], int fd,
 int imgcache_lock(struct imgcache *c, const char *hexkey);
 void imgcache_unlock(int lockfd);
 
-/* Disk tier; call with the lock held. read: 0 = hit (*img filled, owned by
- * caller), -ENOENT = no entry, -EBADMSG = entry was damaged and has been
- * removed, other -errno. write: 0 or -errno (the old entry, if any, stays
+/* Disk tier; call with the lock held. read: 0 = hit (*fd = sealed memfd
+ * holding the image, owned by the caller; *meta filled from the header),
+ * -ENOENT = no entry, -EBADMSG = entry was damaged and has been removed,
+ * other -errno. write: 0 or -errno (the old entry, if any, stays
  * until the rename replaces it atomically). */
 int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
-		       uint32_t compression, struct image *img);
+		       uint32_t compression, int *fd, struct imgcache_meta *meta);
 int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t key[SHA256_LEN],
 			uint32_t compression, const struct image *img);
 

@@ -22,18 +22,52 @@ int memfd_sealed_from(const char *name, const void *data, size_t len)
 	ret = write_full(fd, data, len);
 	if (ret)
 		goto err_close;
-	if (fcntl(fd, F_ADD_SEALS, IMAGE_SEALS)) {
-		ret = -errno;
+	ret = memfd_seal(fd);
+	if (ret)
 		goto err_close;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		ret = -errno;
-		goto err_close;
-	}
 	return fd;
 err_close:
 	close(fd);
 	return ret;
+}
+
+int memfd_mapped(const char *name, size_t len, void **map)
+{
+	void *m;
+	int fd, ret;
+
+	if (!len)
+		return -EINVAL;
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len)) {
+		ret = -errno;
+		goto err_close;
+	}
+	if (!map)
+		return fd;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+	*map = m;
+	return fd;
+err_close:
+	close(fd);
+	return ret;
+}
+
+int memfd_seal(int fd)
+{
+	if (fcntl(fd, F_ADD_SEALS, IMAGE_SEALS))
+		return -errno;
+	/* Receivers use pread/mmap, but a plain read() from a dup must not
+	 * start at the end. */
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return 0;
 }
 
 int memfd_check_sealed(int fd)

@@ -14,6 +14,13 @@
 /* Create a memfd named name holding data[0..len) and seal it. Returns the
  * fd (caller owns it) or -errno. */
 int memfd_sealed_from(const char *name, const void *data, size_t len);
+/* Create an unsealed memfd of len (> 0) bytes and, if map is not NULL, map
+ * it writable at *map, for filling in place (one copy from a file, no bounce
+ * buffer). The caller owns both; it must munmap before memfd_seal (a writable shared mapping
+ * makes F_SEAL_WRITE fail with EBUSY). Returns the fd or -errno. */
+int memfd_mapped(const char *name, size_t len, void **map);
+/* Add IMAGE_SEALS and rewind. 0 or -errno. */
+int memfd_seal(int fd);
 /* 0 if fd carries exactly IMAGE_SEALS (a receiver's check), else -EPERM. */
 int memfd_check_sealed(int fd);
 

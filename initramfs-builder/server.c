@@ -69,13 +69,14 @@ static int builder_make(struct builder *b, const struct plan *p, uint32_t compre
 			struct imgcache_meta *meta, int *tier, struct berr *e)
 {
 	struct image img;
-	int ret;
+	int fd, ret;
 
 	if (lockfd >= 0) {
-		ret = imgcache_disk_read(&b->cache, hexkey, key, compression, &img);
+		ret = imgcache_disk_read(&b->cache, hexkey, key, compression, &fd, meta);
 		if (!ret) {
 			*tier = KTSTR__CACHE_TIER__CACHE_DISK;
-			return builder_seal(b, &img, compression, key, meta, e);
+			imgcache_mem_put(&b->cache, key, fd, meta);
+			return fd;
 		}
 		if (ret != -ENOENT && ret != -EBADMSG)
 			kwarn("image cache: reading entry %s failed: %s; rebuilding", hexkey,
@@ -125,7 +126,6 @@ static int builder_fp_serve(struct builder *b, const struct fp_record *rec, uint
 			    struct imgcache_meta *meta, int *tier, struct berr *e)
 {
 	char hexkey[SHA256_HEX_LEN + 1];
-	struct image img;
 	int fd, lockfd, ret;
 
 	fd = imgcache_mem_get(&b->cache, rec->key, meta);
@@ -139,13 +139,13 @@ static int builder_fp_serve(struct builder *b, const struct fp_record *rec, uint
 	lockfd = imgcache_lock(&b->cache, hexkey);
 	if (lockfd < 0)
 		return -1;	/* the slow path reports it */
-	ret = imgcache_disk_read(&b->cache, hexkey, rec->key, compression, &img);
+	ret = imgcache_disk_read(&b->cache, hexkey, rec->key, compression, &fd, meta);
 	imgcache_unlock(lockfd);
 	if (ret)
 		return -1;
 	*tier = KTSTR__CACHE_TIER__CACHE_DISK;
-	fd = builder_seal(b, &img, compression, rec->key, meta, e);
-	return fd < 0 ? -1 : fd;
+	imgcache_mem_put(&b->cache, rec->key, fd, meta);
+	return fd;
 }
 
 /* After a full build: remember req -> key with what the inputs looked like,

@@ -423,6 +423,7 @@ Test(builder, cache_names_cannot_leave_the_dir)
 	uint8_t key[SHA256_LEN] = { 0 };
 	char path[PATH_MAX];
 	struct image img = { 0 };
+	struct imgcache_meta meta;
 	struct imgcache c;
 	struct fixture f;
 	struct stat st;
@@ -439,7 +440,7 @@ Test(builder, cache_names_cannot_leave_the_dir)
 		cr_assert_eq(imgcache_lock(&c, badkeys[i]), -EINVAL, "lock '%s'", badkeys[i]);
 		cr_assert_eq(imgcache_disk_write(&c, badkeys[i], key, 0, &img), -EINVAL,
 			     "write '%s'", badkeys[i]);
-		cr_assert_eq(imgcache_disk_read(&c, badkeys[i], key, 0, &img), -EINVAL,
+		cr_assert_eq(imgcache_disk_read(&c, badkeys[i], key, 0, &fd, &meta), -EINVAL,
 			     "read '%s'", badkeys[i]);
 		cr_assert_eq(imgcache_entry_path(&c, badkeys[i], path, sizeof(path)), -EINVAL);
 	}
