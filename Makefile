@@ -97,7 +97,8 @@ $(BUILD)/bin/ktstr-initramfs-builder: $(BUILD)/obj/initramfs-builder/main.o $(BU
 # The guest is PID 1 in a VM: static, never sanitized (ASan cannot run as a
 # static PID 1), built from its own object tree.
 GUEST_CFLAGS := $(filter-out $(SANFLAGS),$(CFLAGS))
-GUEST_SRCS := $(call srcs_of,guest) $(wildcard common/*.c)
+# common/compress.c (gzip/LZ4 writers for initramfs images) is host-only.
+GUEST_SRCS := $(call srcs_of,guest) $(filter-out common/compress.c,$(wildcard common/*.c))
 GUEST_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(GUEST_SRCS))
 $(BUILD)/guest-obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(GUEST_CFLAGS) -Iguest -c -o $@ $<

@@ -177,7 +177,7 @@ static void dbg_spy(pid_t sp)
 		dprintf(out, "===== SPY round %d (sched pid %d)\n", round, (int)sp);
 		d = opendir("/proc");
 		while (d && (e = readdir(d))) {
-			char path[300], sub[300];
+			char path[300], sub[700];
 			DIR *td;
 			struct dirent *te;
 

@@ -4,7 +4,7 @@
 
 #include "ktstr/cpio.h"
 #include "builder.pb-c.h"
-#include "compress.h"
+#include "ktstr/compress.h"
 #include "image.h"
 
 void image_free(struct image *img)

@@ -44,6 +44,21 @@ static int parse_uint(const char *opt, const char *s, unsigned long max, unsigne
 	return 0;
 }
 
+/* none (default: the COW-shared image needs no inflating; docs/initramfs.md
+ * has the measurements), gzip, lz4. */
+static int compression_parse(const char *s, Ktstr__Compression *out)
+{
+	if (!strcmp(s, "none"))
+		*out = KTSTR__COMPRESSION__COMPRESSION_NONE;
+	else if (!strcmp(s, "gzip"))
+		*out = KTSTR__COMPRESSION__COMPRESSION_GZIP;
+	else if (!strcmp(s, "lz4"))
+		*out = KTSTR__COMPRESSION__COMPRESSION_LZ4;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct global_opts *g)
 {
 	static const struct option opts[] = {
@@ -52,6 +67,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		{ "retries", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 't' },
 		{ "engine", required_argument, NULL, 'e' },  { "kernel", required_argument, NULL, 'k' },
 		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
+		{ "initramfs-compression", required_argument, NULL, 'C' },
 		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -100,6 +116,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			break;
 		case 'k':
 			o->kernel = optarg;
+			break;
+		case 'C':
+			if (compression_parse(optarg, &o->settings.compression)) {
+				fprintf(stderr, "ktstr-orch: --initramfs-compression takes none, gzip "
+						"or lz4, got '%s'\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'J':
 			o->junit = optarg;
@@ -283,7 +306,8 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 			kwarn("%s", err);
 		else
 			kinfo("%s", err);
-		ret = images_build(s, &p, go.insecure_no_sandbox, &images, err, sizeof(err));
+		ret = images_build(s, &p, o.settings.compression, go.insecure_no_sandbox, &images,
+				   err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "ktstr-orch: %s\n", err);
 			rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
@@ -306,6 +330,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 			.progress = isatty(STDERR_FILENO) ? stderr : NULL, .handle_signals = true,
 		};
 
+		rcfg.settings.base_uncompressed = images.uncompressed;
 		if (!images.fds && p.kept) {
 			rc = EXIT_INFRA;
 			goto out;

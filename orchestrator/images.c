@@ -175,6 +175,7 @@ void images_free(struct image_set *is)
 	free(imgs);
 	free(is->fds);
 	free(is->sandboxed);
+	free(is->uncompressed);
 	memset(is, 0, sizeof(*is));
 }
 
@@ -249,8 +250,15 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
 	return ret;
 }
 
-int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox,
-		 struct image_set *out, char *err, size_t errlen)
+static const char *compression_name(uint32_t c)
+{
+	return c == KTSTR__COMPRESSION__COMPRESSION_GZIP  ? "gzip"
+	       : c == KTSTR__COMPRESSION__COMPRESSION_LZ4 ? "lz4"
+							  : "uncompressed";
+}
+
+int images_build(struct suite *s, const struct plan *p, uint32_t compression,
+		 bool insecure_no_sandbox, struct image_set *out, char *err, size_t errlen)
 {
 	struct builder_client bc = { .pid = -1, .sock = -1 };
 	struct builder_client_opts bo = { .stderr_fd = -2,
@@ -265,9 +273,10 @@ int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox
 	imgs = calloc(s->nscheds, sizeof(*imgs));
 	out->fds = malloc(s->nscheds * sizeof(*out->fds));
 	out->sandboxed = malloc(s->nscheds * sizeof(*out->sandboxed));
+	out->uncompressed = calloc(s->nscheds ? s->nscheds : 1, sizeof(*out->uncompressed));
 	out->imgs_ = imgs;
 	out->n = s->nscheds;
-	if (!need || !imgs || !out->fds || !out->sandboxed) {
+	if (!need || !imgs || !out->fds || !out->sandboxed || !out->uncompressed) {
 		free(need);
 		images_free(out);
 		snprintf(err, errlen, "out of memory planning images");
@@ -311,6 +320,8 @@ int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox
 		bbspec.resolve_libs = 0; /* busybox-static: nothing to resolve */
 		req.n_files = 1;
 		req.files = files;
+		req.has_compression = 1;
+		req.compression = compression;
 		t0 = ktstr_now_ms();
 		ret = builder_client_build(&bc, &req, 0, &imgs[i], err, errlen);
 		if (!ret) {
@@ -332,8 +343,12 @@ int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox
 				break;
 			}
 			out->fds[i] = imgs[i].fd;
-			kinfo("image for scheduler %s: %llu bytes, %s in %llums%s", s->scheds[i].name,
-			      (unsigned long long)imgs[i].ok->image_size, imgs[i].ok->key,
+			out->uncompressed[i] = imgs[i].ok->has_uncompressed_size
+						       ? imgs[i].ok->uncompressed_size
+						       : 0;
+			kinfo("image for scheduler %s: %llu bytes (%s), %s in %llums%s",
+			      s->scheds[i].name, (unsigned long long)imgs[i].ok->image_size,
+			      compression_name(compression), imgs[i].ok->key,
 			      (unsigned long long)(ktstr_now_ms() - t0),
 			      conf ? "" : " (builder UNSANDBOXED)");
 		}

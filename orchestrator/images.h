@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plan.h"
 #include "suite.h"
@@ -26,6 +27,7 @@ int busybox_path(char *buf, size_t len, char *err, size_t errlen);
 struct image_set {
 	int *fds;	/* per scheduler index: sealed memfd or -1; owned */
 	int *sandboxed;	/* per scheduler index: BuildOk.sandboxed 1/0, -1 = not built */
+	uint64_t *uncompressed;	/* per scheduler index: BuildOk.uncompressed_size, 0 = none */
 	size_t n;
 	void *imgs_;	/* struct builder_image per scheduler */
 };
@@ -40,12 +42,12 @@ int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errl
 int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
 			  char *err, size_t errlen);
 
-/* Build every image the kept variants of p need. insecure_no_sandbox
- * starts the builder with --insecure-no-sandbox; without it a BuildOk with
- * sandboxed=false fails the build (-EPERM, fail closed). Returns 0 or
- * -errno with err set. */
-int images_build(struct suite *s, const struct plan *p, bool insecure_no_sandbox,
-		 struct image_set *out, char *err, size_t errlen);
+/* Build every image the kept variants of p need, packed with compression
+ * (KTSTR__COMPRESSION__*). insecure_no_sandbox starts the builder with
+ * --insecure-no-sandbox; without it a BuildOk with sandboxed=false fails
+ * the build (-EPERM, fail closed). Returns 0 or -errno with err set. */
+int images_build(struct suite *s, const struct plan *p, uint32_t compression,
+		 bool insecure_no_sandbox, struct image_set *out, char *err, size_t errlen);
 void images_free(struct image_set *is);
 
 #endif

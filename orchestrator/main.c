@@ -33,6 +33,8 @@ void usage(FILE *f)
 	      "      --timeout S           VM timeout for tests that set none (default 60)\n"
 	      "      --engine auto|kvm|qemu\n"
 	      "      --kernel PATH|VERSION kernel image, directory, version or cache key\n"
+	      "      --initramfs-compression none|gzip|lz4\n"
+	      "                            how base images are packed (default none)\n"
 	      "      --junit FILE          write JUnit XML\n"
 	      "      --json FILE           write one JSON record per test\n"
 	      "  list SUITE     show every variant and why it is kept or dropped\n"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/compress.h>
 #include <ktstr/cpio.h>
 
 #include "merge.h"
@@ -152,6 +153,13 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	free(gs);
 	if (ret)
 		goto err;
+	if (rs->base_uncompressed && rs->base_uncompressed[t->sched]) {
+		h->vm.has_initrd_uncompressed_size = 1;
+		h->vm.initrd_uncompressed_size = rs->base_uncompressed[t->sched] + suflen;
+	}
+	ret = spec_compress_suffix(rs->compression, &h->suffix, &suflen);
+	if (ret)
+		goto err;
 	h->vm.has_initrd_suffix = 1;
 	h->vm.initrd_suffix.data = h->suffix;
 	h->vm.initrd_suffix.len = suflen;
@@ -161,6 +169,23 @@ err:
 	strv_free(&extra);
 	spec_vm_free(h);
 	return ret;
+}
+
+int spec_compress_suffix(Ktstr__Compression compression, uint8_t **buf, size_t *len)
+{
+	uint8_t *out;
+	size_t outlen;
+	int ret;
+
+	if (compression != KTSTR__COMPRESSION__COMPRESSION_LZ4)
+		return 0;
+	ret = compress_lz4_legacy(*buf, *len, &out, &outlen);
+	if (ret)
+		return ret;
+	free(*buf);
+	*buf = out;
+	*len = outlen;
+	return 0;
 }
 
 void spec_vm_free(struct vm_spec_holder *h)

@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "strv.h"
 #include "suite.h"
+#include "builder.pb-c.h"
 #include "worker.pb-c.h"
 
 #define SPEC_DEFAULT_TIMEOUT_MS 60000u
@@ -21,12 +22,25 @@ struct run_settings {
 	/* --insecure-no-sandbox: VmSpec.insecure_no_sandbox; without it a
 	 * result with sandboxed=false is an infrastructure error. */
 	bool insecure_no_sandbox;
+	/* --initramfs-compression: how the builder packs the base images
+	 * (KTSTR__COMPRESSION__*; 0 = none). After an LZ4 base the suffix is
+	 * LZ4 too: before Linux 5.11 unlz4 runs to the end of its input, and
+	 * newer kernels stop only at the base's zero padding; an LZ4 suffix
+	 * unpacks on both. */
+	Ktstr__Compression compression;
+	/* BuildOk.uncompressed_size of each scheduler's base image (indexed
+	 * like suite->scheds; borrowed; NULL or 0 = unknown, the worker then
+	 * estimates): the worker's memory floor counts the unpacked size. */
+	const uint64_t *base_uncompressed;
 };
 
 /* Pack the GuestSpec of v (malloc'd buffer, caller frees). */
 int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **buf, size_t *len);
 /* A newc cpio holding /ktstr/spec.pb = the packed GuestSpec (caller frees). */
 int spec_build_suffix(const uint8_t *spec, size_t speclen, uint8_t **buf, size_t *len);
+/* The suffix as it must follow a base packed with compression: LZ4 after an
+ * LZ4 base, else unchanged. Replaces *buf (freed) on success; 0 or -errno. */
+int spec_compress_suffix(Ktstr__Compression compression, uint8_t **buf, size_t *len);
 
 /* The VmSpec fields that come from the suite. Strings and the suffix are
  * owned by holder (spec_vm_free); vm points into it. */

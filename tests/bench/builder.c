@@ -23,7 +23,12 @@
  * sent -> sealed memfd received); the builder's own build_us is printed
  * too. Builder start-up is timed separately (it happens once per run).
  *
+ * --init/--scheduler replace /init and add /scheduler (as the orchestrator
+ * packs them); --out FILE writes the first built image to FILE (for the
+ * boot-time-per-compression section of scripts/bench).
+ *
  *   bench-builder [-n N] [--compression none|gzip|lz4] [--guest PATH]
+ *                 [--init PATH] [--scheduler PATH] [--out FILE]
  *                 [--busybox PATH] [--builder PATH] [--log FILE] */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +45,34 @@
 
 static const char *const tier_names[] = { "built", "memory", "disk" };
 
+
+static const char *g_out;	/* --out: save the next image here, once */
+
+/* The image memfd's bytes into path. */
+static int save_image(int fd, uint64_t len, const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	uint8_t buf[65536];
+	uint64_t off = 0;
+	int ret = 0;
+
+	if (out < 0)
+		return fprintf(stderr, "open %s: %s\n", path, strerror(errno)), -errno;
+	while (!ret && off < len) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
+
+		if (n <= 0)
+			ret = n < 0 ? -errno : -EIO;
+		else
+			ret = write_full(out, buf, (size_t)n);
+		off += n > 0 ? (uint64_t)n : 0;
+	}
+	if (close(out) && !ret)
+		ret = -errno;
+	if (ret)
+		fprintf(stderr, "writing %s: %s\n", path, strerror(-ret));
+	return ret;
+}
 
 /* One request; *us = client wall time, *bus = builder's build_us. */
 static int one(struct builder_client *bc, const Ktstr__BuildRequest *req, uint64_t *us,
@@ -59,8 +92,12 @@ static int one(struct builder_client *bc, const Ktstr__BuildRequest *req, uint64
 	*tier = img.ok->has_tier ? (int)img.ok->tier : -1;
 	*size = img.ok->image_size;
 	*files = img.ok->has_file_count ? img.ok->file_count : 0;
+	if (g_out) {
+		rc = save_image(img.fd, img.ok->image_size, g_out);
+		g_out = NULL;
+	}
 	builder_image_free(&img);
-	return 0;
+	return rc;
 }
 
 /* Only ever our own mkdtemp directories. */
@@ -96,11 +133,14 @@ int main(int argc, char **argv)
 		{ "guest", required_argument, NULL, 'g' },
 		{ "busybox", required_argument, NULL, 'b' },
 		{ "builder", required_argument, NULL, 'B' },
+		{ "init", required_argument, NULL, 'i' },
+		{ "scheduler", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'o' },
 		{ "log", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char guest[PATH_MAX] = "", builder[PATH_MAX] = "", dir[PATH_MAX];
-	const char *busybox = "/bin/busybox", *log = NULL, *comp = "none";
+	const char *busybox = "/bin/busybox", *log = NULL, *comp = "none", *sched = NULL;
 	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
 	Ktstr__FileSpec bb = KTSTR__FILE_SPEC__INIT;
 	Ktstr__FileSpec *files[1] = { &bb };
@@ -121,9 +161,13 @@ int main(int argc, char **argv)
 		case 'b': busybox = optarg; break;
 		case 'B': snprintf(builder, sizeof(builder), "%s", optarg); break;
 		case 'l': log = optarg; break;
+		case 'i': snprintf(guest, sizeof(guest), "%s", optarg); break;
+		case 's': sched = optarg; break;
+		case 'o': g_out = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [-n N] [--compression none|gzip|lz4] [--guest P] "
-					"[--busybox P] [--builder P] [--log FILE]\n", argv[0]);
+					"[--init P] [--scheduler P] [--out F] [--busybox P] "
+					"[--builder P] [--log FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -141,6 +185,7 @@ int main(int argc, char **argv)
 	if (log && (logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
 		return fprintf(stderr, "open %s: %s\n", log, strerror(errno)), 2;
 	req.init_path = guest;
+	req.scheduler_path = (char *)sched;
 	bb.host_path = (char *)busybox;
 	bb.guest_path = "/bin/busybox";
 	bb.has_resolve_libs = 1;

@@ -22,6 +22,9 @@ void suite_env_init(struct suite_env *e, bool schedulers);
  * (malloc'd). */
 int run_suite(const struct suite_env *e, const char *suite, const char *filter,
 	      const char *kernel, char **out);
+/* The same with extra `run` options (a shell-quoted string, or NULL). */
+int run_suite_args(const struct suite_env *e, const char *suite, const char *filter,
+		   const char *kernel, const char *args, char **out);
 /* The --json record of test `name` (one record per line), malloc'd. */
 char *json_record(const struct suite_env *e, const char *name);
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compress.h"
+#include "ktstr/compress.h"
 #include "imgcache.h"
 #include "memfd.h"
 #include "server.h"

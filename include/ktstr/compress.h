@@ -1,7 +1,7 @@
 /* Compression of a finished cpio archive into the formats the kernel's
  * initramfs unpacker reads (init/initramfs.c + lib/decompress_*.c). */
-#ifndef KTSTR_BUILDER_COMPRESS_H
-#define KTSTR_BUILDER_COMPRESS_H
+#ifndef KTSTR_COMPRESS_H
+#define KTSTR_COMPRESS_H
 
 #include <stddef.h>
 #include <stdint.h>

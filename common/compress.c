@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "compress.h"
+#include "ktstr/compress.h"
 
 int compress_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen)
 {
