@@ -47,9 +47,9 @@ int preflight_kvm(const char *dev, const char *user, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "the KVM engine needs read and write access to %s, which user %s (uid %u, "
 			 "gid %u) lacks (%s); every VM worker runs as that user. Grant it: "
-			 "setfacl -m u:%s:rw %s, or make that user's *primary* group own it "
-			 "(ktstr-orch keeps only the primary group when it drops root, so "
-			 "membership of the kvm group alone is not enough then); or use --engine qemu",
+			 "setfacl -m u:%s:rw %s, or add that user to the group that owns it "
+			 "(usermod -aG kvm USER: ktstr-orch keeps the user's groups from "
+			 "/etc/group when it drops root); or use --engine qemu",
 			 dev, user ? user : "?", (unsigned)getuid(), (unsigned)getgid(),
 			 strerror(errno), user ? user : "$USER", dev);
 		return -EACCES;

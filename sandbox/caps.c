@@ -128,8 +128,12 @@ int sandbox_drop_to_user(const char *user, char *err, size_t len)
 		snprintf(err, len, "sandbox: refusing to 'drop' root to '%s': it is uid 0", user);
 		return -EINVAL;
 	}
-	/* Groups first: after setresuid we could no longer change them. */
-	if (setgroups(1, &pw.pw_gid) < 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
+	/* Groups first: after setresuid we could no longer change them. The
+	 * user's own supplementary groups (/etc/group), as a login or `sudo -u`
+	 * gives them: membership of `kvm` is how /dev/kvm is usually granted.
+	 * Root's groups are never kept. */
+	if (initgroups(pw.pw_name, pw.pw_gid) < 0 ||
+	    setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) < 0 ||
 	    setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) < 0) {
 		ret = -errno;
 		snprintf(err, len, "sandbox: switching to user '%s' (uid %u gid %u) failed: %s", user,

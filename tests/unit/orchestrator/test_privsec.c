@@ -172,7 +172,7 @@ Test(privsec, preflight_kvm_missing_and_not_writable)
 			_exit(2);
 		_exit(preflight_kvm(path, "nobody", err, sizeof(err)) == -EACCES &&
 				      strstr(err, "setfacl -m u:nobody:rw") &&
-				      strstr(err, "primary group")
+				      strstr(err, "usermod -aG kvm")
 			      ? 0
 			      : 1);
 	}

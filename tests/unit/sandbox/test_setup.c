@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -271,6 +272,69 @@ Test(sandbox_setup, drop_to_user_is_irreversible)
 	cr_expect_eq(sandbox_drop_to_user("no-such-user-ktstr", err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "no-such-user-ktstr") != NULL, "%s", err);
 	cr_expect_eq(geteuid(), 0);
+}
+
+/* A non-root user that /etc/group lists as a member of some group other
+ * than its primary one, or NULL. */
+static const char *user_with_supplementary_group(gid_t *extra)
+{
+	static char name[256];
+	struct group *g;
+
+	setgrent();
+	while ((g = getgrent())) {
+		for (char **m = g->gr_mem; m && *m; m++) {
+			struct passwd *pw = getpwnam(*m);
+
+			if (pw && pw->pw_uid != 0 && pw->pw_gid != g->gr_gid) {
+				snprintf(name, sizeof(name), "%s", *m);
+				*extra = g->gr_gid;
+				endgrent();
+				return name;
+			}
+		}
+	}
+	endgrent();
+	return NULL;
+}
+
+static gid_t g_extra;
+
+static void groups_child(void *arg)
+{
+	gid_t groups[256];
+	char err[512];
+	int n;
+
+	if (sandbox_drop_to_user(arg, err, sizeof(err)) < 0)
+		_exit(CHILD_EXIT_SETUP_FAILED);
+	n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == 0)
+			_exit(EXIT_WRONG); /* root's groups must never survive */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g_extra)
+			_exit(CHILD_EXIT_OK);
+	_exit(EXIT_WRONG + 1);
+}
+
+/* `kvm` membership is how /dev/kvm is usually granted: the drop keeps the
+ * user's own supplementary groups (and none of root's). */
+Test(sandbox_setup, drop_to_user_keeps_the_users_groups)
+{
+	const char *user;
+	char st[64];
+	bool timed_out;
+	int ws;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop to another user");
+	user = user_with_supplementary_group(&g_extra);
+	if (!user)
+		cr_skip_test("no non-root user with a supplementary group in /etc/group");
+	ws = child_run(groups_child, (void *)user, &timed_out);
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "drop to %s (extra gid %u): child %s",
+		  user, (unsigned)g_extra, wait_text(ws, st, sizeof(st)));
 }
 
 Test(sandbox_setup, host_probe_reports_this_host)
