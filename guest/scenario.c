@@ -21,8 +21,6 @@
 #include "spec.h"
 #include "verdict.h"
 #include "worker.h"
-#include "reaper.h"
-#include <sys/klog.h>
 
 struct sc_cg {
 	char name[SPEC_NAME_MAX + 1];
@@ -389,40 +387,6 @@ static uint32_t elapsed_ms(const struct run *r)
 	return (uint32_t)(ktstr_now_ms() - r->t0);
 }
 
-void dbg_kmsg(const char *fmt, ...);
-static void dbg_dump(struct sched *s)
-{
-	int n = klogctl(10, NULL, 0);
-	char *log;
-	int fd;
-
-	dbg_kmsg("ktstr-dbg: death seen; SIGINT scheduler %d\n", (int)s->pid);
-	if (s->pid > 0) {
-		kill(s->pid, SIGINT);
-		reaper_wait(s->pid, &s->exit_status, 3000);
-	}
-	if (n <= 0 || !(log = malloc((size_t)n + 1)))
-		return;
-	n = klogctl(3, log, n);
-	fd = open("/tmp/sched.log", O_WRONLY | O_APPEND);
-	{
-		char *sp = NULL;
-		size_t spn = 0;
-
-		if (fd >= 0 && read_file("/tmp/spy.log", &sp, &spn, 1 << 20) == 0) {
-			write_full(fd, sp, spn);
-			free(sp);
-		}
-	}
-	if (fd >= 0 && n > 0) {
-		write_full(fd, "\n=====DMESG=====\n", 17);
-		write_full(fd, log, (size_t)n);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(log);
-}
-
 static void on_sched_death(struct run *r)
 {
 	char reason[1536];
@@ -436,8 +400,7 @@ static void on_sched_death(struct run *r)
 	 * back as the "enabled" line). Bounded: a hung loader costs 3 s. */
 	sched_settle(s, 3000);
 	sched_exit_reason(reason, sizeof(reason));
-	dbg_dump(s);
-	tail = sched_log_tail(60000);
+	tail = sched_log_tail(4096);
 	report_line(r->env->rep, "SCHEDULER_DIED");
 	result_set(r->res, KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED,
 		   "scheduler process died unexpectedly after completing step %u of %u (%.1fs "
@@ -482,12 +445,6 @@ static bool hold(struct run *r, uint64_t ms)
 		}
 		if (now >= end)
 			return true;
-		{
-			static unsigned tick;
-
-			if (!(tick++ % 10))
-				dbg_kmsg("ktstr-dbg: hold tick %u\n", tick);
-		}
 		left = end - now < SCENARIO_TICK_MS ? end - now : SCENARIO_TICK_MS;
 		ts.tv_sec = 0;
 		ts.tv_nsec = (long)left * 1000000L;

@@ -22,7 +22,6 @@
 #include "scheduler.h"
 
 #define POLL_MS 50
-static void dbg_spy(pid_t sp);
 
 static void sleep_ms(unsigned ms)
 {
@@ -138,75 +137,10 @@ static int start_binary(struct sched *s, struct sched_fail *f)
 	}
 	reaper_track(s->pid);
 	s->started = true;
-	dbg_spy(s->pid);
 out:
 	free(argv);
 	free(env);
 	return ret;
-}
-
-#include <dirent.h>
-#include <sched.h>
-static void spy_cat(int out, const char *path, const char *hdr)
-{
-	char *b = NULL;
-	size_t n = 0;
-
-	dprintf(out, "--- %s\n", hdr);
-	if (read_file(path, &b, &n, 65536) == 0 && b) {
-		write_full(out, b, n);
-		free(b);
-	}
-}
-
-static void dbg_spy(pid_t sp)
-{
-	pid_t c = fork();
-	struct sched_param prm = { .sched_priority = 50 };
-
-	if (c != 0)
-		return;
-	sched_setscheduler(0, SCHED_FIFO, &prm);
-	for (int round = 0; round < 2; round++) {
-		DIR *d;
-		struct dirent *e;
-		int out;
-
-		sleep(round ? 6 : 8);
-		out = open("/tmp/spy.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dprintf(out, "===== SPY round %d (sched pid %d)\n", round, (int)sp);
-		d = opendir("/proc");
-		while (d && (e = readdir(d))) {
-			char path[300], sub[700];
-			DIR *td;
-			struct dirent *te;
-
-			if (e->d_name[0] < '1' || e->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/task", e->d_name);
-			td = opendir(path);
-			while (td && (te = readdir(td))) {
-				if (te->d_name[0] < '1' || te->d_name[0] > '9')
-					continue;
-				snprintf(sub, sizeof(sub), "/proc/%s/task/%s/stat", e->d_name, te->d_name);
-				spy_cat(out, sub, "stat");
-				snprintf(sub, sizeof(sub), "/proc/%s/task/%s/wchan", e->d_name, te->d_name);
-				spy_cat(out, sub, "wchan");
-				dprintf(out, "\n");
-				if (atoi(e->d_name) == sp || atoi(e->d_name) == 1 || atoi(e->d_name) > 100) {
-					snprintf(sub, sizeof(sub), "/proc/%s/task/%s/stack", e->d_name, te->d_name);
-					spy_cat(out, sub, "stack");
-				}
-			}
-			if (td)
-				closedir(td);
-		}
-		if (d)
-			closedir(d);
-		spy_cat(out, "/sys/kernel/debug/sched/ext", "debug/sched/ext");
-		close(out);
-	}
-	_exit(0);
 }
 
 static void died_detail(struct sched *s, struct sched_fail *f, const char *when)

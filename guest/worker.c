@@ -17,23 +17,6 @@
 #include "ktstr/util.h"
 #include "reaper.h"
 #include "worker.h"
-#include <stdarg.h>
-void dbg_kmsg(const char *fmt, ...);
-void dbg_kmsg(const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	if (write(fd, b, strlen(b)) < 0) {
-	}
-	close(fd);
-}
 
 static volatile sig_atomic_t stop_flag;
 
@@ -140,7 +123,6 @@ int worker_spawn(const struct worker_opts *o, struct worker *w, char *err, size_
 		child(o, parent, start[0], rep[1]);
 	}
 	reaper_track(pid);
-	dbg_kmsg("ktstr-dbg: forked worker %d\n", (int)pid);
 	close(start[0]);
 	close(rep[1]);
 	w->pid = pid;
@@ -158,9 +140,7 @@ int worker_spawn(const struct worker_opts *o, struct worker *w, char *err, size_
 			return ret;
 		}
 	}
-	dbg_kmsg("ktstr-dbg: worker %d placed in %s\n", (int)pid, o->cgroup_path ? o->cgroup_path : "-");
 	ret = write_full(start[1], "g", 1);
-	dbg_kmsg("ktstr-dbg: worker %d released\n", (int)pid);
 	close(start[1]);
 	if (ret) {
 		kill(pid, SIGKILL);
