@@ -98,13 +98,13 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 			    "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 			    "skipped=\"%zu\" time=\"%.3f\">\n"
 			    "  <testsuite name=\"",
-			n, t.failed - t.infra, t.infra, t.skipped, total_s);
+			n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, total_s);
 	if (!ret)
 		ret = xml_str(sb, s->path);
 	if (!ret)
 		ret = sb_printf(sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 				    "skipped=\"%zu\" time=\"%.3f\">\n",
-				n, t.failed - t.infra, t.infra, t.skipped, total_s);
+				n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, total_s);
 	if (!ret) {
 		size_t open_ = 0;
 
@@ -137,13 +137,16 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 			ret = sb_printf(sb, "    </testcase>\n");
 			continue;
 		}
+		/* An expected failure is reported the way pytest reports xfail. */
 		ret = sb_printf(sb, "      <%s message=\"",
-				k == V_SKIP ? "skipped" : k == V_INFRA ? "error" : "failure");
+				k == V_SKIP || k == V_XFAIL ? "skipped"
+				: k == V_INFRA		    ? "error"
+							    : "failure");
 		if (!ret)
 			ret = xml_str(sb, detail);
 		if (!ret)
 			ret = sb_printf(sb, "\" type=\"%s\">", verdict_name(k));
-		if (!ret && k != V_SKIP) {
+		if (!ret && k != V_SKIP && k != V_XFAIL) {
 			/* The full report, so a CI page shows what a terminal would. */
 			char *text = NULL;
 			size_t tlen = 0;
@@ -158,7 +161,9 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		}
 		if (!ret)
 			ret = sb_printf(sb, "</%s>\n    </testcase>\n",
-					k == V_SKIP ? "skipped" : k == V_INFRA ? "error" : "failure");
+					k == V_SKIP || k == V_XFAIL ? "skipped"
+					: k == V_INFRA		    ? "error"
+								    : "failure");
 	}
 	if (!ret)
 		ret = sb_printf(sb, "  </testsuite>\n</testsuites>\n");

@@ -172,6 +172,15 @@ static void filter_one(const struct suite *s, const struct plan_opts *o, struct 
 	}
 	if (!check_host(&o->host, &v->topo, v, base ? VAR_SKIP_HOST : VAR_DROP_HOST))
 		return;
+	/* Performance mode pins every vCPU to a host CPU of its own plus one
+	 * service CPU for the worker's control thread (runner.c reserves
+	 * them); a host with fewer can never run the test. */
+	if (t->performance_mode && topo_cpus(&v->topo) + 1 > o->host.cpus) {
+		set_reason(v, base ? VAR_SKIP_HOST : VAR_DROP_HOST,
+			   "performance_mode needs %u host CPUs (%u vCPUs + 1 service CPU); host has %u",
+			   topo_cpus(&v->topo) + 1, topo_cpus(&v->topo), o->host.cpus);
+		return;
+	}
 	if (o->kernel_scx == 0 && sd->kind != SCHED_BIN_NONE)
 		set_reason(v, VAR_SKIP_KERNEL,
 			   "kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT); scheduler '%s' needs it",

@@ -33,6 +33,8 @@ void records_totals(const struct test_record *r, size_t n, struct run_totals *t)
 			t->passed++;
 		else if (k == V_SKIP)
 			t->skipped++;
+		else if (k == V_XFAIL)
+			t->xfailed++;
 		else
 			t->failed++;
 		if (k == V_INFRA)

@@ -32,6 +32,7 @@ void record_free(struct test_record *r);
 
 struct run_totals {
 	size_t passed, failed, skipped, infra, stopped;
+	size_t xfailed;		/* expected failures seen (not failures) */
 };
 void records_totals(const struct test_record *r, size_t n, struct run_totals *t);
 /* 0 all passed (skips allowed), 1 test failures, 3 infrastructure errors. */

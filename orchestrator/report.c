@@ -18,7 +18,11 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 	if (!r->attempts)
 		return fprintf(f, "%-5s %s  (%s)\n", vd->kind == V_SKIP ? "SKIP" : verdict_name(vd->kind),
 			       v->name, vd->detail ? vd->detail : "") < 0 ? -1 : 0;
-	fprintf(f, "%-5s %s  (%s, %.1fs", vd->kind == V_PASS ? "PASS" : vd->kind == V_SKIP ? "SKIP" : "FAIL",
+	fprintf(f, "%-5s %s  (%s, %.1fs",
+		vd->kind == V_PASS   ? "PASS"
+		: vd->kind == V_SKIP ? "SKIP"
+		: vd->kind == V_XFAIL ? "XFAIL"
+				      : "FAIL",
 		v->name, r->engine[0] ? r->engine : "?", r->wall_ms / 1000.0);
 	if (r->attempts > 1)
 		fprintf(f, ", %u attempts", r->attempts);
@@ -184,7 +188,10 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 
 void report_summary(FILE *f, const struct run_totals *t)
 {
-	fprintf(f, "%zu passed, %zu failed, %zu skipped\n", t->passed, t->failed, t->skipped);
+	fprintf(f, "%zu passed, %zu failed, %zu skipped", t->passed, t->failed, t->skipped);
+	if (t->xfailed)
+		fprintf(f, ", %zu expected failure%s", t->xfailed, t->xfailed == 1 ? "" : "s");
+	fputc('\n', f);
 }
 
 void report_sandbox(FILE *f, const struct test_record *r, size_t n)

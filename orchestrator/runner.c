@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
+#include "perf_cpus.h"
 #include "report.h"
 
 /* Shared by the job threads and the signal-waiting main thread. */
@@ -24,6 +26,11 @@ struct runner_state {
 	struct vm_cancel *slots; /* one per thread */
 	volatile int stop;	/* a signal arrived: start nothing new */
 	unsigned finished_threads;
+	/* Performance mode (perf_cpus.h): CPUs this process may use and those
+	 * held by running perf VMs (under lock); cpus_freed is signalled on
+	 * every release. */
+	cpu_set_t cpus_usable, cpus_busy;
+	pthread_cond_t cpus_freed;
 };
 
 struct thread_arg {
@@ -67,6 +74,39 @@ static void fail_closed_if_unconfined(const struct runner_cfg *cfg, struct test_
 	r->verdict.detail = strdup(msg);
 }
 
+#define PERF_CPU_WAIT_TICK_S 1
+
+/* Reserve vCPUs + 1 host CPUs for a performance-mode VM: pins[0..n-1] for
+ * the vCPUs, pins[n] the service CPU. Waits while other perf VMs hold them
+ * (each releases when its VM ends, bounded by its timeout plus the worker
+ * grace), re-checking the stop flag every tick. Returns 0, -EINTR (run
+ * stopped) or -ENOSPC (this host can never hold it; plan.c skips such tests
+ * already, so only a changed affinity gets here). */
+static int reserve_perf_cpus(struct runner_state *st, unsigned need, uint32_t *pins)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	while ((r = perf_cpus_pick(&st->cpus_usable, &st->cpus_busy, need, pins)) == -EBUSY &&
+	       !st->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += PERF_CPU_WAIT_TICK_S;
+		pthread_cond_timedwait(&st->cpus_freed, &st->lock, &ts);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r == -EBUSY ? -EINTR : r;
+}
+
+static void release_perf_cpus(struct runner_state *st, const uint32_t *pins, unsigned n)
+{
+	pthread_mutex_lock(&st->lock);
+	perf_cpus_release(&st->cpus_busy, pins, n);
+	pthread_cond_broadcast(&st->cpus_freed);
+	pthread_mutex_unlock(&st->lock);
+}
+
 /* One attempt: build the VM spec, run it, judge it. */
 static void run_attempt(struct runner_state *st, unsigned slot, struct test_record *r)
 {
@@ -77,6 +117,8 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	struct vm_job job = { 0 };
 	struct vm_job_result res = { 0 };
 	uint64_t t0 = ktstr_now_ms();
+	uint32_t *pins = NULL; /* owned: performance-mode CPU reservation */
+	unsigned npins = 0;
 	int ret;
 
 	record_free(r);
@@ -89,12 +131,42 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 		verdict_from_result(NULL, msg, &r->verdict);
 		return;
 	}
+	if (t->performance_mode) {
+		unsigned ncpus = topo_cpus(&v->topo);
+
+		pins = calloc(ncpus + 1, sizeof(*pins));
+		ret = pins ? reserve_perf_cpus(st, ncpus + 1, pins) : -ENOMEM;
+		if (ret) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg),
+				 "performance_mode: cannot reserve %u host CPUs (%u vCPUs + 1 service "
+				 "CPU) for %s: %s", ncpus + 1, ncpus, v->name,
+				 ret == -EINTR	 ? "the run was stopped while waiting"
+				 : ret == -ENOSPC ? "this process may use fewer CPUs (taskset/cpuset)"
+						  : strerror(-ret));
+			verdict_from_result(NULL, msg, &r->verdict);
+			free(pins);
+			spec_vm_free(&h);
+			return;
+		}
+		npins = ncpus + 1;
+		h.vm.n_pin_cpus = ncpus;
+		h.vm.pin_cpus = pins;
+		h.vm.has_service_cpu = 1;
+		h.vm.service_cpu = pins[ncpus];
+	}
 	job.label = v->name;
 	job.spec = &h.vm;
 	job.kernel_fd = cfg->kernel_fd;
 	job.initrd_fd = cfg->initrd_fds[t->sched];
 	job.stdin_fd = job.stdout_fd = -1;
 	ret = cfg->backend->run(cfg->backend, &job, &st->slots[slot], &res);
+	if (npins)
+		release_perf_cpus(st, pins, npins);
+	free(pins); /* h.vm.pin_cpus borrowed it; h is not packed again */
+	h.vm.pin_cpus = NULL;
+	h.vm.n_pin_cpus = 0;
 	r->wall_ms += ktstr_now_ms() - t0;
 	if (ret && !res.error[0])
 		snprintf(res.error, sizeof(res.error), "VM backend failed: %s", strerror(-ret));
@@ -104,6 +176,8 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 				&r->verdict))
 		kerr("%s: out of memory judging the result", v->name);
 	fail_closed_if_unconfined(cfg, r);
+	if (expect_apply(&t->xfail, &r->verdict))
+		kerr("%s: out of memory applying expect_failure", v->name);
 	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
 	    !r->verdict.tr) {
 		/* Ended by our own stop request: say so rather than blame the test. */
@@ -259,6 +333,15 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	if (nthreads > st.njobs)
 		nthreads = st.njobs ? (unsigned)st.njobs : 1;
 	pthread_mutex_init(&st.lock, NULL);
+	pthread_cond_init(&st.cpus_freed, NULL);
+	CPU_ZERO(&st.cpus_busy);
+	if (sched_getaffinity(0, sizeof(st.cpus_usable), &st.cpus_usable)) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		CPU_ZERO(&st.cpus_usable);
+		for (long c = 0; c < n && c < CPU_SETSIZE; c++)
+			CPU_SET((int)c, &st.cpus_usable);
+	}
 	progress_init(&st.pg, cfg->progress ? cfg->progress : stderr, st.njobs);
 	if (!cfg->progress)
 		st.pg.tty = false;
@@ -308,6 +391,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	free(args);
 	free(st.slots);
 	free(st.jobs);
+	pthread_cond_destroy(&st.cpus_freed);
 	pthread_mutex_destroy(&st.lock);
 	*recs = st.recs;
 	return ret;
@@ -316,6 +400,7 @@ err_threads:
 	free(tids);
 	free(args);
 	free(st.slots);
+	pthread_cond_destroy(&st.cpus_freed);
 	pthread_mutex_destroy(&st.lock);
 err_recs:
 	free(st.jobs);

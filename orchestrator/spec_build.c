@@ -132,6 +132,11 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 		h->vm.insecure_no_sandbox = 1;
 	}
 	h->vm.memory_mb = spec_memory_mb(t, &v->topo);
+	if (t->performance_mode) {
+		/* pin_cpus / service_cpu come from the runner's reservation. */
+		h->vm.has_performance_mode = 1;
+		h->vm.performance_mode = 1;
+	}
 	h->vm.timeout_ms = t->timeout_ms ? t->timeout_ms
 			   : rs->timeout_ms ? rs->timeout_ms
 					    : SPEC_DEFAULT_TIMEOUT_MS;

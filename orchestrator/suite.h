@@ -10,6 +10,7 @@
 #include <ktstr/topology.h>
 
 #include "guest.pb-c.h"
+#include "expect.h"
 #include "strv.h"
 
 #define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
@@ -76,6 +77,10 @@ struct test_def {
 	struct topo_constraints cons;
 	uint32_t memory_mb;	  /* 0 = default */
 	uint32_t timeout_ms;	  /* 0 = default */
+	/* Pinned vCPUs + a service CPU, hugepages, RT, exit suppression
+	 * (VmSpec.performance_mode); needs vCPUs + 1 host CPUs. */
+	bool performance_mode;
+	struct expect_failure xfail;	/* expect_failure: (expect.h); owned */
 	unsigned line;
 };
 

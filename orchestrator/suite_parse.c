@@ -25,7 +25,8 @@ static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
 					 "scenario",	     "duration",	"asserts",
 					 "extra_sched_args", "required_flags",	"excluded_flags",
 					 "constraints",	     "requires_smt",	"memory_mb",
-					 "timeout",	     NULL };
+					 "timeout",	     "performance_mode", "expect_failure",
+					 NULL };
 static const char *const cons_keys[] = { "min_numa_nodes", "max_numa_nodes", "min_llcs",
 					 "max_llcs",	   "min_cpus",	     "max_cpus",
 					 "requires_smt",   NULL };
@@ -56,6 +57,7 @@ static void test_free(struct test_def *t)
 	if (t->scenario)
 		protobuf_c_message_free_unpacked(&t->scenario->base, NULL);
 	strv_free(&t->extra_sched_args);
+	expect_free(&t->xfail);
 }
 
 void suite_free(struct suite *s)
@@ -493,6 +495,14 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 		return ret;
 	if ((v = ymap_get(n, "timeout")) && (ret = ys_duration_ms(c, v, "timeout", &t->timeout_ms)))
 		return ret;
+	if ((v = ymap_get(n, "performance_mode")) &&
+	    (ret = ys_bool(c, v, "performance_mode", &t->performance_mode)))
+		return ret;
+	if ((v = ymap_get(n, "expect_failure"))) {
+		if ((ret = ys_expect(c, v, YNODE_MAP, "expect_failure")) ||
+		    (ret = expect_parse(c, v, &t->xfail)))
+			return ret;
+	}
 	return 0;
 }
 

@@ -29,13 +29,15 @@ const char *verdict_name(enum verdict_kind k)
 		[V_NO_RESULT] = "NO_RESULT",
 		[V_STOPPED] = "STOPPED",
 		[V_INFRA] = "INFRA_ERROR",
+		[V_XFAIL] = "XFAIL",
+		[V_XPASS] = "XPASS",
 	};
 	return k < V_KIND_COUNT ? n[k] : "?";
 }
 
 int verdict_is_failure(enum verdict_kind k)
 {
-	return k != V_PASS && k != V_SKIP;
+	return k != V_PASS && k != V_SKIP && k != V_XFAIL;
 }
 
 int verdict_is_infra(enum verdict_kind k)

@@ -24,6 +24,8 @@ enum verdict_kind {
 	V_NO_RESULT,
 	V_STOPPED,		/* interrupted by the user */
 	V_INFRA,		/* worker/engine failure: not the test's fault */
+	V_XFAIL,		/* ended as its expect_failure said (expect.h): not a failure */
+	V_XPASS,		/* passed although expect_failure said it would not */
 	V_KIND_COUNT
 };
 

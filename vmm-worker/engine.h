@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "perf.h"
 #include "worker.pb-c.h"
 
 struct vm_capture; /* capture.h */
@@ -57,6 +58,8 @@ struct vm_end {
 	uint32_t kvm_exit_reason;
 	uint32_t kvm_suberror;
 	bool sandboxed;
+	/* Performance mode: what was applied (perf.requested = asked). */
+	struct perf_report perf;
 };
 
 /* Run one VM to its end. Returns 0 when the VM ran and ended (whatever the

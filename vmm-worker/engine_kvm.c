@@ -37,6 +37,7 @@
 #include "sandbox.h"
 #include "worker_ctl.h"
 #include "ktstr/log.h"
+#include "ktstr/topology.h"
 #include "ktstr/util.h"
 #include "x86_64/pagetables.h"
 
@@ -285,6 +286,128 @@ static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct
 	return 0;
 }
 
+/* Performance mode: bind each guest node's RAM to the host node of the
+ * CPUs its vCPUs are pinned to (MPOL_BIND before the first touch, so pages
+ * are allocated there). A single-node host has nothing to bind. */
+static void perf_bind_memory(struct kvm_engine *e)
+{
+	const Ktstr__VmSpec *spec = e->in->spec;
+	struct perf_report *p = &e->end->perf;
+	uint64_t align = e->vm.huge ? PERF_HUGEPAGE_SIZE : 4096;
+	uint32_t *vnode = NULL, nodes = e->m.topo.numa_nodes, per_llc;
+	int hosts = perf_sysfs_host_nodes(), *map = NULL;
+	bool ok = true;
+
+	if (hosts <= 1) {
+		perf_note(p, false, "the host has one NUMA node: guest RAM needs no mbind");
+		return;
+	}
+	if (spec->n_pin_cpus != e->m.ncpus) {
+		perf_note(p, true, "no pin_cpus: guest RAM is not bound to a host node (%d nodes); "
+			  "pass pin_cpus (ktstr-orch does) so the node of each vCPU's CPU is known",
+			  hosts);
+		return;
+	}
+	vnode = calloc(e->m.ncpus, sizeof(*vnode));
+	map = calloc(nodes, sizeof(*map));
+	if (!vnode || !map) {
+		perf_note(p, true, "out of memory planning mbind; guest RAM is not bound");
+		goto out;
+	}
+	per_llc = topo_cpus_per_llc(&e->m.topo);
+	for (uint32_t i = 0; i < e->m.ncpus; i++)
+		vnode[i] = topo_llc_node(&e->m.topo, i / per_llc);
+	perf_node_map(vnode, e->m.ncpus, spec->pin_cpus, spec->n_pin_cpus, perf_sysfs_cpu_node, nodes,
+		      map);
+	for (size_t i = 0; i < e->m.n_node_ram; i++) {
+		const struct x86_ram_range *rr = &e->m.node_ram[i];
+		uint8_t *host = guest_ptr(&e->vm.ram, rr->base, rr->size);
+		uintptr_t a, b;
+		int r;
+
+		if (!host || rr->node >= nodes || map[rr->node] < 0) {
+			perf_note(p, true, "guest node %u: the host node of its pinned CPUs is unknown "
+				  "(sysfs cpuN/nodeM); its RAM is not bound", rr->node);
+			ok = false;
+			continue;
+		}
+		/* mbind needs page-aligned ranges (2 MiB on hugetlb); a node
+		 * border inside a page leaves that one page with the next node. */
+		a = (uintptr_t)host & ~(uintptr_t)(align - 1);
+		b = ((uintptr_t)host + rr->size) & ~(uintptr_t)(align - 1);
+		if (b <= a)
+			continue;
+		r = perf_mbind((void *)a, b - a, map[rr->node]);
+		if (r) {
+			perf_note(p, true, "mbind of guest node %u (%llu MiB) to host node %d: %s; "
+				  "its RAM follows the default policy", rr->node,
+				  (unsigned long long)(rr->size >> 20), map[rr->node], strerror(-r));
+			ok = false;
+		}
+	}
+	p->mbind = ok;
+out:
+	free(vnode);
+	free(map);
+}
+
+/* Performance mode, control thread, before confinement (affinity and
+ * SCHED_FIFO need no seccomp rule then, and CAP_SYS_NICE is still there):
+ * onto the service CPU at SCHED_FIFO 2. vCPU threads inherit both and then
+ * move to their own CPU and lower themselves to FIFO 1 (kvm_vcpu.c), which
+ * needs no privilege. */
+static void perf_service_thread(struct kvm_engine *e)
+{
+	const Ktstr__VmSpec *spec = e->in->spec;
+	struct perf_report *p = &e->end->perf;
+	int pin_err, rt_err;
+
+	perf_thread_apply(spec->has_service_cpu, spec->service_cpu, PERF_RT_SERVICE, &pin_err,
+			  &rt_err);
+	p->service_pinned = spec->has_service_cpu && !pin_err;
+	p->service_rt = !rt_err;
+	if (!spec->has_service_cpu)
+		perf_note(p, true, "no service_cpu: the control thread is not pinned and may share "
+			  "a vCPU's host CPU (ktstr-orch reserves one)");
+	else if (pin_err)
+		perf_note(p, true, "pinning the control thread to CPU %u: %s; use a CPU in this "
+			  "process's affinity mask (taskset/cgroup cpuset)", spec->service_cpu,
+			  strerror(pin_err));
+	if (rt_err)
+		perf_note(p, true, "SCHED_FIFO %d for the control thread: %s; %s", PERF_RT_SERVICE,
+			  strerror(rt_err), perf_rt_hint(rt_err));
+}
+
+/* After the join: fold what each vCPU thread applied into the report. */
+static void perf_fold_vcpus(struct kvm_engine *e)
+{
+	const Ktstr__VmSpec *spec = e->in->spec;
+	struct perf_report *p = &e->end->perf;
+	bool pinned = spec->n_pin_cpus == e->m.ncpus, rt = true, any = false;
+
+	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++) {
+		struct kvm_vcpu *v = &e->vcpus[i];
+
+		if (!v->perf_done) {
+			pinned = rt = false;
+			continue;
+		}
+		any = true;
+		if (v->pin_err && pinned)
+			perf_note(p, true, "pinning vCPU %u to host CPU %u: %s; use CPUs in this "
+				  "process's affinity mask", i, spec->pin_cpus[i], strerror(v->pin_err));
+		if (v->rt_err && rt)
+			perf_note(p, true, "SCHED_FIFO %d for vCPU %u: %s; %s", PERF_RT_VCPU, i,
+				  strerror(v->rt_err), perf_rt_hint(v->rt_err));
+		pinned &= !v->pin_err;
+		rt &= !v->rt_err;
+	}
+	if (!spec->n_pin_cpus)
+		perf_note(p, true, "no pin_cpus: vCPU threads float over the host's CPUs");
+	p->pinned = any && pinned;
+	p->rt = any && rt;
+}
+
 static int setup(struct kvm_engine *e, struct kvm_err *err)
 {
 	const Ktstr__VmSpec *spec = e->in->spec;
@@ -303,13 +426,20 @@ static int setup(struct kvm_engine *e, struct kvm_err *err)
 		return kvm_err_set(err, -r, "KVM engine: invalid VM spec", why, "fix the topology or memory_mb");
 	if ((r = parse_features(spec, off, &noff, err)))
 		return r;
+	if (spec->performance_mode) {
+		e->m.realtime_hint = true;
+		e->vm.perf = &e->end->perf;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler; /* no SA_RESTART: KVM_RUN must return */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(e->kick_signal, &sa, NULL) < 0)
 		return kvm_err_set(err, errno, "KVM engine: cannot install the vCPU kick handler", strerror(errno), NULL);
-	if ((r = kvm_vm_create(&e->vm, &e->m, err)) || (r = kvm_vm_map_ram(&e->vm, &e->m, err)) ||
-	    (r = kvm_boot_setup(e, err)) || (r = kvm_vm_register_ram(&e->vm, err)))
+	if ((r = kvm_vm_create(&e->vm, &e->m, err)) || (r = kvm_vm_map_ram(&e->vm, &e->m, err)))
+		return r;
+	if (spec->performance_mode)
+		perf_bind_memory(e); /* before the loaders fault any page in */
+	if ((r = kvm_boot_setup(e, err)) || (r = kvm_vm_register_ram(&e->vm, err)))
 		return r;
 	if (!(sup = malloc(sizeof(*sup))))
 		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "CPUID table", NULL);
@@ -317,6 +447,8 @@ static int setup(struct kvm_engine *e, struct kvm_err *err)
 	if (!r)
 		r = kvm_vcpus_create(e, sup, off, noff, err);
 	free(sup);
+	if (!r && e->m.realtime_hint)
+		e->end->perf.realtime_hint = true; /* every vCPU's CPUID carries it */
 	/* /dev/kvm is only for system ioctls (capabilities, CPUID, new VMs):
 	 * none is needed from here on, and a confined worker holding it could
 	 * only be tempted to create VMs. */
@@ -406,8 +538,11 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	kvm_io_init(e);
 
 	e->confine = !in->spec->insecure_no_sandbox;
+	end->perf.requested = in->spec->performance_mode;
 
 	r = setup(e, &err);
+	if (!r && in->spec->performance_mode)
+		perf_service_thread(e);
 	if (!r && e->confine)
 		r = confine_prepare(e, &err);
 	if (!r)
@@ -430,6 +565,8 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 		kvm_engine_kick_all(e); /* sets stop: threads at the gate leave */
 		kvm_vcpus_open_gate(e);
 		kvm_vcpus_join(e);
+		if (in->spec->performance_mode)
+			perf_fold_vcpus(e);
 		end->sandboxed = false; /* the guest never ran */
 		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
 		snprintf(end->error_what, sizeof(end->error_what), "%s", err.what);
@@ -443,6 +580,8 @@ int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	}
 	watch(e);
 	kvm_vcpus_join(e);
+	if (in->spec->performance_mode)
+		perf_fold_vcpus(e);
 	/* Post-mortem: whatever the guest wrote after the last tick. */
 	pthread_mutex_lock(&e->lock);
 	kvm_io_drain_serial(e);

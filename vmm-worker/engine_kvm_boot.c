@@ -61,8 +61,12 @@ static int load_initrd(struct kvm_engine *e, uint64_t *addr, uint64_t *size, str
 	}
 	dst = guest_ptr(&e->vm.ram, *addr, base + suffix);
 	if (base) {
-		void *m = mmap(dst, (base + PAGE - 1) & ~(PAGE - 1), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_FIXED, e->in->initrd_fd, 0);
+		/* On hugepage RAM (performance mode) copy instead: a 4 KiB file
+		 * mapping cannot split a hugetlb mapping, and the point is that
+		 * all guest RAM is on hugepages. */
+		void *m = e->vm.huge ? MAP_FAILED
+				     : mmap(dst, (base + PAGE - 1) & ~(PAGE - 1), PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_FIXED, e->in->initrd_fd, 0);
 
 		if (m == MAP_FAILED) { /* not mappable (e.g. a pipe): copy it */
 			ssize_t n = pread(e->in->initrd_fd, dst, base, 0);

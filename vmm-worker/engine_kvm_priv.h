@@ -33,6 +33,10 @@ struct kvm_vcpu {
 	 * WORKER_VCPU policy is loaded, -errno = it failed (sb_err says why). */
 	int sb_state;
 	char sb_err[256];
+	/* Performance mode, set by the thread itself before its filter (read
+	 * after the join): affinity / SCHED_FIFO results, 0 or errno. */
+	bool perf_done;
+	int pin_err, rt_err;
 };
 
 /* Serial output on its way from a vCPU thread to the control thread. Only

@@ -345,6 +345,15 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 
 	end->engine = KTSTR__ENGINE__ENGINE_QEMU;
 	end->outcome = KTSTR__OUTCOME__OUTCOME_UNKNOWN;
+	/* Performance mode is a KVM-engine feature (docs/vmm-kvm.md): say so in
+	 * the result instead of silently running an ordinary VM. */
+	if (spec->performance_mode) {
+		end->perf.requested = true;
+		perf_note(&end->perf, true,
+			  "QEMU engine: performance mode is not applied (no vCPU pinning, hugepages, "
+			  "mbind, SCHED_FIFO, exit suppression or KVM_HINTS_REALTIME); use --engine kvm "
+			  "on a hardware-KVM host for low-noise measurements");
+	}
 
 	char qemu_path[4096];
 	rc = qemu_find_binary(spec->qemu_binary, qemu_path, sizeof(qemu_path));

@@ -317,6 +317,17 @@ static bool vcpu_confine_and_wait(struct kvm_engine *e, struct kvm_vcpu *v)
 	 * filter, which does not allow prctl. */
 	snprintf(name, sizeof(name), "ktstr-vcpu%u", v->index % 100000u);
 	pthread_setname_np(pthread_self(), name);
+	/* Performance mode: onto its own host CPU at SCHED_FIFO 1, before
+	 * the filter (which allows neither call). Inherited FIFO 2 from the
+	 * control thread is lowered, which needs no privilege. */
+	if (e->in->spec->performance_mode) {
+		const Ktstr__VmSpec *spec = e->in->spec;
+		bool pin = spec->n_pin_cpus == e->m.ncpus;
+
+		perf_thread_apply(pin, pin ? spec->pin_cpus[v->index] : 0, PERF_RT_VCPU, &v->pin_err,
+				  &v->rt_err);
+		v->perf_done = true;
+	}
 	if (e->confine)
 		r = sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, sizeof(err));
 	pthread_mutex_lock(&e->lock);

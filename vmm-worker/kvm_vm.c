@@ -14,6 +14,7 @@
 #define CREATE_VM_TRIES 5
 
 static int set_gsi_routing(int vm_fd);
+static void disable_exits(struct kvm_vm *vm);
 
 int kvm_err_set(struct kvm_err *e, int err, const char *what, const char *why, const char *hint)
 {
@@ -137,6 +138,14 @@ int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err
 					   why, "use a topology with at most 254 APIC IDs");
 		}
 	}
+	if (vm->perf) {
+		/* Performance mode leaves halt polling at the host default: the
+		 * guest polls itself (KVM_HINTS_REALTIME enables its haltpoll
+		 * cpuidle) and HLT may not exit at all (below). */
+		vm->perf->halt_poll_unset = true;
+		disable_exits(vm);
+		return 0;
+	}
 	/* Halt polling burns host CPU to cut wake-up latency; when vCPUs
 	 * outnumber host CPUs the spinning would steal from other vCPUs. */
 	online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -144,6 +153,39 @@ int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err
 		(void)enable_cap(vm->vm_fd, KVM_CAP_HALT_POLL,
 				 online > 0 && m->ncpus > (uint32_t)online ? 0 : HALT_POLL_NS);
 	return 0;
+}
+
+/* Performance mode: a pinned vCPU owns its host CPU, so PAUSE (spin-loop)
+ * and HLT exits only add latency. KVM accepts this only before the first
+ * vCPU exists and only for the bits KVM_CHECK_EXTENSION returns; each bit is
+ * its own KVM_ENABLE_CAP so a refusal of one keeps the other. Not a setup
+ * error when missing (kvm_pvm has none): the report says so. */
+static void disable_exits(struct kvm_vm *vm)
+{
+	int supported = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
+	uint32_t plan[2];
+	unsigned n = perf_exit_plan(supported, plan);
+
+	if (!n) {
+		perf_note(vm->perf, true,
+			  "this KVM cannot disable PAUSE/HLT exits (KVM_CAP_X86_DISABLE_EXITS mask 0x%x): "
+			  "vCPUs keep exiting on PAUSE and HLT; use hardware KVM (kvm_intel/kvm_amd) "
+			  "for exit suppression", supported < 0 ? 0u : (unsigned)supported);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int r = enable_cap(vm->vm_fd, KVM_CAP_X86_DISABLE_EXITS, plan[i]);
+
+		if (r)
+			perf_note(vm->perf, true, "KVM_ENABLE_CAP(X86_DISABLE_EXITS, %s) failed: %s; "
+				  "that exit stays enabled", plan[i] == PERF_EXIT_PAUSE ? "PAUSE" : "HLT",
+				  strerror(-r));
+		else
+			vm->perf->exits_disabled |= plan[i];
+	}
+	if (!(supported & PERF_EXIT_HLT) || !(supported & PERF_EXIT_PAUSE))
+		perf_note(vm->perf, true, "KVM supports only exit-disable mask 0x%x: %s exits stay",
+			  (unsigned)supported, supported & PERF_EXIT_HLT ? "PAUSE" : "HLT");
 }
 
 /* PC wiring, as the MADT states it: ISA IRQ0 (the PIT) reaches IOAPIC pin 2
@@ -179,23 +221,25 @@ static int set_gsi_routing(int vm_fd)
 	return ioctl(vm_fd, KVM_SET_GSI_ROUTING, &rt) < 0 ? -errno : 0;
 }
 
-static void *map_region(uint64_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e)
 {
+	bool want_huge = vm->perf != NULL, huge_low = false, huge_high = true;
 	char why[256];
 
+	/* Private anonymous memory; in performance mode 2 MiB hugepages when
+	 * the pool has them (perf_map_ram falls back and says how to reserve). */
 	vm->ram.low_size = m->low_end;
-	vm->ram.low = map_region(m->low_end);
-	if (m->high_end) {
+	vm->ram.low = perf_map_ram(m->low_end, want_huge, &huge_low, &vm->low_map, vm->perf);
+	if (vm->ram.low && m->high_end) {
 		vm->ram.high_size = m->high_end - X86_MMIO_GAP_END;
-		vm->ram.high = map_region(vm->ram.high_size);
+		/* Only try hugepages for the high part if the low part got them:
+		 * a second warning about the same empty pool says nothing new. */
+		vm->ram.high = perf_map_ram(vm->ram.high_size, want_huge && huge_low, &huge_high,
+					    &vm->high_map, NULL);
+		if (vm->ram.high && want_huge && huge_low && !huge_high)
+			perf_note(vm->perf, true, "only the RAM below 3 GiB got hugepages; reserve "
+				  "`echo %llu > /proc/sys/vm/nr_hugepages` for all of it",
+				  (unsigned long long)perf_hugepages_needed(m->ram_bytes));
 	}
 	if (!vm->ram.low || (m->high_end && !vm->ram.high)) {
 		snprintf(why, sizeof(why), "mmap of %llu bytes of guest RAM: %s",
@@ -203,6 +247,9 @@ int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_er
 		return kvm_err_set(e, ENOMEM, "KVM engine: cannot allocate guest memory", why,
 				   "lower memory_mb or free host memory");
 	}
+	vm->huge = huge_low && (!m->high_end || huge_high);
+	if (vm->perf)
+		vm->perf->hugepages = vm->huge;
 	return 0;
 }
 
@@ -266,9 +313,9 @@ int kvm_vm_set_msi_routes(struct kvm_vm *vm, const uint32_t *gsis, const uint32_
 void kvm_vm_close(struct kvm_vm *vm)
 {
 	if (vm->ram.low)
-		munmap(vm->ram.low, vm->ram.low_size);
+		munmap(vm->ram.low, vm->low_map ? vm->low_map : vm->ram.low_size);
 	if (vm->ram.high)
-		munmap(vm->ram.high, vm->ram.high_size);
+		munmap(vm->ram.high, vm->high_map ? vm->high_map : vm->ram.high_size);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "perf.h"
 #include "x86_64/guestmem.h"
 #include "x86_64/machine.h"
 
@@ -22,6 +23,12 @@ struct kvm_vm {
 	struct guest_ram ram;	/* mappings owned */
 	bool split_irqchip;	/* IOAPIC/PIC in user space (x2APIC topologies) */
 	uint32_t max_vcpu_id;
+	/* Performance mode (perf.h): set before kvm_vm_create, NULL = off.
+	 * Borrowed (the engine's vm_end). With it: no halt-poll setting,
+	 * PAUSE/HLT exits disabled where KVM allows, hugepage-backed RAM. */
+	struct perf_report *perf;
+	bool huge;			/* RAM is MAP_HUGETLB */
+	uint64_t low_map, high_map;	/* mapped sizes (>= ram sizes when huge) */
 };
 
 void kvm_vm_init(struct kvm_vm *vm);

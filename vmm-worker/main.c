@@ -188,6 +188,15 @@ static int validate_spec(const Ktstr__VmSpec *s, const struct run_fds *f, char *
 		snprintf(why, len, "no FD_KERNEL fd was attached to RunVm");
 		return -EINVAL;
 	}
+	if (s->n_pin_cpus || s->has_service_cpu) {
+		char pwhy[256];
+
+		if (perf_check_pins(s->pin_cpus, s->n_pin_cpus, topo_cpus(&t), s->has_service_cpu,
+				    s->service_cpu, pwhy, sizeof(pwhy))) {
+			snprintf(why, len, "%s", pwhy);
+			return -EINVAL;
+		}
+	}
 	if (s->interactive && (f->in < 0 || f->out < 0)) {
 		snprintf(why, len, "interactive mode needs FD_STDIN and FD_STDOUT attached");
 		return -EINVAL;
@@ -359,6 +368,12 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 	 * never says sandboxed unless the WORKER_CTL policy really loaded. */
 	r.has_sandboxed = true;
 	r.sandboxed = end.sandboxed && worker_sandboxed();
+	Ktstr__PerfModeReport perf;
+	char *perf_notes[PERF_NOTES_MAX];
+	if (end.perf.requested) {
+		perf_fill_result(&end.perf, &perf, perf_notes);
+		r.perf = &perf;
+	}
 
 	kinfo("worker: VM ended: %s (%s)",
 	      protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)

@@ -5,7 +5,7 @@
  * are assembly-time constants (label - start + TINY_BASE).
  *
  * What it does: hello on COM1 and COM2 (polling LSR.THRE), CPUID 0x1/0xB/
- * 0x8000_001E results on COM2, the ring message from its params block into
+ * 0x8000_001E and 0x4000_0001.EDX (kvm1.edx, KVM hints) results on COM2, the ring message from its params block into
  * the SHM ring whose address it parses from KTSTR_SHM_BASE=0x... on the
  * command line, then the scenario's ending (power off, reset, triple fault,
  * hang, unbacked access, emulation failure, panic, or the IOAPIC check).
@@ -61,6 +61,7 @@ __asm__(
 "	mov $1, %eax\n	xor %ecx, %ecx\n	cpuid\n	mov %ebx, 0x5000\n"
 "	mov $0xb, %eax\n	xor %ecx, %ecx\n	cpuid\n	mov %eax, 0x5004\n	mov %ebx, 0x5008\n	mov %edx, 0x500c\n"
 "	mov $0xb, %eax\n	mov $1, %ecx\n	cpuid\n	mov %eax, 0x5010\n	mov %ebx, 0x5014\n"
+"	mov $0x40000001, %eax\n	xor %ecx, %ecx\n	cpuid\n	mov %edx, 0x5024\n"	/* KVM hints (KVM_HINTS_REALTIME = bit 0) */
 "	mov $0x80000000, %eax\n	xor %ecx, %ecx\n	cpuid\n	xor %edx, %edx\n	mov %edx, 0x5018\n	mov %edx, 0x501c\n	mov %edx, 0x5020\n"
 "	cmp $0x8000001e, %eax\n	jb 5f\n"
 "	mov $0x8000001e, %eax\n	xor %ecx, %ecx\n	cpuid\n	mov %eax, 0x5018\n	mov %ebx, 0x501c\n	mov %ecx, 0x5020\n"
@@ -258,9 +259,10 @@ __asm__(
 "\\p\\()_s6:	.asciz \" 1e.eax=\"\n"
 "\\p\\()_s7:	.asciz \" 1e.ebx=\"\n"
 "\\p\\()_s8:	.asciz \" 1e.ecx=\"\n"
+"\\p\\()_s9:	.asciz \" kvm1.edx=\"\n"
 "	.balign 4\n"
 "\\p\\()_tbl:\n"
-"	.irp n, 0,1,2,3,4,5,6,7,8\n"
+"	.irp n, 0,1,2,3,4,5,6,7,8,9\n"
 "	.long \\p\\()_s\\n - \\p\\()_start + " STR(TINY_BASE) ", 0x5000 + 4 * \\n\n"
 "	.endr\n"
 "	.long 0, 0\n"

@@ -68,6 +68,11 @@ static int run(int sc, enum tiny_format fmt, const char *topo, uint32_t timeout_
 	 * (tests/integration/kvm_tiny.c via `image`). */
 	spec.has_insecure_no_sandbox = true;
 	spec.insecure_no_sandbox = true;
+	/* KTSTR_TINY_PERF=1: performance mode (unpinned; by hand only). */
+	if (getenv("KTSTR_TINY_PERF") && !strcmp(getenv("KTSTR_TINY_PERF"), "1")) {
+		spec.has_performance_mode = true;
+		spec.performance_mode = true;
+	}
 	fd = tiny_image(fmt, (unsigned)sc, KTSTR_MSG_EXIT, "tiny-ring-ok");
 	if (fd < 0) {
 		fprintf(stderr, "tiny_image: %s\n", strerror(-fd));
@@ -94,6 +99,15 @@ static int run(int sc, enum tiny_format fmt, const char *topo, uint32_t timeout_
 		for (uint32_t i = 0; i < end.fault_insn_len; i++)
 			printf("%02x", end.fault_insn[i]);
 		putchar('\n');
+	}
+	if (end.perf.requested) {
+		printf("perf: pinned=%d service_pinned=%d hugepages=%d mbind=%d rt=%d service_rt=%d "
+		       "exits_disabled=0x%x realtime_hint=%d halt_poll_unset=%d\n",
+		       end.perf.pinned, end.perf.service_pinned, end.perf.hugepages, end.perf.mbind,
+		       end.perf.rt, end.perf.service_rt, end.perf.exits_disabled,
+		       end.perf.realtime_hint, end.perf.halt_poll_unset);
+		for (unsigned i = 0; i < end.perf.nnotes; i++)
+			printf("perf_note=%s\n", end.perf.notes[i]);
 	}
 	printf("setup_us=%llu\nrun_us=%llu\n", (unsigned long long)end.setup_us,
 	       (unsigned long long)(end.end_us - end.engine_start_us));

@@ -249,6 +249,18 @@ int x86_cpuid_patch(struct x86_cpuid *c, const struct x86_machine *m, uint32_t c
 	} else if ((e = x86_cpuid_find(c, 0x40000001u, 0))) {
 		e->eax &= ~X86_KVM_FEATURE_MSI_EXT_DEST_ID;
 	}
+	/* KVM_HINTS_REALTIME exactly in performance mode: KVM never sets it
+	 * (only the VMM knows whether vCPUs own their host CPUs). The guest
+	 * reads 0x4000_0001 only if 0x4000_0000.EAX reaches it. */
+	if (m->realtime_hint) {
+		if ((e = x86_cpuid_find(c, 0x40000000u, 0)) && e->eax < 0x40000001u)
+			e->eax = 0x40000001u;
+		if (!(e = need(c, 0x40000001u, 0, false)))
+			return -ENOSPC;
+		e->edx |= X86_KVM_HINTS_REALTIME;
+	} else if ((e = x86_cpuid_find(c, 0x40000001u, 0))) {
+		e->edx &= ~X86_KVM_HINTS_REALTIME;
+	}
 	for (size_t i = 0; i < noff; i++)
 		clear_feature(c, &off[i]);
 	return 0;

@@ -18,6 +18,9 @@
 /* KVM_CPUID_FEATURES (0x4000_0001) EAX: IOAPIC/MSI destination bits 8-14
  * in the extended destination ID field (set in split-irqchip mode). */
 #define X86_KVM_FEATURE_MSI_EXT_DEST_ID (1u << 15)
+/* KVM_CPUID_FEATURES EDX bit 0: vCPUs are pinned and never preempted
+ * (performance mode, m->realtime_hint). */
+#define X86_KVM_HINTS_REALTIME (1u << 0)
 
 struct x86_cpuid {
 	size_t n;

@@ -34,6 +34,11 @@ struct x86_machine {
 	/* RAM split by NUMA node in guest-physical order (SRAT), SHM included. */
 	struct x86_ram_range node_ram[X86_MAX_RAM_RANGES];
 	size_t n_node_ram;
+	/* Performance mode: CPUID 0x4000_0001.EDX bit 0 (KVM_HINTS_REALTIME)
+	 * tells the guest its vCPUs are never preempted (it then polls in
+	 * haltpoll cpuidle and skips PV spinlock yielding). Set by the engine
+	 * after x86_machine_init. */
+	bool realtime_hint;
 };
 
 /* Fill m from a topology and memory size. Guest RAM is mem_bytes; it is laid
