@@ -107,6 +107,13 @@ int result_add_worker(struct result *r, const struct worker_report *rep, const c
 	}
 	w->has_work = 1;
 	w->work = type;
+	if (rep->note[0]) {
+		w->note = strndup(rep->note, sizeof(rep->note));
+		if (!w->note) {
+			ktstr__worker_stats__free_unpacked(w, NULL);
+			return -ENOMEM;
+		}
+	}
 	w->cpus_used = calloc(n ? n : 1, sizeof(uint32_t));
 	for (unsigned c = 0; w->cpus_used && c < CPUSET_WORDS * 64; c++)
 		if (cpuset_has(&rep->cpus_used, c))

@@ -42,7 +42,9 @@ struct sc_w {
 
 struct shared_page {
 	uint64_t live_iters[SPEC_MAX_WORKERS];
-	struct work_futex_pair pairs[SPEC_MAX_WORKERS / 2];
+	/* One per worker group that shares state (work_uses_group); a group
+	 * has at least one worker, so there are never more groups than that. */
+	struct work_group groups[SPEC_MAX_WORKERS];
 };
 
 struct run {
@@ -54,7 +56,7 @@ struct run {
 	struct sc_w *ws;
 	size_t nw, capw;
 	struct shared_page *shared; /* MAP_SHARED with every worker */
-	unsigned npairs;
+	unsigned ngroups;
 	uint64_t t0;
 	unsigned steps_done;
 	bool died, host_stop;
@@ -164,7 +166,10 @@ static struct sc_w *new_worker(struct run *r)
 static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 {
 	Ktstr__WorkType type = d->work ? d->work->type : KTSTR__WORK_TYPE__WORK_CPU_SPIN;
-	int group = spec_work_group_size(type), pipes[2][2] = { { -1, -1 }, { -1, -1 } };
+	/* spec_validate_scenario has checked group <= SPEC_MAX_WORKERS. */
+	unsigned group = (unsigned)spec_work_group_size(d->work);
+	int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
+	bool shares = work_uses_group(type), piped = work_uses_pipes(type);
 	struct cpuset_bits allowed;
 	int ret = 0;
 
@@ -180,7 +185,7 @@ static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 		struct worker_opts o = { 0 };
 		struct cpuset_bits aff;
 		struct sc_w *w;
-		unsigned side = i % (unsigned)group;
+		unsigned side = i % group;
 
 		if (r->nw >= SPEC_MAX_WORKERS) {
 			snprintf(r->err, sizeof(r->err), "more than %u workers in one scenario",
@@ -191,21 +196,27 @@ static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 		o.cfg.live_iters = &r->shared->live_iters[r->nw];
 		o.cfg.allowed = allowed;
 		o.cfg.seed = (unsigned long)r->nw * 7919u + 17u;
-		if (group == 2 && side == 0) {
-			if (type == KTSTR__WORK_TYPE__WORK_FUTEX_PING_PONG) {
-				if (r->npairs >= SPEC_MAX_WORKERS / 2)
-					return -ENOSPC;
-				r->npairs++;
-			} else if (pipe2(pipes[0], O_CLOEXEC) || pipe2(pipes[1], O_CLOEXEC)) {
-				ret = -errno;
-				snprintf(r->err, sizeof(r->err), "pipe for %s pair: %s", d->name,
-					 strerror(-ret));
-				break;
+		o.cfg.side = (int)side;
+		if (shares && side == 0) {
+			if (r->ngroups >= SPEC_MAX_WORKERS) {
+				snprintf(r->err, sizeof(r->err),
+					 "more than %u worker groups in one scenario",
+					 SPEC_MAX_WORKERS);
+				return -ENOSPC;
 			}
+			memset(&r->shared->groups[r->ngroups], 0, sizeof(r->shared->groups[0]));
+			r->ngroups++;
 		}
-		if (group == 2) {
-			o.cfg.side = (int)side;
-			o.cfg.fpair = &r->shared->pairs[r->npairs - (r->npairs ? 1 : 0)];
+		if (shares)
+			o.cfg.grp = &r->shared->groups[r->ngroups - 1];
+		if (piped && side == 0 &&
+		    (pipe2(pipes[0], O_CLOEXEC) || pipe2(pipes[1], O_CLOEXEC))) {
+			ret = -errno;
+			snprintf(r->err, sizeof(r->err), "pipe for %s pair: %s", d->name,
+				 strerror(-ret));
+			break;
+		}
+		if (piped) {
 			/* side 0 writes pipe 0 and reads pipe 1; side 1 the reverse */
 			o.cfg.wr_fd = pipes[side][1];
 			o.cfg.rd_fd = pipes[side ^ 1][0];
@@ -236,7 +247,7 @@ static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 		w->type = type;
 		w->restricted = r->cg[ci].has_cpuset;
 		w->allowed = allowed;
-		if (group == 2 && side == 1) {
+		if (piped && side == 1) {
 			/* Both sides forked: PID 1's copies are no longer needed. */
 			for (int k = 0; k < 4; k++)
 				if (pipes[k / 2][k % 2] >= 0)

@@ -26,13 +26,17 @@ int spec_check_cgroup_name(const char *name)
 	return 0;
 }
 
-int spec_work_group_size(Ktstr__WorkType t)
+uint64_t spec_work_group_size(const Ktstr__WorkSpec *w)
 {
-	switch (t) {
+	switch (w ? w->type : KTSTR__WORK_TYPE__WORK_CPU_SPIN) {
 	case KTSTR__WORK_TYPE__WORK_PIPE_IO:
 	case KTSTR__WORK_TYPE__WORK_FUTEX_PING_PONG:
 	case KTSTR__WORK_TYPE__WORK_CACHE_PIPE:
 		return 2;
+	case KTSTR__WORK_TYPE__WORK_FUTEX_FAN_OUT:
+		return (w->has_fan_out && w->fan_out ? (uint64_t)w->fan_out : 4u) + 1u;
+	case KTSTR__WORK_TYPE__WORK_MUTEX_CONTENTION:
+		return w->has_contenders && w->contenders ? w->contenders : 4u;
 	default:
 		return 1;
 	}
@@ -40,7 +44,7 @@ int spec_work_group_size(Ktstr__WorkType t)
 
 static int check_def(const Ktstr__CgroupDef *d, const char *where, char *err, size_t errlen)
 {
-	int g;
+	uint64_t g;
 
 	if (spec_check_cgroup_name(d->name)) {
 		snprintf(err, errlen,
@@ -58,15 +62,25 @@ static int check_def(const Ktstr__CgroupDef *d, const char *where, char *err, si
 			 (int)d->work->type);
 		return -EINVAL;
 	}
-	g = spec_work_group_size(d->work ? d->work->type : KTSTR__WORK_TYPE__WORK_CPU_SPIN);
-	if (d->workers % g) {
+	g = spec_work_group_size(d->work);
+	if (g > SPEC_MAX_WORKERS) {
 		snprintf(err, errlen,
-			 "%s: cgroup %s runs %s in groups of %d but has %u workers; use a "
-			 "multiple of %d",
+			 "%s: cgroup %s: a %s group of %llu workers is more than the %u a "
+			 "scenario may have; lower fan_out/contenders",
 			 where, d->name,
 			 protobuf_c_enum_descriptor_get_value(&ktstr__work_type__descriptor,
 							      d->work->type)->name,
-			 g, d->workers, g);
+			 (unsigned long long)g, SPEC_MAX_WORKERS);
+		return -EINVAL;
+	}
+	if (d->workers % g) {
+		snprintf(err, errlen,
+			 "%s: cgroup %s runs %s in groups of %llu but has %u workers; use a "
+			 "multiple of %llu",
+			 where, d->name,
+			 protobuf_c_enum_descriptor_get_value(&ktstr__work_type__descriptor,
+							      d->work->type)->name,
+			 (unsigned long long)g, d->workers, (unsigned long long)g);
 		return -EINVAL;
 	}
 	if (d->has_policy && (d->policy < 0 || d->policy > KTSTR__SCHED_POLICY__POLICY_RR)) {

@@ -27,7 +27,10 @@ int spec_validate_scenario(const Ktstr__Scenario *sc, char *err, size_t errlen);
 /* A cgroup name is one path component of [A-Za-z0-9_.-], not "." or "..". */
 int spec_check_cgroup_name(const char *name);
 
-/* Work types whose workers run in pairs (PipeIo, FutexPingPong, CachePipe). */
-int spec_work_group_size(Ktstr__WorkType t);
+/* How many workers one group of w's type has (w NULL = CpuSpin): 2 for the
+ * pairs (PipeIo, FutexPingPong, CachePipe), fan_out + 1 for FutexFanOut,
+ * contenders for MutexContention, 1 otherwise; 0 parameters take their
+ * defaults (4). A result above SPEC_MAX_WORKERS is a bad parameter. */
+uint64_t spec_work_group_size(const Ktstr__WorkSpec *w);
 
 #endif

@@ -1,146 +1,24 @@
-/* Work loops. Every loop body ends in checkpoint(), which is where telemetry
- * is taken: checkpoints happen once per iteration (not every 1024 units as
- * in the reference), so gaps are measured at the same cadence for every
- * type. Blocking calls are bounded (100 ms) so a stop request is seen even
- * when a partner has already stopped. */
+/* Work loops and their dispatch. Every loop body ends in checkpoint()
+ * (work_telem.c), which is where telemetry is taken. Blocking calls are
+ * bounded (WORK_WAIT_NS, 100 ms) so a stop request is seen even when a
+ * partner has already stopped. The group types built on a shared futex
+ * page are in work_sync.c, the ones that churn their own scheduling
+ * attributes in work_churn.c. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "work.h"
-
-#define WAKE_RESERVOIR 4096
-
-struct telem {
-	uint64_t start_ns, last_ns;
-	int last_cpu;
-	struct worker_report *rep;
-	uint64_t *live;
-	uint64_t wake[WAKE_RESERVOIR];
-	uint64_t nwake;
-	unsigned long rng;
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned long rnd(unsigned long *s)
-{
-	unsigned long x = *s ? *s : 88172645463325252ul;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static void checkpoint(struct telem *t, uint64_t units)
-{
-	uint64_t now = now_ns(), gap = now - t->last_ns;
-	int cpu = sched_getcpu();
-
-	t->rep->work_units += units;
-	t->rep->iterations++;
-	if (t->live)
-		__atomic_store_n(t->live, t->rep->iterations, __ATOMIC_RELAXED);
-	if (cpu >= 0) {
-		cpuset_add(&t->rep->cpus_used, (unsigned)cpu);
-		if (t->last_cpu >= 0 && cpu != t->last_cpu)
-			t->rep->migrations++;
-		t->last_cpu = cpu;
-	}
-	if (gap > t->rep->max_gap_ns) {
-		t->rep->max_gap_ns = gap;
-		t->rep->max_gap_at_ns = now - t->start_ns;
-		t->rep->max_gap_cpu = cpu >= 0 ? (uint32_t)cpu : 0;
-	}
-	t->last_ns = now;
-}
-
-/* Reservoir sampling (algorithm R) keeps a uniform sample of every wake. */
-static void wake_sample(struct telem *t, uint64_t lat)
-{
-	if (t->nwake < WAKE_RESERVOIR) {
-		t->wake[t->nwake] = lat;
-	} else {
-		uint64_t j = rnd(&t->rng) % (t->nwake + 1);
-
-		if (j < WAKE_RESERVOIR)
-			t->wake[j] = lat;
-	}
-	t->nwake++;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted sample. */
-static uint64_t pct(const uint64_t *v, uint64_t n, unsigned p)
-{
-	uint64_t rank = (n * p + 99) / 100;
-
-	return v[rank ? rank - 1 : 0];
-}
-
-static void spin(uint32_t n)
-{
-	volatile uint64_t x = 1;
-
-	for (uint32_t i = 0; i < n; i++)
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-}
-
-/* Sleep d_ns and record how late the wake-up was. */
-static void timed_sleep(struct telem *t, uint64_t d_ns)
-{
-	struct timespec ts = { (time_t)(d_ns / 1000000000ull), (long)(d_ns % 1000000000ull) };
-	uint64_t before = now_ns(), after;
-
-	nanosleep(&ts, NULL);
-	after = now_ns();
-	if (after - before >= d_ns)
-		wake_sample(t, after - before - d_ns);
-}
-
-static int futex_wait(uint32_t *addr, uint32_t val, long timeout_ns)
-{
-	struct timespec ts = { 0, timeout_ns };
-
-	return (int)syscall(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
-}
-
-static void futex_wake(uint32_t *addr)
-{
-	syscall(SYS_futex, addr, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
+#include "work_telem.h"
+#include "work_types.h"
 
 void work_cfg_defaults(struct work_cfg *c, const Ktstr__WorkSpec *s)
 {
@@ -154,6 +32,13 @@ void work_cfg_defaults(struct work_cfg *c, const Ktstr__WorkSpec *s)
 	c->stride = s && s->has_stride && s->stride ? s->stride : 64;
 	c->io_kb = s && s->has_io_kb && s->io_kb ? s->io_kb : 64;
 	c->sleep_us = s && s->has_sleep_us && s->sleep_us ? s->sleep_us : 100;
+	c->fan_out = s && s->has_fan_out && s->fan_out ? s->fan_out : 4;
+	c->contenders = s && s->has_contenders && s->contenders ? s->contenders : 4;
+	c->hold_iters = s && s->has_hold_iters && s->hold_iters ? s->hold_iters : 256;
+	/* NiceSweep's unit is 512 spins in the reference (facts §2.17). */
+	if (c->type == KTSTR__WORK_TYPE__WORK_NICE_SWEEP &&
+	    !(s && s->has_spin_iters && s->spin_iters))
+		c->spin_iters = 512;
 }
 
 int work_supported(Ktstr__WorkType t)
@@ -171,29 +56,54 @@ int work_supported(Ktstr__WorkType t)
 	case KTSTR__WORK_TYPE__WORK_FORK_EXIT:
 	case KTSTR__WORK_TYPE__WORK_AFFINITY_CHURN:
 	case KTSTR__WORK_TYPE__WORK_PAGE_FAULT_CHURN:
+	case KTSTR__WORK_TYPE__WORK_CACHE_PIPE:
+	case KTSTR__WORK_TYPE__WORK_FUTEX_FAN_OUT:
+	case KTSTR__WORK_TYPE__WORK_NICE_SWEEP:
+	case KTSTR__WORK_TYPE__WORK_POLICY_CHURN:
+	case KTSTR__WORK_TYPE__WORK_MUTEX_CONTENTION:
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-static void set_err(struct worker_report *rep, int err, const char *what)
+int work_uses_group(Ktstr__WorkType t)
 {
-	rep->err = err;
-	snprintf(rep->errmsg, sizeof(rep->errmsg), "%s: %s", what, strerror(-err));
+	return t == KTSTR__WORK_TYPE__WORK_FUTEX_PING_PONG ||
+	       t == KTSTR__WORK_TYPE__WORK_FUTEX_FAN_OUT ||
+	       t == KTSTR__WORK_TYPE__WORK_MUTEX_CONTENTION;
+}
+
+int work_uses_pipes(Ktstr__WorkType t)
+{
+	return t == KTSTR__WORK_TYPE__WORK_PIPE_IO || t == KTSTR__WORK_TYPE__WORK_CACHE_PIPE;
 }
 
 /* Pipe ping-pong: side 0 sends first. The payload is the sender's clock so
- * the receiver measures its own wake latency. */
-static void run_pipe(const struct work_cfg *c, volatile sig_atomic_t *stop, struct telem *t)
+ * the receiver measures its own wake latency. A turn is spin_iters spins
+ * (PipeIo) or, with buf (CachePipe), spin_iters strided writes into the
+ * worker's own size_kb buffer, continuing where the last turn stopped so
+ * the whole buffer is cycled through and a partner's turn can evict it. */
+static void run_pipe(const struct work_cfg *c, volatile sig_atomic_t *stop, struct telem *t,
+		     volatile uint8_t *buf, size_t len)
 {
+	size_t stride = c->stride ? c->stride : 64, pos = 0;
 	int my_turn = c->side == 0;
 
 	while (!*stop) {
 		if (my_turn) {
 			uint64_t stamp;
 
-			spin(c->spin_iters);
+			if (buf) {
+				for (uint32_t i = 0; i < c->spin_iters; i++) {
+					buf[pos] = (uint8_t)(buf[pos] + 1);
+					pos += stride;
+					if (pos >= len)
+						pos = 0;
+				}
+			} else {
+				spin(c->spin_iters);
+			}
 			stamp = now_ns();
 			if (write(c->wr_fd, &stamp, sizeof(stamp)) != sizeof(stamp)) {
 				if (errno == EINTR)
@@ -206,7 +116,7 @@ static void run_pipe(const struct work_cfg *c, volatile sig_atomic_t *stop, stru
 			struct pollfd p = { .fd = c->rd_fd, .events = POLLIN };
 			uint64_t stamp;
 
-			if (poll(&p, 1, 100) <= 0)
+			if (poll(&p, 1, (int)(WORK_WAIT_NS / 1000000)) <= 0)
 				continue;
 			if (read(c->rd_fd, &stamp, sizeof(stamp)) != sizeof(stamp))
 				break;
@@ -216,25 +126,39 @@ static void run_pipe(const struct work_cfg *c, volatile sig_atomic_t *stop, stru
 	}
 }
 
+static void run_cache_pipe(const struct work_cfg *c, volatile sig_atomic_t *stop,
+			   struct telem *t, struct worker_report *rep)
+{
+	size_t len = (size_t)c->size_kb * 1024;
+	volatile uint8_t *buf = calloc(1, len);
+
+	if (!buf) {
+		set_err(rep, -ENOMEM, "CachePipe buffer");
+		return;
+	}
+	run_pipe(c, stop, t, buf, len);
+	free((void *)buf);
+}
+
 static void run_futex(const struct work_cfg *c, volatile sig_atomic_t *stop, struct telem *t)
 {
-	struct work_futex_pair *p = c->fpair;
+	struct work_group *p = c->grp;
 	uint32_t me = (uint32_t)c->side;
 
 	while (!*stop) {
-		uint32_t turn = __atomic_load_n(&p->turn, __ATOMIC_ACQUIRE);
+		uint32_t turn = __atomic_load_n(&p->word, __ATOMIC_ACQUIRE);
 
 		if (turn != me) {
-			if (futex_wait(&p->turn, turn, 100 * 1000 * 1000) == 0 &&
-			    __atomic_load_n(&p->turn, __ATOMIC_ACQUIRE) == me)
+			if (futex_wait(&p->word, turn, WORK_WAIT_NS) == 0 &&
+			    __atomic_load_n(&p->word, __ATOMIC_ACQUIRE) == me)
 				wake_sample(t, now_ns() - __atomic_load_n(&p->stamp_ns,
 									 __ATOMIC_ACQUIRE));
 			continue;
 		}
 		spin(c->spin_iters);
 		__atomic_store_n(&p->stamp_ns, now_ns(), __ATOMIC_RELEASE);
-		__atomic_store_n(&p->turn, me ^ 1u, __ATOMIC_RELEASE);
-		futex_wake(&p->turn);
+		__atomic_store_n(&p->word, me ^ 1u, __ATOMIC_RELEASE);
+		futex_wake(&p->word, 1);
 		checkpoint(t, c->spin_iters);
 	}
 }
@@ -393,7 +317,22 @@ void work_run(const struct work_cfg *c, volatile sig_atomic_t *stop, struct work
 		}
 		break;
 	case KTSTR__WORK_TYPE__WORK_PIPE_IO:
-		run_pipe(c, stop, t);
+		run_pipe(c, stop, t, NULL, 0);
+		break;
+	case KTSTR__WORK_TYPE__WORK_CACHE_PIPE:
+		run_cache_pipe(c, stop, t, rep);
+		break;
+	case KTSTR__WORK_TYPE__WORK_FUTEX_FAN_OUT:
+		work_run_fan_out(c, stop, t);
+		break;
+	case KTSTR__WORK_TYPE__WORK_MUTEX_CONTENTION:
+		work_run_mutex(c, stop, t);
+		break;
+	case KTSTR__WORK_TYPE__WORK_NICE_SWEEP:
+		work_run_nice_sweep(c, stop, t);
+		break;
+	case KTSTR__WORK_TYPE__WORK_POLICY_CHURN:
+		work_run_policy_churn(c, stop, t);
 		break;
 	case KTSTR__WORK_TYPE__WORK_FUTEX_PING_PONG:
 		run_futex(c, stop, t);
@@ -428,13 +367,6 @@ void work_run(const struct work_cfg *c, volatile sig_atomic_t *stop, struct work
 
 	rep->wall_ns = now_ns() - t->start_ns;
 	rep->cpu_ns = cpu_ns() - cpu0;
-	if (t->nwake) {
-		uint64_t n = t->nwake < WAKE_RESERVOIR ? t->nwake : WAKE_RESERVOIR;
-
-		qsort(t->wake, n, sizeof(t->wake[0]), cmp_u64);
-		rep->wake_samples = t->nwake;
-		rep->wake_p50_ns = pct(t->wake, n, 50);
-		rep->wake_p99_ns = pct(t->wake, n, 99);
-	}
+	wake_finish(t);
 	free(t);
 }

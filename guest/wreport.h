@@ -27,6 +27,9 @@ struct worker_report {
 	struct cpuset_bits cpus_used;
 	int32_t err;		/* 0 or -errno of a setup failure in the worker */
 	char errmsg[160];
+	/* Something the worker could not do but worked around (e.g. NiceSweep
+	 * without CAP_SYS_NICE sweeping 0..19 only); not a failure. */
+	char note[120];
 };
 
 #define WREPORT_MAGIC 0x4B57524Bu /* "KWRK" */

@@ -2,7 +2,8 @@
  * (tests/suites/guest-verdicts.yaml, noscx.yaml): steady and cpuset runs
  * pass on two topologies; a FIFO hog starving a normal worker and workers
  * moved out of their cpuset behind the scenario's back are caught; a run
- * with the SHM ring off reports through COM2; a sched_ext scheduler on a
+ * with the SHM ring off reports through COM2; every work type works (one
+ * cgroup each of the last five added); a sched_ext scheduler on a
  * kernel without sched_ext is skipped (config known) or not attached. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -83,6 +84,72 @@ Test(guest_verdicts, workers_moved_out_of_their_cpuset_break_isolation, .timeout
 	rec = json_record(&e, "isolation_break");
 	assert_has(rec, "{\"check\":\"isolation\"");
 	assert_has(rec, "\"cgroup\":\"narrow\"");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* Every WorkerStats of cgroup cg in rec: count them, and fail on one that
+ * did no work or ran another type than want. */
+static unsigned working_workers(const char *rec, const char *cg, const char *want)
+{
+	const char *p = strstr(rec, "\"workers\":[");
+	unsigned n = 0;
+
+	cr_assert_not_null(p, "no workers in:\n%s", rec);
+	while ((p = strstr(p, "{\"tid\":"))) {
+		const char *end = strchr(p, '}'), *c = strstr(p, "\"cgroup\":\""), *u, *w;
+		char name[64];
+		size_t len;
+
+		p++;
+		if (!end || !c || c > end)
+			continue;
+		c += 10;
+		len = strcspn(c, "\"");
+		if (len != strlen(cg) || strncmp(c, cg, len))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)len, c);
+		u = strstr(c, "\"work_units\":");
+		w = strstr(c, "\"work\":\"");
+		cr_assert(u && u < end && strtoull(u + 13, NULL, 10) > 0,
+			  "a worker of %s did no work:\n%s", name, rec);
+		cr_assert(w && w < end && !strncmp(w + 8, want, strlen(want)),
+			  "a worker of %s does not run %s:\n%s", name, want, rec);
+		n++;
+	}
+	return n;
+}
+
+/* The work types the guest gained last, one cgroup each: the run passes
+ * (result read from the ring) and every worker of every cgroup worked. */
+Test(guest_verdicts, every_work_type_works_in_the_guest, .timeout = 600)
+{
+	static const struct {
+		const char *cg, *type;
+		unsigned workers;
+	} want[] = {
+		{ "cpipe", "WORK_CACHE_PIPE", 2 },	 { "fanout", "WORK_FUTEX_FAN_OUT", 3 },
+		{ "mutex", "WORK_MUTEX_CONTENTION", 3 }, { "nice", "WORK_NICE_SWEEP", 1 },
+		{ "policy", "WORK_POLICY_CHURN", 1 },
+	};
+	struct suite_env e;
+	char *out = NULL, *rec;
+	int rc;
+
+	suite_env_init(&e, false);
+	rc = run_suite(&e, "guest-verdicts.yaml", "worktypes", NULL, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	assert_has(out, "PASS  worktypes_mix  (");
+	rec = json_record(&e, "worktypes_mix");
+	assert_has(rec, "\"verdict\":\"PASS\"");
+	assert_has(rec, "\"result_source\":\"ring\"");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_eq(working_workers(rec, want[i].cg, want[i].type), want[i].workers,
+			     "cgroup %s: want %u workers that worked:\n%s", want[i].cg,
+			     want[i].workers, rec);
+	/* as root in the guest nothing needed working around */
+	cr_assert_null(strstr(rec, "\"note\":"), "%s", rec);
 	free(rec);
 	free(out);
 	vmtest_rm_rf(e.tmp);
