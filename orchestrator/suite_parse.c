@@ -285,9 +285,14 @@ static int parse_flags(struct ys_ctx *c, const struct ynode *n, struct sched_def
 		if (ret)
 			return ret;
 		fd->line = fn->line;
-		if (flag_index(sd, fd->name) >= 0)
-			return ys_fail(c, ymap_get(fn, "name"), "flag '%s' declared twice",
-				       fd->name);
+		if (flag_index(sd, fd->name) >= 0) {
+			ret = ys_fail(c, ymap_get(fn, "name"), "flag '%s' declared twice",
+				      fd->name);
+			/* Not counted in nflags yet, so sched_free would miss it. */
+			free(fd->name);
+			fd->name = NULL;
+			return ret;
+		}
 		sd->nflags = i + 1;
 		if ((v = ymap_get(fn, "args")) && (ret = ys_strlist(c, v, "flag args", &fd->args)))
 			return ret;
