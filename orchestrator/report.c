@@ -261,8 +261,16 @@ void progress_update(struct progress *pg, const char *current)
 {
 	if (!pg->tty)
 		return;
-	fprintf(pg->f, "\r\033[K[%zu/%zu] %zu running%s%.60s", pg->done, pg->total, pg->running,
-		current ? ": " : "", current ? current : "");
+	snprintf(pg->cur, sizeof(pg->cur), "%.60s", current ? current : "");
+	progress_redraw(pg);
+}
+
+void progress_redraw(struct progress *pg)
+{
+	if (!pg->tty)
+		return;
+	fprintf(pg->f, "\r\033[K[%zu/%zu] %zu running%s%s", pg->done, pg->total, pg->running,
+		pg->cur[0] ? ": " : "", pg->cur);
 	fflush(pg->f);
 	pg->shown = true;
 }
@@ -271,6 +279,7 @@ void progress_clear(struct progress *pg)
 {
 	if (pg->tty && pg->shown) {
 		fputs("\r\033[K", pg->f);
+		fflush(pg->f);	/* before stdout's line, which shares the terminal */
 		pg->shown = false;
 	}
 }

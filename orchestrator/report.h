@@ -36,10 +36,13 @@ struct progress {
 	bool tty;
 	size_t total, done, running;
 	bool shown;
+	char cur[64];	/* what the last update named, for progress_redraw */
 };
 void progress_init(struct progress *pg, FILE *f, size_t total);
 void progress_update(struct progress *pg, const char *current);
 /* Erase the progress line (before printing a normal line). */
 void progress_clear(struct progress *pg);
+/* Draw it again as the last update left it (after a relayed log line). */
+void progress_redraw(struct progress *pg);
 
 #endif

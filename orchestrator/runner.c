@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "tty_relay.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,7 +22,10 @@ struct runner_state {
 	size_t *jobs;		/* record indices that need a VM */
 	size_t njobs;
 	size_t next;		/* next job to start (under lock) */
-	pthread_mutex_t lock;	/* next, progress, output, slots */
+	/* next, progress, output, slots. Never write to stderr holding it:
+	 * on a TTY stderr is the pipe the log relay drains under this lock
+	 * (tty_relay.h). */
+	pthread_mutex_t lock;
 	struct progress pg;
 	struct vm_cancel *slots; /* one per thread */
 	volatile int stop;	/* a signal arrived: start nothing new */
@@ -316,6 +320,7 @@ static int make_records(const struct runner_cfg *cfg, struct runner_state *st, s
 int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *nrecs)
 {
 	struct runner_state st = { .cfg = cfg };
+	struct tty_relay relay = { .on = false };
 	unsigned nthreads = cfg->workers ? cfg->workers : 1;
 	pthread_t *tids = NULL;
 	struct thread_arg *args = NULL;
@@ -345,6 +350,10 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	progress_init(&st.pg, cfg->progress ? cfg->progress : stderr, st.njobs);
 	if (!cfg->progress)
 		st.pg.tty = false;
+	if ((ret = tty_relay_start(&relay, &st.lock, &st.pg)))
+		kwarn("cannot relay logs around the progress line (%s); they may overwrite it",
+		      strerror(-ret));
+	ret = 0;
 	tids = calloc(nthreads, sizeof(*tids));
 	args = calloc(nthreads, sizeof(*args));
 	st.slots = calloc(nthreads, sizeof(*st.slots));
@@ -378,7 +387,10 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 		pthread_join(tids[i], NULL);
 	if (cfg->handle_signals)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&st.lock);
 	progress_clear(&st.pg);
+	pthread_mutex_unlock(&st.lock);
+	tty_relay_stop(&relay);
 	/* Jobs never started because of the stop. */
 	for (size_t j = st.next; j < st.njobs; j++) {
 		struct test_record *r = &st.recs[st.jobs[j]];
@@ -397,6 +409,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	return ret;
 
 err_threads:
+	tty_relay_stop(&relay);
 	free(tids);
 	free(args);
 	free(st.slots);

@@ -113,6 +113,15 @@ Test(orch, insecure_no_sandbox_is_loud_and_a_tty_gets_the_progress_line, .timeou
 	rc = sh(cmd, &out);
 	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
 	cr_assert(strstr(out, "\r\033[K[0/1] 1 running: open_door"), "progress line:\n%s", out);
+	/* Logs of the worker (and of ktstr-orch) while the bar is up are
+	 * relayed: the bar is erased first and redrawn after, so nothing is
+	 * ever written after the bar's text on its line. */
+	cr_assert(strstr(out, "\r\033[Kktstr-vmm-worker: "), "worker log not relayed:\n%s", out);
+	for (const char *p = out; (p = strstr(p, "running: open_door")); p++) {
+		char next = p[strlen("running: open_door")];
+
+		cr_assert(next == '\r' || next == '\0', "text after the progress bar: \"%.80s\"", p);
+	}
 	cr_assert(strstr(out, "PASS  open_door  (qemu-"), "%s", out);
 	cr_assert(strstr(out, "UNSANDBOXED worker, UNSANDBOXED builder)"), "%s", out);
 	cr_assert(strstr(out, "WARNING: UNSANDBOXED: 1 of 1 VM workers"), "%s", out);
