@@ -148,6 +148,8 @@ $(BUILD)/bin/ktstr-tiny-guests: $(call objs,$(TINY_SRCS)) $(BUILD)/libvmm-worker
 # never asserted), linked with the orchestrator and worker libraries.
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench-%,$(BENCH_SRCS))
+# bench-share wraps its guest with the tiny guests' bzImage writer.
+$(BUILD)/tests/bench-share: $(BUILD)/obj/tests/tiny-guests/tiny_bzimage.o
 $(BUILD)/tests/bench-%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/liborchestrator.a $(BUILD)/libvmm-worker.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 $(BUILD)/obj/tests/bench/%.o: tests/bench/%.c $(PROTO_H)

@@ -40,6 +40,7 @@
 #include "bench.h"
 #include "builder_client.h"
 #include "worker_client.h"
+#include "../tiny-guests/tiny.h"
 
 #define MAX_VMS 8
 #define MARKER "BENCH: initrd read"
@@ -78,38 +79,17 @@ __asm__(".section .rodata\n"
 	".previous\n");
 extern const uint8_t bench_guest_start[], bench_guest_end[];
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-/* A minimal bzImage around the code (same header as tests/tiny-guests:
- * one setup sector, protected-mode part loaded at 1 MiB, XLF_KERNEL_64).
+/* A minimal bzImage around the code (tests/tiny-guests/tiny_bzimage.c).
  * Returns a memfd or -errno. */
 static int guest_image(void)
 {
-	size_t clen = (size_t)(bench_guest_end - bench_guest_start), pm = 0x200 + clen;
-	size_t len = 1024 + pm;
-	uint8_t *img = calloc(1, len);
+	size_t len;
+	uint8_t *img = tiny_bzimage(bench_guest_start,
+				    (size_t)(bench_guest_end - bench_guest_start), &len);
 	int fd, r;
 
 	if (!img)
 		return -ENOMEM;
-	img[0x1F1] = 1;			/* setup_sects */
-	put16(img + 0x1FE, 0xAA55);
-	img[0x201] = 0x66;		/* header ends at 0x268 */
-	put32(img + 0x202, 0x53726448); /* "HdrS" */
-	put16(img + 0x206, 0x020F);	/* protocol 2.15 */
-	img[0x211] = 0x01;		/* LOADED_HIGH */
-	put32(img + 0x214, 0x100000);
-	put32(img + 0x22C, 0x7fffffff);	/* initrd_addr_max */
-	put32(img + 0x230, 0x1000);	/* kernel_alignment */
-	img[0x234] = 1;			/* relocatable */
-	put16(img + 0x236, 0x3);	/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
-	put32(img + 0x238, 4095);
-	put64(img + 0x258, 0x100000);	/* pref_address */
-	put32(img + 0x260, (uint32_t)((pm + 0xfff) & ~0xfffu)); /* init_size */
-	memset(img + 1024, 0xf4, 0x200); /* 32-bit entry: hlt (never used) */
-	memcpy(img + 1024 + 0x200, bench_guest_start, clen);
 	fd = memfd_create("ktstr-bench-kernel", MFD_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;

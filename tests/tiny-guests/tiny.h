@@ -30,6 +30,10 @@ enum tiny_format { TINY_BZIMAGE, TINY_PVH };
 /* Build an image for scenario with ring message (type, payload) into a
  * memfd. Returns the fd (caller closes) or -errno. */
 int tiny_image(enum tiny_format fmt, unsigned scenario, uint32_t ring_type, const char *payload);
+/* code (64-bit entry at TINY_BASE) wrapped in a minimal bzImage; malloc'd
+ * (caller frees), *len set; NULL when out of memory (tiny_bzimage.c, also
+ * linked into bench-share). */
+uint8_t *tiny_bzimage(const uint8_t *code, size_t clen, size_t *len);
 #endif
 
 #endif

@@ -13,9 +13,7 @@
 #include "ktstr/util.h"
 #include "tiny.h"
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 /* The code blob with its params filled: scenario and a complete ring
  * message (16-byte header with the payload's CRC, then the payload). */
@@ -47,34 +45,6 @@ static uint8_t *blob(enum tiny_format fmt, unsigned scenario, uint32_t type, con
 		memcpy(m + 16, payload, plen);
 	}
 	return b;
-}
-
-static uint8_t *bzimage(const uint8_t *code, size_t clen, size_t *len)
-{
-	size_t pm = 0x200 + clen;
-	uint8_t *img;
-
-	*len = 1024 + pm;
-	img = calloc(1, *len);
-	if (!img)
-		return NULL;
-	img[0x1F1] = 1;			/* setup_sects */
-	put16(img + 0x1FE, 0xAA55);
-	img[0x201] = 0x66;		/* header ends at 0x268 */
-	put32(img + 0x202, 0x53726448); /* "HdrS" */
-	put16(img + 0x206, 0x020F);	/* protocol 2.15 */
-	img[0x211] = 0x01;		/* LOADED_HIGH */
-	put32(img + 0x214, 0x100000);
-	put32(img + 0x22C, 0x7fffffff);	/* initrd_addr_max */
-	put32(img + 0x230, 0x1000);	/* kernel_alignment */
-	img[0x234] = 1;			/* relocatable */
-	put16(img + 0x236, 0x3);	/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
-	put32(img + 0x238, 4095);
-	put64(img + 0x258, 0x100000);	/* pref_address */
-	put32(img + 0x260, (uint32_t)((pm + 0xfff) & ~0xfffu)); /* init_size */
-	memset(img + 1024, 0xf4, 0x200); /* 32-bit entry: hlt (never used) */
-	memcpy(img + 1024 + 0x200, code, clen);
-	return img;
 }
 
 static uint8_t *pvh_elf(const uint8_t *code, size_t clen, size_t *len)
@@ -125,7 +95,7 @@ int tiny_image(enum tiny_format fmt, unsigned scenario, uint32_t ring_type, cons
 
 	if (!code)
 		return -EINVAL;
-	img = fmt == TINY_BZIMAGE ? bzimage(code, clen, &ilen) : pvh_elf(code, clen, &ilen);
+	img = fmt == TINY_BZIMAGE ? tiny_bzimage(code, clen, &ilen) : pvh_elf(code, clen, &ilen);
 	free(code);
 	if (!img)
 		return -ENOMEM;
