@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "images.h"
 #include "junit.h"
+#include "privdrop.h"
+#include "report_file.h"
 #include "kernel_cache.h"
 #include "plan.h"
 #include "preflight.h"
@@ -144,21 +146,26 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 	return 0;
 }
 
-/* Create the report files while still root: the dropped user may not be
- * allowed to create them (docs/security.md, "ktstr-orch"). */
-static int open_reports(const struct run_opts *o, struct report_file rf[2])
+/* Resolve the report files while still root: the dropped user may not be
+ * allowed to reach or create them (report_file.h, docs/security.md). */
+static int open_reports(const struct run_opts *o, const struct global_opts *g,
+			struct report_file rf[2])
 {
+	const char *user = NULL;
+
+	if (geteuid() == 0 && !g->no_drop_privileges)
+		user = g->user && *g->user ? g->user : orch_default_user();
 	for (int which = 0; which < 2; which++) {
 		const char *path = which ? o->json : o->junit;
+		char err[1024];
 		int ret;
 
 		if (!path)
 			continue;
-		ret = report_file_open(&rf[which], path);
+		ret = report_file_open(&rf[which], path, user, err, sizeof(err));
 		if (ret) {
-			fprintf(stderr, "ktstr-orch: cannot create the %s report %s: %s; check that "
-					"its directory exists and is writable\n",
-				which ? "JSON" : "JUnit", path, strerror(-ret));
+			fprintf(stderr, "ktstr-orch: cannot use the %s report path: %s\n",
+				which ? "JSON" : "JUnit", err);
 			return ret;
 		}
 	}
@@ -228,13 +235,13 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	struct plan p = { 0 };
 	struct kernel_choice kc;
 	struct image_set images = { 0 };
-	struct report_file rf[2] = { { NULL, -1 }, { NULL, -1 } };
+	struct report_file rf[2] = { REPORT_FILE_INIT, REPORT_FILE_INIT };
 	struct vm_backend be;
 	struct vm_backend_worker_cfg wcfg = { 0 };
 	struct test_record *recs = NULL;
 	size_t nrecs = 0;
 	struct run_totals tot;
-	char err[2048], user[256];
+	char err[2048], user[256], hostline[512], engine_err[1024];
 	int kfd = -1, ret, rc = EXIT_USAGE;
 	bool have_kernel;
 
@@ -248,6 +255,21 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		return EXIT_USAGE;
 	}
 	hostcaps_probe(o.settings.engine, &o.plan.host);
+	hostcaps_describe(&o.plan.host, hostline, sizeof(hostline));
+	/* An engine the user named that cannot run on this host is an
+	 * infrastructure error before any planning: skipping every test for
+	 * want of host capacity would hide it. (As root this checks the
+	 * device; the dropped user is checked again before the first VM.) */
+	if (o.settings.engine != KTSTR__ENGINE__ENGINE_AUTO &&
+	    preflight_engine(&o.plan.host, NULL, engine_err, sizeof(engine_err))) {
+		if (!list_only) {
+			fprintf(stderr, "ktstr-orch: host: %s\nktstr-orch: %s\n", hostline, engine_err);
+			rc = EXIT_INFRA;
+			goto out;
+		}
+	} else {
+		engine_err[0] = '\0';
+	}
 	o.settings.engine = o.plan.host.engine;
 	have_kernel = !kernel_resolve(o.kernel, o.settings.engine, &kc, err, sizeof(err));
 	if (!have_kernel && (!list_only || o.kernel)) {
@@ -262,12 +284,18 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	}
 	if (list_only) {
 		/* list starts nothing, but it too runs unprivileged. */
-		rc = global_drop_privileges(&go) ? EXIT_INFRA
-		     : report_list(stdout, s, &p, &o.plan.host, have_kernel ? &kc : NULL)
-			     ? EXIT_INFRA
-			     : 0;
+		if (global_drop_privileges(&go)) {
+			rc = EXIT_INFRA;
+			goto out;
+		}
+		if (engine_err[0])
+			printf("# engine %s cannot run here: %s\n", engine_name(o.plan.host.engine),
+			       engine_err);
+		rc = report_list(stdout, s, &p, &o.plan.host, have_kernel ? &kc : NULL) ? EXIT_INFRA
+											 : 0;
 		goto out;
 	}
+	kinfo("host: %s", hostline);
 	if (kc.scx == 0)
 		kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): only EEVDF tests can run",
 		      kc.image);
@@ -280,7 +308,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", kc.image, strerror(errno));
 		goto out;
 	}
-	if (open_reports(&o, rf))
+	if (open_reports(&o, &go, rf))
 		goto out;
 	ret = images_resolve(s, &p, err, sizeof(err));
 	if (ret) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <ktstr/cpulist.h>
+#include <ktstr/hostkvm.h>
 #include <ktstr/topology.h>
 #include <ktstr/util.h>
 
@@ -35,83 +36,119 @@ int engine_parse(const char *s, Ktstr__Engine *out)
 	return 0;
 }
 
-/* Hardware virtualization = a vmx/svm CPU flag and a KVM that is not PVM
- * (kvm_pvm runs only PVM-enlightened guests: kernels-and-schedulers.md). */
-static void probe_kvm(struct host_caps *hc)
-{
-	char *cpuinfo = NULL;
-	size_t len;
+/* The cache level that is the LLC on this architecture: x86 hosts have an
+ * L3; a host whose sysfs stops at L2 hides its L3 (paravirtual hosts do),
+ * so its L2 must not be taken for the LLC. */
+#if defined(__x86_64__) || defined(__i386__)
+#define HOST_LLC_MIN_LEVEL 3
+#else
+#define HOST_LLC_MIN_LEVEL 2
+#endif
+/* cache/index0..index9: more than any CPU has. */
+#define HOST_CACHE_INDICES 10
 
-	if (access("/dev/kvm", F_OK)) {
-		snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "absent");
-		return;
+/* The LLC of one CPU: the sharing list of its highest-level cache, when
+ * that level is an LLC here. Returns the level found (0: no cache in sysfs). */
+static int cpu_llc(const char *root, uint32_t cpu, struct cpuset_bits *sh)
+{
+	int best = 0;
+
+	for (int idx = 0; idx < HOST_CACHE_INDICES; idx++) {
+		char path[4096], *text = NULL;
+		size_t len;
+		long level;
+
+		snprintf(path, sizeof(path), "%s/sys/devices/system/cpu/cpu%u/cache/index%d/level",
+			 root, cpu, idx);
+		if (read_file(path, &text, &len, 64))
+			continue;
+		level = strtol(text, NULL, 10);
+		free(text);
+		text = NULL;
+		if (level <= best)
+			continue;
+		snprintf(path, sizeof(path),
+			 "%s/sys/devices/system/cpu/cpu%u/cache/index%d/shared_cpu_list", root, cpu, idx);
+		if (read_file(path, &text, &len, 4096))
+			continue;
+		if (!cpulist_parse(text, sh) && cpuset_has(sh, cpu))
+			best = (int)level;
+		free(text);
 	}
-	if (!access("/sys/module/kvm_pvm", F_OK)) {
-		snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "kvm_pvm");
-		return;
-	}
-	snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "absent");
-	if (read_file("/proc/cpuinfo", &cpuinfo, &len, 64u << 20))
-		return;
-	if (strstr(cpuinfo, " vmx"))
-		snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "hardware-vmx");
-	else if (strstr(cpuinfo, " svm"))
-		snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "hardware-svm");
-	free(cpuinfo);
+	return best;
 }
 
-static void probe_llcs(struct host_caps *hc)
+static void probe_llcs(const char *root, const struct cpuset_bits *online, struct host_caps *hc)
 {
 	struct cpuset_bits seen;
 	uint32_t llcs = 0, maxper = 0;
 
 	cpuset_clear_all(&seen);
-	for (uint32_t cpu = 0; cpu < hc->cpus && cpu < KTSTR_TOPO_MAX_CPUS; cpu++) {
-		char path[128], *text = NULL;
-		size_t len;
+	for (uint32_t cpu = 0; cpu < CPUSET_WORDS * 64; cpu++) {
 		struct cpuset_bits sh;
-		int idx;
+		int level;
 
-		if (cpuset_has(&seen, cpu))
+		if (!cpuset_has(online, cpu) || cpuset_has(&seen, cpu))
 			continue;
-		/* The highest cache index is the LLC (index3 on x86, often index2 elsewhere). */
-		for (idx = 3; idx >= 0; idx--) {
-			snprintf(path, sizeof(path),
-				 "/sys/devices/system/cpu/cpu%u/cache/index%d/shared_cpu_list", cpu, idx);
-			if (!read_file(path, &text, &len, 4096))
-				break;
+		cpuset_clear_all(&sh);
+		level = cpu_llc(root, cpu, &sh);
+		if (level < HOST_LLC_MIN_LEVEL) {
+			hc->llc_unknown = true;
+			if (level)
+				snprintf(hc->llc_note, sizeof(hc->llc_note),
+					 "sysfs shows caches only up to L%d for cpu%u, no L%d", level,
+					 cpu, HOST_LLC_MIN_LEVEL);
+			else
+				snprintf(hc->llc_note, sizeof(hc->llc_note),
+					 "no cache/index%d in sysfs for cpu%u", HOST_LLC_MIN_LEVEL, cpu);
+			hc->llcs = hc->max_cpus_per_llc = 0;
+			return;
 		}
-		if (idx < 0 || cpulist_parse(text, &sh)) {
-			free(text);
-			cpuset_add(&seen, cpu);
-			llcs++;
-			if (maxper < 1)
-				maxper = 1;
-			continue;
-		}
-		free(text);
 		for (uint32_t c = 0; c < CPUSET_WORDS * 64; c++)
-			if (cpuset_has(&sh, c))
+			if (cpuset_has(&sh, c) && cpuset_has(online, c))
 				cpuset_add(&seen, c);
 		llcs++;
 		if (cpuset_count(&sh) > maxper)
 			maxper = cpuset_count(&sh);
 	}
-	hc->llcs = llcs ? llcs : 1;
-	hc->max_cpus_per_llc = maxper ? maxper : hc->cpus;
+	hc->llcs = llcs;
+	hc->max_cpus_per_llc = maxper;
 }
 
-void hostcaps_probe(Ktstr__Engine requested, struct host_caps *hc)
+/* Online CPUs from sysfs; the count from sysconf where sysfs says nothing
+ * usable (then CPUs 0..n-1). */
+static void probe_online(const char *root, struct cpuset_bits *online, struct host_caps *hc)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	char path[4096], *text = NULL;
+	size_t len;
+
+	cpuset_clear_all(online);
+	snprintf(path, sizeof(path), "%s/sys/devices/system/cpu/online", root);
+	if (!read_file(path, &text, &len, 64 * 1024) && !cpulist_parse(text, online) &&
+	    cpuset_count(online)) {
+		free(text);
+		hc->cpus = cpuset_count(online);
+		return;
+	}
+	free(text);
+	long n = root[0] ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+
+	hc->cpus = n > 0 ? (uint32_t)n : 1;
+	for (uint32_t c = 0; c < hc->cpus && c < CPUSET_WORDS * 64; c++)
+		cpuset_add(online, c);
+}
+
+void hostcaps_probe_at(const char *root, Ktstr__Engine requested, struct host_caps *hc)
+{
 	const char *tcg_max = getenv("KTSTR_TCG_MAX_VCPUS");
+	struct cpuset_bits online;
 	bool hw;
 
 	memset(hc, 0, sizeof(*hc));
-	hc->cpus = n > 0 ? (uint32_t)n : 1;
-	probe_llcs(hc);
-	probe_kvm(hc);
-	hw = !strncmp(hc->kvm_kind, "hardware", 8);
+	probe_online(root, &online, hc);
+	probe_llcs(root, &online, hc);
+	snprintf(hc->kvm_kind, sizeof(hc->kvm_kind), "%s", ktstr_kvm_kind_at(root));
+	hw = ktstr_kvm_is_hardware(hc->kvm_kind);
 	hc->engine = requested;
 	if (requested == KTSTR__ENGINE__ENGINE_AUTO)
 		hc->engine = hw ? KTSTR__ENGINE__ENGINE_KVM : KTSTR__ENGINE__ENGINE_QEMU;
@@ -126,4 +163,22 @@ void hostcaps_probe(Ktstr__Engine requested, struct host_caps *hc)
 	} else {
 		hc->max_vcpus = hc->cpus;
 	}
+}
+
+void hostcaps_probe(Ktstr__Engine requested, struct host_caps *hc)
+{
+	hostcaps_probe_at("", requested, hc);
+}
+
+void hostcaps_describe(const struct host_caps *hc, char *buf, size_t len)
+{
+	char llc[256];
+
+	if (hc->llc_unknown)
+		snprintf(llc, sizeof(llc), "LLC layout unknown (%s: LLC checks not applied)",
+			 hc->llc_note);
+	else
+		snprintf(llc, sizeof(llc), "%u LLCs", hc->llcs);
+	snprintf(buf, len, "%u CPUs, %s, engine %s%s, kvm %s", hc->cpus, llc,
+		 engine_name(hc->engine), hc->emulated ? " (TCG)" : "", hc->kvm_kind);
 }

@@ -1,26 +1,41 @@
 /* What this host can run: CPUs, LLCs, and which engine boots a stock
- * kernel. Read from sysfs and /proc; never opens /dev/kvm for use. */
+ * kernel. Read from sysfs and /proc; never opens /dev/kvm for use.
+ *
+ * Hosts differ (docs/architecture.md, "Hosts"): a paravirtual host may show
+ * no cache topology in sysfs at all, and /dev/kvm may be hardware KVM,
+ * kvm_pvm or absent. What could not be learned is recorded as unknown, with
+ * the reason, never guessed: an unknown LLC layout applies no LLC check. */
 #ifndef KTSTR_ORCH_HOSTCAPS_H
 #define KTSTR_ORCH_HOSTCAPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.pb-c.h"
 
 struct host_caps {
 	uint32_t cpus;		   /* online CPUs */
-	uint32_t llcs;		   /* distinct L3 (or last-level) caches */
-	uint32_t max_cpus_per_llc;
+	uint32_t llcs;		   /* distinct last-level caches (0 when unknown) */
+	uint32_t max_cpus_per_llc; /* 0 when unknown */
+	bool llc_unknown;	   /* sysfs showed no LLC for some CPU: see llc_note */
 	Ktstr__Engine engine;	   /* what auto resolves to on this host */
 	bool emulated;		   /* QEMU TCG: vCPUs are not host CPUs */
 	uint32_t max_vcpus;	   /* largest VM this host runs in reasonable time */
-	char kvm_kind[32];	   /* "hardware-vmx", "hardware-svm", "kvm_pvm", "absent" */
+	char kvm_kind[32];	   /* ktstr_kvm_kind() (include/ktstr/hostkvm.h) */
+	char llc_note[160];	   /* why the LLC layout is unknown; "" when known */
 };
 
 /* Probe the host. requested = the --engine choice (AUTO resolves here).
- * Never fails: unknown values fall back to conservative guesses. */
+ * Never fails: what cannot be read is recorded as unknown. */
 void hostcaps_probe(Ktstr__Engine requested, struct host_caps *hc);
+/* The same below root ("" = the real host): root/sys/devices/system/cpu,
+ * root/sys/module, root/dev/kvm and root/proc/cpuinfo. For tests. */
+void hostcaps_probe_at(const char *root, Ktstr__Engine requested, struct host_caps *hc);
+/* One line for `list` and `run`: what is known and what is not, e.g.
+ * "2 CPUs, LLC layout unknown (no cache/index3 in sysfs for cpu0: LLC checks
+ * not applied), engine qemu (TCG), kvm absent". */
+void hostcaps_describe(const struct host_caps *hc, char *buf, size_t len);
 /* The engine name used in reports ("kvm", "qemu", "auto"). */
 const char *engine_name(Ktstr__Engine e);
 /* Parse "auto|kvm|qemu"; -EINVAL otherwise. */

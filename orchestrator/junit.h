@@ -19,23 +19,4 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		 const struct test_record *r, size_t n);
 int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		const struct test_record *r, size_t n);
-/* Write buf to path atomically (temp + rename). Returns 0 or -errno. */
-int write_file_atomic(const char *path, const char *buf, size_t len);
-
-/* A report file created before ktstr-orch drops root, so the dropped user
- * can still deliver it into a directory only root may write (a root-owned
- * mkdtemp dir, a CI workspace). */
-struct report_file {
-	const char *path; /* borrowed; NULL = no such report */
-	int fd;		  /* O_WRONLY, owned; -1 = not open */
-};
-/* Create (never truncate: a previous report stays until the new one is
- * complete) and keep it open. Returns 0 or -errno. */
-int report_file_open(struct report_file *rf, const char *path);
-/* Atomically (temp + rename) when this user may write the directory; else
- * through the fd opened earlier (truncate + write + fsync). Returns 0 or
- * -errno. */
-int report_file_write(struct report_file *rf, const char *buf, size_t len);
-void report_file_close(struct report_file *rf);
-
 #endif

@@ -125,6 +125,8 @@ static bool check_host(const struct host_caps *h, const struct ktstr_topo *t, st
 	}
 	if (cpus > h->cpus)
 		set_reason(v, st, "needs %u CPUs; host has %u", cpus, h->cpus);
+	else if (h->llc_unknown)
+		return true; /* nothing known to compare with: hostcaps_describe says so */
 	else if (t->llcs > h->llcs)
 		set_reason(v, st, "needs %u LLCs; host has %u", t->llcs, h->llcs);
 	else if (topo_cpus_per_llc(t) > h->max_cpus_per_llc)

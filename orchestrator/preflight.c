@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/hostkvm.h>
+
 const char *const preflight_qemu_dirs[] = { "/usr/local/bin", "/usr/bin", "/bin", NULL };
 
 int preflight_qemu(const char *const *dirs, char *err, size_t errlen)
@@ -59,6 +61,20 @@ int preflight_kvm(const char *dev, const char *user, char *err, size_t errlen)
 
 int preflight_engine(const struct host_caps *hc, const char *user, char *err, size_t errlen)
 {
+	/* A /dev/kvm that is not hardware KVM cannot boot a stock kernel:
+	 * refused before any VM, whoever may open it. */
+	if (hc->engine == KTSTR__ENGINE__ENGINE_KVM && strcmp(hc->kvm_kind, KTSTR_KVM_ABSENT) &&
+	    !ktstr_kvm_is_hardware(hc->kvm_kind)) {
+		snprintf(err, errlen,
+			 "the KVM engine needs hardware KVM, and /dev/kvm here is %s (%s): a stock "
+			 "kernel cannot boot on it; use --engine qemu or --engine auto on this host",
+			 hc->kvm_kind,
+			 !strcmp(hc->kvm_kind, KTSTR_KVM_PVM)
+				 ? "kvm_pvm runs only PVM-enlightened guests; a stock kernel dies in "
+				   "its instruction emulator"
+				 : "the CPU shows neither svm nor vmx");
+		return -ENODEV;
+	}
 	if (hc->engine == KTSTR__ENGINE__ENGINE_KVM)
 		return preflight_kvm(NULL, user, err, errlen);
 	if (hc->engine == KTSTR__ENGINE__ENGINE_QEMU)

@@ -23,7 +23,8 @@ int preflight_qemu(const char *const *dirs, char *err, size_t errlen);
  * and write it. user names the account in the message. Returns 0, -ENOENT
  * or -EACCES with err set. */
 int preflight_kvm(const char *dev, const char *user, char *err, size_t errlen);
-/* The engine's own check: qemu for QEMU, /dev/kvm for KVM. */
+/* The engine's own check: qemu for QEMU; for KVM, hardware KVM (kvm_pvm is
+ * refused: -ENODEV) and a /dev/kvm this process may use. */
 int preflight_engine(const struct host_caps *hc, const char *user, char *err, size_t errlen);
 
 /* Host CPUs vs the kept variants' vCPUs with `workers` VMs at once.

@@ -225,10 +225,11 @@ int report_list(FILE *f, const struct suite *s, const struct plan *p, const stru
 		const struct kernel_choice *kc)
 {
 	size_t run = 0, skip = 0, drop = 0;
+	char host[512];
 
-	fprintf(f, "# host: %u CPUs, %u LLCs, engine %s%s, kvm %s; kernel %s (sched_ext %s)\n",
-		hc->cpus, hc->llcs, engine_name(hc->engine), hc->emulated ? " (TCG)" : "",
-		hc->kvm_kind, kc && kc->image[0] ? kc->image : "(none)",
+	hostcaps_describe(hc, host, sizeof(host));
+	fprintf(f, "# host: %s; kernel %s (sched_ext %s)\n", host,
+		kc && kc->image[0] ? kc->image : "(none)",
 		!kc ? "unknown" : kc->scx == 1 ? "yes" : kc->scx == 0 ? "no" : "unknown");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct variant *v = &p->v[i];

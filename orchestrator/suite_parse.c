@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ktstr/util.h>
 
+#include "safe_path.h"
 #include "scenario_catalog.h"
 #include "yaml_proto.h"
 
@@ -635,16 +637,26 @@ err_suite:
 
 int suite_load(const char *path, struct suite **out, char *err, size_t errlen)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int ret = read_file(path, &text, &len, SUITE_FILE_MAX);
+	struct strbuf sb = { 0 };
+	char why[1024];
+	int fd, ret;
 
+	/* A regular file only, opened without waiting (a FIFO would block
+	 * forever) and without following a link another user planted. */
+	fd = safe_open_regular(path, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot read the suite file: %s", why);
+		return fd;
+	}
+	ret = read_fd_all(fd, &sb, SUITE_FILE_MAX);
+	close(fd);
 	if (ret) {
 		snprintf(err, errlen, "%s: cannot read the suite file: %s%s", path, strerror(-ret),
 			 ret == -EFBIG ? " (suite files are limited to 16 MiB)" : "");
+		sb_free(&sb);
 		return ret;
 	}
-	ret = suite_parse(path, text, len, out, err, errlen);
-	free(text);
+	ret = suite_parse(path, sb.buf ? sb.buf : "", sb.len, out, err, errlen);
+	sb_free(&sb);
 	return ret;
 }

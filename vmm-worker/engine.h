@@ -68,8 +68,8 @@ struct vm_end {
 int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
 int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
 
-/* What /dev/kvm is on this host: "hardware-svm", "hardware-vmx", "kvm_pvm",
- * "absent", "no-access". Only the hardware kinds can boot a stock kernel. */
+/* What /dev/kvm is for this worker: ktstr_kvm_kind() (include/ktstr/hostkvm.h),
+ * or "no-access" when it is hardware KVM this process cannot open. */
 const char *engine_kvm_kind(void);
 /* Resolve ENGINE_AUTO. */
 Ktstr__Engine engine_choose(Ktstr__Engine requested);

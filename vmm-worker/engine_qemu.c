@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ktstr/hostkvm.h>
 #include <ktstr/log.h>
 #include <ktstr/ring.h>
 #include <ktstr/spawn.h>
@@ -368,7 +369,7 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	bool use_kvm = false;
 	if (spec->qemu_allow_kvm) {
 		const char *k = engine_kvm_kind();
-		use_kvm = !strncmp(k, "hardware-", 9);
+		use_kvm = ktstr_kvm_is_hardware(k);
 		if (!use_kvm)
 			kinfo("qemu: KVM acceleration allowed but /dev/kvm is %s; using TCG", k);
 	}

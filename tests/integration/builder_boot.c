@@ -105,7 +105,7 @@ Test(builder_boot, every_compression_boots_with_suffix, .timeout = 900)
 	int comp;
 
 	if (access(kernel_path(), R_OK) || access("/usr/bin/qemu-system-x86_64", X_OK))
-		cr_skip_test("needs %s and qemu-system-x86_64", kernel_path());
+		test_missing("needs %s and qemu-system-x86_64", kernel_path());
 	cr_assert(mkdtemp(dir));
 	snprintf(init, sizeof(init), "%s/init.c", dir);
 	{

@@ -95,10 +95,10 @@ static void boot(struct boot *b, const Ktstr__GuestSpec *spec, int with_ok, cons
 
 	memset(b, 0, sizeof(*b));
 	if (vmtest_bin("ktstr-guest", guest, sizeof(guest)))
-		cr_skip_test("ktstr-guest not built");
+		test_missing("ktstr-guest not built");
 	if (vmtest_kernel(kdir, kernel, sizeof(kernel)) ||
 	    vmtest_sh("command -v qemu-system-x86_64", 5000, NULL))
-		cr_skip_test("no %s or no qemu-system-x86_64", kernel);
+		test_missing("no %s or no qemu-system-x86_64", kernel);
 	cr_assert_eq(vmtest_tmpdir(b->dir, sizeof(b->dir)), 0);
 	ktstr__guest_spec__pack(spec, pb);
 

@@ -181,7 +181,7 @@ Test(guest_verdicts, a_scheduler_on_a_kernel_without_sched_ext_never_attaches, .
 	int rc;
 
 	if (!k || !*k)
-		cr_skip_test("KTSTR_TEST_KERNEL_NOSCX unset (scripts/run-tests fetches bookworm's "
+		test_missing("KTSTR_TEST_KERNEL_NOSCX unset (scripts/run-tests fetches bookworm's "
 			     "6.12 kernel for it)");
 	suite_env_init(&e, true);
 	/* With its config beside it the orchestrator knows: skipped, no VM. */

@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ktstr/hostkvm.h>
+
+#include "hostcaps.h"
 #include "lib/vmtest.h"
 
 #define ORCH_TIMEOUT_MS (420 * 1000)
@@ -20,9 +23,9 @@ struct orch_env {
 static void orch_env(struct orch_env *e)
 {
 	if (vmtest_bin("ktstr-orch", e->orch, sizeof(e->orch)))
-		cr_skip_test("ktstr-orch not built");
+		test_missing("ktstr-orch not built");
 	if (vmtest_kernel("vmlinux", e->kernel, sizeof(e->kernel)))
-		cr_skip_test("no kernel to boot (set KTSTR_TEST_KERNEL)");
+		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
 	cr_assert_eq(vmtest_src_dir(e->src, sizeof(e->src)), 0);
 	cr_assert_eq(vmtest_tmpdir(e->tmp, sizeof(e->tmp)), 0);
 }
@@ -138,21 +141,41 @@ Test(orch, preflight_names_a_missing_kvm_or_kernel, .timeout = 120)
 {
 	struct orch_env e;
 	char cmd[16384], *out = NULL;
+	struct host_caps hc;
 	struct stat st;
+	bool soft;
 	int rc;
 
 	orch_env(&e);
 
-	/* Root drops to nobody, who can use /dev/kvm only when it is world rw. */
-	if (!stat("/dev/kvm", &st) && ((st.st_mode & 0006) == 0006 ||
-				      (geteuid() != 0 && !access("/dev/kvm", R_OK | W_OK))))
-		cr_skip_test("/dev/kvm is usable here: nothing to refuse");
+	/* Root drops to nobody, who can use /dev/kvm only when it is world rw;
+	 * a /dev/kvm that is not hardware KVM (kvm_pvm) is refused whoever may
+	 * open it. */
+	hostcaps_probe(KTSTR__ENGINE__ENGINE_KVM, &hc);
+	soft = strcmp(hc.kvm_kind, KTSTR_KVM_ABSENT) && !ktstr_kvm_is_hardware(hc.kvm_kind);
+	if (!soft && !stat("/dev/kvm", &st) &&
+	    ((st.st_mode & 0006) == 0006 || (geteuid() != 0 && !access("/dev/kvm", R_OK | W_OK))))
+		cr_skip_test("/dev/kvm is usable hardware KVM here: nothing to refuse");
 	snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --engine kvm --kernel %s 2>&1",
 		 e.orch, e.src, e.kernel);
 	rc = sh(cmd, &out);
+	/* Before any planning: no SKIP for want of host capacity hides it. */
 	cr_assert_eq(rc, 3, "exit %d:\n%s", rc, out);
-	cr_assert(strstr(out, "the KVM engine needs"), "%s", out);
+	cr_assert(strstr(out, soft ? "the KVM engine needs hardware KVM, and /dev/kvm here is "
+				   : "the KVM engine needs /dev/kvm"),
+		  "%s", out);
+	cr_assert(strstr(out, "ktstr-orch: host: "), "the host line says what is known: %s", out);
 	cr_assert_null(strstr(out, "PASS"), "%s", out);
+	cr_assert_null(strstr(out, "SKIP"), "%s", out);
+	free(out);
+	out = NULL;
+	/* list starts nothing: it says why the engine cannot run and lists. */
+	snprintf(cmd, sizeof(cmd), "%s list %s/examples/eevdf.yaml --engine kvm --kernel %s 2>&1",
+		 e.orch, e.src, e.kernel);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "# engine kvm cannot run here: "), "%s", out);
+	cr_assert(strstr(out, "# host: "), "%s", out);
 	free(out);
 	out = NULL;
 	snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --kernel /nonexistent/vmlinux 2>&1",

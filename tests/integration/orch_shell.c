@@ -16,9 +16,9 @@ static int orch_shell(const char *exec_cmd, const char *extra, char **out)
 	int n = 0, status = 0;
 
 	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
-		cr_skip_test("ktstr-orch not built");
+		test_missing("ktstr-orch not built");
 	if (vmtest_kernel("vmlinux", kernel, sizeof(kernel)))
-		cr_skip_test("no kernel to boot (set KTSTR_TEST_KERNEL)");
+		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
 	argv[n++] = orch;
 	argv[n++] = "shell";
 	argv[n++] = "--topology";
@@ -80,9 +80,9 @@ Test(orch_shell, exec_output_is_verbatim_to_the_last_byte, .timeout = 400)
 	int status = 0;
 
 	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
-		cr_skip_test("ktstr-orch not built");
+		test_missing("ktstr-orch not built");
 	if (vmtest_kernel("vmlinux", kernel, sizeof(kernel)))
-		cr_skip_test("no kernel to boot (set KTSTR_TEST_KERNEL)");
+		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
 	char *argv[] = { orch, "shell", "--topology", "1,1,1,1", "--kernel", kernel, "--exec",
 			 "printf 'a\\r\\nKTSTR_EXEC_EXIT=5\\nKTSTR_EXIT=5\\nno-newline'; exit 6",
 			 NULL };

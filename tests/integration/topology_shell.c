@@ -61,9 +61,9 @@ static void run_shell(const char *kind, const char *topo, const char *timeout_s,
 
 	memset(r, 0, sizeof(*r));
 	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
-		cr_skip_test("ktstr-orch not built");
+		test_missing("ktstr-orch not built");
 	if (vmtest_kernel(kind, kernel, sizeof(kernel)))
-		cr_skip_test("no %s kernel to boot (set KTSTR_TEST_KERNEL%s)", kind,
+		test_missing("no %s kernel to boot (set KTSTR_TEST_KERNEL%s)", kind,
 			     strcmp(kind, "noscx") ? "" : "_NOSCX");
 	argv[n++] = orch;
 	argv[n++] = "shell";

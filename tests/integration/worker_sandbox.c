@@ -50,7 +50,7 @@ struct fixture {
 static void prepare(struct fixture *fx)
 {
 	if (vmtest_kernel("vmlinux", fx->kernel, sizeof(fx->kernel)) != 0)
-		cr_skip_test("no dev kernel: set KTSTR_TEST_KERNEL or extract /var/tmp/kdev/k72");
+		test_missing("no dev kernel: set KTSTR_TEST_KERNEL or extract /var/tmp/kdev/k72");
 	cr_assert_eq(vmtest_bin("ktstr-vmm-worker", fx->worker, sizeof(fx->worker)), 0,
 		     "ktstr-vmm-worker is not built next to this test (make first)");
 	vmtest_probe_cpio(fx->cpio, sizeof(fx->cpio));

@@ -8,10 +8,12 @@
  *   ktstr-vmrun --kernel K [--initrd I] --topology N,L,C,T [--memory-mb M]
  *               [--timeout S] [--engine kvm|qemu|auto] [--cpu-features-off a,b]
  *               [--cmdline-extra "..."] [--worker PATH] [--prefix P]
+ *               [--shm-kb KB]
  *
  * Output (every line starts with the prefix, default "VMRUN "):
  *   outcome OUTCOME_POWER_OFF | engine ENGINE_KVM | setup_us N | ...
  *   com2 <line>   one per COM2 line      com1 <line>   console tail lines
+ *   ring <TYPE> crc_ok <0|1> <payload>      one per ring message
  * Exit status: 0 when the VM ran (whatever its outcome), 1 when the worker
  * could not be run (infra error), 2 for bad arguments. */
 #include <errno.h>
@@ -22,9 +24,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
+#include <ktstr/ring.h>
 #include <ktstr/util.h>
 
 #include "worker_client.h"
@@ -38,7 +42,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ktstr-vmrun --kernel FILE [--initrd FILE] --topology N,L,C,T\n"
 		   "       [--memory-mb MB] [--timeout SECONDS] [--engine kvm|qemu|auto]\n"
 		   "       [--cpu-features-off xsave,avx,...] [--cmdline-extra WORDS]\n"
-		   "       [--worker PATH] [--prefix STRING]\n");
+		   "       [--worker PATH] [--prefix STRING] [--shm-kb KB]\n");
 }
 
 /* Print each line of buf with prefix+tag; non-printable bytes become '.',
@@ -104,6 +108,11 @@ static void print_result(const struct worker_outcome *o)
 	printf("%sengine_detail %s\n", prefix, r->engine_detail ? r->engine_detail : "");
 	printf("%sinfra_error %d\n", prefix, o->infra_error ? 1 : 0);
 	printf("%skvm_kind %s\n", prefix, o->kvm_kind);
+	printf("%ssandboxed %d\n", prefix, r->has_sandboxed ? (int)r->sandboxed : -1);
+	printf("%sworker_exit %d\n", prefix,
+	       o->reaped && WIFEXITED(o->worker_status)	    ? WEXITSTATUS(o->worker_status)
+	       : o->reaped && WIFSIGNALED(o->worker_status) ? 128 + WTERMSIG(o->worker_status)
+							    : -1);
 	if (r->has_setup_us)
 		printf("%ssetup_us %llu\n", prefix, (unsigned long long)r->setup_us);
 	if (r->has_boot_to_init_us)
@@ -137,6 +146,14 @@ static void print_result(const struct worker_outcome *o)
 	if (r->has_worker_rss_kb)
 		printf("%sworker_rss_kb %llu\n", prefix, (unsigned long long)r->worker_rss_kb);
 	printf("%sring_messages %zu\n", prefix, r->n_ring);
+	for (size_t i = 0; i < r->n_ring; i++) {
+		const char *name = ring_msg_name(r->ring[i]->type);
+		char tag[64];
+
+		snprintf(tag, sizeof(tag), "ring %s crc_ok %d", name ? name : "?",
+			 r->ring[i]->crc_ok ? 1 : 0);
+		print_lines(tag, r->ring[i]->payload.data, r->ring[i]->payload.len);
+	}
 	if (r->has_guest_output)
 		print_lines("com2", r->guest_output.data, r->guest_output.len);
 	if (r->has_console_tail)
@@ -157,6 +174,7 @@ int main(int argc, char **argv)
 		{ "cmdline-extra", required_argument, NULL, 'c' },
 		{ "worker", required_argument, NULL, 'w' },
 		{ "prefix", required_argument, NULL, 'p' },
+		{ "shm-kb", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +222,11 @@ int main(int argc, char **argv)
 		case 'c': spec.cmdline_extra = optarg; break;
 		case 'w': worker = optarg; break;
 		case 'p': prefix = optarg; break;
+		case 's':
+			/* The guest's ring (tiny guests write one message there). */
+			spec.has_shm_size = true;
+			spec.shm_size = (uint32_t)strtoul(optarg, NULL, 0) * 1024;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -21,7 +21,7 @@ static void stage_schedulers(struct suite_env *e)
 	char cmd[16384], *out = NULL;
 
 	if (!p || !*p)
-		cr_skip_test("KTSTR_SCHEDULER_PATH unset: build the schedulers with "
+		test_missing("KTSTR_SCHEDULER_PATH unset: build the schedulers with "
 			     "scripts/build-schedulers (scripts/run-tests does)");
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; for d in $(echo '%s' | tr ':' ' '); do "
@@ -39,9 +39,9 @@ void suite_env_init(struct suite_env *e, bool schedulers)
 {
 	memset(e, 0, sizeof(*e));
 	if (vmtest_bin("ktstr-orch", e->orch, sizeof(e->orch)))
-		cr_skip_test("ktstr-orch not built");
+		test_missing("ktstr-orch not built");
 	if (vmtest_kernel("vmlinux", e->kernel, sizeof(e->kernel)))
-		cr_skip_test("no kernel to boot (set KTSTR_TEST_KERNEL)");
+		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
 	cr_assert_eq(vmtest_src_dir(e->src, sizeof(e->src)), 0);
 	cr_assert_eq(vmtest_tmpdir(e->tmp, sizeof(e->tmp)), 0);
 	/* the orchestrator writes nothing here, but runs as nobody */

@@ -82,33 +82,17 @@ int vmtest_src_dir(char *buf, size_t len)
 	return -ENOENT;
 }
 
-/* Kernels for VM tests. scripts/run-tests fetches them with `ktstr-orch kernel
- * fetch` and exports their paths; the /var/tmp/kdev fallback serves a
- * developer's hand-extracted copies. kind: "vmlinux" / "bzImage" = the
- * sched_ext kernel (Debian sid), "noscx" = a kernel without sched_ext
- * (bookworm 6.12). With KTSTR_REQUIRE_VM=1 (CI) a missing kernel is a test
- * failure rather than a skip, so a broken fetch can never pass silently. */
+/* Kernels for VM tests: test_env_kernel (tests/test_env.h). With
+ * KTSTR_REQUIRE_VM=1 (CI) a missing kernel is a test failure rather than a
+ * skip, so a broken fetch can never pass silently. */
 int vmtest_kernel(const char *kind, char *buf, size_t len)
 {
-	const char *var = !strcmp(kind, "bzImage") ? "KTSTR_TEST_BZIMAGE"
-			  : !strcmp(kind, "noscx") ? "KTSTR_TEST_KERNEL_NOSCX"
-						   : "KTSTR_TEST_KERNEL";
-	const char *dev = !strcmp(kind, "bzImage") ? "/var/tmp/kdev/k72/bzImage"
-			  : !strcmp(kind, "noscx") ? "/var/tmp/kdev/k612/vmlinux"
-						   : "/var/tmp/kdev/k72/vmlinux";
-	const char *env = getenv(var);
-	const char *req = getenv("KTSTR_REQUIRE_VM");
-	const char *path = env && *env ? env : dev;
-
-	if (!exists(path)) {
-		if (req && !strcmp(req, "1")) {
-			fprintf(stderr, "vmtest: %s kernel missing (%s=%s) and KTSTR_REQUIRE_VM=1\n",
-				kind, var, env ? env : "");
-			abort();
-		}
+	if (!test_env_kernel(kind, buf, len)) {
+		if (test_env_required())
+			cr_assert_fail("%s kernel missing (%s) and KTSTR_REQUIRE_VM=1: scripts/run-tests "
+				       "fetches it (ktstr-orch kernel fetch)", kind, buf);
 		return -ENOENT;
 	}
-	snprintf(buf, len, "%s", path);
 	return 0;
 }
 

@@ -3,7 +3,10 @@
 #ifndef KTSTR_TESTS_VMTEST_H
 #define KTSTR_TESTS_VMTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "test_env.h"
 
 /* The build directory this test binary belongs to ($(BUILD)): the parent of
  * the directory holding the running test executable. Returns 0 or -errno. */

@@ -10,6 +10,7 @@
 #include <ktstr/util.h>
 
 #include "kernel_cache.h"
+#include "test_env.h"
 #include "kernel_fetch.h"
 
 static char tmpdir[64];
@@ -103,21 +104,21 @@ Test(kernel, explicit_path_then_key_then_env_then_newest_scx)
 
 Test(kernel, install_builds_a_complete_entry_from_package_files)
 {
-	char tree[256], mod[320], cmd[2048], key[256], p[512];
+	char tree[256], mod[320], cmd[16384], key[256], p[512];
+	char bz[4096], config[4096], vml[4096];
 	struct stat st;
 	struct kernel_choice kc;
 	char err[512];
 
-	if (access("/var/tmp/kdev/k72/bzImage", R_OK) || access("/var/tmp/kdev/k72/config", R_OK)) {
-		cr_skip_test("no dev kernel at /var/tmp/kdev/k72");
-		return;
-	}
+	if (!test_env_kernel("bzImage", bz, sizeof(bz)) ||
+	    !test_env_kernel("config", config, sizeof(config)))
+		test_missing("no test kernel (%s and %s; set KTSTR_TEST_KERNEL)", bz, config);
 	mktmp();
 	/* sid layout: linux-binary puts vmlinuz under usr/lib/modules/<v>/ */
 	snprintf(tree, sizeof(tree), "%s/tree", tmpdir);
 	snprintf(mod, sizeof(mod), "%s/usr/lib/modules/7.2-test-cloud-amd64", tree);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp /var/tmp/kdev/k72/bzImage %s/vmlinuz && "
-				   "cp /var/tmp/kdev/k72/config %s/config", mod, mod, mod);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp '%s' %s/vmlinuz && cp '%s' %s/config", mod, bz,
+		 mod, config, mod);
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(kcache_install(tree, "sid", "linux-binary-test", false, key, sizeof(key)), 0);
 	cr_assert_str_eq(key, "7.2-test-cloud-amd64");
@@ -128,9 +129,11 @@ Test(kernel, install_builds_a_complete_entry_from_package_files)
 		cr_assert_eq(stat(p, &st), 0, "%s missing", p);
 		cr_assert_gt(st.st_size, 0);
 	}
-	snprintf(cmd, sizeof(cmd), "cmp -s %s/%s/vmlinux /var/tmp/kdev/k72/vmlinux", tmpdir, key);
-	if (!access("/var/tmp/kdev/k72/vmlinux", R_OK))
-		cr_assert_eq(system(cmd), 0, "extracted vmlinux differs from the reference one");
+	/* The vmlinux extracted from that bzImage is the one beside it. */
+	if (test_env_kernel("vmlinux", vml, sizeof(vml))) {
+		snprintf(cmd, sizeof(cmd), "cmp -s %s/%s/vmlinux '%s'", tmpdir, key, vml);
+		cr_assert_eq(system(cmd), 0, "extracted vmlinux differs from %s", vml);
+	}
 	cr_assert_eq(kernel_resolve(NULL, KTSTR__ENGINE__ENGINE_QEMU, &kc, err, sizeof(err)), 0);
 	cr_assert_str_eq(kc.key, key);
 	cr_assert_eq(kc.scx, 1);

@@ -8,23 +8,20 @@
 #include <ktstr/util.h>
 
 #include "kernel_fetch.h"
+#include "test_env.h"
 #include "vmlinux_extract.h"
 
 Test(vmlinux, extracts_an_elf_with_btf_from_a_bzimage)
 {
-	const char *path = getenv("KTSTR_TEST_BZIMAGE");
-	char *img = NULL;
+	char path[4096], *img = NULL;
 	size_t len;
 	uint8_t *vml = NULL, *btf = NULL;
 	size_t vlen, blen;
 	char err[256];
 
-	if (!path)
-		path = "/var/tmp/kdev/k72/bzImage";
-	if (read_file(path, &img, &len, 256u << 20)) {
-		cr_skip_test("no bzImage at %s (set KTSTR_TEST_BZIMAGE)", path);
-		return;
-	}
+	if (!test_env_kernel("bzImage", path, sizeof(path)))
+		test_missing("no test bzImage at %s (set KTSTR_TEST_BZIMAGE)", path);
+	cr_assert_eq(read_file(path, &img, &len, 256u << 20), 0, "read %s", path);
 	cr_assert_eq(bzimage_extract_vmlinux((uint8_t *)img, len, &vml, &vlen, err, sizeof(err)), 0,
 		     "%s", err);
 	cr_assert(vlen > len, "decompressed is larger");

@@ -9,6 +9,7 @@
 #include "x86_64/acpi.h"
 #include "x86_64/bootparams.h"
 #include "x86_64/layout.h"
+#include "test_env.h"
 
 static uint8_t win[X86_ACPI_END - X86_ACPI_START];
 
@@ -148,7 +149,7 @@ Test(acpi, iasl_disassembles_every_table)
 	uint64_t rsdp;
 
 	if (access("/usr/bin/iasl", X_OK))
-		cr_skip_test("iasl (acpica-tools) is not installed");
+		test_missing("iasl (acpica-tools) is not installed");
 	build(&m, (struct ktstr_topo){ 2, 4, 2, 2 }, &rsdp);
 	cr_assert_not_null(mkdtemp(dir));
 	for (size_t i = 0; i < 6; i++) {

@@ -7,6 +7,7 @@
 
 #include "x86_64/bootparams.h"
 #include "x86_64/loader.h"
+#include "test_env.h"
 
 static uint8_t *ram_mem;
 static struct guest_ram ram;
@@ -107,11 +108,13 @@ Test(loader, initrd_placement)
 Test(loader, pvh_elf_from_real_vmlinux)
 {
 	struct x86_kernel k;
-	char err[512];
-	int fd = open("/var/tmp/kdev/k72/vmlinux", O_RDONLY | O_CLOEXEC);
+	char err[512], path[4096];
+	int fd;
 
-	if (fd < 0)
-		cr_skip_test("no dev vmlinux at /var/tmp/kdev/k72");
+	if (!test_env_kernel("vmlinux", path, sizeof(path)))
+		test_missing("no test vmlinux at %s (set KTSTR_TEST_KERNEL)", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "open %s", path);
 	cr_assert_eq(x86_load_kernel(fd, &ram, 250 << 20, &k, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(k.kind, X86_KERNEL_PVH);
 	cr_assert_gt(k.entry, 0x1000000);
