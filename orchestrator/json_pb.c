@@ -8,54 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xE0) == 0xC0 && p[0] >= 0xC2)
-		n = 2;
-	else if ((p[0] & 0xF0) == 0xE0)
-		n = 3;
-	else if ((p[0] & 0xF8) == 0xF0 && p[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
+#include <ktstr/utf8.h>
 
 int json_str(struct strbuf *sb, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const uint8_t *p = (const uint8_t *)s;
 	int ret = sb_append(sb, "\"", 1);
 
 	for (size_t i = 0; !ret && i < len;) {
-		unsigned char ch = p[i];
-		size_t n;
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
 
-		if (ch == '"' || ch == '\\') {
-			char esc[2] = { '\\', (char)ch };
+		if (!n) {
+			/* Not UTF-8: U+FFFD, so the document stays valid UTF-8. */
+			ret = sb_append(sb, "\\ufffd", 6);
+			i++;
+		} else if (cp == '"' || cp == '\\') {
+			char esc[2] = { '\\', (char)cp };
 
 			ret = sb_append(sb, esc, 2);
 			i++;
-		} else if (ch == '\n') {
+		} else if (cp == '\n') {
 			ret = sb_append(sb, "\\n", 2);
 			i++;
-		} else if (ch == '\t') {
+		} else if (cp == '\t') {
 			ret = sb_append(sb, "\\t", 2);
 			i++;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			ret = sb_printf(sb, "\\u%04x", ch);
-			i++;
-		} else if ((n = utf8_len(p + i, len - i)) == 0) {
-			ret = sb_printf(sb, "\\u%04x", ch);
+		} else if (cp < 0x20 || cp == 0x7f) {
+			ret = sb_printf(sb, "\\u%04x", (unsigned)cp);
 			i++;
 		} else {
 			ret = sb_append(sb, p + i, n);

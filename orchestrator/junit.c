@@ -8,52 +8,47 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/utf8.h>
+
 #include "json_pb.h"
 #include "profiles.h"
 #include "report.h"
 
+/* XML 1.0's Char production: what may appear in a document at all. */
+static bool xml_char_ok(uint32_t cp)
+{
+	return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF && cp != 0x7F) ||
+	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
 int xml_escape(struct strbuf *sb, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const uint8_t *p = (const uint8_t *)s;
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < len;) {
-		unsigned char c = p[i];
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
 
-		if (c == '&')
-			ret = sb_append(sb, "&amp;", 5);
-		else if (c == '<')
-			ret = sb_append(sb, "&lt;", 4);
-		else if (c == '>')
-			ret = sb_append(sb, "&gt;", 4);
-		else if (c == '"')
-			ret = sb_append(sb, "&quot;", 6);
-		else if (c == '\'')
-			ret = sb_append(sb, "&apos;", 6);
-		else if (c == '\n' || c == '\t' || c == '\r')
-			ret = sb_append(sb, p + i, 1);
-		else if (c < 0x20 || c == 0x7f)
-			ret = sb_append(sb, "\xEF\xBF\xBD", 3);
-		else if (c < 0x80)
-			ret = sb_append(sb, p + i, 1);
-		else {
-			/* Copy a whole valid UTF-8 sequence, else U+FFFD for the byte. */
-			size_t n = (c & 0xE0) == 0xC0 && c >= 0xC2 ? 2
-				 : (c & 0xF0) == 0xE0		   ? 3
-				 : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 4
-								   : 0;
-			bool ok = n && n <= len - i;
-
-			for (size_t k = 1; ok && k < n; k++)
-				ok = (p[i + k] & 0xC0) == 0x80;
-			if (ok) {
-				ret = sb_append(sb, p + i, n);
-				i += n;
-				continue;
-			}
-			ret = sb_append(sb, "\xEF\xBF\xBD", 3);
+		if (!n || !xml_char_ok(cp)) {
+			/* One replacement per bad byte (or per unusable char). */
+			ret = sb_append(sb, KTSTR_UTF8_REPLACEMENT, 3);
+			i += n ? n : 1;
+			continue;
 		}
-		i++;
+		if (cp == '&')
+			ret = sb_append(sb, "&amp;", 5);
+		else if (cp == '<')
+			ret = sb_append(sb, "&lt;", 4);
+		else if (cp == '>')
+			ret = sb_append(sb, "&gt;", 4);
+		else if (cp == '"')
+			ret = sb_append(sb, "&quot;", 6);
+		else if (cp == '\'')
+			ret = sb_append(sb, "&apos;", 6);
+		else
+			ret = sb_append(sb, p + i, n);
+		i += n;
 	}
 	return ret;
 }

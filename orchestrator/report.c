@@ -8,6 +8,9 @@
 #include "profiles.h"
 
 #define REPORT_TAIL_LINES 20
+/* A guest decides how many STIMULUS events it sends (up to the worker's keep
+ * budget, vmm-worker/capture.h): the text report shows the first ones. */
+#define REPORT_TIMELINE_MAX 64u
 
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		     const struct test_record *r)
@@ -136,12 +139,19 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 			fprintf(f, ", %s", vm->kernel_version);
 		fputc('\n', f);
 		if (vm->error)
-			fprintf(f, "  engine error: %s%s%s%s%s\n", vm->error->what,
+			fprintf(f, "  %s: %s%s%s%s%s\n",
+				vm->outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD ? "stopped by the worker"
+										    : "engine error",
+				vm->error->what,
 				vm->error->where ? " at " : "", vm->error->where ? vm->error->where : "",
 				vm->error->why ? ": " : "", vm->error->why ? vm->error->why : "");
 		if (vm->ring_crc_errors || vm->ring_drops)
-			fprintf(f, "  SHM ring: %u CRC errors, %llu dropped messages\n",
-				vm->ring_crc_errors, (unsigned long long)vm->ring_drops);
+			fprintf(f, "  SHM ring: %llu messages, %u CRC errors, %llu dropped (%llu by the "
+				   "host), %llu not relayed live\n",
+				(unsigned long long)vm->ring_messages_total, vm->ring_crc_errors,
+				(unsigned long long)vm->ring_drops,
+				(unsigned long long)vm->ring_host_drops,
+				(unsigned long long)vm->ring_live_suppressed);
 	} else {
 		fprintf(f, "  no VM result (infrastructure failure)\n");
 	}
@@ -161,13 +171,16 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		t->scenario ? t->scenario->duration_ms : 0);
 	if (!vd->nstimuli)
 		fprintf(f, "  (no STIMULUS events received)\n");
-	for (size_t i = 0; i < vd->nstimuli; i++) {
+	for (size_t i = 0; i < vd->nstimuli && i < REPORT_TIMELINE_MAX; i++) {
 		const Ktstr__Stimulus *st = vd->stimuli[i];
 
 		fprintf(f, "  +%ums step %u: %u ops, %u cgroups, %u workers, %llu iterations\n",
 			st->elapsed_ms, st->step_index, st->op_count, st->cgroup_count,
 			st->worker_count, (unsigned long long)st->total_iterations);
 	}
+	if (vd->nstimuli > REPORT_TIMELINE_MAX)
+		fprintf(f, "  ... %zu more STIMULUS events (the JSON report has them all)\n",
+			vd->nstimuli - REPORT_TIMELINE_MAX);
 	if (schedlog && *schedlog) {
 		fprintf(f, "--- scheduler log (tail) ---\n");
 		print_indented(f, schedlog, strlen(schedlog), REPORT_TAIL_LINES);

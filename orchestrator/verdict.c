@@ -128,12 +128,20 @@ static int set_detail(struct verdict *v, const char *fmt, ...)
 	return 0;
 }
 
-/* Walk the ring: stimuli in order, the last CRC-valid TEST_RESULT that
- * decodes, SCHED_EXIT and CRASH. Bad CRCs are skipped, never trusted. */
-static int scan_ring(const Ktstr__VmResult *vr, struct verdict *v)
-{
-	const Ktstr__RingMessage *last_test = NULL;
+/* Where the guest's result came from and whether it can be believed (see
+ * pick_result). */
+struct result_src {
+	const Ktstr__RingMessage *ring; /* the ring's TEST_RESULT, when exactly one */
+	uint32_t ring_n;		/* CRC-valid TEST_RESULTs the guest sent */
+	uint8_t *com2;			/* the COM2 copy, decoded (owned) */
+	size_t com2_len;
+	unsigned com2_n;		/* result blocks on COM2 */
+};
 
+/* Walk the ring: stimuli in order, the CRC-valid TEST_RESULTs, SCHED_EXIT
+ * and CRASH. Bad CRCs are skipped, never trusted. */
+static int scan_ring(const Ktstr__VmResult *vr, struct verdict *v, struct result_src *src)
+{
 	for (size_t i = 0; i < vr->n_ring; i++) {
 		const Ktstr__RingMessage *m = vr->ring[i];
 
@@ -141,7 +149,8 @@ static int scan_ring(const Ktstr__VmResult *vr, struct verdict *v)
 			continue;
 		switch (m->type) {
 		case KTSTR_MSG_TEST_RESULT:
-			last_test = m;
+			src->ring = m;
+			src->ring_n++;
 			break;
 		case KTSTR_MSG_STIMULUS: {
 			Ktstr__Stimulus *st = ktstr__stimulus__unpack(NULL, m->payload.len,
@@ -173,40 +182,124 @@ static int scan_ring(const Ktstr__VmResult *vr, struct verdict *v)
 			break;
 		case KTSTR_MSG_CRASH:
 			free(v->crash);
-			v->crash = strndup((const char *)m->payload.data, m->payload.len);
+			/* An empty payload may arrive as data == NULL. */
+			v->crash = m->payload.len ? strndup((const char *)m->payload.data, m->payload.len)
+						  : strdup("");
 			break;
 		default:
 			break;
 		}
 	}
-	if (last_test) {
-		v->tr = ktstr__test_result__unpack(NULL, last_test->payload.len,
-						   last_test->payload.data);
-		if (v->tr)
-			v->source = "ring";
-	}
+	/* The worker counts every CRC-valid result it drained, kept or not. */
+	if (vr->has_ring_results && vr->ring_results > src->ring_n)
+		src->ring_n = vr->ring_results;
 	return 0;
 }
 
-static void scan_com2(const Ktstr__VmResult *vr, struct verdict *v)
+static unsigned count_text(const uint8_t *buf, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle), off = 0;
+	const uint8_t *p;
+	unsigned n = 0;
+
+	while (off < len && (p = memmem(buf + off, len - off, needle, nl))) {
+		n++;
+		off = (size_t)(p - buf) + nl;
+	}
+	return n;
+}
+
+static void scan_com2(const Ktstr__VmResult *vr, struct result_src *src)
 {
 	char *b64;
-	uint8_t *raw = NULL;
-	size_t rawlen = 0;
 
 	if (!vr->has_guest_output || !vr->guest_output.data)
 		return;
+	src->com2_n = count_text(vr->guest_output.data, vr->guest_output.len, RESULT_START);
 	b64 = text_between((const char *)vr->guest_output.data, vr->guest_output.len, RESULT_START,
 			   RESULT_END);
 	if (!b64)
 		return;
-	if (!base64_decode(b64, strlen(b64), &raw, &rawlen)) {
-		v->tr = ktstr__test_result__unpack(NULL, rawlen, raw);
-		if (v->tr)
-			v->source = "com2";
+	if (base64_decode(b64, strlen(b64), &src->com2, &src->com2_len)) {
+		src->com2 = NULL;
+		src->com2_len = 0;
 	}
-	free(raw);
 	free(b64);
+}
+
+static const char *status_text(const uint8_t *buf, size_t len)
+{
+	Ktstr__TestResult *tr = ktstr__test_result__unpack(NULL, len, buf);
+	const ProtobufCEnumValue *ev;
+	const char *name;
+
+	if (!tr)
+		return "undecodable";
+	ev = protobuf_c_enum_descriptor_get_value(&ktstr__test_result__status__descriptor,
+						  tr->status);
+	name = ev ? ev->name : "?";
+	protobuf_c_message_free_unpacked(&tr->base, NULL);
+	return name;
+}
+
+/* The guest's result, only when nothing suggests it was forged or
+ * displaced (docs/security.md, "What a tenant can forge"): PID 1 writes one
+ * TestResult to the ring and the same bytes to COM2. More than one on
+ * either channel, copies that differ, a ring copy without its COM2 twin, or
+ * any message the host dropped make NO_RESULT, never a pass. A COM2 copy
+ * alone is believed: the ring may be off, or full from the guest's side.
+ * Returns 1 with v->tr set, 0 with v->kind/detail set to NO_RESULT, 2 when
+ * there is no result at all, -errno. */
+static int pick_result(const Ktstr__VmResult *vr, struct verdict *v, const struct result_src *src)
+{
+	const uint8_t *bytes = NULL;
+	size_t len = 0;
+
+	if (!src->ring_n && !src->com2_n)
+		return 2;
+	v->kind = V_NO_RESULT;
+	if (vr->has_ring_host_drops && vr->ring_host_drops)
+		return set_detail(v, "the host dropped %llu ring message(s) over its keep budget "
+				     "(vmm-worker/capture.h): the guest's result cannot be trusted",
+				  (unsigned long long)vr->ring_host_drops);
+	if (vr->has_guest_output_dropped && vr->guest_output_dropped)
+		return set_detail(v, "COM2 went past its %s cap by %llu bytes: the guest's result "
+				     "cannot be trusted", "guest_output_max",
+				  (unsigned long long)vr->guest_output_dropped);
+	if (src->ring_n > 1)
+		return set_detail(v, "the guest sent %u results on the ring (PID 1 sends exactly "
+				     "one): forged or repeated", src->ring_n);
+	if (src->com2_n > 1)
+		return set_detail(v, "the guest sent %u results on COM2 (PID 1 sends exactly one): "
+				     "forged or repeated", src->com2_n);
+	if (src->ring && !src->com2)
+		return set_detail(v, "the ring carries a result (%s) but COM2 has no readable copy; "
+				     "PID 1 writes both",
+				  status_text(src->ring->payload.data, src->ring->payload.len));
+	if (src->ring && (src->ring->payload.len != src->com2_len ||
+			  memcmp(src->ring->payload.data, src->com2, src->com2_len))) {
+		const char *a = status_text(src->ring->payload.data, src->ring->payload.len);
+
+		return set_detail(v, "the ring and COM2 results disagree (ring: %s, COM2: %s)", a,
+				  status_text(src->com2, src->com2_len));
+	}
+	if (src->ring) {
+		bytes = src->ring->payload.data;
+		len = src->ring->payload.len;
+		v->source = "ring";
+	} else if (src->com2) {
+		bytes = src->com2;
+		len = src->com2_len;
+		v->source = "com2";
+	} else {
+		return set_detail(v, "the guest's COM2 result block does not decode");
+	}
+	v->tr = ktstr__test_result__unpack(NULL, len, bytes);
+	if (!v->tr) {
+		v->source = NULL;
+		return set_detail(v, "the guest's result (%s) does not decode", src->ring ? "ring" : "COM2");
+	}
+	return 1;
 }
 
 static const char *outcome_text(Ktstr__Outcome o)
@@ -318,6 +411,7 @@ static int judge_no_result(const Ktstr__VmResult *vr, struct verdict *v)
 
 int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out)
 {
+	struct result_src src = { 0 };
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -325,11 +419,22 @@ int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, stru
 		out->kind = V_INFRA;
 		return set_detail(out, "%s", infra_error ? infra_error : "no VM result");
 	}
-	ret = scan_ring(vr, out);
-	if (ret)
+	if (vr->outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD) {
+		/* Whatever the guest claimed, the worker stopped it for flooding. */
+		out->kind = V_NO_RESULT;
+		return set_detail(out, "%s", vr->error && vr->error->why ? vr->error->why
+								 : "the guest flooded the ring");
+	}
+	ret = scan_ring(vr, out, &src);
+	if (!ret) {
+		scan_com2(vr, &src);
+		ret = pick_result(vr, out, &src);
+	}
+	free(src.com2);
+	if (ret < 0)
 		return ret;
-	if (!out->tr)
-		scan_com2(vr, out);
+	if (ret == 0)
+		return 0; /* NO_RESULT with the reason */
 	if (out->tr) {
 		ret = judge_result(vr, out);
 		/* A result written before the kernel died does not make a pass. */

@@ -1,7 +1,10 @@
 /* One test's verdict from what its VM left behind (VmResult): the guest's
- * TestResult from the SHM ring (the last CRC-valid TEST_RESULT), else from
- * COM2 (base64 between the result sentinels); when there is none, the way
- * the VM ended and how far the guest got decide a distinct verdict. */
+ * TestResult, which PID 1 writes once to the SHM ring and once to COM2
+ * (base64 between the result sentinels), believed only when nothing says it
+ * was forged or displaced (verdict.c, pick_result: one copy per channel, the
+ * two alike, nothing dropped by the host); a COM2 copy alone counts (the
+ * ring may be off). When there is none, the way the VM ended and how far
+ * the guest got decide a distinct verdict. */
 #ifndef KTSTR_ORCH_VERDICT_H
 #define KTSTR_ORCH_VERDICT_H
 

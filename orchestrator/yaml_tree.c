@@ -2,9 +2,11 @@
 #include "yaml_tree.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <yaml.h>
 
 #define YTREE_MAX_DEPTH 64 /* suites are shallow; bounds recursion on hostile input */
@@ -27,8 +29,63 @@ void ynode_free(struct ynode *n)
 	}
 	free(n->keys);
 	free(n->items);
+	free(n->kidx);
 	free(n->value);
 	free(n);
+}
+
+/* FNV-1a: short keys, no adversarial-collision concern worth more (a suite
+ * is at most 16 MiB, and a collision only costs a comparison). */
+static size_t key_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+/* Index of key in map, or -1. */
+static ssize_t map_find(const struct ynode *map, const char *key)
+{
+	if (!map->kcap)
+		return -1;
+	for (size_t h = key_hash(key) & (map->kcap - 1);; h = (h + 1) & (map->kcap - 1)) {
+		size_t slot = map->kidx[h];
+
+		if (!slot)
+			return -1;
+		if (!strcmp(map->keys[slot - 1]->value, key))
+			return (ssize_t)(slot - 1);
+	}
+}
+
+static void map_index_put(size_t *kidx, size_t kcap, const char *key, size_t idx)
+{
+	size_t h = key_hash(key) & (kcap - 1);
+
+	while (kidx[h])
+		h = (h + 1) & (kcap - 1);
+	kidx[h] = idx + 1;
+}
+
+/* Add keys[idx] to the index, doubling it past half full. */
+static int map_index_add(struct ynode *map, size_t idx)
+{
+	if ((idx + 1) * 2 > map->kcap) {
+		size_t ncap = map->kcap ? map->kcap * 2 : 16;
+		size_t *nidx = calloc(ncap, sizeof(*nidx));
+
+		if (!nidx)
+			return -ENOMEM;
+		for (size_t i = 0; i < idx; i++)
+			map_index_put(nidx, ncap, map->keys[i]->value, i);
+		free(map->kidx);
+		map->kidx = nidx;
+		map->kcap = ncap;
+	}
+	map_index_put(map->kidx, map->kcap, map->keys[idx]->value, idx);
+	return 0;
 }
 
 static struct ynode *ynode_new(enum ynode_kind kind, const yaml_mark_t *m)
@@ -47,18 +104,26 @@ static struct ynode *ynode_new(enum ynode_kind kind, const yaml_mark_t *m)
  * success only. */
 static int ynode_push(struct ynode *parent, struct ynode *key, struct ynode *item)
 {
-	struct ynode **items = realloc(parent->items, (parent->n + 1) * sizeof(*items));
+	if (parent->n == parent->cap) {
+		size_t ncap = parent->cap ? parent->cap * 2 : 4;
+		struct ynode **items = realloc(parent->items, ncap * sizeof(*items));
 
-	if (!items)
-		return -ENOMEM;
-	parent->items = items;
-	if (parent->kind == YNODE_MAP) {
-		struct ynode **keys = realloc(parent->keys, (parent->n + 1) * sizeof(*keys));
-
-		if (!keys)
+		if (!items)
 			return -ENOMEM;
-		parent->keys = keys;
+		parent->items = items;
+		if (parent->kind == YNODE_MAP) {
+			struct ynode **keys = realloc(parent->keys, ncap * sizeof(*keys));
+
+			if (!keys)
+				return -ENOMEM;
+			parent->keys = keys;
+		}
+		parent->cap = ncap;
+	}
+	if (parent->kind == YNODE_MAP) {
 		parent->keys[parent->n] = key;
+		if (map_index_add(parent, parent->n))
+			return -ENOMEM;
 	}
 	parent->items[parent->n++] = item;
 	return 0;
@@ -145,19 +210,18 @@ static int yb_node(struct ybuild *b, yaml_event_t *ev, int depth, struct ynode *
 					ret = yb_fail(b, &m, "mapping keys must be plain words");
 					goto err_node;
 				}
-				for (size_t i = 0; i < n->n; i++) {
-					if (!strcmp(n->keys[i]->value, key->value)) {
-						yaml_mark_t m = { .line = key->line - 1,
-								  .column = key->col - 1 };
-						char msg[256];
+				ssize_t dup = map_find(n, key->value);
 
-						snprintf(msg, sizeof(msg),
-							 "duplicate key '%s' (first at line %u)",
-							 key->value, n->keys[i]->line);
-						ynode_free(key);
-						ret = yb_fail(b, &m, msg);
-						goto err_node;
-					}
+				if (dup >= 0) {
+					yaml_mark_t m = { .line = key->line - 1,
+							  .column = key->col - 1 };
+					char msg[256];
+
+					snprintf(msg, sizeof(msg), "duplicate key '%.64s' (first at line %u)",
+						 key->value, n->keys[dup]->line);
+					ynode_free(key);
+					ret = yb_fail(b, &m, msg);
+					goto err_node;
 				}
 				ret = yb_next(b, &cev);
 				if (ret) {
@@ -248,10 +312,10 @@ out:
 
 const struct ynode *ymap_get(const struct ynode *map, const char *key)
 {
+	ssize_t i;
+
 	if (!map || map->kind != YNODE_MAP)
 		return NULL;
-	for (size_t i = 0; i < map->n; i++)
-		if (!strcmp(map->keys[i]->value, key))
-			return map->items[i];
-	return NULL;
+	i = map_find(map, key);
+	return i >= 0 ? map->items[i] : NULL;
 }

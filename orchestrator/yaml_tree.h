@@ -20,7 +20,11 @@ struct ynode {
 	/* MAP: keys[i] (SCALAR) -> items[i]; SEQ: items[i]. Owned. */
 	struct ynode **keys;
 	struct ynode **items;
-	size_t n;
+	size_t n, cap;
+	/* MAP: open-addressing index of keys[] (slot = index + 1, 0 = empty),
+	 * so a duplicate key is found in O(1) however many keys a hostile
+	 * suite has. kcap is a power of two, at least twice n. */
+	size_t *kidx, kcap;
 };
 
 /* Parse text (len bytes) into a tree. On error returns -EINVAL and writes

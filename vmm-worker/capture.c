@@ -6,6 +6,7 @@
  * array handed to capture_fill_result). ctl_sock and the mirror fd are
  * borrowed from main.c and never closed here. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,13 @@
  * are cut: every marker we look for is short and near the line start
  * (the kernel's "[    1.234567] " prefix included). */
 #define LINE_MAX_BYTES 1024u
-/* Ring message bytes kept for the result; beyond this the worker counts the
- * messages as host-side drops rather than exceed the result frame cap. */
-#define RING_KEEP_MAX (32u << 20)
+
+/* What a VmResult can carry from the ring and COM2 must fit the result frame
+ * with room to spare (protobuf adds a few bytes per message). */
+_Static_assert(CAPTURE_KEEP_BYTES + CAPTURE_CONTROL_BYTES + 16u * CAPTURE_KEEP_MSGS +
+			       (2u << 20) <
+		       KTSTR_FRAME_CAP_RESULT / 2,
+	       "ring keep budgets must fit the VmResult frame");
 
 struct line_scan {
 	char buf[LINE_MAX_BYTES + 1];
@@ -53,6 +58,7 @@ struct vm_capture {
 	/* COM2: first out_cap bytes. */
 	uint8_t *out;
 	size_t out_cap, out_len;
+	uint64_t out_dropped;
 
 	struct line_scan com1_line, com2_line;
 	bool saw_panic;
@@ -63,9 +69,17 @@ struct vm_capture {
 
 	struct ring_item *ring;
 	size_t ring_len, ring_cap;
-	size_t ring_bytes;
-	uint64_t host_drops; /* messages not kept (RING_KEEP_MAX) */
+	size_t ring_bytes;	/* ordinary messages kept, headers counted */
+	size_t ring_kept;	/* ordinary messages kept */
+	size_t control_bytes, control_kept; /* PID 1's control messages kept */
+	uint64_t host_drops;	/* messages not kept (over a CAPTURE_* budget) */
 	uint64_t guest_drops;
+	uint64_t total_msgs, total_bytes; /* everything drained, headers counted */
+	uint32_t results_seen;	/* CRC-valid TEST_RESULT messages, kept or not */
+	uint64_t live_sent, live_suppressed;
+	double live_tokens;
+	uint64_t live_refill_us, created_us, flood_us;
+	bool flooded;
 	uint32_t crc_errors, crc_errors_reported;
 	bool saw_sched_exit;
 	Ktstr__RingMessage **ring_ptrs;
@@ -93,6 +107,7 @@ struct vm_capture *capture_new(const Ktstr__VmSpec *spec, int ctl_sock)
 	if (!cap)
 		return NULL;
 	cap->ctl_sock = ctl_sock;
+	cap->created_us = ktstr_now_us();
 	cap->mirror_fd = -1;
 	cap->ready_bol = true;
 	cap->stream = spec && spec->has_stream_output && spec->stream_output;
@@ -295,6 +310,10 @@ void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return;
+	size_t room = cap->out_len < cap->out_cap ? cap->out_cap - cap->out_len : 0;
+
+	if (len > room)
+		cap->out_dropped += len - room;
 	if (cap->out_len < cap->out_cap) {
 		size_t n = cap->out_cap - cap->out_len;
 		if (n > len)
@@ -314,11 +333,100 @@ void capture_com2(struct vm_capture *cap, const uint8_t *data, size_t len)
 	send_output(cap, 2, data, len);
 }
 
-void capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
-		  bool crc_ok, bool live)
+/* PID 1's messages that decide the verdict: kept on a budget of their own. */
+static bool is_control(uint32_t type)
 {
+	return type == KTSTR_MSG_TEST_RESULT || type == KTSTR_MSG_EXIT ||
+	       type == KTSTR_MSG_SCHED_EXIT || type == KTSTR_MSG_CRASH;
+}
+
+/* Token bucket for live relays (CAPTURE_LIVE_*). */
+static bool live_allowed(struct vm_capture *cap, uint64_t now)
+{
+	if (!cap->live_refill_us) {
+		cap->live_refill_us = now;
+		cap->live_tokens = CAPTURE_LIVE_BURST;
+	}
+	cap->live_tokens += (double)(now - cap->live_refill_us) * CAPTURE_LIVE_PER_SEC / 1e6;
+	if (cap->live_tokens > CAPTURE_LIVE_BURST)
+		cap->live_tokens = CAPTURE_LIVE_BURST;
+	cap->live_refill_us = now;
+	if (cap->live_tokens < 1.0)
+		return false;
+	cap->live_tokens -= 1.0;
+	return true;
+}
+
+static void relay_live(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
+		       bool crc_ok)
+{
+	Ktstr__RingMessage rm = KTSTR__RING_MESSAGE__INIT;
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+
+	rm.type = type;
+	rm.payload.data = (uint8_t *)payload;
+	rm.payload.len = len;
+	rm.crc_ok = crc_ok;
+	rm.has_live = true;
+	rm.live = true;
+	ev.ev_case = KTSTR__WORKER_EVENT__EV_RING;
+	ev.ring = &rm;
+	capture_send(cap, &ev);
+	cap->live_sent++;
+}
+
+/* Keep a copy for the result; false when out of memory. */
+static bool keep(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
+		 bool crc_ok, bool live)
+{
+	struct ring_item *it;
+	uint8_t *copy;
+
+	if (cap->ring_len == cap->ring_cap) {
+		size_t ncap = cap->ring_cap ? cap->ring_cap * 2 : 16;
+		struct ring_item *n = realloc(cap->ring, ncap * sizeof(*n));
+
+		if (!n)
+			return false;
+		cap->ring = n;
+		cap->ring_cap = ncap;
+	}
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return false;
+	if (len)
+		memcpy(copy, payload, len);
+	it = &cap->ring[cap->ring_len++];
+	ktstr__ring_message__init(&it->msg);
+	it->msg.type = type;
+	it->msg.payload.data = copy;
+	it->msg.payload.len = len;
+	it->msg.crc_ok = crc_ok;
+	it->msg.has_live = true;
+	it->msg.live = live;
+	return true;
+}
+
+int capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload, uint32_t len,
+		 bool crc_ok, bool live)
+{
+	uint64_t cost = (uint64_t)KTSTR_RING_MSG_HDR_SIZE + len, now = ktstr_now_us();
+	bool control = crc_ok && is_control(type);
+
+	if (cap->flooded)
+		return 1;
+	cap->total_msgs++;
+	cap->total_bytes += cost;
+	if (cap->total_msgs > CAPTURE_FLOOD_MSGS || cap->total_bytes > CAPTURE_FLOOD_BYTES) {
+		cap->flooded = true;
+		cap->flood_us = now;
+		cap->host_drops++;
+		return 1;
+	}
 	if (!crc_ok)
 		cap->crc_errors++;
+	if (crc_ok && type == KTSTR_MSG_TEST_RESULT)
+		cap->results_seen++;
 	if (crc_ok && type == KTSTR_MSG_SCHED_EXIT)
 		cap->saw_sched_exit = true;
 	if (crc_ok && type == KTSTR_MSG_EXIT && len == 4) {
@@ -330,47 +438,48 @@ void capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload,
 	}
 
 	if (live) {
-		Ktstr__RingMessage rm = KTSTR__RING_MESSAGE__INIT;
-		rm.type = type;
-		rm.payload.data = (uint8_t *)payload;
-		rm.payload.len = len;
-		rm.crc_ok = crc_ok;
-		rm.has_live = true;
-		rm.live = true;
-		Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
-		ev.ev_case = KTSTR__WORKER_EVENT__EV_RING;
-		ev.ring = &rm;
-		capture_send(cap, &ev);
+		if (live_allowed(cap, now))
+			relay_live(cap, type, payload, len, crc_ok);
+		else
+			cap->live_suppressed++;
 	}
 
-	if (cap->ring_bytes + len > RING_KEEP_MAX)
-		goto drop;
-	if (cap->ring_len == cap->ring_cap) {
-		size_t ncap = cap->ring_cap ? cap->ring_cap * 2 : 16;
-		struct ring_item *n = realloc(cap->ring, ncap * sizeof(*n));
-		if (!n)
+	if (control) {
+		if (cap->control_kept >= CAPTURE_CONTROL_MSGS ||
+		    cap->control_bytes + cost > CAPTURE_CONTROL_BYTES ||
+		    !keep(cap, type, payload, len, crc_ok, live))
 			goto drop;
-		cap->ring = n;
-		cap->ring_cap = ncap;
+		cap->control_kept++;
+		cap->control_bytes += cost;
+		return 0;
 	}
-	uint8_t *copy = malloc(len ? len : 1);
-	if (!copy)
+	if (cap->ring_kept >= CAPTURE_KEEP_MSGS || cap->ring_bytes + cost > CAPTURE_KEEP_BYTES ||
+	    !keep(cap, type, payload, len, crc_ok, live))
 		goto drop;
-	if (len)
-		memcpy(copy, payload, len);
-	struct ring_item *it = &cap->ring[cap->ring_len++];
-	ktstr__ring_message__init(&it->msg);
-	it->msg.type = type;
-	it->msg.payload.data = copy;
-	it->msg.payload.len = len;
-	it->msg.crc_ok = crc_ok;
-	it->msg.has_live = true;
-	it->msg.live = live;
-	cap->ring_bytes += len;
-	return;
+	cap->ring_kept++;
+	cap->ring_bytes += cost;
+	return 0;
 
 drop:
 	cap->host_drops++;
+	return 0;
+}
+
+bool capture_flooded(const struct vm_capture *cap)
+{
+	return cap->flooded;
+}
+
+void capture_flood_text(const struct vm_capture *cap, char *buf, size_t len)
+{
+	double secs = cap->flood_us > cap->created_us ? (double)(cap->flood_us - cap->created_us) / 1e6
+						       : 0.0;
+
+	snprintf(buf, len,
+		 "guest flooded the ring: %llu messages (%llu bytes with headers) %.1f s after the "
+		 "VM started, over the limit of %u messages or %llu bytes per VM",
+		 (unsigned long long)cap->total_msgs, (unsigned long long)cap->total_bytes, secs,
+		 CAPTURE_FLOOD_MSGS, (unsigned long long)CAPTURE_FLOOD_BYTES);
 }
 
 void capture_ring_stats(struct vm_capture *cap, uint64_t drops, uint32_t crc_errors)
@@ -498,6 +607,16 @@ void capture_fill_result(struct vm_capture *cap, uint64_t engine_start_us, Ktstr
 	}
 	res->has_ring_drops = true;
 	res->ring_drops = cap->guest_drops + cap->host_drops;
+	res->has_ring_messages_total = true;
+	res->ring_messages_total = cap->total_msgs;
+	res->has_ring_results = true;
+	res->ring_results = cap->results_seen;
+	res->has_ring_host_drops = true;
+	res->ring_host_drops = cap->host_drops;
+	res->has_ring_live_suppressed = true;
+	res->ring_live_suppressed = cap->live_suppressed;
+	res->has_guest_output_dropped = true;
+	res->guest_output_dropped = cap->out_dropped;
 	res->has_ring_crc_errors = true;
 	res->ring_crc_errors = cap->crc_errors > cap->crc_errors_reported ? cap->crc_errors
 									   : cap->crc_errors_reported;

@@ -85,6 +85,11 @@ void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, c
 			snprintf(e->end->error_hint, sizeof(e->end->error_hint), "%s",
 				 "see the console tail; on kvm_pvm a stock kernel cannot run (use --engine qemu)");
 		}
+		if (outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD) {
+			snprintf(e->end->error_what, sizeof(e->end->error_what), "%s",
+				 "the guest flooded the SHM ring");
+			snprintf(e->end->error_hint, sizeof(e->end->error_hint), "%s", CAPTURE_FLOOD_HINT);
+		}
 		pthread_cond_broadcast(&e->cond);
 	}
 	if (!locked)
@@ -129,8 +134,7 @@ static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 
 	if (!crc_ok)
 		e->ring_crc_errors++;
-	capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
-	return 0;
+	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
 }
 
 /* Under lock. */
@@ -187,6 +191,13 @@ static void watch(struct kvm_engine *e)
 		}
 		if (capture_saw_sched_exit(e->cap)) {
 			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_SCHED_EXIT, true, "guest reported SCHED_EXIT");
+			break;
+		}
+		if (capture_flooded(e->cap)) {
+			char why[256];
+
+			capture_flood_text(e->cap, why, sizeof(why));
+			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD, true, "%s", why);
 			break;
 		}
 		if (e->in->stop_requested && *e->in->stop_requested) {

@@ -107,8 +107,7 @@ static void close_fd(int *fd)
 static int drain_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
 {
 	struct qvm *q = ctx;
-	capture_ring(q->cap, type, payload, len, crc_ok, q->pid > 0);
-	return 0;
+	return capture_ring(q->cap, type, payload, len, crc_ok, q->pid > 0);
 }
 
 static void ring_drain_now(struct qvm *q, bool live)
@@ -596,6 +595,10 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 			forced = KTSTR__OUTCOME__OUTCOME_SCHED_EXIT;
 			break;
 		}
+		if (capture_flooded(cap)) {
+			forced = KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD;
+			break;
+		}
 		if (q.seen.panic && !panic_at)
 			panic_at = now;
 		if (panic_at && now - panic_at > PANIC_GRACE_MS * 1000ull) {
@@ -683,6 +686,13 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	if (forced == KTSTR__OUTCOME__OUTCOME_TIMEOUT && q.seen.panic)
 		forced = KTSTR__OUTCOME__OUTCOME_GUEST_PANIC; /* the cause, not the symptom */
 	end->outcome = forced != KTSTR__OUTCOME__OUTCOME_UNKNOWN ? forced : qemu_outcome(&q.seen);
+	if (end->outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD) {
+		/* The guest's doing, not an engine error: only the text is set. */
+		capture_flood_text(cap, why, sizeof(why));
+		copy_text(end->error_what, sizeof(end->error_what), "the guest flooded the SHM ring");
+		copy_text(end->error_why, sizeof(end->error_why), why);
+		copy_text(end->error_hint, sizeof(end->error_hint), CAPTURE_FLOOD_HINT);
+	}
 	if (end->outcome == KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR) {
 		/* The end of QEMU's stderr says why it gave up; error_why holds
 		 * 256 bytes, so keep the last 160. */

@@ -7,8 +7,10 @@
  * stderr to /dev/null, killed at --timeout-ms. Prints per-run ms and the
  * child's CPU (getrusage of reaped children), then the median; with
  * --show STR also the last stdout line of the last run containing STR.
+ * Runs count when they exit with --expect-exit (default 0): a suite that
+ * must be refused (exit 2) is timed as well as one that must pass.
  *
- *   bench-exec_time [-n N] [--timeout-ms T] [--show STR] -- CMD [ARGS...] */
+ *   bench-exec_time [-n N] [--timeout-ms T] [--show STR] [--expect-exit E] -- CMD [ARGS...] */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -78,9 +80,11 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "show", required_argument, NULL, 's' },
+		{ "expect-exit", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned n = 10, timeout_ms = 60000;
+	int expect_exit = 0;
 	const char *show = NULL;
 	uint64_t *wall, *cpu;
 	size_t good = 0;
@@ -91,6 +95,7 @@ int main(int argc, char **argv)
 		case 'n': n = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'T': timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 's': show = optarg; break;
+		case 'e': expect_exit = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
@@ -115,7 +120,7 @@ int main(int argc, char **argv)
 		printf("%-4u %10llu %10llu %d\n", i, (unsigned long long)w,
 		       (unsigned long long)(children_cpu_us() - c0),
 		       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == expect_exit) {
 			wall[good] = w;
 			cpu[good++] = children_cpu_us() - c0;
 		}

@@ -50,7 +50,7 @@ static int fake_run(struct vm_backend *b, const struct vm_job *job, struct vm_ca
 		tr.status = how == FAKE_PASS || how == FAKE_UNSANDBOXED || flaky_pass
 				    ? KTSTR__TEST_RESULT__STATUS__PASSED
 				    : KTSTR__TEST_RESULT__STATUS__FAILED;
-		vmres_add_test_result(out->result, &tr, true);
+		vmres_add_pid1_result(out->result, &tr);
 		vmres_set_console(out->result, "[    1.0] Linux version 7.2\n[    2.0] reboot: Power down\n");
 		if (how == FAKE_UNSANDBOXED)
 			out->result->sandboxed = 0;

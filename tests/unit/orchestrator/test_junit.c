@@ -40,7 +40,7 @@ static void make_records(struct suite **s, struct plan *p, struct test_record **
 		tr.status = KTSTR__TEST_RESULT__STATUS__PASSED;
 		tr.has_guest_cpus = 1;
 		tr.guest_cpus = 2;
-		vmres_add_test_result(r, &tr, true);
+		vmres_add_pid1_result(r, &tr);
 		verdict_from_result(r, NULL, &(*recs)[0].verdict);
 		(*recs)[0].vm = r;
 	}
@@ -56,7 +56,7 @@ static void make_records(struct suite **s, struct plan *p, struct test_record **
 		tr.n_failures = 1;
 		tr.failures = cfs;
 		tr.scheduler_log_tail = "sched: ]]> CDATA breaker\n";
-		vmres_add_test_result(r, &tr, true);
+		vmres_add_pid1_result(r, &tr);
 		vmres_set_console(r, "console \x1b[31mred\x1b[0m and \x07 bell\n");
 		verdict_from_result(r, NULL, &(*recs)[1].verdict);
 		(*recs)[1].vm = r;
@@ -131,6 +131,54 @@ Test(junit, json_has_one_record_per_test_with_engine_and_metrics)
 	cr_assert_eq(system(cmd), 0, "JSON invalid or incomplete:\n%s", sb.buf);
 	unlink(path);
 	sb_free(&sb);
+	runner_free_records(recs, n);
+	plan_free(&p);
+	suite_free(s);
+}
+
+/* Bytes a hostile guest can print (its scheduler log, COM2, the console):
+ * UTF-16 surrogates, U+FFFE/U+FFFF, overlong forms, stray continuation
+ * bytes, C0 controls. Were passed through: xmllint and Python rejected the
+ * files. Every one is replaced, the rest kept. */
+static const char hostile_bytes[] = "ok \xED\xA0\x80 sur \xEF\xBF\xBE fffe \xEF\xBF\xBF ffff "
+				    "\xC0\xAF overlong \xE0\x80\xAF \x80 \xFF \x01\x1b[0m "
+				    "\xF4\x90\x80\x80 big \xE2\x82\xAC euro\n";
+
+Test(junit, reports_stay_valid_whatever_bytes_the_guest_prints)
+{
+	struct suite *s;
+	struct plan p;
+	struct test_record *recs;
+	size_t n;
+	struct strbuf xml = { 0 }, json = { 0 };
+	char xpath[] = "/tmp/ktstr-junit-XXXXXX", jpath[] = "/tmp/ktstr-json-XXXXXX", cmd[512];
+	int xfd = mkstemp(xpath), jfd = mkstemp(jpath);
+
+	make_records(&s, &p, &recs, &n);
+	vmres_set_console((Ktstr__VmResult *)recs[1].vm, hostile_bytes);
+	free(recs[1].verdict.detail);
+	recs[1].verdict.detail = strdup(hostile_bytes);
+	cr_assert_eq(junit_render(&xml, s, &p, recs, n), 0);
+	cr_assert_eq(json_render(&json, s, &p, recs, n), 0);
+	cr_assert_eq(write_full(xfd, xml.buf, xml.len), 0);
+	cr_assert_eq(write_full(jfd, json.buf, json.len), 0);
+	close(xfd);
+	close(jfd);
+	cr_assert_eq(run_xmllint(xpath), 0, "xmllint rejected:\n%s", xml.buf);
+	cr_assert(strstr(xml.buf, "euro"), "text after the bad bytes is kept");
+	cr_assert(strstr(xml.buf, "\xE2\x82\xAC euro"), "valid UTF-8 is kept as is");
+	cr_assert_null(strstr(xml.buf, "\xEF\xBF\xBE"), "U+FFFE is not an XML char");
+	/* Strict UTF-8 decoding of the whole file, then JSON. */
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json; t=open(\"%s\",\"rb\").read().decode(\"utf-8\",\"strict\"); "
+		 "d=json.loads(t); assert \"euro\" in d[1][\"detail\"]'",
+		 jpath);
+	cr_assert_eq(system(cmd), 0, "JSON is not strict UTF-8 JSON:\n%s", json.buf);
+	cr_assert_null(strstr(json.buf, "\xED\xA0\x80"), "a surrogate passed into the JSON");
+	unlink(xpath);
+	unlink(jpath);
+	sb_free(&xml);
+	sb_free(&json);
 	runner_free_records(recs, n);
 	plan_free(&p);
 	suite_free(s);

@@ -1,6 +1,8 @@
-/* Verdicts from VmResults: ring first (last CRC-valid TEST_RESULT), COM2
- * second, and a distinct verdict for every way a VM can end without one. */
+/* Verdicts from VmResults: PID 1's result (ring and COM2 alike, or COM2
+ * alone), NO_RESULT for anything forged or displaced, and a distinct
+ * verdict for every way a VM can end without one. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,16 +33,110 @@ static void judge(Ktstr__VmResult *r, enum verdict_kind want, const char *detail
 	protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-Test(verdict, last_crc_valid_ring_result_wins)
+Test(verdict, pid1s_result_on_ring_and_com2_is_believed)
 {
 	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
 	Ktstr__TestResult fail = tr_status(KTSTR__TEST_RESULT__STATUS__FAILED);
 	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+	struct verdict v;
 
-	vmres_add_test_result(r, &fail, true);
-	vmres_add_test_result(r, &pass, true);
+	vmres_add_pid1_result(r, &pass);
 	vmres_add_test_result(r, &fail, false); /* corrupt: must be ignored */
-	judge(r, V_PASS, "passed");
+	cr_assert_eq(verdict_from_result(r, NULL, &v), 0);
+	cr_assert_eq(v.kind, V_PASS, "%s", v.detail);
+	cr_assert_str_eq(v.source, "ring");
+	verdict_free(&v);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+/* ---- forged or displaced results (the hostile-tenant defects) ---------- */
+
+/* A scheduler that never attached wrote a PASSED TestResult after PID 1's
+ * SCHEDULER_NOT_ATTACHED: two results on the ring, and the ring disagrees
+ * with COM2. Was PASS (the last CRC-valid ring result won). */
+Test(verdict, a_second_result_on_the_ring_is_no_result_never_pass)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__TestResult na = tr_status(KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+
+	vmres_add_pid1_result(r, &na);
+	vmres_add_test_result(r, &pass, true);
+	r->ring_results++;
+	judge(r, V_NO_RESULT, "2 results on the ring");
+}
+
+/* PID 1's genuine result was displaced (the worker dropped it over its keep
+ * budget; only the count knows) and a forged PASSED is the one kept. */
+Test(verdict, a_result_displaced_from_the_ring_is_no_result)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__TestResult na = tr_status(KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+	char *com2 = com2_with_result(&na);
+
+	vmres_add_test_result(r, &pass, true);
+	vmres_set_com2(r, com2);
+	free(com2);
+	r->has_ring_results = 1;
+	r->ring_results = 2;
+	r->has_ring_host_drops = 1;
+	r->ring_host_drops = 2;
+	judge(r, V_NO_RESULT, "the host dropped 2 ring message(s)");
+}
+
+/* One forged result on the ring, PID 1's (different) result on COM2 only. */
+Test(verdict, ring_and_com2_disagreeing_is_no_result)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__TestResult na = tr_status(KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+	char *com2 = com2_with_result(&na);
+
+	vmres_add_test_result(r, &pass, true);
+	vmres_set_com2(r, com2);
+	free(com2);
+	judge(r, V_NO_RESULT, "disagree (ring: PASSED, COM2: SCHEDULER_NOT_ATTACHED)");
+}
+
+/* A forged ring result with no COM2 twin (PID 1 never reported). */
+Test(verdict, a_ring_result_without_its_com2_copy_is_no_result)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+
+	vmres_add_test_result(r, &pass, true);
+	vmres_set_com2(r, "KTSTR_INIT_STARTED\nKTSTR_PAYLOAD_STARTING\n");
+	judge(r, V_NO_RESULT, "COM2 has no readable copy");
+}
+
+/* Two result blocks on COM2; COM2 flooded past its cap. */
+Test(verdict, repeated_or_truncated_com2_is_no_result)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+	char *one = com2_with_result(&pass), *two = NULL;
+
+	cr_assert_geq(asprintf(&two, "%s%s", one, one), 0);
+	vmres_set_com2(r, two);
+	judge(r, V_NO_RESULT, "2 results on COM2");
+	r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	vmres_add_pid1_result(r, &pass);
+	r->has_guest_output_dropped = 1;
+	r->guest_output_dropped = 4096;
+	judge(r, V_NO_RESULT, "COM2 went past");
+	free(one);
+	free(two);
+}
+
+/* The worker stopped a flooding guest: whatever it claimed, no pass. */
+Test(verdict, a_guest_stopped_for_flooding_is_no_result)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD);
+	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
+
+	vmres_add_pid1_result(r, &pass);
+	judge(r, V_NO_RESULT, "flooded");
 }
 
 Test(verdict, com2_base64_when_the_ring_has_no_result)
@@ -78,7 +174,7 @@ Test(verdict, each_status_maps_to_its_own_verdict)
 		Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
 		Ktstr__TestResult tr = tr_status(cases[i].st);
 
-		vmres_add_test_result(r, &tr, true);
+		vmres_add_pid1_result(r, &tr);
 		judge(r, cases[i].want, NULL);
 	}
 }
@@ -88,7 +184,7 @@ Test(verdict, a_panic_after_a_pass_is_not_a_pass)
 	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_GUEST_PANIC);
 	Ktstr__TestResult pass = tr_status(KTSTR__TEST_RESULT__STATUS__PASSED);
 
-	vmres_add_test_result(r, &pass, true);
+	vmres_add_pid1_result(r, &pass);
 	judge(r, V_GUEST_PANIC, "panicked");
 }
 
@@ -161,11 +257,26 @@ Test(verdict, stimulus_events_are_collected_in_order)
 		n = ktstr__stimulus__pack(&st, buf);
 		vmres_add_ring(r, KTSTR_MSG_STIMULUS, buf, n, true);
 	}
-	vmres_add_test_result(r, &pass, true);
+	vmres_add_pid1_result(r, &pass);
 	cr_assert_eq(verdict_from_result(r, NULL, &v), 0);
 	cr_assert_eq(v.nstimuli, 3);
 	cr_assert_eq(v.stimuli[2]->step_index, 2);
 	cr_assert_str_eq(v.source, "ring");
 	verdict_free(&v);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+/* An empty CRASH message arrives with payload.data == NULL after the wire
+ * (found by fuzz_ring_capture; tests/fuzz/regressions/). */
+Test(verdict, an_empty_crash_message_is_a_crash_with_no_text)
+{
+	Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
+	Ktstr__RingMessage *m = calloc(1, sizeof(*m));
+
+	ktstr__ring_message__init(m);
+	m->type = KTSTR_MSG_CRASH;
+	m->crc_ok = 1;
+	r->ring = realloc(r->ring, (r->n_ring + 1) * sizeof(*r->ring));
+	r->ring[r->n_ring++] = m;
+	judge(r, V_GUEST_PANIC, "guest crashed");
 }

@@ -46,6 +46,17 @@ void vmres_add_test_result(Ktstr__VmResult *r, const Ktstr__TestResult *tr, bool
 	free(buf);
 }
 
+void vmres_add_pid1_result(Ktstr__VmResult *r, const Ktstr__TestResult *tr)
+{
+	char *com2 = com2_with_result(tr);
+
+	vmres_add_test_result(r, tr, true);
+	r->has_ring_results = 1;
+	r->ring_results++;
+	vmres_set_com2(r, com2);
+	free(com2);
+}
+
 static void set_bytes(ProtobufCBinaryData *b, protobuf_c_boolean *has, const char *text)
 {
 	free(b->data);

@@ -10,7 +10,11 @@
 /* A fresh heap VmResult (free with free_unpacked NULL). */
 Ktstr__VmResult *vmres_new(Ktstr__Outcome outcome);
 void vmres_add_ring(Ktstr__VmResult *r, uint32_t type, const void *payload, size_t len, bool crc_ok);
+/* A TEST_RESULT on the ring only (what a forger can add). */
 void vmres_add_test_result(Ktstr__VmResult *r, const Ktstr__TestResult *tr, bool crc_ok);
+/* tr as PID 1 reports it: once on the ring and once on COM2 (which this
+ * sets to com2_with_result(tr)), the worker's result count updated. */
+void vmres_add_pid1_result(Ktstr__VmResult *r, const Ktstr__TestResult *tr);
 void vmres_set_com2(Ktstr__VmResult *r, const char *text);
 void vmres_set_console(Ktstr__VmResult *r, const char *text);
 /* COM2 text carrying tr as base64 between the sentinels (caller frees). */

@@ -1,5 +1,6 @@
 /* capture.c: what the worker learns from serial bytes and ring messages. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -319,5 +320,164 @@ Test(capture, shell_ready_is_seen_without_a_mirror)
 
 	feed2(c, "boot\r\nKTSTR_SHELL_READY\r\n");
 	cr_assert(capture_shell_ready(c));
+	capture_free(c);
+}
+
+/* ---- bounds on a hostile guest's ring traffic (capture.h) -------------- */
+
+static Ktstr__VmResult fill(struct vm_capture *c)
+{
+	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
+
+	capture_fill_result(c, 0, &r);
+	return r;
+}
+
+/* Zero-length messages are not free: each costs its header, and past the
+ * flood bound the drain stops and the engine is told to end the VM. What is
+ * kept stays within CAPTURE_KEEP_MSGS. Was: every message kept and relayed,
+ * the worker grew without bound. */
+Test(capture, a_zero_length_flood_is_bounded_and_flagged)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	uint32_t i;
+	int stop = 0;
+	char text[256];
+
+	for (i = 0; i < CAPTURE_FLOOD_MSGS + 10 && !stop; i++)
+		stop = capture_ring(c, KTSTR_MSG_STIMULUS, (const uint8_t *)"", 0, true, true);
+	cr_assert(stop, "no stop signal after %u messages", i);
+	cr_assert_eq(i, CAPTURE_FLOOD_MSGS + 1, "stopped at message %u", i);
+	cr_assert(capture_flooded(c));
+	cr_assert_eq(capture_ring(c, KTSTR_MSG_STIMULUS, (const uint8_t *)"", 0, true, true), 1,
+		     "once flooded, every further message stops the drain");
+	Ktstr__VmResult r = fill(c);
+	cr_assert_leq(r.n_ring, CAPTURE_KEEP_MSGS);
+	cr_assert_eq(r.ring_messages_total, CAPTURE_FLOOD_MSGS + 1);
+	cr_assert_eq(r.ring_host_drops, CAPTURE_FLOOD_MSGS + 1 - CAPTURE_KEEP_MSGS);
+	capture_flood_text(c, text, sizeof(text));
+	cr_assert(strstr(text, "guest flooded the ring: 100001 messages (1600016 bytes with headers) "), "%s", text);
+	capture_free(c);
+}
+
+/* The bytes bound counts headers and payloads alike. */
+Test(capture, a_byte_flood_is_flagged_at_the_byte_bound)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	static uint8_t big[1u << 20];
+	uint64_t sent = 0;
+	int stop = 0;
+
+	while (!stop && sent <= CAPTURE_FLOOD_BYTES + (2u << 20)) {
+		stop = capture_ring(c, KTSTR_MSG_PROFRAW, big, sizeof(big), true, false);
+		sent += sizeof(big) + KTSTR_RING_MSG_HDR_SIZE;
+	}
+	cr_assert(stop && capture_flooded(c));
+	cr_assert_gt(sent, CAPTURE_FLOOD_BYTES);
+	cr_assert_leq(sent, CAPTURE_FLOOD_BYTES + sizeof(big) + KTSTR_RING_MSG_HDR_SIZE);
+	Ktstr__VmResult r = fill(c);
+	uint64_t kept = 0;
+
+	for (size_t i = 0; i < r.n_ring; i++)
+		kept += r.ring[i]->payload.len + KTSTR_RING_MSG_HDR_SIZE;
+	cr_assert_leq(kept, CAPTURE_KEEP_BYTES);
+	capture_free(c);
+}
+
+/* The attack as reported: two ~8 MiB filler messages exhaust the keep
+ * budget, then PID 1's TEST_RESULT arrives. It is kept (control budget),
+ * the count says 1, and the filler's drop is recorded. */
+Test(capture, pid1s_result_cannot_be_displaced_by_filler)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	static uint8_t filler[(8u << 20) + 512];
+	const uint8_t result[] = { 0x08, 0x01 };
+	bool found = false;
+
+	cr_assert_eq(capture_ring(c, KTSTR_MSG_PROFRAW, filler, sizeof(filler), true, true), 0);
+	cr_assert_eq(capture_ring(c, KTSTR_MSG_PROFRAW, filler, sizeof(filler), true, true), 0);
+	cr_assert_eq(capture_ring(c, KTSTR_MSG_TEST_RESULT, result, sizeof(result), true, true), 0);
+	Ktstr__VmResult r = fill(c);
+	for (size_t i = 0; i < r.n_ring; i++)
+		found |= r.ring[i]->type == KTSTR_MSG_TEST_RESULT;
+	cr_assert(found, "PID 1's result was displaced");
+	cr_assert_eq(r.ring_results, 1);
+	cr_assert_eq(r.ring_host_drops, 1, "the second filler is the one dropped");
+	capture_free(c);
+}
+
+/* Control messages have a budget of their own too: a guest repeating
+ * TEST_RESULTs cannot grow the worker, and the count tells the verdict. */
+Test(capture, repeated_results_are_counted_and_bounded)
+{
+	struct vm_capture *c = capture_new(&spec, -1);
+	const uint8_t result[] = { 0x08, 0x01 };
+
+	for (int i = 0; i < 1000; i++)
+		capture_ring(c, KTSTR_MSG_TEST_RESULT, result, sizeof(result), true, true);
+	Ktstr__VmResult r = fill(c);
+	cr_assert_eq(r.ring_results, 1000);
+	cr_assert_eq(r.n_ring, CAPTURE_CONTROL_MSGS);
+	cr_assert_eq(r.ring_host_drops, 1000 - CAPTURE_CONTROL_MSGS);
+	capture_free(c);
+}
+
+/* Counts frames until EOF (a reader thread: a unix socket holds far fewer
+ * small frames than the burst, so the sender needs someone reading). */
+static void *count_frames(void *arg)
+{
+	int fd = *(int *)arg;
+	unsigned long n = 0;
+
+	for (;;) {
+		ProtobufCMessage *m;
+
+		if (frame_recv_msg(fd, &ktstr__worker_event__descriptor, 1 << 20, &m, NULL, 0, NULL,
+				   5000))
+			break;
+		protobuf_c_message_free_unpacked(m, NULL);
+		n++;
+	}
+	return (void *)n;
+}
+
+/* Live relays are rate-limited: a burst, then CAPTURE_LIVE_PER_SEC. */
+Test(capture, live_relays_are_rate_limited)
+{
+	int sv[2];
+	struct vm_capture *c;
+	pthread_t th;
+	void *ret;
+	unsigned got;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(pthread_create(&th, NULL, count_frames, &sv[1]), 0);
+	c = capture_new(&spec, sv[0]);
+	for (int i = 0; i < 5000; i++)
+		capture_ring(c, KTSTR_MSG_STIMULUS, (const uint8_t *)"s", 1, true, true);
+	Ktstr__VmResult r = fill(c);
+	close(sv[0]);
+	pthread_join(th, &ret);
+	got = (unsigned)(unsigned long)ret;
+	cr_assert_geq(got, CAPTURE_LIVE_BURST);
+	cr_assert_lt(got, CAPTURE_LIVE_BURST + 200, "%u relayed in well under a second", got);
+	cr_assert_eq(r.ring_live_suppressed, 5000 - got);
+	cr_assert_eq(r.n_ring, 5000, "all kept for the result (within the budget)");
+	capture_free(c);
+	close(sv[1]);
+}
+
+/* COM2 past its cap: counted, so a result after the cap is known lost. */
+Test(capture, com2_bytes_past_the_cap_are_counted)
+{
+	struct vm_capture *c;
+
+	spec.guest_output_max = 8;
+	c = capture_new(&spec, -1);
+	feed2(c, "12345");
+	feed2(c, "67890");
+	Ktstr__VmResult r = fill(c);
+	cr_assert_eq(r.guest_output.len, 8);
+	cr_assert_eq(r.guest_output_dropped, 2);
 	capture_free(c);
 }
