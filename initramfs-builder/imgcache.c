@@ -16,7 +16,7 @@
 #include "imgcache.h"
 #include "imgstamp.h"
 #include "key.h"
-#include "memfd.h"
+#include <ktstr/memfd.h>
 
 #define IC_MAGIC "KTSTRIMG"
 #define IC_END "KTSTREND"

@@ -10,7 +10,7 @@
 #include "ktstr/util.h"
 #include "image.h"
 #include "key.h"
-#include "memfd.h"
+#include <ktstr/memfd.h>
 #include "plan.h"
 #include "server.h"
 

@@ -320,6 +320,10 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	if (global_drop_privileges(&go))
 		goto out;
 	user_name(user, sizeof(user));
+	if (p.kept && kernel_fd_for_vms(kc.image, &kfd, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", err);
+		goto out;
+	}
 	if (p.kept) {
 		/* Preflight as the user the builder and workers will run as. */
 		ret = images_check_readable(s, &p, user, err, sizeof(err));

@@ -422,6 +422,10 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	/* Kernel open: nothing else needs root. */
 	if (global_drop_privileges(&go))
 		goto out;
+	if (kernel_fd_for_vms(kc.image, &kfd, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", err);
+		goto out;
+	}
 	for (size_t i = 0; i < o.nincludes; i++) {
 		if (access(o.includes[i], R_OK)) {
 			fprintf(stderr, "ktstr-orch shell: --include %s is not readable by uid %u, "

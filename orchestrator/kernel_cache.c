@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/log.h>
+#include <ktstr/memfd.h>
 #include <ktstr/util.h>
 
 #include "pathjoin.h"
@@ -289,4 +291,26 @@ int kcache_print_path(FILE *out, const char *arg, Ktstr__Engine engine, char *er
 	if (!r)
 		fprintf(out, "%s\n", kc.image);
 	return r;
+}
+
+int kernel_fd_for_vms(const char *path, int *kfd, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!access(path, R_OK))
+		return 0;
+	fd = memfd_sealed_copy("ktstr-kernel", *kfd, KERNEL_IMAGE_MAX);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "kernel %s is not readable by uid %u (whom ktstr-orch runs as after "
+			 "dropping root) and copying it from the file opened as root failed: %s; "
+			 "make it readable (chmod a+r) or pass --user",
+			 path, (unsigned)getuid(), strerror(-fd));
+		return fd;
+	}
+	kinfo("kernel %s is readable only before the privilege drop: the VMs get a sealed "
+	      "copy of it", path);
+	close(*kfd);
+	*kfd = fd;
+	return 0;
 }

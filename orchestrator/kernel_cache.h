@@ -15,6 +15,10 @@
 
 #include "common.pb-c.h"
 
+/* The largest kernel image ktstr reads (a vmlinux with debug info is far
+ * smaller; anything bigger is not a kernel). */
+#define KERNEL_IMAGE_MAX (256u << 20)
+
 struct kernel_choice {
 	char image[4096];	/* what the worker boots */
 	char config[4096];	/* kernel config, "" if unknown */
@@ -36,6 +40,14 @@ int kcache_root(char *buf, size_t len);
  * -ENOENT with err saying what was tried and how to get a kernel. */
 int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
 		   size_t errlen);
+
+/* The kernel as the VMs get it once ktstr-orch dropped root: *kfd (opened
+ * before the drop) as it is when this user may open path itself, else a
+ * sealed memfd copy of it, which replaces *kfd (the old fd is closed). The
+ * QEMU engine opens its kernel through /proc/self/fd/N, and that open
+ * re-checks the file's permissions: a 0600 root kernel (Ubuntu's
+ * /boot/vmlinuz-*) would fail in every VM. Returns 0 or -errno with err. */
+int kernel_fd_for_vms(const char *path, int *kfd, char *err, size_t errlen);
 
 /* 1 if config text enables CONFIG_<opt>=y, else 0. */
 int kconfig_has(const char *config_text, const char *opt);

@@ -24,7 +24,6 @@
 #define APT_UPDATE_TIMEOUT_MS (15 * 60 * 1000)
 #define APT_QUERY_TIMEOUT_MS (2 * 60 * 1000)
 #define APT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
-#define KERNEL_IMAGE_MAX (256u << 20)
 
 /* What a kernel needs for ktstr (docs/kernels.md). */
 static const char *const required_config[] = {

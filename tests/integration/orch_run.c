@@ -187,6 +187,31 @@ Test(orch, preflight_names_a_missing_kvm_or_kernel, .timeout = 120)
 	vmtest_rm_rf(e.tmp);
 }
 
+/* A kernel only root may read (0600, as Ubuntu ships /boot/vmlinuz-*): the
+ * fd opened before the privilege drop is what the VM boots. Was: every VM
+ * ENGINE_ERROR "could not open kernel file '/proc/self/fd/7': Permission
+ * denied" (QEMU reopens the fd path as the dropped user), exit 3. */
+Test(orch, a_root_only_kernel_boots_from_the_fd_opened_before_the_drop, .timeout = 600)
+{
+	struct orch_env e;
+	char cmd[16384], *out = NULL;
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (the kernel must be readable by root only)");
+	orch_env(&e);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cp '%s' %s/vmlinux; chmod 600 %s/vmlinux; "
+		 "%s run %s/examples/eevdf.yaml --filter eevdf_steady_1llc --kernel %s/vmlinux 2>&1",
+		 e.kernel, e.tmp, e.tmp, e.orch, e.src, e.tmp);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "PASS  eevdf_steady_1llc  ("), "%s", out);
+	cr_assert(strstr(out, "the VMs get a sealed copy of it"), "%s", out);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
 Test(orch, a_failing_test_exits_1_with_a_useful_report, .timeout = 600)
 {
 	struct orch_env e;

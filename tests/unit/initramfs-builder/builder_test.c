@@ -13,7 +13,7 @@
 
 #include "ktstr/compress.h"
 #include "imgcache.h"
-#include "memfd.h"
+#include <ktstr/memfd.h>
 #include "server.h"
 #include "th.h"
 

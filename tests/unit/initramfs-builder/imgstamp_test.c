@@ -16,7 +16,7 @@
 
 #include "imgcache.h"
 #include "imgstamp.h"
-#include "memfd.h"
+#include <ktstr/memfd.h>
 #include "th.h"
 
 #define PAYLOAD_LEN (300u * 1024 + 17)

@@ -1,10 +1,13 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "ktstr/util.h"
-#include "memfd.h"
+#include <ktstr/util.h>
+#include <ktstr/memfd.h>
 
 int memfd_sealed_from(const char *name, const void *data, size_t len)
 {
@@ -53,6 +56,45 @@ int memfd_mapped(const char *name, size_t len, void **map)
 		goto err_close;
 	}
 	*map = m;
+	return fd;
+err_close:
+	close(fd);
+	return ret;
+}
+
+int memfd_sealed_copy(const char *name, int src, size_t max)
+{
+	struct stat st;
+	off_t off = 0;
+	int fd, ret;
+
+	if (fstat(src, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, st.st_size)) {
+		ret = -errno;
+		goto err_close;
+	}
+	while (off < st.st_size) {
+		/* sendfile with an offset pointer leaves src's own offset alone. */
+		ssize_t n = sendfile(fd, src, &off, (size_t)(st.st_size - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO; /* the file shrank under us */
+			goto err_close;
+		}
+	}
+	ret = memfd_seal(fd);
+	if (ret)
+		goto err_close;
 	return fd;
 err_close:
 	close(fd);
