@@ -234,7 +234,9 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 					(unsigned long long)vm->ring_drops, vm->ring_crc_errors,
 					(unsigned long long)vm->worker_rss_kb,
 					(unsigned long long)vm->worker_cpu_us,
-					vm->sandboxed ? "true" : "false");
+					!vm->has_sandboxed ? "null"
+					: vm->sandboxed	   ? "true"
+							   : "false");
 			if (!ret && vm->has_guest_exit_code)
 				ret = sb_printf(sb, ",\"guest_exit_code\":%d", vm->guest_exit_code);
 			if (!ret && vm->kernel_version) {

@@ -13,9 +13,11 @@ void record_free(struct test_record *r)
 
 int record_worker_sandboxed(const struct test_record *r)
 {
-	if (!r->vm)
+	/* A result the orchestrator synthesized (the worker died, hung or
+	 * never started) says nothing about the worker's confinement. */
+	if (!r->vm || !r->vm->has_sandboxed)
 		return -1;
-	return r->vm->has_sandboxed && r->vm->sandboxed ? 1 : 0;
+	return r->vm->sandboxed ? 1 : 0;
 }
 
 bool record_unsandboxed(const struct test_record *r)

@@ -209,7 +209,8 @@ void report_summary(FILE *f, const struct run_totals *t)
 
 void report_sandbox(FILE *f, const struct test_record *r, size_t n)
 {
-	size_t ran = 0, wconf = 0, wopen = 0, bconf = 0, bopen = 0;
+	size_t ran = 0, wconf = 0, wopen = 0, wunknown = 0, bconf = 0, bopen = 0;
+	char unknown[128] = "";
 
 	for (size_t i = 0; i < n; i++) {
 		int w = record_worker_sandboxed(&r[i]);
@@ -217,14 +218,18 @@ void report_sandbox(FILE *f, const struct test_record *r, size_t n)
 		ran += w >= 0;
 		wconf += w == 1;
 		wopen += w == 0;
+		wunknown += r[i].vm && w < 0;
 		bconf += r[i].builder_sandboxed == 1;
 		bopen += r[i].builder_sandboxed == 0;
 	}
-	if (!ran && !bconf && !bopen)
+	if (!ran && !wunknown && !bconf && !bopen)
 		return;
+	if (wunknown)
+		snprintf(unknown, sizeof(unknown),
+			 " (%zu more unknown: no result from the worker)", wunknown);
 	if (!wopen && !bopen) {
-		fprintf(f, "sandbox: confined: %zu of %zu VM workers, the initramfs builder for %zu "
-			   "tests\n", wconf, ran, bconf);
+		fprintf(f, "sandbox: confined: %zu of %zu VM workers%s, the initramfs builder for "
+			   "%zu tests\n", wconf, ran, unknown, bconf);
 		return;
 	}
 	fprintf(f, "WARNING: UNSANDBOXED: %zu of %zu VM workers and the initramfs builder for %zu "

@@ -72,6 +72,8 @@ struct qvm {
 	struct qemu_seen seen;
 	char qmp_line[4096];
 	size_t qmp_len;
+	uint64_t live_asked_us;	/* liveness probe sent (0 = not yet) */
+	char live_reply[32];	/* its answer, "" until it comes */
 	char log_carry[32];	/* end of the previous log chunk, for split markers */
 	size_t log_carry_len;
 	char err_tail[ERR_TAIL];
@@ -130,6 +132,9 @@ static void ring_drain_now(struct qvm *q, bool live)
 static void on_qmp_line(struct qvm *q, const char *line)
 {
 	struct qmp_event ev;
+	if (q->live_asked_us && !q->live_reply[0] &&
+	    qmp_parse_status_reply(line, q->live_reply, sizeof(q->live_reply)))
+		return;
 	if (!qmp_parse_event(line, &ev)) {
 		/* Our only commands are qmp_capabilities and cont: an error reply
 		 * means the guest may never start (the timeout still ends it). */
@@ -582,9 +587,33 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 
 	while (forced == KTSTR__OUTCOME__OUTCOME_UNKNOWN && !q.seen.exited) {
 		uint64_t now = ktstr_now_us();
-		if (now >= deadline) {
-			forced = KTSTR__OUTCOME__OUTCOME_TIMEOUT;
+		if (q.live_reply[0]) {
+			/* Answered: a running guest had its whole time. */
+			if (!strcmp(q.live_reply, "running")) {
+				forced = KTSTR__OUTCOME__OUTCOME_TIMEOUT;
+			} else {
+				snprintf(q.seen.live_status, sizeof(q.seen.live_status), "%s",
+					 q.live_reply);
+				forced = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+			}
 			break;
+		}
+		if (now >= deadline) {
+			if (q.live_asked_us) {
+				q.seen.unresponsive = true;
+				forced = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+				break;
+			}
+			/* Ask QEMU before blaming the guest; a QMP socket that is
+			 * gone leaves nothing to ask. */
+			if (q.fd[Q_QMP] < 0 ||
+			    write_full(q.fd[Q_QMP], QMP_LIVENESS_QUERY, sizeof(QMP_LIVENESS_QUERY) - 1)) {
+				forced = KTSTR__OUTCOME__OUTCOME_TIMEOUT;
+				break;
+			}
+			q.live_asked_us = now;
+			deadline = now + QMP_LIVENESS_MS * 1000ull;
+			continue;
 		}
 		if (*in->stop_requested) {
 			forced = KTSTR__OUTCOME__OUTCOME_STOPPED;
@@ -700,10 +729,23 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		memcpy(tailbuf, q.err_tail, q.err_len);
 		tailbuf[q.err_len] = '\0';
 		const char *tail = q.err_len > 160 ? tailbuf + q.err_len - 160 : tailbuf;
-		const char *what = q.seen.unexpected_stop ? "QEMU paused the guest and did not exit"
+		const char *what = q.seen.unresponsive
+					   ? "QEMU did not answer QMP within 2 s at the watchdog "
+					     "deadline (stopped or hung): the timeout is the engine's, "
+					     "not the guest's"
+				   : q.seen.live_status[0] ? "QEMU had the guest stopped at the watchdog deadline"
+				   : q.seen.unexpected_stop ? "QEMU paused the guest and did not exit"
 				   : q.seen.shutdown_event ? "QEMU shut down for a host-side reason"
 							   : "QEMU exited without a guest shutdown";
-		if (q.seen.shutdown_event)
+		if (q.seen.unresponsive)
+			snprintf(why, sizeof(why),
+				 "no reply to query-status within %u ms after the %u ms timeout; QEMU "
+				 "was then killed (a host that stopped or starved it, or a QEMU bug)",
+				 QMP_LIVENESS_MS, spec->timeout_ms);
+		else if (q.seen.live_status[0])
+			snprintf(why, sizeof(why), "query-status said '%.31s' at the %u ms timeout",
+				 q.seen.live_status, spec->timeout_ms);
+		else if (q.seen.shutdown_event)
 			snprintf(why, sizeof(why), "SHUTDOWN reason %.40s; stderr: %.160s",
 				 q.seen.shutdown_reason, tail[0] ? tail : "(empty)");
 		else if (WIFEXITED(q.seen.exit_status) || WIFSIGNALED(q.seen.exit_status))
@@ -715,8 +757,11 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		else
 			snprintf(why, sizeof(why), "stderr: %.160s", tail[0] ? tail : "(empty)");
 		set_error(end, 0, what, why,
-			  "run with KTSTR_LOG=debug to see QEMU's argv and stderr; check the "
-			  "kernel image and QEMU version");
+			  q.seen.unresponsive
+				  ? "check what on the host stopped or starved QEMU (a debugger, "
+				    "SIGSTOP, a cgroup freezer, CPU overload); the run may be retried"
+				  : "run with KTSTR_LOG=debug to see QEMU's argv and stderr; check the "
+				    "kernel image and QEMU version");
 	}
 	rc = 0;
 

@@ -49,6 +49,16 @@ struct qmp_event {
 };
 bool qmp_parse_event(const char *line, struct qmp_event *ev);
 
+/* The liveness probe sent at the watchdog deadline, before a TIMEOUT is
+ * blamed on the guest: a QEMU that was stopped (SIGSTOP) or hung answers
+ * nothing, and that is the engine's failure, not the guest's. */
+#define QMP_LIVENESS_ID "ktstr-live"
+#define QMP_LIVENESS_QUERY "{\"execute\":\"query-status\",\"id\":\"" QMP_LIVENESS_ID "\"}\n"
+#define QMP_LIVENESS_MS 2000
+/* True when line is the reply to QMP_LIVENESS_QUERY; its run state
+ * ("running", "paused", ...) in status. */
+bool qmp_parse_status_reply(const char *line, char *status, size_t len);
+
 /* The outcome from what the engine saw. */
 struct qemu_seen {
 	bool triple_fault;	/* "Triple fault" in QEMU's cpu_reset log */
@@ -56,6 +66,8 @@ struct qemu_seen {
 	bool shutdown_event;
 	char shutdown_reason[48];
 	bool unexpected_stop;	/* QMP STOP not caused by us or a shutdown */
+	bool unresponsive;	/* no answer to the liveness probe at the deadline */
+	char live_status[32];	/* the probe's answer when not "running" */
 	bool exited;		/* QEMU exited by itself */
 	int exit_status;	/* wait status when exited */
 };

@@ -44,6 +44,16 @@ bool qmp_parse_event(const char *line, struct qmp_event *ev)
 	return true;
 }
 
+bool qmp_parse_status_reply(const char *line, char *status, size_t len)
+{
+	char id[32];
+
+	if (!strstr(line, "\"return\"") || !json_str(line, "id", id, sizeof(id)) ||
+	    strcmp(id, QMP_LIVENESS_ID))
+		return false;
+	return json_str(line, "status", status, len);
+}
+
 /* Precedence: what the guest's own words say (triple fault from QEMU's
  * log, a kernel panic on COM1) beats how QEMU ended, because under TCG both
  * a triple fault and panic=-1 end as an ordinary guest reset. */

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ktstr/ring.h>
@@ -207,6 +209,50 @@ Test(worker_qemu, hanging_init_times_out, .timeout = 240)
 	char *text = output_of(r);
 	cr_assert(strstr(text, "hanging on purpose"), "COM2 was: %s", text);
 	free(text);
+	worker_outcome_free(&out);
+}
+
+/* QEMU frozen by the host (SIGSTOP) until the watchdog deadline: QEMU
+ * cannot answer the liveness probe, so the timeout is the engine's
+ * (ENGINE_ERROR), not the guest's. Was: TIMEOUT, blaming the scheduler. */
+static void stop_qemu_once_started(void *ctx, const Ktstr__WorkerEvent *ev)
+{
+	if (ev->ev_case == KTSTR__WORKER_EVENT__EV_STARTED && ev->started->has_engine_pid) {
+		/* Let it boot a little, then freeze it for good. */
+		struct timespec ts = { 1, 0 };
+
+		nanosleep(&ts, NULL);
+		kill((pid_t)ev->started->engine_pid, SIGSTOP);
+		*(int *)ctx = 1;
+	}
+}
+
+Test(worker_qemu, a_frozen_qemu_is_an_engine_error_not_a_guest_timeout, .timeout = 240)
+{
+	struct fixture fx;
+	prepare(&fx);
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	spec_init(&spec, &topo, 1, 1, 1, 1, "KTSTR_TEST_MODE=hang");
+	spec.timeout_ms = 8000;
+	int kfd = open(fx.kernel, O_RDONLY | O_CLOEXEC), ifd = open(fx.cpio, O_RDONLY | O_CLOEXEC);
+	int stopped = 0;
+	struct worker_fds fds = { .kernel_fd = kfd, .initrd_fd = ifd, .stdin_fd = -1, .stdout_fd = -1 };
+	struct worker_client_opts o = { .worker_path = fx.worker, .stderr_fd = -2, .grace_ms = 20000,
+					.on_event = stop_qemu_once_started, .ctx = &stopped };
+	struct worker_outcome out;
+
+	cr_assert(kfd >= 0 && ifd >= 0);
+	cr_assert_eq(worker_run_vm(&spec, &fds, &o, &out), 0);
+	close(kfd);
+	close(ifd);
+	show(&out);
+	cr_assert(stopped, "QEMU's pid never arrived in VmStarted");
+	cr_assert(!out.infra_error, "the worker ended the VM itself");
+	cr_assert_eq(out.result->outcome, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR, "outcome %s",
+		     outcome_name(out.result->outcome));
+	cr_assert(out.result->error && strstr(out.result->error->what, "did not answer QMP"),
+		  "what: %s", out.result->error ? out.result->error->what : "(none)");
 	worker_outcome_free(&out);
 }
 

@@ -42,6 +42,14 @@ static int fake_run(struct vm_backend *b, const struct vm_job *job, struct vm_ca
 		for (int i = 0; i < 200 && !__atomic_load_n(&cancel->requested, __ATOMIC_SEQ_CST); i++)
 			nap_ms(10);
 		out->result = vmres_new(KTSTR__OUTCOME__OUTCOME_STOPPED);
+	} else if (how == FAKE_WORKER_HUNG) {
+		/* worker_client.c's synth(): no word on confinement. */
+		snprintf(out->error, sizeof(out->error),
+			 "VM worker failed: wait for the worker's VmResult (worker hung)");
+		out->result = vmres_new(KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR);
+		out->result->has_sandboxed = 0;
+		out->result->sandboxed = 0;
+		out->infra = true;
 	} else if (how == FAKE_INFRA) {
 		snprintf(out->error, sizeof(out->error), "VM worker failed: worker died (signal 9)");
 		out->infra = true;

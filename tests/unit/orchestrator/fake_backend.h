@@ -9,7 +9,8 @@
 #include "vm_backend.h"
 
 enum fake_behaviour { FAKE_PASS, FAKE_FAIL, FAKE_INFRA, FAKE_FLAKY, FAKE_WAIT_FOR_STOP,
-		       FAKE_UNSANDBOXED /* passes, but the worker says sandboxed=false */ };
+		       FAKE_UNSANDBOXED, /* passes, but the worker says sandboxed=false */
+		       FAKE_WORKER_HUNG /* infra, with the result the client synthesizes */ };
 
 struct fake_backend {
 	struct vm_backend be;

@@ -112,6 +112,49 @@ Test(privsec, with_the_flag_every_report_says_unsandboxed)
 	suite_free(s);
 }
 
+/* A result synthesized after the worker hung says nothing about its
+ * confinement: "unknown", never "UNSANDBOXED worker" with the
+ * full-authority warning (it was confined). */
+Test(privsec, a_synthesized_result_has_an_unknown_sandbox_state)
+{
+	struct plan_opts o = { .host = { .cpus = 64, .llcs = 4, .max_cpus_per_llc = 16,
+					 .max_vcpus = 64 },
+			       .kernel_scx = 1 };
+	struct suite *s = parse_ok(suite2);
+	struct fake_backend fb;
+	struct test_record *recs;
+	struct strbuf j = { 0 };
+	struct plan p;
+	size_t n, tlen = 0;
+	char err[256], *text = NULL;
+	FILE *out = open_memstream(&text, &tlen);
+	struct runner_cfg cfg = { .backend = &fb.be, .kernel_fd = -1, .initrd_fds = no_image,
+				  .workers = 1, .out = out };
+
+	fake_backend_init(&fb);
+	fb.match[0] = "b";
+	fb.how[0] = FAKE_WORKER_HUNG;
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	cfg.suite = s;
+	cfg.plan = &p;
+	cr_assert_eq(runner_run(&cfg, &recs, &n), 0);
+	report_sandbox(out, recs, n);
+	fclose(out);
+	cr_assert_eq(recs[1].verdict.kind, V_INFRA);
+	cr_assert_eq(record_worker_sandboxed(&recs[1]), -1);
+	cr_assert_null(strstr(text, "UNSANDBOXED"), "%s", text);
+	cr_assert(strstr(text, "sandbox: confined: 1 of 1 VM workers (1 more unknown: no result "
+			       "from the worker)"),
+		  "%s", text);
+	cr_assert_eq(json_render(&j, s, &p, recs, n), 0);
+	cr_assert(strstr(j.buf, "\"sandboxed\":null"), "%s", j.buf);
+	sb_free(&j);
+	free(text);
+	runner_free_records(recs, n);
+	plan_free(&p);
+	suite_free(s);
+}
+
 Test(privsec, confined_runs_say_so_once_and_stay_quiet_per_test)
 {
 	struct suite *s = parse_ok(suite2);

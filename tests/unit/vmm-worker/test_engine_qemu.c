@@ -121,6 +121,29 @@ Test(qmp, shutdown_event_and_reason)
 	cr_assert_str_eq(ev.reason, "");
 }
 
+/* The liveness probe's reply, and nothing else, is recognised. */
+Test(qmp, liveness_reply_is_matched_by_its_id)
+{
+	char st[32];
+
+	cr_assert(qmp_parse_status_reply("{\"return\": {\"status\": \"running\", \"singlestep\": "
+					 "false, \"running\": true}, \"id\": \"ktstr-live\"}",
+					 st, sizeof(st)));
+	cr_assert_str_eq(st, "running");
+	cr_assert(qmp_parse_status_reply("{\"return\": {\"status\": \"paused\", \"running\": "
+					 "false}, \"id\": \"ktstr-live\"}",
+					 st, sizeof(st)));
+	cr_assert_str_eq(st, "paused");
+	cr_assert(!qmp_parse_status_reply("{\"return\": {}}", st, sizeof(st)), "cont's reply");
+	cr_assert(!qmp_parse_status_reply("{\"return\": {\"status\": \"running\"}, \"id\": "
+					  "\"other\"}",
+					  st, sizeof(st)));
+	cr_assert(!qmp_parse_status_reply("{\"event\": \"STOP\", \"id\": \"ktstr-live\"}", st,
+					  sizeof(st)));
+	cr_assert_str_eq(QMP_LIVENESS_QUERY,
+			 "{\"execute\":\"query-status\",\"id\":\"ktstr-live\"}\n");
+}
+
 Test(qmp, outcome_precedence)
 {
 	struct qemu_seen s = { 0 };
