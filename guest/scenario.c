@@ -398,7 +398,8 @@ static uint32_t elapsed_ms(const struct run *r)
 	return (uint32_t)(ktstr_now_ms() - r->t0);
 }
 
-static void on_sched_death(struct run *r)
+/* during: what the scenario was doing when it noticed ("" = running). */
+static void on_sched_death(struct run *r, const char *during)
 {
 	char reason[1536];
 	char *tail;
@@ -415,8 +416,8 @@ static void on_sched_death(struct run *r)
 	report_line(r->env->rep, "SCHEDULER_DIED");
 	result_set(r->res, KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED,
 		   "scheduler process died unexpectedly after completing step %u of %u (%.1fs "
-		   "into test): %s",
-		   r->steps_done, nsteps, (double)at / 1000.0, reason);
+		   "into test%s%s): %s",
+		   r->steps_done, nsteps, (double)at / 1000.0, *during ? ", " : "", during, reason);
 	result_str(&r->res->tr.sched_exit_reason, reason);
 	result_str(&r->res->tr.scheduler_log_tail, tail);
 	free(tail);
@@ -441,7 +442,7 @@ static bool hold(struct run *r, uint64_t ms)
 		uint64_t left;
 
 		if (sched_died(r->env->sched)) {
-			on_sched_death(r);
+			on_sched_death(r, "");
 			return false;
 		}
 		if (rep->have_ring) {
@@ -627,7 +628,18 @@ void scenario_run(const struct scenario_env *env, const Ktstr__Scenario *sc, str
 			ret = spawn_def(r, ci, d);
 	}
 	if (ret) {
-		result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", r->err);
+		/* A scheduler that died or was ejected while the scenario was
+		 * being set up is the cause; the setup error (a worker that gave
+		 * up waiting for PID 1, itself stalled) only its symptom. */
+		if (sched_died(env->sched)) {
+			char during[320];
+
+			snprintf(during, sizeof(during), "during setup, which then failed: %.256s",
+				 r->err);
+			on_sched_death(r, during);
+		} else {
+			result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", r->err);
+		}
 		goto out_stop;
 	}
 	if (!hold(r, sc->settle_ms))

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const expect_keys[] = { "verdict", "detail_any", "why", NULL };
+static const char *const expect_keys[] = { "verdict", "detail_any", "why", "intermittent", NULL };
 
 /* Verdicts a test may be expected to end with: the test's own failures.
  * Not INFRA_ERROR or STOPPED: those are never the scheduler's doing. */
@@ -52,6 +52,9 @@ int expect_parse(struct ys_ctx *c, const struct ynode *n, struct expect_failure 
 		goto err;
 	}
 	if ((ret = ys_str(c, v, "expect_failure.why", &x->why)))
+		goto err;
+	if ((v = ymap_get(n, "intermittent")) &&
+	    (ret = ys_bool(c, v, "expect_failure.intermittent", &x->intermittent)))
 		goto err;
 	x->set = true;
 	return 0;
@@ -110,6 +113,8 @@ int expect_apply(const struct expect_failure *x, struct verdict *v)
 			v->kind = V_XFAIL;
 		return ret;
 	}
+	if (v->kind == V_PASS && x->intermittent)
+		return 0; /* the race did not strike this time */
 	if (v->kind == V_PASS) {
 		ret = redetail(v, "passed, but expect_failure says %s (%s): the bug may be fixed; "
 				  "remove expect_failure from the test",

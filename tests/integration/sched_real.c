@@ -17,7 +17,10 @@
 #include "lib/vmtest.h"
 #include "lib/suite_run.h"
 
-static void scheduler_passes(const char *name)
+/* race: the suite marks the scheduler's tests with an intermittent
+ * expect_failure (a proven upstream race, docs/schedulers.md): a record may
+ * then be XFAIL with exactly that race's signature instead of PASS. */
+static void scheduler_passes_racy(const char *name, const char *race)
 {
 	struct suite_env e;
 	char filter[64], line[128], ops[128], *out = NULL;
@@ -28,15 +31,24 @@ static void scheduler_passes(const char *name)
 	snprintf(filter, sizeof(filter), "%s_", name);
 	rc = run_suite(&e, "sched-real.yaml", filter, NULL, &out);
 	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
-	assert_has(out, "\n2 passed, 0 failed, 0 skipped\n");
+	if (!race)
+		assert_has(out, "\n2 passed, 0 failed, 0 skipped\n");
 	snprintf(ops, sizeof(ops), "\"sched_ext_ops\":\"%s", name);
 	for (int i = 0; i < 2; i++) {
 		char test[64], want[64], *rec;
 
 		snprintf(test, sizeof(test), "%s_%s", name, topo[i][0]);
+		rec = json_record(&e, test);
+		if (race && strstr(rec, "\"verdict\":\"XFAIL\"")) {
+			/* The race struck: its own signature, nothing else. */
+			assert_has(rec, race);
+			assert_has(rec, "runnable task stall");
+			cr_log_info("%s: the known race struck (XFAIL)", test);
+			free(rec);
+			continue;
+		}
 		snprintf(line, sizeof(line), "PASS  %s  (", test);
 		assert_has(out, line);
-		rec = json_record(&e, test);
 		assert_has(rec, "\"verdict\":\"PASS\"");
 		/* attached: the guest saw root/ops = ops_name while enabled */
 		assert_has(rec, ops);
@@ -49,9 +61,17 @@ static void scheduler_passes(const char *name)
 	vmtest_rm_rf(e.tmp);
 }
 
+static void scheduler_passes(const char *name)
+{
+	scheduler_passes_racy(name, NULL);
+}
+
 Test(sched_real, scx_simple, .timeout = 600) { scheduler_passes("simple"); }
 Test(sched_real, scx_central, .timeout = 600) { scheduler_passes("central"); }
-Test(sched_real, scx_flatcg, .timeout = 600) { scheduler_passes("flatcg"); }
+Test(sched_real, scx_flatcg, .timeout = 600)
+{
+	scheduler_passes_racy("flatcg", "expected SCHED_DIED (upstream scx_flatcg lost-cgroup race");
+}
 Test(sched_real, scx_cpu0, .timeout = 600) { scheduler_passes("cpu0"); }
 /* scx_userland is ejected by sched_ext's own stall detectors ("runnable task
  * stall" ~30 s in, or "RCU CPU stall detected!") in the steady scenario on

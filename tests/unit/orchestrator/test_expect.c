@@ -96,6 +96,41 @@ Test(expect, the_expected_failure_becomes_xfail_and_anything_else_stays_visible)
 	suite_free(s);
 }
 
+/* intermittent: a race some runs miss. Its failure is XFAIL, a pass stays
+ * PASS (not XPASS), any other failure still fails. */
+Test(expect, an_intermittent_bug_lets_a_pass_stay_a_pass)
+{
+	struct suite *s = parse_ok("tests:\n"
+				   "  - name: racy\n"
+				   "    expect_failure:\n"
+				   "      verdict: SCHED_DIED\n"
+				   "      detail_any: [\"runnable task stall\"]\n"
+				   "      why: \"upstream race\"\n"
+				   "      intermittent: true\n");
+	const struct expect_failure *x = &s->tests[0].xfail;
+	struct verdict v;
+
+	cr_assert(x->intermittent);
+	v = mk(V_PASS, NULL);
+	cr_assert_eq(expect_apply(x, &v), 0);
+	cr_assert_eq(v.kind, V_PASS, "the race did not strike: a plain pass");
+	verdict_free(&v);
+	v = mk(V_SCHED_DIED, "disabled (runnable task stall)");
+	cr_assert_eq(expect_apply(x, &v), 0);
+	cr_assert_eq(v.kind, V_XFAIL);
+	verdict_free(&v);
+	v = mk(V_FAIL, "unfair cgroup: spread=90%");
+	cr_assert_eq(expect_apply(x, &v), 0);
+	cr_assert_eq(v.kind, V_FAIL, "another failure is never hidden");
+	verdict_free(&v);
+	suite_free(s);
+	cr_assert(strstr(parse_err("tests:\n  - name: a\n"
+				   "    expect_failure: {verdict: FAIL, why: x, intermittent: maybe}\n"),
+			 "expect_failure.intermittent"),
+		  "%s", parse_err("tests:\n  - name: a\n"
+				  "    expect_failure: {verdict: FAIL, why: x, intermittent: maybe}\n"));
+}
+
 Test(expect, totals_summary_and_exit_code)
 {
 	struct test_record r[3];
