@@ -32,10 +32,18 @@ child_exec(const char *path, char *const argv[], const struct spawn_opts *o, int
 	size_t nkeep = o->nkeep;
 	int err, devnull = -1;
 
+	sigset_t none;
+
 	if (nkeep > 16) {
 		err = E2BIG;
 		goto fail;
 	}
+	/* A child starts with no signal blocked, whatever its parent had
+	 * blocked for its own handling (ktstr-orch blocks SIGINT/SIGTERM in
+	 * every thread: orchestrator/stop.h). */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		goto fail_errno;
 	if (o->pdeathsig && prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0)
 		goto fail_errno;
 	if (o->new_pgrp && setpgid(0, 0) < 0)

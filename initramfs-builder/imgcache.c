@@ -14,6 +14,7 @@
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "imgcache.h"
+#include "imgsweep.h"
 #include "imgstamp.h"
 #include "key.h"
 #include <ktstr/memfd.h>
@@ -76,6 +77,14 @@ int imgcache_init(struct imgcache *c, const char *dir)
 		close(c->dirfd);
 		c->dirfd = -1;
 		return -ENOMEM;
+	}
+	{
+		unsigned removed;
+
+		ret = imgsweep(c->dirfd, &removed);
+		if (ret)
+			kwarn("image cache: cannot sweep %s for stale temporary files: %s", path,
+			      strerror(-ret));
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "ktstr/frame.h"
 #include "ktstr/spawn.h"
 #include "builder_client.h"
+#include "stop.h"
 
 #define BUILDER_BIN "ktstr-initramfs-builder"
 /* Replies are small (key, sizes, library list); the image rides as an fd. */
@@ -98,6 +99,8 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		return ret;
 	}
 	bc->sock = sv[0];
+	/* A stop signal kills the builder, so a build in progress ends now. */
+	stop_watch_child(bc->pid, false);
 	return 0;
 }
 
@@ -108,6 +111,7 @@ int builder_client_stop(struct builder_client *bc)
 	if (bc->sock >= 0)
 		close(bc->sock);
 	bc->sock = -1;
+	stop_watch_child(0, false);
 	if (bc->pid <= 0)
 		return 0;
 	ret = ktstr_wait_timeout(bc->pid, &status, BUILDER_CLIENT_STOP_MS);

@@ -7,6 +7,7 @@
 #include "hostcaps.h"
 #include "kernel_cache.h"
 #include "kernel_fetch.h"
+#include "stop.h"
 
 int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 {
@@ -63,8 +64,11 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 		fprintf(stderr, "ktstr-orch kernel %s: unexpected argument '%s'\n", sub, argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(sub, "fetch"))
-		return kernel_fetch(&fo, stdout) ? EXIT_INFRA : 0;
+	if (!strcmp(sub, "fetch")) {
+		if (kernel_fetch(&fo, stdout))
+			return stop_signal() ? EXIT_INTERRUPTED : EXIT_INFRA;
+		return 0;
+	}
 	if (!strcmp(sub, "list"))
 		return kcache_list(stdout) ? EXIT_USAGE : 0;
 	if (!strcmp(sub, "path")) {

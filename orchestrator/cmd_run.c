@@ -16,6 +16,7 @@
 #include "junit.h"
 #include "privdrop.h"
 #include "report_file.h"
+#include "stop.h"
 #include "kernel_cache.h"
 #include "plan.h"
 #include "preflight.h"
@@ -340,6 +341,12 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 			kinfo("%s", err);
 		ret = images_build(s, &p, o.settings.compression, go.insecure_no_sandbox, &images,
 				   err, sizeof(err));
+		if (ret && stop_signal()) {
+			fprintf(stderr, "ktstr-orch: %s while the initramfs images were built: "
+					"stopped before any VM\n", strsignal(stop_signal()));
+			rc = EXIT_INTERRUPTED;
+			goto out;
+		}
 		if (ret) {
 			fprintf(stderr, "ktstr-orch: %s\n", err);
 			rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
@@ -347,6 +354,12 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		}
 	} else {
 		images.fds = NULL;
+	}
+	if (stop_signal()) {
+		fprintf(stderr, "ktstr-orch: %s before the first VM: stopped\n",
+			strsignal(stop_signal()));
+		rc = EXIT_INTERRUPTED;
+		goto out;
 	}
 	if (go.insecure_no_sandbox)
 		kwarn("--insecure-no-sandbox: the initramfs builder and every VM worker run "

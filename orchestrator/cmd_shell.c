@@ -25,6 +25,7 @@
 #include "images.h"
 #include "kernel_cache.h"
 #include "preflight.h"
+#include "stop.h"
 #include "spec_build.h"
 #include "strv.h"
 #include "verdict.h"
@@ -490,14 +491,26 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 		struct termios rawt = saved;
 
 		cfmakeraw(&rawt);
+		/* Restored by the stop watcher too: a signal never leaves the
+		 * terminal raw (stop.h). */
+		stop_watch_tty(STDIN_FILENO, &saved);
 		raw = !tcsetattr(STDIN_FILENO, TCSANOW, &rawt);
 		fprintf(stderr, "ktstr-orch shell: booting %s; leave with `exit` or poweroff\r\n",
 			kc.image);
 	}
 	vm_backend_worker_init(&be, &wcfg);
+	stop_link_flag(&cancel.requested);
 	be.run(&be, &job, &cancel, &res);
+	stop_link_flag(NULL);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	stop_watch_tty(-1, NULL);
+	if (stop_signal()) {
+		fprintf(stderr, "ktstr-orch shell: %s: the VM was stopped\n",
+			strsignal(stop_signal()));
+		rc = EXIT_INTERRUPTED;
+		goto out;
+	}
 	if (res.result && !go.insecure_no_sandbox && !res.infra &&
 	    !(res.result->has_sandboxed && res.result->sandboxed)) {
 		/* Fail closed: the guest ran, but unconfined; do not pass its

@@ -9,6 +9,7 @@
 #include <ktstr/log.h>
 
 #include "cli.h"
+#include "stop.h"
 #include "privdrop.h"
 
 void usage(FILE *f)
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
+	/* First: a signal from here on is a stop request (stop.h), never a
+	 * kill in the middle of a build or with a terminal left raw. */
+	if (stop_init())
+		fprintf(stderr, "ktstr-orch: warning: cannot arm the stop-signal handling; "
+				"SIGINT/SIGTERM kill at once\n");
 	klog_init("ktstr-orch");
 	/* '+': stop at the command so its options are its own. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

@@ -1,4 +1,5 @@
 #include "proc_run.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,8 @@ int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
 		so.stdout_fd = STDERR_FILENO;
 	}
 	ret = ktstr_spawn(path, argv, &so, &pid);
+	if (!ret)
+		stop_watch_child(pid, false); /* a stop signal ends the tool at once */
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	if (ret) {
@@ -86,6 +89,7 @@ int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
 	if (ret) {
 		kill(pid, SIGKILL);
 		ktstr_wait_timeout(pid, &status, 5000);
+		stop_watch_child(0, false);
 		return ret;
 	}
 	{
@@ -96,8 +100,9 @@ int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
 	if (ret == -ETIMEDOUT) {
 		kill(pid, SIGKILL);
 		ktstr_wait_timeout(pid, &status, 5000);
-		return -ETIMEDOUT;
 	}
+	/* Reaped (or hopeless): its pid may be reused from here on. */
+	stop_watch_child(0, false);
 	if (ret)
 		return ret;
 	if (out && sb_append(out, "", 1) == 0)

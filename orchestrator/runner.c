@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "stop.h"
 #include "tty_relay.h"
 
 #include <errno.h>
@@ -238,10 +239,10 @@ static void request_stop(struct runner_state *st, unsigned nthreads)
 		__atomic_store_n(&st->slots[i].requested, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Main thread: wait for the job threads, turning SIGINT/SIGTERM into a stop
- * request. Every job is bounded by its VM timeout plus the worker client's
- * grace, so this loop ends. */
-static int supervise(struct runner_state *st, unsigned nthreads, const sigset_t *sigs)
+/* Main thread: wait for the job threads, turning a stop signal (stop.h)
+ * into a stop request. Every job is bounded by its VM timeout plus the
+ * worker client's grace, so this loop ends. */
+static int supervise(struct runner_state *st, unsigned nthreads, bool handle_signals)
 {
 	int got = 0;
 
@@ -255,22 +256,15 @@ static int supervise(struct runner_state *st, unsigned nthreads, const sigset_t 
 		pthread_mutex_unlock(&st->lock);
 		if (finished == nthreads)
 			return got;
-		if (!sigs) {
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		sig = sigtimedwait(sigs, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM) {
-			if (!got) {
-				pthread_mutex_lock(&st->lock);
-				progress_clear(&st->pg);
-				pthread_mutex_unlock(&st->lock);
-				kwarn("%s: stopping every VM and exiting (send it again to hurry)",
-				      strsignal(sig));
-			}
+		sig = handle_signals ? stop_signal() : 0;
+		if (sig && !got) {
+			pthread_mutex_lock(&st->lock);
+			progress_clear(&st->pg);
+			pthread_mutex_unlock(&st->lock);
 			got = sig;
 			request_stop(st, nthreads);
 		}
+		nanosleep(&ts, NULL);
 	}
 }
 
@@ -324,7 +318,6 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	unsigned nthreads = cfg->workers ? cfg->workers : 1;
 	pthread_t *tids = NULL;
 	struct thread_arg *args = NULL;
-	sigset_t sigs, old;
 	unsigned started = 0;
 	int ret, got;
 
@@ -361,13 +354,9 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 		ret = -ENOMEM;
 		goto err_threads;
 	}
-	/* Block the stop signals in every thread: the main thread takes them
-	 * synchronously with sigtimedwait, so no handler runs mid-malloc. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	if (cfg->handle_signals)
-		pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	/* A stop that came before any job starts none. */
+	if (cfg->handle_signals && stop_signal())
+		st.stop = 1;
 	for (; started < nthreads; started++) {
 		args[started] = (struct thread_arg){ .st = &st, .slot = started };
 		ret = -pthread_create(&tids[started], NULL, job_thread, &args[started]);
@@ -377,16 +366,11 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 			break;
 		}
 	}
-	if (!started) {
-		if (cfg->handle_signals)
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started)
 		goto err_threads;
-	}
-	got = supervise(&st, started, cfg->handle_signals ? &sigs : NULL);
+	got = supervise(&st, started, cfg->handle_signals);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	if (cfg->handle_signals)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&st.lock);
 	progress_clear(&st.pg);
 	pthread_mutex_unlock(&st.lock);

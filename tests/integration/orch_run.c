@@ -277,6 +277,40 @@ Test(orch, a_worker_killed_mid_run_is_reported_and_the_run_completes, .timeout =
 }
 
 /* SIGINT mid-run: exit 130 and nothing of the run left behind. */
+/* SIGTERM in any phase (planning, the image build, VMs starting or
+ * running): exit 130, no process and no temporary image left. Was: 143
+ * during the build, and killed builds left <key>.img.tmp.<pid> behind.
+ * A fresh image cache makes every run build its images. */
+Test(orch, sigterm_in_any_phase_exits_130_and_leaves_nothing, .timeout = 600)
+{
+	static const char *const delays[] = { "0.02", "0.05", "0.1", "0.4", "2.5" };
+	struct orch_env e;
+
+	orch_env(&e);
+	for (size_t i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+		char cmd[16384], *out = NULL;
+		int rc;
+
+		snprintf(cmd, sizeof(cmd),
+			 "set -u; C=%s/cache%zu; mkdir -p $C/images; "
+			 "chown -R %s $C 2>/dev/null; chmod -R a+rwX $C; "
+			 "KTSTR_CACHE_DIR=$C setsid %s run %s/examples/eevdf.yaml "
+			 "--filter eevdf_steady_1llc --kernel %s >%s/out%zu 2>&1 & P=$!; "
+			 "sleep %s; kill -TERM $P; wait $P; echo rc=$?; sleep 1; "
+			 "if pgrep -g $P >/dev/null; then echo LEFTOVER; pgrep -a -g $P; fi; "
+			 "ls $C/images | grep -E '[.]tmp[.]' && echo TMPLEFT; cat %s/out%zu",
+			 e.tmp, i, geteuid() == 0 ? "nobody" : "$(id -un)", e.orch, e.src, e.kernel,
+			 e.tmp, i, delays[i], e.tmp, i);
+		rc = sh(cmd, &out);
+		cr_assert_eq(rc, 0, "%s", out);
+		cr_assert(strstr(out, "rc=130"), "SIGTERM after %s s: not 130:\n%s", delays[i], out);
+		cr_assert_null(strstr(out, "LEFTOVER"), "processes left behind:\n%s", out);
+		cr_assert_null(strstr(out, "TMPLEFT"), "temporary images left behind:\n%s", out);
+		free(out);
+	}
+	vmtest_rm_rf(e.tmp);
+}
+
 Test(orch, sigint_stops_every_vm_and_leaves_no_process, .timeout = 600)
 {
 	struct orch_env e;

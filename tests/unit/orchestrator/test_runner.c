@@ -12,6 +12,7 @@
 #include "fake_backend.h"
 #include "helpers.h"
 #include "runner.h"
+#include "stop.h"
 
 static const char *suite6 = "tests:\n"
 			    "  - {name: a}\n  - {name: b}\n  - {name: c}\n"
@@ -140,22 +141,20 @@ Test(runner, sigint_stops_running_vms_and_starts_no_more)
 	struct runner_cfg cfg = { .suite = s, .plan = &p, .backend = &fb.be, .kernel_fd = -1,
 				  .initrd_fds = no_image, .workers = 2, .out = devnull,
 				  .handle_signals = true };
-	sigset_t block;
 
 	fake_backend_init(&fb);
 	fb.match[0] = "";
 	fb.how[0] = FAKE_WAIT_FOR_STOP;
 	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
-	/* Block SIGINT here too so the helper thread's kill() is queued for
-	 * the runner's sigtimedwait rather than killing the test. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	/* As ktstr-orch's main() does first (stop.h): the signal becomes a
+	 * stop request. */
+	cr_assert_eq(stop_init(), 0);
 	pthread_create(&th, NULL, send_sigint, NULL);
 	cr_assert_eq(runner_run(&cfg, &recs, &n), -EINTR);
 	pthread_join(th, NULL);
 	fclose(devnull);
 	cr_assert_eq(fb.calls, 2, "only the two running VMs were ever started");
+	cr_assert_eq(stop_signal(), SIGINT);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(recs[i].verdict.kind, V_STOPPED, "%zu: %s", i,
 			     verdict_name(recs[i].verdict.kind));
