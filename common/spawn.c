@@ -44,6 +44,11 @@ child_exec(const char *path, char *const argv[], const struct spawn_opts *o, int
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		goto fail_errno;
+	if (o->child_hook) {
+		err = -o->child_hook(o->child_hook_arg);
+		if (err)
+			goto fail;
+	}
 	if (o->pdeathsig && prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0)
 		goto fail_errno;
 	if (o->new_pgrp && setpgid(0, 0) < 0)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "ktstr/log.h"
@@ -56,11 +57,12 @@ static void usage(FILE *f)
  * caller must then exit (fail closed). */
 static int builder_confine(struct builder *b)
 {
-	int fds[5] = { 0, 1, 2, BUILDER_CONTROL_FD, b->cache.dirfd };
+	int fds[6] = { 0, 1, 2, BUILDER_CONTROL_FD, -1, -1 };
 	struct sandbox_host_support hs;
 	struct sandbox_opts o;
+	size_t nfds = 4;
 	char err[1024];
-	int ret;
+	int ret, llfd;
 
 	/* Name what the host lacks up front, rather than the errno of the
 	 * first step that trips over it. */
@@ -72,13 +74,29 @@ static int builder_confine(struct builder *b)
 		     hs.missing[0] ? hs.missing : "seccomp TSYNC (need Linux >= 3.17)");
 		return -ENOSYS;
 	}
+	llfd = sandbox_builder_landlock(b->cache.dirfd, err, sizeof(err));
+	if (llfd == -EOPNOTSUPP) {
+		kwarn("the builder runs without Landlock (%s): its writes are confined to the "
+		      "cache dir by seccomp's dirfd rules only; every BuildOk says landlock=false",
+		      err);
+	} else if (llfd < 0) {
+		kerr("cannot confine the builder: %s", err);
+		return llfd;
+	}
+	if (b->cache.dirfd >= 0)
+		fds[nfds++] = b->cache.dirfd;
+	if (llfd >= 0)
+		fds[nfds++] = llfd;
 	sandbox_opts_init(&o);
 	o.allowed_fds = fds;
-	o.n_allowed_fds = b->cache.dirfd >= 0 ? 5 : 4;
+	o.n_allowed_fds = nfds;
+	o.landlock_fd = llfd;
 	o.cache_dirfd = b->cache.dirfd;
 	o.ns_flags = SANDBOX_NS_USER | SANDBOX_NS_NET | SANDBOX_NS_IPC | SANDBOX_NS_UTS;
 	o.policy_flags = SANDBOX_POLICY_TSYNC;
 	ret = sandbox_confine(SANDBOX_ROLE_BUILDER, &o, err, sizeof(err));
+	if (llfd >= 0)
+		close(llfd);
 	if (ret) {
 		kerr("cannot confine the builder (role builder, before the first request): %s; "
 		     "the builder does not run half-confined, it exits. Fix the cause, or start it "
@@ -86,8 +104,10 @@ static int builder_confine(struct builder *b)
 		return ret;
 	}
 	b->sandboxed = true;
-	kdbg("confined: seccomp builder policy, user/net/ipc/uts namespaces, no capabilities, "
-	     "cache dir fd %d", b->cache.dirfd);
+	b->landlock = llfd >= 0;
+	kdbg("confined: seccomp builder policy, %suser/net/ipc/uts namespaces, no capabilities, "
+	     "cache dir fd %d", b->landlock ? "Landlock (write only below the cache dir), " : "",
+	     b->cache.dirfd);
 	return 0;
 }
 

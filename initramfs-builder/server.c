@@ -199,7 +199,8 @@ err_free:
 
 static int builder_reply(struct builder_result *res, int fd, const char *hexkey, char *const *libs,
 			 size_t nlibs, const struct imgcache_meta *meta, int tier,
-			 uint32_t compression, bool sandboxed, uint64_t t0, struct berr *e)
+			 uint32_t compression, const struct builder *b, uint64_t t0,
+			 struct berr *e)
 {
 	size_t i;
 
@@ -226,7 +227,9 @@ static int builder_reply(struct builder_result *res, int fd, const char *hexkey,
 	res->ok.has_build_us = 1;
 	res->ok.build_us = ktstr_now_us() - t0;
 	res->ok.has_sandboxed = 1;
-	res->ok.sandboxed = sandboxed;
+	res->ok.sandboxed = b->sandboxed;
+	res->ok.has_landlock = 1;
+	res->ok.landlock = b->landlock;
 	return 0;
 }
 
@@ -261,7 +264,7 @@ int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct buil
 			b->stats.fp_hits++;
 			sha256_hex(rec->key, hexkey);
 			ret = builder_reply(res, fd, hexkey, rec->libs, rec->nlibs, &meta, tier,
-					    compression, b->sandboxed, t0, e);
+					    compression, b, t0, e);
 			goto out;
 		}
 	} else if (rec) {
@@ -296,7 +299,7 @@ int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct buil
 	}
 	builder_fp_store(b, reqkey, key, &meta, &p, &deps);
 	ret = builder_reply(res, fd, hexkey, p.libs, p.nlibs, &meta, tier, compression,
-			    b->sandboxed, t0, e);
+			    b, t0, e);
 out:
 	fp_deps_free(&deps);
 	plan_free(&p);

@@ -22,6 +22,7 @@ struct builder {
 	/* Set by main once sandbox_confine succeeded; every BuildOk reports
 	 * it, so a run with --insecure-no-sandbox is visible in results. */
 	bool sandboxed;
+	bool landlock;	/* Landlock enforced (builder_confine) */
 	/* Inputs changed less than this before a build finished keep it from
 	 * storing a fingerprint (FP_RACY_NS; tests lower it). */
 	int64_t fp_racy_ns;

@@ -321,7 +321,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	if (global_drop_privileges(&go))
 		goto out;
 	user_name(user, sizeof(user));
-	if (p.kept && kernel_fd_for_vms(kc.image, &kfd, err, sizeof(err))) {
+	if (p.kept && kernel_fd_for_vms(kc.image, o.settings.engine, &kfd, err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", err);
 		goto out;
 	}
@@ -371,6 +371,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		struct runner_cfg rcfg = {
 			.suite = s, .plan = &p, .settings = o.settings, .backend = &be,
 			.kernel_fd = kfd, .initrd_fds = fds, .image_sandboxed = images.sandboxed,
+			.image_landlock = images.landlock,
 			.workers = go.workers ? go.workers : 1, .retries = o.retries, .out = stdout,
 			.progress = isatty(STDERR_FILENO) ? stderr : NULL, .handle_signals = true,
 		};

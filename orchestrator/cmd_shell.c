@@ -423,7 +423,7 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	/* Kernel open: nothing else needs root. */
 	if (global_drop_privileges(&go))
 		goto out;
-	if (kernel_fd_for_vms(kc.image, &kfd, err, sizeof(err))) {
+	if (kernel_fd_for_vms(kc.image, hc.engine, &kfd, err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch shell: %s\n", err);
 		goto out;
 	}

@@ -175,6 +175,7 @@ void images_free(struct image_set *is)
 	free(imgs);
 	free(is->fds);
 	free(is->sandboxed);
+	free(is->landlock);
 	free(is->uncompressed);
 	memset(is, 0, sizeof(*is));
 }
@@ -273,10 +274,11 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 	imgs = calloc(s->nscheds, sizeof(*imgs));
 	out->fds = malloc(s->nscheds * sizeof(*out->fds));
 	out->sandboxed = malloc(s->nscheds * sizeof(*out->sandboxed));
+	out->landlock = malloc(s->nscheds * sizeof(*out->landlock));
 	out->uncompressed = calloc(s->nscheds ? s->nscheds : 1, sizeof(*out->uncompressed));
 	out->imgs_ = imgs;
 	out->n = s->nscheds;
-	if (!need || !imgs || !out->fds || !out->sandboxed || !out->uncompressed) {
+	if (!need || !imgs || !out->fds || !out->sandboxed || !out->landlock || !out->uncompressed) {
 		free(need);
 		images_free(out);
 		snprintf(err, errlen, "out of memory planning images");
@@ -285,6 +287,7 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 	for (size_t i = 0; i < s->nscheds; i++) {
 		out->fds[i] = -1;
 		out->sandboxed[i] = -1;
+		out->landlock[i] = -1;
 		imgs[i].fd = -1;
 	}
 	for (size_t i = 0; i < p->n; i++)
@@ -328,6 +331,7 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 			bool conf = imgs[i].ok->has_sandboxed && imgs[i].ok->sandboxed;
 
 			out->sandboxed[i] = conf;
+			out->landlock[i] = imgs[i].ok->has_landlock && imgs[i].ok->landlock;
 			if (!conf && !insecure_no_sandbox) {
 				/* Fail closed: never boot an image an unconfined builder made
 				 * unless the user said so. */

@@ -27,6 +27,7 @@ int busybox_path(char *buf, size_t len, char *err, size_t errlen);
 struct image_set {
 	int *fds;	/* per scheduler index: sealed memfd or -1; owned */
 	int *sandboxed;	/* per scheduler index: BuildOk.sandboxed 1/0, -1 = not built */
+	int *landlock;	/* per scheduler index: BuildOk.landlock 1/0, -1 = not built */
 	uint64_t *uncompressed;	/* per scheduler index: BuildOk.uncompressed_size, 0 = none */
 	size_t n;
 	void *imgs_;	/* struct builder_image per scheduler */

@@ -74,8 +74,11 @@ static int junit_props(struct strbuf *sb, const struct test_record *r)
 	if (!ret)
 		ret = sb_printf(sb, "\"/>\n        <property name=\"worker_sandboxed\" value=\"%s\"/>\n"
 				    "        <property name=\"builder_sandboxed\" value=\"%s\"/>\n"
+				    "        <property name=\"builder_landlock\" value=\"%s\"/>\n"
+				    "        <property name=\"qemu_landlock\" value=\"%s\"/>\n"
 				    "      </properties>\n",
-				tristate(record_worker_sandboxed(r)), tristate(r->builder_sandboxed));
+				tristate(record_worker_sandboxed(r)), tristate(r->builder_sandboxed),
+				tristate(r->builder_landlock), tristate(record_qemu_landlock(r)));
 	return ret;
 }
 
@@ -208,9 +211,14 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		if (!ret) {
 			int w = record_worker_sandboxed(&r[i]), b = r[i].builder_sandboxed;
 
-			ret = sb_printf(sb, ",\"worker_sandboxed\":%s,\"builder_sandboxed\":%s",
+			int bl = r[i].builder_landlock, ql = record_qemu_landlock(&r[i]);
+
+			ret = sb_printf(sb, ",\"worker_sandboxed\":%s,\"builder_sandboxed\":%s,"
+					    "\"builder_landlock\":%s,\"qemu_landlock\":%s",
 					w < 0 ? "null" : w ? "true" : "false",
-					b < 0 ? "null" : b ? "true" : "false");
+					b < 0 ? "null" : b ? "true" : "false",
+					bl < 0 ? "null" : bl ? "true" : "false",
+					ql < 0 ? "null" : ql ? "true" : "false");
 		}
 		if (!ret)
 			ret = sb_printf(sb, ",\"engine\":\"%s\",\"wall_ms\":%llu,\"attempts\":%u,"

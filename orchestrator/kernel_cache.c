@@ -293,13 +293,15 @@ int kcache_print_path(FILE *out, const char *arg, Ktstr__Engine engine, char *er
 	return r;
 }
 
-int kernel_fd_for_vms(const char *path, int *kfd, char *err, size_t errlen)
+int kernel_fd_for_vms(const char *path, Ktstr__Engine engine, int *kfd, char *err,
+		      size_t errlen)
 {
+	bool readable = !access(path, R_OK);
 	int fd;
 
-	if (!access(path, R_OK))
+	if (readable && engine != KTSTR__ENGINE__ENGINE_QEMU)
 		return 0;
-	fd = memfd_sealed_copy("ktstr-kernel", *kfd, KERNEL_IMAGE_MAX);
+	fd = memfd_sealed_copy("ktstr-kernel", *kfd, KTSTR_KERNEL_IMAGE_MAX);
 	if (fd < 0) {
 		snprintf(err, errlen,
 			 "kernel %s is not readable by uid %u (whom ktstr-orch runs as after "
@@ -308,8 +310,9 @@ int kernel_fd_for_vms(const char *path, int *kfd, char *err, size_t errlen)
 			 path, (unsigned)getuid(), strerror(-fd));
 		return fd;
 	}
-	kinfo("kernel %s is readable only before the privilege drop: the VMs get a sealed "
-	      "copy of it", path);
+	if (!readable)
+		kinfo("kernel %s is readable only before the privilege drop: the VMs get a "
+		      "sealed copy of it", path);
 	close(*kfd);
 	*kfd = fd;
 	return 0;

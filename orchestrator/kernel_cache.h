@@ -15,10 +15,6 @@
 
 #include "common.pb-c.h"
 
-/* The largest kernel image ktstr reads (a vmlinux with debug info is far
- * smaller; anything bigger is not a kernel). */
-#define KERNEL_IMAGE_MAX (256u << 20)
-
 struct kernel_choice {
 	char image[4096];	/* what the worker boots */
 	char config[4096];	/* kernel config, "" if unknown */
@@ -42,12 +38,15 @@ int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *
 		   size_t errlen);
 
 /* The kernel as the VMs get it once ktstr-orch dropped root: *kfd (opened
- * before the drop) as it is when this user may open path itself, else a
- * sealed memfd copy of it, which replaces *kfd (the old fd is closed). The
- * QEMU engine opens its kernel through /proc/self/fd/N, and that open
- * re-checks the file's permissions: a 0600 root kernel (Ubuntu's
- * /boot/vmlinuz-*) would fail in every VM. Returns 0 or -errno with err. */
-int kernel_fd_for_vms(const char *path, int *kfd, char *err, size_t errlen);
+ * before the drop) as it is for the KVM engine when this user may open
+ * path itself, else a sealed memfd copy of it, which replaces *kfd (the old
+ * fd is closed). The QEMU engine opens its kernel through /proc/self/fd/N:
+ * that open re-checks the file's permissions (a 0600 root kernel, Ubuntu's
+ * /boot/vmlinuz-*, failed in every VM), and under QEMU's Landlock ruleset
+ * only a file unreachable by path opens at all; one copy per run serves
+ * every VM. Returns 0 or -errno with err. */
+int kernel_fd_for_vms(const char *path, Ktstr__Engine engine, int *kfd, char *err,
+		      size_t errlen);
 
 /* 1 if config text enables CONFIG_<opt>=y, else 0. */
 int kconfig_has(const char *config_text, const char *opt);

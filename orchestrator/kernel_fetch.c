@@ -361,7 +361,7 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 		s = strrchr(tmpd, '/');
 		snprintf(key, keylen, "%s", s ? s + 1 : "kernel");
 	}
-	if ((ret = read_file(image, &img, &imglen, KERNEL_IMAGE_MAX)) ||
+	if ((ret = read_file(image, &img, &imglen, KTSTR_KERNEL_IMAGE_MAX)) ||
 	    (ret = read_file(config, &cfg, &cfglen, 16u << 20))) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot read %s: %s\n", img ? config : image,
 			strerror(-ret));

@@ -20,6 +20,13 @@ int record_worker_sandboxed(const struct test_record *r)
 	return r->vm->sandboxed ? 1 : 0;
 }
 
+int record_qemu_landlock(const struct test_record *r)
+{
+	if (!r->vm || !r->vm->has_qemu_landlock)
+		return -1;
+	return r->vm->qemu_landlock ? 1 : 0;
+}
+
 bool record_unsandboxed(const struct test_record *r)
 {
 	return record_worker_sandboxed(r) == 0 || r->builder_sandboxed == 0;

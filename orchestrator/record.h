@@ -20,8 +20,13 @@ struct test_record {
 	/* Whether the builder that made this test's image ran confined
 	 * (BuildOk.sandboxed): 1, 0, or -1 unknown (never built: skipped). */
 	int builder_sandboxed;
+	/* Landlock in the builder of its image (BuildOk.landlock): 1, 0, -1. */
+	int builder_landlock;
 };
 
+/* Whether QEMU ran under Landlock (VmResult.qemu_landlock): 1, 0, or -1
+ * (not the QEMU engine, or no result). */
+int record_qemu_landlock(const struct test_record *r);
 /* Whether the worker of r's last attempt ran confined (VmResult.sandboxed):
  * 1, 0, or -1 unknown (no VM result). */
 int record_worker_sandboxed(const struct test_record *r);

@@ -35,6 +35,12 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		fprintf(f, ", UNSANDBOXED worker");
 	if (r->builder_sandboxed == 0)
 		fprintf(f, ", UNSANDBOXED builder");
+	/* Confined, but without the path limits Landlock adds (the kernel
+	 * has none): said on every line, as an unsandboxed run is. */
+	if (r->builder_sandboxed == 1 && r->builder_landlock == 0)
+		fprintf(f, ", builder WITHOUT LANDLOCK");
+	if (record_worker_sandboxed(r) == 1 && record_qemu_landlock(r) == 0)
+		fprintf(f, ", QEMU WITHOUT LANDLOCK");
 	fprintf(f, ")");
 	if (vd->kind != V_PASS)
 		fprintf(f, " %s: %s", verdict_name(vd->kind), vd->detail ? vd->detail : "");

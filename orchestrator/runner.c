@@ -304,6 +304,10 @@ static int make_records(const struct runner_cfg *cfg, struct runner_state *st, s
 			v->state == VAR_KEPT && cfg->image_sandboxed
 				? cfg->image_sandboxed[cfg->suite->tests[v->test].sched]
 				: -1;
+		st->recs[n].builder_landlock =
+			v->state == VAR_KEPT && cfg->image_landlock
+				? cfg->image_landlock[cfg->suite->tests[v->test].sched]
+				: -1;
 		st->recs[n++].vidx = i;
 	}
 	st->njobs = nj;

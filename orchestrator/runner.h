@@ -22,6 +22,8 @@ struct runner_cfg {
 	/* per scheduler index: BuildOk.sandboxed of its image (1/0, -1
 	 * unknown); NULL = unknown for all. Copied into each record. */
 	const int *image_sandboxed;
+	/* per scheduler index: BuildOk.landlock (1/0, -1 unknown); NULL = unknown */
+	const int *image_landlock;
 	unsigned workers;	/* concurrent VMs, >= 1 */
 	unsigned retries;	/* extra attempts for a failed test */
 	FILE *out;		/* per-test lines */

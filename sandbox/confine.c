@@ -5,6 +5,8 @@
  *     process a full capability set inside it that must then be dropped;
  *   no_new_privs before seccomp, so loading a filter needs no privilege and
  *     no later exec could raise privilege;
+ *   Landlock (when given) after no_new_privs, which it needs, and before
+ *     seccomp, whose tables do not allow its syscalls;
  *   seccomp last: from here on the role's table is all the process can do. */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@ void sandbox_opts_init(struct sandbox_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->cache_dirfd = -1;
+	o->landlock_fd = -1;
 }
 
 int sandbox_confine(enum sandbox_role role, const struct sandbox_opts *o, char *err, size_t len)
@@ -59,6 +62,14 @@ int sandbox_confine(enum sandbox_role role, const struct sandbox_opts *o, char *
 		snprintf(err, len, "sandbox: PR_SET_NO_NEW_PRIVS failed for role %s: %s (need Linux >= 3.5)",
 			 sandbox_role_name(role), strerror(-ret));
 		return ret;
+	}
+	if (o->landlock_fd >= 0) {
+		ret = sandbox_landlock_restrict(o->landlock_fd);
+		if (ret < 0) {
+			snprintf(err, len, "sandbox: enforcing the Landlock ruleset for role %s "
+				 "failed: %s", sandbox_role_name(role), strerror(-ret));
+			return ret;
+		}
 	}
 	return sandbox_load_policy(role, o->policy_flags, o, err, len);
 }

@@ -83,6 +83,10 @@ struct sandbox_opts {
 	int cache_dirfd;
 	/* Out (may be NULL): SANDBOX_NS_* actually entered. */
 	unsigned *ns_entered;
+	/* A Landlock ruleset (sandbox_landlock_ruleset) enforced after
+	 * no_new_privs and before seccomp, or -1 for none. Borrowed: list it
+	 * in allowed_fds; the caller closes it afterwards. */
+	int landlock_fd;
 };
 
 /* Initialise *o to the strict defaults for a role: no fds checked, no caps
@@ -149,6 +153,32 @@ int sandbox_confine(enum sandbox_role role, const struct sandbox_opts *o, char *
  * PR_SET_KEEPCAPS, and verify that setuid(0) now fails. No-op (0) when not
  * root. Returns 0, -ENOENT for an unknown user, or -errno. */
 int sandbox_drop_to_user(const char *user, char *err, size_t len);
+
+/* Landlock (sandbox/landlock.c): path-based limits seccomp cannot express.
+ * A rule grants read (+execute, +write) beneath a directory given by path
+ * (opened O_PATH; a path this host lacks is skipped) or by fd (fd >= 0). */
+struct sandbox_landlock_rule {
+	const char *path;
+	int fd;
+	bool write;
+	bool exec;
+};
+/* The Landlock ABI version this kernel offers, 0 when it has none. */
+int sandbox_landlock_abi(void);
+/* A ruleset fd (caller closes) handling every filesystem right of this ABI
+ * with the given rules, or -errno with err set (-EOPNOTSUPP: no Landlock). */
+int sandbox_landlock_ruleset(const struct sandbox_landlock_rule *rules, size_t n, char *err,
+			     size_t len);
+/* Enforce it on the calling thread and its future children (sets
+ * no_new_privs). Async-signal-safe. 0 or -errno. */
+int sandbox_landlock_restrict(int ruleset_fd);
+
+/* The rulesets of the two processes that get one (rules and reasons in
+ * sandbox/landlock.c): the builder reads anywhere and writes only below
+ * cache_dirfd; QEMU reads its system paths and writes nothing (but
+ * /dev/kvm when dev_kvm). Same returns as sandbox_landlock_ruleset. */
+int sandbox_builder_landlock(int cache_dirfd, char *err, size_t len);
+int sandbox_qemu_landlock(bool dev_kvm, char *err, size_t len);
 
 /* Role name for messages ("worker-ctl"). */
 const char *sandbox_role_name(enum sandbox_role role);

@@ -58,6 +58,8 @@ struct vm_end {
 	uint32_t kvm_exit_reason;
 	uint32_t kvm_suberror;
 	bool sandboxed;
+	/* QEMU engine: QEMU ran under its Landlock ruleset (sandbox_qemu_landlock). */
+	bool qemu_landlock;
 	/* Performance mode: what was applied (perf.requested = asked). */
 	struct perf_report perf;
 };

@@ -41,6 +41,7 @@
 
 #include <ktstr/hostkvm.h>
 #include <ktstr/log.h>
+#include <ktstr/memfd.h>
 #include <ktstr/ring.h>
 #include <ktstr/spawn.h>
 #include <ktstr/util.h>
@@ -97,6 +98,13 @@ static void set_error(struct vm_end *end, int err, const char *what, const char 
 	copy_text(end->error_what, sizeof(end->error_what), what);
 	copy_text(end->error_why, sizeof(end->error_why), why);
 	copy_text(end->error_hint, sizeof(end->error_hint), hint);
+}
+
+/* ktstr_spawn's child hook: enforce the Landlock ruleset in QEMU's process
+ * before exec (async-signal-safe: a prctl and a syscall). */
+static int qemu_landlock_hook(void *arg)
+{
+	return sandbox_landlock_restrict(*(int *)arg);
 }
 
 static void close_fd(int *fd)
@@ -341,7 +349,7 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	memset(&mem, 0, sizeof(mem));
 	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
 		mem.fd[i] = -1;
-	int initrd_fd = -1;
+	int initrd_fd = -1, kernel_copy = -1, llfd = -1;
 	int pairs[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	int logp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct strv argv = { 0 };
@@ -434,6 +442,19 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		goto out;
 	}
 
+	/* QEMU opens its kernel by /proc/self/fd path; under Landlock only a
+	 * file that is not reachable by path (a memfd) opens there. The
+	 * orchestrator hands a sealed memfd already; anything else is copied. */
+	if (fcntl(in->kernel_fd, F_GET_SEALS) < 0) {
+		rc = memfd_sealed_copy("ktstr-kernel", in->kernel_fd, KTSTR_KERNEL_IMAGE_MAX);
+		if (rc < 0) {
+			set_error(end, rc, "copy the kernel into a memfd for QEMU", strerror(-rc),
+				  "check free memory and that the kernel file is a regular file");
+			goto out;
+		}
+		kernel_copy = rc;
+	}
+
 	char cmdline[QEMU_CMDLINE_MAX];
 	rc = guest_cmdline_build(spec, shm_base, spec->shm_size != 0, NULL, cmdline,
 				 sizeof(cmdline));
@@ -466,7 +487,7 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	ai.fd_log = 3 + (int)nkeep;
 	keep[nkeep++] = logp[1];
 	ai.fd_kernel = 3 + (int)nkeep;
-	keep[nkeep++] = in->kernel_fd;
+	keep[nkeep++] = kernel_copy >= 0 ? kernel_copy : in->kernel_fd;
 	ai.fd_initrd = -1;
 	if (initrd_fd >= 0) {
 		ai.fd_initrd = 3 + (int)nkeep;
@@ -505,11 +526,32 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 		}
 	}
 
+	if (confine) {
+		/* Landlock for QEMU: its system paths read-only, nothing
+		 * writable (TCG is no security boundary, and QEMU's -sandbox is
+		 * a deny-list that allows open/write). A kernel without Landlock
+		 * runs QEMU without it, and the result says so. */
+		llfd = sandbox_qemu_landlock(use_kvm, why, sizeof(why));
+		if (llfd == -EOPNOTSUPP) {
+			kwarn("qemu: running QEMU without Landlock: %s", why);
+		} else if (llfd < 0) {
+			kerr("qemu: %s", why);
+			set_error(end, llfd, WORKER_SB_WHAT, why, WORKER_SB_HINT);
+			goto out;
+		}
+	}
 	static char *const qemu_env[] = { "PATH=/usr/bin:/bin", NULL };
 	struct spawn_opts so = { .keep = keep, .nkeep = nkeep, .env = qemu_env,
 				 .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = errp[1],
-				 .new_pgrp = 1, .pdeathsig = SIGKILL };
+				 .new_pgrp = 1, .pdeathsig = SIGKILL,
+				 .child_hook = llfd >= 0 ? qemu_landlock_hook : NULL,
+				 .child_hook_arg = &llfd };
 	rc = ktstr_spawn(qemu_path, argv.v, &so, &q.pid);
+	if (llfd >= 0) {
+		close(llfd);
+		llfd = -1;
+		end->qemu_landlock = rc == 0;
+	}
 	if (rc < 0) {
 		snprintf(why, sizeof(why), "exec %.200s: %s", qemu_path, strerror(-rc));
 		set_error(end, rc, "start QEMU", why, "check the QEMU installation");
@@ -523,6 +565,7 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	close_fd(&logp[1]);
 	close_fd(&errp[1]);
 	close_fd(&initrd_fd);
+	close_fd(&kernel_copy);
 	/* QEMU holds guest RAM now; the worker needs only its SHM mapping,
 	 * which outlives the fd. Fewer fds, less a confined worker can reach. */
 	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
@@ -777,6 +820,8 @@ out:
 	close_fd(&errp[0]);
 	close_fd(&errp[1]);
 	close_fd(&initrd_fd);
+	close_fd(&kernel_copy);
+	close_fd(&llfd);
 	if (q.pid > 0) {
 		kill_group(&q);
 		reap(&q);

@@ -368,6 +368,10 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 	 * never says sandboxed unless the WORKER_CTL policy really loaded. */
 	r.has_sandboxed = true;
 	r.sandboxed = end.sandboxed && worker_sandboxed();
+	if (engine == KTSTR__ENGINE__ENGINE_QEMU) {
+		r.has_qemu_landlock = true;
+		r.qemu_landlock = end.qemu_landlock;
+	}
 	Ktstr__PerfModeReport perf;
 	char *perf_notes[PERF_NOTES_MAX];
 	if (end.perf.requested) {

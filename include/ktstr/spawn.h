@@ -15,6 +15,11 @@ struct spawn_opts {
 	int stderr_fd;		  /* -1 = /dev/null; -2 = inherit */
 	int new_pgrp;		  /* setpgid(0,0) in the child */
 	int pdeathsig;		  /* PR_SET_PDEATHSIG signal, 0 = none */
+	/* Run in the child first, before any fd moves (e.g. a Landlock
+	 * restriction for QEMU); async-signal-safe only. Returns 0 or -errno,
+	 * which then fails the spawn. NULL = none. */
+	int (*child_hook)(void *arg);
+	void *child_hook_arg;
 };
 
 /* Returns 0 and the child's pid, or -errno. An exec failure in the child is

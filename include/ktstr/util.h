@@ -8,6 +8,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The largest kernel image ktstr reads or copies (a vmlinux with debug info
+ * is far smaller; anything bigger is not a kernel). */
+#define KTSTR_KERNEL_IMAGE_MAX (256u << 20)
+
 /* Monotonic clock in microseconds / milliseconds. */
 uint64_t ktstr_now_us(void);
 uint64_t ktstr_now_ms(void);

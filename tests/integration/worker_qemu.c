@@ -22,6 +22,7 @@
 #include "lib/vmtest.h"
 /* The integration link line has no liborchestrator.a (Makefile), so the
  * client under test is compiled into this binary directly. */
+#include "sandbox.h"
 #include "worker_client.h"
 
 struct fixture {
@@ -162,6 +163,12 @@ Test(worker_qemu, powers_off_with_output_and_init_timing, .timeout = 240)
 	cr_assert(r->has_guest_exit_code && r->guest_exit_code == 0);
 	cr_assert_eq(seen.started, 1, "exactly one VmStarted before the result");
 	cr_assert_gt(seen.outputs, 0, "stream_output sends GuestOutput events");
+	/* QEMU booted under its Landlock ruleset wherever the kernel has
+	 * Landlock (the kernel file given here is no memfd: the worker copies
+	 * it, because QEMU's ruleset opens only fds unreachable by path). */
+	cr_assert(r->has_qemu_landlock, "the result says whether QEMU ran under Landlock");
+	cr_assert_eq(r->qemu_landlock, sandbox_landlock_abi() > 0, "qemu_landlock %d, host ABI %d",
+		     r->qemu_landlock, sandbox_landlock_abi());
 	cr_assert(out.reaped && WIFEXITED(out.worker_status) && WEXITSTATUS(out.worker_status) == 0,
 		  "the worker exits 0 after its result");
 	worker_outcome_free(&out);

@@ -10,7 +10,9 @@
  * process reaches the kernel), so the test first asks the host, unconfined,
  * what int 0x80 does, and then asserts what is right for that host. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/kvm.h>
 #include <linux/memfd.h>
 #include <sched.h>
@@ -22,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -280,4 +283,149 @@ Test(sandbox_forbidden, i386_host_probe_is_conclusive)
 			  (WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGILL ||
 					       WTERMSIG(st) == SIGBUS)),
 		  "int 0x80 probe: unexpected outcome %s", txt);
+}
+
+/* ---- Landlock: the builder's writes stay below its cache dir ---------- */
+
+/* seccomp lets the builder create, rename and remove files only with its
+ * cache dirfd, but an absolute path ignores the dirfd: openat(cache_dirfd,
+ * "/tmp/x", O_CREAT) passed the filter and wrote outside the cache. With
+ * the builder's Landlock ruleset (as initramfs-builder/main.c confines it)
+ * every such escape fails with EACCES, and the cache itself still works. */
+struct ll_arg {
+	int dirfd;
+	char outside[64];
+};
+
+static void builder_ll_child(void *p)
+{
+	struct ll_arg *a = p;
+	struct sandbox_opts o;
+	char err[512], path[128];
+	int llfd = sandbox_builder_landlock(a->dirfd, err, sizeof(err)), fd;
+
+	if (llfd < 0)
+		_exit(CHILD_EXIT_SETUP_FAILED);
+	sandbox_opts_init(&o);
+	o.cache_dirfd = a->dirfd;
+	o.landlock_fd = llfd;
+	if (sandbox_confine(SANDBOX_ROLE_BUILDER, &o, err, sizeof(err)) < 0)
+		_exit(CHILD_EXIT_CONFINE_FAILED);
+	close(llfd);
+	snprintf(path, sizeof(path), "%s/created", a->outside);
+	fd = openat(a->dirfd, path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EACCES)
+		_exit(10);
+	snprintf(path, sizeof(path), "%s/dir", a->outside);
+	if (!mkdirat(a->dirfd, path, 0700) || errno != EACCES)
+		_exit(11);
+	snprintf(path, sizeof(path), "%s/victim", a->outside);
+	if (!unlinkat(a->dirfd, path, 0) || errno != EACCES)
+		_exit(12);
+	/* Inside the cache: create, rename, remove as the cache does. */
+	fd = openat(a->dirfd, "entry.tmp", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 || renameat(a->dirfd, "entry.tmp", a->dirfd, "entry"))
+		_exit(13);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/moved", a->outside);
+	if (!renameat(a->dirfd, "entry", a->dirfd, path))
+		_exit(14);
+	if (unlinkat(a->dirfd, "entry", 0))
+		_exit(15);
+	_exit(CHILD_EXIT_OK);
+}
+
+Test(sandbox_forbidden, builder_writes_cannot_leave_the_cache_however_spelled)
+{
+	struct ll_arg a;
+	char cache[] = "/tmp/ktstr-ll-cache-XXXXXX", st[64], victim[128], cmd[256];
+	bool timed_out;
+	int status, fd;
+
+	if (!sandbox_landlock_abi())
+		cr_skip_test("this kernel has no Landlock (the builder then says landlock=false)");
+	cr_assert_not_null(mkdtemp(cache));
+	snprintf(a.outside, sizeof(a.outside), "/tmp/ktstr-ll-out-XXXXXX");
+	cr_assert_not_null(mkdtemp(a.outside));
+	snprintf(victim, sizeof(victim), "%s/victim", a.outside);
+	fd = open(victim, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	a.dirfd = open(cache, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(a.dirfd, 0);
+	status = child_run(builder_ll_child, &a, &timed_out);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "builder with Landlock: child %s (10 create, 11 mkdir, 12 unlink outside "
+		  "succeeded; 13-15 the cache itself failed)",
+		  wait_text(status, st, sizeof(st)));
+	cr_expect_eq(access(victim, F_OK), 0, "the file outside survived");
+	close(a.dirfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", cache, a.outside);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* QEMU's ruleset (vmm-worker/engine_qemu.c enforces it in QEMU's process
+ * before exec): a QEMU taken over by its guest (TCG is no security
+ * boundary; QEMU's -sandbox is a deny-list that allows open/write) can read
+ * its system paths and write nothing, not the image cache every tenant's
+ * VMs read. Was: a file written into the shared cache from QEMU's
+ * namespaces as the dropped user. */
+struct qemu_ll_arg {
+	char cache[64];
+};
+
+static void qemu_ll_child(void *p)
+{
+	struct qemu_ll_arg *a = p;
+	char err[512], path[128], buf[16];
+	int llfd = sandbox_qemu_landlock(false, err, sizeof(err)), fd;
+
+	if (llfd < 0 || sandbox_landlock_restrict(llfd))
+		_exit(CHILD_EXIT_CONFINE_FAILED);
+	snprintf(path, sizeof(path), "%s/evil.img", a->cache);
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0 || errno != EACCES)
+		_exit(10);
+	snprintf(path, sizeof(path), "%s/entry.img", a->cache);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES)
+		_exit(11); /* an existing image cannot be rewritten */
+	if (open("/tmp/ktstr-ll-qemu-x", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) >= 0)
+		_exit(12);
+	fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC); /* a system path: readable */
+	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+		_exit(13);
+	close(fd);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC); /* its stdio */
+	if (fd < 0)
+		_exit(14);
+	close(fd);
+	fd = memfd_create("guest-ram", MFD_CLOEXEC); /* fds are not paths: usable */
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		_exit(15);
+	_exit(CHILD_EXIT_OK);
+}
+
+Test(sandbox_forbidden, qemu_reads_system_paths_and_writes_nothing)
+{
+	struct qemu_ll_arg a;
+	char path[128], st[64], cmd[128];
+	bool timed_out;
+	int status, fd;
+
+	if (!sandbox_landlock_abi())
+		cr_skip_test("this kernel has no Landlock (results then say qemu_landlock=false)");
+	snprintf(a.cache, sizeof(a.cache), "/tmp/ktstr-ll-images-XXXXXX");
+	cr_assert_not_null(mkdtemp(a.cache));
+	snprintf(path, sizeof(path), "%s/entry.img", a.cache);
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	status = child_run(qemu_ll_child, &a, &timed_out);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "QEMU's ruleset: child %s (10/11 a cache write, 12 a /tmp write succeeded; "
+		  "13-15 what QEMU needs failed)",
+		  wait_text(status, st, sizeof(st)));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", a.cache);
+	cr_assert_eq(system(cmd), 0);
 }
