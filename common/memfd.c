@@ -9,19 +9,29 @@
 #include <ktstr/util.h>
 #include <ktstr/memfd.h>
 
+/* A sealable memfd of exactly len bytes (sized first, so the kernel can
+ * allocate in one go). Returns the fd or -errno. */
+static int memfd_sized(const char *name, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 int memfd_sealed_from(const char *name, const void *data, size_t len)
 {
 	int fd, ret;
 
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_sized(name, len);
 	if (fd < 0)
-		return -errno;
-	/* ftruncate first so the size is exact and the kernel can allocate
-	 * in one go; then write the bytes. */
-	if (ftruncate(fd, (off_t)len)) {
-		ret = -errno;
-		goto err_close;
-	}
+		return fd;
 	ret = write_full(fd, data, len);
 	if (ret)
 		goto err_close;
@@ -41,13 +51,9 @@ int memfd_mapped(const char *name, size_t len, void **map)
 
 	if (!len)
 		return -EINVAL;
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_sized(name, len);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len)) {
-		ret = -errno;
-		goto err_close;
-	}
+		return fd;
 	if (!map)
 		return fd;
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -74,13 +80,9 @@ int memfd_sealed_copy(const char *name, int src, size_t max)
 		return -EINVAL;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_sized(name, (size_t)st.st_size);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, st.st_size)) {
-		ret = -errno;
-		goto err_close;
-	}
+		return fd;
 	while (off < st.st_size) {
 		/* sendfile with an offset pointer leaves src's own offset alone. */
 		ssize_t n = sendfile(fd, src, &off, (size_t)(st.st_size - off));

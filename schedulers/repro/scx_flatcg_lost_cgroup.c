@@ -36,25 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void scx_state(char *b, size_t n)
-{
-	int fd = open("/sys/kernel/sched_ext/state", O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd >= 0 ? read(fd, b, n - 1) : -1;
-
-	b[r > 0 ? r : 0] = '\0';
-	if (r > 0 && b[r - 1] == '\n')
-		b[r - 1] = '\0';
-	if (fd >= 0)
-		close(fd);
-}
+#include "repro.h"
 
 static int put(const char *path, const char *text)
 {
@@ -85,7 +67,7 @@ static volatile struct shared *sh;
 
 static void victim(void)
 {
-	double last = now_s();
+	double last = repro_now_s();
 	unsigned seed = (unsigned)getpid();
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -94,7 +76,7 @@ static void victim(void)
 		double t;
 
 		nanosleep(&ts, NULL);
-		t = now_s();
+		t = repro_now_s();
 		if ((t - last) * 1e6 > sh->max_gap_us)
 			sh->max_gap_us = (t - last) * 1e6;
 		sh->last_run = last = t;
@@ -124,7 +106,7 @@ int main(int argc, char **argv)
 	if (sh == MAP_FAILED)
 		return 1;
 	sh->max_gap_us = 0;
-	sh->last_run = now_s();
+	sh->last_run = repro_now_s();
 	snprintf(busy, sizeof(busy), "%s/busy", argv[1]);
 	snprintf(vic, sizeof(vic), "%s/victim", argv[1]);
 	if ((mkdir(busy, 0755) && errno != EEXIST) || (mkdir(vic, 0755) && errno != EEXIST)) {
@@ -151,16 +133,17 @@ int main(int argc, char **argv)
 	printf("REPRO: %ld spinners in %s, victim pid %d alone in %s, %.0f s\n", ncpu, busy,
 	       (int)pid, vic, secs);
 	fflush(stdout);
-	t0 = now_s();
-	while (now_s() - t0 < secs) {
+	t0 = repro_now_s();
+	while (repro_now_s() - t0 < secs) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		scx_state(state, sizeof(state));
+		repro_scx_state(state, sizeof(state));
 		if (strcmp(state, "enabled")) {
 			printf("REPRO: sched_ext state \"%s\" after %.1f s; the victim (pid %d) last "
 			       "ran %.0f ms before, its longest wait until then %.0f ms\n",
-			       state, now_s() - t0, (int)sh->pid, (now_s() - sh->last_run) * 1000,
+			       state, repro_now_s() - t0, (int)sh->pid,
+			       (repro_now_s() - sh->last_run) * 1000,
 			       sh->max_gap_us / 1000);
 			return 2;
 		}

@@ -29,25 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void scx_state(char *b, size_t n)
-{
-	int fd = open("/sys/kernel/sched_ext/state", O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd >= 0 ? read(fd, b, n - 1) : -1;
-
-	b[r > 0 ? r : 0] = '\0';
-	if (r > 0 && b[r - 1] == '\n')
-		b[r - 1] = '\0';
-	if (fd >= 0)
-		close(fd);
-}
+#include "repro.h"
 
 /* The spinner: waits (bounded) for its release byte, then burns CPU and
  * leaves a trace in the shared page so a debugger can see it ran. */
@@ -92,7 +74,7 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 4;
 	const char *cg = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
 	volatile unsigned long *live;
-	double t0 = now_s();
+	double t0 = repro_now_s();
 	char st[64];
 
 	if (n < 1 || n > 64)
@@ -119,23 +101,23 @@ int main(int argc, char **argv)
 		if (write(p[1], "g", 1) != 1)
 			return perror("release"), 1;
 		close(p[1]);
-		printf("[%.3f] spinner %d released\n", now_s() - t0, (int)pid);
+		printf("[%.3f] spinner %d released\n", repro_now_s() - t0, (int)pid);
 	}
 	fflush(stdout);
 	for (int k = 0; k < 800; k++) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		scx_state(st, sizeof(st));
+		repro_scx_state(st, sizeof(st));
 		if (strcmp(st, "enabled")) {
-			printf("[%.3f] sched_ext state %s\n", now_s() - t0, st);
+			printf("[%.3f] sched_ext state %s\n", repro_now_s() - t0, st);
 			return 2;
 		}
 		if (k % 40 == 39) {
-			printf("[%.3f] still enabled\n", now_s() - t0);
+			printf("[%.3f] still enabled\n", repro_now_s() - t0);
 			fflush(stdout);
 		}
 	}
-	printf("[%.3f] survived\n", now_s() - t0);
+	printf("[%.3f] survived\n", repro_now_s() - t0);
 	return 0;
 }
