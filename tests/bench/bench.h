@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/memfd.h>
 #include <ktstr/util.h>
 
 #include "worker.pb-c.h"
@@ -194,6 +195,16 @@ static inline int bench_worker_run(const Ktstr__VmSpec *spec, const char *kernel
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	/* As ktstr-orch hands QEMU runs their kernel (kernel_fd_for_vms): a
+	 * sealed memfd, copied here, outside the worker's measured work. */
+	if (kfd >= 0 && spec->engine == KTSTR__ENGINE__ENGINE_QEMU) {
+		int m = memfd_sealed_copy("ktstr-kernel", kfd, KTSTR_KERNEL_IMAGE_MAX);
+
+		close(kfd);
+		kfd = m >= 0 ? m : -1;
+		if (m < 0)
+			errno = -m;
+	}
 	if (kfd < 0 || (initrd && ifd < 0)) {
 		rc = -errno;
 		if (kfd >= 0)
