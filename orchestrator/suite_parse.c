@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <ktstr/util.h>
 
@@ -635,10 +636,34 @@ err_suite:
 	return ret;
 }
 
+/* A suite only root may read, parsed by a root ktstr-orch, must not leak
+ * through its error messages (they quote keys and values: a suite path
+ * pointing at /etc/shadow would print its first line). Keep the position,
+ * drop the words. */
+static void redact(const char *path, char *err, size_t errlen)
+{
+	size_t pl = strlen(path);
+	unsigned line = 0, col = 0;
+
+	if (!strncmp(err, path, pl) && sscanf(err + pl, ":%u:%u:", &line, &col) == 2)
+		snprintf(err, errlen,
+			 "%s:%u:%u: not a valid suite (details withheld: the file is readable "
+			 "only by root, and ktstr-orch running as root does not echo what it "
+			 "holds; check it as its owner, or make it readable)",
+			 path, line, col);
+	else
+		snprintf(err, errlen,
+			 "%s: not a valid suite (details withheld: the file is readable only by "
+			 "root, and ktstr-orch running as root does not echo what it holds)",
+			 path);
+}
+
 int suite_load(const char *path, struct suite **out, char *err, size_t errlen)
 {
 	struct strbuf sb = { 0 };
 	char why[1024];
+	struct stat st;
+	bool secret;
 	int fd, ret;
 
 	/* A regular file only, opened without waiting (a FIFO would block
@@ -648,6 +673,7 @@ int suite_load(const char *path, struct suite **out, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the suite file: %s", why);
 		return fd;
 	}
+	secret = !fstat(fd, &st) && geteuid() == 0 && st.st_uid == 0 && !(st.st_mode & S_IROTH);
 	ret = read_fd_all(fd, &sb, SUITE_FILE_MAX);
 	close(fd);
 	if (ret) {
@@ -658,5 +684,7 @@ int suite_load(const char *path, struct suite **out, char *err, size_t errlen)
 	}
 	ret = suite_parse(path, sb.buf ? sb.buf : "", sb.len, out, err, errlen);
 	sb_free(&sb);
+	if (ret && secret)
+		redact(path, err, errlen);
 	return ret;
 }

@@ -16,6 +16,7 @@
 
 #include "privdrop.h"
 #include "report_file.h"
+#include "suite.h"
 #include "safe_path.h"
 
 static char base[64];
@@ -243,4 +244,24 @@ Test(report_file, suite_paths_must_be_regular_files_and_never_block)
 	fd = safe_open_regular(path, err, sizeof(err));
 	cr_assert_geq(fd, 0, "%s", err);
 	close(fd);
+}
+
+/* A root ktstr-orch does not echo what a root-only suite file holds (a
+ * suite path pointing at /etc/shadow would print its first line); a file
+ * others may read keeps its full error. */
+Test(report_file, errors_of_root_only_suites_keep_the_position_and_drop_the_words)
+{
+	char path[256], err[1024];
+	struct suite *s = NULL;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (the file must be root's alone)");
+	snprintf(path, sizeof(path), "%s/secret.yaml", base);
+	put(path, "secret_token_42: 1\n", 0600);
+	cr_assert_lt(suite_load(path, &s, err, sizeof(err)), 0);
+	cr_assert_null(strstr(err, "secret_token_42"), "leaked: %s", err);
+	cr_assert(strstr(err, ":1:1: not a valid suite (details withheld"), "%s", err);
+	cr_assert_eq(chmod(path, 0644), 0);
+	cr_assert_lt(suite_load(path, &s, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "secret_token_42"), "a readable file's error names the key: %s", err);
 }
