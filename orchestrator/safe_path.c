@@ -50,19 +50,14 @@ static int walk_start(struct walk *w, const char *path, char *err, size_t errlen
 /* Take the next component off w->todo into comp ("" at the end). */
 static void next_comp(struct walk *w, char *comp, size_t len)
 {
-	char *p = w->todo, *slash;
+	char *p = w->todo;
 	size_t n;
 
 	while (*p == '/')
 		p++;
-	slash = strchr(p, '/');
-	n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n >= len)
-		n = len - 1;
-	memcpy(comp, p, n);
-	comp[n] = '\0';
-	memmove(w->todo, p + (slash ? (size_t)(slash - p) : strlen(p)),
-		strlen(p + (slash ? (size_t)(slash - p) : strlen(p))) + 1);
+	n = strcspn(p, "/");
+	snprintf(comp, len, "%.*s", (int)n, p);
+	memmove(w->todo, p + n, strlen(p + n) + 1);
 }
 
 static bool more_comps(const struct walk *w)
@@ -141,6 +136,28 @@ static int descend(struct walk *w, const char *comp, const char *path, char *err
 	return -ENOTDIR;
 }
 
+/* Walk w to the directory holding the path's last component, which is
+ * left in comp (never "", "." or ".."). 0 or -errno with err set; w->dirfd
+ * stays owned by w either way. */
+static int walk_to_last(struct walk *w, char *comp, size_t complen, const char *path, char *err,
+			size_t errlen)
+{
+	for (;;) {
+		int ret;
+
+		next_comp(w, comp, complen);
+		if (!comp[0] || (!more_comps(w) && (!strcmp(comp, ".") || !strcmp(comp, "..")))) {
+			snprintf(err, errlen, "%s: names a directory, not a file", path);
+			return -EISDIR;
+		}
+		if (!more_comps(w))
+			return 0;
+		ret = descend(w, comp, path, err, errlen);
+		if (ret)
+			return ret;
+	}
+}
+
 int safe_open_parent(const char *path, char *name, size_t namelen, char *err, size_t errlen)
 {
 	struct walk w;
@@ -150,103 +167,69 @@ int safe_open_parent(const char *path, char *name, size_t namelen, char *err, si
 	ret = walk_start(&w, path, err, errlen);
 	if (ret)
 		return ret;
-	for (;;) {
-		next_comp(&w, comp, sizeof(comp));
-		if (!comp[0]) {
-			snprintf(err, errlen, "%s: names a directory, not a file", path);
-			ret = -EISDIR;
-			break;
-		}
-		if (!more_comps(&w)) {
-			if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
-				snprintf(err, errlen, "%s: names a directory, not a file", path);
-				ret = -EISDIR;
-				break;
-			}
-			if (strlen(comp) >= namelen) {
-				snprintf(err, errlen, "%s: file name too long", path);
-				ret = -ENAMETOOLONG;
-				break;
-			}
-			snprintf(name, namelen, "%s", comp);
-			return w.dirfd;
-		}
-		ret = descend(&w, comp, path, err, errlen);
-		if (ret)
-			break;
+	ret = walk_to_last(&w, comp, sizeof(comp), path, err, errlen);
+	if (!ret && strlen(comp) >= namelen) {
+		snprintf(err, errlen, "%s: file name too long", path);
+		ret = -ENAMETOOLONG;
 	}
-	close(w.dirfd);
-	return ret;
+	if (ret) {
+		close(w.dirfd);
+		return ret;
+	}
+	snprintf(name, namelen, "%s", comp);
+	return w.dirfd;
+}
+
+static const char *kind_of(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISDIR(m) ? "a directory"
+	       : S_ISCHR(m) || S_ISBLK(m)	  ? "a device"
+						  : "not a file";
 }
 
 int safe_open_regular(const char *path, char *err, size_t errlen)
 {
-	char name[NAME_MAX + 1];
+	char comp[NAME_MAX + 1];
+	struct walk w;
 	struct stat st;
-	int dirfd, fd, ret, links = 0;
+	int fd, ret, fl;
 
-	dirfd = safe_open_parent(path, name, sizeof(name), err, errlen);
-	if (dirfd < 0)
-		return dirfd;
+	ret = walk_start(&w, path, err, errlen);
+	if (ret)
+		return ret;
 	for (;;) {
+		ret = walk_to_last(&w, comp, sizeof(comp), path, err, errlen);
+		if (ret)
+			goto out;
 		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 || errno != ELOOP)
+		fd = openat(w.dirfd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 || errno != ELOOP || fstatat(w.dirfd, comp, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISLNK(st.st_mode))
 			break;
-		/* The last component is a link: follow it only when trusted,
-		 * by walking its target again from this directory. */
-		char target[PATH_MAX], full[PATH_MAX * 2];
-		ssize_t n;
-
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISLNK(st.st_mode))
-			break;
-		if (!link_trusted(&st)) {
-			snprintf(err, errlen,
-				 "%s is a symbolic link owned by uid %u, not by root or this user "
-				 "(uid %u); ktstr-orch does not follow links another user could "
-				 "have planted: give the real path",
-				 path, (unsigned)st.st_uid, (unsigned)geteuid());
-			close(dirfd);
-			return -EPERM;
-		}
-		n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-		if (n < 0 || ++links > SAFE_PATH_MAX_LINKS) {
-			snprintf(err, errlen, "%s: cannot resolve its symbolic link", path);
-			close(dirfd);
-			return n < 0 ? -errno : -ELOOP;
-		}
-		target[n] = '\0';
-		if (target[0] == '/') {
-			snprintf(full, sizeof(full), "%s", target);
-		} else {
-			/* relative to the link's directory: via /proc/self/fd */
-			snprintf(full, sizeof(full), "/proc/self/fd/%d/%s", dirfd, target);
-		}
-		int nd = safe_open_parent(full, name, sizeof(name), err, errlen);
-
-		close(dirfd);
-		if (nd < 0)
-			return nd;
-		dirfd = nd;
+		/* The last component is a link: followed by the same rules as
+		 * the others (its target walked from its own directory). */
+		ret = follow_link(&w, comp, &st, path, err, errlen);
+		if (ret)
+			goto out;
 	}
 	if (fd < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
-		close(dirfd);
-		return -e;
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+		goto out;
 	}
-	close(dirfd);
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file (%s): give a file",
-			 path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory"
-				   : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file");
+		snprintf(err, errlen, "%s is not a regular file (%s): give a file", path,
+			 kind_of(st.st_mode));
 		close(fd);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
 	/* Back to blocking reads: a regular file never blocks anyway. */
-	ret = fcntl(fd, F_GETFL);
-	if (ret >= 0)
-		fcntl(fd, F_SETFL, ret & ~O_NONBLOCK);
-	return fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	ret = fd;
+out:
+	close(w.dirfd);
+	return ret;
 }

@@ -265,3 +265,25 @@ Test(report_file, errors_of_root_only_suites_keep_the_position_and_drop_the_word
 	cr_assert_lt(suite_load(path, &s, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "secret_token_42"), "a readable file's error names the key: %s", err);
 }
+
+/* A suite path whose last component is a link: followed when root or this
+ * user made it (relative target, from the link's own directory), refused
+ * when another user did. */
+Test(report_file, a_suite_link_is_followed_only_when_trusted)
+{
+	char real[256], link_[256], err[512];
+	int fd;
+
+	snprintf(real, sizeof(real), "%s/real.yaml", base);
+	snprintf(link_, sizeof(link_), "%s/suite.yaml", base);
+	put(real, "tests: []\n", 0644);
+	cr_assert_eq(symlink("real.yaml", link_), 0);
+	fd = safe_open_regular(link_, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
+	if (geteuid() != 0)
+		return;
+	cr_assert_eq(lchown(link_, nobody_uid(), nobody_uid()), 0);
+	cr_assert_eq(safe_open_regular(link_, err, sizeof(err)), -EPERM);
+	cr_assert(strstr(err, "symbolic link owned by uid"), "%s", err);
+}
