@@ -152,10 +152,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 static int open_reports(const struct run_opts *o, const struct global_opts *g,
 			struct report_file rf[2])
 {
-	const char *user = NULL;
-
-	if (geteuid() == 0 && !g->no_drop_privileges)
-		user = g->user && *g->user ? g->user : orch_default_user();
+	const struct privdrop_opts po = { .user = g->user, .keep_root = g->no_drop_privileges };
+	const char *user = privdrop_target(&po);
 	for (int which = 0; which < 2; which++) {
 		const char *path = which ? o->json : o->junit;
 		char err[1024];

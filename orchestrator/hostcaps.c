@@ -36,14 +36,6 @@ int engine_parse(const char *s, Ktstr__Engine *out)
 	return 0;
 }
 
-/* The cache level that is the LLC on this architecture: x86 hosts have an
- * L3; a host whose sysfs stops at L2 hides its L3 (paravirtual hosts do),
- * so its L2 must not be taken for the LLC. */
-#if defined(__x86_64__) || defined(__i386__)
-#define HOST_LLC_MIN_LEVEL 3
-#else
-#define HOST_LLC_MIN_LEVEL 2
-#endif
 /* cache/index0..index9: more than any CPU has. */
 #define HOST_CACHE_INDICES 10
 
@@ -92,15 +84,15 @@ static void probe_llcs(const char *root, const struct cpuset_bits *online, struc
 			continue;
 		cpuset_clear_all(&sh);
 		level = cpu_llc(root, cpu, &sh);
-		if (level < HOST_LLC_MIN_LEVEL) {
+		if (level < HOSTCAPS_LLC_MIN_LEVEL) {
 			hc->llc_unknown = true;
 			if (level)
 				snprintf(hc->llc_note, sizeof(hc->llc_note),
 					 "sysfs shows caches only up to L%d for cpu%u, no L%d", level,
-					 cpu, HOST_LLC_MIN_LEVEL);
+					 cpu, HOSTCAPS_LLC_MIN_LEVEL);
 			else
 				snprintf(hc->llc_note, sizeof(hc->llc_note),
-					 "no cache/index%d in sysfs for cpu%u", HOST_LLC_MIN_LEVEL, cpu);
+					 "no cache/index%d in sysfs for cpu%u", HOSTCAPS_LLC_MIN_LEVEL, cpu);
 			hc->llcs = hc->max_cpus_per_llc = 0;
 			return;
 		}

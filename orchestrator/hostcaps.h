@@ -14,6 +14,15 @@
 
 #include "common.pb-c.h"
 
+/* The cache level that is the LLC on this architecture: x86 hosts have an
+ * L3; a host whose sysfs stops at L2 hides its L3 (paravirtual hosts do),
+ * so its L2 must not be taken for the LLC. */
+#if defined(__x86_64__) || defined(__i386__)
+#define HOSTCAPS_LLC_MIN_LEVEL 3
+#else
+#define HOSTCAPS_LLC_MIN_LEVEL 2
+#endif
+
 struct host_caps {
 	uint32_t cpus;		   /* online CPUs */
 	uint32_t llcs;		   /* distinct last-level caches (0 when unknown) */

@@ -24,10 +24,17 @@ const char *orch_default_user(void)
 	return "nobody";
 }
 
+const char *privdrop_target(const struct privdrop_opts *o)
+{
+	if (geteuid() != 0 || o->keep_root)
+		return NULL;
+	return o->user && *o->user ? o->user : orch_default_user();
+}
+
 int orch_drop_privileges(const struct privdrop_opts *o, const char **dropped_to, char *err,
 			 size_t errlen)
 {
-	const char *user = o->user && *o->user ? o->user : orch_default_user();
+	const char *user = privdrop_target(o); /* non-NULL: root, dropping */
 	bool root = geteuid() == 0;
 	int ret;
 

@@ -16,6 +16,11 @@ struct privdrop_opts {
  * else "nobody". */
 const char *orch_default_user(void);
 
+/* The account a root ktstr-orch becomes with these options (--user, else
+ * orch_default_user()), or NULL when its ids will not change (not root, or
+ * --no-drop-privileges). */
+const char *privdrop_target(const struct privdrop_opts *o);
+
 /* ktstr-orch needs no privilege: it never opens /dev/kvm and never runs
  * tenant code. Called once root-only preparation is done (kernel opened,
  * report files created): as root, sandbox_drop_to_user(user), then (root or

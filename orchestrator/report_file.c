@@ -17,7 +17,9 @@
 
 /* Whether user (NULL = us) may create files in dirfd: asked of a child
  * that becomes that user, so supplementary groups and ACLs count exactly as
- * they will after the drop. */
+ * they will after the drop. The child calls getpwnam/initgroups after a
+ * fork; the only other thread by then is the stop watcher (stop.c), which
+ * waits in sigwait holding no lock. */
 static bool user_may_write(int dirfd, const char *user)
 {
 	char err[256];
