@@ -52,7 +52,13 @@ $(BUILD)/libktstr-proto.a: $(PROTO_O)
 	@rm -f $@; ar rcs $@ $^
 
 # ---- components ---------------------------------------------------------------
-srcs_of = $(wildcard $(1)/*.c $(1)/$(ARCH)/*.c)
+# Every .c under a component folder, at any depth (engine rooms such as
+# vmm-worker/kvm/ and vmm-worker/qemu/), except folders named after another
+# architecture: vmm-worker/x86_64/ builds only on x86_64. Basenames are unique
+# per component (ar keeps one member per name).
+ARCHES := x86_64 aarch64
+OTHER_ARCH_DIRS = $(foreach a,$(filter-out $(ARCH),$(ARCHES)),$(1)/$(a)/%)
+srcs_of = $(filter-out $(call OTHER_ARCH_DIRS,$(1)),$(sort $(shell find $(1) -name '*.c')))
 lib_srcs_of = $(filter-out $(1)/main.c,$(call srcs_of,$(1)))
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -85,9 +91,7 @@ $(BUILD)/obj/empty.o:
 
 # Host binaries: dynamic, with the sanitizers in SAN builds. -I<component> lets
 # a component include its private headers by name.
-# The orchestrator links the guest's scenario catalogue (pure data, no guest
-# syscalls) so canned scenarios are expanded identically on both sides.
-$(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BUILD)/obj/guest/catalog.o $(BASELIBS)
+$(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 $(BUILD)/bin/ktstr-vmm-worker: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/libvmm-worker.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
@@ -97,15 +101,18 @@ $(BUILD)/bin/ktstr-initramfs-builder: $(BUILD)/obj/initramfs-builder/main.o $(BU
 # The guest is PID 1 in a VM: static, never sanitized (ASan cannot run as a
 # static PID 1), built from its own object tree.
 GUEST_CFLAGS := $(filter-out $(SANFLAGS),$(CFLAGS))
-# common/compress.c (gzip/LZ4 writers for initramfs images) is host-only.
-GUEST_SRCS := $(call srcs_of,guest) $(filter-out common/compress.c,$(wildcard common/*.c))
-GUEST_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(GUEST_SRCS))
+# common/ is linked as an archive, so the guest takes only the objects it
+# uses (not, say, the host's gzip/LZ4 image writers).
+GUEST_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(call srcs_of,guest))
+GUEST_COMMON_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(wildcard common/*.c))
+$(BUILD)/guest-obj/libktstr-common.a: $(GUEST_COMMON_O)
+	@rm -f $@; ar rcs $@ $^
 $(BUILD)/guest-obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(GUEST_CFLAGS) -Iguest -c -o $@ $<
 $(BUILD)/guest-obj/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(filter-out -Werror -Wshadow -Wextra,$(GUEST_CFLAGS)) -c -o $@ $<
 GUEST_PROTO_O := $(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/guest-obj/proto/%.o,$(PROTO_C))
-$(BUILD)/bin/ktstr-guest: $(GUEST_O) $(GUEST_PROTO_O)
+$(BUILD)/bin/ktstr-guest: $(GUEST_O) $(GUEST_PROTO_O) $(BUILD)/guest-obj/libktstr-common.a
 	@mkdir -p $(dir $@); $(CC) -static -o $@ $^ $(GUEST_LIBS)
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H)

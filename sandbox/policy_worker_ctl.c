@@ -43,7 +43,7 @@ static const struct sandbox_rule ctl_rules[] = {
 	/* the one child (QEMU engine): stop it, reap it */
 	SB_ALLOW_IF(kill, "QEMU engine: SIGTERM/SIGKILL QEMU at timeout/stop",
 		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),
-	SB_ALLOW_IF(kill, "QEMU engine: SIGKILL QEMU's process group (engine_qemu.c)",
+	SB_ALLOW_IF(kill, "QEMU engine: SIGKILL QEMU's process group (qemu/qemu_engine.c)",
 		    /* low 32 bits only: kill() takes an int (seccomp.c) */
 		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PGRP)),
 	SB_ALLOW_IF(wait4, "QEMU engine: reap QEMU (waitpid)", SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),

@@ -1,5 +1,5 @@
 /* The contract between ktstr-vmm-worker's protocol layer (main.c) and its two
- * engines (engine_kvm.c, engine_qemu.c). Both engines take the same inputs,
+ * engines (kvm/kvm_engine.c, qemu/qemu_engine.c). Both engines take the same inputs,
  * honour the same guest contract and feed the same capture, so a report never
  * depends on which engine ran except for the engine field itself.
  *
@@ -67,12 +67,12 @@ struct vm_end {
 /* Run one VM to its end. Returns 0 when the VM ran and ended (whatever the
  * outcome, filled into *end), or -errno when the engine could not start at
  * all (then *end still carries outcome ENGINE_ERROR and a precise error). */
-int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
-int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
+int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
+int qemu_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end);
 
 /* What /dev/kvm is for this worker: ktstr_kvm_kind() (include/ktstr/hostkvm.h),
  * or "no-access" when it is hardware KVM this process cannot open. */
-const char *engine_kvm_kind(void);
+const char *kvm_engine_kind(void);
 /* Resolve ENGINE_AUTO. */
 Ktstr__Engine engine_choose(Ktstr__Engine requested);
 

@@ -12,7 +12,7 @@
 
 #include "engine.h"
 
-const char *engine_kvm_kind(void)
+const char *kvm_engine_kind(void)
 {
 	const char *k = ktstr_kvm_kind();
 	int fd;
@@ -30,7 +30,7 @@ Ktstr__Engine engine_choose(Ktstr__Engine requested)
 {
 	if (requested == KTSTR__ENGINE__ENGINE_KVM || requested == KTSTR__ENGINE__ENGINE_QEMU)
 		return requested;
-	if (ktstr_kvm_is_hardware(engine_kvm_kind()))
+	if (ktstr_kvm_is_hardware(kvm_engine_kind()))
 		return KTSTR__ENGINE__ENGINE_KVM;
 	return KTSTR__ENGINE__ENGINE_QEMU;
 }

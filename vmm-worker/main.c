@@ -44,6 +44,7 @@
 #include "memfloor.h"
 #include "sandbox.h"
 #include "worker_ctl.h"
+#include "worker_sandbox.h"
 
 #define CTL_FD 3
 #define RUNVM_WAIT_MS 30000
@@ -304,11 +305,11 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 	kinfo("worker: running %s VM%s%s (%u MB, timeout %u ms, /dev/kvm: %s)",
 	      engine == KTSTR__ENGINE__ENGINE_KVM ? "KVM" : "QEMU", spec->label ? " " : "",
 	      spec->label ? spec->label : "", spec->memory_mb, spec->timeout_ms,
-	      engine_kvm_kind());
+	      kvm_engine_kind());
 	if (engine == KTSTR__ENGINE__ENGINE_KVM)
-		engine_kvm_run(&in, cap, &end);
+		kvm_engine_run(&in, cap, &end);
 	else
-		engine_qemu_run(&in, cap, &end);
+		qemu_engine_run(&in, cap, &end);
 	end.engine = engine;
 
 	if (end.engine_start_us && !capture_started_sent(cap))
@@ -428,7 +429,7 @@ int main(int argc, char **argv)
 
 	Ktstr__WorkerReady ready = KTSTR__WORKER_READY__INIT;
 	ready.pid = (uint32_t)getpid();
-	ready.kvm_kind = (char *)engine_kvm_kind();
+	ready.kvm_kind = (char *)kvm_engine_kind();
 	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_READY;
 	ev.ready = &ready;

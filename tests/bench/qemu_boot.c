@@ -6,7 +6,7 @@
  *
  * Plain QEMU gets the same kernel, initrd and kernel command line the QEMU
  * engine builds (guest_cmdline_build from vmm-worker with the same VmSpec
- * values) and the same machine flags (vmm-worker/engine_qemu_args.c):
+ * values) and the same machine flags (vmm-worker/qemu/qemu_args.c):
  * -nodefaults, pc, TCG, -cpu max, the same -smp/-m, guest RAM on a shared
  * memfd, COM1 and COM2 on socketpairs, QEMU's -sandbox. What it leaves out
  * is exactly the worker's part: -S + QMP "cont" after confinement, the QMP

@@ -1,7 +1,7 @@
 /* bench-share: do concurrent KVM-engine VMs share the image's pages?
  *
  * The KVM engine maps the base initramfs memfd MAP_PRIVATE into guest RAM
- * (vmm-worker/engine_kvm_boot.c: load_initrd), so a page the guest only
+ * (vmm-worker/kvm/kvm_boot.c: load_initrd), so a page the guest only
  * reads stays the memfd's page-cache page, mapped by every worker; only a
  * page a guest writes becomes private to it. This program checks that on
  * the running system:

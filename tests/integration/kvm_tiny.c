@@ -383,7 +383,7 @@ static unsigned long hex_after(const char *key)
 
 /* The max-cpu preset 1,14,9,2 (252 vCPUs): APIC IDs pack as llc << 5 |
  * core << 1 | thread, up to 433, so the engine runs split irqchip with
- * X2APIC_API and our IOAPIC (vmm-worker/ioapic.c). The tiny guest runs on
+ * X2APIC_API and our IOAPIC (vmm-worker/kvm/ioapic.c). The tiny guest runs on
  * the BSP only (the 251 APs wait for an INIT/SIPI that never comes) and,
  * confined like any guest: reads/writes the IOAPIC through MMIO, gets a
  * level-triggered COM1 interrupt delivered as an MSI (LAPIC IRR), clears

@@ -181,7 +181,7 @@ static bool starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-/* Exactly the documented inventory (engine_qemu.c header, main.c). */
+/* Exactly the documented inventory (qemu/qemu_engine.c header, main.c). */
 static void expect_fds(const struct proc_look *l, const struct fixture *fx, pid_t worker)
 {
 	char kernel[PATH_MAX], cpio[PATH_MAX], status[64];

@@ -87,7 +87,7 @@ static int run(int sc, enum tiny_format fmt, const char *topo, uint32_t timeout_
 	in = (struct vm_inputs){ .spec = &spec, .kernel_fd = fd, .initrd_fd = -1, .stdin_fd = -1,
 				 .stdout_fd = -1, .ctl_sock = -1, .worker_start_us = ktstr_now_us(),
 				 .stop_requested = &stop };
-	r = engine_kvm_run(&in, cap, &end);
+	r = kvm_engine_run(&in, cap, &end);
 	printf("run_rc=%d\n", r);
 	printf("outcome=%s\n", protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor,
 								     end.outcome)->name);

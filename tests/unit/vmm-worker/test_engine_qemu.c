@@ -1,4 +1,4 @@
-/* engine_qemu_args.c / engine_qemu_qmp.c: QEMU's command line and how an
+/* qemu/qemu_args.c / qemu/qemu_qmp.c: QEMU's command line and how an
  * ending is classified. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine_qemu.h"
+#include "qemu/qemu.h"
 
 static bool has_pair(const struct strv *a, const char *opt, const char *val)
 {

@@ -12,7 +12,7 @@ Test(engine_select, explicit_requests_are_honoured)
 
 Test(engine_select, auto_picks_kvm_only_on_hardware_kvm)
 {
-	const char *kind = engine_kvm_kind();
+	const char *kind = kvm_engine_kind();
 	const char *known[] = { "hardware-svm", "hardware-vmx", "kvm_pvm", "absent", "not-hardware", "no-access" };
 	bool ok = false;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

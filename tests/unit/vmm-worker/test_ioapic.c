@@ -1,4 +1,4 @@
-/* The user-space IOAPIC of split-irqchip mode (vmm-worker/ioapic.c): its
+/* The user-space IOAPIC of split-irqchip mode (vmm-worker/kvm/ioapic.c): its
  * registers through MMIO, masking, edge vs level with remote IRR, EOI (the
  * LAPIC broadcast and the version-0x20 EOI register) and the MSI messages it
  * sends, including x2APIC destinations above 255. */
@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ioapic.h"
+#include "kvm/ioapic.h"
 #include "x86_64/layout.h"
 
 static struct ioapic io;

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <string.h>
 
-#include "i8042.h"
-#include "uart16550.h"
+#include "kvm/i8042.h"
+#include "kvm/uart16550.h"
 #include "x86_64/acpi_pm.h"
 #include "x86_64/layout.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "engine_kvm_priv.h"
+#include "kvm_priv.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "sandbox.h"

@@ -1,4 +1,4 @@
-/* The KVM engine: our own VMM. engine_kvm_run sets the VM up, runs one
+/* The KVM engine: our own VMM. kvm_engine_run sets the VM up, runs one
  * thread per vCPU and watches from the calling thread (100 ms ticks): live
  * SHM ring drain, serial output to the capture, console panic marker,
  * SCHED_EXIT, stop requests, interactive input and the watchdog. Whatever
@@ -33,9 +33,9 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "engine_kvm_priv.h"
+#include "kvm_priv.h"
 #include "sandbox.h"
-#include "worker_ctl.h"
+#include "worker_sandbox.h"
 #include "ktstr/log.h"
 #include "ktstr/topology.h"
 #include "ktstr/util.h"
@@ -524,7 +524,7 @@ static int confine_ctl(struct kvm_engine *e, struct kvm_err *err)
 	return 0;
 }
 
-int engine_kvm_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
+int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
 {
 	struct kvm_engine *e = calloc(1, sizeof(*e));
 	struct kvm_err err = { .err = 0 };

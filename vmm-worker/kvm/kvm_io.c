@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "engine_kvm_priv.h"
+#include "kvm_priv.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "x86_64/layout.h"
@@ -54,7 +54,7 @@ void kvm_io_drain_serial(struct kvm_engine *e)
 	if (c1->len)
 		capture_com1(e->cap, c1->buf, c1->len);
 	/* Shell mode: the capture also writes COM2 to stdout_fd (its mirror,
-	 * set by engine_kvm_run as the QEMU engine does). */
+	 * set by kvm_engine_run as the QEMU engine does). */
 	if (c2->len)
 		capture_com2(e->cap, c2->buf, c2->len);
 	if (c1->len || c2->len)

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine_kvm_priv.h"
+#include "kvm_priv.h"
 #include "ktstr/log.h"
 #include "x86_64/acpi.h"
 #include "x86_64/bootparams.h"

@@ -1,4 +1,4 @@
-/* Private to the QEMU engine: the pieces of engine_qemu_run() that do not
+/* Private to the QEMU engine: the pieces of qemu_engine_run() that do not
  * need a running QEMU, split out so unit tests can check them. */
 #ifndef KTSTR_ENGINE_QEMU_H
 #define KTSTR_ENGINE_QEMU_H

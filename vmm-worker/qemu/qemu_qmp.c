@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "engine_qemu.h"
+#include "qemu.h"
 
 /* Copy the string value of "key" in line into out; false if absent. */
 static bool json_str(const char *line, const char *key, char *out, size_t outlen)

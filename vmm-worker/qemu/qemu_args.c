@@ -11,7 +11,7 @@
 
 #include <ktstr/topology.h>
 
-#include "engine_qemu.h"
+#include "qemu.h"
 
 int strv_add(struct strv *s, const char *fmt, ...)
 {

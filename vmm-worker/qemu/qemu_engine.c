@@ -3,7 +3,7 @@
  *
  * Ownership: this file owns the worker's ends of the QMP/COM1/COM2 sockets,
  * the log and stderr pipes, the pidfd, guest RAM (struct qemu_mem) and the
- * initrd memfd; all are closed before engine_qemu_run() returns. The child
+ * initrd memfd; all are closed before qemu_engine_run() returns. The child
  * ends are closed right after the spawn. The kernel fd and interactive fds
  * belong to main.c.
  *
@@ -48,9 +48,9 @@
 
 #include "capture.h"
 #include "engine.h"
-#include "engine_qemu.h"
+#include "qemu.h"
 #include "sandbox.h"
-#include "worker_ctl.h"
+#include "worker_sandbox.h"
 
 #define TICK_MS 100		/* ring drain cadence (facts 2.9: host drains every 100 ms) */
 #define PANIC_GRACE_MS 5000	/* panic=-1 resets at once; this bounds a stuck one */
@@ -338,7 +338,7 @@ static int setup_fds(int pairs[3][2], int logp[2], int errp[2])
 	return 0;
 }
 
-int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
+int qemu_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
 {
 	const Ktstr__VmSpec *spec = in->spec;
 	const Ktstr__Topology *t = spec->topology;
@@ -380,7 +380,7 @@ int engine_qemu_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	}
 	bool use_kvm = false;
 	if (spec->qemu_allow_kvm) {
-		const char *k = engine_kvm_kind();
+		const char *k = kvm_engine_kind();
 		use_kvm = ktstr_kvm_is_hardware(k);
 		if (!use_kvm)
 			kinfo("qemu: KVM acceleration allowed but /dev/kvm is %s; using TCG", k);

@@ -13,7 +13,7 @@
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
-#include "engine_qemu.h"
+#include "qemu.h"
 
 int qemu_find_binary(const char *name, char *out, size_t outlen)
 {

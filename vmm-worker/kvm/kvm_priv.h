@@ -1,5 +1,5 @@
-/* State shared by the KVM engine's files (engine_kvm*.c, kvm_vcpu.c,
- * kvm_io.c). One struct kvm_engine per VM, owned by engine_kvm_run. */
+/* State shared by the KVM engine's files (kvm_engine.c, kvm_boot.c, kvm_vcpu.c,
+ * kvm_io.c). One struct kvm_engine per VM, owned by kvm_engine_run. */
 #ifndef KTSTR_ENGINE_KVM_PRIV_H
 #define KTSTR_ENGINE_KVM_PRIV_H
 
