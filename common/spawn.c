@@ -3,6 +3,7 @@
  * environment: no inherited secrets, no stray descriptors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,6 +50,10 @@ child_exec(const char *path, char *const argv[], const struct spawn_opts *o, int
 		if (err)
 			goto fail;
 	}
+	if (o->set_ids && (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0 ||
+			   setresuid(o->uid, o->uid, o->uid) < 0))
+		goto fail_errno;
+	/* After the id change: a uid change clears the parent-death signal. */
 	if (o->pdeathsig && prctl(PR_SET_PDEATHSIG, o->pdeathsig) < 0)
 		goto fail_errno;
 	if (o->new_pgrp && setpgid(0, 0) < 0)

@@ -17,6 +17,7 @@
 #include "imgsweep.h"
 #include "imgstamp.h"
 #include "key.h"
+#include <ktstr/imgcache_fd.h>
 #include <ktstr/memfd.h>
 
 #define IC_MAGIC "KTSTRIMG"
@@ -37,6 +38,49 @@ static int ic_dir_from_env(char *out, size_t len)
 	return -ENOENT;
 }
 
+static void ic_sweep(struct imgcache *c)
+{
+	unsigned removed;
+	int ret = imgsweep(c->dirfd, &removed);
+
+	if (ret)
+		kwarn("image cache: cannot sweep %s for stale temporary files: %s", c->dir,
+		      strerror(-ret));
+}
+
+/* The directory a root ktstr-orch opened for us (orchestrator/cache_owner.h):
+ * no path to walk, so a cache below a directory this account cannot search
+ * works, and nothing can swap the directory between check and use. */
+static int ic_adopt_fd(struct imgcache *c, const char *v)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char *end;
+	long fd;
+
+	errno = 0;
+	fd = strtol(v, &end, 10);
+	if (errno || *end || fd < 3 || fd > 1023 || fstat((int)fd, &st) || !S_ISDIR(st.st_mode)) {
+		kwarn("image cache: %s=%s is not an open directory; caching images in memory "
+		      "only", KTSTR_CACHE_FD_ENV, v);
+		return 0;
+	}
+	if (st.st_uid != geteuid())
+		kwarn("image cache: the directory passed as fd %ld belongs to uid %u, not to this "
+		      "builder (uid %u): writes will fail", fd, (unsigned)st.st_uid,
+		      (unsigned)geteuid());
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC))
+		return -errno;
+	if (ic_dir_from_env(path, sizeof(path)))
+		snprintf(path, sizeof(path), "(cache directory fd %ld)", fd);
+	c->dir = strdup(path);
+	if (!c->dir)
+		return -ENOMEM;
+	c->dirfd = (int)fd;
+	ic_sweep(c);
+	return 0;
+}
+
 int imgcache_init(struct imgcache *c, const char *dir)
 {
 	char path[PATH_MAX];
@@ -46,6 +90,8 @@ int imgcache_init(struct imgcache *c, const char *dir)
 	c->dirfd = -1;
 	c->lock_timeout_ms = IMGCACHE_LOCK_TIMEOUT_MS;
 	c->racy_ns = FP_RACY_NS;
+	if (!dir && getenv(KTSTR_CACHE_FD_ENV))
+		return ic_adopt_fd(c, getenv(KTSTR_CACHE_FD_ENV));
 	if (dir) {
 		if (!dir[0])
 			return 0;
@@ -78,14 +124,7 @@ int imgcache_init(struct imgcache *c, const char *dir)
 		c->dirfd = -1;
 		return -ENOMEM;
 	}
-	{
-		unsigned removed;
-
-		ret = imgsweep(c->dirfd, &removed);
-		if (ret)
-			kwarn("image cache: cannot sweep %s for stale temporary files: %s", path,
-			      strerror(-ret));
-	}
+	ic_sweep(c);
 	return 0;
 }
 

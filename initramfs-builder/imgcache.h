@@ -69,8 +69,9 @@ struct imgcache {
 	int64_t racy_ns;		/* imgstamp window; FP_RACY_NS (tests: 0) */
 };
 
-/* dir NULL = from the environment (see above); an empty or unusable
- * directory makes the cache memory-only (logged, not fatal). */
+/* dir NULL = the directory whose fd $KTSTR_CACHE_FD names (ktstr/imgcache_fd.h), else from the
+ * environment (see above); an empty or unusable directory makes the cache
+ * memory-only (logged, not fatal). */
 int imgcache_init(struct imgcache *c, const char *dir);
 void imgcache_free(struct imgcache *c);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "ktstr/imgcache_fd.h"
 #include "ktstr/log.h"
 #include "bench.h"
 #include "sandbox.h"
@@ -124,7 +125,8 @@ int main(int argc, char **argv)
 	};
 	const char *init = NULL, *sched = NULL;
 	int bench = 0, iterations = 1, insecure = 0, opt, ret;
-	const int stdfds[4] = { 0, 1, 2, BUILDER_CONTROL_FD };
+	int stdfds[5] = { 0, 1, 2, BUILDER_CONTROL_FD, -1 };
+	size_t nstd = 4;
 	char err[1024];
 	struct builder b;
 	struct stat st;
@@ -159,13 +161,18 @@ int main(int argc, char **argv)
 		     BUILDER_CONTROL_FD);
 		return 2;
 	}
+	/* A root ktstr-orch also passes the cache directory, named by
+	 * $KTSTR_CACHE_FD (ktstr/imgcache_fd.h); imgcache_init checks it. */
+	if (getenv(KTSTR_CACHE_FD_ENV) && !strcmp(getenv(KTSTR_CACHE_FD_ENV), "4"))
+		stdfds[nstd++] = 4;
 	/* Before opening anything: an fd leaked by whoever started us would
 	 * otherwise be carried into the sandbox (sandbox_confine checks again
 	 * once the cache dir is open). */
-	ret = sandbox_fd_inventory_check(stdfds, 4, err, sizeof(err));
+	ret = sandbox_fd_inventory_check(stdfds, nstd, err, sizeof(err));
 	if (ret && !insecure) {
-		kerr("fd inventory at startup: %s; ktstr-orch passes only fds 0-2 and the control "
-		     "socket (fd 3): close the others in whatever started the builder", err);
+		kerr("fd inventory at startup: %s; ktstr-orch passes only fds 0-2, the control "
+		     "socket (fd 3) and, as root, the cache directory (fd 4, named by %s): close "
+		     "the others in whatever started the builder", err, KTSTR_CACHE_FD_ENV);
 		return 1;
 	}
 	if (ret)

@@ -13,6 +13,7 @@
 #include "ktstr/frame.h"
 #include "ktstr/spawn.h"
 #include "builder_client.h"
+#include "ktstr/imgcache_fd.h"
 #include "stop.h"
 
 #define BUILDER_BIN "ktstr-initramfs-builder"
@@ -28,9 +29,10 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 {
 	static const struct builder_client_opts defaults = {
 		.builder_path = NULL, .stderr_fd = -2, .cache_dir = NULL,
-		.insecure_no_sandbox = false,
+		.insecure_no_sandbox = false, .owner = NULL,
 	};
 	char path[PATH_MAX], envbuf[8][PATH_MAX + 32], *envp[9];
+	int keep[2];
 	struct spawn_opts so = { 0 };
 	char *argv[] = { BUILDER_BIN, NULL, NULL };
 	int sv[2], ret, nenv = 0;
@@ -76,14 +78,32 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		envp[nenv] = envbuf[nenv];
 		nenv++;
 	}
+	if (opts->owner && opts->owner->set) {
+		if (opts->cache_dirfd >= 0) {
+			/* fd 3 is the socket, fd 4 the cache directory
+			 * (ktstr_spawn numbers the kept fds from 3). */
+			snprintf(envbuf[nenv], sizeof(envbuf[0]), "%s=4", KTSTR_CACHE_FD_ENV);
+			envp[nenv] = envbuf[nenv];
+			nenv++;
+		}
+		so.set_ids = 1;
+		so.uid = opts->owner->uid;
+		so.gid = opts->owner->gid;
+	}
 	envp[nenv] = NULL;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		snprintf(err, errlen, "initramfs builder: socketpair: %s", strerror(errno));
 		return ret;
 	}
-	so.keep = &sv[1];
-	so.nkeep = 1;
+	keep[0] = sv[1];
+	keep[1] = opts->owner && opts->owner->set ? opts->cache_dirfd : -1;
+	/* One more entry than builder_env_pass plus KTSTR_CACHE_DIR. */
+	_Static_assert(sizeof(envbuf) / sizeof(envbuf[0]) >=
+			       sizeof(builder_env_pass) / sizeof(builder_env_pass[0]) + 2,
+		       "room for every builder variable");
+	so.keep = keep;
+	so.nkeep = keep[1] >= 0 ? 2 : 1;
 	so.env = envp;
 	so.stdin_fd = -1;
 	so.stdout_fd = -1;

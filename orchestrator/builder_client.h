@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "builder.pb-c.h"
+#include "cache_owner.h"
 
 /* Long enough for a cold LZ4 build of a large closure plus waiting for
  * another builder that holds the same cache key (the builder gives up that
@@ -39,6 +40,11 @@ struct builder_client_opts {
 	 * confine it (it refuses to start otherwise). Default false; every
 	 * BuildOk then carries sandboxed=false, and callers must report it. */
 	bool insecure_no_sandbox;
+	/* Root only (cache_owner.h): start the builder as this account and
+	 * give it cache_dirfd (borrowed; the caller closes it) as its image
+	 * cache. NULL = same ids as this process, cache found by path. */
+	const struct cache_owner *owner;
+	int cache_dirfd;
 };
 
 struct builder_image {

@@ -17,16 +17,19 @@ struct global_opts {
 	const char *user;	  /* --user: whom root drops to (NULL = default) */
 	bool no_drop_privileges;  /* --no-drop-privileges: stay root */
 	bool insecure_no_sandbox; /* --insecure-no-sandbox: builder and workers unconfined */
+	const char *cache_user;	  /* --cache-user: who owns the image cache (cache_owner.h) */
 };
 
 /* Parse one of the options every VM-starting command takes (--user,
- * --no-drop-privileges, --insecure-no-sandbox), as getopt_long code c from
+ * --cache-user, --no-drop-privileges, --insecure-no-sandbox), as getopt_long code c from
  * global_opt_longopts. Returns 1 if c was one, else 0. */
 #define GOPT_USER 0x100
 #define GOPT_NO_DROP 0x101
 #define GOPT_INSECURE 0x102
+#define GOPT_CACHE_USER 0x103
 #define GLOBAL_LONGOPTS                                                        \
 	{ "user", required_argument, NULL, GOPT_USER },                         \
+	{ "cache-user", required_argument, NULL, GOPT_CACHE_USER },             \
 	{ "no-drop-privileges", no_argument, NULL, GOPT_NO_DROP },              \
 	{ "insecure-no-sandbox", no_argument, NULL, GOPT_INSECURE }
 int global_opt(struct global_opts *g, int c, const char *arg);

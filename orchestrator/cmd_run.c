@@ -1,6 +1,7 @@
 /* `ktstr-orch run SUITE` and `ktstr-orch list SUITE`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "images.h"
 #include "junit.h"
+#include "cache_owner.h"
 #include "privdrop.h"
 #include "report_file.h"
 #include "stop.h"
@@ -152,7 +154,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 static int open_reports(const struct run_opts *o, const struct global_opts *g,
 			struct report_file rf[2])
 {
-	const struct privdrop_opts po = { .user = g->user, .keep_root = g->no_drop_privileges };
+	const struct privdrop_opts po = global_privdrop_opts(g);
 	const char *user = privdrop_target(&po);
 	for (int which = 0; which < 2; which++) {
 		const char *path = which ? o->json : o->junit;
@@ -193,6 +195,49 @@ static int write_reports(struct report_file rf[2], const struct suite *s, const 
 		sb_free(&sb);
 	}
 	return rc;
+}
+
+struct readable_ctx {
+	const struct suite *s;
+	const struct plan *p;
+	const char *user;
+	char *err;
+	size_t errlen;
+};
+
+static int check_readable_cb(void *arg)
+{
+	struct readable_ctx *c = arg;
+
+	return images_check_readable(c->s, c->p, c->user, c->err, c->errlen);
+}
+
+/* As root, before the drop: start the builder as the image cache's owner
+ * (cache_owner.h), after checking that account can read what it packs. The
+ * builder then waits on its socket for the dropped orchestrator's
+ * requests. Returns 0 or -errno with err set. */
+static int start_owner_builder(const struct suite *s, const struct plan *p,
+			       const struct cache_owner *co, bool insecure,
+			       struct builder_client *bc, char *err, size_t errlen)
+{
+	struct readable_ctx rc = { s, p, co->name, err, errlen };
+	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure,
+					  .owner = co, .cache_dirfd = -1 };
+	char dir[PATH_MAX];
+	int ret;
+
+	ret = cache_owner_as(co, check_readable_cb, &rc);
+	if (ret)
+		return ret;
+	ret = cache_owner_open_images(co, &bo.cache_dirfd, dir, sizeof(dir), err, errlen);
+	if (ret)
+		return ret;
+	ret = builder_client_start(bc, &bo, err, errlen);
+	close(bo.cache_dirfd);
+	if (!ret)
+		kinfo("image cache %s belongs to %s (uid %u); the builder runs as that account, "
+		      "VM workers never do", dir, co->name, (unsigned)co->uid);
+	return ret;
 }
 
 static const char *user_name(char *buf, size_t len)
@@ -237,6 +282,8 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	struct report_file rf[2] = { REPORT_FILE_INIT, REPORT_FILE_INIT };
 	struct vm_backend be;
 	struct vm_backend_worker_cfg wcfg = { 0 };
+	struct builder_client bc = { .pid = -1, .sock = -1 };
+	struct cache_owner co;
 	struct test_record *recs = NULL;
 	size_t nrecs = 0;
 	struct run_totals tot;
@@ -249,6 +296,14 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		return EXIT_USAGE;
 	}
 	o.settings.insecure_no_sandbox = go.insecure_no_sandbox;
+	{
+		const struct privdrop_opts po = global_privdrop_opts(&go);
+
+		if (cache_owner_resolve(&po, &co, err, sizeof(err))) {
+			fprintf(stderr, "ktstr-orch: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
 	if (suite_load(o.suite, &s, err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", err);
 		return EXIT_USAGE;
@@ -316,6 +371,16 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		goto out;
 	}
 	rc = EXIT_INFRA;
+	if (p.kept && co.set &&
+	    start_owner_builder(s, &p, &co, go.insecure_no_sandbox, &bc, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", err);
+		goto out;
+	}
+	if (p.kept && !co.set && geteuid() == 0 && !go.no_drop_privileges)
+		kwarn("the image cache and every VM worker share one uid: a VM's code that "
+		      "escapes its confinement could rewrite cached images other VMs boot; "
+		      "create the system account %s (scripts/install-deps does) or pass "
+		      "--cache-user", CACHE_OWNER_ACCOUNT);
 	if (global_drop_privileges(&go))
 		goto out;
 	user_name(user, sizeof(user));
@@ -324,8 +389,9 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		goto out;
 	}
 	if (p.kept) {
-		/* Preflight as the user the builder and workers will run as. */
-		ret = images_check_readable(s, &p, user, err, sizeof(err));
+		/* Preflight as the user the builder (unless it runs as the
+		 * cache owner, checked above) and the workers run as. */
+		ret = co.set ? 0 : images_check_readable(s, &p, user, err, sizeof(err));
 		if (!ret)
 			ret = preflight_engine(&o.plan.host, user, err, sizeof(err));
 		if (ret) {
@@ -337,8 +403,10 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 			kwarn("%s", err);
 		else
 			kinfo("%s", err);
-		ret = images_build(s, &p, o.settings.compression, go.insecure_no_sandbox, &images,
-				   err, sizeof(err));
+		ret = images_build_with(s, &p, o.settings.compression, go.insecure_no_sandbox,
+					co.set ? &bc : NULL, &images, err, sizeof(err));
+		if (bc.pid >= 0)
+			builder_client_stop(&bc);
 		if (ret && stop_signal()) {
 			fprintf(stderr, "ktstr-orch: %s while the initramfs images were built: "
 					"stopped before any VM\n", strsignal(stop_signal()));
@@ -400,6 +468,8 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 		rc = ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
 	}
 out:
+	if (bc.pid >= 0)
+		builder_client_stop(&bc);
 	if (recs)
 		runner_free_records(recs, nrecs);
 	images_free(&images);

@@ -212,12 +212,13 @@ static int check_readable(const char *what, const char *path, const char *user, 
 	if (!access(path, R_OK))
 		return 0;
 	snprintf(err, errlen,
-		 "%s %s is not readable by user %s (uid %u), whom ktstr-orch runs as after "
-		 "dropping root (%s): the initramfs builder runs as that user and must read it. "
-		 "Install it where that user can read it (e.g. /usr/local or /opt), make the "
-		 "path readable (every directory on it needs o+x: chmod o+rx), pass --user with "
-		 "an account that can, or --no-drop-privileges",
-		 what, path, user ? user : "?", (unsigned)getuid(), strerror(errno));
+		 "%s %s is not readable by user %s (uid %u), whom the initramfs builder runs as "
+		 "once ktstr-orch drops root (%s): the builder must read it. Install it where "
+		 "that user can read it (e.g. /usr/local or /opt), make the path readable (every "
+		 "directory on it needs o+x: chmod o+rx), pass --user (or --cache-user, where "
+		 "the builder runs as the image cache's owner) with an account that can, or "
+		 "--no-drop-privileges",
+		 what, path, user ? user : "?", (unsigned)geteuid(), strerror(errno));
 	return -EACCES;
 }
 
@@ -261,9 +262,18 @@ static const char *compression_name(uint32_t c)
 int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 		 bool insecure_no_sandbox, struct image_set *out, char *err, size_t errlen)
 {
-	struct builder_client bc = { .pid = -1, .sock = -1 };
+	return images_build_with(s, p, compression, insecure_no_sandbox, NULL, out, err, errlen);
+}
+
+int images_build_with(struct suite *s, const struct plan *p, uint32_t compression,
+		      bool insecure_no_sandbox, struct builder_client *started,
+		      struct image_set *out, char *err, size_t errlen)
+{
+	struct builder_client own = { .pid = -1, .sock = -1 };
 	struct builder_client_opts bo = { .stderr_fd = -2,
-					  .insecure_no_sandbox = insecure_no_sandbox };
+					  .insecure_no_sandbox = insecure_no_sandbox,
+					  .cache_dirfd = -1 };
+	struct builder_client *bcp = started ? started : &own;
 	struct builder_image *imgs;
 	char guest[PATH_MAX], bb[PATH_MAX];
 	bool *need;
@@ -310,8 +320,8 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 
 		if (!need[i])
 			continue;
-		if (bc.pid < 0) {
-			ret = builder_client_start(&bc, &bo, err, errlen);
+		if (bcp->pid < 0) {
+			ret = builder_client_start(bcp, &bo, err, errlen);
 			if (ret)
 				break;
 		}
@@ -326,7 +336,7 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 		req.has_compression = 1;
 		req.compression = compression;
 		t0 = ktstr_now_ms();
-		ret = builder_client_build(&bc, &req, 0, &imgs[i], err, errlen);
+		ret = builder_client_build(bcp, &req, 0, &imgs[i], err, errlen);
 		if (!ret) {
 			bool conf = imgs[i].ok->has_sandboxed && imgs[i].ok->sandboxed;
 
@@ -358,8 +368,8 @@ int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 		}
 	}
 out:
-	if (bc.pid >= 0)
-		builder_client_stop(&bc);
+	if (own.pid >= 0)
+		builder_client_stop(&own);
 	free(need);
 	if (ret)
 		images_free(out);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builder_client.h"
 #include "plan.h"
 #include "suite.h"
 
@@ -49,6 +50,12 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
  * the build (-EPERM, fail closed). Returns 0 or -errno with err set. */
 int images_build(struct suite *s, const struct plan *p, uint32_t compression,
 		 bool insecure_no_sandbox, struct image_set *out, char *err, size_t errlen);
+/* The same through a builder the caller started (a root ktstr-orch starts
+ * it as the image cache's owner before dropping root: cache_owner.h);
+ * started NULL = start one here. The caller stops a builder it started. */
+int images_build_with(struct suite *s, const struct plan *p, uint32_t compression,
+		      bool insecure_no_sandbox, struct builder_client *started,
+		      struct image_set *out, char *err, size_t errlen);
 void images_free(struct image_set *is);
 
 #endif

@@ -82,6 +82,9 @@ int global_opt(struct global_opts *g, int c, const char *arg)
 	case GOPT_USER:
 		g->user = arg;
 		return 1;
+	case GOPT_CACHE_USER:
+		g->cache_user = arg;
+		return 1;
 	case GOPT_NO_DROP:
 		g->no_drop_privileges = true;
 		return 1;
@@ -93,9 +96,15 @@ int global_opt(struct global_opts *g, int c, const char *arg)
 	}
 }
 
+struct privdrop_opts global_privdrop_opts(const struct global_opts *g)
+{
+	return (struct privdrop_opts){ .user = g->user, .keep_root = g->no_drop_privileges,
+				       .cache_user = g->cache_user };
+}
+
 int global_drop_privileges(const struct global_opts *g)
 {
-	struct privdrop_opts po = { .user = g->user, .keep_root = g->no_drop_privileges };
+	struct privdrop_opts po = global_privdrop_opts(g);
 	char err[1024] = "";
 	int ret = orch_drop_privileges(&po, NULL, err, sizeof(err));
 

@@ -9,6 +9,7 @@
 struct privdrop_opts {
 	const char *user;	/* --user; NULL = orch_default_user() */
 	bool keep_root;		/* --no-drop-privileges */
+	const char *cache_user;	/* --cache-user; NULL = cache_owner.h's default */
 };
 
 /* Whom a root ktstr-orch becomes by default: $SUDO_USER when it names an
@@ -20,6 +21,10 @@ const char *orch_default_user(void);
  * orch_default_user()), or NULL when its ids will not change (not root, or
  * --no-drop-privileges). */
 const char *privdrop_target(const struct privdrop_opts *o);
+
+struct global_opts;
+/* The privilege options of a command line (cli.h). */
+struct privdrop_opts global_privdrop_opts(const struct global_opts *g);
 
 /* ktstr-orch needs no privilege: it never opens /dev/kvm and never runs
  * tenant code. Called once root-only preparation is done (kernel opened,

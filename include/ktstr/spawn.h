@@ -20,6 +20,13 @@ struct spawn_opts {
 	 * which then fails the spawn. NULL = none. */
 	int (*child_hook)(void *arg);
 	void *child_hook_arg;
+	/* With set_ids (root only): the child becomes uid/gid with no
+	 * supplementary group before it execs, after child_hook. How a root
+	 * ktstr-orch starts the builder as the image cache's own account
+	 * (docs/security.md, "Who owns what"). */
+	int set_ids;
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Returns 0 and the child's pid, or -errno. An exec failure in the child is

@@ -212,6 +212,70 @@ Test(orch, a_root_only_kernel_boots_from_the_fd_opened_before_the_drop, .timeout
 	vmtest_rm_rf(e.tmp);
 }
 
+/* Tenant code runs as the dropped user (its workers and QEMU); the cached
+ * images every VM boots belong to another account, the cache owner, which
+ * only the builder runs as (docs/security.md, "Who owns what"). Was: the
+ * builder and every worker shared one uid, so a VM's code that escaped its
+ * confinement could rewrite images other tenants' VMs boot. */
+Test(orch, the_image_cache_belongs_to_its_owner_never_to_the_vms_uid, .timeout = 600)
+{
+	struct orch_env e;
+	char cmd[16384], *out = NULL;
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (only root can start the builder as another account)");
+	orch_env(&e);
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; C=%s/c1; mkdir -p $C; KTSTR_CACHE_DIR=$C %s run %s/examples/eevdf.yaml "
+		 "--filter eevdf_steady_1llc --kernel %s --user nobody --cache-user 64123 2>&1; "
+		 "echo owner=$(stat -c '%%u:%%a' $C/images); "
+		 "echo imgs=$(ls $C/images | grep -c '[.]img$'); "
+		 "echo foreign=$(find $C/images ! -user 64123 | wc -l)",
+		 e.tmp, e.orch, e.src, e.kernel);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "PASS  eevdf_steady_1llc  ("), "%s", out);
+	cr_assert(strstr(out, "dropped root to user nobody (uid 65534"), "%s", out);
+	cr_assert(strstr(out, "owner=64123:700\n"), "images/ not the owner's, 0700:\n%s", out);
+	cr_assert(strstr(out, "imgs=1\n"), "the builder cached no image:\n%s", out);
+	cr_assert(strstr(out, "foreign=0\n"), "a file in images/ is not the owner's:\n%s", out);
+	free(out);
+
+	/* A cache the VMs' uid could have written is refused, untouched. */
+	snprintf(cmd, sizeof(cmd),
+		 "C=%s/c2; mkdir -p $C/images; chown nobody $C/images; KTSTR_CACHE_DIR=$C %s run "
+		 "%s/examples/eevdf.yaml --filter eevdf_steady_1llc --kernel %s --user nobody "
+		 "--cache-user 64123 2>&1; echo rc=$?; echo files=$(ls -A $C/images | wc -l)",
+		 e.tmp, e.orch, e.src, e.kernel);
+	rc = sh(cmd, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "rc=3\n"), "%s", out);
+	cr_assert(strstr(out, "belongs to uid 65534, not to the cache owner 64123"), "%s", out);
+	cr_assert(strstr(out, "Remove the directory"), "%s", out);
+	cr_assert(strstr(out, "files=0\n"), "%s", out);
+	free(out);
+
+	/* Owners that would defeat the point are usage errors. */
+	static const char *const bad[][2] = {
+		{ "--user nobody --cache-user 65534", "the uid VM workers run as" },
+		{ "--cache-user 0", "must not be root" },
+		{ "--cache-user no-such-account-ktstr", "no such account" },
+		{ "--cache-user 12x", "expected an account name or UID[:GID]" },
+		{ "--no-drop-privileges --cache-user 64123", "only a root ktstr-orch that drops" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --kernel %s %s 2>&1; "
+			 "echo rc=$?", e.orch, e.src, e.kernel, bad[i][0]);
+		rc = sh(cmd, &out);
+		cr_assert_eq(rc, 0, "%s", out);
+		cr_assert(strstr(out, "rc=2\n") && strstr(out, bad[i][1]), "%s:\n%s", bad[i][0],
+			  out);
+		free(out);
+	}
+	vmtest_rm_rf(e.tmp);
+}
+
 Test(orch, a_failing_test_exits_1_with_a_useful_report, .timeout = 600)
 {
 	struct orch_env e;
@@ -292,7 +356,7 @@ Test(orch, sigterm_in_any_phase_exits_130_and_leaves_nothing, .timeout = 600)
 		int rc;
 
 		snprintf(cmd, sizeof(cmd),
-			 "set -u; C=%s/cache%zu; mkdir -p $C/images; "
+			 "set -u; C=%s/cache%zu; mkdir -p $C; "
 			 "chown -R %s $C 2>/dev/null; chmod -R a+rwX $C; "
 			 "KTSTR_CACHE_DIR=$C setsid %s run %s/examples/eevdf.yaml "
 			 "--filter eevdf_steady_1llc --kernel %s >%s/out%zu 2>&1 & P=$!; "
