@@ -24,7 +24,7 @@ static int bench_rm_tree(const char *dir)
 static int bench_once(struct builder *b, const Ktstr__BuildRequest *req, uint64_t *us,
 		      struct builder_result *res)
 {
-	struct berr e = { 0 };
+	struct ktstr_error e = { 0 };
 	uint64_t t0 = ktstr_now_us();
 	char msg[1024];
 	int ret;
@@ -32,7 +32,7 @@ static int bench_once(struct builder *b, const Ktstr__BuildRequest *req, uint64_
 	ret = builder_build(b, req, res, &e);
 	*us = ktstr_now_us() - t0;
 	if (ret) {
-		berr_format(&e, msg, sizeof(msg));
+		ktstr_error_format(&e, msg, sizeof(msg));
 		kerr("bench: build failed: %s", msg);
 	}
 	return ret;

@@ -82,18 +82,18 @@ static int cl_split(const char *list, char ***out, size_t *n)
 	return 0;
 }
 
-int closure_init(struct closure *c, const char *ld_library_path, struct berr *e)
+int closure_init(struct closure *c, const char *ld_library_path, struct ktstr_error *e)
 {
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	ret = ldcache_load(&c->cache, CL_LDSO_CACHE);
 	if (ret && ret != -ENOENT)
-		return berr_set(e, ret, "read dynamic linker cache", CL_LDSO_CACHE,
+		return ktstr_error_set(e, ret, "read dynamic linker cache", CL_LDSO_CACHE,
 				"run ldconfig to regenerate it", "%s",
 				ret == -EINVAL ? "not a glibc-ld.so.cache1.1 file" : strerror(-ret));
 	if (cl_split(ld_library_path, &c->llp, &c->nllp))
-		return berr_set(e, ENOMEM, "parse LD_LIBRARY_PATH", NULL, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "parse LD_LIBRARY_PATH", NULL, NULL, "out of memory");
 	return 0;
 }
 
@@ -155,7 +155,7 @@ err:
 }
 
 int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry *pe,
-		     const char *host, struct berr *e)
+		     const char *host, struct ktstr_error *e)
 {
 	char rp[PATH_MAX], why[256];
 	struct elf_info ei;
@@ -163,7 +163,7 @@ int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry 
 
 	ret = elf_inspect(pe->data, pe->len, &ei, why, sizeof(why));
 	if (ret)
-		return berr_set(e, ret, "inspect ELF", host, "pass an x86-64 ELF binary", "%s", why);
+		return ktstr_error_set(e, ret, "inspect ELF", host, "pass an x86-64 ELF binary", "%s", why);
 	/* The main program's $ORIGIN is its real location (ld.so reads
 	 * /proc/self/exe), so resolve symlinks for roots. The answer decides
 	 * where RPATH/RUNPATH $ORIGIN points, so the fingerprint keeps it; a
@@ -174,11 +174,11 @@ int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry 
 			p->deps->uncacheable = 1;
 	} else if (fp_deps_add_realpath(p->deps, host, rp)) {
 		elf_info_free(&ei);
-		return berr_set(e, ENOMEM, "inspect ELF", host, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "inspect ELF", host, NULL, "out of memory");
 	}
 	ret = cl_push_obj(c, rp, &ei, (size_t)-1);
 	if (ret)
-		return berr_set(e, ret, "inspect ELF", host, NULL, "out of memory");
+		return ktstr_error_set(e, ret, "inspect ELF", host, NULL, "out of memory");
 	c->nroots++;
 	return 0;
 }
@@ -245,7 +245,7 @@ static int cl_try(const char *dir, const char *name, const char *origin, enum cl
 		  struct cl_found *f)
 {
 	char expanded[PATH_MAX], joined[PATH_MAX + NAME_MAX + 2], why[256];
-	struct berr ignore = { 0 };
+	struct ktstr_error ignore = { 0 };
 	int ret;
 
 	if (cl_expand(dir, origin, expanded, sizeof(expanded)))
@@ -387,7 +387,7 @@ static int cl_lib_listed(const struct plan *p, const char *guest)
 /* Put a found library into the plan. *added = 1 if it is new there (so its
  * own DT_NEEDED must be followed). Takes f->data. */
 static int cl_place(struct plan *p, struct cl_found *f, int *added, const char *name,
-		    struct berr *e)
+		    struct ktstr_error *e)
 {
 	struct plan_entry *same = plan_find(p, f->guest), *twin;
 	int ret;
@@ -401,7 +401,7 @@ static int cl_place(struct plan *p, struct cl_found *f, int *added, const char *
 			goto listed;
 		if (same->kind == PLAN_SYMLINK)
 			goto listed;	/* an alias we made earlier */
-		return berr_set(e, EEXIST, "pack shared library", f->guest,
+		return ktstr_error_set(e, EEXIST, "pack shared library", f->guest,
 				"do not pack a different file at a library's path",
 				"another file already occupies this guest path");
 	}
@@ -441,11 +441,11 @@ static int cl_place(struct plan *p, struct cl_found *f, int *added, const char *
 	}
 listed:
 	if (!cl_lib_listed(p, f->guest) && plan_add_lib_name(p, f->guest))
-		return berr_set(e, ENOMEM, "pack shared library", f->guest, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "pack shared library", f->guest, NULL, "out of memory");
 	return 0;
 }
 
-static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct berr *e)
+static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct ktstr_error *e)
 {
 	const struct closure_obj *o = &c->objs[idx];
 	const char *interp = o->ei.interp, *base;
@@ -455,7 +455,7 @@ static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct b
 	if (!interp)
 		return 0;
 	if (closure_clean_path(interp, f.guest, sizeof(f.guest)))
-		return berr_set(e, EINVAL, "resolve program interpreter", o->host,
+		return ktstr_error_set(e, EINVAL, "resolve program interpreter", o->host,
 				NULL, "PT_INTERP '%s' is not an absolute path", interp);
 	ret = plan_read_host(f.deps, f.guest, &f.data, &f.len, &f.st, e);
 	if (ret) {
@@ -469,10 +469,10 @@ static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct b
 	/* ld.so satisfies DT_NEEDED "ld-linux-x86-64.so.2" with itself. */
 	base = strrchr(f.guest, '/') + 1;
 	ret = cl_seen(c, o->root, base);
-	return ret < 0 ? berr_set(e, ENOMEM, "resolve libraries", NULL, NULL, "out of memory") : 0;
+	return ret < 0 ? ktstr_error_set(e, ENOMEM, "resolve libraries", NULL, NULL, "out of memory") : 0;
 }
 
-int closure_resolve(struct closure *c, struct plan *p, struct berr *e)
+int closure_resolve(struct closure *c, struct plan *p, struct ktstr_error *e)
 {
 	size_t idx, i;
 	int ret;
@@ -491,14 +491,14 @@ int closure_resolve(struct closure *c, struct plan *p, struct berr *e)
 
 			ret = cl_seen(c, c->objs[idx].root, name);
 			if (ret < 0)
-				return berr_set(e, ENOMEM, "resolve libraries", NULL, NULL, "out of memory");
+				return ktstr_error_set(e, ENOMEM, "resolve libraries", NULL, NULL, "out of memory");
 			if (ret)
 				continue;
 			ret = cl_search(c, idx, name, &f);
 			if (ret < 0)
-				return berr_set(e, ret, "resolve libraries", NULL, NULL, "out of memory");
+				return ktstr_error_set(e, ret, "resolve libraries", NULL, NULL, "out of memory");
 			if (!ret)
-				return berr_set(e, ENOENT, "resolve shared library", c->objs[idx].host,
+				return ktstr_error_set(e, ENOENT, "resolve shared library", c->objs[idx].host,
 						"install the library, set LD_LIBRARY_PATH for "
 						"ktstr, or pass the file with resolve_libs=false",
 						"needs %s, which is not in its RPATH/RUNPATH, "
@@ -512,7 +512,7 @@ int closure_resolve(struct closure *c, struct plan *p, struct berr *e)
 			if (added) {
 				ret = cl_push_obj(c, f.guest, &f.ei, c->objs[idx].root);
 				if (ret)
-					return berr_set(e, ret, "resolve libraries", NULL, NULL,
+					return ktstr_error_set(e, ret, "resolve libraries", NULL, NULL,
 							"out of memory");
 			} else {
 				elf_info_free(&f.ei);

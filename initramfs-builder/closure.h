@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include <ktstr/error.h>
 #include "elfinfo.h"
 #include "ldcache.h"
 #include "plan.h"
@@ -39,13 +39,13 @@ struct closure {
 };
 
 /* ld_library_path may be NULL. Loads /etc/ld.so.cache if present. */
-int closure_init(struct closure *c, const char *ld_library_path, struct berr *e);
+int closure_init(struct closure *c, const char *ld_library_path, struct ktstr_error *e);
 /* Register an ELF already in the plan (pe->data) as a root whose libraries
  * must be packed. host is its host path (for $ORIGIN and messages). */
 int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry *pe,
-		     const char *host, struct berr *e);
+		     const char *host, struct ktstr_error *e);
 /* Resolve every root's closure into p (files, symlinks, p->libs). */
-int closure_resolve(struct closure *c, struct plan *p, struct berr *e);
+int closure_resolve(struct closure *c, struct plan *p, struct ktstr_error *e);
 void closure_free(struct closure *c);
 
 /* Lexically clean an absolute path ("//", ".", ".." removed). -EINVAL if not

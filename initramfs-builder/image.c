@@ -14,7 +14,7 @@ void image_free(struct image *img)
 }
 
 static int image_cpio(const struct plan *p, uint8_t **buf, size_t *len, uint32_t *count,
-		      struct berr *e)
+		      struct ktstr_error *e)
 {
 	struct cpio_writer w;
 	size_t i;
@@ -36,12 +36,12 @@ static int image_cpio(const struct plan *p, uint8_t **buf, size_t *len, uint32_t
 			break;
 		}
 		if (ret)
-			berr_set(e, ret, "write cpio entry", pe->guest, NULL, "%s", strerror(-ret));
+			ktstr_error_set(e, ret, "write cpio entry", pe->guest, NULL, "%s", strerror(-ret));
 	}
 	if (!ret && (ret = cpio_finish(&w)))
-		berr_set(e, ret, "write cpio trailer", NULL, NULL, "%s", strerror(-ret));
+		ktstr_error_set(e, ret, "write cpio trailer", NULL, NULL, "%s", strerror(-ret));
 	if (!ret && (ret = cpio_pad(&w, IMAGE_ALIGN)))
-		berr_set(e, ret, "pad cpio archive", NULL, NULL, "%s", strerror(-ret));
+		ktstr_error_set(e, ret, "pad cpio archive", NULL, NULL, "%s", strerror(-ret));
 	if (ret) {
 		cpio_free(&w);
 		return ret;
@@ -51,7 +51,7 @@ static int image_cpio(const struct plan *p, uint8_t **buf, size_t *len, uint32_t
 	return 0;
 }
 
-int image_build(const struct plan *p, uint32_t compression, struct image *out, struct berr *e)
+int image_build(const struct plan *p, uint32_t compression, struct image *out, struct ktstr_error *e)
 {
 	uint8_t *raw, *packed = NULL;
 	size_t rawlen, packedlen = 0, padded;
@@ -78,7 +78,7 @@ int image_build(const struct plan *p, uint32_t compression, struct image *out, s
 	}
 	free(raw);
 	if (ret)
-		return berr_set(e, ret, "compress image", NULL,
+		return ktstr_error_set(e, ret, "compress image", NULL,
 				ret == -EINVAL ? "use NONE, GZIP or LZ4" : NULL,
 				ret == -EINVAL ? "unknown compression %u" : "compression %u failed",
 				compression);
@@ -86,7 +86,7 @@ int image_build(const struct plan *p, uint32_t compression, struct image *out, s
 	out->data = realloc(packed, padded);
 	if (!out->data) {
 		free(packed);
-		return berr_set(e, ENOMEM, "compress image", NULL, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "compress image", NULL, NULL, "out of memory");
 	}
 	memset(out->data + packedlen, 0, padded - packedlen);
 	out->len = padded;

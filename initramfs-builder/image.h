@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include <ktstr/error.h>
 #include "plan.h"
 
 /* Images are padded with zeros to this multiple, so an archive appended by
@@ -21,7 +21,7 @@ struct image {
 };
 
 /* compression is a KTSTR__COMPRESSION__* value. */
-int image_build(const struct plan *p, uint32_t compression, struct image *out, struct berr *e);
+int image_build(const struct plan *p, uint32_t compression, struct image *out, struct ktstr_error *e);
 void image_free(struct image *img);
 
 #endif

@@ -46,7 +46,7 @@ struct plan_entry *plan_find(struct plan *p, const char *guest)
 
 /* Append an entry; takes ownership of data on success and on failure. */
 static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uint32_t mode,
-		     uint8_t *data, size_t len, struct plan_entry **out, struct berr *e)
+		     uint8_t *data, size_t len, struct plan_entry **out, struct ktstr_error *e)
 {
 	char norm[CPIO_PATH_MAX + 1];
 	struct plan_entry *pe;
@@ -55,20 +55,20 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 	ret = cpio_path_normalize(guest, norm, sizeof(norm));
 	if (ret) {
 		free(data);
-		return berr_set(e, -ret, "check guest path", guest,
+		return ktstr_error_set(e, -ret, "check guest path", guest,
 				"use an absolute path without '.', '..' or '//' components",
 				"guest path is %s", ret == -ENAMETOOLONG ? "too long" :
 				"not absolute or not in canonical form");
 	}
 	if (plan_find(p, guest)) {
 		free(data);
-		return berr_set(e, EEXIST, "add file to image", guest,
+		return ktstr_error_set(e, EEXIST, "add file to image", guest,
 				"give every file its own guest path",
 				"two entries want the same guest path");
 	}
 	if (p->n >= PLAN_MAX_ENTRIES) {
 		free(data);
-		return berr_set(e, E2BIG, "add file to image", guest, NULL,
+		return ktstr_error_set(e, E2BIG, "add file to image", guest, NULL,
 				"more than %u entries in one image", PLAN_MAX_ENTRIES);
 	}
 	if (p->n == p->cap) {
@@ -77,7 +77,7 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 
 		if (!nv) {
 			free(data);
-			return berr_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
+			return ktstr_error_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
 		}
 		p->v = nv;
 		p->cap = cap;
@@ -87,7 +87,7 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 	pe->guest = strdup(guest);
 	if (!pe->guest) {
 		free(data);
-		return berr_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
 	}
 	pe->kind = kind;
 	pe->mode = mode & 07777;
@@ -100,7 +100,7 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 }
 
 int plan_read_host(struct fp_deps *deps, const char *host_path, uint8_t **data, size_t *len,
-		   struct stat *st, struct berr *e)
+		   struct stat *st, struct ktstr_error *e)
 {
 	uint8_t *buf = NULL;
 	ssize_t n;
@@ -112,39 +112,39 @@ int plan_read_host(struct fp_deps *deps, const char *host_path, uint8_t **data, 
 	 * not resolve is recorded too: if it appears later, the library
 	 * search may find something else. */
 	if (fp_deps_add_stat(deps, host_path, NULL))
-		return berr_set(e, ENOMEM, "open input file", host_path, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "open input file", host_path, NULL, "out of memory");
 	fd = open(host_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return berr_set(e, errno, "open input file", host_path,
+		return ktstr_error_set(e, errno, "open input file", host_path,
 				"check the path and its permissions", "%s", strerror(errno));
 	if (fstat(fd, st)) {
-		ret = berr_set(e, errno, "stat input file", host_path, NULL, "%s", strerror(errno));
+		ret = ktstr_error_set(e, errno, "stat input file", host_path, NULL, "%s", strerror(errno));
 		goto err_close;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		ret = berr_set(e, EINVAL, "read input file", host_path,
+		ret = ktstr_error_set(e, EINVAL, "read input file", host_path,
 			       "name a regular file", "not a regular file");
 		goto err_close;
 	}
 	if ((uint64_t)st->st_size > PLAN_MAX_FILE) {
-		ret = berr_set(e, EFBIG, "read input file", host_path, NULL,
+		ret = ktstr_error_set(e, EFBIG, "read input file", host_path, NULL,
 			       "file is %lld bytes, the limit is %llu", (long long)st->st_size,
 			       PLAN_MAX_FILE);
 		goto err_close;
 	}
 	buf = malloc(st->st_size ? (size_t)st->st_size : 1);
 	if (!buf) {
-		ret = berr_set(e, ENOMEM, "read input file", host_path, NULL, "out of memory");
+		ret = ktstr_error_set(e, ENOMEM, "read input file", host_path, NULL, "out of memory");
 		goto err_close;
 	}
 	n = read_full(fd, buf, (size_t)st->st_size);
 	if (n < 0) {
-		ret = berr_set(e, (int)-n, "read input file", host_path, NULL, "%s",
+		ret = ktstr_error_set(e, (int)-n, "read input file", host_path, NULL, "%s",
 			       strerror((int)-n));
 		goto err_free;
 	}
 	if ((size_t)n != (size_t)st->st_size) {
-		ret = berr_set(e, EIO, "read input file", host_path,
+		ret = ktstr_error_set(e, EIO, "read input file", host_path,
 			       "do not modify inputs while a build runs",
 			       "file shrank while being read");
 		goto err_free;
@@ -161,14 +161,14 @@ err_close:
 }
 
 int plan_add_owned(struct plan *p, const char *guest, uint32_t mode, uint8_t *data,
-		   size_t len, const struct stat *st, struct plan_entry **out, struct berr *e)
+		   size_t len, const struct stat *st, struct plan_entry **out, struct ktstr_error *e)
 {
 	struct plan_entry *pe;
 	int ret;
 
 	if (p->total_bytes + len > PLAN_MAX_TOTAL) {
 		free(data);
-		return berr_set(e, EFBIG, "add file to image", guest,
+		return ktstr_error_set(e, EFBIG, "add file to image", guest,
 				"pack fewer or smaller files",
 				"image would exceed %llu bytes of file data", PLAN_MAX_TOTAL);
 	}
@@ -185,7 +185,7 @@ int plan_add_owned(struct plan *p, const char *guest, uint32_t mode, uint8_t *da
 }
 
 int plan_add_host_file(struct plan *p, const char *host_path, const char *guest,
-		       uint32_t mode, struct plan_entry **out, struct berr *e)
+		       uint32_t mode, struct plan_entry **out, struct ktstr_error *e)
 {
 	struct stat st;
 	uint8_t *data;
@@ -199,34 +199,34 @@ int plan_add_host_file(struct plan *p, const char *host_path, const char *guest,
 }
 
 int plan_add_bytes(struct plan *p, const char *guest, uint32_t mode, const void *data,
-		   size_t len, struct berr *e)
+		   size_t len, struct ktstr_error *e)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 
 	if (!copy)
-		return berr_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
 	memcpy(copy, data, len);
 	p->total_bytes += len;
 	return plan_push(p, PLAN_FILE, guest, mode, copy, len, NULL, e);
 }
 
-int plan_add_symlink(struct plan *p, const char *guest, const char *target, struct berr *e)
+int plan_add_symlink(struct plan *p, const char *guest, const char *target, struct ktstr_error *e)
 {
 	uint8_t *copy = (uint8_t *)strdup(target);
 
 	if (!copy)
-		return berr_set(e, ENOMEM, "add symlink to image", guest, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "add symlink to image", guest, NULL, "out of memory");
 	return plan_push(p, PLAN_SYMLINK, guest, 0777, copy, strlen(target), NULL, e);
 }
 
-int plan_add_dir(struct plan *p, const char *guest, uint32_t mode, struct berr *e)
+int plan_add_dir(struct plan *p, const char *guest, uint32_t mode, struct ktstr_error *e)
 {
 	struct plan_entry *pe = plan_find(p, guest);
 
 	if (pe) {
 		if (pe->kind == PLAN_DIR)
 			return 0;
-		return berr_set(e, ENOTDIR, "add directory to image", guest,
+		return ktstr_error_set(e, ENOTDIR, "add directory to image", guest,
 				"do not place a file where a directory is needed",
 				"a file or symlink already has this path");
 	}
@@ -254,7 +254,7 @@ static int plan_dir_first_cmp(const void *a, const void *b)
 	return strcmp(x->guest, y->guest);
 }
 
-int plan_finalize(struct plan *p, struct berr *e)
+int plan_finalize(struct plan *p, struct ktstr_error *e)
 {
 	size_t i, ndirs = 0, nfirst, n = p->n;
 	struct plan_entry *sorted;
@@ -283,7 +283,7 @@ int plan_finalize(struct plan *p, struct berr *e)
 	/* Stable reorder: sorted dirs, then the rest in insertion order. */
 	sorted = malloc(p->n * sizeof(*sorted));
 	if (!sorted)
-		return berr_set(e, ENOMEM, "order image entries", NULL, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "order image entries", NULL, NULL, "out of memory");
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].kind == PLAN_DIR)
 			sorted[ndirs++] = p->v[i];
@@ -300,7 +300,7 @@ int plan_finalize(struct plan *p, struct berr *e)
 
 /* Read one ELF that must be ELF (init, scheduler, explicit resolve_libs). */
 static int plan_add_root(struct plan *p, struct closure *c, const char *host, const char *guest,
-			 uint32_t mode, int must_be_elf, int resolve, struct berr *e)
+			 uint32_t mode, int must_be_elf, int resolve, struct ktstr_error *e)
 {
 	struct plan_entry *pe;
 	int ret;
@@ -310,7 +310,7 @@ static int plan_add_root(struct plan *p, struct closure *c, const char *host, co
 		return ret;
 	if (!elf_is_elf(pe->data, pe->len)) {
 		if (must_be_elf)
-			return berr_set(e, ENOEXEC, "check executable", host,
+			return ktstr_error_set(e, ENOEXEC, "check executable", host,
 					"pass an ELF binary built for x86-64 (or set "
 					"resolve_libs=false for data files)",
 					"not an ELF file; %s must be an ELF executable", guest);
@@ -321,7 +321,7 @@ static int plan_add_root(struct plan *p, struct closure *c, const char *host, co
 	return closure_add_root(c, p, pe, host, e);
 }
 
-int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct berr *e)
+int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct ktstr_error *e)
 {
 	static const struct { const char *path; uint32_t mode; } std_dirs[] = {
 		{ "/bin", 0755 }, { "/dev", 0755 }, { "/proc", 0555 },
@@ -333,7 +333,7 @@ int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct ber
 
 	/* Before closure_init reads it: see plan_read_host. */
 	if (fp_deps_add_stat(p->deps, CLOSURE_LDSO_CACHE, NULL))
-		return berr_set(e, ENOMEM, "read dynamic linker cache", CLOSURE_LDSO_CACHE, NULL,
+		return ktstr_error_set(e, ENOMEM, "read dynamic linker cache", CLOSURE_LDSO_CACHE, NULL,
 				"out of memory");
 	ret = closure_init(&c, req->ld_library_path, e);
 	if (ret)
@@ -358,7 +358,7 @@ int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct ber
 		int explicit_elf = fs->has_resolve_libs && fs->resolve_libs;
 
 		if (!strcmp(fs->guest_path, PLAN_SENTINEL)) {
-			ret = berr_set(e, EEXIST, "add file to image", fs->guest_path,
+			ret = ktstr_error_set(e, EEXIST, "add file to image", fs->guest_path,
 				       "pick another guest path",
 				       "reserved for the completeness sentinel");
 			goto out;

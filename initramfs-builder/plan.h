@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "berr.h"
+#include <ktstr/error.h>
 #include "builder.pb-c.h"
 #include "fprint.h"
 
@@ -57,31 +57,31 @@ struct plan_entry *plan_find(struct plan *p, const char *guest);
  * frees); st receives its fstat. Errors name host_path. deps (may be NULL)
  * first records stat(host_path), found or not. */
 int plan_read_host(struct fp_deps *deps, const char *host_path, uint8_t **data, size_t *len, struct stat *st,
-		   struct berr *e);
+		   struct ktstr_error *e);
 /* Add a file whose bytes the caller read; takes ownership of data on success
  * and failure. mode 0 = st's mode; st gives the host identity. */
 int plan_add_owned(struct plan *p, const char *guest, uint32_t mode, uint8_t *data,
-		   size_t len, const struct stat *st, struct plan_entry **out, struct berr *e);
+		   size_t len, const struct stat *st, struct plan_entry **out, struct ktstr_error *e);
 /* Read host_path (regular file, <= PLAN_MAX_FILE) into a new PLAN_FILE at
  * guest. mode 0 = host mode. On success *out points at the entry (valid
  * until the next plan_add_*). Errors name host_path. */
 int plan_add_host_file(struct plan *p, const char *host_path, const char *guest,
-		       uint32_t mode, struct plan_entry **out, struct berr *e);
+		       uint32_t mode, struct plan_entry **out, struct ktstr_error *e);
 /* Add bytes from memory (copied). */
 int plan_add_bytes(struct plan *p, const char *guest, uint32_t mode, const void *data,
-		   size_t len, struct berr *e);
-int plan_add_symlink(struct plan *p, const char *guest, const char *target, struct berr *e);
-int plan_add_dir(struct plan *p, const char *guest, uint32_t mode, struct berr *e);
+		   size_t len, struct ktstr_error *e);
+int plan_add_symlink(struct plan *p, const char *guest, const char *target, struct ktstr_error *e);
+int plan_add_dir(struct plan *p, const char *guest, uint32_t mode, struct ktstr_error *e);
 int plan_add_lib_name(struct plan *p, const char *guest);
 
 /* Add every missing ancestor directory, check no entry is below a
  * non-directory, and order the plan: directories first (sorted, so parents
  * precede children), then files and symlinks in insertion order, then the
  * sentinel, which must be the last entry of the archive. */
-int plan_finalize(struct plan *p, struct berr *e);
+int plan_finalize(struct plan *p, struct ktstr_error *e);
 
 /* Turn a BuildRequest into a complete plan: /init, /scheduler, files,
  * standard dirs, the shared-library closure, the sentinel. */
-int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct berr *e);
+int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct ktstr_error *e);
 
 #endif

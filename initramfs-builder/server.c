@@ -45,13 +45,13 @@ void builder_result_free(struct builder_result *res)
 /* Seal img into a memfd and remember it in memory; frees img. Returns the
  * fd (owned by the cache) or -errno with e filled. */
 static int builder_seal(struct builder *b, struct image *img, uint32_t compression,
-			const uint8_t key[SHA256_LEN], struct imgcache_meta *meta, struct berr *e)
+			const uint8_t key[SHA256_LEN], struct imgcache_meta *meta, struct ktstr_error *e)
 {
 	int fd = memfd_sealed_from("ktstr-initramfs", img->data, img->len);
 
 	if (fd < 0) {
 		image_free(img);
-		return berr_set(e, fd, "create image memfd", NULL,
+		return ktstr_error_set(e, fd, "create image memfd", NULL,
 				"check RLIMIT_MEMLOCK/memory limits", "memfd: %s", strerror(-fd));
 	}
 	meta->size = img->len;
@@ -66,7 +66,7 @@ static int builder_seal(struct builder *b, struct image *img, uint32_t compressi
 /* Build, seal and remember in memory. */
 static int builder_make(struct builder *b, const struct plan *p, uint32_t compression,
 			const uint8_t key[SHA256_LEN], const char *hexkey, int lockfd,
-			struct imgcache_meta *meta, int *tier, struct berr *e)
+			struct imgcache_meta *meta, int *tier, struct ktstr_error *e)
 {
 	struct image img;
 	int fd, ret;
@@ -123,7 +123,7 @@ static struct fp_record *builder_fp_find(struct builder *b, const uint8_t req[SH
  * Returns the memfd (memory or disk tier, *tier set) or -1 when the image is
  * in neither (the caller then builds as usual). */
 static int builder_fp_serve(struct builder *b, const struct fp_record *rec, uint32_t compression,
-			    struct imgcache_meta *meta, int *tier, struct berr *e)
+			    struct imgcache_meta *meta, int *tier, struct ktstr_error *e)
 {
 	char hexkey[SHA256_HEX_LEN + 1];
 	int fd, lockfd, ret;
@@ -200,7 +200,7 @@ err_free:
 static int builder_reply(struct builder_result *res, int fd, const char *hexkey, char *const *libs,
 			 size_t nlibs, const struct imgcache_meta *meta, int tier,
 			 uint32_t compression, const struct builder *b, uint64_t t0,
-			 struct berr *e)
+			 struct ktstr_error *e)
 {
 	size_t i;
 
@@ -208,11 +208,11 @@ static int builder_reply(struct builder_result *res, int fd, const char *hexkey,
 	res->ok.key = strdup(hexkey);
 	res->ok.libraries = calloc(nlibs ? nlibs : 1, sizeof(char *));
 	if (!res->ok.key || !res->ok.libraries)
-		return berr_set(e, ENOMEM, "build reply", NULL, NULL, "out of memory");
+		return ktstr_error_set(e, ENOMEM, "build reply", NULL, NULL, "out of memory");
 	for (i = 0; i < nlibs; i++) {
 		res->ok.libraries[i] = strdup(libs[i]);
 		if (!res->ok.libraries[i])
-			return berr_set(e, ENOMEM, "build reply", NULL, NULL, "out of memory");
+			return ktstr_error_set(e, ENOMEM, "build reply", NULL, NULL, "out of memory");
 		res->ok.n_libraries++;
 	}
 	res->ok.image_size = meta->size;
@@ -234,7 +234,7 @@ static int builder_reply(struct builder_result *res, int fd, const char *hexkey,
 }
 
 int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct builder_result *res,
-		  struct berr *e)
+		  struct ktstr_error *e)
 {
 	uint64_t t0 = ktstr_now_us();
 	uint32_t compression = req->has_compression ? (uint32_t)req->compression : 0;
@@ -252,7 +252,7 @@ int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct buil
 	ktstr__build_ok__init(&res->ok);
 	plan_init(&p);
 	if (compression > KTSTR__COMPRESSION__COMPRESSION_LZ4)
-		return berr_set(e, EINVAL, "check build request", NULL,
+		return ktstr_error_set(e, EINVAL, "check build request", NULL,
 				"use NONE, GZIP or LZ4", "unknown compression %u", compression);
 
 	/* Fast path: same request, every input stats as before. */
@@ -308,17 +308,12 @@ out:
 	return ret;
 }
 
-static int server_reply_error(int sock, const struct berr *e)
+static int server_reply_error(int sock, const struct ktstr_error *e)
 {
 	Ktstr__BuilderReply rep = KTSTR__BUILDER_REPLY__INIT;
-	Ktstr__Error err = KTSTR__ERROR__INIT;
+	Ktstr__Error err;
 
-	err.what = (char *)e->what;
-	err.where = e->where[0] ? (char *)e->where : NULL;
-	err.why = (char *)e->why;
-	err.hint = e->hint[0] ? (char *)e->hint : NULL;
-	err.has_errno_value = 1;
-	err.errno_value = e->errnum;
+	ktstr_error_to_pb(e, &err);
 	rep.rep_case = KTSTR__BUILDER_REPLY__REP_ERROR;
 	rep.error = &err;
 	return frame_send(sock, &rep.base, NULL, 0);
@@ -330,7 +325,7 @@ int builder_serve(struct builder *b, int sock)
 		Ktstr__BuilderRequest *req = NULL;
 		Ktstr__BuilderReply rep = KTSTR__BUILDER_REPLY__INIT;
 		struct builder_result res;
-		struct berr e = { 0 };
+		struct ktstr_error e = { 0 };
 		char msg[1024];
 		size_t nfds = 0;
 		int ret;
@@ -343,7 +338,7 @@ int builder_serve(struct builder *b, int sock)
 		if (ret == -EPIPE)
 			return 0;
 		if (ret == -EBADMSG || ret == -EPROTO) {
-			berr_set(&e, -ret, "decode BuilderRequest", NULL,
+			ktstr_error_set(&e, -ret, "decode BuilderRequest", NULL,
 				 "orchestrator and builder must come from one build",
 				 "malformed request frame");
 			kerr("%s", e.why);
@@ -354,7 +349,7 @@ int builder_serve(struct builder *b, int sock)
 		if (ret)
 			return ret;
 		if (req->req_case != KTSTR__BUILDER_REQUEST__REQ_BUILD) {
-			berr_set(&e, EINVAL, "decode BuilderRequest", NULL,
+			ktstr_error_set(&e, EINVAL, "decode BuilderRequest", NULL,
 				 "orchestrator and builder must come from one build",
 				 "request kind %d not supported", (int)req->req_case);
 			protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -366,7 +361,7 @@ int builder_serve(struct builder *b, int sock)
 		ret = builder_build(b, req->build, &res, &e);
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 		if (ret) {
-			berr_format(&e, msg, sizeof(msg));
+			ktstr_error_format(&e, msg, sizeof(msg));
 			kinfo("build failed: %s", msg);
 			ret = server_reply_error(sock, &e);
 		} else {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include <ktstr/error.h>
 #include "builder.pb-c.h"
 #include "imgcache.h"
 
@@ -43,7 +43,7 @@ struct builder_result {
 
 /* Handle one request. Returns 0 (res filled) or -errno with e filled. */
 int builder_build(struct builder *b, const Ktstr__BuildRequest *req, struct builder_result *res,
-		  struct berr *e);
+		  struct ktstr_error *e);
 void builder_result_free(struct builder_result *res);
 
 /* Serve BuilderRequest frames on sock until the peer closes it. Returns 0

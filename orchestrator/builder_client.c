@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ktstr/error.h"
 #include "ktstr/frame.h"
 #include "ktstr/spawn.h"
 #include "builder_client.h"
@@ -208,12 +209,13 @@ int builder_client_build(struct builder_client *bc, const Ktstr__BuildRequest *r
 		return builder_broken(bc, ret, "receive BuilderReply", err, errlen);
 
 	if (rep->rep_case == KTSTR__BUILDER_REPLY__REP_ERROR) {
-		const Ktstr__Error *e = rep->error;
+		struct ktstr_error e;
+		char text[sizeof(e.what) + sizeof(e.where) + sizeof(e.why) + sizeof(e.hint) + 16];
 
-		snprintf(err, errlen, "initramfs builder: %s%s%s: %s%s%s%s", e->what,
-			 e->where ? ": " : "", e->where ? e->where : "", e->why ? e->why : "",
-			 e->hint ? " (" : "", e->hint ? e->hint : "", e->hint ? ")" : "");
-		ret = e->has_errno_value && e->errno_value > 0 ? -e->errno_value : -EIO;
+		ktstr_error_from_pb(rep->error, "build failed", &e);
+		ktstr_error_format(&e, text, sizeof(text));
+		snprintf(err, errlen, "initramfs builder: %s", text);
+		ret = -e.errnum;
 		goto err_free;
 	}
 	if (rep->rep_case != KTSTR__BUILDER_REPLY__REP_OK || nfds != 1) {

@@ -53,7 +53,7 @@ static void fx_free(struct fixture *f)
 }
 
 static int build(struct builder *b, const Ktstr__BuildRequest *req, struct builder_result *r,
-		 struct berr *e)
+		 struct ktstr_error *e)
 {
 	char msg[1024];
 	int ret;
@@ -61,7 +61,7 @@ static int build(struct builder *b, const Ktstr__BuildRequest *req, struct build
 	memset(e, 0, sizeof(*e));
 	ret = builder_build(b, req, r, e);
 	if (ret) {
-		berr_format(e, msg, sizeof(msg));
+		ktstr_error_format(e, msg, sizeof(msg));
 		cr_log_info("build: %s", msg);
 	}
 	return ret;
@@ -72,7 +72,7 @@ static int build_tier(const char *cache, const Ktstr__BuildRequest *req, char *k
 {
 	struct builder b;
 	struct builder_result r;
-	struct berr e;
+	struct ktstr_error e;
 	int tier;
 
 	cr_assert_eq(builder_init(&b, cache), 0);
@@ -89,7 +89,7 @@ Test(builder, identical_inputs_hit_memory_then_disk)
 	struct fixture f;
 	struct builder b;
 	struct builder_result r1, r2;
-	struct berr e;
+	struct ktstr_error e;
 	char key[80];
 
 	fx_init(&f, 0);
@@ -238,7 +238,7 @@ static void check_image(uint32_t comp)
 	struct fixture f;
 	struct builder b;
 	struct builder_result r;
-	struct berr e;
+	struct ktstr_error e;
 	char path[PATH_MAX], *list, *lines[512];
 	uint8_t *img, *got, *want;
 	size_t n, glen, wlen;
@@ -317,7 +317,7 @@ static void expect_error(Ktstr__BuildRequest *req, const char *where, const char
 {
 	struct builder b;
 	struct builder_result r;
-	struct berr e;
+	struct ktstr_error e;
 
 	cr_assert_eq(builder_init(&b, ""), 0);
 	cr_assert_lt(build(&b, req, &r, &e), 0);
@@ -357,7 +357,7 @@ Test(builder, errors_name_the_file)
 	{
 		struct builder b;
 		struct builder_result r;
-		struct berr e;
+		struct ktstr_error e;
 
 		cr_assert_eq(builder_init(&b, ""), 0);
 		f.fs.guest_path = "/init/x";
@@ -371,7 +371,7 @@ Test(builder, errors_name_the_file)
 	{
 		struct builder b;
 		struct builder_result r;
-		struct berr e;
+		struct ktstr_error e;
 
 		cr_assert_eq(builder_init(&b, ""), 0);
 		cr_assert_lt(build(&b, &f.req, &r, &e), 0);
@@ -390,7 +390,7 @@ Test(builder, cache_writes_follow_the_dir_fd)
 	struct builder_result r;
 	struct fixture f;
 	struct builder b;
-	struct berr e;
+	struct ktstr_error e;
 	struct stat st;
 
 	fx_init(&f, 0);

@@ -29,7 +29,7 @@ static size_t ldd_set(const char *env, const char *exe, char **v, size_t max)
 static void plan_for(struct plan *p, const char *exe, const char *llp)
 {
 	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
-	struct berr e = { 0 };
+	struct ktstr_error e = { 0 };
 	char msg[1024];
 	int ret;
 
@@ -37,7 +37,7 @@ static void plan_for(struct plan *p, const char *exe, const char *llp)
 	req.ld_library_path = (char *)llp;
 	plan_init(p);
 	ret = plan_from_request(p, &req, &e);
-	berr_format(&e, msg, sizeof(msg));
+	ktstr_error_format(&e, msg, sizeof(msg));
 	cr_assert_eq(ret, 0, "plan for %s: %s", exe, msg);
 }
 
@@ -171,7 +171,7 @@ Test(closure, missing_library_names_file_and_library)
 {
 	char *d = build_fixture(), exe[PATH_MAX];
 	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
-	struct berr e = { 0 };
+	struct ktstr_error e = { 0 };
 	struct plan p;
 
 	th_sh(NULL, "rm -f %s/lib1/libktstrt.so", d);

@@ -61,11 +61,11 @@ static void start(struct builder *b, const struct fixture *f)
 
 static void build(struct builder *b, const Ktstr__BuildRequest *req, struct builder_result *r)
 {
-	struct berr e = { 0 };
+	struct ktstr_error e = { 0 };
 	char msg[1024];
 
 	if (builder_build(b, req, r, &e)) {
-		berr_format(&e, msg, sizeof(msg));
+		ktstr_error_format(&e, msg, sizeof(msg));
 		cr_assert_fail("build: %s", msg);
 	}
 }
