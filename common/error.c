@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const char *where,
@@ -57,4 +58,25 @@ void ktstr_error_from_pb(const Ktstr__Error *pb, const char *fallback_what,
 	if (pb && pb->hint)
 		snprintf(e->hint, sizeof(e->hint), "%s", pb->hint);
 	e->errnum = pb && pb->has_errno_value && pb->errno_value > 0 ? pb->errno_value : EIO;
+}
+
+Ktstr__Error *ktstr_error_pb_new(const struct ktstr_error *e)
+{
+	Ktstr__Error *pb = malloc(sizeof(*pb));
+
+	if (!pb)
+		return NULL;
+	ktstr__error__init(pb);
+	pb->what = strdup(e->what);
+	pb->where = e->where[0] ? strdup(e->where) : NULL;
+	pb->why = e->why[0] ? strdup(e->why) : NULL;
+	pb->hint = e->hint[0] ? strdup(e->hint) : NULL;
+	pb->has_errno_value = e->errnum != 0;
+	pb->errno_value = e->errnum;
+	if (!pb->what || (e->where[0] && !pb->where) || (e->why[0] && !pb->why) ||
+	    (e->hint[0] && !pb->hint)) {
+		ktstr__error__free_unpacked(pb, NULL);
+		return NULL;
+	}
+	return pb;
 }

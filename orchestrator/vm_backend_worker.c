@@ -17,22 +17,6 @@ static void forward_event(void *arg, const Ktstr__WorkerEvent *ev)
 			       ev->output->data.len);
 }
 
-/* The outcome owns its result; the run loop keeps results past the
- * outcome's life, so take a private copy through the wire format. */
-static Ktstr__VmResult *copy_result(const Ktstr__VmResult *r)
-{
-	size_t n = ktstr__vm_result__get_packed_size(r);
-	uint8_t *buf = malloc(n ? n : 1);
-	Ktstr__VmResult *copy;
-
-	if (!buf)
-		return NULL;
-	ktstr__vm_result__pack(r, buf);
-	copy = ktstr__vm_result__unpack(NULL, n, buf);
-	free(buf);
-	return copy;
-}
-
 static int worker_backend_run(struct vm_backend *b, const struct vm_job *job,
 			      struct vm_cancel *cancel, struct vm_job_result *out)
 {
@@ -58,24 +42,18 @@ static int worker_backend_run(struct vm_backend *b, const struct vm_job *job,
 		return 0;
 	}
 	if (wo.infra_error) {
-		const Ktstr__Error *e = wo.result ? wo.result->error : NULL;
+		char text[sizeof(wo.error) + 16];
 
-		snprintf(out->error, sizeof(out->error), "VM worker failed: %s%s%s%s%s%s%s",
-			 e ? e->what : "unknown failure", e && e->where ? " at " : "",
-			 e && e->where ? e->where : "", e && e->why ? ": " : "",
-			 e && e->why ? e->why : "", e && e->hint ? " (hint: " : "",
-			 e && e->hint ? e->hint : "");
-		if (e && e->hint)
-			strncat(out->error, ")", sizeof(out->error) - strlen(out->error) - 1);
-		/* Keep the synthesized result too: it carries the console tail. */
-		if (wo.result)
-			out->result = copy_result(wo.result);
+		ktstr_error_format(&wo.error, text, sizeof(text));
+		/* Cut to the field: the whole record stays in the result. */
+		snprintf(out->error, sizeof(out->error), "VM worker failed: %.1000s", text);
 		out->infra = true;
-	} else {
-		out->result = copy_result(wo.result);
-		if (!out->result)
-			snprintf(out->error, sizeof(out->error), "out of memory copying the VM result");
 	}
+	/* One direction, no copy: the worker's (or the synthesized) result,
+	 * with its structured error, passes to the run loop. */
+	out->result = worker_outcome_take_result(&wo);
+	if (!out->result && !out->infra)
+		snprintf(out->error, sizeof(out->error), "out of memory keeping the VM result");
 	worker_outcome_free(&wo);
 	return 0;
 }

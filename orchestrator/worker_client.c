@@ -4,7 +4,8 @@
  * Ownership: the control socket's two ends are created here; the worker's
  * end is closed right after the spawn, ours before returning. The worker
  * process is always reaped before returning (SIGKILL at the deadline). The
- * final WorkerEvent (holding the VmResult) is owned by struct worker_outcome. */
+ * VmResult, taken out of its final WorkerEvent (or synthesized), is owned
+ * by struct worker_outcome until worker_outcome_take_result(). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,27 +27,28 @@
 #define EXIT_WAIT_MS 5000	/* VmResult sent -> worker exits */
 #define POLL_SLICE_MS 200	/* cadence for the stop flag and the deadline */
 
+/* The worker failed: record why (the structured error travels in the
+ * synthesized VmResult to the verdict and the reports). */
 static void synth(struct worker_outcome *out, Ktstr__Engine engine, int err, const char *what,
 		  const char *why, const char *hint)
 {
-	snprintf(out->what_, sizeof(out->what_), "%s", what);
-	snprintf(out->why_, sizeof(out->why_), "%s", why);
-	snprintf(out->hint_, sizeof(out->hint_), "%s", hint);
-	ktstr__error__init(&out->synth_err_);
-	out->synth_err_.what = out->what_;
-	out->synth_err_.where = "ktstr-orch: worker client";
-	out->synth_err_.why = out->why_;
-	out->synth_err_.hint = out->hint_;
-	if (err) {
-		out->synth_err_.has_errno_value = true;
-		out->synth_err_.errno_value = err < 0 ? -err : err;
-	}
-	ktstr__vm_result__init(&out->synth_);
-	out->synth_.outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
-	out->synth_.engine = engine;
-	out->synth_.error = &out->synth_err_;
-	out->result = &out->synth_;
+	Ktstr__VmResult *r;
+
+	ktstr_error_set(&out->error, err ? err : EIO, what, "ktstr-orch: worker client", hint,
+			"%s", why);
 	out->infra_error = true;
+	if (out->result) {
+		ktstr__vm_result__free_unpacked(out->result, NULL);
+		out->result = NULL;
+	}
+	r = malloc(sizeof(*r));
+	if (!r)
+		return;
+	ktstr__vm_result__init(r);
+	r->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+	r->engine = engine;
+	r->error = ktstr_error_pb_new(&out->error);
+	out->result = r;
 }
 
 static int resolve_worker(const struct worker_client_opts *o, char *buf, size_t len)
@@ -264,8 +266,10 @@ int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
 		Ktstr__WorkerEvent *ev = (Ktstr__WorkerEvent *)msg;
 		switch (ev->ev_case) {
 		case KTSTR__WORKER_EVENT__EV_RESULT:
-			out->event_ = ev;
+			/* Take the result out of its event: no copy. */
 			out->result = ev->result;
+			ev->result = NULL;
+			protobuf_c_message_free_unpacked(msg, NULL);
 			msg = NULL;
 			kill_worker = false;
 			finish_worker(out, pid, false, EXIT_WAIT_MS);
@@ -301,10 +305,17 @@ out_close:
 	return 0;
 }
 
+Ktstr__VmResult *worker_outcome_take_result(struct worker_outcome *out)
+{
+	Ktstr__VmResult *r = out->result;
+
+	out->result = NULL;
+	return r;
+}
+
 void worker_outcome_free(struct worker_outcome *out)
 {
-	if (out->event_)
-		protobuf_c_message_free_unpacked(&out->event_->base, NULL);
-	out->event_ = NULL;
+	if (out->result)
+		ktstr__vm_result__free_unpacked(out->result, NULL);
 	out->result = NULL;
 }

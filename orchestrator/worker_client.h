@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ktstr/error.h>
+
 #include "worker.pb-c.h"
 
 struct worker_client_opts {
@@ -40,10 +42,13 @@ struct worker_fds {
 };
 
 struct worker_outcome {
-	/* Always set on return: the worker's VmResult, or a synthesized one
-	 * (infra_error) when the worker failed. Owned by this struct. */
-	const Ktstr__VmResult *result;
+	/* The worker's VmResult, or one synthesized here (infra_error) when
+	 * the worker failed, carrying `error` as its Ktstr__Error. Owned by
+	 * this struct until worker_outcome_take_result(); NULL only when out
+	 * of memory. */
+	Ktstr__VmResult *result;
 	bool infra_error;
+	struct ktstr_error error;	/* infra_error: what failed, where, why, hint */
 	/* From WorkerReady / VmStarted. */
 	uint32_t worker_pid;
 	char kvm_kind[32];
@@ -53,18 +58,15 @@ struct worker_outcome {
 	/* Worker's wait status (valid when reaped). */
 	bool reaped;
 	int worker_status;
-
-	/* private */
-	Ktstr__WorkerEvent *event_;
-	Ktstr__VmResult synth_;
-	Ktstr__Error synth_err_;
-	char what_[256], why_[512], hint_[256];
 };
 
 /* Run one VM through a fresh worker. Returns 0 with out->result set (check
  * out->infra_error / result->outcome), or -EINVAL for bad arguments. */
 int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
 		  const struct worker_client_opts *opts, struct worker_outcome *out);
+/* Hand the result over: the caller owns it (free with
+ * ktstr__vm_result__free_unpacked(r, NULL)); out->result becomes NULL. */
+Ktstr__VmResult *worker_outcome_take_result(struct worker_outcome *out);
 void worker_outcome_free(struct worker_outcome *out);
 
 #endif

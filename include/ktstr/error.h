@@ -35,6 +35,11 @@ void ktstr_error_format(const struct ktstr_error *e, char *out, size_t len);
  * e must outlive pb), empty where/why/hint are left out. */
 void ktstr_error_to_pb(const struct ktstr_error *e, Ktstr__Error *pb);
 
+/* A heap copy of e as a Ktstr__Error that protobuf-c's free_unpacked (NULL
+ * allocator) frees, so it can hang in a message the receiver owns (a
+ * synthesized VmResult). NULL when out of memory. */
+Ktstr__Error *ktstr_error_pb_new(const struct ktstr_error *e);
+
 /* Copy a received Ktstr__Error (untrusted: each string is truncated to its
  * field) into e. A missing or empty `what` becomes fallback_what. */
 void ktstr_error_from_pb(const Ktstr__Error *pb, const char *fallback_what,
