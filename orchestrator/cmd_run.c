@@ -271,213 +271,245 @@ static void warn_unknown_scx(const struct suite *s, const struct plan *p,
 	}
 }
 
-int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
-{
-	struct global_opts go = *g;
-	struct run_opts o = { 0 };
-	struct suite *s = NULL;
-	struct plan p = { 0 };
+/* One run, phase by phase: each phase returns 0 to go on or the exit
+ * status; cmd_run releases what the context holds. */
+struct run_ctx {
+	struct global_opts go;
+	struct run_opts o;
+	struct suite *s;		/* owned */
+	struct plan p;			/* owned */
 	struct kernel_choice kc;
-	struct image_set images = { 0 };
-	struct report_file rf[2] = { REPORT_FILE_INIT, REPORT_FILE_INIT };
-	struct vm_backend be;
-	struct vm_backend_worker_cfg wcfg = { 0 };
-	struct builder_client bc = { .pid = -1, .sock = -1 };
-	struct cache_owner co;
-	struct test_record *recs = NULL;
-	size_t nrecs = 0;
-	struct run_totals tot;
-	char err[2048], user[256], hostline[512], engine_err[1024];
-	int kfd = -1, ret, rc = EXIT_USAGE;
 	bool have_kernel;
+	struct cache_owner co;
+	struct builder_client bc;	/* started as the cache owner, or pid -1 */
+	struct report_file rf[2];	/* --junit, --json */
+	struct image_set images;	/* owned */
+	int kfd;			/* the kernel, opened as root; owned */
+	char err[2048], hostline[512], engine_err[1024];
+};
 
-	if (parse_run_opts(argc, argv, &o, &go)) {
+/* Options, suite, host, kernel and plan: nothing started, ids unchanged. */
+static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
+{
+	struct privdrop_opts po;
+
+	if (parse_run_opts(argc, argv, &c->o, &c->go)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	o.settings.insecure_no_sandbox = go.insecure_no_sandbox;
-	{
-		const struct privdrop_opts po = global_privdrop_opts(&go);
-
-		if (cache_owner_resolve(&po, &co, err, sizeof(err))) {
-			fprintf(stderr, "ktstr-orch: %s\n", err);
-			return EXIT_USAGE;
-		}
-	}
-	if (suite_load(o.suite, &s, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch: %s\n", err);
+	/* After the command's own options: --cache-user may follow `run`. */
+	po = global_privdrop_opts(&c->go);
+	c->o.settings.insecure_no_sandbox = c->go.insecure_no_sandbox;
+	if (cache_owner_resolve(&po, &c->co, c->err, sizeof(c->err)) ||
+	    suite_load(c->o.suite, &c->s, c->err, sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return EXIT_USAGE;
 	}
-	hostcaps_probe(o.settings.engine, &o.plan.host);
-	hostcaps_describe(&o.plan.host, hostline, sizeof(hostline));
+	hostcaps_probe(c->o.settings.engine, &c->o.plan.host);
+	hostcaps_describe(&c->o.plan.host, c->hostline, sizeof(c->hostline));
 	/* An engine the user named that cannot run on this host is an
 	 * infrastructure error before any planning: skipping every test for
 	 * want of host capacity would hide it. (As root this checks the
 	 * device; the dropped user is checked again before the first VM.) */
-	if (o.settings.engine != KTSTR__ENGINE__ENGINE_AUTO &&
-	    preflight_engine(&o.plan.host, NULL, engine_err, sizeof(engine_err))) {
-		if (!list_only) {
-			fprintf(stderr, "ktstr-orch: host: %s\nktstr-orch: %s\n", hostline, engine_err);
-			rc = EXIT_INFRA;
-			goto out;
-		}
-	} else {
-		engine_err[0] = '\0';
+	if (c->o.settings.engine == KTSTR__ENGINE__ENGINE_AUTO ||
+	    !preflight_engine(&c->o.plan.host, NULL, c->engine_err, sizeof(c->engine_err))) {
+		c->engine_err[0] = '\0';
+	} else if (!list_only) {
+		fprintf(stderr, "ktstr-orch: host: %s\nktstr-orch: %s\n", c->hostline,
+			c->engine_err);
+		return EXIT_INFRA;
 	}
-	o.settings.engine = o.plan.host.engine;
-	have_kernel = !kernel_resolve(o.kernel, o.settings.engine, &kc, err, sizeof(err));
-	if (!have_kernel && (!list_only || o.kernel)) {
-		fprintf(stderr, "ktstr-orch: %s\n", err);
-		goto out;
+	c->o.settings.engine = c->o.plan.host.engine;
+	c->have_kernel = !kernel_resolve(c->o.kernel, c->o.settings.engine, &c->kc, c->err,
+					 sizeof(c->err));
+	if (!c->have_kernel && (!list_only || c->o.kernel)) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_USAGE;
 	}
-	o.plan.kernel_scx = have_kernel ? kc.scx : -1;
-	o.plan.quiet = false;
-	if (plan_build(s, &o.plan, &p, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch: %s: %s\n", o.suite, err);
-		goto out;
+	c->o.plan.kernel_scx = c->have_kernel ? c->kc.scx : -1;
+	c->o.plan.quiet = false;
+	if (plan_build(c->s, &c->o.plan, &c->p, c->err, sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: %s: %s\n", c->o.suite, c->err);
+		return EXIT_USAGE;
 	}
-	if (list_only) {
-		/* list starts nothing, but it too runs unprivileged. */
-		if (global_drop_privileges(&go)) {
-			rc = EXIT_INFRA;
-			goto out;
-		}
-		if (engine_err[0])
-			printf("# engine %s cannot run here: %s\n", engine_name(o.plan.host.engine),
-			       engine_err);
-		rc = report_list(stdout, s, &p, &o.plan.host, have_kernel ? &kc : NULL) ? EXIT_INFRA
-											 : 0;
-		goto out;
-	}
-	kinfo("host: %s", hostline);
-	if (kc.scx == 0)
+	return 0;
+}
+
+/* `list`: starts nothing, but it too runs unprivileged. */
+static int run_list(struct run_ctx *c)
+{
+	if (global_drop_privileges(&c->go))
+		return EXIT_INFRA;
+	if (c->engine_err[0])
+		printf("# engine %s cannot run here: %s\n", engine_name(c->o.plan.host.engine),
+		       c->engine_err);
+	return report_list(stdout, c->s, &c->p, &c->o.plan.host, c->have_kernel ? &c->kc : NULL)
+		       ? EXIT_INFRA
+		       : 0;
+}
+
+/* Root-only preparation: everything here may need root's view of the
+ * filesystem (a kernel in /root/.cache, reports in a root-owned dir) or
+ * root's right to start the builder as the cache owner. Ends with the
+ * privilege drop. */
+static int run_as_root(struct run_ctx *c)
+{
+	int ret;
+
+	kinfo("host: %s", c->hostline);
+	if (c->kc.scx == 0)
 		kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): only EEVDF tests can run",
-		      kc.image);
-	else if (kc.scx < 0)
-		warn_unknown_scx(s, &p, &kc);
-	/* Root-only preparation: everything below may need root's view of the
-	 * filesystem (a kernel in /root/.cache, reports in a root-owned dir). */
-	kfd = open(kc.image, O_RDONLY | O_CLOEXEC);
-	if (kfd < 0) {
-		fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", kc.image, strerror(errno));
-		goto out;
+		      c->kc.image);
+	else if (c->kc.scx < 0)
+		warn_unknown_scx(c->s, &c->p, &c->kc);
+	c->kfd = open(c->kc.image, O_RDONLY | O_CLOEXEC);
+	if (c->kfd < 0) {
+		fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", c->kc.image,
+			strerror(errno));
+		return EXIT_USAGE;
 	}
-	if (open_reports(&o, &go, rf))
-		goto out;
-	ret = images_resolve(s, &p, err, sizeof(err));
+	if (open_reports(&c->o, &c->go, c->rf))
+		return EXIT_USAGE;
+	ret = images_resolve(c->s, &c->p, c->err, sizeof(c->err));
 	if (ret) {
-		fprintf(stderr, "ktstr-orch: %s\n", err);
-		rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
-		goto out;
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
 	}
-	rc = EXIT_INFRA;
-	if (p.kept && co.set &&
-	    start_owner_builder(s, &p, &co, go.insecure_no_sandbox, &bc, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch: %s\n", err);
-		goto out;
+	if (c->p.kept && c->co.set &&
+	    start_owner_builder(c->s, &c->p, &c->co, c->go.insecure_no_sandbox, &c->bc, c->err,
+				sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_INFRA;
 	}
-	if (p.kept && !co.set && geteuid() == 0 && !go.no_drop_privileges)
+	if (c->p.kept && !c->co.set && geteuid() == 0 && !c->go.no_drop_privileges)
 		kwarn("the image cache and every VM worker share one uid: a VM's code that "
 		      "escapes its confinement could rewrite cached images other VMs boot; "
 		      "create the system account %s (scripts/install-deps does) or pass "
 		      "--cache-user", CACHE_OWNER_ACCOUNT);
-	if (global_drop_privileges(&go))
-		goto out;
+	return global_drop_privileges(&c->go) ? EXIT_INFRA : 0;
+}
+
+/* As the dropped user: preflight what the builder and workers need, then
+ * build every image the plan keeps. */
+static int run_images(struct run_ctx *c)
+{
+	char user[256];
+	int ret;
+
+	if (!c->p.kept)
+		return 0;
 	user_name(user, sizeof(user));
-	if (p.kept && kernel_fd_for_vms(kc.image, o.settings.engine, &kfd, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch: %s\n", err);
-		goto out;
+	ret = kernel_fd_for_vms(c->kc.image, c->o.settings.engine, &c->kfd, c->err,
+				sizeof(c->err));
+	/* The builder reads as the cache owner where there is one (checked
+	 * before the drop), else as this user. */
+	if (!ret && !c->co.set)
+		ret = images_check_readable(c->s, &c->p, user, c->err, sizeof(c->err));
+	if (!ret)
+		ret = preflight_engine(&c->o.plan.host, user, c->err, sizeof(c->err));
+	if (ret) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_INFRA;
 	}
-	if (p.kept) {
-		/* Preflight as the user the builder (unless it runs as the
-		 * cache owner, checked above) and the workers run as. */
-		ret = co.set ? 0 : images_check_readable(s, &p, user, err, sizeof(err));
-		if (!ret)
-			ret = preflight_engine(&o.plan.host, user, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "ktstr-orch: %s\n", err);
-			goto out;
-		}
-		if (preflight_cpu_plan(&p, &o.plan.host, go.workers ? go.workers : 1, err,
-				       sizeof(err)))
-			kwarn("%s", err);
-		else
-			kinfo("%s", err);
-		ret = images_build_with(s, &p, o.settings.compression, go.insecure_no_sandbox,
-					co.set ? &bc : NULL, &images, err, sizeof(err));
-		if (bc.pid >= 0)
-			builder_client_stop(&bc);
-		if (ret && stop_signal()) {
-			fprintf(stderr, "ktstr-orch: %s while the initramfs images were built: "
-					"stopped before any VM\n", strsignal(stop_signal()));
-			rc = EXIT_INTERRUPTED;
-			goto out;
-		}
-		if (ret) {
-			fprintf(stderr, "ktstr-orch: %s\n", err);
-			rc = ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
-			goto out;
-		}
-	} else {
-		images.fds = NULL;
+	if (preflight_cpu_plan(&c->p, &c->o.plan.host, c->go.workers ? c->go.workers : 1, c->err,
+			       sizeof(c->err)))
+		kwarn("%s", c->err);
+	else
+		kinfo("%s", c->err);
+	ret = images_build_with(c->s, &c->p, c->o.settings.compression, c->go.insecure_no_sandbox,
+				c->co.set ? &c->bc : NULL, &c->images, c->err, sizeof(c->err));
+	if (c->bc.pid >= 0)
+		builder_client_stop(&c->bc);
+	if (ret && stop_signal()) {
+		fprintf(stderr, "ktstr-orch: %s while the initramfs images were built: "
+				"stopped before any VM\n", strsignal(stop_signal()));
+		return EXIT_INTERRUPTED;
 	}
+	if (ret) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
+	}
+	return c->images.fds ? 0 : EXIT_INFRA;
+}
+
+/* The VMs, the report on stdout and the report files. */
+static int run_tests(struct run_ctx *c)
+{
+	struct vm_backend be;
+	struct vm_backend_worker_cfg wcfg = { 0 };
+	struct test_record *recs = NULL;
+	struct run_totals tot;
+	size_t nrecs = 0;
+	int none = -1, ret;
+	struct runner_cfg rcfg = {
+		.suite = c->s, .plan = &c->p, .settings = c->o.settings, .backend = &be,
+		.kernel_fd = c->kfd, .initrd_fds = c->images.fds ? c->images.fds : &none,
+		.image_sandboxed = c->images.sandboxed, .image_landlock = c->images.landlock,
+		.workers = c->go.workers ? c->go.workers : 1, .retries = c->o.retries,
+		.out = stdout, .progress = isatty(STDERR_FILENO) ? stderr : NULL,
+		.handle_signals = true,
+	};
+
 	if (stop_signal()) {
 		fprintf(stderr, "ktstr-orch: %s before the first VM: stopped\n",
 			strsignal(stop_signal()));
-		rc = EXIT_INTERRUPTED;
-		goto out;
+		return EXIT_INTERRUPTED;
 	}
-	if (go.insecure_no_sandbox)
+	if (c->go.insecure_no_sandbox)
 		kwarn("--insecure-no-sandbox: the initramfs builder and every VM worker run "
 		      "UNCONFINED; every report says so");
 	vm_backend_worker_init(&be, &wcfg);
-	{
-		int none = -1;
-		const int *fds = images.fds ? images.fds : &none;
-		struct runner_cfg rcfg = {
-			.suite = s, .plan = &p, .settings = o.settings, .backend = &be,
-			.kernel_fd = kfd, .initrd_fds = fds, .image_sandboxed = images.sandboxed,
-			.image_landlock = images.landlock,
-			.workers = go.workers ? go.workers : 1, .retries = o.retries, .out = stdout,
-			.progress = isatty(STDERR_FILENO) ? stderr : NULL, .handle_signals = true,
-		};
-
-		rcfg.settings.base_uncompressed = images.uncompressed;
-		if (!images.fds && p.kept) {
-			rc = EXIT_INFRA;
-			goto out;
-		}
-		ret = runner_run(&rcfg, &recs, &nrecs);
-		if (ret && ret != -EINTR) {
-			fprintf(stderr, "ktstr-orch: the run loop failed: %s\n", strerror(-ret));
-			rc = EXIT_INFRA;
-			goto out;
-		}
-		records_totals(recs, nrecs, &tot);
-		for (size_t i = 0; i < nrecs; i++)
-			if (verdict_is_failure(recs[i].verdict.kind) &&
-			    recs[i].verdict.kind != V_STOPPED)
-				report_failure(stdout, s, &p, &recs[i]);
-		if (tot.failed)
-			putchar('\n');
-		if (write_reports(rf, s, &p, recs, nrecs))
-			tot.infra++;
-		report_sandbox(stdout, recs, nrecs);
-		report_summary(stdout, &tot);
-		fflush(stdout);
-		rc = ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
+	rcfg.settings.base_uncompressed = c->images.uncompressed;
+	ret = runner_run(&rcfg, &recs, &nrecs);
+	if (ret && ret != -EINTR) {
+		fprintf(stderr, "ktstr-orch: the run loop failed: %s\n", strerror(-ret));
+		if (recs)
+			runner_free_records(recs, nrecs);
+		return EXIT_INFRA;
 	}
-out:
-	if (bc.pid >= 0)
-		builder_client_stop(&bc);
+	records_totals(recs, nrecs, &tot);
+	for (size_t i = 0; i < nrecs; i++)
+		if (verdict_is_failure(recs[i].verdict.kind) && recs[i].verdict.kind != V_STOPPED)
+			report_failure(stdout, c->s, &c->p, &recs[i]);
+	if (tot.failed)
+		putchar('\n');
+	if (write_reports(c->rf, c->s, &c->p, recs, nrecs))
+		tot.infra++;
+	report_sandbox(stdout, recs, nrecs);
+	report_summary(stdout, &tot);
+	fflush(stdout);
 	if (recs)
 		runner_free_records(recs, nrecs);
-	images_free(&images);
-	report_file_close(&rf[0]);
-	report_file_close(&rf[1]);
-	if (kfd >= 0)
-		close(kfd);
-	plan_free(&p);
-	suite_free(s);
+	return ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
+}
+
+int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
+{
+	struct run_ctx *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		fprintf(stderr, "ktstr-orch: out of memory\n");
+		return EXIT_INFRA;
+	}
+	c->go = *g;
+	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
+	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
+	c->kfd = -1;
+	rc = run_plan(c, argc, argv, list_only);
+	if (!rc && list_only)
+		rc = run_list(c);
+	else if (!rc)
+		rc = run_as_root(c) ?: run_images(c) ?: run_tests(c);
+	if (c->bc.pid >= 0)
+		builder_client_stop(&c->bc);
+	images_free(&c->images);
+	report_file_close(&c->rf[0]);
+	report_file_close(&c->rf[1]);
+	if (c->kfd >= 0)
+		close(c->kfd);
+	plan_free(&c->p);
+	suite_free(c->s);
+	free(c);
 	return rc;
 }
