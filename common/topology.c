@@ -115,7 +115,8 @@ int topo_label(const struct ktstr_topo *t, char *buf, size_t len)
 			t->threads_per_core);
 }
 
-/* The x86_64 presets of the reference (facts 2.14), in its order. */
+/* The x86_64 presets of the reference, in its order (docs/reference.md,
+ * "Topology presets"). */
 static const struct ktstr_topo_preset presets[] = {
 	{ "tiny-1llc", { 1, 1, 4, 1 }, 0, true },
 	{ "tiny-2llc", { 1, 2, 2, 1 }, 0, true },

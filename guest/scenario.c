@@ -421,8 +421,9 @@ static void on_sched_death(struct run *r, const char *during)
 	result_str(&r->res->tr.sched_exit_reason, reason);
 	result_str(&r->res->tr.scheduler_log_tail, tail);
 	free(tail);
-	/* The host ends the VM on sight of SCHED_EXIT (facts 2.9), so it is
-	 * sent by finish() after the result, not here. */
+	/* The host ends the VM on sight of SCHED_EXIT (docs/reference.md, "SHM
+	 * ring drain cadence and SCHED_EXIT"), so it is sent by finish() after
+	 * the result, not here. */
 	s->death_seen = true;
 	s->died_at_ms = at;
 	s->died_reaped = s->exited && !s->pid;

@@ -212,10 +212,11 @@ int sched_start(struct sched *s, const Ktstr__SchedulerSpec *spec, struct sched_
 		return 0;
 
 	death_ms = spec->death_poll_ms;
-	/* The reference's 3 s assumes KVM. Under QEMU TCG on shared cores
-	 * the BPF verifier alone takes 1.5-5 s, so a host that did not choose
-	 * gets a bound that a healthy scheduler meets with margin; a
-	 * scheduler that never attaches still fails, only later. */
+	/* The reference's 3 s (docs/reference.md, "Scheduler readiness")
+	 * assumes KVM. Under QEMU TCG on shared cores the BPF verifier alone
+	 * takes 1.5-5 s, so a host that did not choose gets a bound that a
+	 * healthy scheduler meets with margin; a scheduler that never
+	 * attaches still fails, only later. */
 	attach_ms = spec->has_attach_timeout_ms ? spec->attach_timeout_ms
 						: SCHED_ATTACH_TIMEOUT_UNSET_MS;
 	t0 = ktstr_now_ms();

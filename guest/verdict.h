@@ -1,4 +1,5 @@
-/* Pass/fail checks over worker telemetry (facts §2.15, release thresholds).
+/* Pass/fail checks over worker telemetry (release thresholds:
+ * docs/reference.md, "Assert thresholds").
  * Pure functions: no I/O, so the arithmetic is unit-tested directly. */
 #ifndef KTSTR_GUEST_VERDICT_H
 #define KTSTR_GUEST_VERDICT_H

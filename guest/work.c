@@ -35,7 +35,8 @@ void work_cfg_defaults(struct work_cfg *c, const Ktstr__WorkSpec *s)
 	c->fan_out = s && s->has_fan_out && s->fan_out ? s->fan_out : 4;
 	c->contenders = s && s->has_contenders && s->contenders ? s->contenders : 4;
 	c->hold_iters = s && s->has_hold_iters && s->hold_iters ? s->hold_iters : 256;
-	/* NiceSweep's unit is 512 spins in the reference (facts §2.17). */
+	/* NiceSweep's unit is 512 spins in the reference (docs/reference.md,
+	 * "Work-type defaults"). */
 	if (c->type == KTSTR__WORK_TYPE__WORK_NICE_SWEEP &&
 	    !(s && s->has_spin_iters && s->spin_iters))
 		c->spin_iters = 512;

@@ -48,7 +48,8 @@ struct work_cfg {
 	unsigned long seed;
 };
 
-/* Fill parameters from spec (NULL = CpuSpin) with the facts §2.17 defaults. */
+/* Fill parameters from spec (NULL = CpuSpin) with the reference defaults
+ * (docs/reference.md, "Work-type defaults"). */
 void work_cfg_defaults(struct work_cfg *c, const Ktstr__WorkSpec *spec);
 
 /* Whether this build implements t. */

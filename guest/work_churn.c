@@ -13,9 +13,10 @@
 
 #include "work_types.h"
 
-/* NiceSweep (facts §2.17: 512 spins, nice -20..19, yield): each iteration
- * spins, sets the next nice value of the sweep -20, -19, ..., 19, -20, ...
- * and yields so the new weight takes effect at once. Without CAP_SYS_NICE
+/* NiceSweep (512 spins, nice -20..19, yield: docs/reference.md,
+ * "Work-type defaults"): each iteration spins, sets the next nice value of
+ * the sweep -20, -19, ..., 19, -20, ... and yields so the new weight takes
+ * effect at once. Without CAP_SYS_NICE
  * the sweep is clamped to 0..19; such a task cannot lower its nice value
  * either unless RLIMIT_NICE allows it, so by default it climbs to 19 and
  * stays there (the setpriority calls keep failing, harmlessly). */
@@ -71,9 +72,9 @@ static int rlimit_allows(int res, rlim_t need)
 	return !getrlimit(res, &rl) && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need);
 }
 
-/* PolicyChurn (facts §2.17: spin_iters 1024, cycle OTHER, BATCH, IDLE
- * (+FIFO/RR prio 1)): each iteration spins, then switches to the next
- * policy of the cycle. Under sched_ext the RT steps take the task out of
+/* PolicyChurn (spin_iters 1024, cycle OTHER, BATCH, IDLE (+FIFO/RR prio 1):
+ * docs/reference.md, "Work-type defaults"): each iteration spins, then
+ * switches to the next policy of the cycle. Under sched_ext the RT steps take the task out of
  * the BPF scheduler (the RT class runs it) and the next SCHED_OTHER puts it
  * back, so the scheduler sees the task leave and re-enter (ops.disable /
  * ops.enable) every cycle; OTHER, BATCH and IDLE stay with sched_ext when

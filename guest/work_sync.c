@@ -7,8 +7,8 @@
 
 #include "work_types.h"
 
-/* FutexFanOut (facts §2.17: fan_out 4, spin_iters 1024, group fan_out+1).
- * Side 0 is the messenger: spin, stamp, bump the generation, wake every
+/* FutexFanOut (fan_out 4, spin_iters 1024, group fan_out+1: docs/reference.md,
+ * "Work-type defaults"). Side 0 is the messenger: spin, stamp, bump the generation, wake every
  * receiver. The messenger never waits for its receivers (as in the
  * reference); a receiver that falls behind coalesces the generations it
  * missed into one. Receivers wait for a new generation, then spin; their
@@ -63,9 +63,10 @@ void work_run_fan_out(const struct work_cfg *c, volatile sig_atomic_t *stop, str
 /* The three-state futex mutex (Drepper, "Futexes Are Tricky", mutex 2):
  * 0 free, 1 held, 2 held and maybe contended. Lock: CAS 0->1; otherwise
  * mark 2 and sleep until an exchange to 2 finds it free. Unlock: a holder
- * that sees 2 clears it and wakes one waiter (facts: CAS +
- * FUTEX_WAIT/WAKE(1)). Not a pthread mutex: the guest is static and the
- * workers are processes, and a bounded wait needs the raw futex anyway.
+ * that sees 2 clears it and wakes one waiter (CAS + FUTEX_WAIT/WAKE(1), as in
+ * the reference: docs/reference.md, "Work-type defaults"). Not a pthread
+ * mutex: the guest is static and the workers are processes, and a bounded
+ * wait needs the raw futex anyway.
  * Returns 1 with the lock held, 0 when *stop was set first; *slept tells
  * whether the caller blocked (its wake latency is then meaningful). */
 static int mutex_lock(uint32_t *w, volatile sig_atomic_t *stop, int *slept)
@@ -95,9 +96,9 @@ static void mutex_unlock(uint32_t *w)
 	}
 }
 
-/* MutexContention (facts §2.17: contenders 4, hold 256, work 1024, group
- * contenders): every worker of a group loops lock, hold_iters spins inside,
- * unlock, spin_iters spins outside. One work unit per acquisition, so a
+/* MutexContention (contenders 4, hold 256, work 1024, group contenders:
+ * docs/reference.md, "Work-type defaults"): every worker of a group loops
+ * lock, hold_iters spins inside, unlock, spin_iters spins outside. One work unit per acquisition, so a
  * group's units add up to its acquisitions. The holder count and the plain
  * (non-atomic) acquisition counter are the lock's self-check: a second
  * holder shows up in overlaps, lost updates in acquisitions. */

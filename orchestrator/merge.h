@@ -17,7 +17,8 @@ int merge_sched_args(const struct sched_def *sd, const struct test_def *t, uint3
 /* Asserts: built-in defaults, then the scheduler's, then the test's; for each
  * field the last one set wins. */
 void merge_asserts(const struct sched_def *sd, const struct test_def *t, Ktstr__AssertSpec *out);
-/* The built-in defaults (facts 2.15, release thresholds). */
+/* The built-in defaults, release thresholds
+ * (docs/reference.md, "Assert thresholds"). */
 void asserts_defaults(Ktstr__AssertSpec *out);
 /* dst.field = src.field for every field set in src. */
 void asserts_overlay(Ktstr__AssertSpec *dst, const Ktstr__AssertSpec *src);

@@ -312,9 +312,9 @@ uint64_t variant_features(const struct suite *s, const struct variant *v)
 	return f;
 }
 
-/* Greedy coverage (facts 2.14 "Budget selection"): each round takes the
- * kept variant adding the most new feature bits per estimated second that
- * still fits; ties go to the smaller name. Every pick adds at least one of 64
+/* Greedy coverage (docs/reference.md, "Budget selection"): each round takes
+ * the kept variant adding the most new feature bits per estimated second
+ * that still fits; ties go to the smaller name. Every pick adds at least one of 64
  * bits, so there are at most 64 rounds: linear in the number of variants. */
 static void apply_budget(const struct suite *s, const struct plan_opts *o, struct plan *p)
 {

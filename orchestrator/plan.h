@@ -66,7 +66,7 @@ uint64_t plan_name_hash(const char *name);
 /* Parse "K/N" with 1 <= K <= N. */
 int plan_parse_partition(const char *s, uint32_t *k, uint32_t *n);
 
-/* Budget model (facts 2.14). */
+/* Budget model (docs/reference.md, "Budget selection"). */
 double variant_est_secs(const struct suite *s, const struct variant *v);
 uint64_t variant_features(const struct suite *s, const struct variant *v);
 

@@ -1,6 +1,6 @@
-/* Flag profiles (facts: scheduler flags/requires): every combination of a
- * scheduler's flags whose requires hold, required flags always in, excluded
- * never. Profiles are bitmasks over the scheduler's flags (bit i =
+/* Flag profiles (docs/reference.md, "Scheduler flags and requires"): every
+ * combination of a scheduler's flags whose requires hold, required flags
+ * always in, excluded never. Profiles are bitmasks over the scheduler's flags (bit i =
  * flags[i]); they are listed in the reference's order: by the power-set
  * index over the optional flags taken in declaration order. */
 #ifndef KTSTR_ORCH_PROFILES_H

@@ -14,9 +14,9 @@
 /* "PASS  name  (qemu-tcg, 4.2s)" plus the reason for non-passes. */
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		     const struct test_record *r);
-/* The failure report of one test (facts 2.11 shape): verdict, failed
- * checks, stats, timeline of STIMULUS events, scheduler log tail, console
- * tail. */
+/* The failure report of one test (docs/reference.md, "Failure report shape"):
+ * verdict, failed checks, stats, timeline of STIMULUS events, scheduler log
+ * tail, console tail. */
 int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		   const struct test_record *r);
 /* One line on confinement before the summary: "sandbox: confined: ..." or

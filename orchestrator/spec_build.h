@@ -55,8 +55,8 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 		  struct vm_spec_holder *h);
 void spec_vm_free(struct vm_spec_holder *h);
 
-/* Memory for a test VM (facts 2.12): max(cpus*64, 256, test memory_mb or
- * 2048) MB. */
+/* Memory for a test VM (docs/reference.md, "Memory floor"): max(cpus*64,
+ * 256, test memory_mb or 2048) MB. */
 uint32_t spec_memory_mb(const struct test_def *t, const struct ktstr_topo *topo);
 
 #endif

@@ -88,7 +88,7 @@ uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size);
 int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_via_memmap,
 			const char *extra_engine, char *buf, size_t len);
 
-/* ---- Added by the protocol-layer owner (additions only) ------------------
+/* ---- Control socket service ---------------------------------------------
  * Control socket service for engines (worker_ctl.c). An engine that polls
  * in->ctl_sock calls this when it is readable (or at least every 100 ms): it
  * reads the pending WorkerRequest without blocking for long and sets

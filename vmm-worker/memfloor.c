@@ -1,4 +1,4 @@
-/* Guest memory floor (facts 2.12). See memfloor.h. */
+/* Guest memory floor (docs/reference.md, "Memory floor"). See memfloor.h. */
 #include <elf.h>
 #include <errno.h>
 #include <string.h>

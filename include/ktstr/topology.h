@@ -40,7 +40,8 @@ void topo_cpu_coords(const struct ktstr_topo *t, uint32_t cpu, struct ktstr_cpu_
 uint32_t topo_llc_node(const struct ktstr_topo *t, uint32_t llc);
 /* "1n2l4c1t"; returns snprintf's result. */
 int topo_label(const struct ktstr_topo *t, char *buf, size_t len);
-/* The x86_64 topology presets (facts 2.14), in table order. */
+/* The x86_64 topology presets, in table order
+ * (docs/reference.md, "Topology presets"). */
 const struct ktstr_topo_preset *topo_presets(size_t *n);
 const struct ktstr_topo_preset *topo_preset_find(const char *name);
 

@@ -1,7 +1,8 @@
-/* ACPI tables for the guest (facts 2.5): RSDP -> RSDT/XSDT -> FADT (-> DSDT,
- * PM1a blocks for power-off), MADT, SRAT, SLIT and, with several NUMA nodes,
- * HMAT. Tables are written into a host buffer that is the guest's
- * [X86_ACPI_START, X86_ACPI_END) window. One file per table. */
+/* ACPI tables for the guest (docs/reference.md, "ACPI tables"): RSDP ->
+ * RSDT/XSDT -> FADT (-> DSDT, PM1a blocks for power-off), MADT, SRAT, SLIT
+ * and, with several NUMA nodes, HMAT. Tables are written into a host buffer
+ * that is the guest's [X86_ACPI_START, X86_ACPI_END) window. One file per
+ * table. */
 #ifndef KTSTR_X86_ACPI_H
 #define KTSTR_X86_ACPI_H
 

@@ -1,7 +1,7 @@
-/* Per-vCPU CPUID (facts 2.4): KVM's supported table patched so the guest's
- * topology enumeration matches the requested topology (one package per LLC,
- * SMT/core fields from the APIC ID packing), PMU hidden, and a general
- * feature mask (cpu_features_off) applied. Intel and AMD hosts differ only
+/* Per-vCPU CPUID (docs/reference.md, "CPUID topology"): KVM's supported
+ * table patched so the guest's topology enumeration matches the requested
+ * topology (one package per LLC, SMT/core fields from the APIC ID packing),
+ * PMU hidden, and a general feature mask (cpu_features_off) applied. Intel and AMD hosts differ only
  * in which cache/topology leaves exist. */
 #ifndef KTSTR_X86_CPUID_H
 #define KTSTR_X86_CPUID_H

@@ -1,5 +1,6 @@
-/* Fixed guest-physical layout of a ktstr x86_64 VM (facts 2.1). Every table
- * writer and loader uses these names so the layout is stated once. */
+/* Fixed guest-physical layout of a ktstr x86_64 VM (docs/reference.md,
+ * "Guest memory layout and boot registers"). Every table writer and loader
+ * uses these names so the layout is stated once. */
 #ifndef KTSTR_X86_LAYOUT_H
 #define KTSTR_X86_LAYOUT_H
 

@@ -1,6 +1,6 @@
-/* The legacy Intel MultiProcessor table (facts 2.6), for guests booted with
- * acpi=off. It can only name 8-bit APIC IDs, so with x2APIC IDs it lists the
- * CPUs it can and the guest must use ACPI. */
+/* The legacy Intel MultiProcessor table (docs/reference.md, "MP table"), for
+ * guests booted with acpi=off. It can only name 8-bit APIC IDs, so with
+ * x2APIC IDs it lists the CPUs it can and the guest must use ACPI. */
 #ifndef KTSTR_X86_MPTABLE_H
 #define KTSTR_X86_MPTABLE_H
 

@@ -1,5 +1,6 @@
 /* Initial vCPU state for the two entry paths, computed as plain structs so
- * unit tests can check every register without a VM (facts 2.1). */
+ * unit tests can check every register without a VM (docs/reference.md,
+ * "Guest memory layout and boot registers"). */
 #ifndef KTSTR_X86_REGS_H
 #define KTSTR_X86_REGS_H
 

@@ -1,4 +1,5 @@
-/* Verdict arithmetic and message formats (facts §2.15, §2.11). */
+/* Verdict arithmetic and message formats (docs/reference.md, "Assert
+ * thresholds" and "Failure report shape"). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,6 @@
-/* The guest memory floor (facts 2.12): from a bzImage's init_size or a
- * vmlinux's PT_LOAD extent, and the initramfs sizes. */
+/* The guest memory floor (docs/reference.md, "Memory floor"): from a
+ * bzImage's init_size or a vmlinux's PT_LOAD extent, and the initramfs
+ * sizes. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <elf.h>
