@@ -42,13 +42,16 @@ void gtopo_finish(struct gtopo *t)
 	}
 }
 
-static void add_llc(struct gtopo *t, const struct cpuset_bits *s)
+/* Add s to groups[] unless it is there; CPUs are visited in order, so the
+ * groups come out ordered by their lowest CPU. */
+static void add_group(struct cpuset_bits *groups, unsigned *n, unsigned max,
+		      const struct cpuset_bits *s)
 {
-	for (unsigned i = 0; i < t->nllc; i++)
-		if (cpuset_equal(&t->llc[i], s))
+	for (unsigned i = 0; i < *n; i++)
+		if (cpuset_equal(&groups[i], s))
 			return;
-	if (t->nllc < GTOPO_MAX_LLCS)
-		t->llc[t->nllc++] = *s;
+	if (*n < max)
+		groups[(*n)++] = *s;
 }
 
 static void read_nodes(const char *root, struct gtopo *t)
@@ -74,6 +77,7 @@ static void read_nodes(const char *root, struct gtopo *t)
 			if (read_list(path, &s))
 				continue;
 			t->node[id] = s;
+			t->nodes_seen = true;
 			if (id + 1 > t->nnode)
 				t->nnode = (unsigned)id + 1;
 		}
@@ -99,6 +103,7 @@ int gtopo_read(const char *root, struct gtopo *t, char *err, size_t errlen)
 			 ret ? strerror(-ret) : "empty list");
 		return ret ? ret : -ENODATA;
 	}
+	t->cores_seen = t->llcs_seen = true;
 	for (unsigned c = 0; c < CPUSET_WORDS * 64; c++) {
 		struct cpuset_bits s;
 
@@ -107,8 +112,18 @@ int gtopo_read(const char *root, struct gtopo *t, char *err, size_t errlen)
 		snprintf(path, sizeof(path),
 			 "%s/devices/system/cpu/cpu%u/cache/index3/shared_cpu_list", root, c);
 		if (read_list(path, &s) == 0 && cpuset_count(&s))
-			add_llc(t, &s);
+			add_group(t->llc, &t->nllc, GTOPO_MAX_LLCS, &s);
+		else
+			t->llcs_seen = false;
+		snprintf(path, sizeof(path),
+			 "%s/devices/system/cpu/cpu%u/topology/thread_siblings_list", root, c);
+		if (read_list(path, &s) == 0 && cpuset_has(&s, c))
+			add_group(t->core, &t->ncore, GTOPO_MAX_CORES, &s);
+		else
+			t->cores_seen = false;
 	}
+	if (!t->cores_seen)
+		t->ncore = 0;
 	if (!t->nllc) {
 		t->nllc = 1;
 		t->llc[0] = t->online;
@@ -121,18 +136,23 @@ int gtopo_read(const char *root, struct gtopo *t, char *err, size_t errlen)
 void gtopo_from_model(const struct ktstr_topo *m, struct gtopo *t)
 {
 	uint32_t per = topo_cpus_per_llc(m), n = topo_cpus(m);
+	uint32_t tpc = m->threads_per_core;
 
 	memset(t, 0, sizeof(*t));
 	for (uint32_t c = 0; c < n && c < KTSTR_TOPO_MAX_CPUS; c++) {
-		uint32_t llc = c / per, node = topo_llc_node(m, llc);
+		uint32_t llc = c / per, node = topo_llc_node(m, llc), core = c / tpc;
 
 		cpuset_add(&t->online, c);
 		if (llc < GTOPO_MAX_LLCS)
 			cpuset_add(&t->llc[llc], c);
 		if (node < GTOPO_MAX_NODES)
 			cpuset_add(&t->node[node], c);
+		if (core < GTOPO_MAX_CORES)
+			cpuset_add(&t->core[core], c);
 	}
 	t->nllc = m->llcs < GTOPO_MAX_LLCS ? m->llcs : GTOPO_MAX_LLCS;
 	t->nnode = m->numa_nodes < GTOPO_MAX_NODES ? m->numa_nodes : GTOPO_MAX_NODES;
+	t->ncore = n / tpc < GTOPO_MAX_CORES ? n / tpc : GTOPO_MAX_CORES;
+	t->cores_seen = t->llcs_seen = t->nodes_seen = true;
 	gtopo_finish(t);
 }

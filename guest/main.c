@@ -1,4 +1,5 @@
-/* ktstr-guest: PID 1 inside every ktstr VM. Order (facts §1.1): /dev, COM2
+/* ktstr-guest: PID 1 inside every ktstr VM. Order (docs/reference.md, "Guest
+ * PID-1 order"; ktstr's own in docs/guest.md, "Lifecycle"): /dev, COM2
  * and KTSTR_INIT_STARTED first (the host times boot-to-init from it), then
  * the remaining mounts, the image-integrity sentinel, the spec, and either
  * shell mode or one test: scheduler, scenario, verdict, report, power off.
@@ -16,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "catalog.h"
 #include "cgroup.h"
 #include "gtopo.h"
 #include "mounts.h"
@@ -29,6 +29,7 @@
 #include "scheduler.h"
 #include "shell.h"
 #include "spec.h"
+#include "topocheck.h"
 
 #define INIT_OK "/.ktstr_init_ok"
 #define COM2 "/dev/ttyS1"
@@ -138,28 +139,34 @@ static void __attribute__((noreturn)) finish(struct result *res, struct sched *s
 	power_off();
 }
 
-static void expand_catalogue(Ktstr__GuestSpec *g, const struct gtopo *t, struct result *res)
+/* What the host asked for against what sysfs shows, before the scheduler
+ * starts: on a VM with another topology every result would be meaningless.
+ * A mismatch is SETUP_FAILED with both layouts, also printed on COM2. */
+static void check_topology(const Ktstr__GuestSpec *g, const struct gtopo *t, struct result *res)
 {
-	Ktstr__Scenario *sc = g->scenario, *ex = NULL;
-	struct catalog_params p = { 0 };
-	char err[512];
+	static char msg[65536];
+	struct ktstr_topo asked;
+	int ret;
 
-	if (sc->n_cgroups || sc->n_steps)
+	if (!g->topology)
+		return; /* an older host: nothing to compare with */
+	asked.numa_nodes = g->topology->numa_nodes;
+	asked.llcs = g->topology->llcs;
+	asked.cores_per_llc = g->topology->cores_per_llc;
+	asked.threads_per_core = g->topology->threads_per_core;
+	ret = gtopo_check(&asked, t, msg, sizeof(msg));
+	if (!ret)
 		return;
-	p.cpus = cpuset_count(&t->usable);
-	p.llcs = t->nllc;
-	p.duration_ms = sc->duration_ms;
-	if (catalog_expand(sc->name, &p, &ex, err, sizeof(err)))
-		return; /* an empty custom scenario: it holds with no workers */
-	if (spec_validate_scenario(ex, err, sizeof(err))) {
-		result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
-		ktstr__scenario__free_unpacked(ex, NULL);
-		return;
-	}
-	ex->settle_ms = sc->settle_ms;
-	/* Swap the expansion into the spec so one free releases both. */
-	g->scenario = ex;
-	ktstr__scenario__free_unpacked(sc, NULL);
+	if (ret == -ENOMEM)
+		snprintf(msg, sizeof(msg), "topology check: out of memory");
+	/* -EINVAL leaves topo_validate's message: the spec's topology is bad.
+	 * Written whole, not with report_line (1 KiB lines): both layouts of a
+	 * large VM are longer. stdout is COM2, as for the scheduler log. */
+	if (ret == -EPROTO)
+		write_full(STDOUT_FILENO, "TOPOLOGY_MISMATCH: ", 19);
+	write_full(STDOUT_FILENO, msg, strlen(msg));
+	write_full(STDOUT_FILENO, "\n", 1);
+	result_set_detail(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, msg);
 }
 
 static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
@@ -179,7 +186,7 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 		result_set(&res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "%s", err);
 		finish(&res, &sched);
 	}
-	expand_catalogue(g, &topo, &res);
+	check_topology(g, &topo, &res);
 	if (res.tr.status != KTSTR__TEST_RESULT__STATUS__PASSED)
 		finish(&res, &sched);
 	if (g->scheduler && g->scheduler->cgroup_parent)

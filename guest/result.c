@@ -32,6 +32,12 @@ void result_set(struct result *r, Ktstr__TestResult__Status st, const char *fmt,
 	result_str(&r->tr.detail, buf);
 }
 
+void result_set_detail(struct result *r, Ktstr__TestResult__Status st, const char *detail)
+{
+	r->tr.status = st;
+	result_str(&r->tr.detail, detail);
+}
+
 /* Grow an array of pointers; returns the new slot or NULL. */
 static void **slot(void ***arr, size_t *n, size_t *cap)
 {

@@ -16,6 +16,9 @@ void result_init(struct result *r, const char *test_name);
 /* Set status and a one-line detail (copied). */
 void result_set(struct result *r, Ktstr__TestResult__Status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Set status and a detail copied whole (result_set stops at 1 KiB; a
+ * topology mismatch prints two full layouts). */
+void result_set_detail(struct result *r, Ktstr__TestResult__Status st, const char *detail);
 /* Replace an owned string field (copies s; NULL clears). */
 void result_str(char **field, const char *s);
 int result_add_failure(struct result *r, const struct verdict_failure *f);

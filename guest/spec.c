@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktstr/topology.h"
 #include "ktstr/util.h"
 #include "spec.h"
 
@@ -185,6 +186,16 @@ static int validate(const Ktstr__GuestSpec *g, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (g->topology) {
+		struct ktstr_topo t = { g->topology->numa_nodes, g->topology->llcs,
+					g->topology->cores_per_llc, g->topology->threads_per_core };
+		char why[256];
+
+		if (topo_validate(&t, why, sizeof(why))) {
+			snprintf(err, errlen, "spec topology: %s", why);
+			return -EINVAL;
+		}
+	}
 	if (g->mode == KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
 		return 0;
 	if (g->scheduler) {
@@ -208,8 +219,8 @@ static int validate(const Ktstr__GuestSpec *g, char *err, size_t errlen)
 	}
 	if (!g->scenario) {
 		snprintf(err, errlen,
-			 "test mode spec has no scenario; the host must send one (or a "
-			 "catalogue name in scenario.name)");
+			 "test mode spec has no scenario; the host must send one (canned "
+			 "scenarios are expanded by the host, not here)");
 		return -EINVAL;
 	}
 	return spec_validate_scenario(g->scenario, err, errlen);

@@ -21,7 +21,8 @@ int spec_decode(const uint8_t *buf, size_t len, Ktstr__GuestSpec **out, char *er
 /* Read path (at most SPEC_MAX_BYTES) and spec_decode it. -ENOENT if absent. */
 int spec_load(const char *path, Ktstr__GuestSpec **out, char *err, size_t errlen);
 
-/* Validate a scenario (also after catalogue expansion). */
+/* Validate a scenario: the guest runs exactly the one it is sent (canned
+ * names are expanded by the host, orchestrator/scenario_catalog.c). */
 int spec_validate_scenario(const Ktstr__Scenario *sc, char *err, size_t errlen);
 
 /* A cgroup name is one path component of [A-Za-z0-9_.-], not "." or "..". */

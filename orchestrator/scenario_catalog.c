@@ -7,22 +7,24 @@
 
 #include "yaml_proto.h"
 
-/* Fractions are of the usable CPUs; the guest resolves them against the
- * topology it sees, so one definition fits every preset. */
+/* Fixed shapes: worker counts do not follow the topology. Cpusets are LLC
+ * indices or fractions of the usable CPUs, which the guest resolves against
+ * the topology it sees, so one definition fits every preset (steady_llc's
+ * cg1 takes the upper half of the CPUs, which exists even with one LLC). */
 static const struct canned_scenario catalog[] = {
-	{ "steady", "two cgroups of CPU spinners for the whole run",
+	{ "steady",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2}\n"
 	  "  - {name: cg1, workers: 2}\n" },
-	{ "steady_llc", "one cgroup per LLC, cpuset-confined",
+	{ "steady_llc",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2, cpuset: {kind: llc, index: 0}}\n"
 	  "  - {name: cg1, workers: 2, cpuset: {kind: disjoint, index: 1, of: 2}}\n" },
-	{ "oversubscribed", "many more workers than CPUs",
+	{ "oversubscribed",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 8}\n"
 	  "  - {name: cg1, workers: 8}\n" },
-	{ "cpuset_apply", "cpusets applied halfway through",
+	{ "cpuset_apply",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2}\n"
 	  "  - {name: cg1, workers: 2}\n"
@@ -32,7 +34,7 @@ static const struct canned_scenario catalog[] = {
 	  "      - {kind: set_cpuset, cgroup: cg0, cpuset: {kind: disjoint, index: 0, of: 2}}\n"
 	  "      - {kind: set_cpuset, cgroup: cg1, cpuset: {kind: disjoint, index: 1, of: 2}}\n"
 	  "    hold: {kind: frac, frac: 0.5}\n" },
-	{ "cpuset_clear", "cpusets removed halfway through",
+	{ "cpuset_clear",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2, cpuset: {kind: disjoint, index: 0, of: 2}}\n"
 	  "  - {name: cg1, workers: 2, cpuset: {kind: disjoint, index: 1, of: 2}}\n"
@@ -42,14 +44,14 @@ static const struct canned_scenario catalog[] = {
 	  "      - {kind: clear_cpuset, cgroup: cg0}\n"
 	  "      - {kind: clear_cpuset, cgroup: cg1}\n"
 	  "    hold: {kind: frac, frac: 0.5}\n" },
-	{ "cgroup_add", "a second cgroup arrives halfway through",
+	{ "cgroup_add",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2}\n"
 	  "steps:\n"
 	  "  - hold: {kind: frac, frac: 0.5}\n"
 	  "  - ops: [{kind: add_cgroup, def: {name: cg1, workers: 2}}]\n"
 	  "    hold: {kind: frac, frac: 0.5}\n" },
-	{ "cgroup_remove", "one of two cgroups goes away halfway through",
+	{ "cgroup_remove",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2}\n"
 	  "  - {name: cg1, workers: 2}\n"
@@ -57,14 +59,14 @@ static const struct canned_scenario catalog[] = {
 	  "  - hold: {kind: frac, frac: 0.5}\n"
 	  "  - ops: [{kind: remove_cgroup, cgroup: cg1}]\n"
 	  "    hold: {kind: frac, frac: 0.5}\n" },
-	{ "affinity_change", "worker affinity changes halfway through",
+	{ "affinity_change",
 	  "cgroups:\n"
 	  "  - {name: cg0, workers: 2}\n"
 	  "steps:\n"
 	  "  - hold: {kind: frac, frac: 0.5}\n"
 	  "  - ops: [{kind: set_affinity, cgroup: cg0, affinity: {kind: single_cpu}}]\n"
 	  "    hold: {kind: frac, frac: 0.5}\n" },
-	{ "mixed_workloads", "spinners, yielders and sleepers side by side",
+	{ "mixed_workloads",
 	  "cgroups:\n"
 	  "  - {name: spin, workers: 2, work: {type: cpu_spin}}\n"
 	  "  - {name: yield, workers: 2, work: {type: yield_heavy}}\n"

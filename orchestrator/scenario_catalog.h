@@ -1,6 +1,9 @@
 /* Canned scenarios a test can name instead of writing one out
  * (scenario: steady). Each is written in the same YAML schema as an inline
- * scenario and parsed with the same code, so both paths stay identical. */
+ * scenario and parsed with the same code, so both paths stay identical.
+ * This is the only catalogue: the host expands the name when it parses the
+ * suite and the guest runs exactly the Scenario it is sent (it has no
+ * catalogue of its own, so the two cannot drift). */
 #ifndef KTSTR_ORCH_SCENARIO_CATALOG_H
 #define KTSTR_ORCH_SCENARIO_CATALOG_H
 
@@ -10,7 +13,6 @@
 
 struct canned_scenario {
 	const char *name;
-	const char *summary;
 	const char *yaml; /* a Scenario mapping (name is filled in) */
 };
 

@@ -20,6 +20,7 @@
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
 #include "lib/vmtest.h"
+#include "scenario_catalog.h"
 
 #define MEM_SIZE (512ull << 20)
 #define SHM_SIZE (16ull << 20)
@@ -177,20 +178,30 @@ static void boot_free(struct boot *b)
 	vmtest_rm_rf(b->dir);
 }
 
-static void spec_test(Ktstr__GuestSpec *g, Ktstr__Scenario *sc, Ktstr__AssertSpec *a,
+/* The topology boot() gives QEMU (-smp 4,sockets=2,cores=2,threads=1, no
+ * -numa), which the guest checks against GuestSpec.topology. */
+static Ktstr__Topology qemu_topo = { PROTOBUF_C_MESSAGE_INIT(&ktstr__topology__descriptor),
+				     1, 2, 2, 1 };
+
+/* A test spec running the canned scenario name as the host expands it
+ * (orchestrator/scenario_catalog.c): the guest has no catalogue and runs
+ * exactly what it is sent. Free *sc with protobuf_c_message_free_unpacked. */
+static void spec_test(Ktstr__GuestSpec *g, Ktstr__Scenario **sc, Ktstr__AssertSpec *a,
 		      const char *name)
 {
+	char err[512] = "";
+
 	ktstr__guest_spec__init(g);
-	ktstr__scenario__init(sc);
 	ktstr__assert_spec__init(a);
+	cr_assert_eq(scenario_catalog_build(name, sc, err, sizeof(err)), 0, "%s: %s", name, err);
 	g->mode = KTSTR__GUEST_SPEC__MODE__MODE_TEST;
 	g->test_name = (char *)name;
-	sc->name = (char *)name;
-	sc->has_duration_ms = 1;
-	sc->duration_ms = 1500;
-	sc->has_settle_ms = 1;
-	sc->settle_ms = 200;
-	g->scenario = sc;
+	(*sc)->has_duration_ms = 1;
+	(*sc)->duration_ms = 1500;
+	(*sc)->has_settle_ms = 1;
+	(*sc)->settle_ms = 200;
+	g->scenario = *sc;
+	g->topology = &qemu_topo;
 	/* TCG on a shared 2-core host: scheduling gaps and spreads say nothing
 	 * about the guest, so those gates are relaxed; starvation and
 	 * isolation stay strict. */
@@ -204,11 +215,11 @@ static void spec_test(Ktstr__GuestSpec *g, Ktstr__Scenario *sc, Ktstr__AssertSpe
 Test(guest_qemu, canned_steady_eevdf_passes_and_reports_on_ring_and_com2, .timeout = 200)
 {
 	Ktstr__GuestSpec g;
-	Ktstr__Scenario sc;
+	Ktstr__Scenario *sc;
 	Ktstr__AssertSpec a;
 	struct boot b;
 
-	spec_test(&g, &sc, &a, "steady"); /* empty body: the guest expands the name */
+	spec_test(&g, &sc, &a, "steady");
 	boot(&b, &g, 1, "vmlinux");
 	cr_assert(strstr(b.com2, "KTSTR_INIT_STARTED"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "===KTSTR_TEST_RESULT_START==="));
@@ -226,12 +237,13 @@ Test(guest_qemu, canned_steady_eevdf_passes_and_reports_on_ring_and_com2, .timeo
 	cr_assert_eq(b.scen_end, 1);
 	cr_assert_geq(b.stimuli, 1);
 	boot_free(&b);
+	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
 
 Test(guest_qemu, cpuset_apply_keeps_workers_inside_their_cpusets, .timeout = 200)
 {
 	Ktstr__GuestSpec g;
-	Ktstr__Scenario sc;
+	Ktstr__Scenario *sc;
 	Ktstr__AssertSpec a;
 	struct boot b;
 
@@ -248,12 +260,13 @@ Test(guest_qemu, cpuset_apply_keeps_workers_inside_their_cpusets, .timeout = 200
 	cr_assert_str_eq(b.result->cgroups[0]->cpuset, "0");
 	cr_assert_str_eq(b.result->cgroups[1]->cpuset, "1-2");
 	boot_free(&b);
+	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
 
 Test(guest_qemu, missing_init_sentinel_reports_truncated_image, .timeout = 200)
 {
 	Ktstr__GuestSpec g;
-	Ktstr__Scenario sc;
+	Ktstr__Scenario *sc;
 	Ktstr__AssertSpec a;
 	struct boot b;
 
@@ -263,12 +276,13 @@ Test(guest_qemu, missing_init_sentinel_reports_truncated_image, .timeout = 200)
 	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE);
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=1"));
 	boot_free(&b);
+	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
 
 Test(guest_qemu, scheduler_on_kernel_without_sched_ext_is_not_attached, .timeout = 200)
 {
 	Ktstr__GuestSpec g;
-	Ktstr__Scenario sc;
+	Ktstr__Scenario *sc;
 	Ktstr__AssertSpec a;
 	Ktstr__SchedulerSpec s;
 	struct boot b;
@@ -284,6 +298,7 @@ Test(guest_qemu, scheduler_on_kernel_without_sched_ext_is_not_attached, .timeout
 	cr_assert(strstr(b.result->detail, "sched_ext sysfs absent"), "%s", b.result->detail);
 	cr_assert(strstr(b.com2, "SCHEDULER_NOT_ATTACHED: sched_ext sysfs absent"));
 	boot_free(&b);
+	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
 
 Test(guest_qemu, shell_exec_prints_output_and_exit_code, .timeout = 200)
@@ -302,4 +317,36 @@ Test(guest_qemu, shell_exec_prints_output_and_exit_code, .timeout = 200)
 	cr_assert_null(strstr(b.com2, "KTSTR_INIT_STARTED"));
 	cr_assert_eq(b.have_exit, 0, "ring_disabled must keep the ring untouched");
 	boot_free(&b);
+}
+
+/* A VM whose topology is not the one asked for (a VMM or kernel topology
+ * bug) fails before the scheduler starts, loudly: SETUP_FAILED with both
+ * layouts in the result and on COM2. QEMU gets two sockets (two LLCs); the
+ * spec asks for one LLC of four cores. */
+Test(guest_qemu, a_topology_other_than_the_asked_one_fails_setup, .timeout = 200)
+{
+	Ktstr__GuestSpec g;
+	Ktstr__Scenario *sc;
+	Ktstr__AssertSpec a;
+	Ktstr__Topology t = KTSTR__TOPOLOGY__INIT;
+	struct boot b;
+
+	spec_test(&g, &sc, &a, "steady");
+	t.numa_nodes = t.llcs = t.threads_per_core = 1;
+	t.cores_per_llc = 4;
+	g.topology = &t;
+	boot(&b, &g, 1, "vmlinux");
+	cr_assert_not_null(b.result, "COM2: %s", b.com2);
+	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "detail: %s",
+		     b.result->detail ? b.result->detail : "");
+	cr_assert(strstr(b.result->detail, "sees different LLCs: asked {cpus 0-3; cores [0] [1] "
+					   "[2] [3]; llcs [0-3]; nodes [0-3]}, seen {cpus 0-3; "
+					   "cores [0] [1] [2] [3]; llcs [0-1] [2-3]; nodes [0-3]}"),
+		  "%s", b.result->detail);
+	cr_assert(strstr(b.com2, "TOPOLOGY_MISMATCH: topology mismatch"), "COM2: %s", b.com2);
+	cr_assert(strstr(b.com2, "KTSTR_EXIT=1"), "COM2: %s", b.com2);
+	cr_assert_eq(b.result->n_workers, 0, "nothing ran");
+	cr_assert_eq(b.scen_start, 0);
+	boot_free(&b);
+	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }

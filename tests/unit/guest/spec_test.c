@@ -1,10 +1,9 @@
-/* GuestSpec decoding errors and catalogue expansion. */
+/* GuestSpec decoding: errors, and a scenario taken exactly as sent. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
 #include "spec.h"
 
 static uint8_t *pack(const Ktstr__GuestSpec *g, size_t *len)
@@ -107,40 +106,52 @@ Test(spec, op_references_are_checked)
 	cr_assert(strstr(err, "needs def"), "%s", err);
 }
 
-Test(catalog, every_name_expands_to_a_valid_scenario)
+/* The guest has no catalogue (the host expands canned names,
+ * orchestrator/scenario_catalog.c): a scenario that carries only a canned
+ * name comes out of decoding as sent, with no cgroups, so nothing in the
+ * guest can turn it into a second, drifting definition. */
+Test(spec, a_bare_canned_name_is_not_expanded)
 {
-	size_t n;
-	const char *const *names = catalog_names(&n);
-	struct catalog_params p = { .cpus = 3, .llcs = 2, .duration_ms = 1000 };
+	Ktstr__GuestSpec g = KTSTR__GUEST_SPEC__INIT, *out = NULL;
+	Ktstr__Scenario sc = KTSTR__SCENARIO__INIT;
+	char err[512];
+	size_t len;
+	uint8_t *b;
 
-	cr_assert_eq(n, 9);
-	for (size_t i = 0; i < n; i++) {
-		Ktstr__Scenario *sc = NULL;
-		char err[512];
-
-		cr_assert_eq(catalog_expand(names[i], &p, &sc, err, sizeof(err)), 0, "%s", err);
-		cr_assert_str_eq(sc->name, names[i]);
-		cr_assert_eq(sc->duration_ms, 1000);
-		cr_assert_eq(spec_validate_scenario(sc, err, sizeof(err)), 0, "%s: %s", names[i],
-			     err);
-		ktstr__scenario__free_unpacked(sc, NULL);
-	}
+	sc.name = "oversubscribed";
+	g.scenario = &sc;
+	b = pack(&g, &len);
+	cr_assert_eq(spec_decode(b, len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out->scenario->name, "oversubscribed");
+	cr_assert_eq(out->scenario->n_cgroups, 0);
+	cr_assert_eq(out->scenario->n_steps, 0);
+	ktstr__guest_spec__free_unpacked(out, NULL);
+	free(b);
 }
 
-Test(catalog, shapes_follow_the_topology)
+Test(spec, an_impossible_topology_is_rejected)
 {
-	Ktstr__Scenario *sc = NULL;
-	struct catalog_params p = { .cpus = 7, .llcs = 4 };
+	Ktstr__GuestSpec g = KTSTR__GUEST_SPEC__INIT, *out = NULL;
+	Ktstr__Scenario sc = KTSTR__SCENARIO__INIT;
+	Ktstr__Topology t = KTSTR__TOPOLOGY__INIT;
 	char err[512];
+	size_t len;
+	uint8_t *b;
 
-	cr_assert_eq(catalog_expand("steady_llc", &p, &sc, err, sizeof(err)), 0);
-	cr_assert_eq(sc->n_cgroups, 4);
-	cr_assert_eq(sc->cgroups[3]->cpuset->kind, KTSTR__CPUSET_SPEC__KIND__LLC);
-	cr_assert_eq(sc->cgroups[3]->cpuset->index, 3);
-	ktstr__scenario__free_unpacked(sc, NULL);
-	cr_assert_eq(catalog_expand("oversubscribed", &p, &sc, err, sizeof(err)), 0);
-	cr_assert_eq(sc->cgroups[0]->workers + sc->cgroups[1]->workers, 14);
-	ktstr__scenario__free_unpacked(sc, NULL);
-	cr_assert_eq(catalog_expand("nope", &p, &sc, err, sizeof(err)), -ENOENT);
-	cr_assert(strstr(err, "steady_llc"), "%s", err);
+	sc.name = "x";
+	g.scenario = &sc;
+	g.topology = &t;
+	t.numa_nodes = 2;
+	t.llcs = 3;
+	t.cores_per_llc = t.threads_per_core = 1;
+	b = pack(&g, &len);
+	cr_assert_eq(spec_decode(b, len, &out, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "spec topology") && strstr(err, "multiple of numa_nodes"), "%s",
+		  err);
+	free(b);
+	t.llcs = 4;
+	b = pack(&g, &len);
+	cr_assert_eq(spec_decode(b, len, &out, err, sizeof(err)), 0, "%s", err);
+	ktstr__guest_spec__free_unpacked(out, NULL);
+	free(b);
 }
