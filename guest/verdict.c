@@ -3,6 +3,7 @@
  * (8-50%) 4 workers on 4 cpus", "stuck 3500ms on cpu1 at +1200ms", "tid N ran
  * on unexpected CPUs 0-3". */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@ void verdict_limits_from_spec(const Ktstr__AssertSpec *a, struct verdict_limits 
 	l->max_p99_wake_ns = 0;
 	l->min_iteration_rate = 0;
 	l->max_migration_ratio = -1;
+	l->max_throughput_cv = -1;
+	l->min_work_rate = 0;
+	l->max_wake_latency_cv = -1;
 	if (!a)
 		return;
 	if (a->has_not_starved)
@@ -35,6 +39,68 @@ void verdict_limits_from_spec(const Ktstr__AssertSpec *a, struct verdict_limits 
 		l->min_iteration_rate = a->min_iteration_rate;
 	if (a->has_max_migration_ratio)
 		l->max_migration_ratio = a->max_migration_ratio;
+	if (a->has_max_throughput_cv)
+		l->max_throughput_cv = a->max_throughput_cv;
+	if (a->has_min_work_rate)
+		l->min_work_rate = a->min_work_rate;
+	if (a->has_max_wake_latency_cv)
+		l->max_wake_latency_cv = a->max_wake_latency_cv;
+}
+
+double verdict_work_rate(const struct worker_report *r)
+{
+	return r->cpu_ns ? (double)r->work_units * 1e9 / (double)r->cpu_ns : 0.0;
+}
+
+/* Work units per CPU second of the cgroup's workers that ran: their count,
+ * mean, coefficient of variation (population σ / μ) and range. */
+static unsigned throughput_stats(const struct verdict_worker *w, size_t n, const char *cg,
+				 double *cv, double *lo, double *hi)
+{
+	double sum = 0, sumsq = 0, mean;
+	unsigned cnt = 0;
+
+	*cv = *lo = *hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		double r;
+
+		if (strcmp(w[i].cgroup, cg) || !w[i].r->cpu_ns)
+			continue;
+		r = verdict_work_rate(w[i].r);
+		sum += r;
+		sumsq += r * r;
+		if (!cnt || r < *lo)
+			*lo = r;
+		if (!cnt || r > *hi)
+			*hi = r;
+		cnt++;
+	}
+	mean = cnt ? sum / cnt : 0;
+	if (mean > 0)
+		*cv = sqrt(fmax(0.0, sumsq / cnt - mean * mean)) / mean;
+	return cnt;
+}
+
+/* Every wake of the cgroup's workers, pooled: count, mean and CV. */
+static uint64_t wake_stats(const struct verdict_worker *w, size_t n, const char *cg, double *cv,
+			   double *mean)
+{
+	double sum = 0, sumsq = 0;
+	uint64_t cnt = 0;
+
+	*cv = *mean = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(w[i].cgroup, cg)) {
+			cnt += w[i].r->wake_samples;
+			sum += w[i].r->wake_sum_ns;
+			sumsq += w[i].r->wake_sumsq_ns2;
+		}
+	if (!cnt)
+		return 0;
+	*mean = sum / (double)cnt;
+	if (*mean > 0)
+		*cv = sqrt(fmax(0.0, sumsq / (double)cnt - *mean * *mean)) / *mean;
+	return cnt;
 }
 
 double verdict_off_cpu_pct(const struct worker_report *r)
@@ -134,6 +200,28 @@ static int check_cgroup(const struct verdict_limits *l, const struct verdict_wor
 					  cg, (double)mig / (double)it, l->max_migration_ratio,
 					  (unsigned long long)mig, (unsigned long long)it);
 	}
+	if (!ret && l->max_throughput_cv >= 0) {
+		double cv, rlo, rhi;
+		unsigned ran = throughput_stats(w, n, cg, &cv, &rlo, &rhi);
+
+		/* Like spread, variation needs two workers that ran. */
+		if (ran >= 2 && cv > l->max_throughput_cv)
+			ret = add_failure(out, "throughput", cg, 0, cv, l->max_throughput_cv,
+					  "cgroup %s: throughput CV %.3f above %.3f (%u workers, "
+					  "%.0f-%.0f work units per CPU second)",
+					  cg, cv, l->max_throughput_cv, ran, rlo, rhi);
+	}
+	if (!ret && l->max_wake_latency_cv >= 0) {
+		double cv, mean;
+		uint64_t wakes = wake_stats(w, n, cg, &cv, &mean);
+
+		if (wakes >= 2 && cv > l->max_wake_latency_cv)
+			ret = add_failure(out, "wake_cv", cg, 0, cv, l->max_wake_latency_cv,
+					  "cgroup %s: wake latency CV %.3f above %.3f (%llu wakes, "
+					  "mean %.0fus)",
+					  cg, cv, l->max_wake_latency_cv, (unsigned long long)wakes,
+					  mean / 1000.0);
+	}
 	return ret;
 }
 
@@ -169,6 +257,11 @@ static int check_worker(const struct verdict_limits *l, const struct verdict_wor
 				  "tid %u p99 wake latency %lluus above %lluus", r->tid,
 				  (unsigned long long)(r->wake_p99_ns / 1000),
 				  (unsigned long long)(l->max_p99_wake_ns / 1000));
+	if (!ret && l->min_work_rate > 0 && r->cpu_ns && verdict_work_rate(r) < l->min_work_rate)
+		ret = add_failure(out, "work_rate", v->cgroup, r->tid, verdict_work_rate(r),
+				  l->min_work_rate,
+				  "tid %u did %.0f work units per CPU second, below %.0f", r->tid,
+				  verdict_work_rate(r), l->min_work_rate);
 	if (!ret && l->min_iteration_rate > 0 && r->wall_ns) {
 		double rate = (double)r->iterations * 1e9 / (double)r->wall_ns;
 

@@ -22,6 +22,9 @@ struct verdict_limits {
 	uint64_t max_p99_wake_ns; /* 0 = off */
 	double min_iteration_rate; /* per wall second per worker; 0 = off */
 	double max_migration_ratio; /* migrations / iterations per cgroup; < 0 = off */
+	double max_throughput_cv;   /* σ/μ of work units per CPU second per cgroup; < 0 = off */
+	double min_work_rate;	    /* work units per CPU second per worker; 0 = off */
+	double max_wake_latency_cv; /* σ/μ of a cgroup's pooled wake latencies; < 0 = off */
 };
 
 /* Reference defaults overlaid with every field the (host-merged) spec sets. */
@@ -49,6 +52,9 @@ struct verdict_result {
 
 /* off-CPU percentage of one worker: (wall - cpu) / wall * 100, 0 if wall 0. */
 double verdict_off_cpu_pct(const struct worker_report *r);
+
+/* Work units per CPU second of one worker, 0 if it had no CPU time. */
+double verdict_work_rate(const struct worker_report *r);
 
 /* min/max off-CPU % among workers of `cgroup`; returns how many there are. */
 unsigned verdict_cgroup_spread(const struct verdict_worker *w, size_t n, const char *cgroup,

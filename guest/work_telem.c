@@ -66,6 +66,8 @@ void checkpoint(struct telem *t, uint64_t units)
 
 void wake_sample(struct telem *t, uint64_t lat)
 {
+	t->rep->wake_sum_ns += (double)lat;
+	t->rep->wake_sumsq_ns2 += (double)lat * (double)lat;
 	if (t->nwake < WAKE_RESERVOIR) {
 		t->wake[t->nwake] = lat;
 	} else {

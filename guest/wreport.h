@@ -24,6 +24,9 @@ struct worker_report {
 	uint64_t migrations;	/* checkpoint-to-checkpoint CPU changes */
 	uint64_t wake_samples;	/* wake latency samples taken (blocking types) */
 	uint64_t wake_p50_ns, wake_p99_ns;
+	/* Every wake, not only the reservoir's: Σ latency and Σ latency², so
+	 * PID 1 can pool a cgroup's wakes for their coefficient of variation. */
+	double wake_sum_ns, wake_sumsq_ns2;
 	struct cpuset_bits cpus_used;
 	int32_t err;		/* 0 or -errno of a setup failure in the worker */
 	char errmsg[160];

@@ -14,6 +14,7 @@
 
 #include "safe_path.h"
 #include "scenario_catalog.h"
+#include "ktstr/asserts.h"
 #include "yaml_proto.h"
 
 #define SUITE_FILE_MAX (16u << 20)
@@ -179,9 +180,22 @@ static int parse_constraints(struct ys_ctx *c, const struct ynode *n, struct top
 	return 0;
 }
 
+/* Every field a suite sets must be one the guest judges (ktstr/asserts.h):
+ * a check that would never run is refused, not silently passed. */
 static int parse_asserts(struct ys_ctx *c, const struct ynode *n, Ktstr__AssertSpec *a)
 {
-	return yproto_fill(c, n, &a->base, "asserts");
+	int ret = yproto_fill(c, n, &a->base, "asserts");
+
+	for (size_t i = 0; !ret && n->kind == YNODE_MAP && i < n->n; i++) {
+		const char *key = n->keys[i]->value;
+
+		if (!ktstr_assert_judged(key))
+			return ys_fail(c, n->keys[i], "asserts.%s: %s", key,
+				       ktstr_assert_unjudged_why(key)
+					       ? ktstr_assert_unjudged_why(key)
+					       : "no check evaluates this field yet; remove it");
+	}
+	return ret;
 }
 
 /* sysctls: a mapping {kernel.x: 1} or a list of "key=value". */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/asserts.h>
+
 #include "verdict.h"
 
 static struct worker_report rep(uint32_t tid, uint64_t units, uint64_t wall_ms, uint64_t cpu_ms)
@@ -149,4 +151,114 @@ Test(verdict, spec_overrides_defaults)
 	cr_assert_eq(l.max_gap_ms, 3000);
 	cr_assert(l.isolation);
 	cr_assert_float_eq(l.max_spread_pct, 15.0, 1e-9);
+}
+
+/* Set one AssertSpec field through the descriptor: strict or lenient. */
+static void set_field(Ktstr__AssertSpec *a, const ProtobufCFieldDescriptor *f, bool strict)
+{
+	bool max = !strncmp(f->name, "max_", 4);
+	void *p = (char *)a + f->offset;
+
+	*(protobuf_c_boolean *)((char *)a + f->quantifier_offset) = 1;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		*(protobuf_c_boolean *)p = strict;
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		*(double *)p = max ? (strict ? 1e-9 : 1e12) : (strict ? 1e12 : 0);
+		break;
+	case PROTOBUF_C_TYPE_UINT32: /* max_gap_ms: 0 = off */
+		*(uint32_t *)p = strict ? 1 : 0;
+		break;
+	case PROTOBUF_C_TYPE_UINT64: /* max_p99_wake_latency_ns: 0 = off */
+		*(uint64_t *)p = strict ? 1 : 0;
+		break;
+	default:
+		cr_assert_fail("AssertSpec.%s: type %d has no strict value here", f->name, f->type);
+	}
+}
+
+static size_t failures_with(const ProtobufCFieldDescriptor *f, bool strict,
+			    const struct verdict_worker *w, size_t n)
+{
+	Ktstr__AssertSpec a = KTSTR__ASSERT_SPEC__INIT;
+	struct verdict_limits l;
+	struct verdict_result vr = { 0 };
+	size_t cnt;
+
+	set_field(&a, f, strict);
+	verdict_limits_from_spec(&a, &l);
+	cr_assert_eq(verdict_evaluate(&l, w, n, &vr), 0);
+	cnt = vr.n;
+	verdict_result_free(&vr);
+	return cnt;
+}
+
+/* The guest's half of "every assert is evaluated or refused": each field
+ * ktstr/asserts.h calls judged changes the verdict of a run that violates
+ * everything (strict value: more failures than lenient). A field listed as
+ * judged that nothing reads fails here. */
+Test(verdict, every_judged_field_fails_a_violating_run)
+{
+	const ProtobufCMessageDescriptor *d = &ktstr__assert_spec__descriptor;
+	/* tid 22 starves (0 work units) though it iterated. */
+	struct worker_report r[2] = { rep(21, 100000, 2000, 1000), rep(22, 0, 1000, 1000) };
+	struct cpuset_bits allowed = { 0 };
+	struct verdict_worker w[2] = { { &r[0], "cg", &allowed, 1 }, { &r[1], "cg", &allowed, 1 } };
+	unsigned judged = 0;
+
+	cpuset_add(&allowed, 0);
+	r[1].iterations = 10;
+	for (int i = 0; i < 2; i++) {
+		cpuset_add(&r[i].cpus_used, 0);
+		cpuset_add(&r[i].cpus_used, 3); /* outside the cpuset */
+		r[i].max_gap_ns = 5000ull * 1000000;
+		r[i].migrations = r[i].iterations;
+		r[i].wake_samples = 2;
+		r[i].wake_p99_ns = 900000;
+		/* wakes of 1 us and 1 ms: high variation */
+		r[i].wake_sum_ns = 1000.0 + 1000000.0;
+		r[i].wake_sumsq_ns2 = 1e6 + 1e12;
+	}
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (!ktstr_assert_judged(f->name))
+			continue;
+		judged++;
+		cr_assert_gt(failures_with(f, true, w, 2), failures_with(f, false, w, 2),
+			     "AssertSpec.%s is listed as judged but does not change the verdict",
+			     f->name);
+	}
+	cr_assert_gt(judged, 0);
+}
+
+Test(verdict, throughput_and_wake_cv_messages_carry_their_numbers)
+{
+	struct worker_report r[2] = { rep(31, 3000, 1000, 1000), rep(32, 1000, 1000, 1000) };
+	struct verdict_worker w[2] = { { &r[0], "cg", NULL, 2 }, { &r[1], "cg", NULL, 2 } };
+	struct verdict_limits l = defaults();
+	struct verdict_result vr = { 0 };
+
+	l.max_spread_pct = -1;
+	l.max_throughput_cv = 0.25;	/* rates 3000 and 1000: CV 0.5 */
+	l.min_work_rate = 1500;		/* tid 32: 1000/s */
+	l.max_wake_latency_cv = 0.5;
+	r[0].wake_samples = r[1].wake_samples = 1;
+	r[0].wake_sum_ns = 1000;	/* 1 us and 3 us: mean 2 us, CV 0.5: not above */
+	r[1].wake_sum_ns = 3000;
+	r[0].wake_sumsq_ns2 = 1e6;
+	r[1].wake_sumsq_ns2 = 9e6;
+	cr_assert_eq(verdict_evaluate(&l, w, 2, &vr), 0);
+	cr_assert_eq(vr.n, 2, "work rate and throughput CV; the wake CV is at its limit");
+	cr_assert_str_eq(vr.f[0].message, "tid 32 did 1000 work units per CPU second, below 1500");
+	cr_assert_str_eq(vr.f[1].message, "cgroup cg: throughput CV 0.500 above 0.250 (2 workers, "
+					  "1000-3000 work units per CPU second)");
+	cr_assert_float_eq(vr.f[1].value, 0.5, 1e-9);
+	verdict_result_free(&vr);
+	l.max_wake_latency_cv = 0.4;
+	cr_assert_eq(verdict_evaluate(&l, w, 2, &vr), 0);
+	cr_assert_str_eq(vr.f[vr.n - 1].message,
+			 "cgroup cg: wake latency CV 0.500 above 0.400 (2 wakes, mean 2us)");
+	verdict_result_free(&vr);
 }

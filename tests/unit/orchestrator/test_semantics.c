@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/asserts.h>
+
+#include "guest.pb-c.h"
 #include "helpers.h"
 #include "merge.h"
 #include "profiles.h"
@@ -19,7 +22,7 @@ static const char *my_sched =
 	"      - {name: llc, args: [--enable-llc]}\n"
 	"      - {name: steal, args: [--enable-stealing], requires: [llc]}\n"
 	"      - {name: borrow, args: [--borrow]}\n"
-	"    asserts: {max_imbalance_ratio: 5.0, max_gap_ms: 3000}\n"
+	"    asserts: {max_throughput_cv: 5.0, max_gap_ms: 3000}\n"
 	"tests:\n"
 	"  - {name: plain, scheduler: my_sched}\n"
 	"  - {name: req, scheduler: my_sched, required_flags: [steal], extra_sched_args: [--x, --y]}\n"
@@ -97,7 +100,7 @@ Test(merge, asserts_default_then_scheduler_then_test_last_set_wins)
 	merge_asserts(&s->scheds[1], &s->tests[3], &a);
 	cr_assert(a.has_not_starved && a.not_starved, "default kept");
 	cr_assert_float_eq(a.max_spread_pct, 15.0, 1e-9, "default kept");
-	cr_assert_float_eq(a.max_imbalance_ratio, 5.0, 1e-9, "scheduler overrides default");
+	cr_assert_float_eq(a.max_throughput_cv, 5.0, 1e-9, "the scheduler's field reaches the test");
 	cr_assert_eq(a.max_gap_ms, 100, "test overrides scheduler");
 	cr_assert(a.has_isolation && a.isolation, "test adds a check");
 	merge_asserts(&s->scheds[1], &s->tests[0], &a);
@@ -160,4 +163,40 @@ Test(suite, inline_scenario_defaults_to_the_test_name)
 	cr_assert_eq(s->tests[0].scenario->duration_ms, 1500);
 	cr_assert_eq(s->tests[0].scenario->cgroups[0]->workers, 2, "proto default");
 	suite_free(s);
+}
+
+/* Every AssertSpec field is judged or refused (ktstr/asserts.h): walks the
+ * wire format, so a field added to proto/guest.proto without an evaluator
+ * makes suites that set it fail to parse, never pass on a check that did not
+ * run. (The guest's side: verdict_test.c, every judged field fails a
+ * violating run.) */
+Test(asserts, every_field_is_judged_by_the_guest_or_refused_at_parse)
+{
+	const ProtobufCMessageDescriptor *d = &ktstr__assert_spec__descriptor;
+	unsigned judged = 0, refused = 0;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const char *name = d->fields[i].name;
+		const char *value = d->fields[i].type == PROTOBUF_C_TYPE_BOOL ? "true" : "1";
+		char yaml[256];
+
+		snprintf(yaml, sizeof(yaml), "tests:\n  - name: t\n    asserts: {%s: %s}\n", name,
+			 value);
+		if (ktstr_assert_judged(name)) {
+			suite_free(parse_ok(yaml));
+			judged++;
+			continue;
+		}
+		char want[96];
+
+		snprintf(want, sizeof(want), "asserts.%s: ", name);
+		cr_assert(strstr(parse_err(yaml), want), "%s: %s", name, parse_err(yaml));
+		refused++;
+	}
+	cr_assert_eq(judged + refused, d->n_fields);
+	cr_assert_gt(judged, 0);
+	/* max_imbalance_ratio waits for the host-side monitor. */
+	cr_assert_not(ktstr_assert_judged("max_imbalance_ratio"));
+	cr_assert(strstr(parse_err("tests:\n  - name: t\n    asserts: {max_imbalance_ratio: 4}\n"),
+			 "host-side monitor"));
 }
