@@ -5,6 +5,7 @@
  * shell mode or one test: scheduler, scenario, verdict, report, power off.
  * Every path ends in power_off(): PID 1 must never exit (that panics the
  * kernel and loses the report). */
+#include <ktstr/guest_contract.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -31,8 +32,6 @@
 #include "spec.h"
 #include "topocheck.h"
 
-#define INIT_OK "/.ktstr_init_ok"
-#define COM2 "/dev/ttyS1"
 #define CG_ROOT "/sys/fs/cgroup"
 
 static struct report g_rep;
@@ -110,9 +109,9 @@ static void __attribute__((noreturn)) finish(struct result *res, struct sched *s
 	if (tail) {
 		if (!res->tr.scheduler_log_tail)
 			result_str(&res->tr.scheduler_log_tail, tail);
-		report_line(&g_rep, SENTINEL_SCHED_START);
+		report_line(&g_rep, KTSTR_COM2_SCHED_START);
 		write_full(STDOUT_FILENO, tail, strlen(tail));
-		report_line(&g_rep, "\n" SENTINEL_SCHED_END);
+		report_line(&g_rep, "\n" KTSTR_COM2_SCHED_END);
 		free(tail);
 	}
 	report_result(&g_rep, &res->tr);
@@ -201,9 +200,9 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 		char *tail = sched_log_tail(4096);
 
 		if (f.status == KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED)
-			report_line(&g_rep, "SCHEDULER_DIED");
+			report_line(&g_rep, KTSTR_COM2_SCHED_DIED);
 		else if (f.status == KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED)
-			report_line(&g_rep, "SCHEDULER_NOT_ATTACHED: %s", f.detail);
+			report_line(&g_rep, KTSTR_COM2_SCHED_NOT_ATTACHED ": %s", f.detail);
 		result_set(&res, f.status, "%s", f.detail);
 		result_str(&res.tr.scheduler_log_tail, tail);
 		free(tail);
@@ -211,7 +210,7 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 	}
 	if (g_rep.have_ring)
 		ring_slot_set(&g_rep.shm.ring, 15, KTSTR_SLOT1_SCHED_LOADED);
-	report_line(&g_rep, "KTSTR_PAYLOAD_STARTING");
+	report_line(&g_rep, KTSTR_COM2_PAYLOAD_STARTING);
 	{
 		struct scenario_env env = {
 			.rep = &g_rep,
@@ -238,11 +237,12 @@ int main(int argc, char **argv)
 	klog_init("ktstr-guest");
 	report_init(&g_rep);
 	mounts_dev();
-	if (report_open_com2(&g_rep, COM2))
-		kerr("open %s: %s; reporting only through the SHM ring", COM2, strerror(errno));
+	if (report_open_com2(&g_rep, KTSTR_GUEST_COM2_DEV))
+		kerr("open %s: %s; reporting only through the SHM ring", KTSTR_GUEST_COM2_DEV,
+		     strerror(errno));
 	ret = spec_load(SPEC_PATH, &g, err, sizeof(err));
 	if (ret || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
-		report_line(&g_rep, SENTINEL_INIT_STARTED);
+		report_line(&g_rep, KTSTR_COM2_INIT_STARTED);
 	mounts_rest();
 	{
 		char *cmdline = NULL;
@@ -253,17 +253,17 @@ int main(int argc, char **argv)
 		 * does what GuestSpec.ring_disabled does, for suites: the
 		 * COM2-only reporting path must be testable end to end. The
 		 * kernel ignores unknown dotted parameters. */
-		if ((!g || !g->ring_disabled) && !cmdline_has_word(cmdline, "ktstr.ring=off"))
+		if ((!g || !g->ring_disabled) && !cmdline_has_word(cmdline, KTSTR_CMDLINE_RING_OFF))
 			report_open_ring(&g_rep, cmdline ? cmdline : "");
 		else if (!g || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
 			/* Not in shell mode: there COM2-only is the norm and
 			 * COM2 is the command's stdout, which must stay the
 			 * command's own bytes (ktstr-orch shell --exec). */
 			kinfo("SHM ring disabled (%s): reporting through COM2 only",
-			      g && g->ring_disabled ? "spec" : "ktstr.ring=off");
+			      g && g->ring_disabled ? "spec" : KTSTR_CMDLINE_RING_OFF);
 		free(cmdline);
 	}
-	if (stat(INIT_OK, &st)) {
+	if (stat(KTSTR_INITRD_OK_PATH, &st)) {
 		struct result res;
 
 		result_init(&res, g && g->test_name ? g->test_name : "");
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 			   "FATAL: initramfs extraction incomplete (%s missing): the guest ran "
 			   "out of memory while unpacking, or the image is truncated; raise the "
 			   "VM memory",
-			   INIT_OK);
+			   KTSTR_INITRD_OK_PATH);
 		report_line(&g_rep, "%s", res.tr.detail);
 		report_result(&g_rep, &res.tr);
 		report_exit(&g_rep, 1);

@@ -45,16 +45,19 @@ void report_open_ring(struct report *r, const char *cmdline)
 {
 	uint64_t base, size;
 	char err[256];
-	int ret = shm_parse_params(getenv("KTSTR_SHM_BASE"), getenv("KTSTR_SHM_SIZE"), cmdline,
-				   &base, &size);
+	/* The kernel passes the words it does not know to PID 1 as
+	 * environment variables, so the environment is the first place. */
+	int ret = shm_parse_params(getenv(KTSTR_CMDLINE_SHM_BASE), getenv(KTSTR_CMDLINE_SHM_SIZE),
+				   cmdline, &base, &size);
 
 	if (ret == -ENOENT) {
-		kinfo("no KTSTR_SHM_BASE/KTSTR_SHM_SIZE: reporting through COM2 only");
+		kinfo("no " KTSTR_CMDLINE_SHM_BASE "/" KTSTR_CMDLINE_SHM_SIZE
+		      ": reporting through COM2 only");
 		return;
 	}
 	if (ret) {
-		kerr("KTSTR_SHM_BASE/KTSTR_SHM_SIZE are malformed or out of range; reporting "
-		     "through COM2 only");
+		kerr(KTSTR_CMDLINE_SHM_BASE "/" KTSTR_CMDLINE_SHM_SIZE
+		     " are malformed or out of range; reporting through COM2 only");
 		return;
 	}
 	ret = shm_map("/dev/mem", base, size, &r->shm, err, sizeof(err));
@@ -139,9 +142,11 @@ int report_result(struct report *r, const Ktstr__TestResult *res)
 	if (r->com2_fd >= 0 && base64_encode(buf, len, &b64) == 0) {
 		/* One write per piece keeps the block contiguous even if a
 		 * stray child writes to COM2 at the same time. */
-		write_full(r->com2_fd, SENTINEL_RESULT_START "\n", sizeof(SENTINEL_RESULT_START));
+		write_full(r->com2_fd, KTSTR_COM2_RESULT_START "\n",
+			   sizeof(KTSTR_COM2_RESULT_START));
 		write_full(r->com2_fd, b64, strlen(b64));
-		write_full(r->com2_fd, "\n" SENTINEL_RESULT_END "\n", sizeof(SENTINEL_RESULT_END) + 1);
+		write_full(r->com2_fd, "\n" KTSTR_COM2_RESULT_END "\n",
+			   sizeof(KTSTR_COM2_RESULT_END) + 1);
 		free(b64);
 	}
 	free(buf);
@@ -164,7 +169,7 @@ void report_exit(struct report *r, int32_t code)
 			  (uint8_t)(code >> 24) };
 
 	report_msg(r, KTSTR_MSG_EXIT, le, sizeof(le));
-	report_line(r, "KTSTR_EXIT=%d", code);
+	report_line(r, KTSTR_COM2_EXIT "%d", code);
 }
 
 void report_crash(struct report *r, const char *text)

@@ -1,5 +1,6 @@
 /* Reporting to the host: the SHM ring when there is one, and COM2 text
- * (sentinels, base64 result mirror, KTSTR_EXIT=N) always. */
+ * (sentinels, base64 result mirror, KTSTR_EXIT=N) always. The strings the
+ * host parses live in ktstr/guest_contract.h. */
 #ifndef KTSTR_GUEST_REPORT_H
 #define KTSTR_GUEST_REPORT_H
 
@@ -7,13 +8,8 @@
 #include <stdint.h>
 
 #include "guest.pb-c.h"
+#include "ktstr/guest_contract.h"
 #include "shm.h"
-
-#define SENTINEL_INIT_STARTED "KTSTR_INIT_STARTED"
-#define SENTINEL_RESULT_START "===KTSTR_TEST_RESULT_START==="
-#define SENTINEL_RESULT_END "===KTSTR_TEST_RESULT_END==="
-#define SENTINEL_SCHED_START "===SCHED_OUTPUT_START==="
-#define SENTINEL_SCHED_END "===SCHED_OUTPUT_END==="
 
 struct report {
 	int com2_fd;	     /* owned; -1 = none (tests, or no serial port) */

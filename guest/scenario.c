@@ -2,6 +2,7 @@
  * 50 ms and is where the scheduler watch, host shutdown requests and dump
  * requests are handled, so there are no locks and no thread can outlive PID
  * 1's decisions. */
+#include <ktstr/guest_contract.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -413,7 +414,7 @@ static void on_sched_death(struct run *r, const char *during)
 	sched_settle(s, 3000);
 	sched_exit_reason(reason, sizeof(reason));
 	tail = sched_log_tail(4096);
-	report_line(r->env->rep, "SCHEDULER_DIED");
+	report_line(r->env->rep, KTSTR_COM2_SCHED_DIED);
 	result_set(r->res, KTSTR__TEST_RESULT__STATUS__SCHEDULER_DIED,
 		   "scheduler process died unexpectedly after completing step %u of %u (%.1fs "
 		   "into test%s%s): %s",

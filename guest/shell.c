@@ -14,15 +14,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ktstr/guest_contract.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "reaper.h"
 #include "shell.h"
-
-/* Same string as CAPTURE_SHELL_READY in vmm-worker/capture.h. */
-#define SHELL_READY_LINE "KTSTR_SHELL_READY"
-/* COM2, as in main.c. */
-#define SHELL_COM2 "/dev/ttyS1"
 
 static void install_busybox(void)
 {
@@ -61,11 +57,12 @@ static void reopen_com2(struct report *rep)
 	if (old < 0)
 		return;
 	rep->com2_fd = -1;
-	ret = report_open_com2(rep, SHELL_COM2);
+	ret = report_open_com2(rep, KTSTR_GUEST_COM2_DEV);
 	close(old);
 	if (ret)
 		kerr("reopen %s after the shell's hangup: %s; its exit status reaches the "
-		     "host only through the SHM ring, if any", SHELL_COM2, strerror(-ret));
+		     "host only through the SHM ring, if any",
+		     KTSTR_GUEST_COM2_DEV, strerror(-ret));
 }
 
 int shell_run(struct report *rep, const char *exec_cmd)
@@ -111,8 +108,8 @@ int shell_run(struct report *rep, const char *exec_cmd)
 				 * back until this exact line (and strips it from
 				 * what the user sees; vmm-worker/capture.h). Input
 				 * arriving before sh reads waits in the tty. */
-				write_full(rep->com2_fd, SHELL_READY_LINE "\n",
-					   sizeof(SHELL_READY_LINE));
+				write_full(rep->com2_fd, KTSTR_COM2_SHELL_READY "\n",
+					   sizeof(KTSTR_COM2_SHELL_READY));
 			}
 			execl(sh, "sh", "-l", (char *)NULL);
 		}
@@ -129,8 +126,8 @@ int shell_run(struct report *rep, const char *exec_cmd)
 		reopen_com2(rep);
 	/* The leading newline ends a last output line that lacks one, so the
 	 * status is always a line of its own; the host drops that newline
-	 * again (orchestrator/cmd_shell.c), keeping the output verbatim. */
+	 * again (orchestrator/shell_exec.c), keeping the output verbatim. */
 	if (exec_cmd)
-		report_line(rep, "\nKTSTR_EXEC_EXIT=%d", st);
+		report_line(rep, "\n" KTSTR_COM2_EXEC_EXIT "%d", st);
 	return st;
 }

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ktstr/guest_contract.h"
 #include "shm.h"
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -40,8 +41,8 @@ static const char *find_token(const char *cmdline, const char *key)
 int shm_parse_params(const char *env_base, const char *env_size, const char *cmdline,
 		     uint64_t *base, uint64_t *size)
 {
-	const char *b = env_base ? env_base : find_token(cmdline, "KTSTR_SHM_BASE");
-	const char *s = env_size ? env_size : find_token(cmdline, "KTSTR_SHM_SIZE");
+	const char *b = env_base ? env_base : find_token(cmdline, KTSTR_CMDLINE_SHM_BASE);
+	const char *s = env_size ? env_size : find_token(cmdline, KTSTR_CMDLINE_SHM_SIZE);
 
 	if (!b || !s)
 		return -ENOENT;

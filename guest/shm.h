@@ -1,6 +1,7 @@
 /* The guest end of the SHM ring: find the region (KTSTR_SHM_BASE/SIZE from
- * the environment the kernel hands PID 1, or /proc/cmdline), map it through
- * /dev/mem and attach the common ring writer. */
+ * the environment the kernel hands PID 1, or /proc/cmdline; the keys are
+ * KTSTR_CMDLINE_SHM_* in ktstr/guest_contract.h), map it through /dev/mem
+ * and attach the common ring writer. */
 #ifndef KTSTR_GUEST_SHM_H
 #define KTSTR_GUEST_SHM_H
 

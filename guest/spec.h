@@ -2,12 +2,13 @@
 #ifndef KTSTR_GUEST_SPEC_H
 #define KTSTR_GUEST_SPEC_H
 
+#include <ktstr/guest_contract.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "guest.pb-c.h"
 
-#define SPEC_PATH "/ktstr/spec.pb"
+#define SPEC_PATH KTSTR_INITRD_SPEC_PATH
 #define SPEC_MAX_BYTES (1u << 20)
 #define SPEC_MAX_WORKERS 1024u
 #define SPEC_NAME_MAX 48

@@ -6,6 +6,7 @@
 #ifndef KTSTR_BUILDER_PLAN_H
 #define KTSTR_BUILDER_PLAN_H
 
+#include <ktstr/guest_contract.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@
 #define PLAN_MAX_FILE (1ull << 30)		/* one file */
 #define PLAN_MAX_TOTAL (3ull << 30)		/* sum of all file bytes */
 #define PLAN_MAX_ENTRIES 16384u
-#define PLAN_SENTINEL "/.ktstr_init_ok"
+#define PLAN_SENTINEL KTSTR_INITRD_OK_PATH
 /* Written into the sentinel, so the guest can also check the content. */
 #define PLAN_SENTINEL_DATA "ktstr initramfs complete\n"
 

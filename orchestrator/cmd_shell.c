@@ -3,18 +3,24 @@
  * (KTSTR_EXEC_EXIT=N on COM2); otherwise the terminal is bridged to the
  * guest shell through the worker (FD_STDIN/FD_STDOUT) and the shell's exit
  * status becomes ours. A command or shell still running at --timeout exits
- * 124, as with timeout(1). */
+ * 124, as with timeout(1).
+ *
+ * Phases, one function each: parse the options; open the kernel (while
+ * still root); prepare (drop root, preflight, image, specs); run the VM
+ * (interactive: the terminal raw meanwhile); collect the exit status
+ * (shell_status.c). A stop signal (stop.h) in any phase ends the command
+ * with EXIT_INTERRUPTED, no VM left running and the terminal as it was
+ * found. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <ktstr/guest_contract.h>
 #include <ktstr/log.h>
 #include <ktstr/topology.h>
 #include <ktstr/util.h>
@@ -22,18 +28,16 @@
 #include "builder_client.h"
 #include "cli.h"
 #include "hostcaps.h"
-#include "images.h"
 #include "kernel_cache.h"
 #include "preflight.h"
+#include "shell_exec.h"
+#include "shell_image.h"
+#include "shell_status.h"
 #include "stop.h"
-#include "spec_build.h"
-#include "strv.h"
-#include "verdict.h"
 #include "vm_backend_worker.h"
 
 #define SHELL_EXEC_TIMEOUT_MS (300u * 1000)
 #define SHELL_INTERACTIVE_TIMEOUT_MS (12u * 3600 * 1000)
-#define SHELL_MAX_INCLUDES 64
 
 struct shell_opts {
 	struct ktstr_topo topo;
@@ -44,128 +48,24 @@ struct shell_opts {
 	size_t nincludes;
 };
 
-/* Exit status of a command stopped by --timeout, as timeout(1) uses. */
-#define SHELL_EXIT_TIMEOUT 124
-
-/* --exec output relay. COM2 is raw in exec mode (guest/report.c clears
- * OPOST), so the bytes are the command's own and pass through verbatim,
- * '\r' included. After the command the guest writes a trailer,
- *   "\nKTSTR_EXEC_EXIT=<status>\n" "KTSTR_EXIT=<status>\n"
- * (guest/shell.c, guest/report.c), whose leading newline only makes sure the
- * status starts a line. The trailer is recognised only as the exact end of
- * the stream: bytes that could still be its start are held back, and
- * written out as output as soon as anything else follows. So a command may
- * print any line, "KTSTR_..." ones included, and its last line need not end
- * in a newline. */
-struct exec_stream {
-	char hold[64]; /* a prefix of the trailer (at most 53 bytes) */
-	size_t held;
-	bool quiet; /* parse only: the output was already shown */
-	bool any;   /* some bytes arrived */
-	bool have_code;
-	int exit_code;
+/* One shell VM from the kernel to the exit status. spec points into this
+ * struct (topo, cmdline, suffix), so it stays where it was made. */
+struct shell_vm {
+	struct global_opts go;
+	struct shell_opts o;
+	struct host_caps hc;
+	struct kernel_choice kc;
+	int kfd;			/* owned */
+	struct builder_image img;	/* owned */
+	uint8_t *suffix;		/* owned: the GuestSpec cpio */
+	size_t suflen;
+	Ktstr__Topology topo;
+	Ktstr__VmSpec spec;
+	char cmdline[64];
+	struct exec_stream es;		/* --exec: the live output relay */
+	struct vm_job_result res;	/* owned: res.result */
+	char err[4096 + 256]; /* room for a kernel path and why */
 };
-
-/* Is s[0..n) the trailer? -1: no (nor a prefix of it), 0: a prefix that
- * is not yet a status, 1: the status line is complete (the KTSTR_EXIT line
- * after it may be partial or missing: a VM stopped mid-write). */
-static int trailer_match(const char *s, size_t n, int *code)
-{
-	static const char *const lit[2] = { "\nKTSTR_EXEC_EXIT=", "KTSTR_EXIT=" };
-	size_t i = 0;
-
-	for (int part = 0; part < 2; part++) {
-		size_t start, digits = 0;
-
-		for (const char *l = lit[part]; *l; l++, i++) {
-			if (i == n)
-				return part;
-			if (s[i] != *l)
-				return -1;
-		}
-		start = i;
-		if (i < n && s[i] == '-')
-			i++;
-		while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 10) {
-			i++;
-			digits++;
-		}
-		if (i == n)
-			return part;
-		if (s[i] != '\n' || !digits)
-			return -1;
-		if (part == 0) {
-			long v = strtol(&s[start], NULL, 10);
-
-			*code = (int)(v < INT_MIN ? INT_MIN : v > INT_MAX ? INT_MAX : v);
-		}
-		if (++i == n)
-			return 1;
-	}
-	return -1; /* bytes after the KTSTR_EXIT line */
-}
-
-static void stream_out(struct exec_stream *es, const char *p, size_t n)
-{
-	if (!es->quiet && n)
-		fwrite(p, 1, n, stdout);
-}
-
-static void stream_feed(struct exec_stream *es, const uint8_t *data, size_t len)
-{
-	const char *p = (const char *)data, *end = p + len;
-	int code;
-
-	if (len)
-		es->any = true;
-	while (p < end) {
-		if (!es->held) {
-			/* Fast path: everything before the next newline is output. */
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-			stream_out(es, p, (size_t)((nl ? nl : end) - p));
-			if (!nl)
-				break;
-			p = nl;
-		}
-		es->hold[es->held++] = *p++;
-		/* hold[0] is a newline; on a mismatch it and what follows up to
-		 * the next held newline are output, then the rest is retried. */
-		while (es->held && trailer_match(es->hold, es->held, &code) < 0) {
-			const char *nl = memchr(es->hold + 1, '\n', es->held - 1);
-			size_t n = nl ? (size_t)(nl - es->hold) : es->held;
-
-			stream_out(es, es->hold, n);
-			memmove(es->hold, es->hold + n, es->held - n);
-			es->held -= n;
-		}
-	}
-	if (!es->quiet)
-		fflush(stdout);
-}
-
-/* End of the stream: a complete trailer gives the status, anything else
- * held is output. */
-static void stream_finish(struct exec_stream *es)
-{
-	int code = 0;
-
-	if (es->held && trailer_match(es->hold, es->held, &code) == 1) {
-		es->have_code = true;
-		es->exit_code = code;
-	} else {
-		stream_out(es, es->hold, es->held);
-	}
-	es->held = 0;
-	if (!es->quiet)
-		fflush(stdout);
-}
-
-static void on_output(void *arg, uint32_t port, const uint8_t *data, size_t len)
-{
-	if (port == 2)
-		stream_feed(arg, data, len);
-}
 
 static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct global_opts *g)
 {
@@ -247,323 +147,221 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 	return 0;
 }
 
-/* Base image: ktstr-guest as /init, busybox, includes under /include-files. */
-static int build_shell_image(const struct shell_opts *o, bool insecure, struct builder_image *img,
-			     char *err, size_t errlen)
+/* Choose the kernel and open it while still root (it may sit in root's
+ * cache). 0, or -errno with vm->err saying why: the user's to fix. */
+static int shell_open_kernel(struct shell_vm *vm)
 {
-	struct builder_client bc = { .pid = -1, .sock = -1 };
-	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure };
-	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
-	Ktstr__FileSpec specs[SHELL_MAX_INCLUDES + 1];
-	Ktstr__FileSpec *files[SHELL_MAX_INCLUDES + 1];
-	char guest[PATH_MAX], bb[PATH_MAX];
-	struct strv gpaths = { 0 };
 	int ret;
 
-	ret = guest_binary_path(guest, sizeof(guest), err, errlen);
-	if (!ret)
-		ret = busybox_path(bb, sizeof(bb), err, errlen);
+	hostcaps_probe(vm->o.engine, &vm->hc);
+	ret = kernel_resolve(vm->o.kernel, vm->hc.engine, &vm->kc, vm->err, sizeof(vm->err));
 	if (ret)
+		return ret < 0 ? ret : -EINVAL;
+	vm->kfd = open(vm->kc.image, O_RDONLY | O_CLOEXEC);
+	if (vm->kfd < 0) {
+		ret = -errno;
+		snprintf(vm->err, sizeof(vm->err), "cannot open kernel %s: %s", vm->kc.image,
+			 strerror(-ret));
 		return ret;
-	ktstr__file_spec__init(&specs[0]);
-	specs[0].host_path = bb;
-	specs[0].guest_path = "/bin/busybox";
-	specs[0].has_resolve_libs = 1;
-	specs[0].resolve_libs = 0;
-	files[0] = &specs[0];
-	for (size_t i = 0; i < o->nincludes; i++) {
-		char *dup = strdup(o->includes[i]);
-
-		ret = dup ? strv_pushf(&gpaths, "/include-files/%s", basename(dup)) : -ENOMEM;
-		free(dup);
-		if (ret)
-			goto out;
-		ktstr__file_spec__init(&specs[i + 1]);
-		specs[i + 1].host_path = (char *)o->includes[i];
-		specs[i + 1].guest_path = gpaths.v[i];
-		files[i + 1] = &specs[i + 1];
 	}
-	req.init_path = guest;
-	req.n_files = 1 + o->nincludes;
-	req.files = files;
-	ret = builder_client_start(&bc, &bo, err, errlen);
-	if (!ret) {
-		ret = builder_client_build(&bc, &req, 0, img, err, errlen);
-		builder_client_stop(&bc);
-	}
-	if (!ret && !insecure && !(img->ok->has_sandboxed && img->ok->sandboxed)) {
-		/* Fail closed, as for `run` (images.c). */
-		snprintf(err, errlen, "initramfs builder ran UNSANDBOXED (BuildOk.sandboxed=false) "
-				      "although --insecure-no-sandbox was not given: fix the host "
-				      "(docs/security.md) or pass --insecure-no-sandbox");
-		ret = -EPERM;
-	}
-out:
-	strv_free(&gpaths);
-	return ret;
+	return 0;
 }
 
-static int pack_shell_spec(const struct shell_opts *o, uint8_t **suffix, size_t *suflen)
+/* The VmSpec: engine, topology, memory, timeout, and the shell's mode. */
+static void shell_fill_spec(struct shell_vm *vm)
 {
-	Ktstr__GuestSpec gs = KTSTR__GUEST_SPEC__INIT;
-	Ktstr__Topology t = KTSTR__TOPOLOGY__INIT;
-	uint8_t *buf;
-	size_t n;
+	const struct shell_opts *o = &vm->o;
+	Ktstr__VmSpec *spec = &vm->spec;
+	uint32_t cpus = topo_cpus(&o->topo);
+
+	ktstr__topology__init(&vm->topo);
+	vm->topo.numa_nodes = o->topo.numa_nodes;
+	vm->topo.llcs = o->topo.llcs;
+	vm->topo.cores_per_llc = o->topo.cores_per_llc;
+	vm->topo.threads_per_core = o->topo.threads_per_core;
+	ktstr__vm_spec__init(spec);
+	spec->engine = vm->hc.engine;
+	spec->topology = &vm->topo;
+	spec->memory_mb = o->memory_mb ? o->memory_mb : (cpus * 64 > 512 ? cpus * 64 : 512);
+	spec->timeout_ms = o->timeout_ms ? o->timeout_ms
+			   : o->exec	 ? SHELL_EXEC_TIMEOUT_MS
+					 : SHELL_INTERACTIVE_TIMEOUT_MS;
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", KTSTR_CMDLINE_SHELL_MODE);
+	spec->cmdline_extra = vm->cmdline;
+	spec->has_shm_size = 1;
+	spec->shm_size = 0;
+	spec->has_initrd_suffix = 1;
+	spec->initrd_suffix.data = vm->suffix;
+	spec->initrd_suffix.len = vm->suflen;
+	spec->label = "shell";
+	if (vm->go.insecure_no_sandbox) {
+		spec->has_insecure_no_sandbox = 1;
+		spec->insecure_no_sandbox = 1;
+	}
+	spec->has_interactive = 1;
+	spec->interactive = !o->exec;
+	spec->has_stream_output = 1;
+	spec->stream_output = o->exec != NULL;
+}
+
+/* Everything as the unprivileged user: the kernel fd for the workers,
+ * the includes' readability, the engine preflight, the image and the
+ * specs. 0, or -errno with vm->err saying why (empty: already printed). */
+static int shell_prepare(struct shell_vm *vm)
+{
+	const struct shell_opts *o = &vm->o;
 	int ret;
 
-	gs.mode = KTSTR__GUEST_SPEC__MODE__MODE_SHELL;
-	gs.test_name = "shell";
-	gs.exec_cmd = (char *)o->exec;
-	t.numa_nodes = o->topo.numa_nodes;
-	t.llcs = o->topo.llcs;
-	t.cores_per_llc = o->topo.cores_per_llc;
-	t.threads_per_core = o->topo.threads_per_core;
-	gs.topology = &t;
-	gs.has_ring_disabled = 1;
-	gs.ring_disabled = 1; /* the shell reports through COM2 only */
-	n = ktstr__guest_spec__get_packed_size(&gs);
-	buf = malloc(n ? n : 1);
-	if (!buf)
-		return -ENOMEM;
-	ktstr__guest_spec__pack(&gs, buf);
-	ret = spec_build_suffix(buf, n, suffix, suflen);
-	free(buf);
-	return ret;
-}
-
-/* What ended the VM, for messages: the outcome's name, or why there is no
- * result. */
-static const char *vm_end_text(const Ktstr__VmResult *r)
-{
-	const ProtobufCEnumValue *ev;
-
-	if (!r)
-		return "the VM worker sent no result";
-	ev = protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r->outcome);
-	return ev ? ev->name : "the VM ended with an unknown outcome";
-}
-
-static void print_console_tail(const Ktstr__VmResult *r)
-{
-	char *tail;
-
-	if (!r || !r->has_console_tail || !r->console_tail.len)
-		return;
-	tail = text_tail_lines((const char *)r->console_tail.data, r->console_tail.len, 20);
-	fprintf(stderr, "--- console (tail) ---\n%s\n", tail ? tail : "");
-	free(tail);
-}
-
-/* Interactive: the guest shell's status (KTSTR_EXIT=N after the shell,
- * VmResult.guest_exit_code) becomes ours, so a piped script can be checked.
- * A timeout comes first: a status seen before it can only be a line the
- * user's session printed, not the guest's. */
-static int shell_interactive_status(const struct vm_job_result *res, unsigned timeout_s)
-{
-	const Ktstr__VmResult *r = res->result;
-
-	if (res->infra || !r) {
-		fprintf(stderr, "ktstr-orch shell: %s\n",
-			res->error[0] ? res->error : "the VM worker sent no result");
-		return EXIT_INFRA;
+	/* Kernel open: nothing else needs root. */
+	ret = global_drop_privileges(&vm->go);
+	if (ret)
+		return ret < 0 ? ret : -EPERM;
+	ret = kernel_fd_for_vms(vm->kc.image, vm->hc.engine, &vm->kfd, vm->err, sizeof(vm->err));
+	if (ret)
+		return ret < 0 ? ret : -EIO;
+	for (size_t i = 0; i < o->nincludes; i++) {
+		if (access(o->includes[i], R_OK)) {
+			ret = -errno;
+			snprintf(vm->err, sizeof(vm->err),
+				 "--include %s is not readable by uid %u, whom ktstr-orch runs as "
+				 "after dropping root (%s): make it readable, pass --user, or "
+				 "--no-drop-privileges",
+				 o->includes[i], (unsigned)getuid(), strerror(-ret));
+			return ret;
+		}
 	}
-	if (r->outcome == KTSTR__OUTCOME__OUTCOME_TIMEOUT) {
-		fprintf(stderr, "ktstr-orch shell: shell still running after --timeout %u s; VM "
-				"stopped (exit status %d, as timeout(1))\n",
-			timeout_s, SHELL_EXIT_TIMEOUT);
-		return SHELL_EXIT_TIMEOUT;
+	ret = preflight_engine(&vm->hc, NULL, vm->err, sizeof(vm->err));
+	if (!ret)
+		ret = shell_image_build(o->includes, o->nincludes, vm->go.insecure_no_sandbox,
+					&vm->img, vm->err, sizeof(vm->err));
+	if (ret)
+		return ret < 0 ? ret : -EIO;
+	ret = shell_spec_pack(&o->topo, o->exec, &vm->suffix, &vm->suflen);
+	if (ret) {
+		snprintf(vm->err, sizeof(vm->err), "out of memory building the guest spec");
+		return ret;
 	}
-	if (r->has_guest_exit_code)
-		return r->guest_exit_code & 0xff;
-	fprintf(stderr, "ktstr-orch shell: the guest shell's exit status never arrived (no "
-			"KTSTR_EXIT line on COM2; VM ended: %s)%s%s\n",
-		vm_end_text(r), res->error[0] ? ": " : "", res->error);
-	print_console_tail(r);
-	return EXIT_INFRA;
+	shell_fill_spec(vm);
+	if (vm->go.insecure_no_sandbox)
+		fprintf(stderr, "ktstr-orch shell: WARNING: --insecure-no-sandbox: builder and VM "
+				"worker run UNSANDBOXED\n");
+	return 0;
 }
 
-int cmd_shell(const struct global_opts *g, int argc, char **argv)
+/* Run the VM to its end. Interactive on a terminal, the terminal is raw
+ * meanwhile (the guest's line discipline does the editing) and is put back
+ * as it was found: here when the VM ends, and by the stop watcher the
+ * moment a stop signal comes (stop.h), which also stops the VM. */
+static void shell_run_vm(struct shell_vm *vm)
 {
-	struct global_opts go = *g;
-	struct shell_opts o = { 0 };
-	struct host_caps hc;
-	struct kernel_choice kc;
-	struct builder_image img = { .fd = -1 };
-	Ktstr__VmSpec spec = KTSTR__VM_SPEC__INIT;
-	Ktstr__Topology topo = KTSTR__TOPOLOGY__INIT;
 	struct vm_backend be;
 	struct vm_backend_worker_cfg wcfg = { 0 };
 	struct vm_cancel cancel = { 0 };
 	struct vm_job job = { 0 };
-	struct vm_job_result res = { 0 };
-	struct exec_stream es = { 0 };
 	struct termios saved;
 	bool raw = false;
-	uint8_t *suffix = NULL;
-	size_t suflen = 0;
-	char err[2048], cmdline[64];
-	int kfd = -1, rc = EXIT_INFRA;
-	unsigned timeout_s = 0;
+	const char *exec = vm->o.exec;
 
-	if (parse_shell_opts(argc, argv, &o, &go)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	hostcaps_probe(o.engine, &hc);
-	if (kernel_resolve(o.kernel, hc.engine, &kc, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch shell: %s\n", err);
-		return EXIT_USAGE;
-	}
-	kfd = open(kc.image, O_RDONLY | O_CLOEXEC);
-	if (kfd < 0) {
-		fprintf(stderr, "ktstr-orch shell: cannot open kernel %s: %s\n", kc.image,
-			strerror(errno));
-		return EXIT_USAGE;
-	}
-	/* Kernel open: nothing else needs root. */
-	if (global_drop_privileges(&go))
-		goto out;
-	if (kernel_fd_for_vms(kc.image, hc.engine, &kfd, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch shell: %s\n", err);
-		goto out;
-	}
-	for (size_t i = 0; i < o.nincludes; i++) {
-		if (access(o.includes[i], R_OK)) {
-			fprintf(stderr, "ktstr-orch shell: --include %s is not readable by uid %u, "
-					"whom ktstr-orch runs as after dropping root (%s): make it "
-					"readable, pass --user, or --no-drop-privileges\n",
-				o.includes[i], (unsigned)getuid(), strerror(errno));
-			goto out;
-		}
-	}
-	if (preflight_engine(&hc, NULL, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch shell: %s\n", err);
-		goto out;
-	}
-	if (build_shell_image(&o, go.insecure_no_sandbox, &img, err, sizeof(err))) {
-		fprintf(stderr, "ktstr-orch shell: %s\n", err);
-		goto out;
-	}
-	if (pack_shell_spec(&o, &suffix, &suflen)) {
-		fprintf(stderr, "ktstr-orch shell: out of memory building the guest spec\n");
-		goto out;
-	}
-	topo.numa_nodes = o.topo.numa_nodes;
-	topo.llcs = o.topo.llcs;
-	topo.cores_per_llc = o.topo.cores_per_llc;
-	topo.threads_per_core = o.topo.threads_per_core;
-	spec.engine = hc.engine;
-	spec.topology = &topo;
-	spec.memory_mb = o.memory_mb ? o.memory_mb
-				     : (topo_cpus(&o.topo) * 64 > 512 ? topo_cpus(&o.topo) * 64 : 512);
-	spec.timeout_ms = o.timeout_ms ? o.timeout_ms
-			  : o.exec     ? SHELL_EXEC_TIMEOUT_MS
-				       : SHELL_INTERACTIVE_TIMEOUT_MS;
-	snprintf(cmdline, sizeof(cmdline), "KTSTR_MODE=shell");
-	spec.cmdline_extra = cmdline;
-	spec.has_shm_size = 1;
-	spec.shm_size = 0;
-	spec.has_initrd_suffix = 1;
-	spec.initrd_suffix.data = suffix;
-	spec.initrd_suffix.len = suflen;
-	spec.label = "shell";
-	if (go.insecure_no_sandbox) {
-		spec.has_insecure_no_sandbox = 1;
-		spec.insecure_no_sandbox = 1;
-		fprintf(stderr, "ktstr-orch shell: WARNING: --insecure-no-sandbox: builder and VM "
-				"worker run UNSANDBOXED\n");
-	}
-	spec.has_interactive = 1;
-	spec.interactive = !o.exec;
-	spec.has_stream_output = 1;
-	spec.stream_output = o.exec != NULL;
 	job.label = "shell";
-	job.spec = &spec;
-	job.kernel_fd = kfd;
-	job.initrd_fd = img.fd;
-	job.stdin_fd = o.exec ? -1 : STDIN_FILENO;
-	job.stdout_fd = o.exec ? -1 : STDOUT_FILENO;
-	if (o.exec) {
-		job.on_output = on_output;
-		job.on_output_arg = &es;
+	job.spec = &vm->spec;
+	job.kernel_fd = vm->kfd;
+	job.initrd_fd = vm->img.fd;
+	job.stdin_fd = exec ? -1 : STDIN_FILENO;
+	job.stdout_fd = exec ? -1 : STDOUT_FILENO;
+	if (exec) {
+		job.on_output = exec_stream_on_output;
+		job.on_output_arg = &vm->es;
 	} else if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
-		/* The guest's line discipline does the editing: pass keys raw. */
 		struct termios rawt = saved;
 
 		cfmakeraw(&rawt);
-		/* Restored by the stop watcher too: a signal never leaves the
-		 * terminal raw (stop.h). */
+		/* Registered before the terminal goes raw, so no moment
+		 * exists in which a signal would leave it raw. */
 		stop_watch_tty(STDIN_FILENO, &saved);
 		raw = !tcsetattr(STDIN_FILENO, TCSANOW, &rawt);
 		fprintf(stderr, "ktstr-orch shell: booting %s; leave with `exit` or poweroff\r\n",
-			kc.image);
+			vm->kc.image);
 	}
 	vm_backend_worker_init(&be, &wcfg);
+	/* A stop that came before this line sets the flag at once: the
+	 * backend then ends the VM as soon as it starts. */
 	stop_link_flag(&cancel.requested);
-	be.run(&be, &job, &cancel, &res);
+	be.run(&be, &job, &cancel, &vm->res);
 	stop_link_flag(NULL);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	stop_watch_tty(-1, NULL);
+}
+
+/* Our exit status once the VM has ended. */
+static int shell_collect(struct shell_vm *vm)
+{
+	const Ktstr__VmResult *r = vm->res.result;
+	unsigned timeout_s = vm->spec.timeout_ms / 1000;
+
 	if (stop_signal()) {
 		fprintf(stderr, "ktstr-orch shell: %s: the VM was stopped\n",
 			strsignal(stop_signal()));
-		rc = EXIT_INTERRUPTED;
-		goto out;
+		return EXIT_INTERRUPTED;
 	}
-	if (res.result && !go.insecure_no_sandbox && !res.infra &&
-	    !(res.result->has_sandboxed && res.result->sandboxed)) {
+	if (r && !vm->go.insecure_no_sandbox && !vm->res.infra &&
+	    !(r->has_sandboxed && r->sandboxed)) {
 		/* Fail closed: the guest ran, but unconfined; do not pass its
 		 * status off as a normal result. */
 		fprintf(stderr, "ktstr-orch shell: the VM worker ran UNSANDBOXED "
 				"(VmResult.sandboxed=false) without --insecure-no-sandbox: its "
 				"confinement was not applied; fix the host (docs/security.md) or pass "
 				"--insecure-no-sandbox\n");
-		rc = EXIT_INFRA;
-		goto out;
+		return EXIT_INFRA;
 	}
-	timeout_s = spec.timeout_ms / 1000;
-	if (!o.exec) {
-		rc = shell_interactive_status(&res, timeout_s);
-		goto out;
-	}
-	if (es.any)
-		stream_finish(&es);
-	/* No live stream (or it missed the end): the full COM2 capture, shown
-	 * only if nothing was shown live. */
-	if (!es.have_code && res.result && res.result->has_guest_output) {
-		struct exec_stream again = { .quiet = es.any };
+	if (!vm->o.exec)
+		return shell_interactive_status(&vm->res, timeout_s);
+	return shell_exec_status(&vm->es, &vm->res, timeout_s);
+}
 
-		stream_feed(&again, res.result->guest_output.data, res.result->guest_output.len);
-		stream_finish(&again);
-		es.have_code = again.have_code;
-		es.exit_code = again.exit_code;
+/* A phase before the VM failed, or a stop came during it: a stop wins,
+ * since the failure was most likely the stop killing a child (the
+ * builder). usage_error: the failure is the user's (EXIT_USAGE). */
+static int shell_early_exit(const struct shell_vm *vm, bool usage_error)
+{
+	if (stop_signal()) {
+		fprintf(stderr, "ktstr-orch shell: %s: stopped before the VM started\n",
+			strsignal(stop_signal()));
+		return EXIT_INTERRUPTED;
 	}
-	fflush(stdout);
-	if (es.have_code) {
-		rc = es.exit_code & 0xff;
-	} else if (res.result && !res.infra &&
-		   res.result->outcome == KTSTR__OUTCOME__OUTCOME_TIMEOUT) {
-		fprintf(stderr, "ktstr-orch shell: command still running after --timeout %u s; VM "
-				"stopped (exit status %d, as timeout(1)); raise --timeout if the "
-				"command needs longer\n",
-			timeout_s, SHELL_EXIT_TIMEOUT);
-		rc = SHELL_EXIT_TIMEOUT;
+	if (vm->err[0])
+		fprintf(stderr, "ktstr-orch shell: %s\n", vm->err);
+	return usage_error ? EXIT_USAGE : EXIT_INFRA;
+}
+
+static void shell_vm_release(struct shell_vm *vm)
+{
+	if (vm->res.result)
+		protobuf_c_message_free_unpacked(&vm->res.result->base, NULL);
+	free(vm->suffix);
+	if (vm->img.reply_ || vm->img.fd >= 0)
+		builder_image_free(&vm->img);
+	if (vm->kfd >= 0)
+		close(vm->kfd);
+}
+
+int cmd_shell(const struct global_opts *g, int argc, char **argv)
+{
+	struct shell_vm vm = { .go = *g, .kfd = -1, .img = { .fd = -1 } };
+	int rc;
+
+	if (parse_shell_opts(argc, argv, &vm.o, &vm.go)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (shell_open_kernel(&vm)) {
+		rc = shell_early_exit(&vm, true);
+	} else if (shell_prepare(&vm) || stop_signal()) {
+		rc = shell_early_exit(&vm, false);
 	} else {
-		fprintf(stderr, "ktstr-orch shell: the command's exit status never arrived "
-				"(no KTSTR_EXEC_EXIT line at the end of the guest's COM2 output): "
-				"%s\n",
-			res.error[0] ? res.error : vm_end_text(res.result));
-		print_console_tail(res.result);
-		rc = EXIT_INFRA;
+		shell_run_vm(&vm);
+		rc = shell_collect(&vm);
 	}
-out:
-	if (res.result)
-		protobuf_c_message_free_unpacked(&res.result->base, NULL);
-	free(suffix);
-	if (img.reply_ || img.fd >= 0)
-		builder_image_free(&img);
-	if (kfd >= 0)
-		close(kfd);
+	shell_vm_release(&vm);
 	return rc;
 }

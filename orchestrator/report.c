@@ -1,3 +1,4 @@
+#include <ktstr/guest_contract.h>
 #include "report.h"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		schedlog = strdup(tr->scheduler_log_tail);
 	} else if (vm && vm->has_guest_output) {
 		schedlog = text_between((const char *)vm->guest_output.data, vm->guest_output.len,
-					"===SCHED_OUTPUT_START===", "===SCHED_OUTPUT_END===");
+					KTSTR_COM2_SCHED_START, KTSTR_COM2_SCHED_END);
 	}
 	fprintf(f, "\n==== %s %s [sched=%s] [topo=%s] [profile=%s] [engine=%s] ====\n",
 		verdict_name(vd->kind), v->name, s->scheds[t->sched].name, topo, prof,

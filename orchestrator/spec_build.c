@@ -1,3 +1,4 @@
+#include <ktstr/guest_contract.h>
 #include "spec_build.h"
 
 #include <errno.h>
@@ -92,9 +93,9 @@ int spec_build_suffix(const uint8_t *spec, size_t speclen, uint8_t **buf, size_t
 	/* Inode numbers far above the base image's so the unpacker never
 	 * links a suffix entry to a base entry. */
 	cpio_init(&w, 0x40000000u);
-	ret = cpio_add_dir(&w, "/ktstr", 0755);
+	ret = cpio_add_dir(&w, KTSTR_INITRD_SPEC_DIR, 0755);
 	if (!ret)
-		ret = cpio_add_file(&w, "/ktstr/spec.pb", 0444, spec, speclen);
+		ret = cpio_add_file(&w, KTSTR_INITRD_SPEC_PATH, 0444, spec, speclen);
 	if (!ret)
 		ret = cpio_finish(&w);
 	if (!ret)

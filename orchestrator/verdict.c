@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/guest_contract.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
-
-#define RESULT_START "===KTSTR_TEST_RESULT_START==="
-#define RESULT_END "===KTSTR_TEST_RESULT_END==="
 
 const char *verdict_name(enum verdict_kind k)
 {
@@ -215,9 +213,10 @@ static void scan_com2(const Ktstr__VmResult *vr, struct result_src *src)
 
 	if (!vr->has_guest_output || !vr->guest_output.data)
 		return;
-	src->com2_n = count_text(vr->guest_output.data, vr->guest_output.len, RESULT_START);
-	b64 = text_between((const char *)vr->guest_output.data, vr->guest_output.len, RESULT_START,
-			   RESULT_END);
+	src->com2_n = count_text(vr->guest_output.data, vr->guest_output.len,
+				 KTSTR_COM2_RESULT_START);
+	b64 = text_between((const char *)vr->guest_output.data, vr->guest_output.len,
+			   KTSTR_COM2_RESULT_START, KTSTR_COM2_RESULT_END);
 	if (!b64)
 		return;
 	if (base64_decode(b64, strlen(b64), &src->com2, &src->com2_len)) {
@@ -384,24 +383,25 @@ static int judge_no_result(const Ktstr__VmResult *vr, struct verdict *v)
 		return v->detail ? 0 : -ENOMEM;
 	}
 	if (v->sched_exit || vr->outcome == KTSTR__OUTCOME__OUTCOME_SCHED_EXIT ||
-	    has_text(com2, "SCHEDULER_DIED")) {
+	    has_text(com2, KTSTR_COM2_SCHED_DIED)) {
 		v->kind = V_SCHED_DIED;
 		return set_detail(v, "scheduler died%s%s",
 				  v->sched_exit && v->sched_exit->reason ? ": " : "",
 				  v->sched_exit && v->sched_exit->reason ? v->sched_exit->reason : "");
 	}
-	if (has_text(com2, "SCHEDULER_NOT_ATTACHED")) {
-		const char *p = memmem(com2->data, com2->len, "SCHEDULER_NOT_ATTACHED", 22);
+	if (has_text(com2, KTSTR_COM2_SCHED_NOT_ATTACHED)) {
+		const size_t mlen = sizeof(KTSTR_COM2_SCHED_NOT_ATTACHED) - 1;
+		const char *p = memmem(com2->data, com2->len, KTSTR_COM2_SCHED_NOT_ATTACHED, mlen);
 		const char *e = memchr(p, '\n', com2->len - (size_t)((const uint8_t *)p - com2->data));
 
 		v->kind = V_SCHED_NOT_ATTACHED;
-		return set_detail(v, "%.*s", (int)(e ? e - p : 22), p);
+		return set_detail(v, "%.*s", (int)(e ? (size_t)(e - p) : mlen), p);
 	}
-	if (!has_text(com2, "KTSTR_INIT_STARTED")) {
+	if (!has_text(com2, KTSTR_COM2_INIT_STARTED)) {
 		v->kind = V_INIT_NEVER_STARTED;
 		return set_detail(v, "init script never started (kernel or mount failure)");
 	}
-	if (!has_text(com2, "KTSTR_PAYLOAD_STARTING")) {
+	if (!has_text(com2, KTSTR_COM2_PAYLOAD_STARTING)) {
 		v->kind = V_PAYLOAD_NEVER_RAN;
 		return set_detail(v, "init started but payload never ran (cgroup/scheduler setup failed)");
 	}

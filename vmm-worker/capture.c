@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <ktstr/frame.h>
+#include <ktstr/guest_contract.h>
 #include <ktstr/log.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
@@ -44,7 +45,7 @@ struct vm_capture {
 	bool stream;	/* spec.stream_output */
 	int mirror_fd;	/* borrowed; interactive COM2 -> terminal */
 	bool mirror_failed;
-	/* CAPTURE_SHELL_READY matcher (see ready_filter). */
+	/* KTSTR_COM2_SHELL_READY matcher (see ready_filter). */
 	bool shell_ready;
 	bool ready_bol;	   /* next COM2 byte starts a line */
 	size_t ready_held; /* marker bytes matched so far, not yet mirrored */
@@ -161,7 +162,7 @@ static void scan_partial(struct vm_capture *cap, struct line_scan *ls, int port)
 	ls->buf[ls->len] = '\0';
 	if (port == 1 && !cap->saw_panic && strstr(ls->buf, "Kernel panic - not syncing"))
 		cap->saw_panic = true;
-	if (port == 2 && !cap->init_started_us && strstr(ls->buf, "KTSTR_INIT_STARTED"))
+	if (port == 2 && !cap->init_started_us && strstr(ls->buf, KTSTR_COM2_INIT_STARTED))
 		cap->init_started_us = ktstr_now_us();
 }
 
@@ -181,9 +182,9 @@ static void scan_line(struct vm_capture *cap, struct line_scan *ls, int port)
 		}
 	}
 	if (port == 2) {
-		const char *p = strstr(ls->buf, "KTSTR_EXIT=");
+		const char *p = strstr(ls->buf, KTSTR_COM2_EXIT);
 		int32_t v;
-		if (p && parse_i32(p + strlen("KTSTR_EXIT="), &v)) {
+		if (p && parse_i32(p + strlen(KTSTR_COM2_EXIT), &v)) {
 			cap->com2_exit = v;
 			cap->com2_exit_seen = true;
 		}
@@ -260,16 +261,16 @@ static void mirror_write(struct vm_capture *cap, const void *data, size_t len)
 	}
 }
 
-/* Mirror COM2 to the terminal, minus the first CAPTURE_SHELL_READY line,
+/* Mirror COM2 to the terminal, minus the first KTSTR_COM2_SHELL_READY line,
  * and note when that line has been seen (engines gate stdin on it). Serial
  * data arrives in arbitrary pieces, so the marker can be split across calls:
  * bytes that may still turn out to be the marker are held (at most the
  * marker plus "\r") and written out as soon as they cannot. Once ready, the
- * rest passes through untouched: a user's own "KTSTR_SHELL_READY" is output. */
+ * rest passes through untouched: a user's own copy of the line is output. */
 static void ready_filter(struct vm_capture *cap, const uint8_t *data, size_t len)
 {
-	static const char marker[] = CAPTURE_SHELL_READY "\r";
-	const size_t mlen = sizeof(CAPTURE_SHELL_READY) - 1;
+	static const char marker[] = KTSTR_COM2_SHELL_READY "\r";
+	const size_t mlen = sizeof(KTSTR_COM2_SHELL_READY) - 1;
 	size_t i = 0, run = 0; /* data[run..i) is plain output not yet written */
 
 	while (i < len && !cap->shell_ready) {

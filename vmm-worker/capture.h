@@ -80,17 +80,16 @@ bool capture_started_sent(const struct vm_capture *cap);
  * COM2); false if none. */
 bool capture_exit_code(const struct vm_capture *cap, int32_t *code);
 /* Interactive mode: COM2 bytes are also written to this fd (blocking writes,
- * errors logged once). -1 = none. The first CAPTURE_SHELL_READY line is
+ * errors logged once). -1 = none. The first KTSTR_COM2_SHELL_READY line is
  * left out of what the fd gets (it is a control line, not shell output). */
 void capture_set_com2_mirror(struct vm_capture *cap, int fd);
 
-/* Interactive shell handshake. The guest (guest/shell.c, same string) writes
- * this exact line on COM2 once the shell's terminal is configured; bytes the
- * host sends before then can be discarded by the guest's UART/tty setup, so
- * engines must not read FD_STDIN until capture_shell_ready(). Accepted line
- * endings: "\n" or "\r\n" (the guest's ONLCR may already be on). Only the
- * first such line at the start of a line counts; later ones are shell output. */
-#define CAPTURE_SHELL_READY "KTSTR_SHELL_READY"
+/* Interactive shell handshake: true once the guest's KTSTR_COM2_SHELL_READY
+ * line (ktstr/guest_contract.h) came on COM2. Bytes the host sends before
+ * then can be discarded by the guest's UART/tty setup, so engines must not
+ * read FD_STDIN until this says so. Accepted line endings: "\n" or "\r\n"
+ * (the guest's ONLCR may already be on). Only the first such line at the
+ * start of a line counts; later ones are shell output. */
 bool capture_shell_ready(const struct vm_capture *cap);
 
 #endif

@@ -1,11 +1,13 @@
-/* The engine-independent part of the guest kernel command line (facts 2.2,
- * adapted to both engines). Engine-specific words (pci=off where there is no
+/* The engine-independent part of the guest kernel command line
+ * (docs/reference.md, "Guest kernel command line"; adapted to both engines). Engine-specific words (pci=off where there is no
  * PCI bus, clocksource, virtio-mmio devices) come in through extra_engine. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <ktstr/guest_contract.h>
 
 #include "engine.h"
 
@@ -33,7 +35,7 @@
  *                          loglevel=7 in cmdline_extra for a verbose console
  *                          (the kernel honours the last one).
  *  rdinit=/init            the initramfs' /init is PID 1
- *  sysctl.*                facts 2.2: BPF for the scheduler, schedstats on */
+ *  sysctl.*                BPF for the scheduler, schedstats on (docs/reference.md) */
 static const char base_words[] =
 	"console=ttyS0 panic=-1 reboot=k "
 	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "
@@ -96,7 +98,9 @@ int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_v
 		 * and /dev/mem may map it. */
 		if (shm_via_memmap)
 			cl_add(&c, " memmap=0x%" PRIx32 "$0x%" PRIx64, shm, shm_base);
-		cl_add(&c, " KTSTR_SHM_BASE=0x%" PRIx64 " KTSTR_SHM_SIZE=0x%" PRIx32, shm_base, shm);
+		/* The guest finds the ring from these (guest/shm.c). */
+		cl_add(&c, " " KTSTR_CMDLINE_SHM_BASE "=0x%" PRIx64 " " KTSTR_CMDLINE_SHM_SIZE
+			   "=0x%" PRIx32, shm_base, shm);
 	}
 	if (extra_engine && extra_engine[0])
 		cl_add(&c, " %s", extra_engine);

@@ -1,0 +1,123 @@
+/* The text contract between ktstr-guest (PID 1 in the VM) and the host side
+ * (ktstr-vmm-worker, ktstr-orch, ktstr-initramfs-builder): every marker the
+ * guest prints on COM2 that a host parser looks for, every kernel
+ * command-line key one side writes and the other reads, and every path in
+ * the initramfs both sides name. Both ends include this header, so a string
+ * cannot drift on one side only. The binary channel, the SHM ring, has its
+ * own contract in ktstr/ring.h.
+ *
+ * Each entry says who writes it, who reads it and why it exists. Tests keep
+ * literal copies on purpose: they pin the wire format, so a change here that
+ * breaks deployed guests or hosts shows up as a failing test.
+ *
+ * COM2 is raw in the guest (guest/report.c clears OPOST), so markers arrive
+ * byte-exact; host scanners still accept a "\r\n" ending where noted,
+ * because an interactive shell turns ONLCR back on. */
+#ifndef KTSTR_GUEST_CONTRACT_H
+#define KTSTR_GUEST_CONTRACT_H
+
+/* ---- the guest's output port --------------------------------------------
+ * Both engines put the output UART at 0x2f8 (COM2), which Linux names
+ * ttyS1; COM1 (ttyS0) is the kernel console (console=ttyS0,
+ * vmm-worker/cmdline.c). Written: the engines' UART layout. Read: the
+ * guest, which opens it for every line below. */
+#define KTSTR_GUEST_COM2_DEV "/dev/ttyS1"
+
+/* ---- COM2 lines (guest writes, host reads) ------------------------------ */
+
+/* First line PID 1 prints, as soon as COM2 is open (guest/main.c). The
+ * worker stamps the time it first sees it (boot-to-init, vmm-worker/
+ * capture.c); the verdict tells "init never started" from later failures
+ * by its absence (orchestrator/verdict.c). Matched anywhere in a line. */
+#define KTSTR_COM2_INIT_STARTED "KTSTR_INIT_STARTED"
+
+/* Printed once mounts, spec and scheduler are up, just before the scenario
+ * (guest/main.c). Its absence after KTSTR_COM2_INIT_STARTED makes the
+ * verdict "payload never ran" (orchestrator/verdict.c). */
+#define KTSTR_COM2_PAYLOAD_STARTING "KTSTR_PAYLOAD_STARTING"
+
+/* The TestResult, base64 of its packed protobuf, on the lines between these
+ * two (guest/report.c). The fallback when the SHM ring is off or corrupt:
+ * orchestrator/verdict.c decodes the text between the first pair. */
+#define KTSTR_COM2_RESULT_START "===KTSTR_TEST_RESULT_START==="
+#define KTSTR_COM2_RESULT_END "===KTSTR_TEST_RESULT_END==="
+
+/* The scheduler's log tail, verbatim between these two lines
+ * (guest/main.c; the end marker follows a "\n" so it starts a line even
+ * when the log does not end in one). orchestrator/report.c takes the block
+ * from the COM2 capture for a failure report when no TestResult carried
+ * the log (the ring was off or lost). */
+#define KTSTR_COM2_SCHED_START "===SCHED_OUTPUT_START==="
+#define KTSTR_COM2_SCHED_END "===SCHED_OUTPUT_END==="
+
+/* The scheduler died during the test (guest/main.c, guest/scenario.c).
+ * orchestrator/verdict.c gives SCHED_DIED when it sees this line and no
+ * ring result said otherwise. */
+#define KTSTR_COM2_SCHED_DIED "SCHEDULER_DIED"
+/* The scheduler never attached; the rest of the line, ": <why>", is the
+ * reason (guest/main.c). orchestrator/verdict.c quotes that line as the
+ * verdict's detail. */
+#define KTSTR_COM2_SCHED_NOT_ATTACHED "SCHEDULER_NOT_ATTACHED"
+
+/* "KTSTR_EXIT=<decimal i32>\n": the guest's exit status, last thing before
+ * power-off, in every mode (guest/report.c; the ring's EXIT message says
+ * the same and wins). The worker takes it from any COM2 line holding it
+ * (vmm-worker/capture.c) into VmResult.guest_exit_code; `ktstr-orch shell
+ * --exec` expects it as the second line of the exec trailer
+ * (orchestrator/shell_exec.c). */
+#define KTSTR_COM2_EXIT "KTSTR_EXIT="
+
+/* "\nKTSTR_EXEC_EXIT=<decimal>\n": `shell --exec`'s command status
+ * (guest/shell.c). The leading newline ends a last output line that lacks
+ * one; the host (orchestrator/shell_exec.c) recognises the pair
+ * "\n" KTSTR_COM2_EXEC_EXIT "N\n" KTSTR_COM2_EXIT "N\n" only as the exact end
+ * of the stream and drops it, so the command's output stays verbatim. */
+#define KTSTR_COM2_EXEC_EXIT "KTSTR_EXEC_EXIT="
+
+/* Interactive shell handshake: the guest writes this exact line once the
+ * shell's terminal (COM2 as controlling tty) is set up (guest/shell.c).
+ * Bytes sent before then can be lost to the guest's UART/tty setup, so the
+ * worker holds the user's stdin back until it sees the line at the start of
+ * a line, ending "\n" or "\r\n", and strips that first one from what the
+ * user sees (vmm-worker/capture.c; engines gate stdin on
+ * capture_shell_ready()). */
+#define KTSTR_COM2_SHELL_READY "KTSTR_SHELL_READY"
+
+/* ---- kernel command line (host writes, guest reads) ---------------------
+ * The kernel hands KEY=value words it does not know to PID 1 as environment
+ * variables too, so the guest reads these with getenv() first and falls
+ * back to /proc/cmdline. */
+
+/* Guest-physical base and size of the SHM ring, hex with 0x
+ * (vmm-worker/cmdline.c writes "KTSTR_SHM_BASE=0x... KTSTR_SHM_SIZE=0x...";
+ * guest/shm.c, guest/report.c read). Size 0 or the words missing: no ring,
+ * the guest reports through COM2 only. */
+#define KTSTR_CMDLINE_SHM_BASE "KTSTR_SHM_BASE"
+#define KTSTR_CMDLINE_SHM_SIZE "KTSTR_SHM_SIZE"
+
+/* A whole word a user may put in a suite's kernel arguments to make the
+ * guest ignore the ring and report through COM2 only (guest/main.c;
+ * docs/guest.md). The host never writes it. */
+#define KTSTR_CMDLINE_RING_OFF "ktstr.ring=off"
+
+/* Marks a `ktstr-orch shell` VM's command line (orchestrator/cmd_shell.c
+ * via VmSpec.cmdline_extra). The guest takes its mode from the GuestSpec,
+ * not from this word; it is there for whoever reads /proc/cmdline or the
+ * worker's QEMU argv. */
+#define KTSTR_CMDLINE_SHELL_MODE "KTSTR_MODE=shell"
+
+/* ---- initramfs paths (host packs, guest opens) -------------------------- */
+
+/* Written last into every base image by the builder (initramfs-builder/
+ * plan.h); PID 1 refuses to run a test when it is missing, because a
+ * truncated image would otherwise fail in some unrelated way
+ * (guest/main.c: TRUNCATED_IMAGE). */
+#define KTSTR_INITRD_OK_PATH "/.ktstr_init_ok"
+
+/* The per-test GuestSpec, a packed ktstr.GuestSpec, in the small cpio the
+ * orchestrator appends to the base image (orchestrator/spec_build.c);
+ * guest/spec.c loads it. */
+#define KTSTR_INITRD_SPEC_DIR "/ktstr"
+#define KTSTR_INITRD_SPEC_PATH KTSTR_INITRD_SPEC_DIR "/spec.pb"
+
+#endif
