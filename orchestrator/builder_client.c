@@ -120,8 +120,12 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		return ret;
 	}
 	bc->sock = sv[0];
-	/* A stop signal kills the builder, so a build in progress ends now. */
+	/* A stop signal kills the builder, so a build in progress ends now;
+	 * one started as another account cannot be killed from here, so the
+	 * socket is shut down too: the wait for its reply ends at once, and
+	 * the builder exits at its next read (or with us: PDEATHSIG). */
 	stop_watch_child(bc->pid, false);
+	stop_watch_sock(bc->sock);
 	return 0;
 }
 
@@ -129,6 +133,7 @@ int builder_client_stop(struct builder_client *bc)
 {
 	int status = 0, ret;
 
+	stop_watch_sock(-1);
 	if (bc->sock >= 0)
 		close(bc->sock);
 	bc->sock = -1;

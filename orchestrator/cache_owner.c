@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/log.h>
 #include <ktstr/util.h>
 
+#include "builder_client.h"
 #include "kernel_cache.h"
 
 /* "UID" or "UID:GID", decimal, each below 2^32 - 1 ((uid_t)-1 means "no
@@ -175,4 +177,29 @@ int cache_owner_as(const struct cache_owner *co, int (*check)(void *arg), void *
 		ret = check(arg);
 	back = seteuid(0) || setegid(0) ? -errno : 0;
 	return back ? back : ret;
+}
+
+int cache_owner_start_builder(const struct cache_owner *co, bool insecure,
+			      int (*check)(void *arg), void *arg, struct builder_client *bc,
+			      char *err, size_t errlen)
+{
+	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure,
+					  .owner = co, .cache_dirfd = -1 };
+	char dir[PATH_MAX];
+	int ret;
+
+	if (check) {
+		ret = cache_owner_as(co, check, arg);
+		if (ret)
+			return ret;
+	}
+	ret = cache_owner_open_images(co, &bo.cache_dirfd, dir, sizeof(dir), err, errlen);
+	if (ret)
+		return ret;
+	ret = builder_client_start(bc, &bo, err, errlen);
+	close(bo.cache_dirfd);
+	if (!ret)
+		kinfo("image cache %s belongs to %s (uid %u); the builder runs as that account, "
+		      "VM workers never do", dir, co->name, (unsigned)co->uid);
+	return ret;
 }

@@ -45,4 +45,14 @@ int cache_owner_open_images(const struct cache_owner *co, int *dirfd, char *path
  * check's result, or -errno when the ids cannot be switched. */
 int cache_owner_as(const struct cache_owner *co, int (*check)(void *arg), void *arg);
 
+struct builder_client;
+/* As root, before the drop: check(arg) as the owner (the files the builder
+ * will read; check may be NULL), open <cache>/images for it, and start the
+ * builder as the owner with that directory (builder_client_opts.owner). The
+ * builder then waits on its socket for the dropped orchestrator's requests;
+ * the caller stops it. Returns 0 or -errno with err set. */
+int cache_owner_start_builder(const struct cache_owner *co, bool insecure,
+			      int (*check)(void *arg), void *arg, struct builder_client *bc,
+			      char *err, size_t errlen);
+
 #endif

@@ -212,34 +212,6 @@ static int check_readable_cb(void *arg)
 	return images_check_readable(c->s, c->p, c->user, c->err, c->errlen);
 }
 
-/* As root, before the drop: start the builder as the image cache's owner
- * (cache_owner.h), after checking that account can read what it packs. The
- * builder then waits on its socket for the dropped orchestrator's
- * requests. Returns 0 or -errno with err set. */
-static int start_owner_builder(const struct suite *s, const struct plan *p,
-			       const struct cache_owner *co, bool insecure,
-			       struct builder_client *bc, char *err, size_t errlen)
-{
-	struct readable_ctx rc = { s, p, co->name, err, errlen };
-	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure,
-					  .owner = co, .cache_dirfd = -1 };
-	char dir[PATH_MAX];
-	int ret;
-
-	ret = cache_owner_as(co, check_readable_cb, &rc);
-	if (ret)
-		return ret;
-	ret = cache_owner_open_images(co, &bo.cache_dirfd, dir, sizeof(dir), err, errlen);
-	if (ret)
-		return ret;
-	ret = builder_client_start(bc, &bo, err, errlen);
-	close(bo.cache_dirfd);
-	if (!ret)
-		kinfo("image cache %s belongs to %s (uid %u); the builder runs as that account, "
-		      "VM workers never do", dir, co->name, (unsigned)co->uid);
-	return ret;
-}
-
 static const char *user_name(char *buf, size_t len)
 {
 	struct passwd pw, *res = NULL;
@@ -375,9 +347,11 @@ static int run_as_root(struct run_ctx *c)
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
 	}
+	struct readable_ctx rd = { c->s, &c->p, c->co.name, c->err, sizeof(c->err) };
+
 	if (c->p.kept && c->co.set &&
-	    start_owner_builder(c->s, &c->p, &c->co, c->go.insecure_no_sandbox, &c->bc, c->err,
-				sizeof(c->err))) {
+	    cache_owner_start_builder(&c->co, c->go.insecure_no_sandbox, check_readable_cb, &rd,
+				      &c->bc, c->err, sizeof(c->err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return EXIT_INFRA;
 	}

@@ -26,6 +26,7 @@
 #include <ktstr/util.h>
 
 #include "builder_client.h"
+#include "cache_owner.h"
 #include "cli.h"
 #include "hostcaps.h"
 #include "kernel_cache.h"
@@ -57,6 +58,8 @@ struct shell_vm {
 	struct kernel_choice kc;
 	int kfd;			/* owned */
 	struct builder_image img;	/* owned */
+	struct cache_owner co;		/* root: who builds the image (cache_owner.h) */
+	struct builder_client bc;	/* started as co before the drop, or pid -1 */
 	uint8_t *suffix;		/* owned: the GuestSpec cpio */
 	size_t suflen;
 	Ktstr__Topology topo;
@@ -204,6 +207,28 @@ static void shell_fill_spec(struct shell_vm *vm)
 	spec->stream_output = o->exec != NULL;
 }
 
+/* The builder reads every --include: each must be readable by the
+ * account it runs as (the effective ids now). 0 or -errno, vm->err set. */
+static int includes_readable(void *arg)
+{
+	struct shell_vm *vm = arg;
+
+	for (size_t i = 0; i < vm->o.nincludes; i++) {
+		if (access(vm->o.includes[i], R_OK)) {
+			int ret = -errno;
+
+			snprintf(vm->err, sizeof(vm->err),
+				 "--include %s is not readable by uid %u, whom the initramfs builder "
+				 "runs as once ktstr-orch drops root (%s): make it readable, pass "
+				 "--user (or --cache-user, where the builder runs as the image "
+				 "cache's owner), or --no-drop-privileges",
+				 vm->o.includes[i], (unsigned)geteuid(), strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Everything as the unprivileged user: the kernel fd for the workers,
  * the includes' readability, the engine preflight, the image and the
  * specs. 0, or -errno with vm->err saying why (empty: already printed). */
@@ -212,6 +237,15 @@ static int shell_prepare(struct shell_vm *vm)
 	const struct shell_opts *o = &vm->o;
 	int ret;
 
+	/* As root, with a cache owner: its builder, started before the drop,
+	 * reads the includes, so they are checked as that account. */
+	if (vm->co.set) {
+		ret = cache_owner_start_builder(&vm->co, vm->go.insecure_no_sandbox,
+						includes_readable, vm, &vm->bc, vm->err,
+						sizeof(vm->err));
+		if (ret)
+			return ret;
+	}
 	/* Kernel open: nothing else needs root. */
 	ret = global_drop_privileges(&vm->go);
 	if (ret)
@@ -219,21 +253,15 @@ static int shell_prepare(struct shell_vm *vm)
 	ret = kernel_fd_for_vms(vm->kc.image, vm->hc.engine, &vm->kfd, vm->err, sizeof(vm->err));
 	if (ret)
 		return ret < 0 ? ret : -EIO;
-	for (size_t i = 0; i < o->nincludes; i++) {
-		if (access(o->includes[i], R_OK)) {
-			ret = -errno;
-			snprintf(vm->err, sizeof(vm->err),
-				 "--include %s is not readable by uid %u, whom ktstr-orch runs as "
-				 "after dropping root (%s): make it readable, pass --user, or "
-				 "--no-drop-privileges",
-				 o->includes[i], (unsigned)getuid(), strerror(-ret));
-			return ret;
-		}
-	}
-	ret = preflight_engine(&vm->hc, NULL, vm->err, sizeof(vm->err));
+	ret = vm->co.set ? 0 : includes_readable(vm);
+	if (!ret)
+		ret = preflight_engine(&vm->hc, NULL, vm->err, sizeof(vm->err));
 	if (!ret)
 		ret = shell_image_build(o->includes, o->nincludes, vm->go.insecure_no_sandbox,
-					&vm->img, vm->err, sizeof(vm->err));
+					vm->co.set ? &vm->bc : NULL, &vm->img, vm->err,
+					sizeof(vm->err));
+	if (vm->bc.pid >= 0)
+		builder_client_stop(&vm->bc);
 	if (ret)
 		return ret < 0 ? ret : -EIO;
 	ret = shell_spec_pack(&o->topo, o->exec, &vm->suffix, &vm->suflen);
@@ -343,15 +371,24 @@ static void shell_vm_release(struct shell_vm *vm)
 		builder_image_free(&vm->img);
 	if (vm->kfd >= 0)
 		close(vm->kfd);
+	if (vm->bc.pid >= 0)
+		builder_client_stop(&vm->bc);
 }
 
 int cmd_shell(const struct global_opts *g, int argc, char **argv)
 {
-	struct shell_vm vm = { .go = *g, .kfd = -1, .img = { .fd = -1 } };
+	struct shell_vm vm = { .go = *g, .kfd = -1, .img = { .fd = -1 },
+			       .bc = { .pid = -1, .sock = -1 } };
+	struct privdrop_opts po;
 	int rc;
 
 	if (parse_shell_opts(argc, argv, &vm.o, &vm.go)) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	po = global_privdrop_opts(&vm.go);
+	if (cache_owner_resolve(&po, &vm.co, vm.err, sizeof(vm.err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", vm.err);
 		return EXIT_USAGE;
 	}
 	if (shell_open_kernel(&vm)) {

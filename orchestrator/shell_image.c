@@ -13,9 +13,11 @@
 #include "strv.h"
 
 int shell_image_build(const char *const *includes, size_t nincludes, bool insecure,
-		      struct builder_image *img, char *err, size_t errlen)
+		      struct builder_client *started, struct builder_image *img, char *err,
+		      size_t errlen)
 {
-	struct builder_client bc = { .pid = -1, .sock = -1 };
+	struct builder_client own = { .pid = -1, .sock = -1 };
+	struct builder_client *bc = started ? started : &own;
 	struct builder_client_opts bo = { .stderr_fd = -2, .insecure_no_sandbox = insecure };
 	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
 	Ktstr__FileSpec specs[SHELL_MAX_INCLUDES + 1];
@@ -54,11 +56,11 @@ int shell_image_build(const char *const *includes, size_t nincludes, bool insecu
 	req.init_path = guest;
 	req.n_files = 1 + nincludes;
 	req.files = files;
-	ret = builder_client_start(&bc, &bo, err, errlen);
-	if (!ret) {
-		ret = builder_client_build(&bc, &req, 0, img, err, errlen);
-		builder_client_stop(&bc);
-	}
+	ret = started ? 0 : builder_client_start(bc, &bo, err, errlen);
+	if (!ret)
+		ret = builder_client_build(bc, &req, 0, img, err, errlen);
+	if (own.pid >= 0)
+		builder_client_stop(&own);
 	if (!ret && !insecure && !(img->ok->has_sandboxed && img->ok->sandboxed)) {
 		/* Fail closed, as for `run` (images.c). */
 		snprintf(err, errlen, "initramfs builder ran UNSANDBOXED (BuildOk.sandboxed=false) "

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
@@ -14,6 +15,7 @@ static volatile int g_sig;		/* first stop signal */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t g_child;			/* guarded by g_lock */
 static bool g_child_pgrp;
+static int g_sock = -1;			/* guarded by g_lock */
 static int g_tty_fd = -1;
 static struct termios g_tty;
 static volatile int *g_flag;
@@ -45,6 +47,8 @@ static void *watcher(void *arg)
 			__atomic_store_n(g_flag, 1, __ATOMIC_SEQ_CST);
 		if (g_child > 0)
 			kill(g_child_pgrp ? -g_child : g_child, SIGKILL);
+		if (g_sock >= 0)
+			shutdown(g_sock, SHUT_RDWR);
 		pthread_mutex_unlock(&g_lock);
 		kwarn("%s: stopping every VM and exiting (send it again to exit at once)",
 		      strsignal(sig));
@@ -85,6 +89,15 @@ void stop_watch_child(pid_t pid, bool pgrp)
 	g_child_pgrp = pgrp;
 	if (pid > 0 && stop_signal())
 		kill(pgrp ? -pid : pid, SIGKILL);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void stop_watch_sock(int fd)
+{
+	pthread_mutex_lock(&g_lock);
+	g_sock = fd;
+	if (fd >= 0 && stop_signal())
+		shutdown(fd, SHUT_RDWR);
 	pthread_mutex_unlock(&g_lock);
 }
 

@@ -24,6 +24,10 @@ int stop_init(void);
 int stop_signal(void);
 /* SIGKILL pid (a process group when pgrp) on a stop; 0 clears. */
 void stop_watch_child(pid_t pid, bool pgrp);
+/* Shut down the socket fd (both ways) on a stop; -1 clears. For a child
+ * this process may not signal (the builder running as the image cache's
+ * owner, cache_owner.h): a blocked read of its reply ends at once. */
+void stop_watch_sock(int fd);
 /* Restore the terminal at fd to *saved on a stop; NULL clears. */
 void stop_watch_tty(int fd, const struct termios *saved);
 /* Set *flag = 1 on a stop (at most one at a time; NULL clears). If a
