@@ -360,6 +360,11 @@ Test(orch, sigterm_in_any_phase_exits_130_and_leaves_nothing, .timeout = 600)
 			 "chown -R %s $C 2>/dev/null; chmod -R a+rwX $C; "
 			 "KTSTR_CACHE_DIR=$C setsid %s run %s/examples/eevdf.yaml "
 			 "--filter eevdf_steady_1llc --kernel %s >%s/out%zu 2>&1 & P=$!; "
+			 /* The delays count from main()'s first instruction (stop_init
+			  * blocks the signals there), not from the exec: the dynamic
+			  * loader's time before it is not ours to bound. */
+			 "for i in $(seq 500); do grep -q '^SigBlk:.*[1-9a-f]' /proc/$P/status "
+			 "2>/dev/null && break; sleep 0.01; done; "
 			 "sleep %s; kill -TERM $P; wait $P; echo rc=$?; sleep 1; "
 			 "if pgrep -g $P >/dev/null; then echo LEFTOVER; pgrep -a -g $P; fi; "
 			 "ls $C/images | grep -E '[.]tmp[.]' && echo TMPLEFT; cat %s/out%zu",
