@@ -1,0 +1,37 @@
+/* The guest kernel's layout for the worker's host-side monitor, derived on
+ * the host from the kernel's vmlinux (docs/monitor.md): symbol addresses
+ * from the ELF .symtab or, in a stripped vmlinux such as the one inside a
+ * Debian bzImage, from the kernel's own kallsyms tables; struct offsets from
+ * .BTF through libbpf. The result travels to the worker as a
+ * GuestKernelLayout (proto/monitor.proto), so the confined worker parses no
+ * kernel image.
+ *
+ * A kernel image is untrusted input: the file is bounded (KERNEL_LAYOUT_FILE_MAX),
+ * every table inside it is bounds-checked, and garbage is an error with a
+ * reason, never a crash. */
+#ifndef KTSTR_ORCH_KERNEL_LAYOUT_H
+#define KTSTR_ORCH_KERNEL_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor.pb-c.h"
+
+#define KERNEL_LAYOUT_FILE_MAX (1ull << 30) /* larger vmlinux files are refused */
+
+/* Derive the layout of the kernel at path: an ELF vmlinux, a directory
+ * holding one ("vmlinux"), or a bzImage (then the "vmlinux" beside it, else
+ * the one decompressed from it). On 0 or -ENODATA *out is a malloc'd message
+ * the caller frees with ktstr__guest_kernel_layout__free_unpacked(*out,
+ * NULL); on any other error *out is NULL.
+ *
+ * Returns 0 when the monitor can run (out->missing may still name optional
+ * pieces: sched_ext's on a kernel without it); -ENODATA when something it
+ * cannot run without is missing (no BTF, no symbols, no struct rq): err
+ * says what and what the user can do, and (*out)->missing lists it all;
+ * -ENOENT/-EACCES (no file), -EFBIG (over 1 GiB), -EINVAL (not a kernel
+ * image, or one whose tables do not hold together), -ENOMEM. */
+int kernel_layout_from_vmlinux(const char *path, Ktstr__GuestKernelLayout **out, char *err,
+			       size_t errlen);
+
+#endif
