@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 
+#include <ktstr/util.h>
+
 #include "policy.h"
 
 static const struct sandbox_rule ctl_rules[] = {
@@ -43,7 +45,7 @@ static const struct sandbox_rule ctl_rules[] = {
 	/* the one child (QEMU engine): stop it, reap it */
 	SB_ALLOW_IF(kill, "QEMU engine: SIGTERM/SIGKILL QEMU at timeout/stop",
 		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),
-	SB_ALLOW_IF(kill, "QEMU engine: SIGKILL QEMU's process group (qemu/qemu_engine.c)",
+	SB_ALLOW_IF(kill, "QEMU engine: SIGKILL QEMU's process group (qemu/qemu_collect.c)",
 		    /* low 32 bits only: kill() takes an int (seccomp.c) */
 		    SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PGRP)),
 	SB_ALLOW_IF(wait4, "QEMU engine: reap QEMU (waitpid)", SB_EQ_DYN(0, SANDBOX_DYN_CHILD_PID)),
@@ -67,5 +69,5 @@ const struct sandbox_policy sandbox_policy_worker_ctl = {
 	.role = SANDBOX_ROLE_WORKER_CTL,
 	.name = "worker-ctl",
 	.rules = ctl_rules,
-	.nrules = sizeof(ctl_rules) / sizeof(ctl_rules[0]),
+	.nrules = ARRAY_SIZE(ctl_rules),
 };

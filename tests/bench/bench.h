@@ -211,6 +211,7 @@ static inline int bench_worker_run(const Ktstr__VmSpec *spec, const char *kernel
 			close(kfd);
 		return rc;
 	}
+	fds.kernel_fd = kfd; /* the memfd copy for QEMU runs */
 	ctx.t0_us = ktstr_now_us();
 	rc = worker_run_vm(spec, &fds, &o, &out);
 	close(kfd);

@@ -14,12 +14,12 @@
 #define QEMU_CMDLINE_MAX 2048u
 
 /* A NULL-terminated argv whose strings are malloc'd; owns everything. */
-struct strv {
+struct qemu_strv {
 	char **v;
 	size_t n, cap;
 };
-int strv_add(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strv_free(struct strv *s);
+int qemu_strv_add(struct qemu_strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qemu_strv_free(struct qemu_strv *s);
 
 /* Fd numbers as QEMU will see them (after ktstr_spawn moved them to 3..). */
 struct qemu_args_in {
@@ -35,7 +35,7 @@ struct qemu_args_in {
 
 /* Build QEMU's argv. -EINVAL for a feature name QEMU could misparse (only
  * [A-Za-z0-9_.-] allowed) or a topology QEMU cannot express. */
-int qemu_args_build(const struct qemu_args_in *in, struct strv *out);
+int qemu_args_build(const struct qemu_args_in *in, struct qemu_strv *out);
 
 /* Split memory_mb over nodes (the last node takes the remainder). */
 void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb);
@@ -43,21 +43,21 @@ void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb);
 /* One QMP line: {"event": "SHUTDOWN", "data": {"reason": "guest-reset", ...}}.
  * Fills event/reason (empty strings when absent). Returns true when the line
  * is an event. QMP event names and reasons are plain identifiers. */
-struct qmp_event {
+struct qemu_qmp_event {
 	char event[48];
 	char reason[48];
 };
-bool qmp_parse_event(const char *line, struct qmp_event *ev);
+bool qemu_qmp_parse_event(const char *line, struct qemu_qmp_event *ev);
 
 /* The liveness probe sent at the watchdog deadline, before a TIMEOUT is
  * blamed on the guest: a QEMU that was stopped (SIGSTOP) or hung answers
  * nothing, and that is the engine's failure, not the guest's. */
-#define QMP_LIVENESS_ID "ktstr-live"
-#define QMP_LIVENESS_QUERY "{\"execute\":\"query-status\",\"id\":\"" QMP_LIVENESS_ID "\"}\n"
-#define QMP_LIVENESS_MS 2000
-/* True when line is the reply to QMP_LIVENESS_QUERY; its run state
+#define QEMU_QMP_LIVENESS_ID "ktstr-live"
+#define QEMU_QMP_LIVENESS_QUERY "{\"execute\":\"query-status\",\"id\":\"" QEMU_QMP_LIVENESS_ID "\"}\n"
+#define QEMU_QMP_LIVENESS_MS 2000
+/* True when line is the reply to QEMU_QMP_LIVENESS_QUERY; its run state
  * ("running", "paused", ...) in status. */
-bool qmp_parse_status_reply(const char *line, char *status, size_t len);
+bool qemu_qmp_parse_status_reply(const char *line, char *status, size_t len);
 
 /* The outcome from what the engine saw. */
 struct qemu_seen {
@@ -93,7 +93,9 @@ int qemu_mem_map_shm(struct qemu_mem *m, uint64_t shm_base, uint32_t shm_size);
 void qemu_mem_destroy(struct qemu_mem *m);
 
 /* A new memfd holding base_fd's contents (if >= 0) then suffix; *out_fd = -1
- * when both are empty. The caller owns *out_fd. */
+ * when both are empty. base_fd is copied with sendfile, from offset 0 (its
+ * own offset is left alone): a regular file or a memfd. The caller owns
+ * *out_fd. */
 int qemu_initrd_build(int base_fd, const uint8_t *suffix, size_t suffix_len, int *out_fd);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "qemu.h"
 
-int strv_add(struct strv *s, const char *fmt, ...)
+int qemu_strv_add(struct qemu_strv *s, const char *fmt, ...)
 {
 	if (s->n + 2 > s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 32;
@@ -34,7 +34,7 @@ int strv_add(struct strv *s, const char *fmt, ...)
 	return 0;
 }
 
-void strv_free(struct strv *s)
+void qemu_strv_free(struct qemu_strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -65,24 +65,17 @@ static bool feature_name_ok(const char *f)
 	return true;
 }
 
-#define ADD(...)                                         \
-	do {                                             \
-		if ((rc = strv_add(out, __VA_ARGS__)) < 0) \
-			goto err;                        \
+/* Append one argument; on failure return the -errno from the helper (the
+ * caller, qemu_args_build, frees what was built). */
+#define ADD(...)                                              \
+	do {                                                  \
+		if ((rc = qemu_strv_add(out, __VA_ARGS__)) < 0) \
+			return rc;                            \
 	} while (0)
 
-int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
+static int args_machine(const struct qemu_args_in *in, struct qemu_strv *out)
 {
-	const Ktstr__VmSpec *spec = in->spec;
-	const Ktstr__Topology *t = spec->topology;
 	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!t || !in->nodes || in->nodes > QEMU_MAX_NODES || t->numa_nodes != in->nodes)
-		return -EINVAL;
-	uint32_t cpus = t->llcs * t->cores_per_llc * t->threads_per_core;
-	uint32_t llcs_per_node = t->llcs / t->numa_nodes;
-	uint32_t cpus_per_node = llcs_per_node * t->cores_per_llc * t->threads_per_core;
 
 	ADD("%s", in->qemu_path);
 	/* No default devices or config files: the guest sees exactly what is
@@ -113,31 +106,44 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 	 * and the guest's notion of time is unaffected. */
 	ADD("-accel");
 	ADD("%s", in->use_kvm ? "kvm" : "tcg,thread=single");
+	return 0;
+}
 
-	/* -cpu max minus the features the spec hides. */
+/* -cpu max minus the features the spec hides. */
+static int args_cpu(const Ktstr__VmSpec *spec, struct qemu_strv *out)
+{
 	size_t total = sizeof("max");
+	int rc;
+
 	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
-		if (!feature_name_ok(spec->cpu_features_off[i])) {
-			rc = -EINVAL;
-			goto err;
-		}
+		if (!feature_name_ok(spec->cpu_features_off[i]))
+			return -EINVAL;
 		total += strlen(spec->cpu_features_off[i]) + 2;
 	}
 	char *cpuarg = malloc(total);
-	if (!cpuarg) {
-		rc = -ENOMEM;
-		goto err;
-	}
+	if (!cpuarg)
+		return -ENOMEM;
 	strcpy(cpuarg, "max");
 	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
 		strcat(cpuarg, ",-");
 		strcat(cpuarg, spec->cpu_features_off[i]);
 	}
-	ADD("-cpu");
-	rc = strv_add(out, "%s", cpuarg);
+	rc = qemu_strv_add(out, "-cpu");
+	if (rc == 0)
+		rc = qemu_strv_add(out, "%s", cpuarg);
 	free(cpuarg);
-	if (rc < 0)
-		goto err;
+	return rc;
+}
+
+/* vCPUs, and guest RAM: one memfd-backed memory backend per NUMA node. */
+static int args_memory(const struct qemu_args_in *in, struct qemu_strv *out)
+{
+	const Ktstr__Topology *t = in->spec->topology;
+	uint32_t cpus = t->llcs * t->cores_per_llc * t->threads_per_core;
+	uint32_t llcs_per_node = t->llcs / t->numa_nodes;
+	uint32_t cpus_per_node = llcs_per_node * t->cores_per_llc * t->threads_per_core;
+	uint64_t mem_total = 0;
+	int rc;
 
 	/* One socket per LLC: QEMU gives each socket its own L3, and numbers
 	 * CPUs socket*(cores*threads) + core*threads + thread, which is the
@@ -145,8 +151,6 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 	ADD("-smp");
 	ADD("%u,sockets=%u,cores=%u,threads=%u", cpus, t->llcs, t->cores_per_llc,
 	    t->threads_per_core);
-
-	uint64_t mem_total = 0;
 	for (uint32_t i = 0; i < in->nodes; i++)
 		mem_total += in->node_mb[i];
 	ADD("-m");
@@ -156,19 +160,26 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 		ADD("memory-backend-file,id=m%u,size=%lluM,mem-path=/proc/self/fd/%d,share=on", i,
 		    (unsigned long long)in->node_mb[i], in->fd_mem[i]);
 	}
-	if (in->nodes > 1) {
-		for (uint32_t i = 0; i < in->nodes; i++) {
-			ADD("-numa");
-			ADD("node,nodeid=%u,cpus=%u-%u,memdev=m%u", i, i * cpus_per_node,
-			    (i + 1) * cpus_per_node - 1, i);
-		}
-		/* SLIT: 10 local (implicit), 20 remote; QEMU mirrors src/dst. */
-		for (uint32_t i = 0; i < in->nodes; i++)
-			for (uint32_t j = i + 1; j < in->nodes; j++) {
-				ADD("-numa");
-				ADD("dist,src=%u,dst=%u,val=20", i, j);
-			}
+	if (in->nodes == 1)
+		return 0;
+	for (uint32_t i = 0; i < in->nodes; i++) {
+		ADD("-numa");
+		ADD("node,nodeid=%u,cpus=%u-%u,memdev=m%u", i, i * cpus_per_node,
+		    (i + 1) * cpus_per_node - 1, i);
 	}
+	/* SLIT: 10 local (implicit), 20 remote; QEMU mirrors src/dst. */
+	for (uint32_t i = 0; i < in->nodes; i++)
+		for (uint32_t j = i + 1; j < in->nodes; j++) {
+			ADD("-numa");
+			ADD("dist,src=%u,dst=%u,val=20", i, j);
+		}
+	return 0;
+}
+
+/* Kernel, initrd, serial ports, QMP and the log: all fds the worker passed. */
+static int args_devices(const struct qemu_args_in *in, struct qemu_strv *out)
+{
+	int rc;
 
 	ADD("-kernel");
 	ADD("/proc/self/fd/%d", in->fd_kernel);
@@ -178,7 +189,6 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 	}
 	ADD("-append");
 	ADD("%s", in->cmdline);
-
 	/* COM1, COM2 and QMP are connected sockets the worker holds the other
 	 * end of: no files, no listening sockets. */
 	ADD("-chardev");
@@ -204,8 +214,24 @@ int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 	ADD("-sandbox");
 	ADD("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	return 0;
+}
 
-err:
-	strv_free(out);
+int qemu_args_build(const struct qemu_args_in *in, struct qemu_strv *out)
+{
+	const Ktstr__Topology *t = in->spec->topology;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!t || !in->nodes || in->nodes > QEMU_MAX_NODES || t->numa_nodes != in->nodes)
+		return -EINVAL;
+	rc = args_machine(in, out);
+	if (rc == 0)
+		rc = args_cpu(in->spec, out);
+	if (rc == 0)
+		rc = args_memory(in, out);
+	if (rc == 0)
+		rc = args_devices(in, out);
+	if (rc < 0)
+		qemu_strv_free(out);
 	return rc;
 }

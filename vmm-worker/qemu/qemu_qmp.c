@@ -35,7 +35,7 @@ static bool json_str(const char *line, const char *key, char *out, size_t outlen
 	return true;
 }
 
-bool qmp_parse_event(const char *line, struct qmp_event *ev)
+bool qemu_qmp_parse_event(const char *line, struct qemu_qmp_event *ev)
 {
 	ev->event[0] = ev->reason[0] = '\0';
 	if (!json_str(line, "event", ev->event, sizeof(ev->event)))
@@ -44,12 +44,12 @@ bool qmp_parse_event(const char *line, struct qmp_event *ev)
 	return true;
 }
 
-bool qmp_parse_status_reply(const char *line, char *status, size_t len)
+bool qemu_qmp_parse_status_reply(const char *line, char *status, size_t len)
 {
 	char id[32];
 
 	if (!strstr(line, "\"return\"") || !json_str(line, "id", id, sizeof(id)) ||
-	    strcmp(id, QMP_LIVENESS_ID))
+	    strcmp(id, QEMU_QMP_LIVENESS_ID))
 		return false;
 	return json_str(line, "status", status, len);
 }

@@ -377,7 +377,7 @@ Test(sandbox_forbidden, builder_writes_cannot_leave_the_cache_however_spelled)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* QEMU's ruleset (vmm-worker/qemu/qemu_engine.c enforces it in QEMU's process
+/* QEMU's ruleset (vmm-worker/qemu/qemu_launch.c enforces it in QEMU's process
  * before exec): a QEMU taken over by its guest (TCG is no security
  * boundary; QEMU's -sandbox is a deny-list that allows open/write) can read
  * its system paths and write nothing, not the image cache every tenant's
