@@ -1,4 +1,5 @@
 #include "ktstr/asserts.h"
+#include "ktstr/util.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static const struct {
 
 bool ktstr_assert_judged(const char *name)
 {
-	for (size_t i = 0; i < sizeof(judged) / sizeof(judged[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(judged); i++)
 		if (!strcmp(judged[i], name))
 			return true;
 	return false;
@@ -31,7 +32,7 @@ bool ktstr_assert_judged(const char *name)
 
 const char *ktstr_assert_unjudged_why(const char *name)
 {
-	for (size_t i = 0; i < sizeof(unjudged) / sizeof(unjudged[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(unjudged); i++)
 		if (!strcmp(unjudged[i].name, name))
 			return unjudged[i].why;
 	return NULL;

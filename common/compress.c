@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "ktstr/compress.h"
+#include "ktstr/le.h"
 
 int compress_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen)
 {
@@ -44,19 +45,6 @@ int compress_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen)
 	*out = buf;
 	deflateEnd(&zs);
 	return 0;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 int compress_lz4_legacy(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ktstr/frame.h"
+#include "ktstr/le.h"
 #include "ktstr/util.h"
 
 int frame_send(int sock, const ProtobufCMessage *msg, const int *fds, size_t nfds)
@@ -21,10 +22,7 @@ int frame_send(int sock, const ProtobufCMessage *msg, const int *fds, size_t nfd
 	buf = malloc(len + 4);
 	if (!buf)
 		return -ENOMEM;
-	buf[0] = (uint8_t)len;
-	buf[1] = (uint8_t)(len >> 8);
-	buf[2] = (uint8_t)(len >> 16);
-	buf[3] = (uint8_t)(len >> 24);
+	put_le32(buf, (uint32_t)len);
 	protobuf_c_message_pack(msg, buf + 4);
 
 	while (off < len + 4) {
@@ -168,7 +166,7 @@ int frame_recv(int sock, uint8_t **buf, size_t *len, size_t max_len, int *fds, s
 		}
 		got += (size_t)n;
 	}
-	flen = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 | (size_t)hdr[3] << 24;
+	flen = get_le32(hdr);
 	/* The cap is checked before any allocation sized by the peer. */
 	if (flen > max_len) {
 		ret = -EMSGSIZE;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ktstr/topology.h"
+#include "ktstr/util.h"
 
 int topo_parse(const char *s, struct ktstr_topo *t, char *err, size_t errlen)
 {
@@ -146,13 +147,13 @@ static const struct ktstr_topo_preset presets[] = {
 
 const struct ktstr_topo_preset *topo_presets(size_t *n)
 {
-	*n = sizeof(presets) / sizeof(presets[0]);
+	*n = ARRAY_SIZE(presets);
 	return presets;
 }
 
 const struct ktstr_topo_preset *topo_preset_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
 		if (!strcmp(presets[i].name, name))
 			return &presets[i];
 	return NULL;

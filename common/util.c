@@ -131,23 +131,43 @@ int write_file(const char *path, const char *s)
 	return ret;
 }
 
+int ktstr_grow(void **v, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t ncap = *cap ? *cap : first;
+	void *nv;
+
+	if (!elem)
+		return -EINVAL;
+	if (need <= *cap)
+		return 0;
+	if (need > SIZE_MAX / elem)
+		return -ENOMEM;
+	if (!ncap)
+		ncap = 1;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2) {
+			ncap = need;
+			break;
+		}
+		ncap *= 2;
+	}
+	/* Doubling may pass what fits in size_t bytes; need itself fits. */
+	if (ncap > SIZE_MAX / elem)
+		ncap = SIZE_MAX / elem;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 int sb_append(struct strbuf *sb, const void *data, size_t len)
 {
-	if (sb->len + len + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 256;
-		char *nb;
-
-		while (cap < sb->len + len + 1) {
-			if (cap > SIZE_MAX / 2)
-				return -ENOMEM;
-			cap *= 2;
-		}
-		nb = realloc(sb->buf, cap);
-		if (!nb)
-			return -ENOMEM;
-		sb->buf = nb;
-		sb->cap = cap;
-	}
+	if (len > SIZE_MAX - 1 - sb->len)
+		return -ENOMEM;
+	if (KTSTR_GROW(sb->buf, &sb->cap, sb->len + len + 1, 256))
+		return -ENOMEM;
 	if (len)
 		memcpy(sb->buf + sb->len, data, len);
 	sb->len += len;

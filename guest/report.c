@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktstr/le.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "report.h"
@@ -165,9 +166,9 @@ int report_sched_exit(struct report *r, const Ktstr__SchedExit *x)
 
 void report_exit(struct report *r, int32_t code)
 {
-	uint8_t le[4] = { (uint8_t)code, (uint8_t)(code >> 8), (uint8_t)(code >> 16),
-			  (uint8_t)(code >> 24) };
+	uint8_t le[4];
 
+	put_le32(le, (uint32_t)code);
 	report_msg(r, KTSTR_MSG_EXIT, le, sizeof(le));
 	report_line(r, KTSTR_COM2_EXIT "%d", code);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "result.h"
 
 void result_init(struct result *r, const char *test_name)
@@ -41,15 +43,8 @@ void result_set_detail(struct result *r, Ktstr__TestResult__Status st, const cha
 /* Grow an array of pointers; returns the new slot or NULL. */
 static void **slot(void ***arr, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		void **na = realloc(*arr, nc * sizeof(void *));
-
-		if (!na)
-			return NULL;
-		*arr = na;
-		*cap = nc;
-	}
+	if (KTSTR_GROW(*arr, cap, *n + 1, 8))
+		return NULL;
 	return &(*arr)[(*n)++];
 }
 

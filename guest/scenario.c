@@ -151,15 +151,8 @@ static int add_cg(struct run *r, const char *name, int *out)
 
 static struct sc_w *new_worker(struct run *r)
 {
-	if (r->nw == r->capw) {
-		size_t cap = r->capw ? r->capw * 2 : 16;
-		struct sc_w *n = realloc(r->ws, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		r->ws = n;
-		r->capw = cap;
-	}
+	if (KTSTR_GROW(r->ws, &r->capw, r->nw + 1, 16))
+		return NULL;
 	memset(&r->ws[r->nw], 0, sizeof(r->ws[0]));
 	return &r->ws[r->nw++];
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "verdict.h"
 
 void verdict_limits_from_spec(const Ktstr__AssertSpec *a, struct verdict_limits *l)
@@ -141,15 +143,8 @@ add_failure(struct verdict_result *out, const char *check, const char *cgroup, u
 	struct verdict_failure *f;
 	va_list ap;
 
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 8;
-		struct verdict_failure *nf = realloc(out->f, cap * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		out->f = nf;
-		out->cap = cap;
-	}
+	if (KTSTR_GROW(out->f, &out->cap, out->n + 1, 8))
+		return -ENOMEM;
 	f = &out->f[out->n++];
 	memset(f, 0, sizeof(*f));
 	snprintf(f->check, sizeof(f->check), "%s", check);

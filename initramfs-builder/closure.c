@@ -123,15 +123,8 @@ static int cl_push_obj(struct closure *c, const char *host, struct elf_info *ei,
 	struct closure_obj *o;
 	char *slash;
 
-	if (c->nobjs == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct closure_obj *nv = realloc(c->objs, cap * sizeof(*nv));
-
-		if (!nv)
-			goto err;
-		c->objs = nv;
-		c->cap = cap;
-	}
+	if (KTSTR_GROW(c->objs, &c->cap, c->nobjs + 1, 16))
+		goto err;
 	o = &c->objs[c->nobjs];
 	memset(o, 0, sizeof(*o));
 	o->host = strdup(host);
@@ -203,7 +196,7 @@ static int cl_expand(const char *dir, const char *origin, char *out, size_t outl
 			out[o++] = *p++;
 			continue;
 		}
-		for (i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(toks); i++) {
 			size_t tl = strlen(toks[i].tok);
 
 			if (!strncmp(p + 1, toks[i].tok, tl) &&
@@ -333,7 +326,7 @@ static int cl_search(struct closure *c, size_t idx, const char *name, struct cl_
 				return ret;
 		}
 	}
-	for (i = 0; i < sizeof(cl_default_dirs) / sizeof(cl_default_dirs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cl_default_dirs); i++) {
 		ret = cl_try(cl_default_dirs[i], name, o->origin, CL_DEFAULT, f);
 		if (ret)
 			return ret;
@@ -428,7 +421,7 @@ static int cl_place(struct plan *p, struct cl_found *f, int *added, const char *
 		int is_default = 0;
 		char alias[PATH_MAX + NAME_MAX + 2];
 
-		for (i = 0; i < sizeof(cl_default_dirs) / sizeof(cl_default_dirs[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(cl_default_dirs); i++)
 			if (strlen(cl_default_dirs[i]) == dlen &&
 			    !strncmp(cl_default_dirs[i], f->guest, dlen))
 				is_default = 1;

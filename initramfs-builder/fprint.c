@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <ktstr/le.h>
+#include <ktstr/util.h>
+
 #include "fprint.h"
 #include "key.h"
 
@@ -95,15 +98,8 @@ static struct fp_dep *fp_push(struct fp_deps *d, uint32_t kind, const char *path
 {
 	struct fp_dep *dep;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 32;
-		struct fp_dep *nv = realloc(d->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		d->v = nv;
-		d->cap = cap;
-	}
+	if (KTSTR_GROW(d->v, &d->cap, d->n + 1, 32))
+		return NULL;
 	dep = &d->v[d->n];
 	memset(dep, 0, sizeof(*dep));
 	dep->kind = kind;
@@ -224,19 +220,9 @@ static void fb_put(struct fp_buf *b, const void *data, size_t len)
 {
 	if (b->err)
 		return;
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		uint8_t *np;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
+	if (len > SIZE_MAX - b->len || KTSTR_GROW(b->p, &b->cap, b->len + len, 4096)) {
+		b->err = -ENOMEM;
+		return;
 	}
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
@@ -244,8 +230,9 @@ static void fb_put(struct fp_buf *b, const void *data, size_t len)
 
 static void fb_u32(struct fp_buf *b, uint32_t v)
 {
-	uint8_t x[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t x[4];
 
+	put_le32(x, v);
 	fb_put(b, x, sizeof(x));
 }
 
@@ -326,8 +313,7 @@ static uint32_t fc_u32(struct fp_cur *c)
 {
 	const uint8_t *p = fc_take(c, 4);
 
-	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		   (uint32_t)p[3] << 24 : 0;
+	return p ? get_le32(p) : 0;
 }
 
 static uint64_t fc_u64(struct fp_cur *c)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktstr/le.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "imgcache.h"
@@ -270,37 +271,6 @@ void imgcache_unlock(int lockfd)
 		close(lockfd);	/* closing the last fd drops the flock */
 }
 
-static void ic_put64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t ic_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void ic_put32(uint8_t *p, uint32_t v)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t ic_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Header layout offsets. */
 enum { IC_OFF_VER = 8, IC_OFF_COMP = 12, IC_OFF_LEN = 16, IC_OFF_RAW = 24, IC_OFF_COUNT = 32,
        IC_OFF_KEY = 40, IC_OFF_SUM = 72 };
@@ -310,11 +280,11 @@ static void ic_header(uint8_t *h, const uint8_t key[SHA256_LEN], uint32_t compre
 {
 	memset(h, 0, IMGCACHE_HDR_LEN);
 	memcpy(h, IC_MAGIC, 8);
-	ic_put32(h + IC_OFF_VER, IMAGE_FORMAT_VERSION);
-	ic_put32(h + IC_OFF_COMP, compression);
-	ic_put64(h + IC_OFF_LEN, img->len);
-	ic_put64(h + IC_OFF_RAW, img->uncompressed);
-	ic_put32(h + IC_OFF_COUNT, img->file_count);
+	put_le32(h + IC_OFF_VER, IMAGE_FORMAT_VERSION);
+	put_le32(h + IC_OFF_COMP, compression);
+	put_le64(h + IC_OFF_LEN, img->len);
+	put_le64(h + IC_OFF_RAW, img->uncompressed);
+	put_le32(h + IC_OFF_COUNT, img->file_count);
 	memcpy(h + IC_OFF_KEY, key, SHA256_LEN);
 	sha256_buf(img->data, img->len, h + IC_OFF_SUM);
 }
@@ -502,14 +472,14 @@ static const char *ic_check_frame(int fd, const struct stat *st, const uint8_t k
 	if (ic_pread_full(fd, h, IMGCACHE_HDR_LEN, 0) ||
 	    ic_pread_full(fd, t, sizeof(t), (off_t)(size - IMGCACHE_TRAILER_LEN)))
 		return "header or trailer unreadable";
-	if (memcmp(h, IC_MAGIC, 8) || ic_get32(h + IC_OFF_VER) != IMAGE_FORMAT_VERSION)
+	if (memcmp(h, IC_MAGIC, 8) || get_le32(h + IC_OFF_VER) != IMAGE_FORMAT_VERSION)
 		return "bad magic or format version";
-	if (memcmp(h + IC_OFF_KEY, key, SHA256_LEN) || ic_get32(h + IC_OFF_COMP) != compression)
+	if (memcmp(h + IC_OFF_KEY, key, SHA256_LEN) || get_le32(h + IC_OFF_COMP) != compression)
 		return "header names another key";
-	*plen = ic_get64(h + IC_OFF_LEN);
+	*plen = get_le64(h + IC_OFF_LEN);
 	if (*plen != size - IMGCACHE_HDR_LEN - IMGCACHE_TRAILER_LEN)
 		return "length does not match the file size (truncated?)";
-	if (memcmp(t, IC_END, 8) || ic_get64(t + 8) != *plen)
+	if (memcmp(t, IC_END, 8) || get_le64(t + 8) != *plen)
 		return "trailer missing or wrong";
 	return NULL;
 }
@@ -587,8 +557,8 @@ int imgcache_disk_read(struct imgcache *c, const char *hexkey, const uint8_t key
 		goto err_close;
 	close(fd);
 	meta->size = plen;
-	meta->uncompressed = ic_get64(h + IC_OFF_RAW);
-	meta->file_count = ic_get32(h + IC_OFF_COUNT);
+	meta->uncompressed = get_le64(h + IC_OFF_RAW);
+	meta->file_count = get_le32(h + IC_OFF_COUNT);
 	meta->compression = compression;
 	*out_fd = mfd;
 	return 0;
@@ -628,7 +598,7 @@ int imgcache_disk_write(struct imgcache *c, const char *hexkey, const uint8_t ke
 		return ret;
 	ic_header(hdr, key, compression, img);
 	memcpy(trl, IC_END, 8);
-	ic_put64(trl + 8, img->len);
+	put_le64(trl + 8, img->len);
 	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
@@ -724,9 +694,9 @@ int imgcache_fp_read(struct imgcache *c, const uint8_t req[SHA256_LEN], struct f
 	h = (const uint8_t *)buf;
 	if (!bad && len < IMGCACHE_FP_HDR_LEN)
 		bad = "shorter than its header";
-	else if (!bad && (memcmp(h, IC_FP_MAGIC, 8) || ic_get32(h + IC_FP_OFF_VER) != FP_FORMAT_VERSION))
+	else if (!bad && (memcmp(h, IC_FP_MAGIC, 8) || get_le32(h + IC_FP_OFF_VER) != FP_FORMAT_VERSION))
 		bad = "bad magic or format version";
-	else if (!bad && ic_get64(h + IC_FP_OFF_LEN) != len - IMGCACHE_FP_HDR_LEN)
+	else if (!bad && get_le64(h + IC_FP_OFF_LEN) != len - IMGCACHE_FP_HDR_LEN)
 		bad = "length does not match the file size (truncated?)";
 	if (!bad) {
 		sha256_buf(h + IMGCACHE_FP_HDR_LEN, len - IMGCACHE_FP_HDR_LEN, sum);
@@ -780,8 +750,8 @@ int imgcache_fp_write(struct imgcache *c, const struct fp_record *r)
 		return ret;
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, IC_FP_MAGIC, 8);
-	ic_put32(hdr + IC_FP_OFF_VER, FP_FORMAT_VERSION);
-	ic_put64(hdr + IC_FP_OFF_LEN, blen);
+	put_le32(hdr + IC_FP_OFF_VER, FP_FORMAT_VERSION);
+	put_le64(hdr + IC_FP_OFF_LEN, blen);
 	sha256_buf(body, blen, hdr + IC_FP_OFF_SUM);
 	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {

@@ -2,6 +2,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <ktstr/le.h>
+
 #include "imgstamp.h"
 
 #define IS_MAGIC "KTSTROK1"
@@ -12,21 +14,6 @@ enum { IS_OFF_VER = 8, IS_OFF_KEY = 16, IS_OFF_SUM = 48, IS_OFF_DEV = 80,
 static int64_t is_ts_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000ll + ts->tv_nsec;
-}
-
-static void is_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t is_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 int64_t imgstamp_now_ns(void)
@@ -58,28 +45,28 @@ void imgstamp_encode(const struct imgstamp *s, uint8_t out[IMGSTAMP_LEN])
 	out[IS_OFF_VER] = (uint8_t)IMGSTAMP_VERSION;
 	memcpy(out + IS_OFF_KEY, s->key, SHA256_LEN);
 	memcpy(out + IS_OFF_SUM, s->sum, SHA256_LEN);
-	is_put64(out + IS_OFF_DEV, s->dev);
-	is_put64(out + IS_OFF_INO, s->ino);
-	is_put64(out + IS_OFF_SIZE, s->size);
-	is_put64(out + IS_OFF_MTIME, (uint64_t)s->mtime_ns);
-	is_put64(out + IS_OFF_CTIME, (uint64_t)s->ctime_ns);
-	is_put64(out + IS_OFF_VERIFIED, (uint64_t)s->verified_ns);
+	put_le64(out + IS_OFF_DEV, s->dev);
+	put_le64(out + IS_OFF_INO, s->ino);
+	put_le64(out + IS_OFF_SIZE, s->size);
+	put_le64(out + IS_OFF_MTIME, (uint64_t)s->mtime_ns);
+	put_le64(out + IS_OFF_CTIME, (uint64_t)s->ctime_ns);
+	put_le64(out + IS_OFF_VERIFIED, (uint64_t)s->verified_ns);
 }
 
 int imgstamp_decode(const uint8_t in[IMGSTAMP_LEN], struct imgstamp *s)
 {
 	memset(s, 0, sizeof(*s));
 	/* u32 version + u32 zero read as one little-endian u64 */
-	if (memcmp(in, IS_MAGIC, 8) || is_get64(in + IS_OFF_VER) != IMGSTAMP_VERSION)
+	if (memcmp(in, IS_MAGIC, 8) || get_le64(in + IS_OFF_VER) != IMGSTAMP_VERSION)
 		return -EBADMSG;
 	memcpy(s->key, in + IS_OFF_KEY, SHA256_LEN);
 	memcpy(s->sum, in + IS_OFF_SUM, SHA256_LEN);
-	s->dev = is_get64(in + IS_OFF_DEV);
-	s->ino = is_get64(in + IS_OFF_INO);
-	s->size = is_get64(in + IS_OFF_SIZE);
-	s->mtime_ns = (int64_t)is_get64(in + IS_OFF_MTIME);
-	s->ctime_ns = (int64_t)is_get64(in + IS_OFF_CTIME);
-	s->verified_ns = (int64_t)is_get64(in + IS_OFF_VERIFIED);
+	s->dev = get_le64(in + IS_OFF_DEV);
+	s->ino = get_le64(in + IS_OFF_INO);
+	s->size = get_le64(in + IS_OFF_SIZE);
+	s->mtime_ns = (int64_t)get_le64(in + IS_OFF_MTIME);
+	s->ctime_ns = (int64_t)get_le64(in + IS_OFF_CTIME);
+	s->verified_ns = (int64_t)get_le64(in + IS_OFF_VERIFIED);
 	return 0;
 }
 

@@ -71,16 +71,9 @@ static int plan_push(struct plan *p, enum plan_kind kind, const char *guest, uin
 		return ktstr_error_set(e, E2BIG, "add file to image", guest, NULL,
 				"more than %u entries in one image", PLAN_MAX_ENTRIES);
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct plan_entry *nv = realloc(p->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			free(data);
-			return ktstr_error_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
-		}
-		p->v = nv;
-		p->cap = cap;
+	if (KTSTR_GROW(p->v, &p->cap, p->n + 1, 32)) {
+		free(data);
+		return ktstr_error_set(e, ENOMEM, "add file to image", guest, NULL, "out of memory");
 	}
 	pe = &p->v[p->n];
 	memset(pe, 0, sizeof(*pe));
@@ -338,7 +331,7 @@ int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct kts
 	ret = closure_init(&c, req->ld_library_path, e);
 	if (ret)
 		return ret;
-	for (i = 0; i < sizeof(std_dirs) / sizeof(std_dirs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(std_dirs); i++) {
 		ret = plan_add_dir(p, std_dirs[i].path, std_dirs[i].mode, e);
 		if (ret)
 			goto out;

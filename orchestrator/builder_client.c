@@ -15,6 +15,7 @@
 #include "ktstr/spawn.h"
 #include "builder_client.h"
 #include "ktstr/imgcache_fd.h"
+#include "ktstr/util.h"
 #include "stop.h"
 
 #define BUILDER_BIN "ktstr-initramfs-builder"
@@ -68,7 +69,7 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		envp[nenv] = envbuf[nenv];
 		nenv++;
 	}
-	for (i = 0; i < sizeof(builder_env_pass) / sizeof(builder_env_pass[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(builder_env_pass); i++) {
 		const char *v = getenv(builder_env_pass[i]);
 
 		if (!v || (opts->cache_dir && !strcmp(builder_env_pass[i], "KTSTR_CACHE_DIR")))
@@ -100,8 +101,8 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 	keep[0] = sv[1];
 	keep[1] = opts->owner && opts->owner->set ? opts->cache_dirfd : -1;
 	/* One more entry than builder_env_pass plus KTSTR_CACHE_DIR. */
-	_Static_assert(sizeof(envbuf) / sizeof(envbuf[0]) >=
-			       sizeof(builder_env_pass) / sizeof(builder_env_pass[0]) + 2,
+	_Static_assert(ARRAY_SIZE(envbuf) >=
+			       ARRAY_SIZE(builder_env_pass) + 2,
 		       "room for every builder variable");
 	so.keep = keep;
 	so.nkeep = keep[1] >= 0 ? 2 : 1;

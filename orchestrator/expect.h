@@ -27,7 +27,8 @@
 
 #include <stdbool.h>
 
-#include "strv.h"
+#include <ktstr/strv.h>
+
 #include "verdict.h"
 #include "yaml_schema.h"
 

@@ -154,7 +154,7 @@ int busybox_path(char *buf, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "KTSTR_BUSYBOX=%s is not an executable file", env);
 		return -ENOENT;
 	}
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
 		if (!access(cands[i], X_OK)) {
 			snprintf(buf, len, "%s", cands[i]);
 			return 0;

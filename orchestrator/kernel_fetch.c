@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include <ktstr/log.h>
+#include <ktstr/strv.h>
 #include <ktstr/util.h>
 
 #include "kernel_cache.h"
 #include "pathjoin.h"
 #include "proc_run.h"
-#include "strv.h"
 #include "vmlinux_extract.h"
 
 #define APT_UPDATE_TIMEOUT_MS (15 * 60 * 1000)
@@ -38,7 +38,7 @@ int kconfig_validate(const char *text, char *missing, size_t len)
 
 	if (len)
 		missing[0] = '\0';
-	for (size_t i = 0; i < sizeof(required_config) / sizeof(required_config[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(required_config); i++) {
 		if (kconfig_has(text, required_config[i]))
 			continue;
 		n++;

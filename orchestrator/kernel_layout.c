@@ -219,7 +219,7 @@ static void enable_states(struct builder *b, const struct btf *btf)
 	};
 	Ktstr__GuestKernelLayout *l = b->l;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		Ktstr__KernelEnumValue *ev, **ne;
 		int64_t v;
 

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "kernel_layout_priv.h"
 
 #define KSYM_NAME_LEN 512   /* the kernel's own bound on a symbol name */
@@ -119,21 +121,6 @@ struct ks {
 	uint64_t base;
 };
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 static bool find_markers(struct ks *k);
 
 /* Is ro[p..p+512) shaped like a token index: 256 u16 from 0, each token
@@ -142,10 +129,10 @@ static bool token_index_at(const struct ks *k, uint64_t p)
 {
 	const uint8_t *ro = k->ro;
 
-	if (rd16(ro + p) != 0)
+	if (get_le16(ro + p) != 0)
 		return false;
 	for (int i = 1; i < 256; i++) {
-		unsigned a = rd16(ro + p + 2 * (i - 1)), b = rd16(ro + p + 2 * i);
+		unsigned a = get_le16(ro + p + 2 * (i - 1)), b = get_le16(ro + p + 2 * i);
 
 		if (b <= a + 1 || b - a > KSYM_NAME_LEN)
 			return false;
@@ -169,13 +156,13 @@ static bool token_table_before(struct ks *k, uint64_t p)
 	start = end;
 	while (start > 0 && ro[start - 1] != 0 && end - start < KSYM_NAME_LEN)
 		start--;
-	if (start == 0 || ro[start - 1] != 0 || start < rd16(ro + p + 510))
+	if (start == 0 || ro[start - 1] != 0 || start < get_le16(ro + p + 510))
 		return false;
-	t = start - rd16(ro + p + 510);
+	t = start - get_le16(ro + p + 510);
 	if ((k->va + t) % 4)
 		return false;
 	for (int i = 0; i < 255; i++) {
-		uint64_t s = t + rd16(ro + p + 2 * i), e = t + rd16(ro + p + 2 * (i + 1)) - 1;
+		uint64_t s = t + get_le16(ro + p + 2 * i), e = t + get_le16(ro + p + 2 * (i + 1)) - 1;
 
 		if (ro[e] != 0 || memchr(ro + s, 0, e - s))
 			return false;
@@ -209,11 +196,11 @@ static bool find_markers(struct ks *k)
 
 	if (q < 8)
 		return false;
-	if (rd32(k->ro + q - 4) == 0 && rd32(k->ro + q - 8) != 0)
+	if (get_le32(k->ro + q - 4) == 0 && get_le32(k->ro + q - 8) != 0)
 		q -= 4;
 	end = q;
 	while (q >= 4) {
-		uint32_t v = rd32(k->ro + q - 4);
+		uint32_t v = get_le32(k->ro + q - 4);
 
 		if (later != UINT32_MAX &&
 		    (v >= later || later - v < 256u * 2 || later - v > 256u * (NAME_LEN_MAX + 2)))
@@ -264,7 +251,7 @@ static bool markers_match(const struct ks *k, uint64_t s, uint32_t n)
 	for (uint32_t g = 0; g < k->nmarkers; g++) {
 		uint32_t cnt = g + 1 < k->nmarkers ? 256 : n - 256 * g;
 
-		if (pos - s != rd32(k->ro + k->markers + 4 * g))
+		if (pos - s != get_le32(k->ro + k->markers + 4 * g))
 			return false;
 		pos = walk_names(k, pos, cnt, k->markers);
 		if (!pos)
@@ -275,7 +262,7 @@ static bool markers_match(const struct ks *k, uint64_t s, uint32_t n)
 
 static bool find_names(struct ks *k)
 {
-	uint64_t m = k->markers, last = rd32(k->ro + m + 4 * (k->nmarkers - 1));
+	uint64_t m = k->markers, last = get_le32(k->ro + m + 4 * (k->nmarkers - 1));
 	uint64_t lo, s;
 	unsigned full = 0;
 
@@ -286,7 +273,7 @@ static bool find_names(struct ks *k)
 	lo = m - last > 256ull * (NAME_LEN_MAX + 2) + 8 ? m - last - 256ull * (NAME_LEN_MAX + 2) : 8;
 	for (; s >= lo; s -= 4) {
 		for (int slot = 4; slot <= 8; slot += 4) {
-			uint32_t n = rd32(k->ro + s - slot);
+			uint32_t n = get_le32(k->ro + s - slot);
 			uint64_t end;
 
 			if (n <= 256 * (k->nmarkers - 1) || n > 256 * k->nmarkers)
@@ -321,9 +308,9 @@ static bool find_offsets(struct ks *k)
 	for (int align = 4; align <= 8; align += 4) {
 		uint64_t ra = r + (align - (k->va + r) % align) % align;
 
-		if (ra + 8 <= k->size && rd64(k->ro + ra) >= 0xffffffff80000000ull) {
+		if (ra + 8 <= k->size && get_le64(k->ro + ra) >= 0xffffffff80000000ull) {
 			k->base_relative = true;
-			k->base = rd64(k->ro + ra);
+			k->base = get_le64(k->ro + ra);
 			break;
 		}
 	}
@@ -331,7 +318,7 @@ static bool find_offsets(struct ks *k)
 	 * symbols are absolute non-negative values, the rest negative
 	 * offsets from the base; without it every offset is non-negative. */
 	for (uint32_t i = 0; k->base_relative && i < k->nsyms; i++)
-		if ((int32_t)rd32(k->ro + o + 4 * i) < 0) {
+		if ((int32_t)get_le32(k->ro + o + 4 * i) < 0) {
 			k->abs_percpu = true;
 			break;
 		}
@@ -340,7 +327,7 @@ static bool find_offsets(struct ks *k)
 
 static uint64_t kallsyms_addr(const struct ks *k, uint32_t i)
 {
-	int32_t off = (int32_t)rd32(k->ro + k->offsets + 4 * (uint64_t)i);
+	int32_t off = (int32_t)get_le32(k->ro + k->offsets + 4 * (uint64_t)i);
 
 	if (!k->base_relative)
 		return k->va + k->offsets + 4 * (uint64_t)i + (uint64_t)(int64_t)off;
@@ -364,7 +351,7 @@ static bool expand_name(const struct ks *k, uint64_t *pos, char *buf, size_t cap
 		*pos += 1;
 	}
 	for (unsigned j = 0; j < len; j++) {
-		const char *tok = (const char *)k->ro + k->tok_tab + rd16(k->ro + k->tok_idx + 2 * k->ro[*pos + j]);
+		const char *tok = (const char *)k->ro + k->tok_tab + get_le16(k->ro + k->tok_idx + 2 * k->ro[*pos + j]);
 		size_t tl = strlen(tok); /* the token table was checked: NUL-terminated */
 
 		if (tl >= cap - out)

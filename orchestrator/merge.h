@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "strv.h"
+#include <ktstr/strv.h>
 #include "suite.h"
 
 /* Scheduler command line: --cell-parent-cgroup P (when cgroup_parent), then

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "merge.h"
 #include "profiles.h"
 
@@ -21,7 +23,7 @@ const char *variant_state_name(enum variant_state st)
 		[VAR_DROP_PARTITION] = "drop",
 		[VAR_DROP_BUDGET] = "drop",
 	};
-	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
 
 uint64_t plan_name_hash(const char *name)
@@ -62,15 +64,8 @@ int variant_profile_name(const struct suite *s, const struct variant *v, char *b
 
 static int plan_push(struct plan *p, struct variant **out)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct variant *nv = realloc(p->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		p->v = nv;
-		p->cap = cap;
-	}
+	if (KTSTR_GROW(p->v, &p->cap, p->n + 1, 64))
+		return -ENOMEM;
 	*out = &p->v[p->n++];
 	memset(*out, 0, sizeof(**out));
 	return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <ktstr/spawn.h>
+#include <ktstr/util.h>
 
 #define PROC_OUT_MAX (256u << 20)
 
@@ -19,7 +20,7 @@ static int find_tool(const char *name, char *buf, size_t len)
 {
 	static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin", "/sbin" };
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		if (snprintf(buf, len, "%s/%s", dirs[i], name) >= (int)len)
 			return -ENAMETOOLONG;
 		if (!access(buf, X_OK))

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "yaml_proto.h"
 
 /* Fixed shapes: worker counts do not follow the topology. Cpusets are LLC
@@ -75,13 +77,13 @@ static const struct canned_scenario catalog[] = {
 
 const struct canned_scenario *scenario_catalog(size_t *n)
 {
-	*n = sizeof(catalog) / sizeof(catalog[0]);
+	*n = ARRAY_SIZE(catalog);
 	return catalog;
 }
 
 const struct canned_scenario *scenario_catalog_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(catalog); i++)
 		if (!strcmp(catalog[i].name, name))
 			return &catalog[i];
 	return NULL;

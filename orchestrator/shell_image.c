@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/strv.h>
+
 #include "images.h"
 #include "spec_build.h"
-#include "strv.h"
 
 int shell_image_build(const char *const *includes, size_t nincludes, bool insecure,
 		      struct builder_client *started, struct builder_image *img, char *err,

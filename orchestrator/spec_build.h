@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "plan.h"
-#include "strv.h"
+#include <ktstr/strv.h>
 #include "suite.h"
 #include "builder.pb-c.h"
 #include "worker.pb-c.h"

@@ -11,7 +11,7 @@
 
 #include "guest.pb-c.h"
 #include "expect.h"
-#include "strv.h"
+#include <ktstr/strv.h>
 
 #define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
 

@@ -9,10 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include <ktstr/le.h>
 
 static int unzstd(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen, char *err,
 		  size_t errlen)
@@ -138,13 +135,13 @@ int bzimage_extract_vmlinux(const uint8_t *img, size_t len, uint8_t **out, size_
 	size_t start;
 	const uint8_t *p;
 
-	if (len < 0x250 || le32(img + 0x202) != 0x53726448 /* "HdrS" */) {
+	if (len < 0x250 || get_le32(img + 0x202) != 0x53726448 /* "HdrS" */) {
 		snprintf(err, errlen, "not a bzImage (no HdrS boot header at 0x202)");
 		return -EINVAL;
 	}
 	setup_sects = img[0x1f1] ? img[0x1f1] : 4;
-	poff = le32(img + 0x248);
-	plen = le32(img + 0x24c);
+	poff = get_le32(img + 0x248);
+	plen = get_le32(img + 0x24c);
 	start = (size_t)(setup_sects + 1) * 512 + poff;
 	if (plen < 8 || start > len || plen > len - start) {
 		snprintf(err, errlen, "bzImage payload (offset %zu, length %u) lies outside the %zu-byte "

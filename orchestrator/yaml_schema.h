@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "strv.h"
+#include <ktstr/strv.h>
+
 #include "yaml_tree.h"
 
 struct ys_ctx {

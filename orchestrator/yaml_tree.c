@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <yaml.h>
 
+#include <ktstr/util.h>
+
 #define YTREE_MAX_DEPTH 64 /* suites are shallow; bounds recursion on hostile input */
 
 struct ybuild {
@@ -105,20 +107,14 @@ static struct ynode *ynode_new(enum ynode_kind kind, const yaml_mark_t *m)
 static int ynode_push(struct ynode *parent, struct ynode *key, struct ynode *item)
 {
 	if (parent->n == parent->cap) {
-		size_t ncap = parent->cap ? parent->cap * 2 : 4;
-		struct ynode **items = realloc(parent->items, ncap * sizeof(*items));
+		/* items and keys share one capacity: grow each from it. */
+		size_t icap = parent->cap, kcap = parent->cap;
 
-		if (!items)
+		if (KTSTR_GROW(parent->items, &icap, parent->n + 1, 4))
 			return -ENOMEM;
-		parent->items = items;
-		if (parent->kind == YNODE_MAP) {
-			struct ynode **keys = realloc(parent->keys, ncap * sizeof(*keys));
-
-			if (!keys)
-				return -ENOMEM;
-			parent->keys = keys;
-		}
-		parent->cap = ncap;
+		if (parent->kind == YNODE_MAP && KTSTR_GROW(parent->keys, &kcap, parent->n + 1, 4))
+			return -ENOMEM;
+		parent->cap = icap;
 	}
 	if (parent->kind == YNODE_MAP) {
 		parent->keys[parent->n] = key;

@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <ktstr/util.h>
+
 #include "sandbox.h"
 
 #define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
@@ -175,7 +177,7 @@ int sandbox_qemu_landlock(bool dev_kvm, char *err, size_t len)
 		{ .path = "/sys", .fd = -1 },
 		{ .path = "/dev", .fd = -1 },
 	};
-	int rfd = sandbox_landlock_ruleset(rules, sizeof(rules) / sizeof(rules[0]), err, len);
+	int rfd = sandbox_landlock_ruleset(rules, ARRAY_SIZE(rules), err, len);
 	int ret;
 
 	if (rfd < 0)

@@ -14,6 +14,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <ktstr/util.h>
+
 #include "sandbox.h"
 
 static const struct {
@@ -178,7 +180,7 @@ int sandbox_enter_namespaces(unsigned flags, bool best_effort, unsigned *entered
 		snprintf(err, len, "sandbox: SANDBOX_NS_EMPTY_ROOT needs SANDBOX_NS_MOUNT");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < sizeof(ns_table) / sizeof(ns_table[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ns_table); i++) {
 		if (!(flags & ns_table[i].flag))
 			continue;
 		if (unshare(ns_table[i].clone_flag) < 0) {

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <seccomp.h>
 
+#include <ktstr/util.h>
+
 #include "sandbox.h"
 
 #define SANDBOX_MAX_ARGS 3
@@ -58,11 +60,11 @@ struct sandbox_policy {
 	{ .nr = __NR_##sys, .name = #sys, .who = why }
 #define SB_ALLOW_IF(sys, why, ...) \
 	{ .nr = __NR_##sys, .name = #sys, .who = why, \
-	  .nconds = sizeof((struct sandbox_cond[]){ __VA_ARGS__ }) / sizeof(struct sandbox_cond), \
+	  .nconds = ARRAY_SIZE(((struct sandbox_cond[]){ __VA_ARGS__ })), \
 	  .conds = { __VA_ARGS__ } }
 #define SB_ERRNO_IF(sys, err, why, ...) \
 	{ .nr = __NR_##sys, .name = #sys, .deny_errno = err, .who = why, \
-	  .nconds = sizeof((struct sandbox_cond[]){ __VA_ARGS__ }) / sizeof(struct sandbox_cond), \
+	  .nconds = ARRAY_SIZE(((struct sandbox_cond[]){ __VA_ARGS__ })), \
 	  .conds = { __VA_ARGS__ } }
 /* Argument n equals v. */
 #define SB_EQ(n, v) { .arg = n, .op = SCMP_CMP_EQ, .a = (uint64_t)(v) }

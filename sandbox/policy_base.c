@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <fcntl.h>
 
+#include <ktstr/util.h>
+
 #include "policy.h"
 
 const struct sandbox_rule sandbox_base_rules[] = {
@@ -58,4 +60,4 @@ const struct sandbox_rule sandbox_base_rules[] = {
 	SB_ALLOW(exit_group, "process exit after the VmResult / BuilderReply"),
 };
 
-const size_t sandbox_base_nrules = sizeof(sandbox_base_rules) / sizeof(sandbox_base_rules[0]);
+const size_t sandbox_base_nrules = ARRAY_SIZE(sandbox_base_rules);

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <linux/memfd.h>
 
+#include <ktstr/util.h>
+
 #include "policy.h"
 
 /* Every open flag that could modify or create a file. O_TMPFILE includes
@@ -76,5 +78,5 @@ const struct sandbox_policy sandbox_policy_builder = {
 	.role = SANDBOX_ROLE_BUILDER,
 	.name = "builder",
 	.rules = builder_rules,
-	.nrules = sizeof(builder_rules) / sizeof(builder_rules[0]),
+	.nrules = ARRAY_SIZE(builder_rules),
 };

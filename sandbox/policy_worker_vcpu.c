@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <linux/kvm.h>
 
+#include <ktstr/util.h>
+
 #include "policy.h"
 
 static const struct sandbox_rule vcpu_rules[] = {
@@ -42,5 +44,5 @@ const struct sandbox_policy sandbox_policy_worker_vcpu = {
 	.role = SANDBOX_ROLE_WORKER_VCPU,
 	.name = "worker-vcpu",
 	.rules = vcpu_rules,
-	.nrules = sizeof(vcpu_rules) / sizeof(vcpu_rules[0]),
+	.nrules = ARRAY_SIZE(vcpu_rules),
 };

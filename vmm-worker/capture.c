@@ -12,6 +12,7 @@
 
 #include <ktstr/frame.h>
 #include <ktstr/guest_contract.h>
+#include <ktstr/le.h>
 #include <ktstr/log.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
@@ -383,15 +384,8 @@ static bool keep(struct vm_capture *cap, uint32_t type, const uint8_t *payload, 
 	struct ring_item *it;
 	uint8_t *copy;
 
-	if (cap->ring_len == cap->ring_cap) {
-		size_t ncap = cap->ring_cap ? cap->ring_cap * 2 : 16;
-		struct ring_item *n = realloc(cap->ring, ncap * sizeof(*n));
-
-		if (!n)
-			return false;
-		cap->ring = n;
-		cap->ring_cap = ncap;
-	}
+	if (KTSTR_GROW(cap->ring, &cap->ring_cap, cap->ring_len + 1, 16))
+		return false;
 	copy = malloc(len ? len : 1);
 	if (!copy)
 		return false;
@@ -432,9 +426,7 @@ int capture_ring(struct vm_capture *cap, uint32_t type, const uint8_t *payload, 
 		cap->saw_sched_exit = true;
 	if (crc_ok && type == KTSTR_MSG_EXIT && len == 4) {
 		/* i32 little-endian, per the ring contract. */
-		uint32_t u = (uint32_t)payload[0] | (uint32_t)payload[1] << 8 |
-			     (uint32_t)payload[2] << 16 | (uint32_t)payload[3] << 24;
-		cap->ring_exit = (int32_t)u;
+		cap->ring_exit = (int32_t)get_le32(payload);
 		cap->ring_exit_seen = true;
 	}
 

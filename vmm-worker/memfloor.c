@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/le.h>
+
 #include "memfloor.h"
 
 #define MIB (1024ull * 1024ull)
@@ -26,8 +28,7 @@ int memfloor_kernel_init_size(int kernel_fd, uint64_t *init_size)
 	 * memory the kernel needs from its load address until it has
 	 * finished decompressing and relocating itself. */
 	if (n >= (ssize_t)sizeof(hdr) && !memcmp(hdr + 0x202, "HdrS", 4)) {
-		*init_size = (uint64_t)hdr[0x260] | (uint64_t)hdr[0x261] << 8 |
-			     (uint64_t)hdr[0x262] << 16 | (uint64_t)hdr[0x263] << 24;
+		*init_size = get_le32(hdr + 0x260);
 		return 0;
 	}
 	if (n < (ssize_t)sizeof(eh))

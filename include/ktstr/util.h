@@ -35,6 +35,23 @@ int read_file(const char *path, char **out, size_t *len, size_t max);
 /* Write a whole string to a file (sysfs/cgroupfs/procfs style). */
 int write_file(const char *path, const char *s);
 
+/* Make room for need elements of elem bytes in the malloc'd array *v of
+ * *cap elements: a no-op when need <= *cap; else the capacity (first for an
+ * empty array, 1 if first is 0) doubles until it holds need and *v is
+ * realloc'd. The new elements are not initialised. Returns 0, or -ENOMEM when need * elem overflows or realloc
+ * fails; on failure *v and *cap are untouched. -EINVAL for elem 0. */
+int ktstr_grow(void **v, size_t *cap, size_t need, size_t elem, size_t first);
+/* ktstr_grow for a typed array pointer (arr an lvalue, evaluated twice):
+ *	if (KTSTR_GROW(d->v, &d->cap, d->n + 1, 16)) return -ENOMEM; */
+#define KTSTR_GROW(arr, capp, need, first) __extension__({				\
+	void *ktstr_grow_p_ = (arr);							\
+	int ktstr_grow_r_ = ktstr_grow(&ktstr_grow_p_, (capp), (need), sizeof(*(arr)),	\
+				       (first));					\
+	if (!ktstr_grow_r_)								\
+		(arr) = ktstr_grow_p_;							\
+	ktstr_grow_r_;									\
+})
+
 /* Growable byte buffer. */
 struct strbuf {
 	char *buf;

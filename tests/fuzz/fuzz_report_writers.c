@@ -43,7 +43,7 @@ static void check_xml(const struct strbuf *sb)
 		if (cp == '&') {
 			bool ent = false;
 
-			for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]); k++)
+			for (size_t k = 0; k < ARRAY_SIZE(ents); k++)
 				ent |= !strncmp(sb->buf + i, ents[k], strlen(ents[k]));
 			if (!ent)
 				abort();

@@ -21,6 +21,7 @@
 
 #include "ktstr/frame.h"
 #include "ktstr/spawn.h"
+#include "ktstr/util.h"
 
 #include "builder_client.h"
 #include "sandbox.h"
@@ -540,7 +541,7 @@ Test(builder_proc, policy_confines_writes_to_the_cache_dir)
 	cr_assert_eq(stat(entry, &st), 0, "the published entry must exist: %s", entry);
 
 	/* Everything that would write elsewhere is killed, and did nothing. */
-	for (i = 0; i < sizeof(killed) / sizeof(killed[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(killed); i++) {
 		status = fs_try_status(&env, killed[i].t);
 		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
 			  "%s must be killed by the builder policy (status 0x%x)", killed[i].name,

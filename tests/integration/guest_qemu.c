@@ -17,6 +17,7 @@
 
 #include "guest.pb-c.h"
 #include "ktstr/cpio.h"
+#include "ktstr/le.h"
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
 #include "lib/vmtest.h"
@@ -49,7 +50,7 @@ static int on_msg(void *ctx, uint32_t type, const uint8_t *p, uint32_t len, bool
 	case KTSTR_MSG_EXIT:
 		if (len == 4) {
 			b->have_exit = 1;
-			b->exit_code = (int)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
+			b->exit_code = (int)(int32_t)get_le32(p);
 		}
 		break;
 	case KTSTR_MSG_STIMULUS:

@@ -144,7 +144,7 @@ Test(guest_verdicts, every_work_type_works_in_the_guest, .timeout = 600)
 	rec = json_record(&e, "worktypes_mix");
 	assert_has(rec, "\"verdict\":\"PASS\"");
 	assert_has(rec, "\"result_source\":\"ring\"");
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 		cr_assert_eq(working_workers(rec, want[i].cg, want[i].type), want[i].workers,
 			     "cgroup %s: want %u workers that worked:\n%s", want[i].cg,
 			     want[i].workers, rec);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <ktstr/hostkvm.h>
+#include <ktstr/util.h>
 
 #include "hostcaps.h"
 #include "lib/vmtest.h"
@@ -264,7 +265,7 @@ Test(orch, the_image_cache_belongs_to_its_owner_never_to_the_vms_uid, .timeout =
 		{ "--cache-user 12x", "expected an account name or UID[:GID]" },
 		{ "--no-drop-privileges --cache-user 64123", "only a root ktstr-orch that drops" },
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(cmd, sizeof(cmd), "%s run %s/examples/eevdf.yaml --kernel %s %s 2>&1; "
 			 "echo rc=$?", e.orch, e.src, e.kernel, bad[i][0]);
 		rc = sh(cmd, &out);
@@ -351,7 +352,7 @@ Test(orch, sigterm_in_any_phase_exits_130_and_leaves_nothing, .timeout = 600)
 	struct orch_env e;
 
 	orch_env(&e);
-	for (size_t i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(delays); i++) {
 		char cmd[16384], *out = NULL;
 		int rc;
 

@@ -4,11 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tiny.h"
+#include <ktstr/le.h>
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+#include "tiny.h"
 
 uint8_t *tiny_bzimage(const uint8_t *code, size_t clen, size_t *len)
 {
@@ -20,19 +18,19 @@ uint8_t *tiny_bzimage(const uint8_t *code, size_t clen, size_t *len)
 	if (!img)
 		return NULL;
 	img[0x1F1] = 1;			/* setup_sects */
-	put16(img + 0x1FE, 0xAA55);
+	put_le16(img + 0x1FE, 0xAA55);
 	img[0x201] = 0x66;		/* header ends at 0x268 */
-	put32(img + 0x202, 0x53726448); /* "HdrS" */
-	put16(img + 0x206, 0x020F);	/* protocol 2.15 */
+	put_le32(img + 0x202, 0x53726448); /* "HdrS" */
+	put_le16(img + 0x206, 0x020F);	/* protocol 2.15 */
 	img[0x211] = 0x01;		/* LOADED_HIGH */
-	put32(img + 0x214, 0x100000);
-	put32(img + 0x22C, 0x7fffffff);	/* initrd_addr_max */
-	put32(img + 0x230, 0x1000);	/* kernel_alignment */
+	put_le32(img + 0x214, 0x100000);
+	put_le32(img + 0x22C, 0x7fffffff);	/* initrd_addr_max */
+	put_le32(img + 0x230, 0x1000);	/* kernel_alignment */
 	img[0x234] = 1;			/* relocatable */
-	put16(img + 0x236, 0x3);	/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
-	put32(img + 0x238, 4095);
-	put64(img + 0x258, 0x100000);	/* pref_address */
-	put32(img + 0x260, (uint32_t)((pm + 0xfff) & ~0xfffu)); /* init_size */
+	put_le16(img + 0x236, 0x3);	/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	put_le32(img + 0x238, 4095);
+	put_le64(img + 0x258, 0x100000);	/* pref_address */
+	put_le32(img + 0x260, (uint32_t)((pm + 0xfff) & ~0xfffu)); /* init_size */
 	memset(img + 1024, 0xf4, 0x200); /* 32-bit entry: hlt (never used) */
 	memcpy(img + 1024 + 0x200, code, clen);
 	return img;

@@ -9,11 +9,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ktstr/le.h"
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
 #include "tiny.h"
-
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
 /* The code blob with its params filled: scenario and a complete ring
  * message (16-byte header with the payload's CRC, then the payload). */
@@ -33,15 +32,15 @@ static uint8_t *blob(enum tiny_format fmt, unsigned scenario, uint32_t type, con
 	if (!b)
 		return NULL;
 	memcpy(b, s, *len);
-	put32(b + off, scenario);
+	put_le32(b + off, scenario);
 	if (payload) {
 		uint8_t *m = b + off + 16;
 
-		put32(b + off + 4, (uint32_t)(KTSTR_RING_MSG_HDR_SIZE + plen));
-		put32(m, type);
-		put32(m + 4, (uint32_t)plen);
-		put32(m + 8, ktstr_crc32(payload, plen));
-		put32(m + 12, 0);
+		put_le32(b + off + 4, (uint32_t)(KTSTR_RING_MSG_HDR_SIZE + plen));
+		put_le32(m, type);
+		put_le32(m + 4, (uint32_t)plen);
+		put_le32(m + 8, ktstr_crc32(payload, plen));
+		put_le32(m + 12, 0);
 		memcpy(m + 16, payload, plen);
 	}
 	return b;
@@ -77,11 +76,11 @@ static uint8_t *pvh_elf(const uint8_t *code, size_t clen, size_t *len)
 			      .p_filesz = 12 + 4 + 4, .p_memsz = 12 + 4 + 4, .p_align = 4 };
 	memcpy(img, &eh, sizeof(eh));
 	memcpy(img + sizeof(eh), ph, sizeof(ph));
-	put32(img + note_off, 4);	/* namesz */
-	put32(img + note_off + 4, 4);	/* descsz */
-	put32(img + note_off + 8, 18);	/* XEN_ELFNOTE_PHYS32_ENTRY */
+	put_le32(img + note_off, 4);	/* namesz */
+	put_le32(img + note_off + 4, 4);	/* descsz */
+	put_le32(img + note_off + 8, 18);	/* XEN_ELFNOTE_PHYS32_ENTRY */
 	memcpy(img + note_off + 12, "Xen", 4);
-	put32(img + note_off + 16, TINY_BASE);
+	put_le32(img + note_off + 16, TINY_BASE);
 	memset(img + load_off, 0xf4, 0x200);
 	memcpy(img + load_off + 0x200, code, clen);
 	return img;

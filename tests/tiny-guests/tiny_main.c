@@ -26,7 +26,7 @@ static const char *const scenarios[] = { "poweroff", "reset", "triple-fault", "h
 
 static int scenario_id(const char *s)
 {
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
 		if (!strcmp(s, scenarios[i]))
 			return (int)i;
 	return -1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kvm_priv.h"
+#include "ktstr/le.h"
 #include "ktstr/log.h"
 #include "x86_64/acpi.h"
 #include "x86_64/bootparams.h"
@@ -47,7 +48,7 @@ static int load_initrd(struct kvm_engine *e, uint64_t *addr, uint64_t *size, str
 	if (base + suffix == 0)
 		return 0;
 	if (e->kernel.kind == X86_KERNEL_BZIMAGE) {
-		uint64_t max = le32_at(e->kernel.setup_hdr + (BP_INITRD_ADDR_MAX - BP_HDR));
+		uint64_t max = get_le32(e->kernel.setup_hdr + (BP_INITRD_ADDR_MAX - BP_HDR));
 
 		if (max && max + 1 < limit)
 			limit = max + 1;

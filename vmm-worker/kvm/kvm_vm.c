@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <ktstr/util.h>
+
 #include "kvm_vm.h"
 #include "x86_64/layout.h"
 
@@ -66,7 +68,7 @@ int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err
 		snprintf(why, sizeof(why), "KVM_GET_API_VERSION returned %d, expected %d", r, KVM_API_VERSION);
 		return kvm_err_set(e, EINVAL, "KVM engine: unsupported KVM API", why, "use a mainline KVM");
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
 			snprintf(why, sizeof(why), "KVM_CAP_%s is not supported by this kernel's KVM", required_caps[i].name);
 			return kvm_err_set(e, ENOTSUP, "KVM engine: missing capability", why,

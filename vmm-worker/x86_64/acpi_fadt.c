@@ -3,6 +3,8 @@
  * together let the guest power off through ACPI with a distinct outcome. */
 #include <errno.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "bootparams.h"
 #include "layout.h"

@@ -3,6 +3,8 @@
  * reads either sees the same ordering. */
 #include <errno.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "bootparams.h"
 

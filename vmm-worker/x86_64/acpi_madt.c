@@ -3,6 +3,8 @@
  * LINT1 NMI wiring. */
 #include <errno.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "apic.h"
 #include "bootparams.h"

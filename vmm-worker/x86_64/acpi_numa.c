@@ -3,6 +3,8 @@
  * sees the same table set. */
 #include <errno.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "bootparams.h"
 

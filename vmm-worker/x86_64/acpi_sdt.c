@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "bootparams.h"
 
@@ -41,7 +43,7 @@ void acpi_checksum(uint8_t *t, size_t len, size_t csum_off)
 
 void acpi_finish(uint8_t *t)
 {
-	acpi_checksum(t, le32_at(t + 4), 9);
+	acpi_checksum(t, get_le32(t + 4), 9);
 }
 
 static int root_write(struct acpi_buf *b, const char *sig, unsigned ptr_size,

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "bootparams.h"
 
 size_t bp_setup_header_len(const uint8_t *img, size_t img_len)

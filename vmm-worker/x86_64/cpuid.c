@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "cpuid.h"
 
 #define CPUID_SIG_IDX KVM_CPUID_FLAG_SIGNIFCANT_INDEX
@@ -91,7 +93,7 @@ static int add_amd_cache_leaves(struct x86_cpuid *c)
 
 	if (x86_cpuid_find(c, 0x8000001Du, 0))
 		return 0;
-	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(caches); i++) {
 		if (!(e = need(c, 0x8000001Du, i, true)))
 			return -ENOSPC;
 		e->eax = caches[i].type | (caches[i].level << 5) | (1u << 8); /* self-initialising */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "cpuid.h"
 
 #define ANY 0xffffffffu
@@ -51,7 +53,7 @@ int x86_feature_lookup(const char *name, struct x86_feature_bit *out)
 	norm[i] = 0;
 	if (!strcmp(norm, "sha"))
 		strcpy(norm, "sha_ni");
-	for (size_t f = 0; f < sizeof(features) / sizeof(features[0]); f++)
+	for (size_t f = 0; f < ARRAY_SIZE(features); f++)
 		if (!strcmp(features[f].name, norm)) {
 			*out = features[f].b;
 			return 0;

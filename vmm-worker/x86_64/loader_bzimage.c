@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/le.h>
+
 #include "bootparams.h"
 #include "loader.h"
 
@@ -25,12 +27,12 @@ int x86_load_bzimage(int fd, const struct guest_ram *ram, uint64_t usable_end,
 		return -errno;
 	}
 	n = pread(fd, h, sizeof(h), 0);
-	if (n != (ssize_t)sizeof(h) || le32_at(h + BP_HEADER) != BP_HDRS_MAGIC) {
+	if (n != (ssize_t)sizeof(h) || get_le32(h + BP_HEADER) != BP_HDRS_MAGIC) {
 		snprintf(err, errlen, "kernel image is neither an ELF vmlinux nor a bzImage (no \"HdrS\" at 0x202); pass arch/x86/boot/bzImage or vmlinux");
 		return -ENOEXEC;
 	}
-	version = le16_at(h + BP_VERSION);
-	if (version < BP_MIN_VERSION || !(le16_at(h + BP_XLOADFLAGS) & BP_XLF_KERNEL_64)) {
+	version = get_le16(h + BP_VERSION);
+	if (version < BP_MIN_VERSION || !(get_le16(h + BP_XLOADFLAGS) & BP_XLF_KERNEL_64)) {
 		snprintf(err, errlen, "bzImage boot protocol %u.%02u without a 64-bit entry point; the KVM engine needs protocol >= 2.12 and XLF_KERNEL_64 (use the QEMU engine for this kernel)",
 			 version >> 8, version & 0xff);
 		return -ENOEXEC;
@@ -48,11 +50,11 @@ int x86_load_bzimage(int fd, const struct guest_ram *ram, uint64_t usable_end,
 		return -ENOEXEC;
 	}
 	pm_size = (uint64_t)st.st_size - pm_off;
-	k->init_size = le32_at(h + BP_INIT_SIZE);
+	k->init_size = get_le32(h + BP_INIT_SIZE);
 	/* The decompressor runs at max(pref_address, aligned load address) and
 	 * needs init_size bytes there before it reads the E820 map. */
-	pref = le64_at(h + BP_PREF_ADDRESS);
-	align = le32_at(h + BP_KERNEL_ALIGNMENT);
+	pref = get_le64(h + BP_PREF_ADDRESS);
+	align = get_le32(h + BP_KERNEL_ALIGNMENT);
 	run_start = align ? (X86_KERNEL_LOAD + align - 1) / align * align : X86_KERNEL_LOAD;
 	if (pref > run_start)
 		run_start = pref;

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "acpi.h"
 #include "apic.h"
 #include "bootparams.h"

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "bootparams.h"
 #include "pvh.h"
 

@@ -1,5 +1,7 @@
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "layout.h"
 #include "pagetables.h"
 #include "regs.h"
@@ -78,7 +80,7 @@ void x86_boot_msrs(struct kvm_msr_entry out[X86_BOOT_MSRS])
 	size_t i;
 
 	memset(out, 0, sizeof(*out) * X86_BOOT_MSRS);
-	for (i = 0; i < sizeof(zeroed) / sizeof(zeroed[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(zeroed); i++)
 		out[i].index = zeroed[i];
 	out[i].index = MSR_IA32_MISC_ENABLE;
 	out[i++].data = 1; /* fast strings */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <ktstr/kaddr.h>
+#include <ktstr/le.h>
+#include <ktstr/util.h>
 
 #define RAM (16u << 20)
 #define PAGE_OFFSET_L4 0xffff888000000000ull
@@ -34,7 +36,7 @@ static int rd(void *ctx, uint64_t gpa, void *buf, size_t len)
 
 static void put64(uint64_t gpa, uint64_t v)
 {
-	memcpy(ram + gpa, &v, 8);
+	put_le64(ram + gpa, v);
 }
 
 Test(kaddr, kernel_image_and_direct_map_translate_linearly)
@@ -153,7 +155,7 @@ Test(kaddr, percpu_garbage_never_yields_a_wild_address)
 	uint64_t kva = 0x1111;
 
 	memset(ram, 0, sizeof(ram));
-	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(garbage); i++) {
 		put64(pcpu_offset_gpa, garbage[i]);
 		cr_assert_eq(kaddr_percpu(&m, rd, &c, pcpu_offset_kva, 0, 1, 0x35e80, 3456, &kva),
 			     -EFAULT, "garbage %#llx", (unsigned long long)garbage[i]);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <ktstr/utf8.h>
+#include <ktstr/util.h>
 
 static size_t dec(const char *s, size_t len, uint32_t *cp)
 {
@@ -44,7 +45,7 @@ Test(utf8, everything_rfc3629_forbids_is_rejected)
 	};
 	uint32_t cp;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		cr_assert_eq(dec(bad[i], strlen(bad[i]), &cp), 0, "bad[%zu] accepted", i);
 	cr_assert_eq(dec("", 0, &cp), 0);
 }

@@ -39,7 +39,7 @@ Test(topocheck, the_asked_layout_passes_on_every_shape)
 		{ 1, 3, 3, 1 }, { 1, 14, 9, 2 }, { 4, 8, 4, 2 }, { 1, 1, 512, 2 },
 	};
 
-	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(shapes); i++) {
 		const struct ktstr_topo *s = &shapes[i];
 		struct gtopo *seen = model(s->numa_nodes, s->llcs, s->cores_per_llc,
 					   s->threads_per_core);

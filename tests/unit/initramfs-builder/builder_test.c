@@ -13,7 +13,9 @@
 
 #include "ktstr/compress.h"
 #include "imgcache.h"
+#include "ktstr/le.h"
 #include <ktstr/memfd.h>
+#include "ktstr/util.h"
 #include "server.h"
 #include "th.h"
 
@@ -196,11 +198,9 @@ static void extract(const char *dir, const uint8_t *img, size_t len, uint32_t co
 		 * and check that the rest is zeros. */
 		size_t end = 4, k;
 
-		cr_assert_eq(img[0] | img[1] << 8 | img[2] << 16 | (uint32_t)img[3] << 24,
-			     LZ4_LEGACY_MAGIC);
+		cr_assert_eq(get_le32(img), LZ4_LEGACY_MAGIC);
 		while (end + 4 <= len) {
-			uint32_t c = img[end] | img[end + 1] << 8 | img[end + 2] << 16 |
-				     (uint32_t)img[end + 3] << 24;
+			uint32_t c = get_le32(img + end);
 
 			if (!c)
 				break;
@@ -430,13 +430,13 @@ Test(builder, cache_names_cannot_leave_the_dir)
 	size_t i;
 	int fd;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		cr_assert_eq(imgcache_name_check(bad[i]), -EINVAL, "'%s' must be refused", bad[i]);
 	cr_assert_eq(imgcache_name_check("0123abcd.img.tmp.42"), 0);
 
 	fx_init(&f, 0);
 	cr_assert_eq(imgcache_init(&c, f.cache), 0);
-	for (i = 0; i < sizeof(badkeys) / sizeof(badkeys[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(badkeys); i++) {
 		cr_assert_eq(imgcache_lock(&c, badkeys[i]), -EINVAL, "lock '%s'", badkeys[i]);
 		cr_assert_eq(imgcache_disk_write(&c, badkeys[i], key, 0, &img), -EINVAL,
 			     "write '%s'", badkeys[i]);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ktstr/cpio.h"
+#include "ktstr/util.h"
 #include "th.h"
 
 static void write_archive(struct cpio_writer *w, const char *path)
@@ -148,7 +149,7 @@ Test(cpio, rejects_bad_guest_paths)
 	struct cpio_writer w;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		cr_assert_eq(cpio_path_normalize(bad[i], out, sizeof(out)), -EINVAL, "%s", bad[i]);
 	cr_assert_eq(cpio_path_normalize("/usr/lib/x.so", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "usr/lib/x.so");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "ldcache.h"
 #include "th.h"
 
@@ -16,7 +18,7 @@ Test(ldcache, matches_ldconfig)
 
 	cr_assert_eq(ldcache_load(&c, "/etc/ld.so.cache"), 0);
 	cr_assert_gt(c.nlibs, 10);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		char *out;
 		const char *got = ldcache_lookup(&c, names[i]);
 

@@ -170,7 +170,7 @@ static void common_checks(const char *path, const Ktstr__GuestKernelLayout *l)
 		const uint64_t kvas[] = { l->linux_banner, l->per_cpu_offset, l->page_offset_base,
 					  l->phys_base, l->nr_cpu_ids };
 
-		for (size_t i = 0; i < sizeof(kvas) / sizeof(kvas[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(kvas); i++) {
 			cr_assert(phdr_paddr(&im, kvas[i], &pa), "%#lx in a PT_LOAD",
 				  (unsigned long)kvas[i]);
 			cr_assert_eq(kaddr_to_gpa(&m, kvas[i], 8, &gpa), 0);
@@ -415,7 +415,7 @@ Test(kernel_layout, truncated_kernels_are_refused_cleanly)
 	{
 		static const size_t cuts[] = { 4, 64, 4096, 1u << 20, 32u << 20 };
 
-		for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
 			int ret = layout_of(img, cuts[i], err, sizeof(err));
 
 			cr_assert(ret == -EINVAL || ret == -ENODATA, "cut at %zu: %d %s", cuts[i], ret,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <ktstr/compress.h>
+#include <ktstr/le.h>
 
 #include "helpers.h"
 #include "plan.h"
@@ -75,7 +76,7 @@ Test(spec_build, suffix_after_an_lz4_base_is_an_lz4_legacy_frame_of_the_same_cpi
 	build_one(&rs, &h);
 	d = h.vm.initrd_suffix.data;
 	cr_assert_geq(h.vm.initrd_suffix.len, 8);
-	cr_assert_eq(d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24, LZ4_LEGACY_MAGIC);
+	cr_assert_eq(get_le32(d), LZ4_LEGACY_MAGIC);
 	cr_assert_eq(decompress_lz4_legacy(d, h.vm.initrd_suffix.len, 1u << 20, &raw, &rawlen), 0);
 	cr_assert_eq(rawlen, plen);
 	cr_assert_eq(memcmp(raw, plain, plen), 0, "the LZ4 suffix unpacks to the plain one");

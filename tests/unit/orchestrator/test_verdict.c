@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <ktstr/ring.h>
+#include <ktstr/util.h>
 
 #include "verdict.h"
 #include "vmres.h"
@@ -170,7 +171,7 @@ Test(verdict, each_status_maps_to_its_own_verdict)
 		{ KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE, V_INFRA },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		Ktstr__VmResult *r = vmres_new(KTSTR__OUTCOME__OUTCOME_POWER_OFF);
 		Ktstr__TestResult tr = tr_status(cases[i].st);
 

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <ktstr/util.h>
+
 #include "child.h"
 #include "policy.h"
 
@@ -22,10 +24,6 @@
 
 /* Highest syscall number swept for "not listed -> killed". */
 #define SWEEP_MAX_NR 470
-
-#ifndef ARRAY_LEN
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#endif
 
 struct probe {
 	enum sandbox_role role;
@@ -237,7 +235,7 @@ static void check_rule(const struct sandbox_policy *pol, const struct sandbox_ru
 		} else {
 			const uint64_t tries[] = { 1, 2, 0x100, 0x10000, 0x7f000000 };
 
-			for (size_t t = 0; t < ARRAY_LEN(tries) && !found; t++) {
+			for (size_t t = 0; t < ARRAY_SIZE(tries) && !found; t++) {
 				q.args[c->arg] = c->op == SCMP_CMP_MASKED_EQ && c->b == 0
 							 ? (long)(c->a & -c->a) /* one forbidden bit */
 							 : (long)((uint64_t)p.args[c->arg] ^ tries[t]);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <ktstr/le.h>
+
 #include "x86_64/acpi.h"
 #include "x86_64/bootparams.h"
 #include "x86_64/layout.h"
@@ -39,11 +41,11 @@ static void build(struct x86_machine *m, struct ktstr_topo t, uint64_t *rsdp)
 /* Find a table by signature through the XSDT. */
 static uint8_t *table(uint64_t rsdp, const char *sig)
 {
-	uint8_t *x = at(le64_at(at(rsdp) + 24));
-	uint32_t n = (le32_at(x + 4) - 36) / 8;
+	uint8_t *x = at(get_le64(at(rsdp) + 24));
+	uint32_t n = (get_le32(x + 4) - 36) / 8;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint8_t *t = at(le64_at(x + 36 + 8 * i));
+		uint8_t *t = at(get_le64(x + 36 + 8 * i));
 
 		if (!memcmp(t, sig, 4))
 			return t;
@@ -67,10 +69,10 @@ Test(acpi, rsdp_and_checksums)
 		uint8_t *t = table(rsdp, sigs[i]);
 
 		cr_assert_not_null(t, "%s missing", sigs[i]);
-		cr_assert_eq(sum(t, le32_at(t + 4)), 0, "%s checksum", sigs[i]);
+		cr_assert_eq(sum(t, get_le32(t + 4)), 0, "%s checksum", sigs[i]);
 	}
 	cr_assert_null(table(rsdp, "HMAT"), "HMAT only with several nodes");
-	cr_assert_eq(le32_at(table(rsdp, "FACP") + 4), 276);
+	cr_assert_eq(get_le32(table(rsdp, "FACP") + 4), 276);
 }
 
 Test(acpi, madt_lists_every_cpu_and_ioapic)
@@ -82,8 +84,8 @@ Test(acpi, madt_lists_every_cpu_and_ioapic)
 
 	build(&m, (struct ktstr_topo){ 1, 3, 3, 1 }, &rsdp);
 	t = table(rsdp, "APIC");
-	cr_assert_eq(le32_at(t + 36), 0xFEE00000u);
-	for (p = t + 44, end = t + le32_at(t + 4); p < end; p += p[1]) {
+	cr_assert_eq(get_le32(t + 36), 0xFEE00000u);
+	for (p = t + 44, end = t + get_le32(t + 4); p < end; p += p[1]) {
 		cr_assert_gt(p[1], 0);
 		if (p[0] == 0) {
 			cr_assert_eq(p[3], m.apic_id[p[2]]);
@@ -91,7 +93,7 @@ Test(acpi, madt_lists_every_cpu_and_ioapic)
 		}
 		ioapics += p[0] == 1;
 		if (p[0] == 2 && p[3] == 0)
-			cr_assert_eq(le32_at(p + 4), 2, "IRQ0 -> GSI2");
+			cr_assert_eq(get_le32(p + 4), 2, "IRQ0 -> GSI2");
 		isos += p[0] == 2;
 	}
 	cr_assert_eq(cpus, 9);
@@ -109,9 +111,9 @@ Test(acpi, x2apic_entries_above_254)
 
 	build(&m, (struct ktstr_topo){ 1, 14, 9, 2 }, &rsdp);
 	t = table(rsdp, "APIC");
-	for (p = t + 44, end = t + le32_at(t + 4); p < end; p += p[1]) {
+	for (p = t + 44, end = t + get_le32(t + 4); p < end; p += p[1]) {
 		if (p[0] == 9) {
-			cr_assert_gt(le32_at(p + 4), 254);
+			cr_assert_gt(get_le32(p + 4), 254);
 			x2++;
 		}
 		l += p[0] == 0;
@@ -129,12 +131,12 @@ Test(acpi, srat_slit_hmat_numa)
 
 	build(&m, (struct ktstr_topo){ 2, 4, 2, 1 }, &rsdp);
 	srat = table(rsdp, "SRAT");
-	for (p = srat + 48; p < srat + le32_at(srat + 4); p += p[1])
-		if (p[0] == 2 && le32_at(p + 4) == 1)
+	for (p = srat + 48; p < srat + get_le32(srat + 4); p += p[1])
+		if (p[0] == 2 && get_le32(p + 4) == 1)
 			node1_cpus++;
 	cr_assert_eq(node1_cpus, 4);
 	slit = table(rsdp, "SLIT");
-	cr_assert_eq(le64_at(slit + 36), 2);
+	cr_assert_eq(get_le64(slit + 36), 2);
 	cr_assert_eq(slit[44], 10);
 	cr_assert_eq(slit[45], 20);
 	cr_assert_not_null(table(rsdp, "HMAT"));
@@ -153,7 +155,7 @@ Test(acpi, iasl_disassembles_every_table)
 	build(&m, (struct ktstr_topo){ 2, 4, 2, 2 }, &rsdp);
 	cr_assert_not_null(mkdtemp(dir));
 	for (size_t i = 0; i < 6; i++) {
-		uint8_t *t = i < 5 ? table(rsdp, sigs[i]) : at(le32_at(table(rsdp, "FACP") + 40));
+		uint8_t *t = i < 5 ? table(rsdp, sigs[i]) : at(get_le32(table(rsdp, "FACP") + 40));
 		const char *name = i < 5 ? sigs[i] : "DSDT";
 		FILE *f;
 
@@ -161,7 +163,7 @@ Test(acpi, iasl_disassembles_every_table)
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
 		f = fopen(path, "w");
 		cr_assert_not_null(f);
-		fwrite(t, 1, le32_at(t + 4), f);
+		fwrite(t, 1, get_le32(t + 4), f);
 		fclose(f);
 		snprintf(cmd, sizeof(cmd),
 			 "cd %s && iasl -d %s.dat > %s.log 2>&1 && ! grep -qiE 'error|warning|invalid|incorrect' %s.dsl %s.log",

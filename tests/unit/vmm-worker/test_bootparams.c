@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "x86_64/bootparams.h"
 #include "x86_64/layout.h"
 #include "x86_64/pvh.h"
@@ -16,17 +18,17 @@ Test(bootparams, zero_page_fields)
 	memset(hdr, 0x5a, sizeof(hdr));
 	cr_assert_eq(bp_write(zp, &in), 0);
 	cr_assert_eq(zp[BP_TYPE_OF_LOADER], 0xFF);
-	cr_assert_eq(le16_at(zp + BP_BOOT_FLAG), 0xAA55);
-	cr_assert_eq(le32_at(zp + BP_HEADER), BP_HDRS_MAGIC);
-	cr_assert_eq(le32_at(zp + BP_CMD_LINE_PTR), X86_CMDLINE);
-	cr_assert_eq(le32_at(zp + BP_CMDLINE_SIZE), 11);
-	cr_assert_eq(le32_at(zp + BP_RAMDISK_IMAGE), 0x8000000);
-	cr_assert_eq(le32_at(zp + BP_RAMDISK_SIZE), 0x1234);
-	cr_assert_eq(le64_at(zp + BP_ACPI_RSDP_ADDR), 0xE0000);
+	cr_assert_eq(get_le16(zp + BP_BOOT_FLAG), 0xAA55);
+	cr_assert_eq(get_le32(zp + BP_HEADER), BP_HDRS_MAGIC);
+	cr_assert_eq(get_le32(zp + BP_CMD_LINE_PTR), X86_CMDLINE);
+	cr_assert_eq(get_le32(zp + BP_CMDLINE_SIZE), 11);
+	cr_assert_eq(get_le32(zp + BP_RAMDISK_IMAGE), 0x8000000);
+	cr_assert_eq(get_le32(zp + BP_RAMDISK_SIZE), 0x1234);
+	cr_assert_eq(get_le64(zp + BP_ACPI_RSDP_ADDR), 0xE0000);
 	cr_assert(zp[BP_LOADFLAGS] & BP_LOADED_HIGH);
 	cr_assert_eq(zp[BP_E820_ENTRIES], 2);
-	cr_assert_eq(le64_at(zp + BP_E820_TABLE + 20), 0x100000);
-	cr_assert_eq(le32_at(zp + BP_E820_TABLE + 20 + 16), 1);
+	cr_assert_eq(get_le64(zp + BP_E820_TABLE + 20), 0x100000);
+	cr_assert_eq(get_le32(zp + BP_E820_TABLE + 20 + 16), 1);
 	/* kernel-owned header bytes outside the loader fields are copied */
 	cr_assert_eq(zp[BP_HDR], 0x5a);
 }
@@ -54,13 +56,13 @@ Test(bootparams, pvh_start_info)
 	struct e820_entry e[1] = { { 0x100000, 0x200000, 1 } };
 
 	cr_assert_eq(pvh_write(page, 0x6000, 0x20000, 0xE0000, 0x8000000, 99, e, 1), 0);
-	cr_assert_eq(le32_at(page), PVH_START_MAGIC);
-	cr_assert_eq(le32_at(page + 4), 1);
-	cr_assert_eq(le32_at(page + 12), 1);
-	cr_assert_eq(le64_at(page + 16), 0x6000 + PVH_MODLIST_OFF);
-	cr_assert_eq(le64_at(page + PVH_MODLIST_OFF + 8), 99);
-	cr_assert_eq(le64_at(page + 24), 0x20000);
-	cr_assert_eq(le64_at(page + 32), 0xE0000);
-	cr_assert_eq(le32_at(page + 48), 1);
-	cr_assert_eq(le64_at(page + PVH_MEMMAP_OFF + 8), 0x200000);
+	cr_assert_eq(get_le32(page), PVH_START_MAGIC);
+	cr_assert_eq(get_le32(page + 4), 1);
+	cr_assert_eq(get_le32(page + 12), 1);
+	cr_assert_eq(get_le64(page + 16), 0x6000 + PVH_MODLIST_OFF);
+	cr_assert_eq(get_le64(page + PVH_MODLIST_OFF + 8), 99);
+	cr_assert_eq(get_le64(page + 24), 0x20000);
+	cr_assert_eq(get_le64(page + 32), 0xE0000);
+	cr_assert_eq(get_le32(page + 48), 1);
+	cr_assert_eq(get_le64(page + PVH_MEMMAP_OFF + 8), 0x200000);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "engine.h"
 
 static Ktstr__VmSpec spec;
@@ -32,7 +34,7 @@ Test(cmdline, base_words_and_shm_under_qemu)
 			       "rdinit=/init", "nokaslr", "cryptomgr.notests", "i8042.noaux",
 			       "memmap=0x1000000$0x1ee00000", "KTSTR_SHM_BASE=0x1ee00000",
 			       "KTSTR_SHM_SIZE=0x1000000" };
-	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(must); i++)
 		cr_expect(has_word(buf, must[i]), "missing %s in: %s", must[i], buf);
 	cr_expect(!has_word(buf, "pci=off"), "QEMU's pc machine has PCI; pci=off is engine-specific");
 	cr_expect(!has_word(buf, "loglevel=0"), "loglevel=0 would hide kernel panics");

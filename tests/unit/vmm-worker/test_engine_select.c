@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <ktstr/util.h>
+
 #include "engine.h"
 
 Test(engine_select, explicit_requests_are_honoured)
@@ -15,7 +17,7 @@ Test(engine_select, auto_picks_kvm_only_on_hardware_kvm)
 	const char *kind = kvm_engine_kind();
 	const char *known[] = { "hardware-svm", "hardware-vmx", "kvm_pvm", "absent", "not-hardware", "no-access" };
 	bool ok = false;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		ok |= !strcmp(kind, known[i]);
 	cr_assert(ok, "unknown kind %s", kind);
 	Ktstr__Engine e = engine_choose(KTSTR__ENGINE__ENGINE_AUTO);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "kvm/ioapic.h"
 #include "x86_64/layout.h"
 
@@ -42,8 +44,9 @@ TestSuite(ioapic, .init = setup);
 
 static void mmio_w32(uint64_t off, uint32_t v)
 {
-	uint8_t d[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t d[4];
 
+	put_le32(d, v);
 	ioapic_mmio_write(&io, off, d, 4);
 }
 
@@ -52,7 +55,7 @@ static uint32_t mmio_r32(uint64_t off)
 	uint8_t d[4];
 
 	ioapic_mmio_read(&io, off, d, 4);
-	return d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
+	return get_le32(d);
 }
 
 static uint32_t reg_read(uint32_t idx)

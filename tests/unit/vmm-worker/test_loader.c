@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <ktstr/le.h>
+
 #include "x86_64/bootparams.h"
 #include "x86_64/loader.h"
 #include "test_env.h"

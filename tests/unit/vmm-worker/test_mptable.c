@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include <ktstr/le.h>
+
 #include "x86_64/bootparams.h"
 #include "x86_64/layout.h"
 #include "x86_64/mptable.h"
@@ -28,13 +30,13 @@ Test(mptable, floating_pointer_and_config_table)
 	cr_assert_eq(x86_machine_init(&m, &t, 256ull << 20, 16 << 20, err, sizeof(err)), 0);
 	cr_assert_eq(mptable_write(buf, sizeof(buf), X86_MPTABLE, &m), 0);
 	cr_assert(!memcmp(buf, "_MP_", 4));
-	cr_assert_eq(le32_at(buf + 4), X86_MPTABLE + 16);
+	cr_assert_eq(get_le32(buf + 4), X86_MPTABLE + 16);
 	cr_assert_eq(sum(buf, 16), 0);
 	cr_assert(!memcmp(mpc, "PCMP", 4));
-	cr_assert_eq(sum(mpc, le16_at(mpc + 4)), 0);
-	cr_assert_eq(le32_at(mpc + 36), 0xFEE00000u);
+	cr_assert_eq(sum(mpc, get_le16(mpc + 4)), 0);
+	cr_assert_eq(get_le32(mpc + 36), 0xFEE00000u);
 	p = mpc + 44;
-	for (uint16_t i = 0; i < le16_at(mpc + 34); i++) {
+	for (uint16_t i = 0; i < get_le16(mpc + 34); i++) {
 		if (p[0] == 0) {
 			cpus++;
 			bsp += (p[3] & 2) != 0;
@@ -52,7 +54,7 @@ Test(mptable, floating_pointer_and_config_table)
 	cr_assert_eq(cpus, 4);
 	cr_assert_eq(bsp, 1);
 	cr_assert_eq(intsrc, 15);
-	cr_assert_eq(p - mpc, le16_at(mpc + 4));
+	cr_assert_eq(p - mpc, get_le16(mpc + 4));
 	cr_assert_eq(mptable_size(&m), (size_t)(p - buf));
 }
 

@@ -1,6 +1,7 @@
-/* A growable NULL-terminated vector of owned strings (argv-style). */
-#ifndef KTSTR_ORCH_STRV_H
-#define KTSTR_ORCH_STRV_H
+/* A growable NULL-terminated vector of owned strings (argv-style): the one
+ * string vector of every host process (suite lists, command lines). */
+#ifndef KTSTR_STRV_H
+#define KTSTR_STRV_H
 
 #include <stddef.h>
 
