@@ -7,19 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ktstr/strv.h>
+
 #include "worker.pb-c.h"
 
 #define QEMU_MAX_NODES 64u
 /* The x86 kernel's COMMAND_LINE_SIZE (bytes including the NUL). */
 #define QEMU_CMDLINE_MAX 2048u
 
-/* A NULL-terminated argv whose strings are malloc'd; owns everything. */
-struct qemu_strv {
-	char **v;
-	size_t n, cap;
-};
-int qemu_strv_add(struct qemu_strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void qemu_strv_free(struct qemu_strv *s);
 
 /* Fd numbers as QEMU will see them (after ktstr_spawn moved them to 3..). */
 struct qemu_args_in {
@@ -35,7 +30,7 @@ struct qemu_args_in {
 
 /* Build QEMU's argv. -EINVAL for a feature name QEMU could misparse (only
  * [A-Za-z0-9_.-] allowed) or a topology QEMU cannot express. */
-int qemu_args_build(const struct qemu_args_in *in, struct qemu_strv *out);
+int qemu_args_build(const struct qemu_args_in *in, struct strv *out);
 
 /* Split memory_mb over nodes (the last node takes the remainder). */
 void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb);

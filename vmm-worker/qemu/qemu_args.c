@@ -13,35 +13,6 @@
 
 #include "qemu.h"
 
-int qemu_strv_add(struct qemu_strv *s, const char *fmt, ...)
-{
-	if (s->n + 2 > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 32;
-		char **nv = realloc(s->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = ncap;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = vasprintf(&s->v[s->n], fmt, ap);
-	va_end(ap);
-	if (rc < 0)
-		return -ENOMEM;
-	s->n++;
-	s->v[s->n] = NULL;
-	return 0;
-}
-
-void qemu_strv_free(struct qemu_strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb)
 {
 	uint32_t each = memory_mb / nodes;
@@ -69,11 +40,11 @@ static bool feature_name_ok(const char *f)
  * caller, qemu_args_build, frees what was built). */
 #define ADD(...)                                              \
 	do {                                                  \
-		if ((rc = qemu_strv_add(out, __VA_ARGS__)) < 0) \
+		if ((rc = strv_pushf(out, __VA_ARGS__)) < 0) \
 			return rc;                            \
 	} while (0)
 
-static int args_machine(const struct qemu_args_in *in, struct qemu_strv *out)
+static int args_machine(const struct qemu_args_in *in, struct strv *out)
 {
 	int rc;
 
@@ -110,7 +81,7 @@ static int args_machine(const struct qemu_args_in *in, struct qemu_strv *out)
 }
 
 /* -cpu max minus the features the spec hides. */
-static int args_cpu(const Ktstr__VmSpec *spec, struct qemu_strv *out)
+static int args_cpu(const Ktstr__VmSpec *spec, struct strv *out)
 {
 	size_t total = sizeof("max");
 	int rc;
@@ -128,15 +99,15 @@ static int args_cpu(const Ktstr__VmSpec *spec, struct qemu_strv *out)
 		strcat(cpuarg, ",-");
 		strcat(cpuarg, spec->cpu_features_off[i]);
 	}
-	rc = qemu_strv_add(out, "-cpu");
+	rc = strv_push(out, "-cpu");
 	if (rc == 0)
-		rc = qemu_strv_add(out, "%s", cpuarg);
+		rc = strv_push(out, cpuarg);
 	free(cpuarg);
 	return rc;
 }
 
 /* vCPUs, and guest RAM: one memfd-backed memory backend per NUMA node. */
-static int args_memory(const struct qemu_args_in *in, struct qemu_strv *out)
+static int args_memory(const struct qemu_args_in *in, struct strv *out)
 {
 	const Ktstr__Topology *t = in->spec->topology;
 	uint32_t cpus = t->llcs * t->cores_per_llc * t->threads_per_core;
@@ -177,7 +148,7 @@ static int args_memory(const struct qemu_args_in *in, struct qemu_strv *out)
 }
 
 /* Kernel, initrd, serial ports, QMP and the log: all fds the worker passed. */
-static int args_devices(const struct qemu_args_in *in, struct qemu_strv *out)
+static int args_devices(const struct qemu_args_in *in, struct strv *out)
 {
 	int rc;
 
@@ -216,7 +187,7 @@ static int args_devices(const struct qemu_args_in *in, struct qemu_strv *out)
 	return 0;
 }
 
-int qemu_args_build(const struct qemu_args_in *in, struct qemu_strv *out)
+int qemu_args_build(const struct qemu_args_in *in, struct strv *out)
 {
 	const Ktstr__Topology *t = in->spec->topology;
 	int rc;
@@ -232,6 +203,6 @@ int qemu_args_build(const struct qemu_args_in *in, struct qemu_strv *out)
 	if (rc == 0)
 		rc = args_devices(in, out);
 	if (rc < 0)
-		qemu_strv_free(out);
+		strv_free(out);
 	return rc;
 }

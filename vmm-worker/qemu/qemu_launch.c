@@ -48,7 +48,7 @@ void qemu_launch_release(struct qemu_launch *l)
 	qemu_close_fd(&l->initrd_fd);
 	qemu_close_fd(&l->kernel_copy);
 	qemu_close_fd(&l->llfd);
-	qemu_strv_free(&l->argv);
+	strv_free(&l->argv);
 }
 
 int qemu_launch_check(struct qemu_vm *q)

@@ -45,7 +45,7 @@ struct qemu_launch {
 	int errp[2];		/* QEMU's stderr, likewise */
 	int keep[8 + QEMU_MAX_NODES]; /* fds QEMU gets as 3, 4, ...: not owned */
 	size_t nkeep;
-	struct qemu_strv argv;	/* owned; freed by qemu_launch_release() */
+	struct strv argv;	/* owned; freed by qemu_launch_release() */
 	char cmdline[QEMU_CMDLINE_MAX];
 };
 

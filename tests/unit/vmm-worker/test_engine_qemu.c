@@ -8,7 +8,7 @@
 
 #include "qemu/qemu.h"
 
-static bool has_pair(const struct qemu_strv *a, const char *opt, const char *val)
+static bool has_pair(const struct strv *a, const char *opt, const char *val)
 {
 	for (size_t i = 0; i + 1 < a->n; i++)
 		if (!strcmp(a->v[i], opt) && !strcmp(a->v[i + 1], val))
@@ -43,7 +43,7 @@ Test(qemu_args, numa_topology_maps_llcs_to_sockets_and_nodes)
 	spec.memory_mb = 513;
 	struct qemu_args_in in;
 	args_for(&spec, &t, &in);
-	struct qemu_strv a;
+	struct strv a;
 	cr_assert_eq(qemu_args_build(&in, &a), 0);
 	cr_expect(has_pair(&a, "-smp", "8,sockets=4,cores=2,threads=1"));
 	cr_expect(has_pair(&a, "-m", "513M"));
@@ -60,7 +60,7 @@ Test(qemu_args, numa_topology_maps_llcs_to_sockets_and_nodes)
 	cr_expect(has_pair(&a, "-machine", "pc"));
 	cr_expect(has_pair(&a, "-chardev", "socket,id=qmp,fd=3"));
 	cr_expect_null(a.v[a.n], "argv is NULL-terminated");
-	qemu_strv_free(&a);
+	strv_free(&a);
 }
 
 Test(qemu_args, one_node_uses_the_machine_memory_backend)
@@ -76,7 +76,7 @@ Test(qemu_args, one_node_uses_the_machine_memory_backend)
 	struct qemu_args_in in;
 	args_for(&spec, &t, &in);
 	in.fd_initrd = -1;
-	struct qemu_strv a;
+	struct strv a;
 	cr_assert_eq(qemu_args_build(&in, &a), 0);
 	cr_expect(has_pair(&a, "-machine", "pc,memory-backend=m0"));
 	cr_expect(has_pair(&a, "-cpu", "max,-xsave,-avx"));
@@ -85,7 +85,7 @@ Test(qemu_args, one_node_uses_the_machine_memory_backend)
 		cr_expect_str_neq(a.v[i], "-numa");
 		cr_expect_str_neq(a.v[i], "-initrd");
 	}
-	qemu_strv_free(&a);
+	strv_free(&a);
 }
 
 Test(qemu_args, feature_names_that_inject_options_are_refused)
@@ -100,7 +100,7 @@ Test(qemu_args, feature_names_that_inject_options_are_refused)
 	spec.cpu_features_off = off;
 	struct qemu_args_in in;
 	args_for(&spec, &t, &in);
-	struct qemu_strv a;
+	struct strv a;
 	cr_assert_eq(qemu_args_build(&in, &a), -EINVAL);
 	cr_assert_null(a.v);
 }
