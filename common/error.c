@@ -15,7 +15,7 @@ int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const c
 		errnum = -errnum;
 	if (!errnum)
 		errnum = EINVAL;
-	if (e->errnum)
+	if (e->errnum || ktstr_error_is_set(e))
 		return -errnum;
 	e->errnum = errnum;
 	snprintf(e->what, sizeof(e->what), "%s", what);
@@ -25,6 +25,21 @@ int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const c
 	vsnprintf(e->why, sizeof(e->why), why_fmt, ap);
 	va_end(ap);
 	return -errnum;
+}
+
+void ktstr_error_note(struct ktstr_error *e, const char *what, const char *where,
+		      const char *hint, const char *why_fmt, ...)
+{
+	va_list ap;
+
+	if (ktstr_error_is_set(e))
+		return;
+	snprintf(e->what, sizeof(e->what), "%s", what);
+	snprintf(e->where, sizeof(e->where), "%s", where ? where : "");
+	snprintf(e->hint, sizeof(e->hint), "%s", hint ? hint : "");
+	va_start(ap, why_fmt);
+	vsnprintf(e->why, sizeof(e->why), why_fmt, ap);
+	va_end(ap);
 }
 
 void ktstr_error_format(const struct ktstr_error *e, char *out, size_t len)

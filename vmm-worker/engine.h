@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ktstr/error.h>
+
 #include "perf.h"
 #include "worker.pb-c.h"
 
@@ -43,10 +45,9 @@ struct vm_end {
 	Ktstr__Outcome outcome;
 	Ktstr__Engine engine;
 	char engine_detail[32];	/* "kvm", "qemu-tcg", "qemu-kvm" */
-	char error_what[256];	/* for OUTCOME_ENGINE_ERROR / KVM errors */
-	char error_why[256];
-	char error_hint[256];
-	int error_errno;
+	/* ENGINE_ERROR, KVM errors, a flooding guest: what went wrong
+	 * (ktstr/error.h); unset for a VM that simply ended. */
+	struct ktstr_error error;
 	uint64_t setup_us;	/* worker start -> first KVM_RUN / qemu exec */
 	uint64_t engine_start_us; /* ktstr_now_us() when the guest started */
 	uint64_t end_us;

@@ -287,6 +287,71 @@ static uint64_t worker_rss_kb(int status_fd)
 	return rss > shmem ? rss - shmem : 0;
 }
 
+/* The VmResult of a VM that ran (or failed to start): the engine's end
+ * state, the capture's streams and counters, the worker's own figures. r
+ * points into end, cap and the storage passed in; nothing is copied twice
+ * and the frame is packed straight from it. */
+struct result_storage {
+	Ktstr__Error err;
+	Ktstr__PerfModeReport perf;
+	char *perf_notes[PERF_NOTES_MAX];
+};
+
+static void result_from_end(struct vm_end *end, const Ktstr__VmSpec *spec,
+			    struct vm_capture *cap, uint64_t start_us, int status_fd,
+			    struct result_storage *st, Ktstr__VmResult *r)
+{
+	ktstr__vm_result__init(r);
+	r->outcome = end->outcome;
+	r->engine = end->engine;
+	r->engine_detail = end->engine_detail[0] ? end->engine_detail : NULL;
+	if (ktstr_error_is_set(&end->error)) {
+		if (!end->error.where[0])
+			snprintf(end->error.where, sizeof(end->error.where), "%s",
+				 end->engine == KTSTR__ENGINE__ENGINE_KVM
+					 ? "ktstr-vmm-worker: KVM engine"
+					 : "ktstr-vmm-worker: QEMU engine");
+		ktstr_error_to_pb(&end->error, &st->err);
+		r->error = &st->err;
+	}
+	r->has_memory_mb = true;
+	r->memory_mb = spec->memory_mb;
+	r->has_setup_us = true;
+	r->setup_us = end->setup_us;
+	r->has_total_us = true;
+	r->total_us = ktstr_now_us() - start_us;
+	if (end->has_fault) {
+		r->has_fault_rip = true;
+		r->fault_rip = end->fault_rip;
+		r->has_fault_insn = true;
+		r->fault_insn.data = end->fault_insn;
+		r->fault_insn.len = end->fault_insn_len <= sizeof(end->fault_insn)
+					    ? end->fault_insn_len
+					    : sizeof(end->fault_insn);
+	}
+	r->has_kvm_exit_reason = end->kvm_exit_reason != 0;
+	r->kvm_exit_reason = end->kvm_exit_reason;
+	r->has_kvm_suberror = end->kvm_suberror != 0;
+	r->kvm_suberror = end->kvm_suberror;
+	capture_fill_result(cap, end->engine_start_us, r);
+	r->has_worker_rss_kb = true;
+	r->worker_rss_kb = worker_rss_kb(status_fd);
+	r->has_worker_cpu_us = true;
+	r->worker_cpu_us = ktstr_cpu_time_us();
+	/* Both the engine's claim and the process state must agree: a result
+	 * never says sandboxed unless the WORKER_CTL policy really loaded. */
+	r->has_sandboxed = true;
+	r->sandboxed = end->sandboxed && worker_sandboxed();
+	if (end->engine == KTSTR__ENGINE__ENGINE_QEMU) {
+		r->has_qemu_landlock = true;
+		r->qemu_landlock = end->qemu_landlock;
+	}
+	if (end->perf.requested) {
+		perf_fill_result(&end->perf, &st->perf, st->perf_notes);
+		r->perf = &st->perf;
+	}
+}
+
 static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, uint64_t start_us,
 		  int status_fd)
 {
@@ -294,8 +359,14 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 				.stdin_fd = f->in, .stdout_fd = f->out, .ctl_sock = ctl,
 				.worker_start_us = start_us, .stop_requested = &stop_flag };
 	struct vm_end end;
-	memset(&end, 0, sizeof(end));
+	struct result_storage st;
+	Ktstr__VmResult r;
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	const ProtobufCEnumValue *oname;
 	struct vm_capture *cap = capture_new(spec, ctl);
+	int rc;
+
+	memset(&end, 0, sizeof(end));
 	if (!cap)
 		return send_error_result(ctl, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR, spec->engine,
 					 "allocate the capture", "out of memory",
@@ -314,111 +385,41 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 
 	if (end.engine_start_us && !capture_started_sent(cap))
 		capture_vm_started(cap, engine, end.engine_detail, end.setup_us, 0);
-
-	Ktstr__Error err = KTSTR__ERROR__INIT;
-	if (end.outcome == KTSTR__OUTCOME__OUTCOME_STOPPED && worker_ctl_protocol_error()) {
-		snprintf(end.error_what, sizeof(end.error_what), "control protocol violation");
-		snprintf(end.error_why, sizeof(end.error_why), "%s", worker_ctl_stop_reason());
-		snprintf(end.error_hint, sizeof(end.error_hint),
-			 "the orchestrator must send exactly one RunVm, then only StopVm");
-	}
-	Ktstr__VmResult r = KTSTR__VM_RESULT__INIT;
-	r.outcome = end.outcome;
-	r.engine = engine;
-	r.engine_detail = end.engine_detail[0] ? end.engine_detail : NULL;
-	if (end.error_what[0]) {
-		err.what = end.error_what;
-		err.where = engine == KTSTR__ENGINE__ENGINE_KVM ? "ktstr-vmm-worker: KVM engine"
-								 : "ktstr-vmm-worker: QEMU engine";
-		err.why = end.error_why[0] ? end.error_why : NULL;
-		err.hint = end.error_hint[0] ? end.error_hint : NULL;
-		if (end.error_errno) {
-			err.has_errno_value = true;
-			err.errno_value = end.error_errno;
-		}
-		r.error = &err;
-	}
-	r.has_memory_mb = true;
-	r.memory_mb = spec->memory_mb;
-	r.has_setup_us = true;
-	r.setup_us = end.setup_us;
-	r.has_total_us = true;
-	r.total_us = ktstr_now_us() - start_us;
-	if (end.has_fault) {
-		r.has_fault_rip = true;
-		r.fault_rip = end.fault_rip;
-		r.has_fault_insn = true;
-		r.fault_insn.data = end.fault_insn;
-		r.fault_insn.len = end.fault_insn_len <= sizeof(end.fault_insn) ? end.fault_insn_len
-										: sizeof(end.fault_insn);
-	}
-	if (end.kvm_exit_reason) {
-		r.has_kvm_exit_reason = true;
-		r.kvm_exit_reason = end.kvm_exit_reason;
-	}
-	if (end.kvm_suberror) {
-		r.has_kvm_suberror = true;
-		r.kvm_suberror = end.kvm_suberror;
-	}
-	capture_fill_result(cap, end.engine_start_us, &r);
-	r.has_worker_rss_kb = true;
-	r.worker_rss_kb = worker_rss_kb(status_fd);
-	r.has_worker_cpu_us = true;
-	r.worker_cpu_us = ktstr_cpu_time_us();
-	/* Both the engine's claim and the process state must agree: a result
-	 * never says sandboxed unless the WORKER_CTL policy really loaded. */
-	r.has_sandboxed = true;
-	r.sandboxed = end.sandboxed && worker_sandboxed();
-	if (engine == KTSTR__ENGINE__ENGINE_QEMU) {
-		r.has_qemu_landlock = true;
-		r.qemu_landlock = end.qemu_landlock;
-	}
-	Ktstr__PerfModeReport perf;
-	char *perf_notes[PERF_NOTES_MAX];
-	if (end.perf.requested) {
-		perf_fill_result(&end.perf, &perf, perf_notes);
-		r.perf = &perf;
-	}
-
-	kinfo("worker: VM ended: %s (%s)",
-	      protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)
-		      ? protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome)->name
-		      : "?",
-	      end.error_what[0] ? end.error_what : "no error");
-	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	if (end.outcome == KTSTR__OUTCOME__OUTCOME_STOPPED && worker_ctl_protocol_error())
+		ktstr_error_note(&end.error, "control protocol violation", "ktstr-vmm-worker",
+				 "the orchestrator must send exactly one RunVm, then only StopVm",
+				 "%s", worker_ctl_stop_reason());
+	result_from_end(&end, spec, cap, start_us, status_fd, &st, &r);
+	oname = protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor, r.outcome);
+	kinfo("worker: VM ended: %s (%s)", oname ? oname->name : "?",
+	      ktstr_error_is_set(&end.error) ? end.error.what : "no error");
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_RESULT;
 	ev.result = &r;
-	int rc = frame_send(ctl, &ev.base, NULL, 0);
+	rc = frame_send(ctl, &ev.base, NULL, 0);
 	capture_free(cap);
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* Phase 1, before anything is opened: signals, the control socket, and the
+ * fds the spawner left open (recorded: the VM is refused unless the spec
+ * opts out of the sandbox). 0, or the process exit status. */
+static int worker_start(void)
 {
-	(void)argc;
-	(void)argv;
-	uint64_t start_us = ktstr_now_us();
-	klog_init("ktstr-vmm-worker");
-
+	static const int start_fds[] = { 0, 1, 2, CTL_FD };
 	struct sigaction sa = { .sa_handler = on_stop_signal };
+	char fderr[sizeof(start_fd_err) - 64];
+	struct stat st;
+	int rc;
+
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a vanished orchestrator is -EPIPE, not death */
-
-	struct stat st;
-	int rc;
 	if (fstat(CTL_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 		kerr("worker: fd 3 is not a socket; ktstr-vmm-worker is started by ktstr-orch "
 		     "with its control socket as fd 3, not by hand");
 		return 2;
 	}
-	/* Before anything here opens a file: whatever else is open was leaked
-	 * by the spawner and would survive into the confined worker. Recorded
-	 * and reported with the VmResult (the orchestrator learns why), the
-	 * VM is then refused unless the spec opts out of the sandbox. */
-	static const int start_fds[] = { 0, 1, 2, CTL_FD };
-	char fderr[sizeof(start_fd_err) - 64];
 	rc = sandbox_fd_inventory_check(start_fds, ARRAY_SIZE(start_fds), fderr, sizeof(fderr));
 	if (rc == 0)
 		rc = sandbox_fds_cloexec(fderr, sizeof(fderr));
@@ -426,11 +427,19 @@ int main(int argc, char **argv)
 		snprintf(start_fd_err, sizeof(start_fd_err), "at worker start: %s", fderr);
 		kerr("worker: %s", start_fd_err);
 	}
+	return 0;
+}
 
+/* Phase 2: WorkerReady, then the one request. 0 with *msg owned by the
+ * caller, or the process exit status. */
+static int worker_handshake(uint64_t start_us, ProtobufCMessage **msg, int *fds, size_t *nfds)
+{
 	Ktstr__WorkerReady ready = KTSTR__WORKER_READY__INIT;
+	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
+	int rc;
+
 	ready.pid = (uint32_t)getpid();
 	ready.kvm_kind = (char *)kvm_engine_kind();
-	Ktstr__WorkerEvent ev = KTSTR__WORKER_EVENT__INIT;
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_READY;
 	ev.ready = &ready;
 	rc = frame_send(CTL_FD, &ev.base, NULL, 0);
@@ -439,12 +448,8 @@ int main(int argc, char **argv)
 		     strerror(-rc));
 		return 1;
 	}
-
-	ProtobufCMessage *msg = NULL;
-	int fds[KTSTR_FRAME_MAX_FDS];
-	size_t nfds = 0;
 	rc = frame_recv_msg(CTL_FD, &ktstr__worker_request__descriptor, KTSTR_FRAME_CAP_REQUEST,
-			    &msg, fds, KTSTR_FRAME_MAX_FDS, &nfds, RUNVM_WAIT_MS);
+			    msg, fds, KTSTR_FRAME_MAX_FDS, nfds, RUNVM_WAIT_MS);
 	if (rc < 0) {
 		kerr("worker: no RunVm from the orchestrator: %s (waited up to %d ms)",
 		     rc == -EPIPE ? "control socket closed" : strerror(-rc), RUNVM_WAIT_MS);
@@ -457,78 +462,103 @@ int main(int argc, char **argv)
 					  -rc, start_us);
 		return 1;
 	}
-	Ktstr__WorkerRequest *req = (Ktstr__WorkerRequest *)msg;
-	struct run_fds f = { -1, -1, -1, -1 };
+	return 0;
+}
+
+static void close_fds(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Phase 3: accept the request or answer why not. 0 when the VM may run
+ * (f holds its fds), 1 when an error result was sent (*rc its status). */
+static int worker_accept(const Ktstr__WorkerRequest *req, const int *fds, size_t nfds,
+			 uint64_t start_us, struct run_fds *f, int *rc)
+{
 	char why[768];
-	int exit_code = 0;
-	int status_fd = -1;
 
 	if (req->req_case == KTSTR__WORKER_REQUEST__REQ_STOP) {
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
+		close_fds(fds, nfds);
 		kinfo("worker: StopVm before RunVm; nothing to run");
-		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_STOPPED,
-				       KTSTR__ENGINE__ENGINE_AUTO, NULL, NULL, NULL, 0, start_us);
-		goto out;
+		*rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_STOPPED,
+					KTSTR__ENGINE__ENGINE_AUTO, NULL, NULL, NULL, 0, start_us);
+		return 1;
 	}
 	if (req->req_case != KTSTR__WORKER_REQUEST__REQ_RUN) {
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
-				       KTSTR__ENGINE__ENGINE_AUTO, "receive RunVm",
-				       "the first request has no known body",
-				       "send WorkerRequest.run", EPROTO, start_us);
-		goto out;
+		close_fds(fds, nfds);
+		*rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+					KTSTR__ENGINE__ENGINE_AUTO, "receive RunVm",
+					"the first request has no known body",
+					"send WorkerRequest.run", EPROTO, start_us);
+		return 1;
 	}
-	rc = map_fds(req->run, fds, nfds, &f, why, sizeof(why));
-	if (rc < 0) {
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		f = (struct run_fds){ -1, -1, -1, -1 };
+	*rc = map_fds(req->run, fds, nfds, f, why, sizeof(why));
+	if (*rc < 0) {
+		close_fds(fds, nfds);
+		*f = (struct run_fds){ -1, -1, -1, -1 };
 	} else {
-		rc = validate_spec(req->run->spec, &f, why, sizeof(why));
+		*rc = validate_spec(req->run->spec, f, why, sizeof(why));
 	}
-	if (rc < 0) {
+	if (*rc < 0) {
 		kerr("worker: RunVm refused: %s", why);
-		rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
-				       req->run->spec->engine, "validate RunVm", why,
-				       "fix the VmSpec the orchestrator built", EINVAL, start_us);
-		goto out;
+		*rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+					req->run->spec->engine, "validate RunVm", why,
+					"fix the VmSpec the orchestrator built", EINVAL, start_us);
+		return 1;
 	}
-	raise_to_memory_floor(req->run->spec, &f);
-	const Ktstr__VmSpec *spec = req->run->spec;
-	if (spec->insecure_no_sandbox) {
+	raise_to_memory_floor(req->run->spec, f);
+	if (req->run->spec->insecure_no_sandbox) {
 		kwarn("worker: VmSpec.insecure_no_sandbox is set: this VM runs with the worker "
 		      "unconfined (no namespaces, capabilities kept, no seccomp); its VmResult "
 		      "says sandboxed: false");
-	} else {
-		rc = sandbox_preflight(why, sizeof(why));
-		if (rc < 0) {
-			kerr("worker: RunVm refused: %s", why);
-			rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
-					       spec->engine, WORKER_SB_WHAT, why, WORKER_SB_HINT,
-					       -rc, start_us);
-			goto out;
-		}
+		return 0;
 	}
-	/* The one file this file reads after confinement, opened now. */
-	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (status_fd < 0)
-		kwarn("worker: cannot open /proc/self/status (%s); worker_rss_kb will be 0",
-		      strerror(errno));
-	const int keep[] = { 0, 1, 2, CTL_FD, f.kernel, f.initrd, f.in, f.out, status_fd };
-	worker_sandbox_set_main_fds(keep, ARRAY_SIZE(keep));
-	rc = run_vm(CTL_FD, spec, &f, start_us, status_fd);
+	*rc = sandbox_preflight(why, sizeof(why));
+	if (*rc < 0) {
+		kerr("worker: RunVm refused: %s", why);
+		*rc = send_error_result(CTL_FD, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR,
+					req->run->spec->engine, WORKER_SB_WHAT, why,
+					WORKER_SB_HINT, -*rc, start_us);
+		return 1;
+	}
+	return 0;
+}
 
-out:
-	if (rc < 0) {
+int main(int argc, char **argv)
+{
+	uint64_t start_us = ktstr_now_us();
+	ProtobufCMessage *msg = NULL;
+	struct run_fds f = { -1, -1, -1, -1 };
+	int fds[KTSTR_FRAME_MAX_FDS], rc, status_fd = -1, exit_code;
+	size_t nfds = 0;
+
+	(void)argc;
+	(void)argv;
+	klog_init("ktstr-vmm-worker");
+	exit_code = worker_start();
+	if (!exit_code)
+		exit_code = worker_handshake(start_us, &msg, fds, &nfds);
+	if (exit_code)
+		return exit_code;
+	if (!worker_accept((Ktstr__WorkerRequest *)msg, fds, nfds, start_us, &f, &rc)) {
+		const Ktstr__VmSpec *spec = ((Ktstr__WorkerRequest *)msg)->run->spec;
+
+		/* The one file this file reads after confinement, opened now. */
+		status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+		if (status_fd < 0)
+			kwarn("worker: cannot open /proc/self/status (%s); worker_rss_kb will be 0",
+			      strerror(errno));
+		const int keep[] = { 0, 1, 2, CTL_FD, f.kernel, f.initrd, f.in, f.out, status_fd };
+		worker_sandbox_set_main_fds(keep, ARRAY_SIZE(keep));
+		rc = run_vm(CTL_FD, spec, &f, start_us, status_fd);
+	}
+	if (rc < 0)
 		kerr("worker: sending the VmResult failed: %s; the orchestrator is gone",
 		     strerror(-rc));
-		exit_code = 1;
-	}
 	close_run_fds(&f);
 	if (status_fd >= 0)
 		close(status_fd);
 	protobuf_c_message_free_unpacked(msg, NULL);
-	return exit_code;
+	return rc < 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #define KTSTR_ERROR_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common.pb-c.h"
@@ -27,6 +28,17 @@ struct ktstr_error {
 int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const char *where,
 		    const char *hint, const char *why_fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* The same for a failure without an errno (the guest flooded the ring, a
+ * KVM exit reason): errnum stays 0. First wins too. */
+void ktstr_error_note(struct ktstr_error *e, const char *what, const char *where,
+		      const char *hint, const char *why_fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* True once an error is recorded (set or noted). */
+static inline bool ktstr_error_is_set(const struct ktstr_error *e)
+{
+	return e->what[0] != '\0';
+}
 
 /* "what: where: why (hint)" for logs, messages and tests. */
 void ktstr_error_format(const struct ktstr_error *e, char *out, size_t len);

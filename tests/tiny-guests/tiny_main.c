@@ -91,7 +91,7 @@ static int run(int sc, enum tiny_format fmt, const char *topo, uint32_t timeout_
 	printf("run_rc=%d\n", r);
 	printf("outcome=%s\n", protobuf_c_enum_descriptor_get_value(&ktstr__outcome__descriptor,
 								     end.outcome)->name);
-	printf("error_what=%s\nerror_why=%s\n", end.error_what, end.error_why);
+	printf("error_what=%s\nerror_why=%s\n", end.error.what, end.error.why);
 	printf("kvm_exit_reason=%u\nkvm_suberror=%u\n", end.kvm_exit_reason, end.kvm_suberror);
 	if (end.has_fault) {
 		printf("fault_rip=0x%llx\n", (unsigned long long)end.fault_rip);

@@ -22,7 +22,7 @@
 
 #define PAGE 4096ull
 
-static int fail(struct kvm_err *err, int e, const char *what, const char *why, const char *hint)
+static int fail(struct ktstr_error *err, int e, const char *what, const char *why, const char *hint)
 {
 	return kvm_err_set(err, e, what, why, hint);
 }
@@ -30,7 +30,7 @@ static int fail(struct kvm_err *err, int e, const char *what, const char *why, c
 /* Place the initrd: base image mapped MAP_PRIVATE|MAP_FIXED from its memfd
  * (concurrent VMs share its pages until a guest writes), suffix copied right
  * after it. */
-static int load_initrd(struct kvm_engine *e, uint64_t *addr, uint64_t *size, struct kvm_err *err)
+static int load_initrd(struct kvm_engine *e, uint64_t *addr, uint64_t *size, struct ktstr_error *err)
 {
 	const Ktstr__VmSpec *spec = e->in->spec;
 	uint64_t base = 0, suffix = spec->has_initrd_suffix ? spec->initrd_suffix.len : 0;
@@ -83,7 +83,7 @@ static int load_initrd(struct kvm_engine *e, uint64_t *addr, uint64_t *size, str
 	return 0;
 }
 
-int kvm_boot_setup(struct kvm_engine *e, struct kvm_err *err)
+int kvm_boot_setup(struct kvm_engine *e, struct ktstr_error *err)
 {
 	const struct guest_ram *ram = &e->vm.ram;
 	struct e820_entry e820[X86_E820_MAX];

@@ -72,24 +72,27 @@ void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, c
 		e->ended = true;
 		e->end->outcome = outcome;
 		e->end->end_us = ktstr_now_us();
+		char why[512] = "";
+
 		if (fmt) {
 			va_start(ap, fmt);
-			vsnprintf(e->end->error_why, sizeof(e->end->error_why), fmt, ap);
+			vsnprintf(why, sizeof(why), fmt, ap);
 			va_end(ap);
 		}
+		/* Only these endings are errors; the others are how a VM ends. */
 		if (outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ||
-		    outcome == KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE) {
-			snprintf(e->end->error_what, sizeof(e->end->error_what), "%s",
-				 outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ? "KVM error while the guest ran"
-									     : "KVM emulation failure");
-			snprintf(e->end->error_hint, sizeof(e->end->error_hint), "%s",
-				 "see the console tail; on kvm_pvm a stock kernel cannot run (use --engine qemu)");
-		}
-		if (outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD) {
-			snprintf(e->end->error_what, sizeof(e->end->error_what), "%s",
-				 "the guest flooded the SHM ring");
-			snprintf(e->end->error_hint, sizeof(e->end->error_hint), "%s", CAPTURE_FLOOD_HINT);
-		}
+		    outcome == KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE)
+			ktstr_error_note(&e->end->error,
+					 outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR
+						 ? "KVM error while the guest ran"
+						 : "KVM emulation failure",
+					 NULL,
+					 "see the console tail; on kvm_pvm a stock kernel cannot run "
+					 "(use --engine qemu)",
+					 "%s", why);
+		if (outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD)
+			ktstr_error_note(&e->end->error, "the guest flooded the SHM ring", NULL,
+					 CAPTURE_FLOOD_HINT, "%s", why);
 		pthread_cond_broadcast(&e->cond);
 	}
 	if (!locked)
@@ -250,7 +253,7 @@ static void watch(struct kvm_engine *e)
 }
 
 static int parse_features(const Ktstr__VmSpec *spec, struct x86_feature_bit *off, size_t *noff,
-			  struct kvm_err *err)
+			  struct ktstr_error *err)
 {
 	*noff = 0;
 	for (size_t i = 0; i < spec->n_cpu_features_off; i++) {
@@ -268,7 +271,7 @@ static int parse_features(const Ktstr__VmSpec *spec, struct x86_feature_bit *off
 	return 0;
 }
 
-static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct kvm_err *err)
+static int get_supported_cpuid(struct kvm_engine *e, struct x86_cpuid *c, struct ktstr_error *err)
 {
 	struct {
 		struct kvm_cpuid2 hdr;
@@ -419,7 +422,7 @@ static void perf_fold_vcpus(struct kvm_engine *e)
 	p->rt = any && rt;
 }
 
-static int setup(struct kvm_engine *e, struct kvm_err *err)
+static int setup(struct kvm_engine *e, struct ktstr_error *err)
 {
 	const Ktstr__VmSpec *spec = e->in->spec;
 	struct ktstr_topo t = { spec->topology->numa_nodes, spec->topology->llcs,
@@ -470,7 +473,7 @@ static int setup(struct kvm_engine *e, struct kvm_err *err)
 	return r;
 }
 
-static int sandbox_fail(struct kvm_err *err, int r, const char *step, const char *why)
+static int sandbox_fail(struct ktstr_error *err, int r, const char *step, const char *why)
 {
 	char full[768]; /* logged whole; the VmResult keeps the first 255 bytes */
 
@@ -480,7 +483,7 @@ static int sandbox_fail(struct kvm_err *err, int r, const char *step, const char
 }
 
 /* Steps 2-3 (see the top of this file): before any thread exists. */
-static int confine_prepare(struct kvm_engine *e, struct kvm_err *err)
+static int confine_prepare(struct kvm_engine *e, struct ktstr_error *err)
 {
 	int *fds = calloc(e->m.ncpus + 1, sizeof(*fds));
 	char why[640];
@@ -504,7 +507,7 @@ static int confine_prepare(struct kvm_engine *e, struct kvm_err *err)
 }
 
 /* Steps 4-5: every vCPU thread confined itself, now this thread. */
-static int confine_ctl(struct kvm_engine *e, struct kvm_err *err)
+static int confine_ctl(struct kvm_engine *e, struct ktstr_error *err)
 {
 	char why[640];
 	int r;
@@ -527,7 +530,7 @@ static int confine_ctl(struct kvm_engine *e, struct kvm_err *err)
 int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
 {
 	struct kvm_engine *e = calloc(1, sizeof(*e));
-	struct kvm_err err = { .err = 0 };
+	struct ktstr_error err = { 0 };
 	int r;
 
 	memset(end, 0, sizeof(*end));
@@ -535,8 +538,8 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	snprintf(end->engine_detail, sizeof(end->engine_detail), "kvm");
 	if (!e) {
 		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
-		snprintf(end->error_what, sizeof(end->error_what), "KVM engine: out of memory");
-		end->error_errno = ENOMEM;
+		ktstr_error_set(&end->error, ENOMEM, "KVM engine: allocate the engine", NULL,
+				"free host memory", "out of memory");
 		return -ENOMEM;
 	}
 	e->in = in;
@@ -580,10 +583,7 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 			perf_fold_vcpus(e);
 		end->sandboxed = false; /* the guest never ran */
 		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
-		snprintf(end->error_what, sizeof(end->error_what), "%s", err.what);
-		snprintf(end->error_why, sizeof(end->error_why), "%s", err.why);
-		snprintf(end->error_hint, sizeof(end->error_hint), "%s", err.hint);
-		end->error_errno = err.err;
+		end->error = err;
 		end->end_us = ktstr_now_us();
 		if (!end->engine_start_us)
 			end->engine_start_us = end->end_us;

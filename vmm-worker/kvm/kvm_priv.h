@@ -121,8 +121,8 @@ void kvm_io_report(struct kvm_engine *e);
 
 /* vCPUs: create and set up every vCPU; start/join threads. */
 int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,
-		     const struct x86_feature_bit *off, size_t noff, struct kvm_err *err);
-int kvm_vcpus_start(struct kvm_engine *e, struct kvm_err *err);
+		     const struct x86_feature_bit *off, size_t noff, struct ktstr_error *err);
+int kvm_vcpus_start(struct kvm_engine *e, struct ktstr_error *err);
 /* Confined start (e->confine): wait, bounded, until every started vCPU
  * thread reported its WORKER_VCPU policy. Returns 0, or -errno with why
  * naming the vCPU and the step that failed. */
@@ -133,7 +133,7 @@ void kvm_vcpus_join(struct kvm_engine *e);
 void kvm_vcpus_destroy(struct kvm_engine *e);
 
 /* Boot image: kernel, initrd, command line, tables, ring. */
-int kvm_boot_setup(struct kvm_engine *e, struct kvm_err *err);
+int kvm_boot_setup(struct kvm_engine *e, struct ktstr_error *err);
 
 /* Read guest memory at a linear address through the vCPU's page tables. */
 size_t kvm_read_linear(struct kvm_engine *e, const struct kvm_sregs *s, uint64_t linear,

@@ -26,7 +26,7 @@
  * long: both take milliseconds; only a stalled host comes near it. */
 #define KVM_GATE_WAIT_MS 10000
 
-static int vcpu_fail(struct kvm_err *err, int e, uint32_t cpu, const char *step)
+static int vcpu_fail(struct ktstr_error *err, int e, uint32_t cpu, const char *step)
 {
 	char why[256];
 
@@ -107,7 +107,7 @@ static int setup_bsp(struct kvm_engine *e, struct kvm_vcpu *v)
 }
 
 int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,
-		     const struct x86_feature_bit *off, size_t noff, struct kvm_err *err)
+		     const struct x86_feature_bit *off, size_t noff, struct ktstr_error *err)
 {
 	struct x86_cpuid *c = malloc(sizeof(*c)); /* 10 KiB: keep it off the stack */
 	int r = 0;
@@ -418,7 +418,7 @@ void kvm_vcpus_open_gate(struct kvm_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
-int kvm_vcpus_start(struct kvm_engine *e, struct kvm_err *err)
+int kvm_vcpus_start(struct kvm_engine *e, struct ktstr_error *err)
 {
 	sigset_t set, old;
 	int r = 0;

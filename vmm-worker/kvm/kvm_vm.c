@@ -18,13 +18,10 @@
 static int set_gsi_routing(int vm_fd);
 static void disable_exits(struct kvm_vm *vm);
 
-int kvm_err_set(struct kvm_err *e, int err, const char *what, const char *why, const char *hint)
+int kvm_err_set(struct ktstr_error *e, int err, const char *what, const char *why,
+		const char *hint)
 {
-	snprintf(e->what, sizeof(e->what), "%s", what);
-	snprintf(e->why, sizeof(e->why), "%s", why);
-	snprintf(e->hint, sizeof(e->hint), "%s", hint ? hint : "");
-	e->err = err;
-	return -err;
+	return ktstr_error_set(e, err, what, NULL, hint, "%s", why);
 }
 
 void kvm_vm_init(struct kvm_vm *vm)
@@ -51,7 +48,7 @@ static int enable_cap(int fd, uint32_t cap, uint64_t a0)
 	return ioctl(fd, KVM_ENABLE_CAP, &c) < 0 ? -errno : 0;
 }
 
-int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e)
+int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct ktstr_error *e)
 {
 	char why[256];
 	int r, tries;
@@ -223,7 +220,7 @@ static int set_gsi_routing(int vm_fd)
 	return ioctl(vm_fd, KVM_SET_GSI_ROUTING, &rt) < 0 ? -errno : 0;
 }
 
-int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e)
+int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct ktstr_error *e)
 {
 	bool want_huge = vm->perf != NULL, huge_low = false, huge_high = true;
 	char why[256];
@@ -255,7 +252,7 @@ int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_er
 	return 0;
 }
 
-int kvm_vm_register_ram(struct kvm_vm *vm, struct kvm_err *e)
+int kvm_vm_register_ram(struct kvm_vm *vm, struct ktstr_error *e)
 {
 	struct kvm_userspace_memory_region r[2] = {
 		{ .slot = 0, .guest_phys_addr = 0, .memory_size = vm->ram.low_size,

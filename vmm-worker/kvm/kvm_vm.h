@@ -8,14 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ktstr/error.h>
+
 #include "perf.h"
 #include "x86_64/guestmem.h"
 #include "x86_64/machine.h"
 
-struct kvm_err {
-	char what[256], why[256], hint[256];
-	int err; /* positive errno */
-};
 
 struct kvm_vm {
 	int kvm_fd, vm_fd;	/* owned */
@@ -35,11 +33,11 @@ void kvm_vm_init(struct kvm_vm *vm);
 /* Open /dev/kvm, check the API and the capabilities we rely on, create the
  * VM (retrying EINTR), set the TSS/identity-map addresses, the irqchip (full
  * in-kernel + PIT2, or split with x2APIC API) and halt polling. */
-int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e);
+int kvm_vm_create(struct kvm_vm *vm, const struct x86_machine *m, struct ktstr_error *e);
 /* Map guest RAM (not yet registered with KVM: loaders fill it first). */
-int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct kvm_err *e);
+int kvm_vm_map_ram(struct kvm_vm *vm, const struct x86_machine *m, struct ktstr_error *e);
 /* Register the RAM regions as KVM memory slots. */
-int kvm_vm_register_ram(struct kvm_vm *vm, struct kvm_err *e);
+int kvm_vm_register_ram(struct kvm_vm *vm, struct ktstr_error *e);
 /* Drive an ISA interrupt line (in-kernel irqchip only: in split mode the
  * lines end in the user-space IOAPIC, see kvm_io.c). */
 int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
@@ -52,8 +50,11 @@ int kvm_vm_signal_msi(struct kvm_vm *vm, uint32_t address_lo, uint32_t address_h
 int kvm_vm_set_msi_routes(struct kvm_vm *vm, const uint32_t *gsis, const uint32_t *address_lo,
 			  const uint32_t *address_hi, const uint32_t *data, unsigned n);
 void kvm_vm_close(struct kvm_vm *vm);
+/* The KVM engine's shorthand for ktstr_error_set() (ktstr/error.h) with no
+ * `where`: the engine's steps name their device in `what`. Returns -err. */
+int kvm_err_set(struct ktstr_error *e, int err, const char *what, const char *why,
+		const char *hint);
 
 /* Fill e; returns -err. */
-int kvm_err_set(struct kvm_err *e, int err, const char *what, const char *why, const char *hint);
 
 #endif

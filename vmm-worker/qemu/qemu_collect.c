@@ -171,10 +171,8 @@ void qemu_collect(struct qemu_vm *q)
 		char why[512];
 
 		capture_flood_text(q->cap, why, sizeof(why));
-		qemu_copy_text(end->error_what, sizeof(end->error_what),
-			       "the guest flooded the SHM ring");
-		qemu_copy_text(end->error_why, sizeof(end->error_why), why);
-		qemu_copy_text(end->error_hint, sizeof(end->error_hint), CAPTURE_FLOOD_HINT);
+		ktstr_error_note(&end->error, "the guest flooded the SHM ring", NULL,
+				 CAPTURE_FLOOD_HINT, "%s", why);
 	}
 	if (end->outcome == KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR)
 		engine_error_text(q);

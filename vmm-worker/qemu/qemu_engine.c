@@ -54,10 +54,10 @@ void qemu_set_error(struct vm_end *end, int err, const char *what, const char *w
 		    const char *hint)
 {
 	end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
-	end->error_errno = err < 0 ? -err : err;
-	qemu_copy_text(end->error_what, sizeof(end->error_what), what);
-	qemu_copy_text(end->error_why, sizeof(end->error_why), why);
-	qemu_copy_text(end->error_hint, sizeof(end->error_hint), hint);
+	if (err)
+		ktstr_error_set(&end->error, err, what, NULL, hint, "%s", why);
+	else
+		ktstr_error_note(&end->error, what, NULL, hint, "%s", why);
 }
 
 void qemu_close_fd(int *fd)
