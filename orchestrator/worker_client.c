@@ -100,87 +100,98 @@ static void finish_worker(struct worker_outcome *out, pid_t pid, bool kill_it, i
 	}
 }
 
-int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
-		  const struct worker_client_opts *opts, struct worker_outcome *out)
-{
-	static const struct worker_client_opts no_opts = { 0 };
-	const struct worker_client_opts *o = opts ? opts : &no_opts;
-	memset(out, 0, sizeof(*out));
-	if (!spec || !fds || fds->kernel_fd < 0)
-		return -EINVAL;
-	Ktstr__Engine engine = spec->engine;
-	char path[4096], why[512];
-	int sv[2] = { -1, -1 };
-	pid_t pid = -1;
+/* One worker's run, phase by phase (spawn, ready, RunVm, events). Each
+ * phase returns 0 to go on; on failure it has synthesized the result and
+ * says whether the worker must still be killed. */
+struct wc_run {
+	const Ktstr__VmSpec *spec;
+	const struct worker_client_opts *o;
+	struct worker_outcome *out;
+	Ktstr__Engine engine;
+	pid_t pid;
+	int ctl;		/* our end of the control socket; owned */
+	bool kill_worker;	/* still running: kill it on the way out */
+	char why[512];
+};
 
-	int rc = resolve_worker(o, path, sizeof(path));
+static int wc_spawn(struct wc_run *w)
+{
+	char path[4096], logenv[64];
+	const char *lvl = getenv("KTSTR_LOG");
+	char *env[2] = { NULL, NULL };
+	char *argv[] = { "ktstr-vmm-worker", NULL };
+	int sv[2] = { -1, -1 };
+	int rc = resolve_worker(w->o, path, sizeof(path));
+
 	if (rc < 0) {
-		synth(out, engine, rc, "locate ktstr-vmm-worker", strerror(-rc),
+		synth(w->out, w->engine, rc, "locate ktstr-vmm-worker", strerror(-rc),
 		      "set KTSTR_VMM_WORKER or install ktstr-vmm-worker beside ktstr-orch");
-		return 0;
+		return rc;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		rc = -errno;
-		synth(out, engine, rc, "create the worker control socket", strerror(-rc),
+		synth(w->out, w->engine, rc, "create the worker control socket", strerror(-rc),
 		      "check the open file limit (ulimit -n)");
-		return 0;
+		return rc;
 	}
 	/* The worker gets a clean environment: only the log level travels. */
-	char logenv[64];
-	const char *lvl = getenv("KTSTR_LOG");
-	char *env[2] = { NULL, NULL };
 	if (lvl && strlen(lvl) < 32) {
 		snprintf(logenv, sizeof(logenv), "KTSTR_LOG=%s", lvl);
 		env[0] = logenv;
 	}
-	char *argv[] = { "ktstr-vmm-worker", NULL };
 	struct spawn_opts so = { .keep = &sv[1], .nkeep = 1, .env = env, .stdin_fd = -1,
 				 .stdout_fd = -1,
-				 .stderr_fd = (o->stderr_fd == 0 || o->stderr_fd == -2) ? -2
-											: o->stderr_fd,
+				 .stderr_fd = (w->o->stderr_fd == 0 || w->o->stderr_fd == -2)
+						      ? -2
+						      : w->o->stderr_fd,
 				 .new_pgrp = 0, .pdeathsig = SIGKILL };
-	rc = ktstr_spawn(path, argv, &so, &pid);
+	rc = ktstr_spawn(path, argv, &so, &w->pid);
 	close(sv[1]);
 	if (rc < 0) {
-		snprintf(why, sizeof(why), "exec %.400s: %s", path, strerror(-rc));
-		synth(out, engine, rc, "start ktstr-vmm-worker", why,
+		snprintf(w->why, sizeof(w->why), "exec %.400s: %s", path, strerror(-rc));
+		synth(w->out, w->engine, rc, "start ktstr-vmm-worker", w->why,
 		      "build it (make) or point KTSTR_VMM_WORKER at it");
 		close(sv[0]);
-		return 0;
+		return rc;
 	}
-	int ctl = sv[0];
-	bool kill_worker = true;
+	w->ctl = sv[0];
+	w->kill_worker = true;
+	return 0;
+}
 
-	/* 1. WorkerReady. */
+static int wc_ready(struct wc_run *w)
+{
 	ProtobufCMessage *msg = NULL;
 	int rfds[KTSTR_FRAME_MAX_FDS];
 	size_t nrfds = 0;
-	rc = frame_recv_msg(ctl, &ktstr__worker_event__descriptor, KTSTR_FRAME_CAP_RESULT, &msg,
-			    rfds, KTSTR_FRAME_MAX_FDS, &nrfds, READY_WAIT_MS);
+	int rc = frame_recv_msg(w->ctl, &ktstr__worker_event__descriptor, KTSTR_FRAME_CAP_RESULT,
+				&msg, rfds, KTSTR_FRAME_MAX_FDS, &nrfds, READY_WAIT_MS);
+
 	for (size_t i = 0; i < nrfds; i++)
 		close(rfds[i]);
 	if (rc < 0 || ((Ktstr__WorkerEvent *)msg)->ev_case != KTSTR__WORKER_EVENT__EV_READY) {
-		snprintf(why, sizeof(why), "%s",
+		snprintf(w->why, sizeof(w->why), "%s",
 			 rc == -ETIMEDOUT ? "no WorkerReady within 10 s"
 			 : rc == -EPIPE	  ? "the worker closed its control socket at start"
 			 : rc < 0	  ? strerror(-rc)
 					  : "the first event was not WorkerReady");
 		if (msg)
 			protobuf_c_message_free_unpacked(msg, NULL);
-		synth(out, engine, rc < 0 ? rc : -EPROTO, "start ktstr-vmm-worker", why,
+		synth(w->out, w->engine, rc < 0 ? rc : -EPROTO, "start ktstr-vmm-worker", w->why,
 		      "run the worker with KTSTR_LOG=debug and read its stderr");
-		goto out_kill;
+		return rc < 0 ? rc : -EPROTO;
 	}
 	Ktstr__WorkerReady *ready = ((Ktstr__WorkerEvent *)msg)->ready;
-	out->worker_pid = ready->pid;
-	snprintf(out->kvm_kind, sizeof(out->kvm_kind), "%s", ready->kvm_kind ? ready->kvm_kind : "");
+	w->out->worker_pid = ready->pid;
+	snprintf(w->out->kvm_kind, sizeof(w->out->kvm_kind), "%s",
+		 ready->kvm_kind ? ready->kvm_kind : "");
 	protobuf_c_message_free_unpacked(msg, NULL);
-	msg = NULL;
+	return 0;
+}
 
-	/* 2. RunVm with the fds, roles in the same order. */
-	int sfds[4];
-	Ktstr__FdRole roles[4];
-	size_t nsfds = 0;
+/* RunVm with the fds, roles in the same order. */
+static int wc_send_run(struct wc_run *w, const struct worker_fds *fds)
+{
 	const struct {
 		int fd;
 		Ktstr__FdRole role;
@@ -188,120 +199,157 @@ int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
 		     { fds->initrd_fd, KTSTR__FD_ROLE__FD_INITRD },
 		     { fds->stdin_fd, KTSTR__FD_ROLE__FD_STDIN },
 		     { fds->stdout_fd, KTSTR__FD_ROLE__FD_STDOUT } };
+	Ktstr__RunVm run = KTSTR__RUN_VM__INIT;
+	Ktstr__WorkerRequest req = KTSTR__WORKER_REQUEST__INIT;
+	Ktstr__FdRole roles[ARRAY_SIZE(cand)];
+	int sfds[ARRAY_SIZE(cand)], rc;
+	size_t nsfds = 0;
+
 	for (size_t i = 0; i < ARRAY_SIZE(cand); i++)
 		if (cand[i].fd >= 0) {
 			sfds[nsfds] = cand[i].fd;
 			roles[nsfds++] = cand[i].role;
 		}
-	Ktstr__RunVm run = KTSTR__RUN_VM__INIT;
-	run.spec = (Ktstr__VmSpec *)spec;
+	run.spec = (Ktstr__VmSpec *)w->spec;
 	run.n_fd_roles = nsfds;
 	run.fd_roles = roles;
-	Ktstr__WorkerRequest req = KTSTR__WORKER_REQUEST__INIT;
 	req.req_case = KTSTR__WORKER_REQUEST__REQ_RUN;
 	req.run = &run;
-	rc = frame_send(ctl, &req.base, sfds, nsfds);
-	if (rc < 0) {
-		synth(out, engine, rc, "send RunVm to the worker", strerror(-rc),
+	rc = frame_send(w->ctl, &req.base, sfds, nsfds);
+	if (rc < 0)
+		synth(w->out, w->engine, rc, "send RunVm to the worker", strerror(-rc),
 		      "the worker died right after starting: run with KTSTR_LOG=debug");
-		goto out_kill;
-	}
+	return rc;
+}
 
-	/* 3. Events until the VmResult, under a hard deadline. */
-	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
-	uint64_t deadline = ktstr_now_ms() + spec->timeout_ms + grace;
+static void wc_send_stop(struct wc_run *w)
+{
+	Ktstr__StopVm stop = KTSTR__STOP_VM__INIT;
+	Ktstr__WorkerRequest sreq = KTSTR__WORKER_REQUEST__INIT;
+
+	stop.reason = "orchestrator stop";
+	sreq.req_case = KTSTR__WORKER_REQUEST__REQ_STOP;
+	sreq.stop = &stop;
+	if (frame_send(w->ctl, &sreq.base, NULL, 0) < 0)
+		kwarn("worker client: sending StopVm failed; the deadline still bounds the worker");
+}
+
+/* The worker died mid-run: reap it and say how. */
+static void wc_died(struct wc_run *w)
+{
+	char w2[600];
+
+	finish_worker(w->out, w->pid, false, 2000);
+	w->kill_worker = false;
+	if (w->out->reaped)
+		describe_status(w->out->worker_status, w->why, sizeof(w->why));
+	else
+		snprintf(w->why, sizeof(w->why), "closed its control socket");
+	snprintf(w2, sizeof(w2), "the worker %s before sending a VmResult", w->why);
+	synth(w->out, w->engine, -EPIPE, "run the VM in ktstr-vmm-worker (worker died)", w2,
+	      "run with KTSTR_LOG=debug and read the worker's stderr");
+}
+
+/* Events until the VmResult, under a hard deadline. Returns when the
+ * outcome is settled (a result, or a synthesized failure). */
+static void wc_events(struct wc_run *w)
+{
+	uint64_t grace = w->o->grace_ms ? w->o->grace_ms : DEFAULT_GRACE_MS;
+	uint64_t deadline = ktstr_now_ms() + w->spec->timeout_ms + grace;
 	bool stop_sent = false;
+
 	for (;;) {
+		ProtobufCMessage *msg = NULL;
+		int rfds[KTSTR_FRAME_MAX_FDS];
+		size_t nrfds = 0;
 		uint64_t now = ktstr_now_ms();
+
 		if (now >= deadline) {
-			snprintf(why, sizeof(why),
+			snprintf(w->why, sizeof(w->why),
 				 "no VmResult within the VM timeout (%u ms) plus %llu ms grace",
-				 spec->timeout_ms, (unsigned long long)grace);
-			synth(out, engine, -ETIMEDOUT, "wait for the worker's VmResult (worker hung)",
-			      why, "the worker was killed; run with KTSTR_LOG=debug to see where "
-				   "it stopped");
-			goto out_kill;
+				 w->spec->timeout_ms, (unsigned long long)grace);
+			synth(w->out, w->engine, -ETIMEDOUT,
+			      "wait for the worker's VmResult (worker hung)", w->why,
+			      "the worker was killed; run with KTSTR_LOG=debug to see where it "
+			      "stopped");
+			return;
 		}
-		if (o->stop && *o->stop && !stop_sent) {
-			Ktstr__StopVm stop = KTSTR__STOP_VM__INIT;
-			stop.reason = "orchestrator stop";
-			Ktstr__WorkerRequest sreq = KTSTR__WORKER_REQUEST__INIT;
-			sreq.req_case = KTSTR__WORKER_REQUEST__REQ_STOP;
-			sreq.stop = &stop;
-			if (frame_send(ctl, &sreq.base, NULL, 0) < 0)
-				kwarn("worker client: sending StopVm failed; the deadline still "
-				      "bounds the worker");
+		if (w->o->stop && *w->o->stop && !stop_sent) {
+			wc_send_stop(w);
 			stop_sent = true;
 		}
 		uint64_t left = deadline - now;
-		int slice = left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS;
-		nrfds = 0;
-		rc = frame_recv_msg(ctl, &ktstr__worker_event__descriptor, KTSTR_FRAME_CAP_RESULT,
-				    &msg, rfds, KTSTR_FRAME_MAX_FDS, &nrfds, slice);
+		int rc = frame_recv_msg(w->ctl, &ktstr__worker_event__descriptor,
+					KTSTR_FRAME_CAP_RESULT, &msg, rfds, KTSTR_FRAME_MAX_FDS,
+					&nrfds, left < POLL_SLICE_MS ? (int)left : POLL_SLICE_MS);
+
 		for (size_t i = 0; i < nrfds; i++)
 			close(rfds[i]); /* workers never send fds */
 		if (rc == -ETIMEDOUT)
 			continue;
 		/* ECONNRESET: the worker died with our RunVm/StopVm unread. */
 		if (rc == -EPIPE || rc == -ECONNRESET) {
-			finish_worker(out, pid, false, 2000);
-			kill_worker = false;
-			if (out->reaped)
-				describe_status(out->worker_status, why, sizeof(why));
-			else
-				snprintf(why, sizeof(why), "closed its control socket");
-			char w2[600];
-			snprintf(w2, sizeof(w2), "the worker %s before sending a VmResult", why);
-			synth(out, engine, -EPIPE, "run the VM in ktstr-vmm-worker (worker died)", w2,
-			      "run with KTSTR_LOG=debug and read the worker's stderr");
-			goto out_close;
+			wc_died(w);
+			return;
 		}
 		if (rc < 0) {
-			snprintf(why, sizeof(why), "undecodable event from the worker: %s",
+			snprintf(w->why, sizeof(w->why), "undecodable event from the worker: %s",
 				 strerror(-rc));
-			synth(out, engine, rc, "read the worker's events (protocol error)", why,
-			      "the worker was killed; this is a bug in ktstr-vmm-worker");
-			goto out_kill;
+			synth(w->out, w->engine, rc, "read the worker's events (protocol error)",
+			      w->why, "the worker was killed; this is a bug in ktstr-vmm-worker");
+			return;
 		}
 		Ktstr__WorkerEvent *ev = (Ktstr__WorkerEvent *)msg;
 		switch (ev->ev_case) {
 		case KTSTR__WORKER_EVENT__EV_RESULT:
 			/* Take the result out of its event: no copy. */
-			out->result = ev->result;
+			w->out->result = ev->result;
 			ev->result = NULL;
 			protobuf_c_message_free_unpacked(msg, NULL);
-			msg = NULL;
-			kill_worker = false;
-			finish_worker(out, pid, false, EXIT_WAIT_MS);
-			goto out_close;
+			w->kill_worker = false;
+			finish_worker(w->out, w->pid, false, EXIT_WAIT_MS);
+			return;
 		case KTSTR__WORKER_EVENT__EV_STARTED:
-			out->started = true;
-			snprintf(out->engine_detail, sizeof(out->engine_detail), "%s",
+			w->out->started = true;
+			snprintf(w->out->engine_detail, sizeof(w->out->engine_detail), "%s",
 				 ev->started->engine_detail ? ev->started->engine_detail : "");
-			out->engine_pid = ev->started->has_engine_pid ? ev->started->engine_pid : 0;
+			w->out->engine_pid =
+				ev->started->has_engine_pid ? ev->started->engine_pid : 0;
 			break;
 		case KTSTR__WORKER_EVENT__EV_OUTPUT:
 		case KTSTR__WORKER_EVENT__EV_RING:
 			break;
 		default:
 			protobuf_c_message_free_unpacked(msg, NULL);
-			msg = NULL;
-			synth(out, engine, -EPROTO, "read the worker's events (protocol error)",
+			synth(w->out, w->engine, -EPROTO, "read the worker's events (protocol error)",
 			      "unexpected event (second WorkerReady or empty event)",
 			      "the worker was killed; this is a bug in ktstr-vmm-worker");
-			goto out_kill;
+			return;
 		}
-		if (o->on_event)
-			o->on_event(o->ctx, ev);
+		if (w->o->on_event)
+			w->o->on_event(w->o->ctx, ev);
 		protobuf_c_message_free_unpacked(msg, NULL);
-		msg = NULL;
 	}
+}
 
-out_kill:
-	if (kill_worker)
-		finish_worker(out, pid, true, 5000);
-out_close:
-	close(ctl);
+int worker_run_vm(const Ktstr__VmSpec *spec, const struct worker_fds *fds,
+		  const struct worker_client_opts *opts, struct worker_outcome *out)
+{
+	static const struct worker_client_opts no_opts = { 0 };
+	struct wc_run w = { .spec = spec, .o = opts ? opts : &no_opts, .out = out, .pid = -1,
+			    .ctl = -1 };
+
+	memset(out, 0, sizeof(*out));
+	if (!spec || !fds || fds->kernel_fd < 0)
+		return -EINVAL;
+	w.engine = spec->engine;
+	if (wc_spawn(&w))
+		return 0;
+	if (!wc_ready(&w) && !wc_send_run(&w, fds))
+		wc_events(&w);
+	if (w.kill_worker)
+		finish_worker(out, w.pid, true, 5000);
+	close(w.ctl);
 	return 0;
 }
 
