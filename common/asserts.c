@@ -12,28 +12,30 @@ static const char *const judged[] = {
 	"max_migration_ratio",
 };
 
-/* Declared in the wire format for checks that need the host-side monitor
- * (docs/monitor.md): refused until it judges them. */
-static const struct {
-	const char *name, *why;
-} unjudged[] = {
-	{ "max_imbalance_ratio",
-	  "the runqueue imbalance ratio is judged by the host-side monitor of the guest "
-	  "kernel (docs/monitor.md), which does not evaluate it yet; remove the field" },
+/* Judged by the host-side monitor from the guest kernel's runqueues
+ * (vmm-worker/monitor/, docs/monitor.md), carried in MonitorSpec. */
+static const char *const by_monitor[] = {
+	"max_imbalance_ratio", "max_local_dsq_depth", "fail_on_stall", "sustained_samples",
 };
 
-bool ktstr_assert_judged(const char *name)
+static bool listed(const char *const *v, size_t n, const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(judged); i++)
-		if (!strcmp(judged[i], name))
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], name))
 			return true;
 	return false;
 }
 
-const char *ktstr_assert_unjudged_why(const char *name)
+enum ktstr_assert_judge ktstr_assert_judge(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(unjudged); i++)
-		if (!strcmp(unjudged[i].name, name))
-			return unjudged[i].why;
-	return NULL;
+	if (listed(judged, ARRAY_SIZE(judged), name))
+		return KTSTR_ASSERT_BY_GUEST;
+	if (listed(by_monitor, ARRAY_SIZE(by_monitor), name))
+		return KTSTR_ASSERT_BY_MONITOR;
+	return KTSTR_ASSERT_UNJUDGED;
+}
+
+bool ktstr_assert_judged(const char *name)
+{
+	return ktstr_assert_judge(name) != KTSTR_ASSERT_UNJUDGED;
 }

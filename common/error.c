@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Record what/where/hint and the formatted why (the caller checked that
+ * nothing is recorded yet). */
+__attribute__((format(printf, 5, 0))) static void
+fill(struct ktstr_error *e, const char *what, const char *where, const char *hint,
+		 const char *why_fmt, va_list ap)
+{
+	snprintf(e->what, sizeof(e->what), "%s", what);
+	snprintf(e->where, sizeof(e->where), "%s", where ? where : "");
+	snprintf(e->hint, sizeof(e->hint), "%s", hint ? hint : "");
+	vsnprintf(e->why, sizeof(e->why), why_fmt, ap);
+}
+
 int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const char *where,
 		    const char *hint, const char *why_fmt, ...)
 {
@@ -18,11 +30,8 @@ int ktstr_error_set(struct ktstr_error *e, int errnum, const char *what, const c
 	if (e->errnum || ktstr_error_is_set(e))
 		return -errnum;
 	e->errnum = errnum;
-	snprintf(e->what, sizeof(e->what), "%s", what);
-	snprintf(e->where, sizeof(e->where), "%s", where ? where : "");
-	snprintf(e->hint, sizeof(e->hint), "%s", hint ? hint : "");
 	va_start(ap, why_fmt);
-	vsnprintf(e->why, sizeof(e->why), why_fmt, ap);
+	fill(e, what, where, hint, why_fmt, ap);
 	va_end(ap);
 	return -errnum;
 }
@@ -34,11 +43,8 @@ void ktstr_error_note(struct ktstr_error *e, const char *what, const char *where
 
 	if (ktstr_error_is_set(e))
 		return;
-	snprintf(e->what, sizeof(e->what), "%s", what);
-	snprintf(e->where, sizeof(e->where), "%s", where ? where : "");
-	snprintf(e->hint, sizeof(e->hint), "%s", hint ? hint : "");
 	va_start(ap, why_fmt);
-	vsnprintf(e->why, sizeof(e->why), why_fmt, ap);
+	fill(e, what, where, hint, why_fmt, ap);
 	va_end(ap);
 }
 

@@ -20,6 +20,7 @@
 #include "report_file.h"
 #include "stop.h"
 #include "kernel_cache.h"
+#include "kernel_layout.h"
 #include "plan.h"
 #include "preflight.h"
 #include "report.h"
@@ -257,6 +258,7 @@ struct run_ctx {
 	struct report_file rf[2];	/* --junit, --json */
 	struct image_set images;	/* owned */
 	int kfd;			/* the kernel, opened as root; owned */
+	Ktstr__GuestKernelLayout *layout; /* the monitor's view of the kernel; owned, NULL = none */
 	char err[2048], hostline[512], engine_err[1024];
 };
 
@@ -363,6 +365,31 @@ static int run_as_root(struct run_ctx *c)
 	return global_drop_privileges(&c->go) ? EXIT_INFRA : 0;
 }
 
+/* The host-side monitor's view of the kernel (docs/monitor.md), derived
+ * once per run as the dropped user: a kernel image is untrusted input and
+ * is never parsed as root. Without it every test runs unmonitored and the
+ * run says why, once. */
+static void monitor_layout(struct run_ctx *c)
+{
+	char why[1024];
+	int ret = kernel_layout_from_vmlinux(c->kc.image, &c->layout, why, sizeof(why));
+
+	if (ret && c->layout) {
+		ktstr__guest_kernel_layout__free_unpacked(c->layout, NULL);
+		c->layout = NULL;
+	}
+	if (ret) {
+		kwarn("monitor: off for kernel %s: %s", c->kc.image, why);
+		return;
+	}
+	c->o.settings.kernel_layout = c->layout;
+	if (c->layout->n_missing)
+		kinfo("monitor: on; kernel %s lacks %s%s", c->kc.image, c->layout->missing[0],
+		      c->layout->n_missing > 1 ? " and more (docs/monitor.md)" : "");
+	else
+		kinfo("monitor: on for kernel %s", c->kc.image);
+}
+
 /* As the dropped user: preflight what the builder and workers need, then
  * build every image the plan keeps. */
 static int run_images(struct run_ctx *c)
@@ -390,6 +417,7 @@ static int run_images(struct run_ctx *c)
 		kwarn("%s", c->err);
 	else
 		kinfo("%s", c->err);
+	monitor_layout(c);
 	ret = images_build_with(c->s, &c->p, c->o.settings.compression, c->go.insecure_no_sandbox,
 				c->co.set ? &c->bc : NULL, &c->images, c->err, sizeof(c->err));
 	if (c->bc.pid >= 0)
@@ -482,6 +510,8 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	report_file_close(&c->rf[1]);
 	if (c->kfd >= 0)
 		close(c->kfd);
+	if (c->layout)
+		ktstr__guest_kernel_layout__free_unpacked(c->layout, NULL);
 	plan_free(&c->p);
 	suite_free(c->s);
 	free(c);

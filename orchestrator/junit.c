@@ -252,6 +252,17 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 				if (!ret)
 					ret = json_str(sb, vm->kernel_version, strlen(vm->kernel_version));
 			}
+			/* The monitor's report whole (bounded by the worker,
+			 * checked again by the verdict), or why it did not run. */
+			if (!ret && vm->monitor) {
+				ret = sb_printf(sb, ",\"monitor\":");
+				if (!ret)
+					ret = json_pb(sb, &vm->monitor->base);
+			} else if (!ret && vm->monitor_off) {
+				ret = sb_printf(sb, ",\"monitor_off\":");
+				if (!ret)
+					ret = json_str(sb, vm->monitor_off, strlen(vm->monitor_off));
+			}
 			if (!ret)
 				ret = sb_printf(sb, "}");
 		}

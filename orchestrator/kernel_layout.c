@@ -301,6 +301,9 @@ enum {
 	S_SCX_WATCHDOG,
 	S_SCX_ROOT,
 	S_SCX_EVENTS_CPU,
+	S_SCX_WD_INTERVAL,
+	S_SCX_WD_TIMESTAMP,
+	S_JIFFIES,
 	S_COUNT
 };
 
@@ -317,6 +320,9 @@ static const char *const sym_names[S_COUNT] = {
 	[S_SCX_WATCHDOG] = "scx_watchdog_timeout",
 	[S_SCX_ROOT] = "scx_root",
 	[S_SCX_EVENTS_CPU] = "event_stats_cpu",
+	[S_SCX_WD_INTERVAL] = "scx_watchdog_interval",
+	[S_SCX_WD_TIMESTAMP] = "scx_watchdog_timestamp",
+	[S_JIFFIES] = "jiffies_64",
 };
 
 static int find_symbols(struct builder *b, const struct kl_image *im, struct kl_sym *syms,
@@ -445,6 +451,12 @@ static void sched_ext_parts(struct builder *b, const struct btf *btf, const stru
 	 * field of *scx_root after. */
 	SET_SYM(b, syms, S_SCX_WATCHDOG, scx_watchdog_timeout);
 	SET_SYM(b, syms, S_SCX_ROOT, scx_root);
+	SET_SYM(b, syms, S_SCX_WD_INTERVAL, scx_watchdog_interval);
+	SET_SYM(b, syms, S_SCX_WD_TIMESTAMP, scx_watchdog_timestamp);
+	SET_SYM(b, syms, S_JIFFIES, jiffies);
+	if (!l->has_scx_watchdog_timestamp || !l->has_jiffies)
+		add_missing(b, "%s", "the sched_ext watchdog's check-in stamp or jiffies_64: its "
+				     "timeout is not lowered (it would eject healthy schedulers)");
 	if (!kl_btf_struct_size(btf, "scx_sched", &size)) {
 		l->scx_sched_watchdog_timeout = field(b, btf, "scx_sched", "watchdog_timeout");
 		if (!l->has_scx_root)

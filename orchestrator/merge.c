@@ -121,3 +121,31 @@ int merge_cmdline(const struct sched_def *sd, struct strv *out)
 		ret = strv_extend(out, &sd->kargs);
 	return ret;
 }
+
+void merge_monitor(const struct sched_def *sd, const struct test_def *t, Ktstr__MonitorSpec *out)
+{
+	Ktstr__AssertSpec a;
+
+	ktstr__monitor_spec__init(out);
+	merge_asserts(sd, t, &a);
+	if (a.has_max_imbalance_ratio) {
+		out->has_max_imbalance_ratio = 1;
+		out->max_imbalance_ratio = a.max_imbalance_ratio;
+	}
+	if (a.has_max_local_dsq_depth) {
+		out->has_max_local_dsq_depth = 1;
+		out->max_local_dsq_depth = a.max_local_dsq_depth;
+	}
+	if (a.has_fail_on_stall) {
+		out->has_fail_on_stall = 1;
+		out->fail_on_stall = a.fail_on_stall;
+	}
+	if (a.has_sustained_samples) {
+		out->has_sustained_samples = 1;
+		out->sustained_samples = a.sustained_samples;
+	}
+	out->has_watchdog_timeout_ms = 1;
+	out->watchdog_timeout_ms = t->watchdog_timeout_ms    ? t->watchdog_timeout_ms
+				   : sd->watchdog_timeout_ms ? sd->watchdog_timeout_ms
+							     : MERGE_WATCHDOG_DEFAULT_MS;
+}

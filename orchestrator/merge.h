@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 #include <ktstr/strv.h>
+
 #include "suite.h"
+#include "worker.pb-c.h"
 
 /* Scheduler command line: --cell-parent-cgroup P (when cgroup_parent), then
  * sched_args, then the test's extra_sched_args, then the args of each active
@@ -20,6 +22,11 @@ void merge_asserts(const struct sched_def *sd, const struct test_def *t, Ktstr__
 /* The built-in defaults, release thresholds
  * (docs/reference.md, "Assert thresholds"). */
 void asserts_defaults(Ktstr__AssertSpec *out);
+/* The monitor's settings (docs/monitor.md): the thresholds from the merged
+ * asserts (unset fields keep MonitorSpec's defaults), and watchdog_timeout:
+ * the test's, else the scheduler's, else MERGE_WATCHDOG_DEFAULT_MS. */
+#define MERGE_WATCHDOG_DEFAULT_MS 4000u
+void merge_monitor(const struct sched_def *sd, const struct test_def *t, Ktstr__MonitorSpec *out);
 /* dst.field = src.field for every field set in src. */
 void asserts_overlay(Ktstr__AssertSpec *dst, const Ktstr__AssertSpec *src);
 

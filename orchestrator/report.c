@@ -96,6 +96,45 @@ static void report_stats(FILE *f, const Ktstr__TestResult *tr)
 	}
 }
 
+/* Printed as data: the worker bounded the report; these lines cap it again
+ * for people (at most REPORT_MONITOR_CPUS CPUs, every kept violation). */
+#define REPORT_MONITOR_CPUS 16u
+
+static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
+{
+	const Ktstr__MonitorReport *m = vm ? vm->monitor : NULL;
+
+	if (!m) {
+		if (vm && vm->monitor_off)
+			fprintf(f, "--- monitor ---\n  off: %.300s\n", vm->monitor_off);
+		return;
+	}
+	fprintf(f, "--- monitor ---\n  %.300s\n", m->summary ? m->summary : "?");
+	fprintf(f, "  %llu samples (%llu judged, %llu implausible), worst imbalance %.1f "
+		   "(limit %.1f), local DSQ limit %u, %u consecutive samples\n",
+		(unsigned long long)m->samples, (unsigned long long)m->evaluated,
+		(unsigned long long)m->implausible, m->worst_imbalance_ratio, m->max_imbalance_ratio,
+		m->max_local_dsq_depth, m->sustained_samples);
+	for (size_t i = 0; i < m->n_violations; i++)
+		fprintf(f, "  [%s] %.300s\n",
+			protobuf_c_enum_descriptor_get_value(&ktstr__monitor_check__descriptor,
+							     m->violations[i]->check)
+				? protobuf_c_enum_descriptor_get_value(
+					  &ktstr__monitor_check__descriptor, m->violations[i]->check)
+					  ->name
+				: "?",
+			m->violations[i]->message);
+	for (size_t i = 0; i < m->n_cpu_peaks && i < REPORT_MONITOR_CPUS; i++)
+		fprintf(f, "  cpu%u: peak nr_running %u, peak local DSQ %u\n", m->cpu_peaks[i]->cpu,
+			m->cpu_peaks[i]->max_nr_running, m->cpu_peaks[i]->max_local_dsq);
+	if (m->n_cpu_peaks > REPORT_MONITOR_CPUS || m->cpu_peaks_omitted)
+		fprintf(f, "  ... more CPUs in the JSON report\n");
+	if (m->has_watchdog_timeout_ms)
+		fprintf(f, "  sched_ext watchdog: %u ms, written %llu times%s%.120s\n",
+			m->watchdog_timeout_ms, (unsigned long long)m->watchdog_writes,
+			m->watchdog_note ? ": " : "", m->watchdog_note ? m->watchdog_note : "");
+}
+
 int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		   const struct test_record *r)
 {
@@ -170,6 +209,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		fprintf(f, "--- guest crash ---\n");
 		print_indented(f, vd->crash, strlen(vd->crash), REPORT_TAIL_LINES);
 	}
+	report_monitor(f, vm);
 	fprintf(f, "--- timeline ---\n  kernel %s, topology %s, scheduler %s, duration %ums\n",
 		vm && vm->kernel_version ? vm->kernel_version
 		: tr && tr->kernel_release ? tr->kernel_release

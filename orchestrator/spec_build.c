@@ -169,6 +169,12 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	h->vm.has_initrd_suffix = 1;
 	h->vm.initrd_suffix.data = h->suffix;
 	h->vm.initrd_suffix.len = suflen;
+	if (rs->kernel_layout) {
+		/* protobuf-c fields are not const; packing only reads. */
+		h->vm.kernel_layout = (Ktstr__GuestKernelLayout *)rs->kernel_layout;
+		merge_monitor(&s->scheds[t->sched], t, &h->mon);
+		h->vm.monitor = &h->mon;
+	}
 	strv_free(&extra);
 	return 0;
 err:

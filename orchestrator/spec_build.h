@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plan.h"
 #include <ktstr/strv.h>
+
+#include "plan.h"
 #include "suite.h"
 #include "builder.pb-c.h"
 #include "worker.pb-c.h"
@@ -32,6 +33,9 @@ struct run_settings {
 	 * like suite->scheds; borrowed; NULL or 0 = unknown, the worker then
 	 * estimates): the worker's memory floor counts the unpacked size. */
 	const uint64_t *base_uncompressed;
+	/* The host-side monitor's view of the guest kernel (derived once per
+	 * run from the vmlinux; borrowed); NULL = no monitor. */
+	const Ktstr__GuestKernelLayout *kernel_layout;
 };
 
 /* Pack the GuestSpec of v (malloc'd buffer, caller frees). */
@@ -50,6 +54,7 @@ struct vm_spec_holder {
 	char *cmdline;
 	char *label;
 	uint8_t *suffix;
+	Ktstr__MonitorSpec mon;	/* h->vm.monitor points here */
 };
 int spec_build_vm(const struct suite *s, const struct variant *v, const struct run_settings *rs,
 		  struct vm_spec_holder *h);

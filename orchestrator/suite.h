@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ktstr/strv.h>
 #include <ktstr/topology.h>
 
 #include "guest.pb-c.h"
 #include "expect.h"
-#include <ktstr/strv.h>
 
 #define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
 
@@ -53,6 +53,7 @@ struct sched_def {
 	char *resolved_path;	/* NAME/PATH: absolute path once resolved (or NULL) */
 	char *ops_name;		/* expected sched_ext root/ops name, NULL = any */
 	uint32_t attach_timeout_ms; /* 0 = the guest's default */
+	uint32_t watchdog_timeout_ms; /* 0 = not set (merge.h: the default) */
 	struct strv enable, disable;
 	struct flag_decl flags[SUITE_MAX_FLAGS];
 	size_t nflags;
@@ -77,6 +78,7 @@ struct test_def {
 	struct topo_constraints cons;
 	uint32_t memory_mb;	  /* 0 = default */
 	uint32_t timeout_ms;	  /* 0 = default */
+	uint32_t watchdog_timeout_ms; /* 0 = the scheduler's, else the default */
 	/* Pinned vCPUs + a service CPU, hugepages, RT, exit suppression
 	 * (VmSpec.performance_mode); needs vCPUs + 1 host CPUs. */
 	bool performance_mode;

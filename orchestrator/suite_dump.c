@@ -75,6 +75,10 @@ int suite_dump(FILE *f, const struct suite *s)
 		topo_label(&topo, label, sizeof(label));
 		fprintf(f, "test %s (line %u): scheduler %s, topology %s, memory_mb %u, timeout_ms %u\n",
 			t->name, t->line, sd->name, label, t->memory_mb, t->timeout_ms);
+		if (t->watchdog_timeout_ms || sd->watchdog_timeout_ms)
+			fprintf(f, "  watchdog_timeout_ms %u\n", t->watchdog_timeout_ms
+								? t->watchdog_timeout_ms
+								: sd->watchdog_timeout_ms);
 		fprintf(f, "  constraints: numa %u..%u llcs %u..%u cpus %u..%u smt %s\n", c.min_numa,
 			c.max_numa, c.min_llcs, c.max_llcs, c.min_cpus, c.max_cpus,
 			c.requires_smt ? "required" : "any");

@@ -23,14 +23,14 @@ static const char *const top_keys[] = { "name", "schedulers", "tests", NULL };
 static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
-					  "constraints",   "attach_timeout_ms", NULL };
+					  "constraints",   "attach_timeout_ms", "watchdog_timeout", NULL };
 static const char *const flag_keys[] = { "name", "args", "requires", NULL };
 static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
 					 "scenario",	     "duration",	"asserts",
 					 "extra_sched_args", "required_flags",	"excluded_flags",
 					 "constraints",	     "requires_smt",	"memory_mb",
 					 "timeout",	     "performance_mode", "expect_failure",
-					 NULL };
+					 "watchdog_timeout", NULL };
 static const char *const cons_keys[] = { "min_numa_nodes", "max_numa_nodes", "min_llcs",
 					 "max_llcs",	   "min_cpus",	     "max_cpus",
 					 "requires_smt",   NULL };
@@ -190,11 +190,24 @@ static int parse_asserts(struct ys_ctx *c, const struct ynode *n, Ktstr__AssertS
 		const char *key = n->keys[i]->value;
 
 		if (!ktstr_assert_judged(key))
-			return ys_fail(c, n->keys[i], "asserts.%s: %s", key,
-				       ktstr_assert_unjudged_why(key)
-					       ? ktstr_assert_unjudged_why(key)
-					       : "no check evaluates this field yet; remove it");
+			return ys_fail(c, n->keys[i],
+				       "asserts.%s: no check evaluates this field yet (neither the "
+				       "guest nor the host-side monitor); remove it",
+				       key);
 	}
+	return ret;
+}
+
+/* watchdog_timeout: the sched_ext watchdog timeout the monitor lowers the
+ * guest kernel's to (docs/monitor.md). Bounded: the monitor keeps the
+ * watchdog's check-in fresh every 100 ms while it lowers it, so a timeout
+ * must leave room for that; an hour is far past any test. */
+static int parse_watchdog(struct ys_ctx *c, const struct ynode *n, uint32_t *ms)
+{
+	int ret = ys_duration_ms(c, n, "watchdog_timeout", ms);
+
+	if (!ret && (*ms < 1000 || *ms > 3600000))
+		return ys_fail(c, n, "watchdog_timeout: %u ms is outside 1s..1h", *ms);
 	return ret;
 }
 
@@ -360,6 +373,9 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 		return ret;
 	/* Some loaders take long to attach under emulation (scx_pair creates
 	 * thousands of maps); the guest waits this long for state "enabled". */
+	if ((v = ymap_get(n, "watchdog_timeout")) &&
+	    (ret = parse_watchdog(c, v, &sd->watchdog_timeout_ms)))
+		return ret;
 	if ((v = ymap_get(n, "attach_timeout_ms")) &&
 	    (ret = ys_u32(c, v, "attach_timeout_ms", 100, 600000, &sd->attach_timeout_ms)))
 		return ret;
@@ -514,6 +530,9 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 	}
 	if ((v = ymap_get(n, "memory_mb")) &&
 	    (ret = ys_u32(c, v, "memory_mb", 128, 1u << 20, &t->memory_mb)))
+		return ret;
+	if ((v = ymap_get(n, "watchdog_timeout")) &&
+	    (ret = parse_watchdog(c, v, &t->watchdog_timeout_ms)))
 		return ret;
 	if ((v = ymap_get(n, "timeout")) && (ret = ys_duration_ms(c, v, "timeout", &t->timeout_ms)))
 		return ret;

@@ -409,6 +409,23 @@ static int judge_no_result(const Ktstr__VmResult *vr, struct verdict *v)
 	return set_detail(v, "payload started but produced no test result");
 }
 
+bool monitor_failed(const Ktstr__VmResult *vr)
+{
+	return vr && vr->monitor &&
+	       vr->monitor->verdict == KTSTR__MONITOR_VERDICT__MONITOR_FAIL;
+}
+
+/* The worker bounds the report; its text is still the guest kernel's doing
+ * and is printed as data, never trusted for length. */
+const char *monitor_first_violation(const Ktstr__VmResult *vr)
+{
+	const Ktstr__MonitorReport *m = vr->monitor;
+
+	if (m->n_violations && m->violations[0]->message)
+		return m->violations[0]->message;
+	return m->summary ? m->summary : "a threshold was exceeded";
+}
+
 int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out)
 {
 	struct result_src src = { 0 };
@@ -442,6 +459,12 @@ int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, stru
 		    vr->outcome == KTSTR__OUTCOME__OUTCOME_GUEST_PANIC) {
 			out->kind = V_GUEST_PANIC;
 			ret = set_detail(out, "guest kernel panicked after reporting a pass");
+		}
+		/* The host's own evidence: what the guest's workers felt passed,
+		 * but the monitor saw the runqueues fail (docs/monitor.md). */
+		if (!ret && out->kind == V_PASS && monitor_failed(vr)) {
+			out->kind = V_FAIL;
+			ret = set_detail(out, "monitor: %s", monitor_first_violation(vr));
 		}
 		return ret;
 	}

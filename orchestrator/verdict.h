@@ -8,6 +8,7 @@
 #ifndef KTSTR_ORCH_VERDICT_H
 #define KTSTR_ORCH_VERDICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "guest.pb-c.h"
@@ -47,6 +48,11 @@ struct verdict {
  * worker crashed, hung or sent garbage): vr is then ignored. */
 int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out);
 void verdict_free(struct verdict *v);
+
+/* The host-side monitor judged the run failed (VmResult.monitor), and the
+ * first violation's message (docs/monitor.md). */
+bool monitor_failed(const Ktstr__VmResult *vr);
+const char *monitor_first_violation(const Ktstr__VmResult *vr);
 
 const char *verdict_name(enum verdict_kind k);	/* "PASS", "FAIL", "SCHED_DIED", ... */
 int verdict_is_failure(enum verdict_kind k);	/* counts as failed */

@@ -21,8 +21,10 @@
 #include <sys/types.h>
 
 #include <ktstr/error.h>
+#include <ktstr/topology.h>
 
 #include "perf.h"
+#include "vm_monitor.h"
 #include "worker.pb-c.h"
 
 struct vm_capture; /* capture.h */
@@ -48,6 +50,9 @@ struct vm_end {
 	/* ENGINE_ERROR, KVM errors, a flooding guest: what went wrong
 	 * (ktstr/error.h); unset for a VM that simply ended. */
 	struct ktstr_error error;
+	/* The host-side monitor (vm_monitor.h): started by the engine once
+	 * guest RAM exists, reported by main.c. */
+	struct vm_monitor monitor;
 	uint64_t setup_us;	/* worker start -> first KVM_RUN / qemu exec */
 	uint64_t engine_start_us; /* ktstr_now_us() when the guest started */
 	uint64_t end_us;
@@ -82,6 +87,10 @@ Ktstr__Engine engine_choose(Ktstr__Engine requested);
 /* Base of the SHM region: top of guest RAM below the MMIO gap. memory_bytes
  * must be <= GUEST_MMIO_GAP_START for the QEMU engine. */
 uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size);
+
+/* The spec's topology as the topology model's struct (validated by main.c
+ * before any engine runs). */
+struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec);
 
 /* The engine-independent part of the guest command line (console, panic,
  * reboot, iomem=relaxed, memmap/SHM announcement, rdinit, ...). Engine-specific

@@ -44,3 +44,11 @@ uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size)
 		return 0;
 	return top - shm_size;
 }
+
+struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec)
+{
+	const Ktstr__Topology *t = spec->topology;
+
+	return (struct ktstr_topo){ t->numa_nodes, t->llcs, t->cores_per_llc,
+				    t->threads_per_core };
+}

@@ -148,8 +148,7 @@ static int validate_spec(const Ktstr__VmSpec *s, const struct run_fds *f, char *
 		snprintf(why, len, "the spec has no topology");
 		return -EINVAL;
 	}
-	struct ktstr_topo t = { s->topology->numa_nodes, s->topology->llcs,
-				s->topology->cores_per_llc, s->topology->threads_per_core };
+	struct ktstr_topo t = vm_spec_topo(s);
 	char terr[200];
 	if (topo_validate(&t, terr, sizeof(terr)) != 0) {
 		snprintf(why, len, "invalid topology: %s", terr);
@@ -295,6 +294,7 @@ struct result_storage {
 	Ktstr__Error err;
 	Ktstr__PerfModeReport perf;
 	char *perf_notes[PERF_NOTES_MAX];
+	Ktstr__MonitorReport *monitor;
 };
 
 static void result_from_end(struct vm_end *end, const Ktstr__VmSpec *spec,
@@ -350,6 +350,13 @@ static void result_from_end(struct vm_end *end, const Ktstr__VmSpec *spec,
 		perf_fill_result(&end->perf, &st->perf, st->perf_notes);
 		r->perf = &st->perf;
 	}
+	/* Owned by st (freed after the send); NULL with monitor_off set when
+	 * the monitor did not run. */
+	const char *off = NULL;
+
+	st->monitor = vm_monitor_report(&end->monitor, &off);
+	r->monitor = st->monitor;
+	r->monitor_off = (char *)off;
 }
 
 static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, uint64_t start_us,
@@ -396,6 +403,9 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 	ev.ev_case = KTSTR__WORKER_EVENT__EV_RESULT;
 	ev.result = &r;
 	rc = frame_send(ctl, &ev.base, NULL, 0);
+	if (st.monitor)
+		ktstr__monitor_report__free_unpacked(st.monitor, NULL);
+	vm_monitor_free(&end.monitor);
 	capture_free(cap);
 	return rc;
 }

@@ -1,21 +1,28 @@
 /* Which AssertSpec fields (proto/guest.proto) ktstr judges, and where. One
- * table, read by both sides: the guest's verdict (guest/verdict.c) evaluates
- * every field listed as judged, and the suite parser
- * (orchestrator/suite_parse.c) refuses every other field a suite sets, so a
- * test never passes on a check that did not run. Two unit tests walk the
- * AssertSpec descriptor against this table: tests/unit/guest/verdict_test.c
- * (each judged field fails a violating run) and
- * tests/unit/orchestrator/test_semantics.c (each other field is refused). */
+ * table, read by every side: the guest's verdict (guest/verdict.c)
+ * evaluates the fields it is given, the host-side monitor
+ * (vmm-worker/monitor/, through MonitorSpec) the fields it is given, and the
+ * suite parser (orchestrator/suite_parse.c) refuses every other field a
+ * suite sets, so a test never passes on a check that did not run. Unit tests
+ * walk the AssertSpec descriptor against this table:
+ * tests/unit/guest/verdict_test.c (each guest field fails a violating run),
+ * tests/unit/orchestrator/test_semantics.c (each monitor field reaches
+ * MonitorSpec, each other field is refused). */
 #ifndef KTSTR_ASSERTS_H
 #define KTSTR_ASSERTS_H
 
 #include <stdbool.h>
 
-/* True when the guest's verdict evaluates the AssertSpec field `name`. */
+enum ktstr_assert_judge {
+	KTSTR_ASSERT_UNJUDGED = 0,	/* refused when a suite sets it */
+	KTSTR_ASSERT_BY_GUEST,		/* guest/verdict.c, from worker telemetry */
+	KTSTR_ASSERT_BY_MONITOR,	/* the host-side monitor, from the runqueues */
+};
+
+/* Who judges the AssertSpec field `name`. */
+enum ktstr_assert_judge ktstr_assert_judge(const char *name);
+/* True when anyone does. */
 bool ktstr_assert_judged(const char *name);
 
-/* For a field no code evaluates yet: why, and what to do instead (a
- * sentence for the parse error). NULL for judged or unknown fields. */
-const char *ktstr_assert_unjudged_why(const char *name);
 
 #endif

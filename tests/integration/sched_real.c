@@ -74,6 +74,33 @@ Test(sched_real, scx_flatcg, .timeout = 600)
 	scheduler_passes_racy("flatcg", "expected SCHED_DIED (upstream scx_flatcg lost-cgroup race");
 }
 Test(sched_real, scx_cpu0, .timeout = 600) { scheduler_passes("cpu0"); }
+
+/* What no worker feels: scx_cpu0 queues every task on CPU 0. Its workers
+ * all make progress (the guest's checks pass), and only the host-side
+ * monitor, reading the runqueues from outside, fails it: imbalance. */
+Test(sched_real, the_monitor_fails_a_scheduler_that_leaves_a_cpu_idle, .timeout = 600)
+{
+	struct suite_env e;
+	char *out = NULL, *rec;
+	int rc;
+
+	suite_env_init(&e, true);
+	rc = run_suite(&e, "sched-real.yaml", "imbalance_cpu0", NULL, &out);
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	assert_has(out, "FAIL  imbalance_cpu0  (");
+	assert_has(out, "monitor: imbalance ratio ");
+	assert_has(out, "> 4.0 for 5 consecutive samples (cpu0 nr_running ");
+	assert_has(out, ", cpu1 ");
+	assert_has(out, "), ending at +");
+	assert_has(out, "--- monitor ---");
+	rec = json_record(&e, "imbalance_cpu0");
+	assert_has(rec, "\"verdict\":\"FAIL\"");
+	assert_has(rec, "\"monitor\":{\"verdict\":\"MONITOR_FAIL\"");
+	assert_has(rec, "\"check\":\"MONITOR_CHECK_IMBALANCE\"");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
 /* scx_userland is ejected by sched_ext's own stall detectors ("runnable task
  * stall" ~30 s in, or "RCU CPU stall detected!") in the steady scenario on
  * both topologies. The cause is upstream: its BPF side loses the wake-up of

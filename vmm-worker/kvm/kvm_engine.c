@@ -173,6 +173,42 @@ static void feed_stdin(struct kvm_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+static int kvm_ram_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	const void *p = guest_ptr(ctx, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+static int kvm_ram_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	void *p = guest_ptr(ctx, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+/* The host CPU time of each vCPU thread so far, for the monitor's stall
+ * check (a vCPU the host did not run is not a stalled CPU). */
+static const uint64_t *vcpu_times(struct kvm_engine *e, uint64_t *ns)
+{
+	for (uint32_t i = 0; i < e->m.ncpus; i++) {
+		struct timespec ts = { 0 };
+		clockid_t cid;
+
+		if (!e->vcpus[i].started || pthread_getcpuclockid(e->vcpus[i].thread, &cid) ||
+		    clock_gettime(cid, &ts))
+			return NULL;
+		ns[i] = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	return ns;
+}
+
 /* The watchdog loop; returns when the VM has ended. */
 static void watch(struct kvm_engine *e)
 {
@@ -188,6 +224,8 @@ static void watch(struct kvm_engine *e)
 
 		kvm_io_drain_serial(e);
 		drain_ring(e);
+		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
+				vcpu_times(e, e->vcpu_ns));
 		if (capture_saw_panic(e->cap)) {
 			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, true, "kernel panic on the console");
 			break;
@@ -425,8 +463,7 @@ static void perf_fold_vcpus(struct kvm_engine *e)
 static int setup(struct kvm_engine *e, struct ktstr_error *err)
 {
 	const Ktstr__VmSpec *spec = e->in->spec;
-	struct ktstr_topo t = { spec->topology->numa_nodes, spec->topology->llcs,
-				spec->topology->cores_per_llc, spec->topology->threads_per_core };
+	struct ktstr_topo t = vm_spec_topo(spec);
 	struct x86_feature_bit off[64];
 	struct x86_cpuid *sup = NULL;
 	struct sigaction sa;
@@ -455,6 +492,13 @@ static int setup(struct kvm_engine *e, struct ktstr_error *err)
 		perf_bind_memory(e); /* before the loaders fault any page in */
 	if ((r = kvm_boot_setup(e, err)) || (r = kvm_vm_register_ram(&e->vm, err)))
 		return r;
+	/* Guest RAM is ours, mapped in this process: the monitor reads it
+	 * (and writes the watchdog timeout) without a syscall. */
+	e->vcpu_ns = calloc(e->m.ncpus, sizeof(*e->vcpu_ns));
+	if (!e->vcpu_ns)
+		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "vCPU times", NULL);
+	vm_monitor_start(&e->end->monitor, spec, e->m.ncpus, kvm_ram_read, kvm_ram_write,
+			 &e->vm.ram, e->m.high_end ? e->m.high_end : e->m.low_end);
 	if (!(sup = malloc(sizeof(*sup))))
 		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "CPUID table", NULL);
 	r = get_supported_cpuid(e, sup, err);
@@ -534,6 +578,7 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	int r;
 
 	memset(end, 0, sizeof(*end));
+	vm_monitor_init(&end->monitor);
 	end->engine = KTSTR__ENGINE__ENGINE_KVM;
 	snprintf(end->engine_detail, sizeof(end->engine_detail), "kvm");
 	if (!e) {

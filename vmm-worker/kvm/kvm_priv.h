@@ -61,6 +61,7 @@ struct kvm_engine {
 	struct kvm_vm vm;
 	struct x86_kernel kernel;
 	struct kvm_vcpu *vcpus;	/* m.ncpus entries, owned */
+	uint64_t *vcpu_ns;	/* m.ncpus entries, owned: the monitor's vCPU times */
 
 	/* Devices, the capture and the end record are touched by every vCPU
 	 * thread and the watchdog: lock serialises them all. */

@@ -483,4 +483,6 @@ void kvm_vcpus_destroy(struct kvm_engine *e)
 	}
 	free(e->vcpus);
 	e->vcpus = NULL;
+	free(e->vcpu_ns);
+	e->vcpu_ns = NULL;
 }

@@ -80,12 +80,23 @@ struct qemu_mem {
 	uint64_t size[QEMU_MAX_NODES];
 	void *shm;		/* mapping of [shm_base, +shm_size) or NULL */
 	size_t shm_size;
+	/* The monitor's view of guest RAM (qemu_mem_map_ram): node i, shared,
+	 * at guest-physical sum(size[0..i)); NULL = not mapped. */
+	uint8_t *ram[QEMU_MAX_NODES];
 };
 int qemu_mem_create(struct qemu_mem *m, uint32_t nodes, const uint64_t *node_mb);
 /* Map the SHM region (guest physical shm_base) from the node that holds it.
  * -ERANGE if it straddles nodes, -EINVAL if not page aligned. */
 int qemu_mem_map_shm(struct qemu_mem *m, uint64_t shm_base, uint32_t shm_size);
 void qemu_mem_destroy(struct qemu_mem *m);
+/* Map every node for the host-side monitor (shared: what the guest wrote,
+ * and the one watchdog write back). Touches no page. 0 or -errno. */
+int qemu_mem_map_ram(struct qemu_mem *m);
+/* Guest-physical access through those mappings, for the monitor
+ * (kaddr_read_fn / vm_monitor_write_fn): 0, or -EFAULT outside RAM. */
+int qemu_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len);
+int qemu_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len);
+uint64_t qemu_mem_total(const struct qemu_mem *m);
 
 /* A new memfd holding base_fd's contents (if >= 0) then suffix; *out_fd = -1
  * when both are empty. base_fd is copied with sendfile, from offset 0 (its

@@ -105,6 +105,7 @@ int qemu_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 	int rc;
 
 	vm_init(&q, in, cap, end);
+	vm_monitor_init(&end->monitor);
 	end->engine = KTSTR__ENGINE__ENGINE_QEMU;
 	end->outcome = KTSTR__OUTCOME__OUTCOME_UNKNOWN;
 	/* Performance mode is a KVM-engine feature (docs/vmm-kvm.md): say so in

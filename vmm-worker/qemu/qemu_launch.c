@@ -109,6 +109,19 @@ static int launch_memory(struct qemu_vm *q)
 			       "check memory limits (ulimit, cgroup memory.max) and free memory");
 		return rc;
 	}
+	/* The monitor reads guest RAM through the same memfds QEMU maps. A
+	 * mapping failure leaves it off, not the VM. */
+	if (spec->kernel_layout) {
+		struct ktstr_topo t = vm_spec_topo(spec);
+
+		rc = qemu_mem_map_ram(&q->mem);
+		if (rc == 0)
+			vm_monitor_start(&q->end->monitor, spec, topo_cpus(&t), qemu_mem_read,
+					 qemu_mem_write, &q->mem, qemu_mem_total(&q->mem));
+		else
+			snprintf(q->end->monitor.off, sizeof(q->end->monitor.off),
+				 "cannot map guest RAM for it: %s", strerror(-rc));
+	}
 	if (!spec->shm_size)
 		return 0;
 	l->shm_base = guest_shm_base(mem_bytes - GUEST_QEMU_FW_RESERVE, spec->shm_size);

@@ -17,7 +17,7 @@
 #include "engine.h"
 #include "qemu_priv.h"
 
-#define TICK_MS 100		/* ring drain cadence (facts 2.9: host drains every 100 ms) */
+#define TICK_MS 100 /* ring drain and monitor cadence (docs/reference.md, "SHM ring drain cadence and SCHED_EXIT") */
 #define PANIC_GRACE_MS 5000	/* panic=-1 resets at once; this bounds a stuck one */
 #define STOP_GRACE_MS 2000	/* a paused QEMU that does not exit on its own */
 
@@ -74,7 +74,7 @@ static Ktstr__Outcome end_reason(struct qemu_vm *q, struct loop_clock *c, uint64
 {
 	if (*q->in->stop_requested)
 		return KTSTR__OUTCOME__OUTCOME_STOPPED;
-	/* facts 2.9: the host ends the VM on sight of SCHED_EXIT. */
+	/* The host ends the VM on sight of SCHED_EXIT (docs/reference.md). */
 	if (capture_saw_sched_exit(q->cap))
 		return KTSTR__OUTCOME__OUTCOME_SCHED_EXIT;
 	if (capture_flooded(q->cap))
@@ -158,6 +158,8 @@ void qemu_loop_run(struct qemu_vm *q)
 			continue;
 		if (now >= c.next_tick) {
 			qemu_ring_drain(q, true);
+			/* No vCPU times: QEMU's threads are another process's. */
+			vm_monitor_tick(&q->end->monitor, now * 1000, NULL);
 			c.next_tick = now + TICK_MS * 1000;
 		}
 		if (poll_once(q, &c, now) < 0) {

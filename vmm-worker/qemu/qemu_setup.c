@@ -90,8 +90,68 @@ int qemu_mem_map_shm(struct qemu_mem *m, uint64_t shm_base, uint32_t shm_size)
 	return -ERANGE; /* straddles two nodes or lies outside RAM */
 }
 
+int qemu_mem_map_ram(struct qemu_mem *m)
+{
+	for (uint32_t i = 0; i < m->nodes; i++) {
+		void *p = mmap(NULL, m->size[i], PROT_READ | PROT_WRITE, MAP_SHARED, m->fd[i], 0);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		m->ram[i] = p;
+	}
+	return 0;
+}
+
+uint64_t qemu_mem_total(const struct qemu_mem *m)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < m->nodes; i++)
+		total += m->size[i];
+	return total;
+}
+
+/* Copy between buf and [gpa, gpa+len), across node boundaries. */
+static int mem_copy(struct qemu_mem *m, uint64_t gpa, uint8_t *buf, size_t len, bool to_guest)
+{
+	uint64_t start = 0;
+
+	for (uint32_t i = 0; i < m->nodes && len; i++) {
+		uint64_t end = start + m->size[i];
+
+		if (gpa < end && gpa >= start) {
+			size_t n = (size_t)(end - gpa) < len ? (size_t)(end - gpa) : len;
+
+			if (!m->ram[i])
+				return -EFAULT;
+			if (to_guest)
+				memcpy(m->ram[i] + (gpa - start), buf, n);
+			else
+				memcpy(buf, m->ram[i] + (gpa - start), n);
+			gpa += n;
+			buf += n;
+			len -= n;
+		}
+		start = end;
+	}
+	return len ? -EFAULT : 0;
+}
+
+int qemu_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	return mem_copy(ctx, gpa, buf, len, false);
+}
+
+int qemu_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	return mem_copy(ctx, gpa, (uint8_t *)buf, len, true);
+}
+
 void qemu_mem_destroy(struct qemu_mem *m)
 {
+	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
+		if (m->ram[i])
+			munmap(m->ram[i], m->size[i]);
 	if (m->shm)
 		munmap(m->shm, m->shm_size);
 	m->shm = NULL;

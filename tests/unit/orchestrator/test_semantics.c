@@ -168,35 +168,72 @@ Test(suite, inline_scenario_defaults_to_the_test_name)
 /* Every AssertSpec field is judged or refused (ktstr/asserts.h): walks the
  * wire format, so a field added to proto/guest.proto without an evaluator
  * makes suites that set it fail to parse, never pass on a check that did not
- * run. (The guest's side: verdict_test.c, every judged field fails a
- * violating run.) */
-Test(asserts, every_field_is_judged_by_the_guest_or_refused_at_parse)
+ * run. A monitor field must reach the MonitorSpec the worker's monitor
+ * judges with (the guest's side: verdict_test.c, every guest field fails a
+ * violating run). */
+Test(asserts, every_field_is_judged_by_the_guest_or_the_monitor_or_refused)
 {
 	const ProtobufCMessageDescriptor *d = &ktstr__assert_spec__descriptor;
-	unsigned judged = 0, refused = 0;
+	const ProtobufCMessageDescriptor *md = &ktstr__monitor_spec__descriptor;
+	unsigned guest = 0, monitor = 0;
 
 	for (unsigned i = 0; i < d->n_fields; i++) {
-		const char *name = d->fields[i].name;
-		const char *value = d->fields[i].type == PROTOBUF_C_TYPE_BOOL ? "true" : "1";
-		char yaml[256];
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *value = f->type == PROTOBUF_C_TYPE_BOOL ? "false" : "7";
+		char yaml[256], want[96];
 
-		snprintf(yaml, sizeof(yaml), "tests:\n  - name: t\n    asserts: {%s: %s}\n", name,
-			 value);
-		if (ktstr_assert_judged(name)) {
+		snprintf(yaml, sizeof(yaml), "tests:\n  - name: t\n    asserts: {%s: %s}\n",
+			 f->name, value);
+		switch (ktstr_assert_judge(f->name)) {
+		case KTSTR_ASSERT_BY_GUEST:
 			suite_free(parse_ok(yaml));
-			judged++;
-			continue;
-		}
-		char want[96];
+			guest++;
+			break;
+		case KTSTR_ASSERT_BY_MONITOR: {
+			struct suite *s = parse_ok(yaml);
+			Ktstr__MonitorSpec ms;
+			const ProtobufCFieldDescriptor *mf =
+				protobuf_c_message_descriptor_get_field_by_name(md, f->name);
 
-		snprintf(want, sizeof(want), "asserts.%s: ", name);
-		cr_assert(strstr(parse_err(yaml), want), "%s: %s", name, parse_err(yaml));
-		refused++;
+			cr_assert_not_null(mf, "monitor field %s is not in MonitorSpec", f->name);
+			merge_monitor(&s->scheds[s->tests[0].sched], &s->tests[0], &ms);
+			cr_assert(*(protobuf_c_boolean *)((char *)&ms + mf->quantifier_offset),
+				  "%s does not reach MonitorSpec", f->name);
+			if (f->type == PROTOBUF_C_TYPE_BOOL)
+				cr_assert_eq(*(protobuf_c_boolean *)((char *)&ms + mf->offset), 0);
+			else if (f->type == PROTOBUF_C_TYPE_DOUBLE)
+				cr_assert_float_eq(*(double *)((char *)&ms + mf->offset), 7.0, 1e-9);
+			else
+				cr_assert_eq(*(uint32_t *)((char *)&ms + mf->offset), 7u, "%s", f->name);
+			suite_free(s);
+			monitor++;
+			break;
+		}
+		default:
+			snprintf(want, sizeof(want), "asserts.%s: ", f->name);
+			cr_assert(strstr(parse_err(yaml), want), "%s: %s", f->name, parse_err(yaml));
+		}
 	}
-	cr_assert_eq(judged + refused, d->n_fields);
-	cr_assert_gt(judged, 0);
-	/* max_imbalance_ratio waits for the host-side monitor. */
-	cr_assert_not(ktstr_assert_judged("max_imbalance_ratio"));
-	cr_assert(strstr(parse_err("tests:\n  - name: t\n    asserts: {max_imbalance_ratio: 4}\n"),
-			 "host-side monitor"));
+	cr_assert_gt(guest, 0);
+	cr_assert_eq(monitor, 4, "imbalance, DSQ depth, stall, sustained samples");
+}
+
+/* watchdog_timeout: the test's, else the scheduler's, else 4 s. */
+Test(merge, watchdog_timeout_test_then_scheduler_then_default)
+{
+	struct suite *s = parse_ok("schedulers:\n  - {name: a, binary: scx_a, watchdog_timeout: 2s}\n"
+				   "tests:\n  - {name: t1, scheduler: a}\n"
+				   "  - {name: t2, scheduler: a, watchdog_timeout: 1500ms}\n"
+				   "  - {name: t3}\n");
+	Ktstr__MonitorSpec ms;
+
+	merge_monitor(&s->scheds[s->tests[0].sched], &s->tests[0], &ms);
+	cr_assert_eq(ms.watchdog_timeout_ms, 2000);
+	merge_monitor(&s->scheds[s->tests[1].sched], &s->tests[1], &ms);
+	cr_assert_eq(ms.watchdog_timeout_ms, 1500);
+	merge_monitor(&s->scheds[s->tests[2].sched], &s->tests[2], &ms);
+	cr_assert_eq(ms.watchdog_timeout_ms, MERGE_WATCHDOG_DEFAULT_MS);
+	cr_assert(!ms.has_max_imbalance_ratio && ms.max_imbalance_ratio == 4.0,
+		  "unset thresholds keep MonitorSpec's defaults");
+	suite_free(s);
 }

@@ -1,0 +1,185 @@
+/* Readiness: the guest kernel is readable once its image is in RAM where the
+ * layout says (the banner self check), its direct map is known
+ * (page_offset_base) and every CPU's runqueue is found through
+ * __per_cpu_offset and names itself (rq->cpu == CPU). Before that the guest
+ * is RAM of zeros, a compressed kernel being unpacked, or a kernel that has
+ * not set up its per-CPU areas yet: nothing is sampled, nothing fails. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <ktstr/log.h>
+
+#include "monitor_priv.h"
+
+#define NOT_READY(...) snprintf(m->not_ready, sizeof(m->not_ready), __VA_ARGS__)
+
+/* The lowest direct-map base the check accepts: the kernel half of the
+ * 57-bit address space (5-level paging puts it at 0xff11000000000000). */
+#define DIRECT_MAP_LOWEST 0xff00000000000000ull
+#define PUD_SIZE (1ull << 30)
+
+static int check_banner(struct monitor *m, const struct kaddr_map *map)
+{
+	uint8_t got[MONITOR_BANNER_MAX];
+	int ret;
+
+	ret = kaddr_check_banner(map, m->read, m->ctx, m->l.linux_banner, m->l.banner,
+				 m->l.banner_len);
+	if (ret == -ESRCH) {
+		/* Zeros: the kernel is still being unpacked (or not loaded);
+		 * anything else is a different kernel or a moved one. */
+		static const uint8_t zero[MONITOR_BANNER_MAX];
+
+		if (!kaddr_read(map, m->read, m->ctx, m->l.linux_banner, got, m->l.banner_len) &&
+		    !memcmp(got, zero, m->l.banner_len))
+			NOT_READY("kernel image not in memory yet (linux_banner reads as zeros)");
+		else
+			NOT_READY("banner mismatch: wrong vmlinux or KASLR on");
+	} else if (ret) {
+		NOT_READY("linux_banner at %#llx not readable (%s)",
+			  (unsigned long long)m->l.linux_banner, strerror(-ret));
+	}
+	return ret;
+}
+
+static int read_direct_map(struct monitor *m, struct kaddr_map *map)
+{
+	uint64_t po;
+	int ret;
+
+	ret = kaddr_read(map, m->read, m->ctx, m->l.page_offset_base, &po, sizeof(po));
+	if (ret) {
+		NOT_READY("page_offset_base not readable (%s)", strerror(-ret));
+		return ret;
+	}
+	/* A direct-map base is PUD aligned in the kernel half and leaves room
+	 * for all of RAM below the kernel image mapping. */
+	if (po % PUD_SIZE || po < DIRECT_MAP_LOWEST || po >= KADDR_START_KERNEL_MAP ||
+	    map->gpa_limit > KADDR_START_KERNEL_MAP - po) {
+		NOT_READY("page_offset_base reads %#llx, not a direct-map base",
+			  (unsigned long long)po);
+		return -EINVAL;
+	}
+	map->page_offset = po;
+	return 0;
+}
+
+/* How many CPUs the guest kernel has: the VM's vCPUs, fewer when the guest
+ * runs with nr_cpus= (its nr_cpu_ids, once it has set it). */
+static uint32_t guest_cpus(struct monitor *m, const struct kaddr_map *map)
+{
+	uint32_t ids;
+
+	if (!m->l.nr_cpu_ids ||
+	    kaddr_read(map, m->read, m->ctx, m->l.nr_cpu_ids, &ids, sizeof(ids)) || !ids ||
+	    ids >= m->nr_vcpus)
+		return m->nr_vcpus;
+	return ids;
+}
+
+static int find_runqueues(struct monitor *m, const struct kaddr_map *map, uint32_t ncpu)
+{
+	for (uint32_t cpu = 0; cpu < ncpu; cpu++) {
+		uint64_t kva, gpa;
+		int32_t self;
+		int ret;
+
+		ret = kaddr_percpu(map, m->read, m->ctx, m->l.per_cpu_offset, cpu, ncpu,
+				   m->l.runqueues, m->l.rq_size, &kva);
+		if (!ret)
+			ret = kaddr_to_gpa(map, kva, m->l.rq_size, &gpa);
+		if (ret) {
+			NOT_READY("cpu%u's __per_cpu_offset puts its runqueue outside RAM (%s)", cpu,
+				  strerror(-ret));
+			return ret;
+		}
+		ret = m->read(m->ctx, gpa + m->l.rq_cpu, &self, sizeof(self));
+		if (ret) {
+			NOT_READY("cpu%u's runqueue not readable (%s)", cpu, strerror(-ret));
+			return ret;
+		}
+		if (self != (int32_t)cpu) {
+			NOT_READY("rq->cpu of cpu%u reads %d: per-CPU areas not set up yet", cpu,
+				  self);
+			return -EAGAIN;
+		}
+		m->cs[cpu].rq_gpa = gpa;
+	}
+	return 0;
+}
+
+static int attempt(struct monitor *m, uint64_t now_ns)
+{
+	struct kaddr_map map = { .gpa_limit = m->map.gpa_limit };
+	uint64_t pb;
+	uint32_t ncpu;
+	int ret;
+
+	/* phys_base is read where it lies when the kernel runs at its link
+	 * address (what both engines do); the banner check then proves the
+	 * value, whatever it was. */
+	ret = kaddr_read(&map, m->read, m->ctx, m->l.phys_base, &pb, sizeof(pb));
+	if (ret) {
+		NOT_READY("phys_base not readable (%s)", strerror(-ret));
+		return ret;
+	}
+	if (pb % 4096) {
+		NOT_READY("phys_base reads %#llx, not page aligned", (unsigned long long)pb);
+		return -EINVAL;
+	}
+	map.phys_base = pb;
+	ret = check_banner(m, &map);
+	if (!ret)
+		ret = read_direct_map(m, &map);
+	if (ret)
+		return ret;
+	ncpu = guest_cpus(m, &map);
+	ret = find_runqueues(m, &map, ncpu);
+	if (ret)
+		return ret;
+	if (m->l.has_scx && kaddr_to_gpa(&map, m->l.scx_enable_state, 4, &m->enable_state_gpa)) {
+		/* A kernel-image symbol outside RAM: the layout, not the boot. */
+		monitor_note(m, "monitor: sched_ext enable state at %#llx is outside RAM: sched_ext "
+				"not sampled", (unsigned long long)m->l.scx_enable_state);
+		m->l.has_scx = false;
+		m->l.nr_events = 0;
+	}
+	if (ncpu < m->nr_vcpus)
+		monitor_note(m, "monitor: the guest kernel uses %u of %u vCPUs (nr_cpu_ids): sampling %u",
+			     ncpu, m->nr_vcpus, ncpu);
+	m->nr_cpus = ncpu;
+	m->map = map;
+	m->ready = true;
+	m->ready_ns = now_ns - m->t0_ns;
+	return 0;
+}
+
+int monitor_try_ready(struct monitor *m, uint64_t now_ns)
+{
+	int ret;
+
+	if (m->ready)
+		return 0;
+	if (!m->started) {
+		m->started = true;
+		m->t0_ns = now_ns;
+	}
+	if (now_ns < m->t0_ns)
+		now_ns = m->t0_ns; /* a clock that went back: never negative times */
+	if (m->attempts >= MONITOR_READY_MAX_ATTEMPTS)
+		return -ETIMEDOUT;
+	m->attempts++;
+	ret = attempt(m, now_ns);
+	if (!ret) {
+		kinfo("monitor: guest kernel readable after %u attempt(s), %.1f s", m->attempts,
+		      monitor_sec(m->ready_ns));
+		return 0;
+	}
+	if (m->attempts == MONITOR_READY_MAX_ATTEMPTS) {
+		monitor_note(m, "monitor: not yet initialized after %u attempts (%s): stopped trying",
+			     m->attempts, m->not_ready);
+		return -ETIMEDOUT;
+	}
+	return -EAGAIN;
+}

@@ -1,0 +1,122 @@
+#include "vm_monitor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ktstr/le.h>
+#include <ktstr/log.h>
+
+#include "monitor/monitor.h"
+
+void vm_monitor_init(struct vm_monitor *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	snprintf(vm->off, sizeof(vm->off), "no kernel layout in the VmSpec");
+}
+
+void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t nr_vcpus,
+		      kaddr_read_fn read, vm_monitor_write_fn write, void *ctx,
+		      uint64_t ram_limit)
+{
+	struct monitor_thresholds th;
+	char err[256];
+	int ret;
+
+	vm_monitor_init(vm);
+	if (!spec->kernel_layout) {
+		snprintf(vm->off, sizeof(vm->off), "%s",
+			 "the orchestrator sent no kernel layout (its log says why)");
+		return;
+	}
+	monitor_thresholds_from_spec(spec->monitor, &th);
+	ret = monitor_new(spec->kernel_layout, nr_vcpus, read, ctx, ram_limit, &th, &vm->m, err,
+			  sizeof(err));
+	if (ret) {
+		vm->m = NULL;
+		snprintf(vm->off, sizeof(vm->off), "%s", err[0] ? err : strerror(-ret));
+		kwarn("monitor: off: %s", vm->off);
+		return;
+	}
+	vm->off[0] = '\0';
+	vm->write = write;
+	vm->ctx = ctx;
+	vm->interval_ms = spec->monitor && spec->monitor->has_interval_ms &&
+					  spec->monitor->interval_ms
+				  ? spec->monitor->interval_ms
+				  : 100;
+	vm->watchdog_ms = spec->monitor ? spec->monitor->watchdog_timeout_ms : 4000;
+	snprintf(vm->watchdog_note, sizeof(vm->watchdog_note), "%s",
+		 vm->watchdog_ms ? "never lowered: no scheduler attached with a longer timeout"
+				 : "off (watchdog_timeout 0)");
+}
+
+/* The monitor's only writes (monitor_watchdog_plan): sched_ext's watchdog
+ * timeout, its interval and, until the kernel's work runs at the new
+ * cadence, its check-in stamp. */
+static void keep_watchdog(struct vm_monitor *vm)
+{
+	struct monitor_write w[MONITOR_WD_WRITES];
+	size_t n = 0;
+	uint8_t buf[8];
+	int ret;
+
+	if (!vm->watchdog_ms || !vm->write)
+		return;
+	ret = monitor_watchdog_plan(vm->m, vm->watchdog_ms, 0, &vm->wd, w, &n);
+	if (ret == -ENOENT)
+		snprintf(vm->watchdog_note, sizeof(vm->watchdog_note),
+			 "the kernel's layout lacks the sched_ext watchdog's timeout, stamp or "
+			 "jiffies: not lowered");
+	if (ret)
+		return;
+	if (vm->wd.lowered && vm->watchdog_note[0]) {
+		kinfo("monitor: sched_ext watchdog timeout lowered to %u ms", vm->watchdog_ms);
+		vm->watchdog_note[0] = '\0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		put_le64(buf, w[i].value);
+		if (vm->write(vm->ctx, w[i].gpa, buf, sizeof(buf)))
+			return;
+		vm->watchdog_writes++;
+	}
+}
+
+void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcpu_cpu_ns)
+{
+	if (!vm->m || now_ns < vm->next_ns)
+		return;
+	vm->next_ns = now_ns + (uint64_t)vm->interval_ms * 1000000ull;
+	if (monitor_try_ready(vm->m, now_ns))
+		return;
+	monitor_sample(vm->m, now_ns, vcpu_cpu_ns);
+	keep_watchdog(vm);
+}
+
+Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_why)
+{
+	Ktstr__MonitorReport *r = NULL;
+
+	*off_why = NULL;
+	if (!vm->m) {
+		*off_why = vm->off;
+		return NULL;
+	}
+	if (monitor_report_fill(vm->m, &r))
+		return NULL;
+	r->has_watchdog_timeout_ms = 1;
+	r->watchdog_timeout_ms = vm->watchdog_ms;
+	r->has_watchdog_writes = 1;
+	r->watchdog_writes = vm->watchdog_writes;
+	if (vm->watchdog_note[0])
+		r->watchdog_note = strdup(vm->watchdog_note);
+	return r;
+}
+
+void vm_monitor_free(struct vm_monitor *vm)
+{
+	if (vm->m)
+		monitor_free(vm->m);
+	vm->m = NULL;
+}

@@ -1,0 +1,54 @@
+/* The host-side monitor as both engines run it (docs/monitor.md): started
+ * once guest RAM is mapped, ticked from the engine's watch loop every
+ * MonitorSpec.interval_ms, its report handed to main.c with the VM's end.
+ * The engine supplies guest-physical access: a read callback (monitor
+ * samples) and a write callback used only for sched_ext's watchdog
+ * (docs/monitor.md, "The watchdog override"). One thread drives it: the
+ * engine's control thread. */
+#ifndef KTSTR_VM_MONITOR_H
+#define KTSTR_VM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ktstr/kaddr.h>
+
+#include "monitor/monitor.h"
+#include "monitor.pb-c.h"
+#include "worker.pb-c.h"
+
+/* Write len bytes at guest-physical gpa; 0 or -EFAULT (not RAM). */
+typedef int (*vm_monitor_write_fn)(void *ctx, uint64_t gpa, const void *buf, size_t len);
+
+struct vm_monitor {
+	struct monitor *m;	/* owned; NULL = off (off says why) */
+	char off[256];
+	uint32_t interval_ms;
+	uint64_t next_ns;
+	vm_monitor_write_fn write;
+	void *ctx;
+	uint32_t watchdog_ms;	/* 0 = the kernel's own timeout */
+	uint64_t watchdog_writes;	/* 8-byte writes made (monitor_watchdog_plan) */
+	struct monitor_wd_state wd;
+	char watchdog_note[128];	/* why it was never lowered, "" once lowered */
+};
+
+/* Off, with the reason "no kernel layout" until vm_monitor_start. */
+void vm_monitor_init(struct vm_monitor *vm);
+/* Start the monitor for this spec (no-op, off with the reason, when the
+ * spec carries no kernel layout or the monitor cannot use it). ram_limit:
+ * one past the highest guest-physical RAM byte. Never fails the VM. */
+void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t nr_vcpus,
+		      kaddr_read_fn read, vm_monitor_write_fn write, void *ctx,
+		      uint64_t ram_limit);
+/* Once per engine tick: samples when an interval has passed, then keeps
+ * the watchdog timeout written. vcpu_cpu_ns: per vCPU host CPU time so far,
+ * or NULL when the engine cannot see it (QEMU). */
+void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcpu_cpu_ns);
+/* The report for VmResult.monitor (malloc'd: free_unpacked NULL), or NULL
+ * when off (*off_why then says why) or out of memory. */
+Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_why);
+void vm_monitor_free(struct vm_monitor *vm);
+
+#endif
