@@ -1,4 +1,5 @@
 #include <ktstr/guest_contract.h>
+#include <ktstr/util.h>
 #include "report.h"
 
 #include <errno.h>
@@ -68,6 +69,74 @@ static void print_indented(FILE *f, const char *text, size_t len, unsigned max_l
 		p += l + (e ? 1 : 0);
 	}
 	free(tail);
+}
+
+/* Every failed check says what it was held to. The guest's CheckFailure
+ * carries the limit as a number; its unit (and scale) is the check's
+ * (guest/verdict.c). Unknown checks print the bare number. */
+static void check_limit(const Ktstr__CheckFailure *cf, char *out, size_t len)
+{
+	static const struct {
+		const char *check, *text, *unit;
+		double scale;
+	} units[] = {
+		{ "starvation", "limit: more than 0 work units", NULL, 0 },
+		{ "isolation", "limit: only the cgroup's CPUs", NULL, 0 },
+		{ "gap", NULL, " ms", 1 },
+		{ "spread", NULL, " %", 1 },
+		{ "wake_latency", NULL, " us", 1e-3 },
+		{ "iteration_rate", NULL, " iterations/s", 1 },
+		{ "work_rate", NULL, " work units per CPU second", 1 },
+		{ "migration", NULL, " migrations per iteration", 1 },
+		{ "throughput", NULL, " CV", 1 },
+		{ "wake_cv", NULL, " CV", 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(units[i].check, cf->check))
+			continue;
+		if (units[i].text)
+			snprintf(out, len, "%s", units[i].text);
+		else
+			snprintf(out, len, "limit %g%s", cf->limit * units[i].scale, units[i].unit);
+		return;
+	}
+	snprintf(out, len, "limit %g", cf->limit);
+}
+
+/* The COM2 tail as people read it: the base64 TestResult between its
+ * markers (guest_contract.h) is one line saying so, not kilobytes of
+ * base64; everything else as the guest printed it. malloc'd, NULL on OOM. */
+static char *com2_for_people(const char *buf, size_t len, size_t *outlen)
+{
+	const char *s = memmem(buf, len, KTSTR_COM2_RESULT_START, strlen(KTSTR_COM2_RESULT_START));
+	const char *e = s ? memmem(s, len - (size_t)(s - buf), KTSTR_COM2_RESULT_END,
+				   strlen(KTSTR_COM2_RESULT_END))
+			  : NULL;
+	char *out, note[96];
+	size_t head, tail, nl;
+
+	if (!s || !e) {
+		out = malloc(len + 1);
+		if (out) {
+			memcpy(out, buf, len);
+			*outlen = len;
+		}
+		return out;
+	}
+	head = (size_t)(s - buf);
+	e += strlen(KTSTR_COM2_RESULT_END);
+	tail = len - (size_t)(e - buf);
+	nl = snprintf(note, sizeof(note), "[TestResult: %zu bytes of base64, decoded above]",
+		      (size_t)(e - s));
+	out = malloc(head + nl + tail + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, buf, head);
+	memcpy(out + head, note, nl);
+	memcpy(out + head + nl, e, tail);
+	*outlen = head + nl + tail;
+	return out;
 }
 
 static void report_stats(FILE *f, const Ktstr__TestResult *tr)
@@ -168,8 +237,13 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	fprintf(f, "%s\n", vd->detail ? vd->detail : "");
 	if (tr && tr->n_failures) {
 		fprintf(f, "--- failed checks ---\n");
-		for (size_t i = 0; i < tr->n_failures; i++)
-			fprintf(f, "  [%s] %s\n", tr->failures[i]->check, tr->failures[i]->message);
+		for (size_t i = 0; i < tr->n_failures; i++) {
+			char lim[96];
+
+			check_limit(tr->failures[i], lim, sizeof(lim));
+			fprintf(f, "  [%s] %s (%s)\n", tr->failures[i]->check,
+				tr->failures[i]->message, lim);
+		}
 	}
 	if (tr && (tr->n_workers || tr->n_cgroups))
 		report_stats(f, tr);
@@ -234,9 +308,14 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	}
 	free(schedlog);
 	if (vm && vm->has_guest_output && vm->guest_output.len) {
+		size_t n;
+		char *text = com2_for_people((const char *)vm->guest_output.data,
+					     vm->guest_output.len, &n);
+
 		fprintf(f, "--- guest output COM2 (tail) ---\n");
-		print_indented(f, (const char *)vm->guest_output.data, vm->guest_output.len,
-			       REPORT_TAIL_LINES);
+		if (text)
+			print_indented(f, text, n, REPORT_TAIL_LINES);
+		free(text);
 	}
 	if (vm && vm->has_console_tail && vm->console_tail.len) {
 		fprintf(f, "--- console COM1 (tail) ---\n");

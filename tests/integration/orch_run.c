@@ -290,6 +290,9 @@ Test(orch, a_failing_test_exits_1_with_a_useful_report, .timeout = 600)
 	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
 	cr_assert(strstr(out, "FAIL  eevdf_impossible_spread"), "%s", out);
 	cr_assert(strstr(out, "--- failed checks ---"), "%s", out);
+	/* Each failed check with what it was held to (examples/failing.yaml). */
+	cr_assert(strstr(out, "(limit 0.0001 %)") || strstr(out, "(limit 1 ms)"), "%s", out);
+	cr_assert_null(strstr(out, "===KTSTR_TEST_RESULT_START==="), "base64 shown:\n%s", out);
 	cr_assert(strstr(out, "--- stats ---"), "%s", out);
 	cr_assert(strstr(out, "--- timeline ---"), "%s", out);
 	cr_assert(strstr(out, "--- console COM1 (tail) ---"), "%s", out);

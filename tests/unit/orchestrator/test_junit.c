@@ -10,6 +10,7 @@
 #include "fake_backend.h"
 #include "helpers.h"
 #include "junit.h"
+#include "report.h"
 #include "runner.h"
 #include "vmres.h"
 
@@ -53,6 +54,8 @@ static void make_records(struct suite **s, struct plan *p, struct test_record **
 		tr.status = KTSTR__TEST_RESULT__STATUS__FAILED;
 		cf.check = "spread";
 		cf.message = "unfair cgroup: spread=42% <&> \"quoted\" \x01\x02 bad byte \xff";
+		cf.has_limit = 1;
+		cf.limit = 15;
 		tr.n_failures = 1;
 		tr.failures = cfs;
 		tr.scheduler_log_tail = "sched: ]]> CDATA breaker\n";
@@ -179,6 +182,34 @@ Test(junit, reports_stay_valid_whatever_bytes_the_guest_prints)
 	unlink(jpath);
 	sb_free(&xml);
 	sb_free(&json);
+	runner_free_records(recs, n);
+	plan_free(&p);
+	suite_free(s);
+}
+
+/* What people read: every failed check with the limit it was held to, and
+ * the COM2 tail without the kilobytes of base64 the TestResult travels as
+ * (it is decoded above it). */
+Test(report, failed_checks_print_their_limit_and_com2_hides_the_result_blob)
+{
+	struct suite *s;
+	struct plan p = { 0 };
+	struct test_record *recs;
+	size_t n, len = 0;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &len);
+
+	make_records(&s, &p, &recs, &n);
+	cr_assert_not_null(f);
+	cr_assert_eq(report_failure(f, s, &p, &recs[1]), 0);
+	fclose(f);
+	cr_assert(strstr(text, "  [spread] unfair cgroup: spread=42%"), "%s", text);
+	cr_assert(strstr(text, "(limit 15 %)\n"), "%s", text);
+	cr_assert(strstr(text, "--- guest output COM2 (tail) ---"), "%s", text);
+	cr_assert(strstr(text, "[TestResult: "), "%s", text);
+	cr_assert_null(strstr(text, "===KTSTR_TEST_RESULT_START==="), "the blob is shown:\n%s",
+		       text);
+	free(text);
 	runner_free_records(recs, n);
 	plan_free(&p);
 	suite_free(s);
