@@ -19,6 +19,7 @@
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "scenario.h"
+#include "sched_dump.h"
 #include "spec.h"
 #include "verdict.h"
 #include "worker.h"
@@ -424,6 +425,16 @@ static void on_sched_death(struct run *r, const char *during)
 	r->died = true;
 }
 
+/* The host's monitor saw a sustained violation and asks for sched_ext's
+ * debug dump (ring signal byte 'D'): relay it on COM2 (sched_dump.h). */
+static void serve_dump_request(struct report *rep)
+{
+	if (rep->have_ring && ring_slot_get(&rep->shm.ring, 12) == 'D') {
+		ring_slot_set(&rep->shm.ring, 12, 0);
+		sched_dump_relay(rep);
+	}
+}
+
 /* Hold for ms, ticking the watchers. Returns false when the scenario must
  * end early (scheduler died or the host asked to shut down). */
 static bool hold(struct run *r, uint64_t ms)
@@ -445,10 +456,7 @@ static bool hold(struct run *r, uint64_t ms)
 				r->host_stop = true;
 				return false;
 			}
-			if (ring_slot_get(&rep->shm.ring, 12) == 'D') {
-				ring_slot_set(&rep->shm.ring, 12, 0);
-				write_file("/proc/sysrq-trigger", "D");
-			}
+			serve_dump_request(rep);
 		}
 		if (now >= end)
 			return true;
@@ -668,6 +676,9 @@ void scenario_run(const struct scenario_env *env, const Ktstr__Scenario *sc, str
 		r->steps_done++;
 	}
 out_end:
+	/* A request that came with the scenario's last tick, while the
+	 * scheduler still runs. */
+	serve_dump_request(env->rep);
 	scen_end = elapsed_ms(r);
 	memcpy(le, &scen_end, sizeof(le));
 	report_msg(env->rep, KTSTR_MSG_SCENARIO_END, le, sizeof(le));

@@ -198,6 +198,8 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 			m->cpu_peaks[i]->max_nr_running, m->cpu_peaks[i]->max_local_dsq);
 	if (m->n_cpu_peaks > REPORT_MONITOR_CPUS || m->cpu_peaks_omitted)
 		fprintf(f, "  ... more CPUs in the JSON report\n");
+	if (m->debug_dump_requested)
+		fprintf(f, "  sched_ext debug dump requested (SysRq-D): its lines are in the COM2 tail below\n");
 	if (m->has_watchdog_timeout_ms)
 		fprintf(f, "  sched_ext watchdog: %u ms, written %llu times%s%.120s\n",
 			m->watchdog_timeout_ms, (unsigned long long)m->watchdog_writes,

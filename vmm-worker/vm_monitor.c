@@ -92,6 +92,21 @@ void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcp
 		return;
 	monitor_sample(vm->m, now_ns, vcpu_cpu_ns);
 	keep_watchdog(vm);
+	if (!vm->dump_asked) {
+		struct monitor_summary s;
+
+		monitor_summarize(vm->m, &s);
+		vm->dump_due = s.violations_total > 0;
+	}
+}
+
+bool vm_monitor_take_dump_request(struct vm_monitor *vm)
+{
+	if (!vm->dump_due || vm->dump_asked)
+		return false;
+	vm->dump_asked = true;
+	kinfo("monitor: asking the guest for a sched_ext debug dump (SysRq-D)");
+	return true;
 }
 
 Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_why)
@@ -111,6 +126,8 @@ Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_
 	r->watchdog_writes = vm->watchdog_writes;
 	if (vm->watchdog_note[0])
 		r->watchdog_note = strdup(vm->watchdog_note);
+	r->has_debug_dump_requested = 1;
+	r->debug_dump_requested = vm->dump_asked;
 	return r;
 }
 

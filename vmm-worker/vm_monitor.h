@@ -32,6 +32,7 @@ struct vm_monitor {
 	uint64_t watchdog_writes;	/* 8-byte writes made (monitor_watchdog_plan) */
 	struct monitor_wd_state wd;
 	char watchdog_note[128];	/* why it was never lowered, "" once lowered */
+	bool dump_due, dump_asked;	/* a violation: ask the guest for SysRq-D once */
 };
 
 /* Off, with the reason "no kernel layout" until vm_monitor_start. */
@@ -46,6 +47,10 @@ void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t
  * the watchdog timeout written. vcpu_cpu_ns: per vCPU host CPU time so far,
  * or NULL when the engine cannot see it (QEMU). */
 void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcpu_cpu_ns);
+/* True once, on the tick after the first violation: the engine then asks
+ * the guest for a sched_ext debug dump (ring signal byte 'D', served by
+ * PID 1 with SysRq-D), which lands on the console the report shows. */
+bool vm_monitor_take_dump_request(struct vm_monitor *vm);
 /* The report for VmResult.monitor (malloc'd: free_unpacked NULL), or NULL
  * when off (*off_why then says why) or out of memory. */
 Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_why);

@@ -77,7 +77,8 @@ Test(sched_real, scx_cpu0, .timeout = 600) { scheduler_passes("cpu0"); }
 
 /* What no worker feels: scx_cpu0 queues every task on CPU 0. Its workers
  * all make progress (the guest's checks pass), and only the host-side
- * monitor, reading the runqueues from outside, fails it: imbalance. */
+ * monitor, reading the runqueues from outside, fails it: imbalance. The
+ * violation also fetches sched_ext's debug dump into the report. */
 Test(sched_real, the_monitor_fails_a_scheduler_that_leaves_a_cpu_idle, .timeout = 600)
 {
 	struct suite_env e;
@@ -93,6 +94,9 @@ Test(sched_real, the_monitor_fails_a_scheduler_that_leaves_a_cpu_idle, .timeout 
 	assert_has(out, ", cpu1 ");
 	assert_has(out, "), ending at +");
 	assert_has(out, "--- monitor ---");
+	/* The violation asked the guest for sched_ext's own dump: relayed. */
+	assert_has(out, "sched_ext debug dump requested (SysRq-D)");
+	assert_has(out, "sched_ext dump: ");
 	rec = json_record(&e, "imbalance_cpu0");
 	assert_has(rec, "\"verdict\":\"FAIL\"");
 	assert_has(rec, "\"monitor\":{\"verdict\":\"MONITOR_FAIL\"");

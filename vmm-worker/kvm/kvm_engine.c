@@ -226,6 +226,8 @@ static void watch(struct kvm_engine *e)
 		drain_ring(e);
 		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
 				vcpu_times(e, e->vcpu_ns));
+		if (e->have_ring && vm_monitor_take_dump_request(&e->end->monitor))
+			ring_slot_set(&e->ring, 12, 'D');
 		if (capture_saw_panic(e->cap)) {
 			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, true, "kernel panic on the console");
 			break;

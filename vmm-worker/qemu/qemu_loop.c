@@ -160,6 +160,8 @@ void qemu_loop_run(struct qemu_vm *q)
 			qemu_ring_drain(q, true);
 			/* No vCPU times: QEMU's threads are another process's. */
 			vm_monitor_tick(&q->end->monitor, now * 1000, NULL);
+			if (q->ring_ok && vm_monitor_take_dump_request(&q->end->monitor))
+				ring_slot_set(&q->ring, 12, 'D');
 			c.next_tick = now + TICK_MS * 1000;
 		}
 		if (poll_once(q, &c, now) < 0) {
