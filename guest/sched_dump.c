@@ -51,9 +51,14 @@ unsigned sched_dump_relay(struct report *rep)
 	if (fd < 0 || write_file("/proc/sysrq-trigger", "D"))
 		goto out;
 	deadline = ktstr_now_ms() + SCHED_DUMP_WAIT_MS;
-	while (lines < SCHED_DUMP_MAX_LINES && total < SCHED_DUMP_MAX_BYTES) {
+	/* A scheduler printing without pause (bpf_printk) keeps the pipe
+	 * full: the deadline holds whether or not reads block. */
+	while (lines < SCHED_DUMP_MAX_LINES && total < SCHED_DUMP_MAX_BYTES &&
+	       ktstr_now_ms() < deadline) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0 && errno == EAGAIN) {
 			uint64_t now = ktstr_now_ms();
 			struct pollfd p = { .fd = fd, .events = POLLIN };

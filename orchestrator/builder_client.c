@@ -12,6 +12,7 @@
 
 #include "ktstr/error.h"
 #include "ktstr/frame.h"
+#include "ktstr/log.h"
 #include "ktstr/spawn.h"
 #include "builder_client.h"
 #include "ktstr/imgcache_fd.h"
@@ -121,10 +122,13 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		return ret;
 	}
 	bc->sock = sv[0];
-	/* A stop signal kills the builder, so a build in progress ends now;
-	 * one started as another account cannot be killed from here, so the
-	 * socket is shut down too: the wait for its reply ends at once, and
-	 * the builder exits at its next read (or with us: PDEATHSIG). */
+	/* A stop signal kills the builder, so a build in progress ends now.
+	 * One started as the cache owner cannot be signalled once this
+	 * process has dropped root (nor by its parent-death signal, which the
+	 * kernel checks against our ids): the socket is shut down too, so the
+	 * wait for its reply ends at once, and the builder exits at its next
+	 * read of the socket, after the build in progress (docs/security.md,
+	 * "Known limits"). */
 	stop_watch_child(bc->pid, false);
 	stop_watch_sock(bc->sock);
 	return 0;
@@ -143,7 +147,10 @@ int builder_client_stop(struct builder_client *bc)
 		return 0;
 	ret = ktstr_wait_timeout(bc->pid, &status, BUILDER_CLIENT_STOP_MS);
 	if (ret == -ETIMEDOUT) {
-		kill(bc->pid, SIGKILL);
+		if (kill(bc->pid, SIGKILL) && errno == EPERM)
+			kwarn("initramfs builder %d (the cache owner's) did not exit within %d ms and "
+			      "cannot be signalled from here; it exits when its build ends",
+			      (int)bc->pid, BUILDER_CLIENT_STOP_MS);
 		ret = ktstr_wait_timeout(bc->pid, &status, BUILDER_CLIENT_STOP_MS);
 		if (!ret)
 			ret = -ETIMEDOUT;

@@ -120,8 +120,11 @@ int cache_owner_open_images(const struct cache_owner *co, int *dirfd, char *path
 			 "(set KTSTR_CACHE_DIR)");
 		return ret;
 	}
-	if (snprintf(path, pathlen, "%s/images", base) >= (int)pathlen)
+	if (snprintf(path, pathlen, "%s/images", base) >= (int)pathlen) {
+		snprintf(err, errlen, "image cache: %s/images is too long a path (set KTSTR_CACHE_DIR)",
+			 base);
 		return -ENAMETOOLONG;
+	}
 	ret = mkdir_p(base, 0755);
 	if (ret) {
 		snprintf(err, errlen, "image cache: cannot create %s: %s (set KTSTR_CACHE_DIR)",
@@ -139,8 +142,30 @@ int cache_owner_open_images(const struct cache_owner *co, int *dirfd, char *path
 	fd = openat(bfd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st))
 		goto err_errno;
+	/* What we made must be what we opened: root's and private. Anyone
+	 * who can write the parent could swap in a directory of their own
+	 * between the mkdir and the open (not a link: O_NOFOLLOW); root must
+	 * not hand that, and what was planted in it, to the owner. */
+	if (made && (st.st_uid != 0 || (st.st_mode & 0077))) {
+		snprintf(err, errlen, "image cache %s changed between its creation and its opening "
+			 "(now uid %u, mode %03o): someone else can write %s; make it root's "
+			 "(chmod go-w) or set KTSTR_CACHE_DIR elsewhere",
+			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777), base);
+		ret = -EPERM;
+		goto err;
+	}
 	if (made && (fchown(fd, co->uid, co->gid) || fchmod(fd, 0700)))
 		goto err_errno;
+	/* The owner's, and nobody else may write it (a legacy cache chown'd
+	 * by hand may still be group- or world-writable). */
+	if (!made && st.st_uid == co->uid && (st.st_mode & 0022)) {
+		snprintf(err, errlen, "image cache %s is writable by others (mode %03o): anyone "
+			 "who could write it may have planted images; remove it (ktstr rebuilds it) "
+			 "or chmod go-w it after checking its contents",
+			 path, (unsigned)(st.st_mode & 0777));
+		ret = -EPERM;
+		goto err;
+	}
 	if (!made && st.st_uid != co->uid) {
 		snprintf(err, errlen,
 			 "image cache %s belongs to uid %u, not to the cache owner %s (uid %u): "
@@ -189,7 +214,11 @@ int cache_owner_start_builder(const struct cache_owner *co, bool insecure,
 	int ret;
 
 	if (check) {
+		err[0] = '\0';
 		ret = cache_owner_as(co, check, arg);
+		if (ret && !err[0])
+			snprintf(err, errlen, "cannot take %s's ids to check what the builder reads: %s",
+				 co->name, strerror(-ret));
 		if (ret)
 			return ret;
 	}

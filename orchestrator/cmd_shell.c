@@ -214,7 +214,8 @@ static int includes_readable(void *arg)
 	struct shell_vm *vm = arg;
 
 	for (size_t i = 0; i < vm->o.nincludes; i++) {
-		if (access(vm->o.includes[i], R_OK)) {
+		/* AT_EACCESS: the effective ids (cache_owner_as), not root's. */
+		if (faccessat(AT_FDCWD, vm->o.includes[i], R_OK, AT_EACCESS)) {
 			int ret = -errno;
 
 			snprintf(vm->err, sizeof(vm->err),

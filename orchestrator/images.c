@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +210,9 @@ int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errl
 static int check_readable(const char *what, const char *path, const char *user, char *err,
 			  size_t errlen)
 {
-	if (!access(path, R_OK))
+	/* AT_EACCESS: as the effective ids, which cache_owner_as() sets to
+	 * the cache owner's (plain access() asks as the real uid: root). */
+	if (!faccessat(AT_FDCWD, path, R_OK, AT_EACCESS))
 		return 0;
 	snprintf(err, errlen,
 		 "%s %s is not readable by user %s (uid %u), whom the initramfs builder runs as "

@@ -14,15 +14,26 @@
  * budget, vmm-worker/capture.h): the text report shows the first ones. */
 #define REPORT_TIMELINE_MAX 64u
 
+/* Text the guest or a worker chose (a verdict detail, a check's message, a
+ * sched_ext exit reason) goes to a terminal or a CI log: control bytes are
+ * blanked so it cannot move the cursor, clear the screen or forge lines. */
+static void put_clean(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
+}
+
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		     const struct test_record *r)
 {
 	const struct variant *v = &p->v[r->vidx];
 	const struct verdict *vd = &r->verdict;
 
-	if (!r->attempts)
-		return fprintf(f, "%-5s %s  (%s)\n", vd->kind == V_SKIP ? "SKIP" : verdict_name(vd->kind),
-			       v->name, vd->detail ? vd->detail : "") < 0 ? -1 : 0;
+	if (!r->attempts) {
+		fprintf(f, "%-5s %s  (", vd->kind == V_SKIP ? "SKIP" : verdict_name(vd->kind), v->name);
+		put_clean(f, vd->detail);
+		return fprintf(f, ")\n") < 0 ? -1 : 0;
+	}
 	fprintf(f, "%-5s %s  (%s, %.1fs",
 		vd->kind == V_PASS   ? "PASS"
 		: vd->kind == V_SKIP ? "SKIP"
@@ -44,8 +55,10 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 	if (record_worker_sandboxed(r) == 1 && record_qemu_landlock(r) == 0)
 		fprintf(f, ", QEMU WITHOUT LANDLOCK");
 	fprintf(f, ")");
-	if (vd->kind != V_PASS)
-		fprintf(f, " %s: %s", verdict_name(vd->kind), vd->detail ? vd->detail : "");
+	if (vd->kind != V_PASS) {
+		fprintf(f, " %s: ", verdict_name(vd->kind));
+		put_clean(f, vd->detail);
+	}
 	fputc('\n', f);
 	return 0;
 }
@@ -97,11 +110,16 @@ static void check_limit(const Ktstr__CheckFailure *cf, char *out, size_t len)
 			continue;
 		if (units[i].text)
 			snprintf(out, len, "%s", units[i].text);
+		else if (!cf->has_limit)
+			snprintf(out, len, "limit not reported");
 		else
 			snprintf(out, len, "limit %g%s", cf->limit * units[i].scale, units[i].unit);
 		return;
 	}
-	snprintf(out, len, "limit %g", cf->limit);
+	if (cf->has_limit)
+		snprintf(out, len, "limit %g", cf->limit);
+	else
+		snprintf(out, len, "limit not reported");
 }
 
 /* The COM2 tail as people read it: the base64 TestResult between its
@@ -127,7 +145,7 @@ static char *com2_for_people(const char *buf, size_t len, size_t *outlen)
 	head = (size_t)(s - buf);
 	e += strlen(KTSTR_COM2_RESULT_END);
 	tail = len - (size_t)(e - buf);
-	nl = snprintf(note, sizeof(note), "[TestResult: %zu bytes of base64, decoded above]",
+	nl = snprintf(note, sizeof(note), "[TestResult: %zu bytes of base64, not shown]",
 		      (size_t)(e - s));
 	out = malloc(head + nl + tail + 1);
 	if (!out)
@@ -165,6 +183,43 @@ static void report_stats(FILE *f, const Ktstr__TestResult *tr)
 	}
 }
 
+/* The sched_ext debug dump PID 1 relayed on COM2 after the monitor's first
+ * violation (guest/sched_dump.h: "sched_ext dump: " lines), at most
+ * REPORT_DUMP_LINES of it; control bytes blanked as in every tail. */
+#define REPORT_DUMP_PREFIX "sched_ext dump: "
+#define REPORT_DUMP_LINES 60u
+
+static void report_sched_dump(FILE *f, const Ktstr__VmResult *vm)
+{
+	const char *p = (const char *)vm->guest_output.data;
+	const char *end = p ? p + vm->guest_output.len : NULL;
+	unsigned shown = 0, more = 0;
+
+	fprintf(f, "  sched_ext debug dump (SysRq-D), requested on the first violation:\n");
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+
+		if ((size_t)(e - p) >= strlen(REPORT_DUMP_PREFIX) &&
+		    !memcmp(p, REPORT_DUMP_PREFIX, strlen(REPORT_DUMP_PREFIX))) {
+			if (shown < REPORT_DUMP_LINES) {
+				fputs("  | ", f);
+				for (const char *c = p + strlen(REPORT_DUMP_PREFIX); c < e; c++)
+					fputc((unsigned char)*c < 0x20 && *c != '\t' ? ' ' : *c, f);
+				fputc('\n', f);
+				shown++;
+			} else {
+				more++;
+			}
+		}
+		p = e + 1;
+	}
+	if (!shown)
+		fprintf(f, "  | (none relayed: the request came after the scenario's last tick)\n");
+	if (more)
+		fprintf(f, "  | ... %u more lines in the guest output\n", more);
+}
+
 /* Printed as data: the worker bounded the report; these lines cap it again
  * for people (at most REPORT_MONITOR_CPUS CPUs, every kept violation). */
 #define REPORT_MONITOR_CPUS 16u
@@ -174,32 +229,36 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 	const Ktstr__MonitorReport *m = vm ? vm->monitor : NULL;
 
 	if (!m) {
-		if (vm && vm->monitor_off)
-			fprintf(f, "--- monitor ---\n  off: %.300s\n", vm->monitor_off);
+		if (vm && vm->monitor_off) {
+			fputs("--- monitor ---\n  off: ", f);
+			put_clean(f, vm->monitor_off);
+			fputc('\n', f);
+		}
 		return;
 	}
-	fprintf(f, "--- monitor ---\n  %.300s\n", m->summary ? m->summary : "?");
+	fputs("--- monitor ---\n  ", f);
+	put_clean(f, m->summary ? m->summary : "?");
+	fputc('\n', f);
 	fprintf(f, "  %llu samples (%llu judged, %llu implausible), worst imbalance %.1f "
 		   "(limit %.1f), local DSQ limit %u, %u consecutive samples\n",
 		(unsigned long long)m->samples, (unsigned long long)m->evaluated,
 		(unsigned long long)m->implausible, m->worst_imbalance_ratio, m->max_imbalance_ratio,
 		m->max_local_dsq_depth, m->sustained_samples);
-	for (size_t i = 0; i < m->n_violations; i++)
-		fprintf(f, "  [%s] %.300s\n",
-			protobuf_c_enum_descriptor_get_value(&ktstr__monitor_check__descriptor,
-							     m->violations[i]->check)
-				? protobuf_c_enum_descriptor_get_value(
-					  &ktstr__monitor_check__descriptor, m->violations[i]->check)
-					  ->name
-				: "?",
-			m->violations[i]->message);
+	for (size_t i = 0; i < m->n_violations; i++) {
+		const ProtobufCEnumValue *cv = protobuf_c_enum_descriptor_get_value(
+			&ktstr__monitor_check__descriptor, m->violations[i]->check);
+
+		fprintf(f, "  [%s] ", cv ? cv->name : "?");
+		put_clean(f, m->violations[i]->message);
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < m->n_cpu_peaks && i < REPORT_MONITOR_CPUS; i++)
 		fprintf(f, "  cpu%u: peak nr_running %u, peak local DSQ %u\n", m->cpu_peaks[i]->cpu,
 			m->cpu_peaks[i]->max_nr_running, m->cpu_peaks[i]->max_local_dsq);
 	if (m->n_cpu_peaks > REPORT_MONITOR_CPUS || m->cpu_peaks_omitted)
 		fprintf(f, "  ... more CPUs in the JSON report\n");
 	if (m->debug_dump_requested)
-		fprintf(f, "  sched_ext debug dump requested (SysRq-D): its lines are in the COM2 tail below\n");
+		report_sched_dump(f, vm);
 	if (m->has_watchdog_timeout_ms)
 		fprintf(f, "  sched_ext watchdog: %u ms, written %llu times%s%.120s\n",
 			m->watchdog_timeout_ms, (unsigned long long)m->watchdog_writes,
@@ -236,15 +295,19 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 			fprintf(f, "fingerprint: %s\n", fp);
 		free(fp);
 	}
-	fprintf(f, "%s\n", vd->detail ? vd->detail : "");
+	put_clean(f, vd->detail);
+	fputc('\n', f);
 	if (tr && tr->n_failures) {
 		fprintf(f, "--- failed checks ---\n");
 		for (size_t i = 0; i < tr->n_failures; i++) {
 			char lim[96];
 
 			check_limit(tr->failures[i], lim, sizeof(lim));
-			fprintf(f, "  [%s] %s (%s)\n", tr->failures[i]->check,
-				tr->failures[i]->message, lim);
+			fputs("  [", f);
+			put_clean(f, tr->failures[i]->check);
+			fputs("] ", f);
+			put_clean(f, tr->failures[i]->message);
+			fprintf(f, " (%s)\n", lim);
 		}
 	}
 	if (tr && (tr->n_workers || tr->n_cgroups))
@@ -277,10 +340,16 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	} else {
 		fprintf(f, "  no VM result (infrastructure failure)\n");
 	}
-	if (tr && tr->sched_exit_reason)
-		fprintf(f, "  sched_ext exit: %s\n", tr->sched_exit_reason);
-	if (vd->sched_exit && vd->sched_exit->reason)
-		fprintf(f, "  scheduler exit: %s\n", vd->sched_exit->reason);
+	if (tr && tr->sched_exit_reason) {
+		fputs("  sched_ext exit: ", f);
+		put_clean(f, tr->sched_exit_reason);
+		fputc('\n', f);
+	}
+	if (vd->sched_exit && vd->sched_exit->reason) {
+		fputs("  scheduler exit: ", f);
+		put_clean(f, vd->sched_exit->reason);
+		fputc('\n', f);
+	}
 	if (vd->crash) {
 		fprintf(f, "--- guest crash ---\n");
 		print_indented(f, vd->crash, strlen(vd->crash), REPORT_TAIL_LINES);

@@ -53,11 +53,16 @@ int qemu_mem_create(struct qemu_mem *m, uint32_t nodes, const uint64_t *node_mb)
 		char name[32];
 		snprintf(name, sizeof(name), "ktstr-guest-ram-%u", i);
 		/* CLOEXEC: only the QEMU child gets it, through ktstr_spawn. */
-		m->fd[i] = memfd_create(name, MFD_CLOEXEC);
+		m->fd[i] = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (m->fd[i] < 0)
 			goto err;
 		m->size[i] = node_mb[i] << 20;
 		if (ftruncate(m->fd[i], (off_t)m->size[i]) != 0)
+			goto err;
+		/* The size is final: a QEMU that guest code took over cannot
+		 * shrink it under the worker's mappings (the ring, the
+		 * monitor's view), which would fault the worker (SIGBUS). */
+		if (fcntl(m->fd[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
 			goto err;
 	}
 	return 0;
@@ -149,9 +154,11 @@ int qemu_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 
 void qemu_mem_destroy(struct qemu_mem *m)
 {
-	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
+	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++) {
 		if (m->ram[i])
 			munmap(m->ram[i], m->size[i]);
+		m->ram[i] = NULL;
+	}
 	if (m->shm)
 		munmap(m->shm, m->shm_size);
 	m->shm = NULL;

@@ -189,7 +189,7 @@ Test(junit, reports_stay_valid_whatever_bytes_the_guest_prints)
 
 /* What people read: every failed check with the limit it was held to, and
  * the COM2 tail without the kilobytes of base64 the TestResult travels as
- * (it is decoded above it). */
+ * (the verdict decodes it). */
 Test(report, failed_checks_print_their_limit_and_com2_hides_the_result_blob)
 {
 	struct suite *s;
