@@ -15,12 +15,18 @@
 #define REPORT_TIMELINE_MAX 64u
 
 /* Text the guest or a worker chose (a verdict detail, a check's message, a
- * sched_ext exit reason) goes to a terminal or a CI log: control bytes are
- * blanked so it cannot move the cursor, clear the screen or forge lines. */
+ * sched_ext exit reason, a console line) goes to a terminal or a CI log:
+ * control bytes are blanked so it cannot move the cursor, clear the screen
+ * or forge lines. Tabs stay. n bytes, or up to the NUL with put_clean. */
+static void put_clean_n(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		fputc(((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f ? ' ' : s[i], f);
+}
+
 static void put_clean(FILE *f, const char *s)
 {
-	for (; s && *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
+	put_clean_n(f, s, s ? strlen(s) : 0);
 }
 
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
@@ -74,10 +80,9 @@ static void print_indented(FILE *f, const char *text, size_t len, unsigned max_l
 		const char *e = strchr(p, '\n');
 		size_t l = e ? (size_t)(e - p) : strlen(p);
 
-		/* Strip CRs and other control bytes a console may carry. */
+		/* CRs and other control bytes a console may carry: blanked. */
 		fputs("  | ", f);
-		for (size_t i = 0; i < l; i++)
-			fputc((unsigned char)p[i] < 0x20 && p[i] != '\t' ? ' ' : p[i], f);
+		put_clean_n(f, p, l);
 		fputc('\n', f);
 		p += l + (e ? 1 : 0);
 	}
@@ -185,7 +190,7 @@ static void report_stats(FILE *f, const Ktstr__TestResult *tr)
 
 /* The sched_ext debug dump PID 1 relayed on COM2 after the monitor's first
  * violation (guest/sched_dump.h: "sched_ext dump: " lines), at most
- * REPORT_DUMP_LINES of it; control bytes blanked as in every tail. */
+ * REPORT_DUMP_LINES of it. */
 #define REPORT_DUMP_PREFIX "sched_ext dump: "
 #define REPORT_DUMP_LINES 60u
 
@@ -204,8 +209,8 @@ static void report_sched_dump(FILE *f, const Ktstr__VmResult *vm)
 		    !memcmp(p, REPORT_DUMP_PREFIX, strlen(REPORT_DUMP_PREFIX))) {
 			if (shown < REPORT_DUMP_LINES) {
 				fputs("  | ", f);
-				for (const char *c = p + strlen(REPORT_DUMP_PREFIX); c < e; c++)
-					fputc((unsigned char)*c < 0x20 && *c != '\t' ? ' ' : *c, f);
+				put_clean_n(f, p + strlen(REPORT_DUMP_PREFIX),
+					    (size_t)(e - p) - strlen(REPORT_DUMP_PREFIX));
 				fputc('\n', f);
 				shown++;
 			} else {
