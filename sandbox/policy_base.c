@@ -50,7 +50,8 @@ const struct sandbox_rule sandbox_base_rules[] = {
 
 	/* time: vDSO normally, a real syscall when the clocksource has no
 	 * vDSO support (common in VMs, e.g. kvm_pvm) */
-	SB_ALLOW(clock_gettime, "ktstr_now_us/ms, watchdog deadlines"),
+	SB_ALLOW(clock_gettime, "ktstr_now_us/ms, watchdog deadlines; the KVM engine's monitor "
+				 "reads each vCPU thread's CPU clock (kvm_engine.c, vcpu_times)"),
 	SB_ALLOW(gettimeofday, "glibc time() fallback"),
 	SB_ALLOW(clock_nanosleep, "bounded back-off sleeps"),
 	SB_ALLOW(nanosleep, "bounded back-off sleeps"),

@@ -42,11 +42,14 @@ void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t
 	vm->off[0] = '\0';
 	vm->write = write;
 	vm->ctx = ctx;
-	vm->interval_ms = spec->monitor && spec->monitor->has_interval_ms &&
-					  spec->monitor->interval_ms
-				  ? spec->monitor->interval_ms
-				  : 100;
-	vm->watchdog_ms = spec->monitor ? spec->monitor->watchdog_timeout_ms : 4000;
+	{
+		/* An absent MonitorSpec means its defaults (proto/worker.proto). */
+		Ktstr__MonitorSpec d = KTSTR__MONITOR_SPEC__INIT;
+		const Ktstr__MonitorSpec *ms = spec->monitor ? spec->monitor : &d;
+
+		vm->interval_ms = ms->interval_ms ? ms->interval_ms : d.interval_ms;
+		vm->watchdog_ms = ms->watchdog_timeout_ms;
+	}
 	snprintf(vm->watchdog_note, sizeof(vm->watchdog_note), "%s",
 		 vm->watchdog_ms ? "never lowered: no scheduler attached with a longer timeout"
 				 : "off (watchdog_timeout 0)");

@@ -13,13 +13,17 @@
 
 void monitor_thresholds_default(struct monitor_thresholds *th)
 {
+	Ktstr__MonitorSpec d = KTSTR__MONITOR_SPEC__INIT;
+
+	/* What the wire carries has one home, MonitorSpec's [default = ...]
+	 * (proto/worker.proto); the rest is the monitor's own. */
 	*th = (struct monitor_thresholds){
-		.max_imbalance_ratio = 4.0,
-		.max_local_dsq_depth = 50,
-		.fail_on_stall = true,
+		.max_imbalance_ratio = d.max_imbalance_ratio,
+		.max_local_dsq_depth = d.max_local_dsq_depth,
+		.fail_on_stall = d.fail_on_stall,
 		.max_fallback_rate = 200.0,
 		.max_keep_last_rate = 100.0,
-		.sustained_samples = 5,
+		.sustained_samples = d.sustained_samples,
 		.warmup_ns = 1000000000ull,
 		.stall_blind_samples = 50,
 	};
@@ -31,7 +35,7 @@ void monitor_thresholds_from_spec(const Ktstr__MonitorSpec *spec, struct monitor
 	if (!spec)
 		return;
 	/* protobuf-c fills MonitorSpec's [default = ...] values when a field
-	 * is unset, and they are the same numbers as ours. */
+	 * is unset: the same numbers as the defaults above. */
 	th->max_imbalance_ratio = spec->max_imbalance_ratio;
 	th->max_local_dsq_depth = spec->max_local_dsq_depth;
 	th->fail_on_stall = spec->fail_on_stall;
