@@ -446,6 +446,13 @@ static void sched_ext_parts(struct builder *b, const struct btf *btf, const stru
 		add_missing(b, "symbol %s", "scx_enable_state_var (or scx_ops_enable_state_var)");
 	}
 	enable_states(b, btf);
+	/* The runnable-task check: the lists sched_ext's watchdog walks. */
+	l->scx_rq_runnable_list = field(b, btf, "scx_rq", "runnable_list");
+	l->task_scx = field(b, btf, "task_struct", "scx");
+	l->scx_entity_runnable_node = field(b, btf, "sched_ext_entity", "runnable_node");
+	l->scx_entity_runnable_at = field(b, btf, "sched_ext_entity", "runnable_at");
+	l->task_pid = field(b, btf, "task_struct", "pid");
+	l->task_comm = field(b, btf, "task_struct", "comm");
 
 	/* The watchdog timeout: a static before the per-root scheduler, a
 	 * field of *scx_root after. */

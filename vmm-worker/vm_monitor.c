@@ -84,6 +84,14 @@ static void keep_watchdog(struct vm_monitor *vm)
 			return;
 		vm->watchdog_writes++;
 	}
+	if (vm->wd.forced && !vm->forced_said) {
+		vm->forced_said = true;
+		kinfo("monitor: a task waited past the watchdog timeout before the kernel's "
+		      "first check: aged its check-in stamp so it ejects the scheduler now");
+		snprintf(vm->watchdog_note, sizeof(vm->watchdog_note),
+			 "a task waited past it before the kernel's first check: the kernel was "
+			 "made to eject the scheduler at once");
+	}
 }
 
 void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcpu_cpu_ns)

@@ -31,7 +31,9 @@ struct vm_monitor {
 	uint32_t watchdog_ms;	/* 0 = the kernel's own timeout */
 	uint64_t watchdog_writes;	/* 8-byte writes made (monitor_watchdog_plan) */
 	struct monitor_wd_state wd;
-	char watchdog_note[128];	/* why it was never lowered, "" once lowered */
+	char watchdog_note[160];	/* why it was never lowered, "" once lowered,
+					 * or that a stalled task forced the ejection */
+	bool forced_said;
 	bool dump_due, dump_asked;	/* a violation: ask the guest for SysRq-D once */
 };
 

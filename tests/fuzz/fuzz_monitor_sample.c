@@ -71,7 +71,7 @@ static void put(uint64_t gpa, const void *v, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Ktstr__GuestKernelLayout l = KTSTR__GUEST_KERNEL_LAYOUT__INIT;
-	Ktstr__KernelField f[12];
+	Ktstr__KernelField f[18];
 	Ktstr__KernelEnumValue en = KTSTR__KERNEL_ENUM_VALUE__INIT, *enp = &en;
 	Ktstr__KernelField evf[2];
 	Ktstr__ScxEventCounter ev[2], *evp[2] = { &ev[0], &ev[1] };
@@ -83,7 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t n[16];
 	uint32_t ncpu, rq_size;
 	const uint8_t *edits;
-	size_t nedits, w;
+	size_t nedits, w, nw;
+	struct monitor_wd_state wd = { 0 };
+	struct monitor_write wr[MONITOR_WD_WRITES];
 	uint8_t fl;
 	static const char banner[] = "Linux version 7.2.13";
 
@@ -105,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The layout: symbols in the image, fields inside a small struct rq. */
 	pcpu_start = fl & FL_ZERO_BASED ? 0 : KMAP + IMG - AREA;
 	rq_size = 64 + n[0] % 1984;
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < 18; i++) {
 		ktstr__kernel_field__init(&f[i]);
 		f[i].size = 4;
 	}
@@ -177,6 +179,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		l.scx_events = evp;
 	}
 
+	/* The runnable-task check and the watchdog plan: the list head in
+	 * scx_rq, tasks anywhere in RAM (small offsets), jiffies and the
+	 * check-in stamp in the image. */
+	l.scx_rq_runnable_list = &f[12];
+	f[12].offset = n[12] % 48;
+	f[12].size = 16;
+	l.task_scx = &f[13];
+	f[13].offset = n[13] % 64;
+	f[13].size = 64;
+	l.scx_entity_runnable_node = &f[14];
+	f[14].offset = 8;
+	f[14].size = 16;
+	l.scx_entity_runnable_at = &f[15];
+	f[15].offset = 24;
+	f[15].size = 8;
+	l.task_pid = &f[16];
+	f[16].offset = 32;
+	l.task_comm = &f[17];
+	f[17].offset = 40;
+	f[17].size = 16;
+	l.has_jiffies = l.has_scx_watchdog_timestamp = 1;
+	l.jiffies = KMAP + (n[14] ^ n[15]) % IMG;
+	l.scx_watchdog_timestamp = KMAP + (n[13] ^ n[15]) % IMG;
+
 	if (fl & FL_BOOT) {
 		uint64_t po = PO, one = fl & FL_ENABLED ? 1 : 3;
 
@@ -209,6 +235,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (monitor_watchdog_target(m, 4000, 0, &gpa, &val, &w) == 0 &&
 		    (w != 8 || gpa >= RAM_SIZE || w > RAM_SIZE - gpa || !val))
 			abort();
+		/* The plan's writes land in RAM, at most MONITOR_WD_WRITES; the
+		 * guest then sees them, as it would. */
+		if (monitor_watchdog_plan(m, 4000, 0, &wd, wr, &nw) == 0) {
+			if (nw > MONITOR_WD_WRITES)
+				abort();
+			for (size_t i = 0; i < nw; i++) {
+				if (wr[i].gpa >= RAM_SIZE || 8 > RAM_SIZE - wr[i].gpa)
+					abort();
+				memcpy(ram + wr[i].gpa, &wr[i].value, 8);
+			}
+		}
 		if (monitor_ring_len(m) > monitor_ring_depth(m))
 			abort();
 	}

@@ -186,6 +186,7 @@ enum monitor_check {
 	MONITOR_CHECK_RQ_CLOCK_STALL = 3,
 	MONITOR_CHECK_FALLBACK_RATE = 4,
 	MONITOR_CHECK_KEEP_LAST_RATE = 5,
+	MONITOR_CHECK_TASK_STALL = 6,
 };
 
 struct monitor_violation {
@@ -265,7 +266,12 @@ int monitor_watchdog_target(const struct monitor *m, uint32_t timeout_ms, uint32
  *   3. the check-in stamp, to the guest's jiffies, every tick until the
  *      kernel's own work has run once (the stamp changes under us) or must
  *      have (the old interval passed): after that the kernel checks in on
- *      its own, at the new cadence.
+ *      its own, at the new cadence;
+ *   4. inside that window, when the runnable-task check (monitor_sample)
+ *      confirmed a task waiting past the timeout: the stamp, aged by a
+ *      timeout instead, so the kernel's tick ejects the scheduler at once
+ *      ("runnable task stall"), as its own check would have had it run;
+ *      the window ends there (st->forced counts it).
  * st carries the window between ticks (zero it when the VM starts). Fills
  * w[0..*n) (at most MONITOR_WD_WRITES, each 8 bytes). Returns 0 (perhaps
  * nothing to write), -EAGAIN (not attached yet), -ENOENT (the layout lacks
@@ -279,6 +285,7 @@ struct monitor_wd_state {
 	bool window;		/* refreshing the check-in stamp */
 	uint64_t stamp, until;	/* what we last wrote; when the old work has surely run */
 	uint64_t lowered;	/* times the timeout was lowered (attaches seen) */
+	uint64_t forced;	/* times a stalled task made us age the stamp */
 };
 int monitor_watchdog_plan(const struct monitor *m, uint32_t timeout_ms, uint32_t hz,
 			  struct monitor_wd_state *st, struct monitor_write *w, size_t *n);

@@ -31,11 +31,9 @@ static bool streak_step(struct monitor_streak *s, bool bad, const struct monitor
 	return false;
 }
 
-static void violation(struct monitor *m, enum monitor_check check, const struct monitor_streak *s,
-		      const struct monitor_sample_hdr *h, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static void violation(struct monitor *m, enum monitor_check check, const struct monitor_streak *s,
-		      const struct monitor_sample_hdr *h, const char *fmt, ...)
+void monitor_violation(struct monitor *m, enum monitor_check check,
+		       const struct monitor_streak *s, const struct monitor_sample_hdr *h,
+		       const char *fmt, ...)
 {
 	struct monitor_violation *v;
 	char what[MONITOR_MSG_MAX - 32];
@@ -84,12 +82,12 @@ static void judge_stall(struct monitor *m, uint32_t c, const struct monitor_cpu_
 		stuck = false; /* descheduled: the guest could not tick */
 	if (streak_step(&cs->stall, stuck && known, h, m->th.sustained_samples)) {
 		cs->stall_blind.reported = true; /* the same run: one violation */
-		violation(m, MONITOR_CHECK_RQ_CLOCK_STALL, &cs->stall, h,
+		monitor_violation(m, MONITOR_CHECK_RQ_CLOCK_STALL, &cs->stall, h,
 			  "rq clock of cpu%u stuck for %u samples while %u tasks were runnable", c,
 			  cs->stall.n, cur->nr_running);
 	}
 	if (streak_step(&cs->stall_blind, stuck, h, m->th.stall_blind_samples))
-		violation(m, MONITOR_CHECK_RQ_CLOCK_STALL, &cs->stall_blind, h,
+		monitor_violation(m, MONITOR_CHECK_RQ_CLOCK_STALL, &cs->stall_blind, h,
 			  "rq clock of cpu%u stuck for %u samples while %u tasks were runnable "
 			  "(vCPU run time unknown)",
 			  c, cs->stall_blind.n, cur->nr_running);
@@ -115,7 +113,7 @@ static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, c
 
 		if (streak_step(&m->fallback, rate > m->th.max_fallback_rate, h,
 				m->th.sustained_samples))
-			violation(m, MONITOR_CHECK_FALLBACK_RATE, &m->fallback, h,
+			monitor_violation(m, MONITOR_CHECK_FALLBACK_RATE, &m->fallback, h,
 				  "select_cpu_fallback rate %.0f/s > %.0f/s for %u consecutive samples",
 				  rate, m->th.max_fallback_rate, m->fallback.n);
 	}
@@ -125,7 +123,7 @@ static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, c
 
 		if (streak_step(&m->keep_last, rate > m->th.max_keep_last_rate, h,
 				m->th.sustained_samples))
-			violation(m, MONITOR_CHECK_KEEP_LAST_RATE, &m->keep_last, h,
+			monitor_violation(m, MONITOR_CHECK_KEEP_LAST_RATE, &m->keep_last, h,
 				  "dispatch_keep_last rate %.0f/s > %.0f/s for %u consecutive samples",
 				  rate, m->th.max_keep_last_rate, m->keep_last.n);
 	}
@@ -161,13 +159,13 @@ static void judge_sample(struct monitor *m, const struct monitor_sample_hdr *h,
 	ratio = (double)hi / (double)(lo ? lo : 1);
 	if (streak_step(&m->imbalance, m->th.max_imbalance_ratio > 0 && ratio > m->th.max_imbalance_ratio,
 			h, m->th.sustained_samples))
-		violation(m, MONITOR_CHECK_IMBALANCE, &m->imbalance, h,
+		monitor_violation(m, MONITOR_CHECK_IMBALANCE, &m->imbalance, h,
 			  "imbalance ratio %.1f > %.1f for %u consecutive samples (cpu%u nr_running "
 			  "%u, cpu%u %u)",
 			  ratio, m->th.max_imbalance_ratio, m->imbalance.n, hi_cpu, hi, lo_cpu, lo);
 	if (streak_step(&m->dsq, m->th.max_local_dsq_depth && dsq > m->th.max_local_dsq_depth, h,
 			m->th.sustained_samples))
-		violation(m, MONITOR_CHECK_LOCAL_DSQ_DEPTH, &m->dsq, h,
+		monitor_violation(m, MONITOR_CHECK_LOCAL_DSQ_DEPTH, &m->dsq, h,
 			  "local DSQ depth %u > %u on cpu%u for %u consecutive samples", dsq,
 			  m->th.max_local_dsq_depth, dsq_cpu, m->dsq.n);
 }

@@ -114,6 +114,8 @@ static const char *copy_scx(struct monitor_layout *o, const Ktstr__GuestKernelLa
 		o->scx_flags = scx->offset + l->scx_rq_flags->offset;
 	}
 	o->scx_enable_state = l->scx_enable_state;
+	o->scx_rq_off = scx->offset;
+	o->scx_rq_size = scx->size;
 	o->has_scx = true;
 	return NULL;
 }
@@ -153,6 +155,31 @@ static void copy_events(struct monitor_layout *o, const Ktstr__GuestKernelLayout
 	}
 	if (o->ev_mode == MONITOR_EV_NONE)
 		o->nr_events = 0;
+}
+
+/* The runnable-task check: all of its fields, sched_ext, and jiffies (its
+ * clock), or it is off. task_struct is far larger than any field offset
+ * seen (about 10 KiB); 64 KiB bounds the offsets a hostile layout can name. */
+static void copy_tasks(struct monitor_layout *o, const Ktstr__GuestKernelLayout *l)
+{
+	const Ktstr__KernelField *scx = l->task_scx;
+	const uint32_t task_max = 64u << 10;
+
+	if (!o->has_scx || !o->jiffies || !scx || scx->offset > task_max ||
+	    scx->size > task_max - scx->offset)
+		return;
+	if (!field_in(l->scx_rq_runnable_list, 16, o->scx_rq_size) ||
+	    !field_in(l->scx_entity_runnable_node, 16, scx->size) ||
+	    !field_in(l->scx_entity_runnable_at, 8, scx->size) ||
+	    !field_in(l->task_pid, 4, task_max) ||
+	    !field_in(l->task_comm, MONITOR_COMM_LEN, task_max))
+		return;
+	o->rq_runnable_list = o->scx_rq_off + l->scx_rq_runnable_list->offset;
+	o->task_node = scx->offset + l->scx_entity_runnable_node->offset;
+	o->task_runnable_at = scx->offset + l->scx_entity_runnable_at->offset;
+	o->task_pid = l->task_pid->offset;
+	o->task_comm = l->task_comm->offset;
+	o->has_tasks = true;
 }
 
 static int copy_layout(struct monitor *m, const Ktstr__GuestKernelLayout *l, char *err,
@@ -205,6 +232,7 @@ static int copy_layout(struct monitor *m, const Ktstr__GuestKernelLayout *l, cha
 	o->wd_interval = l->has_scx_watchdog_interval ? l->scx_watchdog_interval : 0;
 	o->wd_timestamp = l->has_scx_watchdog_timestamp ? l->scx_watchdog_timestamp : 0;
 	o->jiffies = l->has_jiffies ? l->jiffies : 0;
+	copy_tasks(o, l);
 	return 0;
 }
 

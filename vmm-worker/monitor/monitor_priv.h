@@ -21,6 +21,7 @@ struct monitor_layout {
 
 	bool has_scx; /* every field below up to events */
 	uint32_t scx_nr_running, scx_local_dsq_nr, scx_flags;
+	uint32_t scx_rq_off, scx_rq_size; /* struct scx_rq within struct rq */
 	bool has_scx_flags;
 	uint64_t scx_enable_state;
 	int64_t scx_enabled_value;
@@ -41,6 +42,26 @@ struct monitor_layout {
 	uint64_t scx_watchdog_timeout; /* 0 = absent */
 	/* Its cadence (monitor_watchdog_plan): 0 = absent. */
 	uint64_t wd_interval, wd_timestamp, jiffies;
+
+	/* The runnable-task check (monitor_tasks.c): the list head within
+	 * struct rq, and within task_struct its runnable_node, runnable_at,
+	 * pid and comm. */
+	bool has_tasks;
+	uint32_t rq_runnable_list, task_node, task_runnable_at, task_pid, task_comm;
+};
+
+/* At most this many entries of one CPU's runnable list are walked per
+ * sample: the list is in the order tasks became runnable, so the oldest is
+ * at or near its head; a longer (or cyclic, or hostile) list costs no more. */
+#define MONITOR_RUNNABLE_WALK_MAX 64u
+#define MONITOR_COMM_LEN 16u
+
+/* The oldest runnable task seen on one CPU. */
+struct monitor_task {
+	uint64_t kva;	       /* task_struct; 0 = none */
+	uint64_t runnable_at;  /* jiffies */
+	int32_t pid;
+	char comm[MONITOR_COMM_LEN + 1]; /* printable ASCII only */
 };
 
 /* A check's run of consecutive bad samples. */
@@ -57,6 +78,11 @@ struct monitor_cpu_state {
 	bool prev_vcpu_known;
 	struct monitor_streak stall;	   /* confirmed by vCPU run time */
 	struct monitor_streak stall_blind; /* vCPU run time unknown */
+	uint64_t rq_kva;		   /* its struct rq: the list head's owner */
+	/* The runnable-task check: the stale task seen in the last sample
+	 * (kva 0: none), and the last one reported. */
+	struct monitor_task suspect;
+	uint64_t reported_kva, reported_at;
 };
 
 struct monitor {
@@ -105,6 +131,13 @@ struct monitor {
 
 	char notes[MONITOR_NOTES_MAX][MONITOR_MSG_MAX];
 	uint32_t nr_notes;
+
+	/* The runnable-task check: a task runnable beyond the kernel's
+	 * watchdog timeout was confirmed in the latest sample (for
+	 * monitor_watchdog_plan), with the guest's jiffies then. */
+	bool task_stall_now;
+	uint64_t task_stall_jiffies;
+	uint64_t task_walk_faults; /* walks cut short by a bad pointer */
 };
 
 /* Say msg once: logged as a warning and kept for the report (bounded). */
@@ -118,6 +151,22 @@ void monitor_eval_sample(struct monitor *m, struct monitor_sample_hdr *h,
 /* Read the sched_ext event counters summed over CPUs (monitor_events.c).
  * 0, or -errno when they are not reachable now. */
 int monitor_read_events(struct monitor *m, uint64_t *sums);
+
+/* The runnable-task check for one plausible, sched_ext-enabled sample
+ * (monitor_tasks.c): sched_ext's watchdog rule from outside. */
+void monitor_check_tasks(struct monitor *m, const struct monitor_sample_hdr *h);
+
+/* Where the kernel keeps its current watchdog timeout (jiffies), as a
+ * guest-physical address: scx_root->watchdog_timeout or the static
+ * (monitor_watchdog.c). 0, -EAGAIN (no scheduler attached), -ENOENT or
+ * -EFAULT. */
+int monitor_watchdog_timeout_gpa(const struct monitor *m, uint64_t *gpa);
+
+/* Record a violation of check for the run s, ending at sample h
+ * (monitor_eval.c). */
+void monitor_violation(struct monitor *m, enum monitor_check check,
+		       const struct monitor_streak *s, const struct monitor_sample_hdr *h,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* A little-endian guest integer of width 4 or 8 at gpa. */
 int monitor_read_u32(const struct monitor *m, uint64_t gpa, uint32_t *v);

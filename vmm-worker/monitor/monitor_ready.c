@@ -105,6 +105,7 @@ static int find_runqueues(struct monitor *m, const struct kaddr_map *map, uint32
 			return -EAGAIN;
 		}
 		m->cs[cpu].rq_gpa = gpa;
+		m->cs[cpu].rq_kva = kva;
 	}
 	return 0;
 }

@@ -145,6 +145,11 @@ int monitor_sample(struct monitor *m, uint64_t now_ns, const uint64_t *vcpu_cpu_
 			}
 		}
 	}
+	/* Before the judging below moves prev_t_ns to this sample. */
+	if (!bad && (h->flags & MONITOR_SAMPLE_SCX_ENABLED))
+		monitor_check_tasks(m, h);
+	else
+		m->task_stall_now = false;
 	monitor_eval_sample(m, h, cpus, ev, vcpu_cpu_ns);
 	return 0;
 }

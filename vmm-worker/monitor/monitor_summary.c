@@ -37,6 +37,8 @@ const char *monitor_check_name(enum monitor_check c)
 		return "fallback_rate";
 	case MONITOR_CHECK_KEEP_LAST_RATE:
 		return "keep_last_rate";
+	case MONITOR_CHECK_TASK_STALL:
+		return "task_stall";
 	}
 	return "?";
 }
@@ -61,13 +63,15 @@ static void verdict(const struct monitor *m, struct monitor_summary *s)
 	} else if (!m->scx_seen_enabled) {
 		s->verdict = MONITOR_VERDICT_SKIPPED;
 		WHY("monitor: skipped (sched_ext never enabled: EEVDF run)");
+	} else if (m->nr_violations) {
+		/* Before !evaluated: the runnable-task check keeps the
+		 * kernel's rule, which has no warm-up. */
+		s->verdict = MONITOR_VERDICT_FAIL;
+		WHY("monitor: %s", m->violations[0].msg);
 	} else if (!m->evaluated) {
 		s->verdict = MONITOR_VERDICT_SKIPPED;
 		WHY("monitor: skipped (no sample past the %.1f s warm-up)",
 		    monitor_sec(m->th.warmup_ns));
-	} else if (m->nr_violations) {
-		s->verdict = MONITOR_VERDICT_FAIL;
-		WHY("monitor: %s", m->violations[0].msg);
 	} else {
 		s->verdict = MONITOR_VERDICT_PASS;
 		WHY("monitor: pass (%llu samples judged)", (unsigned long long)m->evaluated);

@@ -9,20 +9,13 @@
 
 #include "monitor_priv.h"
 
-int monitor_watchdog_target(const struct monitor *m, uint32_t timeout_ms, uint32_t hz,
-			    uint64_t *gpa, uint64_t *value, size_t *width)
+int monitor_watchdog_timeout_gpa(const struct monitor *m, uint64_t *gpa)
 {
 	const struct monitor_layout *l = &m->l;
-	uint64_t kva, jiffies;
+	uint64_t kva;
 	int32_t st;
 	int ret;
 
-	if (!timeout_ms)
-		return -EINVAL;
-	if (!hz)
-		hz = l->hz;
-	if (!hz)
-		return -EINVAL;
 	if (!l->has_scx || (!l->scx_root && !l->scx_watchdog_timeout))
 		return -ENOENT;
 	if (l->scx_root && !l->has_sched_watchdog && !l->scx_watchdog_timeout)
@@ -54,9 +47,24 @@ int monitor_watchdog_target(const struct monitor *m, uint32_t timeout_ms, uint32
 	} else {
 		kva = l->scx_watchdog_timeout;
 	}
-	ret = kaddr_to_gpa(&m->map, kva, 8, gpa);
+	return kaddr_to_gpa(&m->map, kva, 8, gpa) ? -EFAULT : 0;
+}
+
+int monitor_watchdog_target(const struct monitor *m, uint32_t timeout_ms, uint32_t hz,
+			    uint64_t *gpa, uint64_t *value, size_t *width)
+{
+	uint64_t jiffies;
+	int ret;
+
+	if (!timeout_ms)
+		return -EINVAL;
+	if (!hz)
+		hz = m->l.hz;
+	if (!hz)
+		return -EINVAL;
+	ret = monitor_watchdog_timeout_gpa(m, gpa);
 	if (ret)
-		return -EFAULT;
+		return ret;
 	/* jiffies = ms * HZ / 1000, rounded up: never shorter than asked, and
 	 * never 0 (which the kernel would take as "fire at once"). */
 	jiffies = ((uint64_t)timeout_ms * hz + 999) / 1000;
@@ -109,6 +117,17 @@ int monitor_watchdog_plan(const struct monitor *m, uint32_t timeout_ms, uint32_t
 		st->lowered++;
 	} else if (st->window && (ts != st->stamp || (int64_t)(jif - st->until) > 0)) {
 		st->window = false; /* the kernel checked in itself, or must have */
+	}
+	if (st->window && m->task_stall_now) {
+		/* A task has waited past the timeout (monitor_check_tasks, two
+		 * samples) while the kernel's own check is still up to the old
+		 * interval away: age the check-in stamp by a timeout, so the
+		 * next guest tick ejects the scheduler (SCX_EXIT_ERROR_STALL,
+		 * "runnable task stall") now rather than then. */
+		w[(*n)++] = (struct monitor_write){ ts_gpa, jif - val - 1 };
+		st->window = false;
+		st->forced++;
+		return 0;
 	}
 	if (st->window) {
 		w[(*n)++] = (struct monitor_write){ ts_gpa, jif };

@@ -260,6 +260,8 @@ Test(kernel_layout, sid_7_2_with_sched_ext)
 	cr_assert(l->rq_scx && l->scx_rq_nr_running && l->scx_rq_local_dsq && l->scx_rq_flags &&
 		  l->scx_dsq_nr && l->has_scx_enable_state && l->n_scx_enable_states == 4);
 	cr_assert(l->has_scx_root && l->scx_sched_watchdog_timeout, "7.x: per-root watchdog timeout");
+	cr_assert(l->scx_rq_runnable_list && l->task_scx && l->scx_entity_runnable_node &&
+		  l->scx_entity_runnable_at && l->task_pid && l->task_comm);
 	cr_assert_not(l->has_scx_watchdog_timeout, "7.x has no static scx_watchdog_timeout");
 	cr_assert(l->n_scx_events >= 10 && l->scx_sched_pcpu && l->scx_sched_pcpu_event_stats);
 	cr_assert_str_eq(l->scx_events[0]->name, "SCX_EV_SELECT_CPU_FALLBACK");
@@ -296,6 +298,15 @@ Test(kernel_layout, sid_7_2_with_sched_ext)
 	FIELD_EQ(scx_sched_pcpu, 688, 8);
 	FIELD_EQ(scx_sched_pcpu_event_stats, 16, 104);
 	cr_assert_eq(l->scx_event_stats_size, 104);
+	/* The runnable-task check (pahole): scx_rq.runnable_list 104,
+	 * sched_ext_entity.runnable_node 136, runnable_at 152; task_struct.scx
+	 * 776 (sched_ext_entity size 224), pid 2808, comm 3344. */
+	FIELD_EQ(scx_rq_runnable_list, 104, 16);
+	FIELD_EQ(scx_entity_runnable_node, 136, 16);
+	FIELD_EQ(scx_entity_runnable_at, 152, 8);
+	FIELD_EQ(task_scx, 776, 224);
+	FIELD_EQ(task_pid, 2808, 4);
+	FIELD_EQ(task_comm, 3344, 16);
 	cr_assert_eq(l->n_scx_events, 13);
 	cr_assert_str_eq(l->scx_enable_states[1]->name, "SCX_ENABLED");
 	cr_assert_eq(l->scx_enable_states[1]->value, 1);

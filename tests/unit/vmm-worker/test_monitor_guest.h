@@ -49,7 +49,7 @@ struct fake_guest {
 	char banner[96];
 	/* the layout and what its pointers point at */
 	Ktstr__GuestKernelLayout l;
-	Ktstr__KernelField f[16];
+	Ktstr__KernelField f[24];
 	Ktstr__KernelEnumValue st[4];
 	Ktstr__KernelEnumValue *stp[4];
 	Ktstr__KernelField evf[13];
@@ -256,6 +256,76 @@ static inline void fg_event(struct fake_guest *g, uint32_t cpu, uint32_t idx, ui
 	fg_put64(g, FG_AREA0 + cpu * FG_AREA + FG_PCPU_DYN + g->l.scx_sched_pcpu_event_stats->offset +
 			    8 * idx,
 		 v);
+}
+
+/* ---- the runnable-task check: 7.2's task fields and runnable lists ---- */
+
+#define FG_TASK_GPA (110ull << 20) /* task n at FG_TASK_GPA + n * FG_TASK_SIZE */
+#define FG_TASK_SIZE (16ull << 10)
+#define FG_JIFFIES_KVA 0xffffffff83e4b010ull
+
+/* pahole on 7.2.13: scx_rq.runnable_list 104, task_struct.scx 776
+ * (sched_ext_entity: runnable_node 136, runnable_at 152), pid 2808, comm
+ * 3344; and jiffies_64 somewhere in the image. */
+static inline void fg_tasks_layout(struct fake_guest *g)
+{
+	g->l.scx_rq_runnable_list = fg_field(g, 12, 104, 16);
+	g->l.task_scx = fg_field(g, 13, 776, 224);
+	g->l.scx_entity_runnable_node = fg_field(g, 14, 136, 16);
+	g->l.scx_entity_runnable_at = fg_field(g, 15, 152, 8);
+	g->l.task_pid = fg_field(g, 16, 2808, 4);
+	g->l.task_comm = fg_field(g, 17, 3344, 16);
+	g->l.has_jiffies = 1;
+	g->l.jiffies = FG_JIFFIES_KVA;
+}
+
+static inline uint64_t fg_task_gpa(uint32_t n)
+{
+	return FG_TASK_GPA + n * FG_TASK_SIZE;
+}
+
+/* Task n's runnable_node as the kernel's list pointers hold it. */
+static inline uint64_t fg_task_node_kva(const struct fake_guest *g, uint32_t n)
+{
+	return g->page_offset + fg_task_gpa(n) + 776 + 136;
+}
+
+static inline uint64_t fg_list_head_kva(const struct fake_guest *g, uint32_t cpu)
+{
+	return g->page_offset + fg_rq(g, cpu) + 2552 + 104;
+}
+
+static inline void fg_task(struct fake_guest *g, uint32_t n, int32_t pid, const char *comm,
+			   uint64_t runnable_at)
+{
+	char c[16] = { 0 };
+
+	memcpy(c, comm, strnlen(comm, sizeof(c)));
+	fg_put32(g, fg_task_gpa(n) + 2808, (uint32_t)pid);
+	fg_put(g, fg_task_gpa(n) + 3344, c, sizeof(c));
+	fg_put64(g, fg_task_gpa(n) + 776 + 152, runnable_at);
+}
+
+/* cpu's runnable list: tasks[0..nr) in that order (nr 0: empty). */
+static inline void fg_runnable(struct fake_guest *g, uint32_t cpu, const uint32_t *tasks,
+			       uint32_t nr)
+{
+	uint64_t head = fg_list_head_kva(g, cpu), prev = head;
+
+	for (uint32_t i = 0; i < nr; i++) {
+		uint64_t node = fg_task_node_kva(g, tasks[i]);
+
+		fg_put64(g, prev - g->page_offset, node); /* prev->next */
+		fg_put64(g, node - g->page_offset + 8, prev);
+		prev = node;
+	}
+	fg_put64(g, prev - g->page_offset, head);
+	fg_put64(g, head - g->page_offset + 8, prev);
+}
+
+static inline void fg_jiffies(struct fake_guest *g, uint64_t j)
+{
+	fg_put64(g, fg_img(FG_JIFFIES_KVA), j);
 }
 
 static inline void fg_free(struct fake_guest *g)
