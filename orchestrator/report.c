@@ -270,6 +270,59 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 			m->watchdog_note ? ": " : "", m->watchdog_note ? m->watchdog_note : "");
 }
 
+/* What the monitor saw during one phase of the timeline ("" when it was
+ * off), one line. The worker is trusted no more than its bounds. */
+static void put_phase(FILE *f, const Ktstr__MonitorPhase *ph)
+{
+	fprintf(f, "      monitor: %llu samples (%llu judged), peak nr_running %u, worst "
+		   "imbalance %.1f, peak local DSQ %u",
+		(unsigned long long)ph->samples, (unsigned long long)ph->evaluated,
+		ph->max_nr_running, ph->worst_imbalance_ratio, ph->max_local_dsq);
+	if (ph->violations)
+		fprintf(f, ", %u violation%s", ph->violations, ph->violations == 1 ? "" : "s");
+	fputc('\n', f);
+}
+
+/* The monitor's phase for step, or NULL (no monitor, or none that matches). */
+static const Ktstr__MonitorPhase *phase_of(const Ktstr__VmResult *vm, bool has_step, uint32_t step)
+{
+	const Ktstr__MonitorReport *m = vm ? vm->monitor : NULL;
+
+	for (size_t i = 0; m && i < m->n_phases; i++) {
+		const Ktstr__MonitorPhase *ph = m->phases[i];
+
+		if (ph && ph->has_step_index == has_step && (!has_step || ph->step_index == step))
+			return ph;
+	}
+	return NULL;
+}
+
+/* The timeline: each STIMULUS the guest sent, joined to what the monitor
+ * sampled while that step lasted. */
+static void report_timeline(FILE *f, const struct verdict *vd, const Ktstr__VmResult *vm)
+{
+	const Ktstr__MonitorPhase *ph = phase_of(vm, false, 0);
+
+	if (ph && ph->samples) {
+		fprintf(f, "  before the first step (boot, scheduler attach):\n");
+		put_phase(f, ph);
+	}
+	if (!vd->nstimuli)
+		fprintf(f, "  (no STIMULUS events received)\n");
+	for (size_t i = 0; i < vd->nstimuli && i < REPORT_TIMELINE_MAX; i++) {
+		const Ktstr__Stimulus *st = vd->stimuli[i];
+
+		fprintf(f, "  +%ums step %u: %u ops, %u cgroups, %u workers, %llu iterations\n",
+			st->elapsed_ms, st->step_index, st->op_count, st->cgroup_count,
+			st->worker_count, (unsigned long long)st->total_iterations);
+		if ((ph = phase_of(vm, true, st->step_index)))
+			put_phase(f, ph);
+	}
+	if (vd->nstimuli > REPORT_TIMELINE_MAX)
+		fprintf(f, "  ... %zu more STIMULUS events (the JSON report has them all)\n",
+			vd->nstimuli - REPORT_TIMELINE_MAX);
+}
+
 int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		   const struct test_record *r)
 {
@@ -366,18 +419,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 					   : "?",
 		topo, s->scheds[t->sched].name,
 		t->scenario ? t->scenario->duration_ms : 0);
-	if (!vd->nstimuli)
-		fprintf(f, "  (no STIMULUS events received)\n");
-	for (size_t i = 0; i < vd->nstimuli && i < REPORT_TIMELINE_MAX; i++) {
-		const Ktstr__Stimulus *st = vd->stimuli[i];
-
-		fprintf(f, "  +%ums step %u: %u ops, %u cgroups, %u workers, %llu iterations\n",
-			st->elapsed_ms, st->step_index, st->op_count, st->cgroup_count,
-			st->worker_count, (unsigned long long)st->total_iterations);
-	}
-	if (vd->nstimuli > REPORT_TIMELINE_MAX)
-		fprintf(f, "  ... %zu more STIMULUS events (the JSON report has them all)\n",
-			vd->nstimuli - REPORT_TIMELINE_MAX);
+	report_timeline(f, vd, vm);
 	if (schedlog && *schedlog) {
 		fprintf(f, "--- scheduler log (tail) ---\n");
 		print_indented(f, schedlog, strlen(schedlog), REPORT_TAIL_LINES);

@@ -7,7 +7,9 @@
 
 #include <ktstr/le.h>
 #include <ktstr/log.h>
+#include <ktstr/ring.h>
 
+#include "guest.pb-c.h"
 #include "monitor/monitor.h"
 
 void vm_monitor_init(struct vm_monitor *vm)
@@ -109,6 +111,22 @@ void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcp
 		monitor_summarize(vm->m, &s);
 		vm->dump_due = s.violations_total > 0;
 	}
+}
+
+void vm_monitor_ring(struct vm_monitor *vm, uint32_t type, const uint8_t *payload, uint32_t len,
+		     uint64_t now_ns)
+{
+	Ktstr__Stimulus *st;
+
+	if (!vm->m || type != KTSTR_MSG_STIMULUS)
+		return;
+	/* The guest's bytes: protobuf-c bounds the decode (the message is
+	 * already within the ring's size limit); a bad one marks nothing. */
+	st = ktstr__stimulus__unpack(NULL, len, payload);
+	if (!st)
+		return;
+	monitor_mark_phase(vm->m, now_ns, st->step_index, st->elapsed_ms);
+	ktstr__stimulus__free_unpacked(st, NULL);
 }
 
 bool vm_monitor_take_dump_request(struct vm_monitor *vm)

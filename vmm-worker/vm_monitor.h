@@ -52,6 +52,10 @@ void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcp
 /* True once, on the tick after the first violation: the engine then asks
  * the guest for a sched_ext debug dump (ring signal byte 'D', served by
  * PID 1 with SysRq-D), which lands on the console the report shows. */
+/* A ring message drained at now_ns: a STIMULUS (a scenario step) starts a
+ * phase of the monitor's timeline; anything else is ignored. */
+void vm_monitor_ring(struct vm_monitor *vm, uint32_t type, const uint8_t *payload, uint32_t len,
+		     uint64_t now_ns);
 bool vm_monitor_take_dump_request(struct vm_monitor *vm);
 /* The report for VmResult.monitor (malloc'd: free_unpacked NULL), or NULL
  * when off (*off_why then says why) or out of memory. */

@@ -98,10 +98,17 @@ Test(sched_real, the_monitor_fails_a_scheduler_that_leaves_a_cpu_idle, .timeout 
 	assert_has(out, "sched_ext debug dump (SysRq-D), requested on the first violation:");
 	/* the dump itself, as the kernel wrote it */
 	assert_has(out, "SCX_EV_");
+	/* The timeline joins the samples to the scenario's steps: the time
+	 * before the first step apart, and the step the violation ended in. */
+	assert_has(out, "  before the first step (boot, scheduler attach):\n      monitor: ");
+	assert_has(out, " iterations\n      monitor: ");
+	assert_has(out, " violation");
 	rec = json_record(&e, "imbalance_cpu0");
 	assert_has(rec, "\"verdict\":\"FAIL\"");
 	assert_has(rec, "\"monitor\":{\"verdict\":\"MONITOR_FAIL\"");
 	assert_has(rec, "\"check\":\"MONITOR_CHECK_IMBALANCE\"");
+	assert_has(rec, "\"phases\":[{\"start_ns\":");
+	assert_has(rec, "{\"step_index\":0,");
 	free(rec);
 	free(out);
 	vmtest_rm_rf(e.tmp);

@@ -137,6 +137,8 @@ static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 
 	if (!crc_ok)
 		e->ring_crc_errors++;
+	else
+		vm_monitor_ring(&e->end->monitor, type, payload, len, ktstr_now_us() * 1000ull);
 	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
 }
 

@@ -196,6 +196,25 @@ struct monitor_violation {
 	char msg[MONITOR_MSG_MAX];
 };
 
+/* A scenario step and what was sampled while it lasted (the timeline).
+ * phases[0] is the time before the first step (has_step false). */
+#define MONITOR_PHASES_MAX 32u
+struct monitor_phase {
+	bool has_step;
+	uint32_t step, guest_elapsed_ms;
+	uint64_t start_ns; /* since the monitor's start */
+	uint64_t samples, evaluated;
+	double worst_imbalance;
+	uint32_t max_nr_running, max_local_dsq;
+	uint32_t violations;
+};
+
+/* The guest announced scenario step `step` (its STIMULUS, elapsed_ms into
+ * the scenario by its clock), drained at now_ns: samples from now on count
+ * toward it. Beyond MONITOR_PHASES_MAX the last phase keeps counting and
+ * the rest are counted as omitted. */
+void monitor_mark_phase(struct monitor *m, uint64_t now_ns, uint32_t step, uint32_t elapsed_ms);
+
 struct monitor_cpu_peak {
 	uint32_t max_nr_running;
 	uint32_t max_local_dsq;
@@ -223,6 +242,9 @@ struct monitor_summary {
 	const uint64_t *events;
 	uint32_t nr_notes;
 	const char (*notes)[MONITOR_MSG_MAX];	     /* said once each (monitor's) */
+	uint32_t nr_phases;			     /* >= 1 */
+	uint32_t phases_omitted;
+	const struct monitor_phase *phases;	     /* (monitor's) */
 	struct monitor_thresholds th;
 };
 

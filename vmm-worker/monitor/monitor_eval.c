@@ -40,6 +40,7 @@ void monitor_violation(struct monitor *m, enum monitor_check check,
 	va_list ap;
 
 	m->violations_total++;
+	monitor_phase_violation(m);
 	if (m->nr_violations >= MONITOR_VIOLATIONS_MAX)
 		return;
 	v = &m->violations[m->nr_violations++];

@@ -282,6 +282,7 @@ int monitor_new(const Ktstr__GuestKernelLayout *layout, uint32_t nr_vcpus, kaddr
 	if (!m->hdrs || !m->cpus || !m->events || !m->cs || !m->peaks)
 		goto err_nomem_free;
 	snprintf(m->not_ready, sizeof(m->not_ready), "no attempt yet");
+	m->nr_phases = 1; /* before the first step (calloc'd: empty) */
 	*out = m;
 	return 0;
 

@@ -138,7 +138,17 @@ struct monitor {
 	bool task_stall_now;
 	uint64_t task_stall_jiffies;
 	uint64_t task_walk_faults; /* walks cut short by a bad pointer */
+
+	/* The timeline (monitor_phases.c): phases[nr_phases - 1] is current. */
+	struct monitor_phase phases[MONITOR_PHASES_MAX];
+	uint32_t nr_phases, phases_omitted;
 };
+
+/* Count one stored sample, or a violation, toward the current phase
+ * (monitor_phases.c). */
+void monitor_phase_account(struct monitor *m, const struct monitor_sample_hdr *h,
+			   const struct monitor_cpu_sample *cpus);
+void monitor_phase_violation(struct monitor *m);
 
 /* Say msg once: logged as a warning and kept for the report (bounded). */
 void monitor_note(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

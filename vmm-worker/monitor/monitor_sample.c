@@ -151,6 +151,7 @@ int monitor_sample(struct monitor *m, uint64_t now_ns, const uint64_t *vcpu_cpu_
 	else
 		m->task_stall_now = false;
 	monitor_eval_sample(m, h, cpus, ev, vcpu_cpu_ns);
+	monitor_phase_account(m, h, cpus);
 	return 0;
 }
 

@@ -82,6 +82,9 @@ void monitor_summarize(const struct monitor *m, struct monitor_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	verdict(m, s);
+	s->nr_phases = m->nr_phases;
+	s->phases_omitted = m->phases_omitted;
+	s->phases = m->phases;
 	s->ready = m->ready;
 	s->ready_ns = m->ready_ns;
 	s->scx_seen_enabled = m->scx_seen_enabled;
@@ -158,6 +161,38 @@ static int fill_violations(const struct monitor_summary *s, Ktstr__MonitorReport
 	return 0;
 }
 
+static int fill_phases(const struct monitor_summary *s, Ktstr__MonitorReport *r)
+{
+	r->phases = calloc(s->nr_phases ? s->nr_phases : 1, sizeof(*r->phases));
+	if (!r->phases)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->nr_phases; i++) {
+		const struct monitor_phase *ph = &s->phases[i];
+		Ktstr__MonitorPhase *p = malloc(sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		ktstr__monitor_phase__init(p);
+		r->phases[r->n_phases++] = p;
+		p->has_step_index = p->has_guest_elapsed_ms = ph->has_step;
+		p->step_index = ph->step;
+		p->guest_elapsed_ms = ph->guest_elapsed_ms;
+		p->has_start_ns = p->has_samples = p->has_evaluated = 1;
+		p->start_ns = ph->start_ns;
+		p->samples = ph->samples;
+		p->evaluated = ph->evaluated;
+		p->has_worst_imbalance_ratio = p->has_max_nr_running = p->has_max_local_dsq = 1;
+		p->worst_imbalance_ratio = ph->worst_imbalance;
+		p->max_nr_running = ph->max_nr_running;
+		p->max_local_dsq = ph->max_local_dsq;
+		p->has_violations = 1;
+		p->violations = ph->violations;
+	}
+	r->has_phases_omitted = 1;
+	r->phases_omitted = s->phases_omitted;
+	return 0;
+}
+
 static int fill_lists(const struct monitor *m, const struct monitor_summary *s,
 		      Ktstr__MonitorReport *r)
 {
@@ -224,7 +259,8 @@ int monitor_report_fill(const struct monitor *m, Ktstr__MonitorReport **out)
 	r->fail_on_stall = s.th.fail_on_stall;
 	r->sustained_samples = s.th.sustained_samples;
 	r->warmup_ns = s.th.warmup_ns;
-	if (fill_peaks(&s, r) || fill_violations(&s, r) || fill_lists(m, &s, r))
+	if (fill_peaks(&s, r) || fill_violations(&s, r) || fill_lists(m, &s, r) ||
+	    fill_phases(&s, r))
 		goto err_free;
 	*out = r;
 	return 0;

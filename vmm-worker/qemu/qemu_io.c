@@ -19,6 +19,9 @@
 static int drain_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
 {
 	struct qemu_vm *q = ctx;
+
+	if (crc_ok)
+		vm_monitor_ring(&q->end->monitor, type, payload, len, ktstr_now_us() * 1000ull);
 	return capture_ring(q->cap, type, payload, len, crc_ok, q->pid > 0);
 }
 
