@@ -264,6 +264,12 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 		fprintf(f, "  ... more CPUs in the JSON report\n");
 	if (m->debug_dump_requested)
 		report_sched_dump(f, vm);
+	if (m->cost_samples && m->interval_ms)
+		fprintf(f, "  cost: %.1f us of worker CPU per sample (max %.1f us), %.3f %% of one "
+			   "host CPU at %u ms\n",
+			(double)m->cost_ns / (double)m->cost_samples / 1e3, (double)m->cost_max_ns / 1e3,
+			(double)m->cost_ns / (double)m->cost_samples / (m->interval_ms * 1e6) * 100.0,
+			m->interval_ms);
 	if (m->has_watchdog_timeout_ms)
 		fprintf(f, "  sched_ext watchdog: %u ms, written %llu times%s%.120s\n",
 			m->watchdog_timeout_ms, (unsigned long long)m->watchdog_writes,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ktstr/le.h>
 #include <ktstr/log.h>
@@ -96,15 +97,34 @@ static void keep_watchdog(struct vm_monitor *vm)
 	}
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void vm_monitor_tick(struct vm_monitor *vm, uint64_t now_ns, const uint64_t *vcpu_cpu_ns)
 {
+	uint64_t c0, c1;
+
 	if (!vm->m || now_ns < vm->next_ns)
 		return;
 	vm->next_ns = now_ns + (uint64_t)vm->interval_ms * 1000000ull;
 	if (monitor_try_ready(vm->m, now_ns))
 		return;
+	c0 = thread_cpu_ns();
 	monitor_sample(vm->m, now_ns, vcpu_cpu_ns);
 	keep_watchdog(vm);
+	c1 = thread_cpu_ns();
+	if (c0 && c1 >= c0) {
+		vm->cost_ticks++;
+		vm->cost_ns += c1 - c0;
+		if (c1 - c0 > vm->cost_max_ns)
+			vm->cost_max_ns = c1 - c0;
+	}
 	if (!vm->dump_asked) {
 		struct monitor_summary s;
 
@@ -157,6 +177,11 @@ Ktstr__MonitorReport *vm_monitor_report(struct vm_monitor *vm, const char **off_
 		r->watchdog_note = strdup(vm->watchdog_note);
 	r->has_debug_dump_requested = 1;
 	r->debug_dump_requested = vm->dump_asked;
+	r->has_cost_samples = r->has_cost_ns = r->has_cost_max_ns = r->has_interval_ms = 1;
+	r->cost_samples = vm->cost_ticks;
+	r->cost_ns = vm->cost_ns;
+	r->cost_max_ns = vm->cost_max_ns;
+	r->interval_ms = vm->interval_ms;
 	return r;
 }
 

@@ -35,6 +35,9 @@ struct vm_monitor {
 					 * or that a stalled task forced the ejection */
 	bool forced_said;
 	bool dump_due, dump_asked;	/* a violation: ask the guest for SysRq-D once */
+	/* What sampling costs the worker: thread CPU time of each tick's
+	 * sample, judgement and watchdog writes (make bench reports it). */
+	uint64_t cost_ticks, cost_ns, cost_max_ns;
 };
 
 /* Off, with the reason "no kernel layout" until vm_monitor_start. */
