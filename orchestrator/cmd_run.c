@@ -371,23 +371,8 @@ static int run_as_root(struct run_ctx *c)
  * run says why, once. */
 static void monitor_layout(struct run_ctx *c)
 {
-	char why[1024];
-	int ret = kernel_layout_from_vmlinux(c->kc.image, &c->layout, why, sizeof(why));
-
-	if (ret && c->layout) {
-		ktstr__guest_kernel_layout__free_unpacked(c->layout, NULL);
-		c->layout = NULL;
-	}
-	if (ret) {
-		kwarn("monitor: off for kernel %s: %s", c->kc.image, why);
-		return;
-	}
+	c->layout = kernel_layout_for_monitor(c->kc.image);
 	c->o.settings.kernel_layout = c->layout;
-	if (c->layout->n_missing)
-		kinfo("monitor: on; kernel %s lacks %s%s", c->kc.image, c->layout->missing[0],
-		      c->layout->n_missing > 1 ? " and more (docs/monitor.md)" : "");
-	else
-		kinfo("monitor: on for kernel %s", c->kc.image);
 }
 
 /* As the dropped user: preflight what the builder and workers need, then

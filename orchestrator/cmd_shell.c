@@ -6,8 +6,9 @@
  * 124, as with timeout(1).
  *
  * Phases, one function each: parse the options; open the kernel (while
- * still root); prepare (drop root, preflight, image, specs); run the VM
- * (interactive: the terminal raw meanwhile); collect the exit status
+ * still root); prepare (drop root, preflight, the monitor's kernel layout,
+ * image, specs); run the VM (interactive: the terminal raw meanwhile);
+ * collect the exit status and say what the host-side monitor saw
  * (shell_status.c). A stop signal (stop.h) in any phase ends the command
  * with EXIT_INTERRUPTED, no VM left running and the terminal as it was
  * found. */
@@ -30,6 +31,8 @@
 #include "cli.h"
 #include "hostcaps.h"
 #include "kernel_cache.h"
+#include "kernel_layout.h"
+#include "merge.h"
 #include "preflight.h"
 #include "shell_exec.h"
 #include "shell_image.h"
@@ -43,6 +46,9 @@
 struct shell_opts {
 	struct ktstr_topo topo;
 	uint32_t memory_mb, timeout_ms;
+	/* --watchdog-timeout: the sched_ext watchdog the monitor lowers to;
+	 * 0 = the kernel's own (docs/shell.md says why that is the default). */
+	uint32_t watchdog_ms;
 	const char *kernel, *exec;
 	Ktstr__Engine engine;
 	const char *includes[SHELL_MAX_INCLUDES];
@@ -62,12 +68,15 @@ struct shell_vm {
 	struct builder_client bc;	/* started as co before the drop, or pid -1 */
 	uint8_t *suffix;		/* owned: the GuestSpec cpio */
 	size_t suflen;
+	Ktstr__GuestKernelLayout *layout; /* owned; NULL = unmonitored */
 	Ktstr__Topology topo;
+	Ktstr__MonitorSpec mon;		/* spec.monitor, with layout */
 	Ktstr__VmSpec spec;
 	char cmdline[64];
 	struct exec_stream es;		/* --exec: the live output relay */
 	struct vm_job_result res;	/* owned: res.result */
 	char err[4096 + 256]; /* room for a kernel path and why */
+	bool usage_error;	/* a failed phase failed on the user's input */
 };
 
 static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct global_opts *g)
@@ -76,7 +85,9 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 		{ "topology", required_argument, NULL, 'T' }, { "memory-mb", required_argument, NULL, 'm' },
 		{ "kernel", required_argument, NULL, 'k' },   { "include", required_argument, NULL, 'i' },
 		{ "exec", required_argument, NULL, 'x' },     { "engine", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },  GLOBAL_LONGOPTS,
+		{ "timeout", required_argument, NULL, 't' },
+		{ "watchdog-timeout", required_argument, NULL, 'w' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -111,6 +122,18 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 				return -EINVAL;
 			}
 			o->timeout_ms = (uint32_t)v * 1000;
+			break;
+		case 'w':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v < WATCHDOG_TIMEOUT_MIN_MS / 1000 ||
+			    v > WATCHDOG_TIMEOUT_MAX_MS / 1000) {
+				fprintf(stderr, "ktstr-orch shell: --watchdog-timeout takes %u..%u "
+						"seconds, got '%s'\n",
+					WATCHDOG_TIMEOUT_MIN_MS / 1000, WATCHDOG_TIMEOUT_MAX_MS / 1000,
+					optarg);
+				return -EINVAL;
+			}
+			o->watchdog_ms = (uint32_t)v * 1000;
 			break;
 		case 'k':
 			o->kernel = optarg;
@@ -205,6 +228,33 @@ static void shell_fill_spec(struct shell_vm *vm)
 	spec->interactive = !o->exec;
 	spec->has_stream_output = 1;
 	spec->stream_output = o->exec != NULL;
+	if (vm->layout) {
+		/* The thresholds keep MonitorSpec's defaults (no suite here);
+		 * the watchdog is the kernel's own unless asked for. */
+		ktstr__monitor_spec__init(&vm->mon);
+		vm->mon.has_watchdog_timeout_ms = 1;
+		vm->mon.watchdog_timeout_ms = o->watchdog_ms;
+		spec->kernel_layout = vm->layout;
+		spec->monitor = &vm->mon;
+	}
+}
+
+/* The host-side monitor, as `run` has it (docs/monitor.md): the kernel's
+ * layout, derived as the dropped user. Without it the shell runs
+ * unmonitored, which the log says; but --watchdog-timeout would then do
+ * nothing, so it is refused. 0 or -errno, vm->err set. */
+static int shell_monitor(struct shell_vm *vm)
+{
+	vm->layout = kernel_layout_for_monitor(vm->kc.image);
+	if (vm->layout || !vm->o.watchdog_ms)
+		return 0;
+	vm->usage_error = true;
+	snprintf(vm->err, sizeof(vm->err),
+		 "--watchdog-timeout: the host-side monitor, which lowers the watchdog, is off "
+		 "for kernel %s (the line above says why); drop the option or use a kernel "
+		 "it can read",
+		 vm->kc.image);
+	return -EINVAL;
 }
 
 /* The builder reads every --include: each must be readable by the
@@ -231,8 +281,9 @@ static int includes_readable(void *arg)
 }
 
 /* Everything as the unprivileged user: the kernel fd for the workers,
- * the includes' readability, the engine preflight, the image and the
- * specs. 0, or -errno with vm->err saying why (empty: already printed). */
+ * the includes' readability, the engine preflight, the monitor's layout,
+ * the image and the specs. 0, or -errno with vm->err saying why (empty:
+ * already printed). */
 static int shell_prepare(struct shell_vm *vm)
 {
 	const struct shell_opts *o = &vm->o;
@@ -257,6 +308,8 @@ static int shell_prepare(struct shell_vm *vm)
 	ret = vm->co.set ? 0 : includes_readable(vm);
 	if (!ret)
 		ret = preflight_engine(&vm->hc, NULL, vm->err, sizeof(vm->err));
+	if (!ret)
+		ret = shell_monitor(vm);
 	if (!ret)
 		ret = shell_image_build(o->includes, o->nincludes, vm->go.insecure_no_sandbox,
 					vm->co.set ? &vm->bc : NULL, &vm->img, vm->err,
@@ -327,6 +380,7 @@ static int shell_collect(struct shell_vm *vm)
 {
 	const Ktstr__VmResult *r = vm->res.result;
 	unsigned timeout_s = vm->spec.timeout_ms / 1000;
+	int rc;
 
 	if (stop_signal()) {
 		fprintf(stderr, "ktstr-orch shell: %s: the VM was stopped\n",
@@ -343,9 +397,10 @@ static int shell_collect(struct shell_vm *vm)
 				"--insecure-no-sandbox\n");
 		return EXIT_INFRA;
 	}
-	if (!vm->o.exec)
-		return shell_interactive_status(&vm->res, timeout_s);
-	return shell_exec_status(&vm->es, &vm->res, timeout_s);
+	rc = vm->o.exec ? shell_exec_status(&vm->es, &vm->res, timeout_s)
+			: shell_interactive_status(&vm->res, timeout_s);
+	shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
+	return rc;
 }
 
 /* A phase before the VM failed, or a stop came during it: a stop wins,
@@ -368,6 +423,8 @@ static void shell_vm_release(struct shell_vm *vm)
 	if (vm->res.result)
 		protobuf_c_message_free_unpacked(&vm->res.result->base, NULL);
 	free(vm->suffix);
+	if (vm->layout)
+		ktstr__guest_kernel_layout__free_unpacked(vm->layout, NULL);
 	if (vm->img.reply_ || vm->img.fd >= 0)
 		builder_image_free(&vm->img);
 	if (vm->kfd >= 0)
@@ -395,7 +452,7 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 	if (shell_open_kernel(&vm)) {
 		rc = shell_early_exit(&vm, true);
 	} else if (shell_prepare(&vm) || stop_signal()) {
-		rc = shell_early_exit(&vm, false);
+		rc = shell_early_exit(&vm, vm.usage_error);
 	} else {
 		shell_run_vm(&vm);
 		rc = shell_collect(&vm);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/log.h>
 #include <ktstr/util.h>
 
 #include "kernel_layout_priv.h"
@@ -688,4 +689,26 @@ err_buf:
 	free(extracted);
 	free(buf);
 	return ret;
+}
+
+/* ---- for a run or a shell -------------------------------------------------- */
+
+Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image)
+{
+	Ktstr__GuestKernelLayout *l = NULL;
+	char why[1024];
+	int ret = kernel_layout_from_vmlinux(image, &l, why, sizeof(why));
+
+	if (ret) {
+		if (l)
+			ktstr__guest_kernel_layout__free_unpacked(l, NULL);
+		kwarn("monitor: off for kernel %s: %s", image, why);
+		return NULL;
+	}
+	if (l->n_missing)
+		kinfo("monitor: on; kernel %s lacks %s%s", image, l->missing[0],
+		      l->n_missing > 1 ? " and more (docs/monitor.md)" : "");
+	else
+		kinfo("monitor: on for kernel %s", image);
+	return l;
 }

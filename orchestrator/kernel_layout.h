@@ -34,4 +34,12 @@
 int kernel_layout_from_vmlinux(const char *path, Ktstr__GuestKernelLayout **out, char *err,
 			       size_t errlen);
 
+/* What `run` and `shell` do with it, once per kernel and as the dropped
+ * user (a kernel image is untrusted input, never parsed as root): derive
+ * the layout of image and say once on stderr whether the monitor is on
+ * ("monitor: on for kernel K", or what it lacks) or off and why ("monitor:
+ * off for kernel K: why"; the VMs then run unmonitored). Returns the layout
+ * (free with ktstr__guest_kernel_layout__free_unpacked), or NULL: off. */
+Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image);
+
 #endif

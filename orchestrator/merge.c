@@ -31,9 +31,9 @@ void asserts_defaults(Ktstr__AssertSpec *out)
 	out->max_spread_pct = 15.0;
 	out->has_max_gap_ms = 1;
 	out->max_gap_ms = 2000;
-	/* No max_imbalance_ratio (the reference's 4.0): nothing judges it
-	 * yet, and a default would claim a check that never runs
-	 * (ktstr/asserts.h). */
+	/* No monitor thresholds (max_imbalance_ratio, ...): their defaults
+	 * are MonitorSpec's (proto/worker.proto), and merge_monitor keeps
+	 * them unless a suite sets one. */
 }
 
 /* Driven by the descriptor so a field added to AssertSpec merges without
@@ -144,8 +144,12 @@ void merge_monitor(const struct sched_def *sd, const struct test_def *t, Ktstr__
 		out->has_sustained_samples = 1;
 		out->sustained_samples = a.sustained_samples;
 	}
+	/* Set by neither: MonitorSpec's own default, which init put there
+	 * (proto/worker.proto is its one home). Marked set either way, so
+	 * the spec on the wire names the timeout in force. */
 	out->has_watchdog_timeout_ms = 1;
-	out->watchdog_timeout_ms = t->watchdog_timeout_ms    ? t->watchdog_timeout_ms
-				   : sd->watchdog_timeout_ms ? sd->watchdog_timeout_ms
-							     : MERGE_WATCHDOG_DEFAULT_MS;
+	if (t->watchdog_timeout_ms)
+		out->watchdog_timeout_ms = t->watchdog_timeout_ms;
+	else if (sd->watchdog_timeout_ms)
+		out->watchdog_timeout_ms = sd->watchdog_timeout_ms;
 }

@@ -24,9 +24,15 @@ void merge_asserts(const struct sched_def *sd, const struct test_def *t, Ktstr__
 void asserts_defaults(Ktstr__AssertSpec *out);
 /* The monitor's settings (docs/monitor.md): the thresholds from the merged
  * asserts (unset fields keep MonitorSpec's defaults), and watchdog_timeout:
- * the test's, else the scheduler's, else MERGE_WATCHDOG_DEFAULT_MS. */
-#define MERGE_WATCHDOG_DEFAULT_MS 4000u
+ * the test's, else the scheduler's, else MonitorSpec's default
+ * (proto/worker.proto). */
 void merge_monitor(const struct sched_def *sd, const struct test_def *t, Ktstr__MonitorSpec *out);
+/* watchdog_timeout's range, in a suite and for `shell --watchdog-timeout`:
+ * while it lowers the timeout the monitor re-stamps the watchdog's check-in
+ * every 100 ms, so a timeout must leave room for that; an hour is far past
+ * any test. */
+#define WATCHDOG_TIMEOUT_MIN_MS 1000u
+#define WATCHDOG_TIMEOUT_MAX_MS 3600000u
 /* dst.field = src.field for every field set in src. */
 void asserts_overlay(Ktstr__AssertSpec *dst, const Ktstr__AssertSpec *src);
 

@@ -1,3 +1,4 @@
+#include <ktstr/cleantext.h>
 #include <ktstr/guest_contract.h>
 #include <ktstr/util.h>
 #include "report.h"
@@ -14,21 +15,6 @@
  * budget, vmm-worker/capture.h): the text report shows the first ones. */
 #define REPORT_TIMELINE_MAX 64u
 
-/* Text the guest or a worker chose (a verdict detail, a check's message, a
- * sched_ext exit reason, a console line) goes to a terminal or a CI log:
- * control bytes are blanked so it cannot move the cursor, clear the screen
- * or forge lines. Tabs stay. n bytes, or up to the NUL with put_clean. */
-static void put_clean_n(FILE *f, const char *s, size_t n)
-{
-	for (size_t i = 0; s && i < n; i++)
-		fputc(((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f ? ' ' : s[i], f);
-}
-
-static void put_clean(FILE *f, const char *s)
-{
-	put_clean_n(f, s, s ? strlen(s) : 0);
-}
-
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		     const struct test_record *r)
 {
@@ -37,7 +23,7 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 
 	if (!r->attempts) {
 		fprintf(f, "%-5s %s  (", vd->kind == V_SKIP ? "SKIP" : verdict_name(vd->kind), v->name);
-		put_clean(f, vd->detail);
+		fput_clean(f, vd->detail);
 		return fprintf(f, ")\n") < 0 ? -1 : 0;
 	}
 	fprintf(f, "%-5s %s  (%s, %.1fs",
@@ -63,7 +49,7 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 	fprintf(f, ")");
 	if (vd->kind != V_PASS) {
 		fprintf(f, " %s: ", verdict_name(vd->kind));
-		put_clean(f, vd->detail);
+		fput_clean(f, vd->detail);
 	}
 	fputc('\n', f);
 	return 0;
@@ -82,7 +68,7 @@ static void print_indented(FILE *f, const char *text, size_t len, unsigned max_l
 
 		/* CRs and other control bytes a console may carry: blanked. */
 		fputs("  | ", f);
-		put_clean_n(f, p, l);
+		fput_clean_n(f, p, l);
 		fputc('\n', f);
 		p += l + (e ? 1 : 0);
 	}
@@ -209,7 +195,7 @@ static void report_sched_dump(FILE *f, const Ktstr__VmResult *vm)
 		    !memcmp(p, REPORT_DUMP_PREFIX, strlen(REPORT_DUMP_PREFIX))) {
 			if (shown < REPORT_DUMP_LINES) {
 				fputs("  | ", f);
-				put_clean_n(f, p + strlen(REPORT_DUMP_PREFIX),
+				fput_clean_n(f, p + strlen(REPORT_DUMP_PREFIX),
 					    (size_t)(e - p) - strlen(REPORT_DUMP_PREFIX));
 				fputc('\n', f);
 				shown++;
@@ -236,13 +222,13 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 	if (!m) {
 		if (vm && vm->monitor_off) {
 			fputs("--- monitor ---\n  off: ", f);
-			put_clean(f, vm->monitor_off);
+			fput_clean(f, vm->monitor_off);
 			fputc('\n', f);
 		}
 		return;
 	}
 	fputs("--- monitor ---\n  ", f);
-	put_clean(f, m->summary ? m->summary : "?");
+	fput_clean(f, m->summary ? m->summary : "?");
 	fputc('\n', f);
 	fprintf(f, "  %llu samples (%llu judged, %llu implausible), worst imbalance %.1f "
 		   "(limit %.1f), local DSQ limit %u, %u consecutive samples\n",
@@ -254,7 +240,7 @@ static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 			&ktstr__monitor_check__descriptor, m->violations[i]->check);
 
 		fprintf(f, "  [%s] ", cv ? cv->name : "?");
-		put_clean(f, m->violations[i]->message);
+		fput_clean(f, m->violations[i]->message);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < m->n_cpu_peaks && i < REPORT_MONITOR_CPUS; i++)
@@ -359,7 +345,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 			fprintf(f, "fingerprint: %s\n", fp);
 		free(fp);
 	}
-	put_clean(f, vd->detail);
+	fput_clean(f, vd->detail);
 	fputc('\n', f);
 	if (tr && tr->n_failures) {
 		fprintf(f, "--- failed checks ---\n");
@@ -368,9 +354,9 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 
 			check_limit(tr->failures[i], lim, sizeof(lim));
 			fputs("  [", f);
-			put_clean(f, tr->failures[i]->check);
+			fput_clean(f, tr->failures[i]->check);
 			fputs("] ", f);
-			put_clean(f, tr->failures[i]->message);
+			fput_clean(f, tr->failures[i]->message);
 			fprintf(f, " (%s)\n", lim);
 		}
 	}
@@ -406,12 +392,12 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	}
 	if (tr && tr->sched_exit_reason) {
 		fputs("  sched_ext exit: ", f);
-		put_clean(f, tr->sched_exit_reason);
+		fput_clean(f, tr->sched_exit_reason);
 		fputc('\n', f);
 	}
 	if (vd->sched_exit && vd->sched_exit->reason) {
 		fputs("  scheduler exit: ", f);
-		put_clean(f, vd->sched_exit->reason);
+		fput_clean(f, vd->sched_exit->reason);
 		fputc('\n', f);
 	}
 	if (vd->crash) {

@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <ktstr/cleantext.h>
 #include <ktstr/guest_contract.h>
 
 #include "cli.h"
@@ -90,4 +92,39 @@ int shell_exec_status(struct exec_stream *es, const struct vm_job_result *res,
 		res->error[0] ? res->error : vm_end_text(res->result));
 	print_console_tail(res->result);
 	return EXIT_INFRA;
+}
+
+void shell_monitor_line(const struct vm_job_result *res, bool watchdog_asked)
+{
+	const Ktstr__VmResult *r = res->result;
+	const Ktstr__MonitorReport *m = r ? r->monitor : NULL;
+	const char *sum;
+
+	if (!r || (!m && !r->monitor_off))
+		return;
+	fputs("ktstr-orch shell: monitor: ", stderr);
+	if (!m) {
+		fputs("off: ", stderr);
+		fput_clean_max(stderr, r->monitor_off, 300);
+		fputc('\n', stderr);
+		return;
+	}
+	/* The summary already starts "monitor: "; a failure says so first. */
+	sum = m->summary ? m->summary : "?";
+	if (!strncmp(sum, "monitor: ", 9))
+		sum += 9;
+	if (m->verdict == KTSTR__MONITOR_VERDICT__MONITOR_FAIL)
+		fputs("FAIL: ", stderr);
+	fput_clean_max(stderr, sum, 300);
+	if (m->watchdog_writes)
+		fprintf(stderr, "; sched_ext watchdog lowered to %u ms", m->watchdog_timeout_ms);
+	else if (watchdog_asked) {
+		/* The note says why ("never lowered: no scheduler ..."). */
+		fputs("; sched_ext watchdog: ", stderr);
+		fput_clean_max(stderr, m->watchdog_note ? m->watchdog_note : "?", 200);
+	} else if (m->has_scx_enabled_at_ns) {
+		fputs("; sched_ext watchdog: the kernel's own (--watchdog-timeout S lowers it)",
+		      stderr);
+	}
+	fputc('\n', stderr);
 }

@@ -5,6 +5,8 @@
 #ifndef KTSTR_ORCH_SHELL_STATUS_H
 #define KTSTR_ORCH_SHELL_STATUS_H
 
+#include <stdbool.h>
+
 #include "shell_exec.h"
 #include "vm_backend.h"
 
@@ -18,5 +20,12 @@ int shell_interactive_status(const struct vm_job_result *res, unsigned timeout_s
  * full COM2 capture in res (shown only if nothing was shown live). */
 int shell_exec_status(struct exec_stream *es, const struct vm_job_result *res,
 		      unsigned timeout_s);
+/* One line on stderr about the host-side monitor (docs/shell.md): its
+ * verdict ("FAIL: " and the first violation when it failed), or why it was
+ * off; with the sched_ext watchdog when it lowered it, or, when
+ * watchdog_asked (--watchdog-timeout), why it never did. It never changes
+ * the exit status: that is the command's or the shell's. Nothing when the
+ * worker sent no result. */
+void shell_monitor_line(const struct vm_job_result *res, bool watchdog_asked);
 
 #endif

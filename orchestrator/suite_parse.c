@@ -12,6 +12,7 @@
 
 #include <ktstr/util.h>
 
+#include "merge.h"
 #include "safe_path.h"
 #include "scenario_catalog.h"
 #include "ktstr/asserts.h"
@@ -206,9 +207,47 @@ static int parse_watchdog(struct ys_ctx *c, const struct ynode *n, uint32_t *ms)
 {
 	int ret = ys_duration_ms(c, n, "watchdog_timeout", ms);
 
-	if (!ret && (*ms < 1000 || *ms > 3600000))
-		return ys_fail(c, n, "watchdog_timeout: %u ms is outside 1s..1h", *ms);
+	if (!ret && (*ms < WATCHDOG_TIMEOUT_MIN_MS || *ms > WATCHDOG_TIMEOUT_MAX_MS))
+		return ys_fail(c, n, "watchdog_timeout: %u ms is outside %us..%uh", *ms,
+			       WATCHDOG_TIMEOUT_MIN_MS / 1000, WATCHDOG_TIMEOUT_MAX_MS / 3600000);
 	return ret;
+}
+
+/* The key node of key in map (errors point at what the user wrote), or
+ * NULL. */
+static const struct ynode *map_key(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; map->kind == YNODE_MAP && i < map->n; i++)
+		if (!strcmp(map->keys[i]->value, key))
+			return map->keys[i];
+	return NULL;
+}
+
+/* The monitor judges only while a sched_ext scheduler is enabled, and the
+ * watchdog it lowers is sched_ext's (docs/monitor.md): under EEVDF neither
+ * ever happens, so a watchdog_timeout or a monitor-judged assert written
+ * in map (a test that runs under EEVDF, or a scheduler that is EEVDF)
+ * would have no effect, and is refused. who: "test 't' runs under eevdf";
+ * fix: what the user can do instead of removing it. */
+static int refuse_monitor_under_eevdf(struct ys_ctx *c, const struct ynode *map, const char *who,
+				      const char *fix)
+{
+	const struct ynode *k = map_key(map, "watchdog_timeout"), *a = ymap_get(map, "asserts");
+
+	if (k)
+		return ys_fail(c, k,
+			       "watchdog_timeout: monitor checks do not run under EEVDF: %s (no "
+			       "sched_ext scheduler), so there is no sched_ext watchdog to lower; "
+			       "remove it, or %s",
+			       who, fix);
+	for (size_t i = 0; a && a->kind == YNODE_MAP && i < a->n; i++)
+		if (ktstr_assert_judge(a->keys[i]->value) == KTSTR_ASSERT_BY_MONITOR)
+			return ys_fail(c, a->keys[i],
+				       "asserts.%s: monitor checks do not run under EEVDF: %s (no "
+				       "sched_ext scheduler), and the host-side monitor judges only "
+				       "while one is enabled; remove it, or %s",
+				       a->keys[i]->value, who, fix);
+	return 0;
 }
 
 /* sysctls: a mapping {kernel.x: 1} or a list of "key=value". */
@@ -412,6 +451,12 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 		return ys_fail(c, ymap_get(n, "flags"),
 			       "scheduler '%s' has binary: none (EEVDF) and so cannot take flags",
 			       sd->name);
+	if (sd->kind == SCHED_BIN_NONE) {
+		char who[300];
+
+		snprintf(who, sizeof(who), "scheduler '%s' has binary: none", sd->name);
+		return refuse_monitor_under_eevdf(c, n, who, "give it a sched_ext binary");
+	}
 	return 0;
 }
 
@@ -543,6 +588,18 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 		if ((ret = ys_expect(c, v, YNODE_MAP, "expect_failure")) ||
 		    (ret = expect_parse(c, v, &t->xfail)))
 			return ret;
+	}
+	/* What it inherits from its scheduler was checked there. */
+	if (sd->kind == SCHED_BIN_NONE) {
+		char who[600];
+
+		if (t->sched == SUITE_EEVDF)
+			snprintf(who, sizeof(who), "test '%s' runs under eevdf", t->name);
+		else
+			snprintf(who, sizeof(who), "test '%s' runs under '%s' (binary: none)",
+				 t->name, sd->name);
+		return refuse_monitor_under_eevdf(c, n, who,
+						  "give the test a sched_ext scheduler");
 	}
 	return 0;
 }

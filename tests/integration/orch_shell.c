@@ -15,33 +15,70 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/suite_run.h"
 #include "lib/vmtest.h"
 
-static int orch_shell(const char *exec_cmd, const char *extra, char **out)
-{
+/* `ktstr-orch shell --topology 1,1,2,1 --kernel K [--include INC]
+ * [--watchdog-timeout WD] --exec CMD`, on the test kernel. */
+struct shell_cmd {
 	char orch[1024], kernel[1024];
 	char *argv[16];
-	int n = 0, status = 0;
+};
 
-	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
+static void shell_cmd_init(struct shell_cmd *c, const char *inc, const char *wd, const char *cmd)
+{
+	int n = 0;
+
+	if (vmtest_bin("ktstr-orch", c->orch, sizeof(c->orch)))
 		test_missing("ktstr-orch not built");
-	if (vmtest_kernel("vmlinux", kernel, sizeof(kernel)))
+	if (vmtest_kernel("vmlinux", c->kernel, sizeof(c->kernel)))
 		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
-	argv[n++] = orch;
-	argv[n++] = "shell";
-	argv[n++] = "--topology";
-	argv[n++] = "1,1,2,1";
-	argv[n++] = "--kernel";
-	argv[n++] = kernel;
-	if (extra) {
-		argv[n++] = "--include";
-		argv[n++] = (char *)extra;
+	c->argv[n++] = c->orch;
+	c->argv[n++] = "shell";
+	c->argv[n++] = "--topology";
+	c->argv[n++] = "1,1,2,1";
+	c->argv[n++] = "--kernel";
+	c->argv[n++] = c->kernel;
+	if (inc) {
+		c->argv[n++] = "--include";
+		c->argv[n++] = (char *)inc;
 	}
-	argv[n++] = "--exec";
-	argv[n++] = (char *)exec_cmd;
-	argv[n] = NULL;
-	cr_assert_eq(vmtest_run(argv, 300 * 1000, out, &status), 0, "shell hung");
+	if (wd) {
+		c->argv[n++] = "--watchdog-timeout";
+		c->argv[n++] = (char *)wd;
+	}
+	c->argv[n++] = "--exec";
+	c->argv[n++] = (char *)cmd;
+	c->argv[n] = NULL;
+}
+
+static int exit_status(int status)
+{
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* stdout and stderr together in *out. */
+static int orch_shell(const char *exec_cmd, const char *extra, char **out)
+{
+	struct shell_cmd c;
+	int status = 0;
+
+	shell_cmd_init(&c, extra, NULL, exec_cmd);
+	cr_assert_eq(vmtest_run(c.argv, 300 * 1000, out, &status), 0, "shell hung");
+	return exit_status(status);
+}
+
+/* stdout in *out, stderr in *err. */
+static int shell_io(const char *inc, const char *wd, const char *cmd, char **out, char **err)
+{
+	struct shell_cmd c;
+	int status = 0;
+
+	shell_cmd_init(&c, inc, wd, cmd);
+	cr_assert_eq(vmtest_run_io(c.argv, NULL, 0, 300 * 1000, out, NULL, err, &status), 0,
+		     "shell hung");
+	cr_assert(*out && *err, "out of memory capturing ktstr-orch's output");
+	return exit_status(status);
 }
 
 Test(orch_shell, exec_exit_status_becomes_ours, .timeout = 400)
@@ -103,6 +140,84 @@ Test(orch_shell, exec_output_is_verbatim_to_the_last_byte, .timeout = 400)
 		  "stdout is not the command's %zu bytes verbatim (got %zu):\n%s\n--- stderr "
 		  "---\n%s",
 		  sizeof(want) - 1, outlen, out, err);
+	/* The shell VM is monitored (it had the kernel layout; without one
+	 * the worker says "off: the orchestrator sent no kernel layout"),
+	 * and the monitor's line goes to stderr, never into the output. */
+	cr_expect(strstr(err, "\nktstr-orch shell: monitor: ") &&
+			  !strstr(err, "ktstr-orch shell: monitor: off"),
+		  "no monitor line, or the monitor was off:\n%s", err);
+	free(out);
+	free(err);
+}
+
+/* A scheduler attached by hand in the shell: the monitor judges it and
+ * reports on the last line; it lowers the sched_ext watchdog only when
+ * --watchdog-timeout asks (docs/shell.md says why), and says so. */
+Test(orch_shell, monitor_judges_a_hand_attached_scheduler_and_lowers_the_watchdog_when_asked,
+     .timeout = 600)
+{
+	static const char cmd[] = "/include-files/scx_simple >/dev/null 2>&1 & sleep 6; "
+				  "cat /sys/kernel/sched_ext/state; kill %1; wait; exit 0";
+	struct suite_env e;
+	char inc[1200], *out = NULL, *err = NULL;
+	int rc;
+
+	suite_env_init(&e, true);
+	snprintf(inc, sizeof(inc), "%s/bin/scx_simple", e.tmp);
+	rc = shell_io(inc, "2", cmd, &out, &err);
+	cr_expect_eq(rc, 0, "exit %d:\n%s\n--- stderr ---\n%s", rc, out, err);
+	cr_expect(strstr(out, "enabled\n"), "scx_simple never attached:\n%s\n%s", out, err);
+	cr_expect(strstr(err, "\nktstr-orch shell: monitor: ") &&
+			  strstr(err, "; sched_ext watchdog lowered to 2000 ms\n"),
+		  "--watchdog-timeout 2: no lowered watchdog on the monitor's line:\n%s", err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	rc = shell_io(inc, NULL, cmd, &out, &err);
+	cr_expect_eq(rc, 0, "exit %d:\n%s\n--- stderr ---\n%s", rc, out, err);
+	cr_expect(strstr(out, "enabled\n"), "scx_simple never attached:\n%s\n%s", out, err);
+	cr_expect(strstr(err, "; sched_ext watchdog: the kernel's own (--watchdog-timeout S "
+			      "lowers it)\n") &&
+			  !strstr(err, "lowered to"),
+		  "without --watchdog-timeout the kernel's watchdog is left alone:\n%s", err);
+	free(out);
+	free(err);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* --watchdog-timeout is refused (exit 2, before any VM) where it could do
+ * nothing: out of range, or on a kernel the monitor cannot read. */
+Test(orch_shell, watchdog_timeout_without_a_monitor_is_a_usage_error, .timeout = 120)
+{
+	char orch[1024], junk[] = "/tmp/ktstr-notakernel-XXXXXX";
+	char *out = NULL, *err = NULL;
+	int fd = mkstemp(junk), status = 0;
+
+	if (vmtest_bin("ktstr-orch", orch, sizeof(orch)))
+		test_missing("ktstr-orch not built");
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "not a kernel\n", 13), 13);
+	/* Started as root, ktstr-orch reads it as nobody once it drops root. */
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	close(fd);
+	char *range[] = { orch, "shell", "--watchdog-timeout", "0", "--exec", "true", NULL };
+	char *nolayout[] = { orch,   "shell",	   "--kernel", junk, "--watchdog-timeout", "2",
+			     "--exec", "true", NULL };
+
+	cr_assert_eq(vmtest_run_io(range, NULL, 0, 60000, &out, NULL, &err, &status), 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status 0x%x:\n%s", status, err);
+	cr_expect(strstr(err, "--watchdog-timeout takes 1..3600 seconds, got '0'"), "%s", err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	cr_assert_eq(vmtest_run_io(nolayout, NULL, 0, 60000, &out, NULL, &err, &status), 0);
+	unlink(junk);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status 0x%x:\n%s", status, err);
+	cr_expect(strstr(err, "monitor: off for kernel ") &&
+			  strstr(err, "ktstr-orch shell: --watchdog-timeout: the host-side monitor, "
+				      "which lowers the watchdog, is off for kernel "),
+		  "%s", err);
+	cr_expect(!strstr(err, "worker: running "), "a VM started:\n%s", err);
 	free(out);
 	free(err);
 }

@@ -182,7 +182,11 @@ Test(asserts, every_field_is_judged_by_the_guest_or_the_monitor_or_refused)
 		const char *value = f->type == PROTOBUF_C_TYPE_BOOL ? "false" : "7";
 		char yaml[256], want[96];
 
-		snprintf(yaml, sizeof(yaml), "tests:\n  - name: t\n    asserts: {%s: %s}\n",
+		/* Under a sched_ext scheduler: under EEVDF the monitor's fields
+		 * are refused (monitor_checks_under_eevdf). */
+		snprintf(yaml, sizeof(yaml),
+			 "schedulers: [{name: s, binary: scx_s}]\n"
+			 "tests:\n  - name: t\n    scheduler: s\n    asserts: {%s: %s}\n",
 			 f->name, value);
 		switch (ktstr_assert_judge(f->name)) {
 		case KTSTR_ASSERT_BY_GUEST:
@@ -218,22 +222,124 @@ Test(asserts, every_field_is_judged_by_the_guest_or_the_monitor_or_refused)
 	cr_assert_eq(monitor, 4, "imbalance, DSQ depth, stall, sustained samples");
 }
 
-/* watchdog_timeout: the test's, else the scheduler's, else 4 s. */
-Test(merge, watchdog_timeout_test_then_scheduler_then_default)
+/* watchdog_timeout: the test's, else the scheduler's, else MonitorSpec's
+ * default (proto/worker.proto: 4 s, its one home), always marked set so the
+ * spec on the wire is what it was when merge.c kept its own copy. */
+Test(merge, watchdog_timeout_test_then_scheduler_then_the_proto_default)
 {
 	struct suite *s = parse_ok("schedulers:\n  - {name: a, binary: scx_a, watchdog_timeout: 2s}\n"
+				   "  - {name: b, binary: scx_b}\n"
 				   "tests:\n  - {name: t1, scheduler: a}\n"
 				   "  - {name: t2, scheduler: a, watchdog_timeout: 1500ms}\n"
-				   "  - {name: t3}\n");
-	Ktstr__MonitorSpec ms;
+				   "  - {name: t3}\n  - {name: t4, scheduler: b}\n");
+	const ProtobufCFieldDescriptor *wf = protobuf_c_message_descriptor_get_field_by_name(
+		&ktstr__monitor_spec__descriptor, "watchdog_timeout_ms");
+	Ktstr__MonitorSpec ms, blank = KTSTR__MONITOR_SPEC__INIT;
 
+	cr_assert(wf && wf->default_value, "MonitorSpec declares the default");
+	cr_assert_eq(*(const uint32_t *)wf->default_value, 4000, "the documented 4 s");
 	merge_monitor(&s->scheds[s->tests[0].sched], &s->tests[0], &ms);
+	cr_assert(ms.has_watchdog_timeout_ms);
 	cr_assert_eq(ms.watchdog_timeout_ms, 2000);
 	merge_monitor(&s->scheds[s->tests[1].sched], &s->tests[1], &ms);
 	cr_assert_eq(ms.watchdog_timeout_ms, 1500);
-	merge_monitor(&s->scheds[s->tests[2].sched], &s->tests[2], &ms);
-	cr_assert_eq(ms.watchdog_timeout_ms, MERGE_WATCHDOG_DEFAULT_MS);
+	for (size_t i = 2; i < 4; i++) {
+		merge_monitor(&s->scheds[s->tests[i].sched], &s->tests[i], &ms);
+		cr_assert(ms.has_watchdog_timeout_ms, "%s: sent as before", s->tests[i].name);
+		cr_assert_eq(ms.watchdog_timeout_ms, blank.watchdog_timeout_ms, "%s",
+			     s->tests[i].name);
+		cr_assert_eq(ms.watchdog_timeout_ms, 4000, "%s", s->tests[i].name);
+	}
 	cr_assert(!ms.has_max_imbalance_ratio && ms.max_imbalance_ratio == 4.0,
 		  "unset thresholds keep MonitorSpec's defaults");
+	suite_free(s);
+}
+
+/* Monitor checks are never judged under EEVDF (no sched_ext scheduler to
+ * enable, no sched_ext watchdog to lower): a test under EEVDF, or an EEVDF
+ * scheduler entry, that writes watchdog_timeout or a monitor-judged assert
+ * is refused at the key, with why and what to do (docs/suite-format.md). */
+Test(suite, monitor_checks_under_eevdf_are_refused_where_written)
+{
+	static const struct {
+		const char *yaml, *want;
+	} bad[] = {
+		/* A test without scheduler: runs under the built-in eevdf. */
+		{ "tests:\n  - name: t\n    watchdog_timeout: 2s\n",
+		  "test.yaml:3:5: watchdog_timeout: monitor checks do not run under EEVDF: test 't' "
+		  "runs under eevdf (no sched_ext scheduler), so there is no sched_ext watchdog to "
+		  "lower; remove it, or give the test a sched_ext scheduler" },
+		{ "tests:\n  - name: t\n    asserts: {max_gap_ms: 10, max_imbalance_ratio: 2}\n",
+		  "test.yaml:3:31: asserts.max_imbalance_ratio: monitor checks do not run under "
+		  "EEVDF: test 't' runs under eevdf (no sched_ext scheduler), and the host-side "
+		  "monitor judges only while one is enabled; remove it, or give the test a "
+		  "sched_ext scheduler" },
+		{ "tests:\n  - {name: t, scheduler: eevdf, asserts: {max_local_dsq_depth: 3}}\n",
+		  "test.yaml:2:43: asserts.max_local_dsq_depth: monitor checks do not run under EEVDF" },
+		{ "tests:\n  - {name: t, asserts: {fail_on_stall: false}}\n",
+		  "test.yaml:2:25: asserts.fail_on_stall: monitor checks" },
+		{ "tests:\n  - {name: t, asserts: {sustained_samples: 9}}\n",
+		  "test.yaml:2:25: asserts.sustained_samples: monitor checks" },
+		/* A test under a user's EEVDF entry. */
+		{ "schedulers: [{name: plain, binary: none}]\n"
+		  "tests:\n  - {name: t, scheduler: plain, watchdog_timeout: 3s}\n",
+		  "test.yaml:3:33: watchdog_timeout: monitor checks do not run under EEVDF: test 't' "
+		  "runs under 'plain' (binary: none) (no sched_ext scheduler)" },
+		/* The EEVDF entry itself: what every test of it would inherit. */
+		{ "schedulers:\n  - name: plain\n    binary: none\n    watchdog_timeout: 3s\n"
+		  "tests:\n  - {name: t, scheduler: plain}\n",
+		  "test.yaml:4:5: watchdog_timeout: monitor checks do not run under EEVDF: scheduler "
+		  "'plain' has binary: none (no sched_ext scheduler), so there is no sched_ext "
+		  "watchdog to lower; remove it, or give it a sched_ext binary" },
+		{ "schedulers:\n  - name: plain\n    binary: none\n"
+		  "    asserts: {max_spread_pct: 50, sustained_samples: 9}\n"
+		  "tests:\n  - {name: t, scheduler: plain}\n",
+		  "test.yaml:4:35: asserts.sustained_samples: monitor checks do not run under EEVDF: "
+		  "scheduler 'plain' has binary: none" },
+		/* Refused even with no test under it: it would still do nothing. */
+		{ "schedulers: [{name: plain, binary: none, asserts: {max_imbalance_ratio: 2}}]\n"
+		  "tests: []\n",
+		  "asserts.max_imbalance_ratio: monitor checks do not run under EEVDF" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *err = parse_err(bad[i].yaml);
+
+		cr_assert(strstr(err, bad[i].want), "case %zu:\n%s\nwant: %s", i, err, bad[i].want);
+	}
+}
+
+/* What stays accepted: the same fields under a sched_ext scheduler (a
+ * binary, or one built into the kernel), an EEVDF test next to them, an
+ * EEVDF test with only the guest's asserts, and EEVDF's defaults, which
+ * the user did not write. */
+Test(suite, monitor_checks_under_sched_ext_and_defaults_under_eevdf_are_accepted)
+{
+	struct suite *s = parse_ok(
+		"schedulers:\n"
+		"  - {name: a, binary: scx_a, watchdog_timeout: 2s, asserts: {max_imbalance_ratio: 3}}\n"
+		"  - name: kb\n    binary: {kernel_builtin: {enable: [\"true\"]}}\n"
+		"    watchdog_timeout: 5s\n    asserts: {fail_on_stall: false}\n"
+		"  - {name: plain, binary: none, asserts: {max_gap_ms: 900}}\n"
+		"tests:\n"
+		"  - {name: t1, scheduler: a, watchdog_timeout: 1s, asserts: {sustained_samples: 7}}\n"
+		"  - {name: t2, scheduler: kb, asserts: {max_local_dsq_depth: 9}}\n"
+		"  - {name: t3, asserts: {max_spread_pct: 30, not_starved: true}}\n"
+		"  - {name: t4, scheduler: plain}\n");
+	Ktstr__MonitorSpec ms;
+
+	merge_monitor(&s->scheds[s->tests[0].sched], &s->tests[0], &ms);
+	cr_assert_eq(ms.watchdog_timeout_ms, 1000);
+	cr_assert_eq(ms.sustained_samples, 7);
+	cr_assert_float_eq(ms.max_imbalance_ratio, 3.0, 1e-9);
+	merge_monitor(&s->scheds[s->tests[1].sched], &s->tests[1], &ms);
+	cr_assert_eq(ms.watchdog_timeout_ms, 5000);
+	cr_assert_eq(ms.max_local_dsq_depth, 9);
+	cr_assert(ms.has_fail_on_stall && !ms.fail_on_stall);
+	for (size_t i = 2; i < 4; i++) {
+		merge_monitor(&s->scheds[s->tests[i].sched], &s->tests[i], &ms);
+		cr_assert(!ms.has_max_imbalance_ratio && !ms.has_sustained_samples,
+			  "%s: EEVDF, nothing written: the defaults", s->tests[i].name);
+	}
 	suite_free(s);
 }

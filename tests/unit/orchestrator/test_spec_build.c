@@ -105,3 +105,39 @@ Test(spec_build, unpacked_size_is_base_plus_suffix_when_the_builder_said)
 	spec_vm_free(&h);
 	free(plain);
 }
+
+/* With a kernel layout the VmSpec carries a MonitorSpec, and a test that
+ * sets no watchdog_timeout sends MonitorSpec's own default (4 s,
+ * proto/worker.proto) explicitly on the wire, as when merge.c kept a copy
+ * of it; without a layout there is no MonitorSpec at all. */
+Test(spec_build, monitor_spec_sends_the_proto_default_watchdog_with_a_layout)
+{
+	Ktstr__GuestKernelLayout layout = KTSTR__GUEST_KERNEL_LAYOUT__INIT;
+	struct run_settings rs = { .kernel_layout = &layout };
+	struct vm_spec_holder h;
+	Ktstr__VmSpec *back;
+	uint8_t *buf;
+	size_t n;
+
+	build_one(&rs, &h);
+	cr_assert_not_null(h.vm.monitor);
+	cr_assert_eq(h.vm.kernel_layout, &layout);
+	n = ktstr__vm_spec__get_packed_size(&h.vm);
+	buf = malloc(n);
+	cr_assert_not_null(buf);
+	ktstr__vm_spec__pack(&h.vm, buf);
+	back = ktstr__vm_spec__unpack(NULL, n, buf);
+	cr_assert_not_null(back);
+	cr_assert_not_null(back->monitor);
+	cr_assert(back->monitor->has_watchdog_timeout_ms, "sent, not left to the default");
+	cr_assert_eq(back->monitor->watchdog_timeout_ms, 4000);
+	cr_assert_not(back->monitor->has_max_imbalance_ratio, "unset thresholds are not sent");
+	ktstr__vm_spec__free_unpacked(back, NULL);
+	free(buf);
+	spec_vm_free(&h);
+	rs.kernel_layout = NULL;
+	build_one(&rs, &h);
+	cr_assert_null(h.vm.monitor);
+	cr_assert_null(h.vm.kernel_layout);
+	spec_vm_free(&h);
+}
