@@ -305,6 +305,7 @@ enum {
 	S_SCX_WD_INTERVAL,
 	S_SCX_WD_TIMESTAMP,
 	S_JIFFIES,
+	S_INIT_TOP_PGT,
 	S_COUNT
 };
 
@@ -324,6 +325,7 @@ static const char *const sym_names[S_COUNT] = {
 	[S_SCX_WD_INTERVAL] = "scx_watchdog_interval",
 	[S_SCX_WD_TIMESTAMP] = "scx_watchdog_timestamp",
 	[S_JIFFIES] = "jiffies_64",
+	[S_INIT_TOP_PGT] = "init_top_pgt",
 };
 
 static int find_symbols(struct builder *b, const struct kl_image *im, struct kl_sym *syms,
@@ -554,6 +556,10 @@ static int derive(struct builder *b, const char *path, const uint8_t *data, size
 				    syms[i].ambiguous ? " (ambiguous)" : "");
 	essential_missing = !syms[S_PCPU_OFFSET].found || !syms[S_PAGE_OFFSET_BASE].found ||
 			    !syms[S_RUNQUEUES].found;
+	SET_SYM(b, syms, S_INIT_TOP_PGT, init_top_pgt);
+	if (!syms[S_INIT_TOP_PGT].found)
+		add_missing(b, "%s", "symbol init_top_pgt: nothing outside the linear maps is read "
+				     "(vmalloc'd per-CPU event counters)");
 
 	if (!btf) {
 		add_missing(b, "%s", "BTF (.BTF section): build the kernel with CONFIG_DEBUG_INFO_BTF=y");

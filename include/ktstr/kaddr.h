@@ -12,8 +12,11 @@
  *    kernel's page_offset_base (0xffff888000000000 with 4-level paging,
  *    0xff11000000000000 with 5-level), read from guest memory because the
  *    guest picks the paging depth at boot;
- *  - anything else (vmalloc, vmemmap, modules, fixmap) needs a page-table
- *    walk and is refused (-ERANGE).
+ *  - anything else (vmalloc, vmemmap, modules, fixmap) is translated by
+ *    walking the kernel's own page tables from init_top_pgt (pgd_gpa, 4- or
+ *    5-level as the guest booted), when the caller knows where they are;
+ *    without that it is refused (-ERANGE). Each table and each page the walk
+ *    lands on must lie in guest RAM; the walk is at most 5 reads deep.
  * The worker proves the first assumption by reading linux_banner through it
  * (kaddr_check_banner) before it trusts any other address.
  *
@@ -38,7 +41,16 @@ struct kaddr_map {
 	uint64_t phys_base;   /* value of the guest's phys_base */
 	uint64_t page_offset; /* value of the guest's page_offset_base; 0 = unknown */
 	uint64_t gpa_limit;   /* one past the highest guest-physical RAM byte */
+	uint64_t pgd_gpa;     /* the kernel's top page table (init_top_pgt); 0 = no walk */
+	uint32_t levels;      /* paging depth for the walk: 4 or 5 */
 };
+
+/* The paging depth a guest booted with, from its page_offset_base value:
+ * 5-level kernels put the direct map below the 4-level half. */
+static inline uint32_t kaddr_levels_for(uint64_t page_offset)
+{
+	return page_offset < 0xffff800000000000ull ? 5 : 4;
+}
 
 /* Reads len bytes of guest-physical memory at gpa into buf. Returns 0 or
  * -errno (-EFAULT for a hole: the callback knows the memory map). */
@@ -50,7 +62,16 @@ typedef int (*kaddr_read_fn)(void *ctx, uint64_t gpa, void *buf, size_t len);
  * [0, gpa_limit). Never returns an address outside that range. */
 int kaddr_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t *gpa);
 
-/* Translate and read (len <= KADDR_READ_MAX, else -EINVAL). */
+/* The page-table walk alone: the gpa of kva (a canonical kernel address)
+ * and *room, the bytes from it to the end of its page (4 KiB, 2 MiB or
+ * 1 GiB). 0, -ERANGE (no walk configured, or a non-canonical or user
+ * address), -EFAULT (not mapped, or a table or page outside RAM) or the
+ * read's -errno. */
+int kaddr_walk(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_t kva,
+	       uint64_t *gpa, uint64_t *room);
+
+/* Translate and read (len <= KADDR_READ_MAX, else -EINVAL); linear regions
+ * first, then the walk, page by page. */
 int kaddr_read(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_t kva, void *buf,
 	       size_t len);
 

@@ -199,6 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l.task_comm = &f[17];
 	f[17].offset = 40;
 	f[17].size = 16;
+	/* The page walk's root: a page of the image; whatever the edits put
+	 * in its tables, every read must stay inside RAM. */
+	l.has_init_top_pgt = 1;
+	l.init_top_pgt = KMAP + ((n[12] ^ n[14]) % IMG & ~0xfffu);
 	l.has_jiffies = l.has_scx_watchdog_timestamp = 1;
 	l.jiffies = KMAP + (n[14] ^ n[15]) % IMG;
 	l.scx_watchdog_timestamp = KMAP + (n[13] ^ n[15]) % IMG;

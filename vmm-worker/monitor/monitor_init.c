@@ -208,6 +208,7 @@ static int copy_layout(struct monitor *m, const Ktstr__GuestKernelLayout *l, cha
 	o->page_offset_base = l->page_offset_base;
 	o->phys_base = l->phys_base;
 	o->runqueues = l->runqueues;
+	o->init_top_pgt = l->has_init_top_pgt ? l->init_top_pgt : 0;
 	o->nr_cpu_ids = l->has_nr_cpu_ids ? l->nr_cpu_ids : 0;
 	o->rq_size = l->rq_size;
 	o->rq_nr_running = l->rq_nr_running->offset;

@@ -13,6 +13,7 @@
  * struct rq (rq_scx folded in), every field has the size the reads assume. */
 struct monitor_layout {
 	uint64_t linux_banner, per_cpu_offset, page_offset_base, phys_base, runqueues;
+	uint64_t init_top_pgt; /* 0 = absent: no page-table walk */
 	uint64_t nr_cpu_ids; /* 0 = absent */
 	uint8_t banner[MONITOR_BANNER_MAX];
 	uint32_t banner_len;

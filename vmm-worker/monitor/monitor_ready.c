@@ -135,6 +135,11 @@ static int attempt(struct monitor *m, uint64_t now_ns)
 		ret = read_direct_map(m, &map);
 	if (ret)
 		return ret;
+	/* The kernel's own page tables, for what is not linearly mapped
+	 * (vmalloc'd per-CPU chunks): a kernel-image table, page aligned. */
+	if (m->l.init_top_pgt && m->l.init_top_pgt % 4096 == 0 &&
+	    !kaddr_to_gpa(&map, m->l.init_top_pgt, 4096, &map.pgd_gpa))
+		map.levels = kaddr_levels_for(map.page_offset);
 	ncpu = guest_cpus(m, &map);
 	ret = find_runqueues(m, &map, ncpu);
 	if (ret)

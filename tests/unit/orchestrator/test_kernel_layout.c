@@ -277,6 +277,9 @@ Test(kernel_layout, sid_7_2_with_sched_ext)
 	cr_assert_eq(l->linux_banner, 0xffffffff82589580ull);
 	cr_assert_eq(l->per_cpu_start, 0xffffffff83da5000ull);
 	cr_assert_eq(l->runqueues, 0xffffffff83dd7100ull, "= .data..percpu + BTF DATASEC 0x32100");
+	cr_assert(l->has_init_top_pgt && l->init_top_pgt % 4096 == 0 &&
+		  l->init_top_pgt >= 0xffffffff80000000ull, "init_top_pgt %#llx",
+		  (unsigned long long)l->init_top_pgt);
 	cr_assert_eq(l->scx_root, 0xffffffff83e4afd0ull);
 	cr_assert_eq(l->scx_enable_state, 0xffffffff8327cb90ull);
 	/* bpftool btf dump: STRUCT 'rq' size=4480; nr_running bits 0, clock
