@@ -8,12 +8,22 @@
  *   ktstr-vmrun --kernel K [--initrd I] --topology N,L,C,T [--memory-mb M]
  *               [--timeout S] [--engine kvm|qemu|auto] [--cpu-features-off a,b]
  *               [--cmdline-extra "..."] [--worker PATH] [--prefix P]
- *               [--shm-kb KB]
+ *               [--shm-kb KB] [--layout FILE [--watchdog-ms MS]]
+ *
+ * --layout FILE is a packed GuestKernelLayout (proto/monitor.proto) of the
+ * kernel, written on the host by tests/nested/layout-dump.c with the
+ * orchestrator's own kernel_layout_from_vmlinux(): it turns the worker's
+ * host-side monitor on (docs/monitor.md), as ktstr-orch does, with
+ * MonitorSpec's defaults and --watchdog-ms as its watchdog_timeout_ms
+ * (default 4000; 0 leaves the kernel's timeout alone).
  *
  * Output (every line starts with the prefix, default "VMRUN "):
  *   outcome OUTCOME_POWER_OFF | engine ENGINE_KVM | setup_us N | ...
  *   com2 <line>   one per COM2 line      com1 <line>   console tail lines
  *   ring <TYPE> crc_ok <0|1> <payload>      one per ring message
+ *   monitor <key> <value>   the MonitorReport, one fact per line (verdict,
+ *                           samples, evaluated, nr_cpus, cpu_peak ..., ...)
+ *   monitor_off <why>       when the worker ran without the monitor
  * Exit status: 0 when the VM ran (whatever its outcome), 1 when the worker
  * could not be run (infra error), 2 for bad arguments. */
 #include <errno.h>
@@ -42,7 +52,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ktstr-vmrun --kernel FILE [--initrd FILE] --topology N,L,C,T\n"
 		   "       [--memory-mb MB] [--timeout SECONDS] [--engine kvm|qemu|auto]\n"
 		   "       [--cpu-features-off xsave,avx,...] [--cmdline-extra WORDS]\n"
-		   "       [--worker PATH] [--prefix STRING] [--shm-kb KB]\n");
+		   "       [--worker PATH] [--prefix STRING] [--shm-kb KB]\n"
+		   "       [--layout PACKED_GUEST_KERNEL_LAYOUT [--watchdog-ms MS]]\n");
 }
 
 /* Print each line of buf with prefix+tag; non-printable bytes become '.',
@@ -93,6 +104,99 @@ static int open_ro(const char *what, const char *path)
 		fprintf(stderr, "ktstr-vmrun: cannot open the %s %s: %s; check the path\n", what, path,
 			strerror(errno));
 	return fd;
+}
+
+/* The packed GuestKernelLayout written by layout-dump (a few KiB; 1 MiB
+ * bounds a wrong file). NULL with a message on any error. */
+static Ktstr__GuestKernelLayout *load_layout(const char *path)
+{
+	static uint8_t buf[1 << 20];
+	Ktstr__GuestKernelLayout *l;
+	size_t len = 0;
+	ssize_t n;
+	int fd = open_ro("layout", path);
+
+	if (fd < 0)
+		return NULL;
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len == sizeof(buf)) {
+		fprintf(stderr, "ktstr-vmrun: the layout %s is over 1 MiB: not a packed GuestKernelLayout\n", path);
+		return NULL;
+	}
+	l = ktstr__guest_kernel_layout__unpack(NULL, len, buf);
+	if (!l)
+		fprintf(stderr, "ktstr-vmrun: %s is not a packed GuestKernelLayout (write it with layout-dump)\n",
+			path);
+	return l;
+}
+
+/* One "monitor KEY value" line per fact of the MonitorReport; strings are
+ * printed through print_lines so a hostile byte cannot break a line. */
+static void print_str(const char *tag, const char *s)
+{
+	if (s)
+		print_lines(tag, (const uint8_t *)s, strlen(s));
+}
+
+static void print_monitor(const Ktstr__VmResult *r)
+{
+	const Ktstr__MonitorReport *m = r->monitor;
+
+	if (r->monitor_off)
+		print_str("monitor_off", r->monitor_off);
+	if (!m)
+		return;
+	const ProtobufCEnumValue *vv =
+		protobuf_c_enum_descriptor_get_value(&ktstr__monitor_verdict__descriptor, (int)m->verdict);
+	printf("%smonitor verdict %s\n", prefix, vv ? vv->name : "?");
+	print_str("monitor summary", m->summary);
+#define U64(f)                                                                                   \
+	do {                                                                                     \
+		if (m->has_##f)                                                                  \
+			printf("%smonitor " #f " %llu\n", prefix, (unsigned long long)m->f);     \
+	} while (0)
+	U64(samples);
+	U64(implausible);
+	U64(evaluated);
+	U64(ready_at_ns);
+	U64(scx_enabled_at_ns);
+	U64(nr_cpus);
+	U64(cpu_peaks_omitted);
+	U64(violations_omitted);
+	U64(watchdog_timeout_ms);
+	U64(watchdog_writes);
+	U64(debug_dump_requested);
+	U64(cost_samples);
+	U64(cost_ns);
+	U64(cost_max_ns);
+	U64(interval_ms);
+#undef U64
+	print_str("monitor first_implausible", m->first_implausible);
+	if (m->has_worst_imbalance_ratio)
+		printf("%smonitor worst_imbalance_ratio %.2f\n", prefix, m->worst_imbalance_ratio);
+	for (size_t i = 0; i < m->n_cpu_peaks; i++)
+		printf("%smonitor cpu_peak %u max_nr_running %u max_local_dsq %u\n", prefix,
+		       m->cpu_peaks[i]->cpu, m->cpu_peaks[i]->max_nr_running,
+		       m->cpu_peaks[i]->max_local_dsq);
+	for (size_t i = 0; i < m->n_violations; i++) {
+		const ProtobufCEnumValue *cv = protobuf_c_enum_descriptor_get_value(
+			&ktstr__monitor_check__descriptor, (int)m->violations[i]->check);
+		char tag[96];
+
+		snprintf(tag, sizeof(tag), "monitor violation %s", cv ? cv->name : "?");
+		print_str(tag, m->violations[i]->message);
+	}
+	for (size_t i = 0; i < m->n_events; i++) {
+		char tag[128];
+
+		snprintf(tag, sizeof(tag), "monitor event %.64s", m->events[i]->name ? m->events[i]->name : "?");
+		printf("%s%s %lld\n", prefix, tag, (long long)m->events[i]->value);
+	}
+	for (size_t i = 0; i < m->n_notes; i++)
+		print_str("monitor note", m->notes[i]);
+	print_str("monitor watchdog_note", m->watchdog_note);
 }
 
 static void print_result(const struct worker_outcome *o)
@@ -154,6 +258,7 @@ static void print_result(const struct worker_outcome *o)
 			 r->ring[i]->crc_ok ? 1 : 0);
 		print_lines(tag, r->ring[i]->payload.data, r->ring[i]->payload.len);
 	}
+	print_monitor(r);
 	if (r->has_guest_output)
 		print_lines("com2", r->guest_output.data, r->guest_output.len);
 	if (r->has_console_tail)
@@ -175,11 +280,16 @@ int main(int argc, char **argv)
 		{ "worker", required_argument, NULL, 'w' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "shm-kb", required_argument, NULL, 's' },
+		{ "layout", required_argument, NULL, 'L' },
+		{ "watchdog-ms", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	Ktstr__VmSpec spec = KTSTR__VM_SPEC__INIT;
 	Ktstr__Topology topo = KTSTR__TOPOLOGY__INIT;
+	Ktstr__MonitorSpec mon = KTSTR__MONITOR_SPEC__INIT;
+	Ktstr__GuestKernelLayout *layout = NULL;
+	const char *layout_path = NULL;
 	const char *kernel = NULL, *initrd = NULL, *worker = NULL;
 	char *features[MAX_FEATURES], *flist = NULL;
 	struct worker_fds fds = { -1, -1, -1, -1 };
@@ -227,6 +337,19 @@ int main(int argc, char **argv)
 			spec.has_shm_size = true;
 			spec.shm_size = (uint32_t)strtoul(optarg, NULL, 0) * 1024;
 			break;
+		case 'L': layout_path = optarg; break;
+		case 'W': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || v > 3600000) {
+				fprintf(stderr, "ktstr-vmrun: --watchdog-ms %s: expected 0..3600000 ms\n", optarg);
+				return 2;
+			}
+			mon.has_watchdog_timeout_ms = true;
+			mon.watchdog_timeout_ms = (uint32_t)v;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -249,6 +372,19 @@ int main(int argc, char **argv)
 		spec.cpu_features_off = features;
 	}
 	spec.label = "ktstr-vmrun";
+	if (mon.has_watchdog_timeout_ms && !layout_path) {
+		fprintf(stderr, "ktstr-vmrun: --watchdog-ms needs --layout (the monitor writes the timeout)\n");
+		return 2;
+	}
+	if (layout_path) {
+		/* As ktstr-orch: the layout and a MonitorSpec, its unset
+		 * fields keeping the proto defaults. */
+		layout = load_layout(layout_path);
+		if (!layout)
+			return 2;
+		spec.kernel_layout = layout;
+		spec.monitor = &mon;
+	}
 
 	fds.kernel_fd = open_ro("kernel", kernel);
 	if (fds.kernel_fd < 0)
@@ -268,6 +404,8 @@ int main(int argc, char **argv)
 	print_result(&out);
 	rc = out.infra_error ? 1 : 0;
 	worker_outcome_free(&out);
+	if (layout)
+		ktstr__guest_kernel_layout__free_unpacked(layout, NULL);
 	close(fds.kernel_fd);
 	if (fds.initrd_fd >= 0)
 		close(fds.initrd_fd);
