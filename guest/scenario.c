@@ -37,7 +37,6 @@ struct sc_w {
 	int cg;
 	bool stopped; /* SIGUSR1 sent and report collected (or killed) */
 	Ktstr__WorkType type;
-	uint64_t iters_at_start;   /* live iterations when the scenario started */
 	bool restricted;	   /* lived only under cpusets ... */
 	struct cpuset_bits allowed; /* ... whose union is this */
 };
@@ -234,6 +233,10 @@ static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 			break;
 		}
 		ret = worker_spawn(&o, &w->w, r->err, sizeof(r->err));
+		/* Its progress at the scenario's start: set again then; 0 for a
+		 * worker spawned by a step, mid-scenario. */
+		w->w.live = o.cfg.live_iters;
+		w->w.live_at_start = 0;
 		if (ret) {
 			r->nw--;
 			break;
@@ -533,7 +536,7 @@ static void judge(struct run *r)
 				snprintf(f.check, sizeof(f.check), "starvation");
 				snprintf(f.message, sizeof(f.message),
 					 "tid %d starved (0 work units)", (int)w->w.pid);
-			} else if (seen == w->iters_at_start && lim.not_starved) {
+			} else if (seen == w->w.live_at_start && lim.not_starved) {
 				snprintf(f.check, sizeof(f.check), "starvation");
 				snprintf(f.message, sizeof(f.message),
 					 "tid %d starved (0 work units after settle; %llu iterations "
@@ -652,7 +655,8 @@ void scenario_run(const struct scenario_env *env, const Ktstr__Scenario *sc, str
 	 * started (a scheduler that starves it once it sees its cgroup) is
 	 * starved all the same. */
 	for (size_t i = 0; i < r->nw; i++)
-		r->ws[i].iters_at_start = __atomic_load_n(&r->shared->live_iters[i], __ATOMIC_RELAXED);
+		r->ws[i].w.live_at_start =
+			__atomic_load_n(&r->shared->live_iters[i], __ATOMIC_RELAXED);
 	r->t0 = ktstr_now_ms();
 	if (!sc->n_steps) {
 		stimulus(r, 0, NULL);

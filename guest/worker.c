@@ -182,15 +182,23 @@ static void read_report(struct worker *w)
 	w->report_fd = -1;
 }
 
+/* Never moved during the scenario: it had no CPU, so it will not report. */
+static bool never_ran(const struct worker *w)
+{
+	return w->live && __atomic_load_n(w->live, __ATOMIC_RELAXED) == w->live_at_start;
+}
+
 void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 {
-	uint64_t end = ktstr_now_ms() + (uint64_t)deadline_ms;
+	uint64_t start = ktstr_now_ms(), end = start + (uint64_t)deadline_ms, reap_end;
+	uint64_t grace = start + WORKER_STUCK_GRACE_MS;
+	bool all_starved = true;
 	struct pollfd *p = calloc(n ? n : 1, sizeof(*p));
 	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
 
 	for (;;) {
-		size_t np = 0;
-		uint64_t now = ktstr_now_ms();
+		size_t np = 0, stuck = 0;
+		uint64_t now = ktstr_now_ms(), until = end;
 		int r;
 
 		for (size_t i = 0; p && idx && i < n; i++)
@@ -198,16 +206,23 @@ void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 				p[np].fd = ws[i]->report_fd;
 				p[np].events = POLLIN;
 				idx[np++] = i;
+				stuck += never_ran(ws[i]);
 			}
 		if (!np || now >= end || !p || !idx)
 			break;
-		r = poll(p, np, (int)(end - now));
+		if (now >= grace && stuck == np)
+			break; /* every one left was starved: it cannot answer */
+		if (now < grace && grace < until)
+			until = grace; /* look again when the grace ends */
+		r = poll(p, np, (int)(until - now));
 		if (r < 0 && errno != EINTR)
 			break;
 		for (size_t k = 0; r > 0 && k < np; k++)
 			if (p[k].revents)
 				read_report(ws[idx[k]]);
 	}
+	/* Kill every silent one first, then reap them all against one
+	 * deadline: one stuck worker must not cost the next one its time. */
 	for (size_t i = 0; i < n; i++) {
 		struct worker *w = ws[i];
 
@@ -219,9 +234,18 @@ void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 			w->killed = true;
 			kill(-w->pid, SIGKILL);
 			kill(w->pid, SIGKILL);
+			all_starved &= never_ran(w);
 		}
-		if (w->pid > 0)
-			reaper_wait(w->pid, NULL, 2000);
+	}
+	/* A starved worker dies only once it gets a CPU, which the scheduler
+	 * that starves it will not give: PID 1 reaps it after the scheduler
+	 * is gone; waiting here only delays the verdict. */
+	reap_end = ktstr_now_ms() + (all_starved ? WORKER_STARVED_REAP_MS : WORKER_REAP_MS);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t now = ktstr_now_ms();
+
+		if (ws[i]->pid > 0)
+			reaper_wait(ws[i]->pid, NULL, now < reap_end ? (int)(reap_end - now) : 0);
 	}
 	free(p);
 	free(idx);
