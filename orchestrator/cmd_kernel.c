@@ -1,4 +1,5 @@
-/* `ktstr-orch kernel fetch|list|path`. */
+/* `ktstr-orch kernel fetch|list|path|clean` (docs/kernels.md). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,26 +10,33 @@
 #include "kernel_fetch.h"
 #include "stop.h"
 
+#define KERNEL_MIRRORS_MAX 8
+
 int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "kernel-version", required_argument, NULL, 'v' },
 		{ "suite", required_argument, NULL, 's' },
+		{ "mirror", required_argument, NULL, 'm' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct kfetch_opts fo = { 0 };
-	const char *kernel = NULL, *sub;
+	const char *mirrors[KERNEL_MIRRORS_MAX];
+	struct kfetch_opts fo = { .mirrors = mirrors };
+	const char *kernel = NULL, *sub, *what = NULL;
 	Ktstr__Engine engine = KTSTR__ENGINE__ENGINE_AUTO;
+	bool all = false, dry_run = false;
 	struct host_caps hc;
-	char err[1024];
-	int c;
+	char err[2048];
+	int c, r;
 
 	(void)g;
 	if (argc < 2) {
-		fprintf(stderr, "ktstr-orch kernel: fetch, list or path?\n");
+		fprintf(stderr, "ktstr-orch kernel: fetch, list, path or clean?\n");
 		return EXIT_USAGE;
 	}
 	sub = argv[1];
@@ -43,11 +51,25 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 		case 's':
 			fo.suite = optarg;
 			break;
+		case 'm':
+			if (fo.nmirrors == KERNEL_MIRRORS_MAX) {
+				fprintf(stderr, "ktstr-orch kernel: at most %d --mirror\n",
+					KERNEL_MIRRORS_MAX);
+				return EXIT_USAGE;
+			}
+			mirrors[fo.nmirrors++] = optarg;
+			break;
 		case 'k':
 			kernel = optarg;
 			break;
 		case 'F':
 			fo.force = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'n':
+			dry_run = true;
 			break;
 		case 'e':
 			if (engine_parse(optarg, &engine)) {
@@ -60,12 +82,18 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* clean takes one KEY|PREFIX; nothing else takes operands. */
+	if (!strcmp(sub, "clean") && optind < argc && !all)
+		what = argv[optind++];
 	if (optind != argc) {
 		fprintf(stderr, "ktstr-orch kernel %s: unexpected argument '%s'\n", sub, argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(sub, "fetch")) {
-		if (kernel_fetch(&fo, stdout))
+		r = kernel_fetch(&fo, stdout);
+		if (r == -EINVAL)
+			return EXIT_USAGE;
+		if (r)
 			return stop_signal() ? EXIT_INTERRUPTED : EXIT_INFRA;
 		return 0;
 	}
@@ -79,6 +107,12 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "ktstr-orch kernel: unknown subcommand '%s' (fetch, list, path)\n", sub);
+	if (!strcmp(sub, "clean")) {
+		/* Nothing named: only what no run boots (kernel_cache.h). */
+		r = kcache_clean(stdout, what, all, dry_run);
+		return !r ? 0 : r == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
+	}
+	fprintf(stderr, "ktstr-orch kernel: unknown subcommand '%s' (fetch, list, path, clean)\n",
+		sub);
 	return EXIT_USAGE;
 }

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,10 @@
 #define APT_UPDATE_TIMEOUT_MS (15 * 60 * 1000)
 #define APT_QUERY_TIMEOUT_MS (2 * 60 * 1000)
 #define APT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
+#define SYSTEM_SOURCES "/etc/apt/sources.list.d/debian.sources"
+/* The private sources are signed by this (package debian-archive-keyring). */
+#define DEBIAN_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+#define MIRROR_MAX 1024
 
 /* What a kernel needs for ktstr (docs/kernels.md). */
 static const char *const required_config[] = {
@@ -49,17 +52,6 @@ int kconfig_validate(const char *text, char *missing, size_t len)
 	return n;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The URIs: lines of the system's deb822 sources (never a hard-coded host):
  * the archive mirror and, when present, the security mirror. */
 static int system_debian_uris(struct strv *uris)
@@ -68,13 +60,15 @@ static int system_debian_uris(struct strv *uris)
 	size_t tl;
 	int ret = 0;
 
-	if (read_file("/etc/apt/sources.list.d/debian.sources", &text, &tl, 1u << 20)) {
-		fprintf(stderr, "ktstr-orch kernel fetch: cannot read "
-				"/etc/apt/sources.list.d/debian.sources to learn the Debian mirror\n");
+	if (read_file(SYSTEM_SOURCES, &text, &tl, 1u << 20)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: cannot read " SYSTEM_SOURCES " to learn "
+				"the Debian mirror (this host has no Debian apt sources): name one "
+				"with --mirror, e.g. --mirror http://deb.debian.org/debian (bookworm "
+				"also --mirror http://deb.debian.org/debian-security)\n");
 		return -ENOENT;
 	}
 	for (char *p = text; p && *p && !ret; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		char uri[1024];
+		char uri[MIRROR_MAX];
 
 		if (strncmp(p, "URIs:", 5))
 			continue;
@@ -87,11 +81,51 @@ static int system_debian_uris(struct strv *uris)
 	}
 	free(text);
 	if (!ret && !uris->n) {
-		fprintf(stderr, "ktstr-orch kernel fetch: no URIs: line in "
-				"/etc/apt/sources.list.d/debian.sources\n");
+		fprintf(stderr, "ktstr-orch kernel fetch: no URIs: line in " SYSTEM_SOURCES
+				": name a Debian mirror with --mirror URL\n");
 		ret = -ENOENT;
 	}
 	return ret;
+}
+
+bool kfetch_mirror_ok(const char *uri)
+{
+	size_t len = strlen(uri);
+
+	if (len >= MIRROR_MAX ||
+	    (strncmp(uri, "http://", 7) && strncmp(uri, "https://", 8) && strncmp(uri, "file:/", 6)))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+int kfetch_sources(const struct strv *uris, const char *suite, struct strbuf *sb)
+{
+	bool sid = !strcmp(suite, "sid"), any = false;
+	int ret = 0;
+
+	for (size_t i = 0; i < uris->n && !ret; i++) {
+		bool sec = strstr(uris->v[i], "security") != NULL;
+
+		if (!kfetch_mirror_ok(uris->v[i]))
+			return -EINVAL;
+		/* sid has no security suite. */
+		if (sec && sid)
+			continue;
+		ret = sb_printf(sb, "%sTypes: deb\nURIs: %s\n", sb->len ? "\n" : "", uris->v[i]);
+		if (!ret && sec)
+			ret = sb_printf(sb, "Suites: %s-security\n", suite);
+		else if (!ret && sid)
+			ret = sb_printf(sb, "Suites: sid\n");
+		else if (!ret)
+			ret = sb_printf(sb, "Suites: %s %s-updates\n", suite, suite);
+		if (!ret)
+			ret = sb_printf(sb, "Components: main\nSigned-By: " DEBIAN_KEYRING "\n");
+		any = true;
+	}
+	return ret ? ret : any ? 0 : -EINVAL;
 }
 
 /* Create or truncate path with text (util's write_file only writes
@@ -112,6 +146,7 @@ struct apt_ctx {
 	char work[PATH_MAX];
 	char opt_src[PATH_MAX + 40], opt_lists[PATH_MAX + 40], opt_cache[PATH_MAX + 40];
 	char opt_status[PATH_MAX + 40];
+	int lockfd; /* exclusive lock on work (kernel_cache.h), owned; -1 none */
 };
 
 /* apt/apt-cache argv with the private-state options. */
@@ -139,23 +174,36 @@ static void apt_argv(struct apt_ctx *a, const char *tool, char **argv, size_t *n
 	*n = i;
 }
 
-static int apt_setup(struct apt_ctx *a, const char *suite)
+/* The private apt state of suite, locked, with its sources on the
+ * --mirror URLs, else the system's. a->lockfd is owned by the caller on
+ * success (closed on failure). */
+static int apt_setup(struct apt_ctx *a, const struct kfetch_opts *o, const char *suite)
 {
 	char path[PATH_MAX + 64], root[PATH_MAX];
 	struct strbuf sb = { 0 };
 	struct strv uris = { 0 };
 	int ret;
 
+	a->lockfd = -1;
 	ret = kcache_root(root, sizeof(root));
 	if (ret) {
 		fprintf(stderr, "ktstr-orch kernel fetch: no cache directory: set KTSTR_CACHE_DIR or HOME\n");
 		return ret;
 	}
-	if ((ret = system_debian_uris(&uris)))
-		return ret;
+	if (access(DEBIAN_KEYRING, R_OK)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: no " DEBIAN_KEYRING " to check the "
+				"mirror's signatures with: install debian-archive-keyring\n");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < o->nmirrors && !ret; i++)
+		ret = strv_push(&uris, o->mirrors[i]);
+	if (!ret && !o->nmirrors)
+		ret = system_debian_uris(&uris);
+	if (ret)
+		goto err_uris;
 	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s", root, suite) >= (int)sizeof(a->work)) {
-		strv_free(&uris);
-		return -ENAMETOOLONG;
+		ret = -ENAMETOOLONG;
+		goto err_uris;
 	}
 	snprintf(path, sizeof(path), "%s/lists/partial", a->work);
 	if ((ret = mkdir_p(path, 0755)))
@@ -167,41 +215,46 @@ static int apt_setup(struct apt_ctx *a, const char *suite)
 	snprintf(a->opt_lists, sizeof(a->opt_lists), "Dir::State::Lists=%s/lists", a->work);
 	snprintf(a->opt_cache, sizeof(a->opt_cache), "Dir::Cache=%s/cache", a->work);
 	snprintf(a->opt_status, sizeof(a->opt_status), "Dir::State::status=%s/status", a->work);
+	/* Two fetches of one suite would share (and break) this state. */
+	a->lockfd = kcache_lock(a->work, true);
+	if (a->lockfd < 0) {
+		ret = a->lockfd;
+		fprintf(stderr, "ktstr-orch kernel fetch: %s: %s\n", a->work,
+			ret == -EBUSY ? "another `kernel fetch` of this suite is working there: let it "
+					"finish"
+				      : strerror(-ret));
+		goto err_uris;
+	}
 	snprintf(path, sizeof(path), "%s/status", a->work);
 	if (access(path, F_OK) && (ret = create_file(path, "")))
 		goto err_mkdir;
-	/* One stanza per mirror of the system: the archive gets the suite
-	 * (bookworm also -updates), a security mirror SUITE-security (where
-	 * bookworm's 6.12 kernels live). sid has no security suite. */
-	for (size_t i = 0; i < uris.n && !ret; i++) {
-		bool sec = strstr(uris.v[i], "security") != NULL;
-
-		if (sec && !strcmp(suite, "sid"))
-			continue;
-		if (sec)
-			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: %s-security\n",
-					sb.len ? "\n" : "", uris.v[i], suite);
-		else if (!strcmp(suite, "sid"))
-			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: sid\n",
-					sb.len ? "\n" : "", uris.v[i]);
-		else
-			ret = sb_printf(&sb, "%sTypes: deb\nURIs: %s\nSuites: %s %s-updates\n",
-					sb.len ? "\n" : "", uris.v[i], suite, suite);
-		if (!ret)
-			ret = sb_printf(&sb, "Components: main\n"
-					     "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+	ret = kfetch_sources(&uris, suite, &sb);
+	if (ret == -EINVAL) {
+		/* --mirror URLs were checked: the system's are at fault, or only
+		 * a security mirror was named for sid. */
+		fprintf(stderr, "ktstr-orch kernel fetch: no usable Debian mirror for %s in %s\n",
+			suite, o->nmirrors ? "the --mirror URLs" : SYSTEM_SOURCES);
+		goto err_lock;
 	}
 	snprintf(path, sizeof(path), "%s/ktstr.sources", a->work);
 	if (!ret)
 		ret = create_file(path, sb.buf);
 	sb_free(&sb);
-	strv_free(&uris);
-	if (ret)
+	if (ret) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot write %s: %s\n", path, strerror(-ret));
-	return ret;
-err_mkdir:
+		goto err_lock;
+	}
 	strv_free(&uris);
+	return 0;
+err_mkdir:
 	fprintf(stderr, "ktstr-orch kernel fetch: cannot create %s: %s\n", path, strerror(-ret));
+err_lock:
+	sb_free(&sb);
+	if (a->lockfd >= 0)
+		close(a->lockfd);
+	a->lockfd = -1;
+err_uris:
+	strv_free(&uris);
 	return ret;
 }
 
@@ -331,6 +384,7 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 	char image[PATH_MAX], config[PATH_MAX], root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
 	char err[512], missing[512];
 	char *img = NULL, *cfg = NULL;
+	int tmpfd = -1; /* the lock of tmp, a work area (kernel_cache.h); owned */
 	uint8_t *vml = NULL, *btf = NULL;
 	size_t imglen, cfglen, vmllen = 0, btflen = 0;
 	const char *base;
@@ -392,9 +446,14 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 		ret = 0;
 		goto out;
 	}
-	rm_tree(tmp);
+	kcache_rmtree(tmp); /* a leftover of an earlier process with our pid */
 	if ((ret = mkdir_p(tmp, 0755)))
 		goto out;
+	tmpfd = kcache_lock(tmp, true);
+	if (tmpfd < 0) {
+		ret = tmpfd;
+		goto out;
+	}
 	ret = write_blob(tmp, "bzImage", img, imglen);
 	if (!ret)
 		ret = write_blob(tmp, "vmlinux", vml, vmllen);
@@ -410,17 +469,25 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 				(long long)time(NULL));
 	if (!ret)
 		ret = write_blob(tmp, "metadata", meta.buf, meta.len);
-	if (!ret && force && !access(final, F_OK))
-		rm_tree(final);
+	if (!ret && force && !access(final, F_OK)) {
+		ret = kcache_remove(root, key);
+		if (ret == -EBUSY)
+			fprintf(stderr, "ktstr-orch kernel fetch: %s is in use (a run, shell or `kernel "
+					"path` holds its lock): not replaced; fetch again once it ends\n",
+				key);
+	}
 	/* Readers see either no entry or a whole one. */
 	if (!ret && rename(tmp, final))
 		ret = -errno;
 	if (ret) {
-		fprintf(stderr, "ktstr-orch kernel fetch: cannot store the entry %s: %s\n", final,
-			strerror(-ret));
-		rm_tree(tmp);
+		if (ret != -EBUSY)
+			fprintf(stderr, "ktstr-orch kernel fetch: cannot store the entry %s: %s\n",
+				final, strerror(-ret));
+		kcache_rmtree(tmp);
 	}
 out:
+	if (tmpfd >= 0)
+		close(tmpfd);
 	sb_free(&meta);
 	free(img);
 	free(cfg);
@@ -429,43 +496,89 @@ out:
 	return ret;
 }
 
-int kernel_fetch(const struct kfetch_opts *o, FILE *out)
+int kfetch_cached(const struct kfetch_opts *o, char *key, size_t keylen)
 {
-	struct apt_ctx a;
 	const char *suite = o->suite ? o->suite : "sid";
-	char meta[256], tree[PATH_MAX + 16], key[256];
-	struct strv pkgs = { 0 };
-	char *pkglist = NULL;
+	char root[PATH_MAX], want[300];
+	struct kcache_entry *v;
+	size_t n;
 	int ret;
 
-	if (strcmp(suite, "sid") && strcmp(suite, "bookworm")) {
-		fprintf(stderr, "ktstr-orch kernel fetch: --suite takes sid or bookworm\n");
-		return -EINVAL;
-	}
-	if ((ret = apt_setup(&a, suite)))
+	if ((ret = kcache_root(root, sizeof(root))) || (ret = kcache_scan(root, &v, &n)))
 		return ret;
-	{
-		const char *args[] = { "update", NULL };
+	/* The meta package linux-image-X-cloud-amd64 is release X-cloud-amd64;
+	 * without a version the newest fetched from the suite was its current
+	 * kernel when fetched (--force asks again). */
+	if (o->version)
+		snprintf(want, sizeof(want), "%s-cloud-amd64", o->version);
+	ret = -ENOENT;
+	for (size_t i = 0; i < n && ret; i++) {
+		if (o->version ? strcmp(v[i].key, want) : strcmp(v[i].suite, suite))
+			continue;
+		snprintf(key, keylen, "%s", v[i].key);
+		ret = 0;
+	}
+	free(v);
+	return ret;
+}
 
-		kinfo("apt-get update (%s, private state in %s)", suite, a.work);
-		ret = apt_run(&a, "apt-get", args, APT_UPDATE_TIMEOUT_MS, NULL, 0);
-		if (ret) {
-			fprintf(stderr, "ktstr-orch kernel fetch: apt-get update failed (%s): check the "
-					"network and the mirror in /etc/apt/sources.list.d/debian.sources\n",
-				ret < 0 ? strerror(-ret) : "non-zero exit");
-			return ret < 0 ? ret : -EIO;
-		}
+/* dpkg-deb -x every .deb in debs into tree. */
+static int extract_debs(const char *debs, const char *tree)
+{
+	struct dirent *de;
+	DIR *d = opendir(debs);
+	int ret = 0;
+
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		char deb[PATH_MAX];
+		char *xargv[] = { "dpkg-deb", "-x", deb, (char *)tree, NULL };
+
+		if (!strstr(de->d_name, ".deb") || path_join(deb, sizeof(deb), debs, de->d_name, NULL))
+			continue;
+		ret = proc_run(xargv, APT_QUERY_TIMEOUT_MS, NULL, 0);
+		if (ret)
+			fprintf(stderr, "ktstr-orch kernel fetch: dpkg-deb -x %s failed\n", deb);
+		ret = ret < 0 ? ret : ret ? -EIO : 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* The network part, in the locked private apt state a. */
+static int fetch_with_apt(struct apt_ctx *a, const struct kfetch_opts *o, const char *suite,
+			  FILE *out)
+{
+	const char *update[] = { "update", NULL };
+	char meta[256], tree[PATH_MAX + 16], debs[PATH_MAX + 8], key[256], cwd[PATH_MAX];
+	const char *args[24] = { "download" };
+	struct strv pkgs = { 0 };
+	char *pkglist = NULL;
+	size_t n = 1;
+	int ret;
+
+	snprintf(debs, sizeof(debs), "%s/debs", a->work);
+	snprintf(tree, sizeof(tree), "%s/tree", a->work);
+	kinfo("apt-get update (%s, private state in %s)", suite, a->work);
+	ret = apt_run(a, "apt-get", update, APT_UPDATE_TIMEOUT_MS, NULL, 0);
+	if (ret) {
+		fprintf(stderr, "ktstr-orch kernel fetch: apt-get update failed (%s): check the "
+				"network and the mirror (%s)\n",
+			ret < 0 ? strerror(-ret) : "non-zero exit",
+			o->nmirrors ? "--mirror" : SYSTEM_SOURCES);
+		return ret < 0 ? ret : -EIO;
 	}
 	if (o->version)
 		snprintf(meta, sizeof(meta), "linux-image-%s-cloud-amd64", o->version);
 	else
 		snprintf(meta, sizeof(meta), "%s",
 			 !strcmp(suite, "sid") ? "linux-image-cloud-amd64" : "linux-image-6.12-cloud-amd64");
-	ret = resolve_packages(&a, meta, &pkgs);
+	ret = resolve_packages(a, meta, &pkgs);
 	if (ret == -ENOENT && o->version) {
 		strv_free(&pkgs);
 		strncat(meta, "-unsigned", sizeof(meta) - strlen(meta) - 1);
-		ret = resolve_packages(&a, meta, &pkgs);
+		ret = resolve_packages(a, meta, &pkgs);
 	}
 	if (ret || pkgs.n < 2) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot resolve %s in %s%s\n", meta, suite,
@@ -476,62 +589,69 @@ int kernel_fetch(const struct kfetch_opts *o, FILE *out)
 	}
 	pkglist = strv_join(&pkgs, " ");
 	kinfo("kernel packages: %s", pkglist ? pkglist : "?");
-	{
-		/* apt-get download writes into the current directory. */
-		const char *args[24] = { "download" };
-		size_t n = 1;
-		char cwd[PATH_MAX];
-		char debs[PATH_MAX + 8];
-
-		for (size_t i = 1; i < pkgs.n && n < 23; i++)
-			args[n++] = pkgs.v[i];
-		args[n] = NULL;
-		snprintf(debs, sizeof(debs), "%s/debs", a.work);
-		rm_tree(debs);
-		if ((ret = mkdir_p(debs, 0755)) || !getcwd(cwd, sizeof(cwd)) || chdir(debs)) {
-			ret = ret ? ret : -errno;
-			goto out;
-		}
-		ret = apt_run(&a, "apt-get", args, APT_DOWNLOAD_TIMEOUT_MS, NULL, 0);
-		if (chdir(cwd))
-			kwarn("cannot return to %s", cwd);
-		if (ret) {
-			fprintf(stderr, "ktstr-orch kernel fetch: apt-get download failed\n");
-			ret = ret < 0 ? ret : -EIO;
-			goto out;
-		}
-		snprintf(tree, sizeof(tree), "%s/tree", a.work);
-		rm_tree(tree);
-		if ((ret = mkdir_p(tree, 0755)))
-			goto out;
-		{
-			DIR *d = opendir(debs);
-			struct dirent *de;
-
-			while (d && (de = readdir(d)) && !ret) {
-				char deb[PATH_MAX];
-				char *xargv[] = { "dpkg-deb", "-x", deb, tree, NULL };
-
-				if (!strstr(de->d_name, ".deb") ||
-				    path_join(deb, sizeof(deb), debs, de->d_name, NULL))
-					continue;
-				ret = proc_run(xargv, APT_QUERY_TIMEOUT_MS, NULL, 0);
-				if (ret)
-					fprintf(stderr, "ktstr-orch kernel fetch: dpkg-deb -x %s failed\n", deb);
-				ret = ret < 0 ? ret : ret ? -EIO : 0;
-			}
-			if (d)
-				closedir(d);
-		}
-		if (ret)
-			goto out;
+	/* apt-get download writes into the current directory. */
+	for (size_t i = 1; i < pkgs.n && n < 23; i++)
+		args[n++] = pkgs.v[i];
+	args[n] = NULL;
+	kcache_rmtree(debs);
+	if ((ret = mkdir_p(debs, 0755)) || !getcwd(cwd, sizeof(cwd)) || chdir(debs)) {
+		ret = ret ? ret : -errno;
+		goto out;
 	}
-	ret = kcache_install(tree, suite, pkglist ? pkglist : "", o->force, key, sizeof(key));
+	ret = apt_run(a, "apt-get", args, APT_DOWNLOAD_TIMEOUT_MS, NULL, 0);
+	if (chdir(cwd))
+		kwarn("cannot return to %s", cwd);
+	if (ret) {
+		fprintf(stderr, "ktstr-orch kernel fetch: apt-get download failed\n");
+		ret = ret < 0 ? ret : -EIO;
+		goto out;
+	}
+	kcache_rmtree(tree);
+	if (!(ret = mkdir_p(tree, 0755)) && !(ret = extract_debs(debs, tree)))
+		ret = kcache_install(tree, suite, pkglist ? pkglist : "", o->force, key, sizeof(key));
 	if (!ret)
 		fprintf(out, "%s\n", key);
-	rm_tree(tree);
 out:
+	/* The entry holds what a run needs: the packages are tens of MiB. */
+	kcache_rmtree(tree);
+	kcache_rmtree(debs);
 	free(pkglist);
 	strv_free(&pkgs);
+	return ret;
+}
+
+int kernel_fetch(const struct kfetch_opts *o, FILE *out)
+{
+	const char *suite = o->suite ? o->suite : "sid";
+	struct apt_ctx a;
+	char key[256];
+	int ret;
+
+	if (strcmp(suite, "sid") && strcmp(suite, "bookworm")) {
+		fprintf(stderr, "ktstr-orch kernel fetch: --suite takes sid or bookworm\n");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < o->nmirrors; i++) {
+		if (!kfetch_mirror_ok(o->mirrors[i])) {
+			fprintf(stderr, "ktstr-orch kernel fetch: --mirror '%s': not an http://, "
+					"https:// or file:/ URL without spaces (e.g. "
+					"http://deb.debian.org/debian)\n",
+				o->mirrors[i]);
+			return -EINVAL;
+		}
+	}
+	/* Cache first: no network, no apt, no sources needed. */
+	if (!o->force && !kfetch_cached(o, key, sizeof(key))) {
+		kinfo("kernel %s is already cached (%s): nothing fetched; --force asks the mirror "
+		      "for %s and replaces it",
+		      key, o->version ? "--kernel-version" : suite,
+		      o->version ? "that version" : "the suite's current kernel");
+		fprintf(out, "%s\n", key);
+		return 0;
+	}
+	if ((ret = apt_setup(&a, o, suite)))
+		return ret;
+	ret = fetch_with_apt(&a, o, suite, out);
+	close(a.lockfd);
 	return ret;
 }
