@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "gtopo.h"
-#include "ktstr/topology.h"
 #include "ktstr/util.h"
 
 static int read_list(const char *path, struct cpuset_bits *out)
@@ -22,24 +21,6 @@ static int read_list(const char *path, struct cpuset_bits *out)
 	ret = cpulist_parse(s, out);
 	free(s);
 	return ret;
-}
-
-static unsigned highest_cpu(const struct cpuset_bits *s)
-{
-	for (unsigned c = CPUSET_WORDS * 64; c-- > 0;)
-		if (cpuset_has(s, c))
-			return c;
-	return 0;
-}
-
-void gtopo_finish(struct gtopo *t)
-{
-	t->usable = t->online;
-	if (cpuset_count(&t->online) > 2) {
-		unsigned last = highest_cpu(&t->online);
-
-		t->usable.w[last / 64] &= ~(1ull << (last % 64));
-	}
 }
 
 /* Add s to groups[] unless it is there; CPUs are visited in order, so the
@@ -131,28 +112,4 @@ int gtopo_read(const char *root, struct gtopo *t, char *err, size_t errlen)
 	read_nodes(root, t);
 	gtopo_finish(t);
 	return 0;
-}
-
-void gtopo_from_model(const struct ktstr_topo *m, struct gtopo *t)
-{
-	uint32_t per = topo_cpus_per_llc(m), n = topo_cpus(m);
-	uint32_t tpc = m->threads_per_core;
-
-	memset(t, 0, sizeof(*t));
-	for (uint32_t c = 0; c < n && c < KTSTR_TOPO_MAX_CPUS; c++) {
-		uint32_t llc = c / per, node = topo_llc_node(m, llc), core = c / tpc;
-
-		cpuset_add(&t->online, c);
-		if (llc < GTOPO_MAX_LLCS)
-			cpuset_add(&t->llc[llc], c);
-		if (node < GTOPO_MAX_NODES)
-			cpuset_add(&t->node[node], c);
-		if (core < GTOPO_MAX_CORES)
-			cpuset_add(&t->core[core], c);
-	}
-	t->nllc = m->llcs < GTOPO_MAX_LLCS ? m->llcs : GTOPO_MAX_LLCS;
-	t->nnode = m->numa_nodes < GTOPO_MAX_NODES ? m->numa_nodes : GTOPO_MAX_NODES;
-	t->ncore = n / tpc < GTOPO_MAX_CORES ? n / tpc : GTOPO_MAX_CORES;
-	t->cores_seen = t->llcs_seen = t->nodes_seen = true;
-	gtopo_finish(t);
 }

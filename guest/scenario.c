@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "cpuspec.h"
+#include "ktstr/cpuspec.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "scenario.h"
@@ -161,7 +161,7 @@ static int spawn_def(struct run *r, int ci, const Ktstr__CgroupDef *d)
 {
 	Ktstr__WorkType type = d->work ? d->work->type : KTSTR__WORK_TYPE__WORK_CPU_SPIN;
 	/* spec_validate_scenario has checked group <= SPEC_MAX_WORKERS. */
-	unsigned group = (unsigned)spec_work_group_size(d->work);
+	unsigned group = (unsigned)ktstr_work_group_size(d->work);
 	int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
 	bool shares = work_uses_group(type), piped = work_uses_pipes(type);
 	struct cpuset_bits allowed;

@@ -6,11 +6,12 @@
 
 #include "gtopo.h"
 #include "guest.pb-c.h"
+#include "ktstr/scenario_rules.h"
 #include "report.h"
 #include "result.h"
 #include "scheduler.h"
 
-#define SCENARIO_MAX_CGROUPS 64
+#define SCENARIO_MAX_CGROUPS KTSTR_SCENARIO_MAX_CGROUPS
 #define SCENARIO_TICK_MS 50
 
 struct scenario_env {

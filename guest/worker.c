@@ -66,13 +66,36 @@ static int apply_sched(const struct worker_opts *o, struct worker_report *rep)
 	return 0;
 }
 
+/* The start gate: 'g' from PID 1 within WORKER_START_GATE_MS. A stop
+ * request (SIGUSR1) while waiting interrupts the poll; it is not a reason to
+ * give up, the stop flag is seen once work begins. */
+static bool start_gate(int start_fd)
+{
+	uint64_t end = ktstr_now_ms() + WORKER_START_GATE_MS;
+	struct pollfd p = { .fd = start_fd, .events = POLLIN };
+	char go = 0;
+
+	for (;;) {
+		uint64_t now = ktstr_now_ms();
+		int r;
+
+		if (now >= end)
+			return false;
+		r = poll(&p, 1, (int)(end - now));
+		if (r == 1)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return false;
+	}
+	return read(start_fd, &go, 1) == 1 && go == 'g';
+}
+
 static void __attribute__((noreturn)) child(const struct worker_opts *o, pid_t parent,
-					      int start_fd, int report_fd)
+					      int start_fd, int report_fd, const sigset_t *mask)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct worker_report rep;
-	struct pollfd p = { .fd = start_fd, .events = POLLIN };
-	char go = 0;
 
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -83,7 +106,11 @@ static void __attribute__((noreturn)) child(const struct worker_opts *o, pid_t p
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	if (poll(&p, 1, WORKER_START_GATE_MS) != 1 || read(start_fd, &go, 1) != 1 || go != 'g')
+	/* SIGUSR1 was blocked across fork (worker_spawn): a stop that came
+	 * before the handler existed is pending, and lands in it now rather
+	 * than killing the worker without a report. */
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (!start_gate(start_fd))
 		_exit(0); /* PID 1 gave up on us (placement failed) */
 	close(start_fd);
 	memset(&rep, 0, sizeof(rep));
@@ -103,6 +130,7 @@ int worker_spawn(const struct worker_opts *o, struct worker *w, char *err, size_
 {
 	int start[2], rep[2], ret;
 	pid_t parent = getpid(), pid;
+	sigset_t usr1, old;
 
 	memset(w, 0, sizeof(*w));
 	w->report_fd = -1;
@@ -112,16 +140,21 @@ int worker_spawn(const struct worker_opts *o, struct worker *w, char *err, size_
 		ret = -errno;
 		goto err_start;
 	}
+	/* The child inherits the blocked SIGUSR1 and unblocks it once its
+	 * handler is installed: PID 1 may ask it to stop at any time. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &old);
 	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		goto err_rep;
-	}
+	ret = pid < 0 ? -errno : 0;
 	if (pid == 0) {
 		close(start[1]);
 		close(rep[0]);
-		child(o, parent, start[0], rep[1]);
+		child(o, parent, start[0], rep[1], &old);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		goto err_rep;
 	reaper_track(pid);
 	close(start[0]);
 	close(rep[1]);

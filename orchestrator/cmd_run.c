@@ -35,6 +35,7 @@ struct run_opts {
 	const char *junit, *json;
 	unsigned retries;
 	const char *suite;
+	bool allow_empty; /* selecting no test is not an error */
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
@@ -74,6 +75,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		{ "engine", required_argument, NULL, 'e' },  { "kernel", required_argument, NULL, 'k' },
 		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
 		{ "initramfs-compression", required_argument, NULL, 'C' },
+		{ "allow-empty", no_argument, NULL, 'E' },
 		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -129,6 +131,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 						"or lz4, got '%s'\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'E':
+			o->allow_empty = true;
 			break;
 		case 'J':
 			o->junit = optarg;
@@ -306,12 +311,23 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 		fprintf(stderr, "ktstr-orch: %s: %s\n", c->o.suite, c->err);
 		return EXIT_USAGE;
 	}
+	/* A filter that matches nothing is almost always a typo, and a run
+	 * of nothing would pass: refused unless asked for. */
+	if (!plan_selected(&c->p) && !c->o.allow_empty) {
+		plan_explain_empty(c->s, &c->p, &c->o.plan, c->err, sizeof(c->err));
+		fprintf(stderr, "ktstr-orch: %s: no test selected: %s\n", c->o.suite, c->err);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
 /* `list`: starts nothing, but it too runs unprivileged. */
 static int run_list(struct run_ctx *c)
 {
+	/* Looked up as run looks them up, before the drop (images_resolve).
+	 * A line, not an error: list is for exploring, and run stops on a
+	 * missing binary with exit 2 anyway. */
+	preflight_scheduler_binaries(c->s, &c->p, stdout);
 	if (global_drop_privileges(&c->go))
 		return EXIT_INFRA;
 	if (c->engine_err[0])

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/gtopo.h>
+#include <ktstr/scenario_rules.h>
 #include <ktstr/util.h>
 
 #include "merge.h"
@@ -83,26 +85,77 @@ static void set_reason(struct variant *v, enum variant_state st, const char *fmt
 	va_end(ap);
 }
 
-/* Constraints first (a property of the test), then the host. */
-static bool check_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
-			      struct variant *v)
+bool plan_topo_in_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
+			      char *why, size_t whylen)
 {
 	uint32_t cpus = topo_cpus(t);
 
 	if (t->numa_nodes < c->min_numa || t->numa_nodes > c->max_numa)
-		set_reason(v, VAR_DROP_CONSTRAINT, "%u NUMA nodes outside constraints %u..%u",
-			   t->numa_nodes, c->min_numa, c->max_numa);
+		snprintf(why, whylen, "%u NUMA nodes outside constraints %u..%u", t->numa_nodes,
+			 c->min_numa, c->max_numa);
 	else if (t->llcs < c->min_llcs || t->llcs > c->max_llcs)
-		set_reason(v, VAR_DROP_CONSTRAINT, "%u LLCs outside constraints %u..%u", t->llcs,
-			   c->min_llcs, c->max_llcs);
+		snprintf(why, whylen, "%u LLCs outside constraints %u..%u", t->llcs, c->min_llcs,
+			 c->max_llcs);
 	else if (cpus < c->min_cpus || cpus > c->max_cpus)
-		set_reason(v, VAR_DROP_CONSTRAINT, "%u CPUs outside constraints %u..%u", cpus,
-			   c->min_cpus, c->max_cpus);
+		snprintf(why, whylen, "%u CPUs outside constraints %u..%u", cpus, c->min_cpus,
+			 c->max_cpus);
 	else if (c->requires_smt && t->threads_per_core < 2)
-		set_reason(v, VAR_DROP_CONSTRAINT, "test requires SMT; topology has 1 thread per core");
+		snprintf(why, whylen, "test requires SMT; topology has 1 thread per core");
 	else
 		return true;
 	return false;
+}
+
+/* Constraints first (a property of the test), then the host. */
+static bool check_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
+			      struct variant *v)
+{
+	char why[sizeof(v->reason)];
+
+	if (plan_topo_in_constraints(c, t, why, sizeof(why)))
+		return true;
+	set_reason(v, VAR_DROP_CONSTRAINT, "%s", why);
+	return false;
+}
+
+/* Whether a test's scenario fits one gauntlet preset, found once per
+ * (test, preset) and shared by its profiles: the same resolver the guest
+ * runs (ktstr/cpuspec.h) on the topology the variant will boot. */
+struct preset_fit {
+	int state; /* 0 not known yet, 1 fits, -1 does not (reason says why) */
+	char reason[sizeof(((struct variant *)0)->reason)];
+};
+
+static bool scenario_fits(const struct test_def *t, const struct ktstr_topo *topo,
+			  struct preset_fit *fit)
+{
+	struct gtopo *g;
+	char path[96], why[400];
+	int ret;
+
+	if (!fit->state) {
+		fit->state = 1;
+		if (!ktstr_scenario_has_cpusets(t->scenario))
+			return true;
+		g = malloc(sizeof(*g));
+		if (!g)
+			return true; /* unchecked here; the guest still checks it */
+		gtopo_from_model(topo, g);
+		ret = ktstr_scenario_check(t->scenario, g, path, sizeof(path), why, sizeof(why));
+		free(g);
+		if (ret) {
+			char *advice = strstr(why, "; ");
+
+			/* A drop reason says what does not fit; the advice is
+			 * for the test's own topology (a suite error). */
+			if (advice)
+				*advice = '\0';
+			fit->state = -1;
+			snprintf(fit->reason, sizeof(fit->reason),
+				 "scenario does not fit: %.48s: %.118s", path, why);
+		}
+	}
+	return fit->state > 0;
 }
 
 static bool check_host(const struct host_caps *h, const struct ktstr_topo *t, struct variant *v,
@@ -145,8 +198,10 @@ static int make_name(struct variant *v, const struct suite *s, const char *prese
 	return asprintf(&v->name, "gauntlet/%s/%s/%s", t->name, preset, prof) < 0 ? -ENOMEM : 0;
 }
 
-/* Everything that does not depend on the other variants. */
-static void filter_one(const struct suite *s, const struct plan_opts *o, struct variant *v)
+/* Everything that does not depend on the other variants. fit: the
+ * scenario's fit on v's gauntlet preset (NULL for a base run). */
+static void filter_one(const struct suite *s, const struct plan_opts *o, struct variant *v,
+		       struct preset_fit *fit)
 {
 	const struct test_def *t = &s->tests[v->test];
 	const struct sched_def *sd = &s->scheds[t->sched];
@@ -165,6 +220,10 @@ static void filter_one(const struct suite *s, const struct plan_opts *o, struct 
 	if (!check_constraints(&c, &v->topo, v)) {
 		if (base) /* the test's own topology breaks its constraints: say so, skip */
 			v->state = VAR_SKIP_HOST;
+		return;
+	}
+	if (fit && !scenario_fits(t, &v->topo, fit)) {
+		set_reason(v, VAR_DROP_CONSTRAINT, "%s", fit->reason);
 		return;
 	}
 	if (!check_host(&o->host, &v->topo, v, base ? VAR_SKIP_HOST : VAR_DROP_HOST))
@@ -220,12 +279,14 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 			v->topo = merge_topology(sd, t);
 			ret = make_name(v, s, NULL);
 			if (!ret)
-				filter_one(s, o, v);
+				filter_one(s, o, v, NULL);
 		}
 		free(masks);
 		return ret;
 	}
 	for (size_t pi = 0; pi < npresets && !ret; pi++) {
+		struct preset_fit fit = { 0 };
+
 		for (size_t m = 0; m < nmasks && !ret; m++) {
 			ret = plan_push(p, &v);
 			if (ret)
@@ -236,7 +297,7 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 			v->topo = presets[pi].topo;
 			ret = make_name(v, s, presets[pi].name);
 			if (!ret)
-				filter_one(s, o, v);
+				filter_one(s, o, v, &fit);
 		}
 	}
 	free(masks);
@@ -403,4 +464,130 @@ void plan_free(struct plan *p)
 		free(p->v[i].name);
 	free(p->v);
 	memset(p, 0, sizeof(*p));
+}
+
+size_t plan_selected(const struct plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		n += p->v[i].state != VAR_DROP_FILTER && p->v[i].state != VAR_DROP_PARTITION;
+	return n;
+}
+
+/* Edit distance from pat to the closest substring of s (Sellers'
+ * algorithm): how far a --filter, which matches substrings, is from
+ * matching s at all. O(|pat| |s|); pat is cut at 255 characters. */
+static unsigned substr_distance(const char *pat, const char *s)
+{
+	unsigned col[256];
+	size_t m = strnlen(pat, 255);
+	unsigned best;
+
+	for (size_t i = 0; i <= m; i++)
+		col[i] = (unsigned)i;
+	best = col[m];
+	for (; *s; s++) {
+		unsigned diag = col[0];
+
+		col[0] = 0; /* a match may start anywhere in s */
+		for (size_t i = 1; i <= m; i++) {
+			unsigned up = col[i], v = diag + (pat[i - 1] != *s);
+
+			if (up + 1 < v)
+				v = up + 1;
+			if (col[i - 1] + 1 < v)
+				v = col[i - 1] + 1;
+			col[i] = v;
+			diag = up;
+		}
+		if (col[m] < best)
+			best = col[m];
+	}
+	return best;
+}
+
+#define CLOSE_NAMES 5
+
+struct close {
+	const char *name[CLOSE_NAMES];
+	unsigned dist[CLOSE_NAMES];
+	size_t n;
+};
+
+/* Keep the CLOSE_NAMES nearest names, ties to the smaller name. */
+static void close_offer(struct close *c, const char *name, unsigned d)
+{
+	size_t i = c->n < CLOSE_NAMES ? c->n : CLOSE_NAMES;
+
+	for (size_t k = 0; k < c->n; k++)
+		if (!strcmp(c->name[k], name))
+			return;
+	while (i > 0 && (d < c->dist[i - 1] ||
+			 (d == c->dist[i - 1] && strcmp(name, c->name[i - 1]) < 0))) {
+		if (i < CLOSE_NAMES) {
+			c->name[i] = c->name[i - 1];
+			c->dist[i] = c->dist[i - 1];
+		}
+		i--;
+	}
+	if (i < CLOSE_NAMES) {
+		c->name[i] = name;
+		c->dist[i] = d;
+		if (c->n < CLOSE_NAMES)
+			c->n++;
+	}
+}
+
+void plan_explain_empty(const struct suite *s, const struct plan *p, const struct plan_opts *o,
+			char *msg, size_t msglen)
+{
+	/* A typo of a few characters in a name of any length: a third of the
+	 * filter, at least one. */
+	unsigned limit = o->filter ? (unsigned)strnlen(o->filter, 255) / 3 : 0;
+	size_t matched = 0, off, near;
+	struct close c = { 0 };
+
+	if (!s->ntests) {
+		snprintf(msg, msglen, "the suite has no tests; add some under tests:, or pass "
+				      "--allow-empty to accept an empty run");
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		matched += p->v[i].state != VAR_DROP_FILTER;
+	if (!o->filter || matched) {
+		snprintf(msg, msglen,
+			 "--partition %u/%u holds none of the %zu variants selected (a variant's "
+			 "shard is a hash of its name); use fewer shards, or pass --allow-empty "
+			 "where a shard may be empty",
+			 o->part_k, o->part_n, matched);
+		return;
+	}
+	if (limit < 1)
+		limit = 1;
+	for (size_t i = 0; i < s->ntests; i++)
+		close_offer(&c, s->tests[i].name, substr_distance(o->filter, s->tests[i].name));
+	if (o->gauntlet) {
+		size_t np;
+		const struct ktstr_topo_preset *pr = topo_presets(&np);
+
+		for (size_t i = 0; i < np; i++)
+			close_offer(&c, pr[i].name, substr_distance(o->filter, pr[i].name));
+	}
+	off = (size_t)snprintf(msg, msglen, "--filter '%.200s' matches no %s name", o->filter,
+			       o->gauntlet ? "variant" : "test");
+	/* The close ones when there are (a typo); else the nearest few. */
+	for (near = c.n; near > 0 && c.dist[near - 1] > limit; near--)
+		;
+	if (near)
+		c.n = near;
+	for (size_t i = 0; i < c.n && off < msglen; i++)
+		off += (size_t)snprintf(msg + off, msglen - off, "%s'%s'",
+					i ? ", " : near ? "; closest: " : "; nearest: ",
+					c.name[i]);
+	if (off < msglen)
+		snprintf(msg + off, msglen - off,
+			 " (`ktstr-orch list SUITE%s` shows them all); fix the filter, or pass "
+			 "--allow-empty to accept an empty selection",
+			 o->gauntlet ? " --gauntlet" : "");
 }

@@ -17,7 +17,8 @@ enum variant_state {
 	VAR_KEPT = 0,
 	VAR_SKIP_HOST,	     /* asked for, but this host cannot run it: reported as skipped */
 	VAR_SKIP_KERNEL,     /* the kernel lacks what the scheduler needs: skipped */
-	VAR_DROP_CONSTRAINT, /* gauntlet preset outside the test's constraints */
+	VAR_DROP_CONSTRAINT, /* gauntlet preset outside the test's constraints, or one
+				a cpuset of its scenario does not fit */
 	VAR_DROP_HOST,	     /* gauntlet preset larger than this host runs */
 	VAR_DROP_FILTER,
 	VAR_DROP_PARTITION,
@@ -33,7 +34,7 @@ struct variant {
 	uint8_t state;		/* enum variant_state */
 	uint32_t profile;	/* active flags bitmask */
 	struct ktstr_topo topo;
-	char reason[112];	/* why dropped/skipped; empty when kept */
+	char reason[192];	/* why dropped/skipped; empty when kept */
 };
 
 struct plan_opts {
@@ -55,10 +56,27 @@ struct plan {
 	unsigned budget_bits, budget_bits_possible;
 };
 
-/* Expand and filter. Returns 0 or -ENOMEM (err says so). */
+/* Expand and filter. Returns 0 or -ENOMEM (err says so). Every variant
+ * the selection (--filter, --partition) kept is then checked, in order:
+ * the test's constraints, its scenario's cpusets on a gauntlet preset
+ * (ktstr_scenario_check; a base run's own topology was checked when the
+ * suite was read, as an error with its position), the host, the kernel. */
 int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p, char *err,
 	       size_t errlen);
 void plan_free(struct plan *p);
+
+/* Whether t is within c; when not, why says which bound it breaks. */
+bool plan_topo_in_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
+			      char *why, size_t whylen);
+
+/* Variants that --filter and --partition selected (whatever happened to
+ * them after: a skip or a constraint drop is still a selected test). */
+size_t plan_selected(const struct plan *p);
+/* Zero selected variants: a message for the user (what selected nothing,
+ * and with a filter the closest names it could have meant), for exit 2
+ * unless --allow-empty. */
+void plan_explain_empty(const struct suite *s, const struct plan *p, const struct plan_opts *o,
+			char *msg, size_t msglen);
 
 /* Deterministic shard of a name: FNV-1a 64 of the bytes, so a variant's shard
  * never depends on what else is in the suite or in what order. */

@@ -7,6 +7,8 @@
 
 #include <ktstr/hostkvm.h>
 
+#include "images.h"
+
 const char *const preflight_qemu_dirs[] = { "/usr/local/bin", "/usr/bin", "/bin", NULL };
 
 int preflight_qemu(const char *const *dirs, char *err, size_t errlen)
@@ -127,4 +129,36 @@ int preflight_cpu_plan(const struct plan *p, const struct host_caps *hc, unsigne
 	snprintf(msg, msglen, "host CPU plan: up to %u vCPUs across %u concurrent VMs on %u host CPUs",
 		 need, workers, hc->cpus);
 	return 0;
+}
+
+size_t preflight_scheduler_binaries(struct suite *s, const struct plan *p, FILE *f)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < s->nscheds; i++) {
+		struct sched_def *sd = &s->scheds[i];
+		size_t used = 0, kept = 0;
+		char err[2048];
+
+		for (size_t k = 0; k < p->n; k++) {
+			if (s->tests[p->v[k].test].sched != i ||
+			    p->v[k].state == VAR_DROP_FILTER || p->v[k].state == VAR_DROP_PARTITION)
+				continue;
+			used++;
+			kept += p->v[k].state == VAR_KEPT;
+		}
+		/* One that no selected variant uses is never looked for by run. */
+		if (!used || scheduler_resolve(s, sd, err, sizeof(err)) != -ENOENT)
+			continue;
+		missing++;
+		if (kept)
+			fprintf(f, "# MISSING %s; `run` stops on it (exit 2): %zu variant(s) it would "
+				   "run need it\n",
+				err, kept);
+		else
+			fprintf(f, "# missing %s; no variant `run` would run needs it now (only "
+				   "skipped or dropped ones)\n",
+				err);
+	}
+	return missing;
 }

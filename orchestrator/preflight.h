@@ -8,8 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "hostcaps.h"
 #include "plan.h"
+#include "suite.h"
 
 /* Workers start with a clean environment (no PATH), so they look for
  * qemu-system-x86_64 in exactly these directories (vmm-worker's
@@ -32,5 +35,14 @@ int preflight_engine(const struct host_caps *hc, const char *user, char *err, si
  * caller warns: never silent), else 0. */
 int preflight_cpu_plan(const struct plan *p, const struct host_caps *hc, unsigned workers,
 		       char *msg, size_t msglen);
+
+/* `list`: every scheduler binary a test of s names, looked up as `run`
+ * looks it up (scheduler_resolve: beside the suite, $KTSTR_SCHEDULER,
+ * $KTSTR_SCHEDULER_PATH, ...). One line on f per binary not found, saying
+ * where it looked and whether `run` would stop on it (a variant the plan
+ * keeps needs it: exit 2) or not yet (only skipped or dropped variants
+ * need it). Fills sd->resolved_path of those found. Returns how many are
+ * missing. */
+size_t preflight_scheduler_binaries(struct suite *s, const struct plan *p, FILE *f);
 
 #endif

@@ -13,9 +13,12 @@
 #include <ktstr/util.h>
 
 #include "merge.h"
+#include "plan.h"
 #include "safe_path.h"
 #include "scenario_catalog.h"
 #include "ktstr/asserts.h"
+#include "ktstr/gtopo.h"
+#include "ktstr/scenario_rules.h"
 #include "yaml_proto.h"
 
 #define SUITE_FILE_MAX (16u << 20)
@@ -253,6 +256,7 @@ static int refuse_monitor_under_eevdf(struct ys_ctx *c, const struct ynode *map,
 /* sysctls: a mapping {kernel.x: 1} or a list of "key=value". */
 static int parse_sysctls(struct ys_ctx *c, const struct ynode *n, struct strv *out)
 {
+	char why[600];
 	int ret;
 
 	if (n->kind == YNODE_MAP) {
@@ -262,19 +266,17 @@ static int parse_sysctls(struct ys_ctx *c, const struct ynode *n, struct strv *o
 				ret = strv_pushf(out, "%s=%s", n->keys[i]->value, n->items[i]->value);
 			if (ret)
 				return ret;
+			if (ktstr_sysctl_check(out->v[out->n - 1], why, sizeof(why)))
+				return ys_fail(c, n->keys[i], "sysctls: %s", why);
 		}
 		return 0;
 	}
 	ret = ys_strlist(c, n, "sysctls", out);
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < out->n; i++) {
-		const char *eq = strchr(out->v[i], '=');
-
-		if (!eq || eq == out->v[i] || strchr(out->v[i], ' '))
-			return ys_fail(c, n, "sysctl '%s' must be written key=value (no spaces)",
-				       out->v[i]);
-	}
+	for (size_t i = 0; i < out->n; i++)
+		if (ktstr_sysctl_check(out->v[i], why, sizeof(why)))
+			return ys_fail(c, n->kind == YNODE_SEQ ? n->items[i] : n, "sysctls: %s", why);
 	return 0;
 }
 
@@ -425,11 +427,12 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 	if ((v = ymap_get(n, "kargs")) && (ret = ys_strlist(c, v, "kargs", &sd->kargs)))
 		return ret;
 	if ((v = ymap_get(n, "cgroup_parent"))) {
+		char why[300];
+
 		if ((ret = ys_str(c, v, "cgroup_parent", &sd->cgroup_parent)))
 			return ret;
-		if (sd->cgroup_parent[0] != '/' || strstr(sd->cgroup_parent, ".."))
-			return ys_fail(c, v, "cgroup_parent must be an absolute path under "
-					     "/sys/fs/cgroup such as /ktstr (no '..')");
+		if (ktstr_cgroup_parent_check(sd->cgroup_parent, why, sizeof(why)))
+			return ys_fail(c, v, "%s", why);
 	}
 	if ((v = ymap_get(n, "sched_args")) &&
 	    (ret = ys_strlist(c, v, "sched_args", &sd->sched_args)))
@@ -506,6 +509,108 @@ static int parse_scenario(struct ys_ctx *c, const struct ynode *n, struct test_d
 	if (!ymap_get(n, "name") && !(t->scenario->name = strdup(t->name)))
 		return -ENOMEM;
 	return yproto_fill(c, n, &t->scenario->base, "scenario");
+}
+
+/* A test that overrides some dimensions gets the rest from its scheduler:
+ * the merge must still be a topology the guest accepts ("spec topology"). */
+static int check_test_topology(struct ys_ctx *c, const struct ynode *n, const struct sched_def *sd,
+			       const struct test_def *t)
+{
+	struct ktstr_topo m = merge_topology(sd, t);
+	char err[256];
+
+	if (!topo_validate(&m, err, sizeof(err)))
+		return 0;
+	return ys_fail(c, ymap_get(n, "topology"),
+		       "topology: test '%s' sets some dimensions and takes the others from "
+		       "scheduler '%s' (%u,%u,%u,%u), which makes %s; set every dimension the "
+		       "merge gets wrong",
+		       t->name, sd->name, sd->topo.numa_nodes, sd->topo.llcs, sd->topo.cores_per_llc,
+		       sd->topo.threads_per_core, err);
+}
+
+/* The node a scenario path of ktstr_scenario_check ("cgroups[1].workers",
+ * "steps[0].ops[2].def.cpuset") names under the scenario mapping n, or the
+ * deepest node written on the way there: a field left at its default has
+ * none of its own, and is blamed on the mapping that omits it. A repeated
+ * field may be written as one item (yproto_fill), so [0] of a non-list is
+ * the node itself. */
+static const struct ynode *scenario_node(const struct ynode *n, const char *path)
+{
+	char part[64];
+
+	while (*path && n) {
+		size_t len = strcspn(path, ".");
+		const struct ynode *next;
+		char *br;
+		unsigned long idx = 0;
+
+		snprintf(part, sizeof(part), "%.*s", (int)(len < sizeof(part) ? len : 0), path);
+		br = strchr(part, '[');
+		if (br) {
+			idx = strtoul(br + 1, NULL, 10);
+			*br = '\0';
+		}
+		next = n->kind == YNODE_MAP ? ymap_get(n, part) : NULL;
+		if (next && br)
+			next = next->kind == YNODE_SEQ ? (idx < next->n ? next->items[idx] : NULL)
+						       : (idx == 0 ? next : NULL);
+		if (!next)
+			break;
+		n = next;
+		path += len + (path[len] == '.');
+	}
+	return n;
+}
+
+/* Every rule the guest would apply to the scenario before or while it
+ * runs (ktstr/scenario_rules.h), applied here with the position of the
+ * field: an error after a VM boot would cost seconds and say less. The
+ * cpusets are also resolved on the test's own topology, as the guest will
+ * resolve them, unless that topology is outside the test's constraints
+ * (then the base run is skipped, and only the gauntlet presets inside
+ * them run: plan.c checks each of those and drops the ones that do not
+ * fit). */
+static int check_scenario(struct ys_ctx *c, const struct ynode *n, const struct sched_def *sd,
+			  const struct test_def *t)
+{
+	const struct ynode *sn = ymap_get(n, "scenario"), *at;
+	struct topo_constraints tc = merge_constraints(sd, t);
+	struct ktstr_topo m = merge_topology(sd, t);
+	struct gtopo *g = NULL;
+	char path[96], why[512], cons[160], label[160];
+	int ret;
+
+	if (ktstr_scenario_has_cpusets(t->scenario) &&
+	    plan_topo_in_constraints(&tc, &m, cons, sizeof(cons))) {
+		g = malloc(sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		gtopo_from_model(&m, g);
+	}
+	ret = ktstr_scenario_check(t->scenario, g, path, sizeof(path), why, sizeof(why));
+	free(g);
+	if (!ret)
+		return 0;
+	if (!strcmp(path, "duration_ms") && ymap_get(n, "duration")) {
+		at = ymap_get(n, "duration");
+		snprintf(label, sizeof(label), "duration");
+	} else if (sn && sn->kind == YNODE_MAP) {
+		at = scenario_node(sn, path);
+		snprintf(label, sizeof(label), "scenario.%s", path);
+	} else {
+		/* A canned scenario: its text is not the user's, so the error
+		 * points at the name and says which part. */
+		at = sn ? sn : n;
+		snprintf(label, sizeof(label), "scenario %s (canned) %s", t->scenario->name, path);
+	}
+	if (ret == -ERANGE)
+		return ys_fail(c, at, "%s: on topology %u,%u,%u,%u (test '%s'): %s (or give the test "
+				      "constraints that leave this topology out, for gauntlet presets "
+				      "only)",
+			       label, m.numa_nodes, m.llcs, m.cores_per_llc, m.threads_per_core,
+			       t->name, why);
+	return ys_fail(c, at, "%s: %s", label, why);
 }
 
 static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
@@ -589,6 +694,8 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 		    (ret = expect_parse(c, v, &t->xfail)))
 			return ret;
 	}
+	if ((ret = check_test_topology(c, n, sd, t)) || (ret = check_scenario(c, n, sd, t)))
+		return ret;
 	/* What it inherits from its scheduler was checked there. */
 	if (sd->kind == SCHED_BIN_NONE) {
 		char who[600];

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cpuspec.h"
+#include "gtopo.h"
+#include "ktstr/cpuspec.h"
 #include "ktstr/topology.h"
 #include "ktstr/util.h"
 

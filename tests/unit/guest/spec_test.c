@@ -100,7 +100,7 @@ Test(spec, op_references_are_checked)
 	op.kind = KTSTR__OP__KIND__SET_CPUSET;
 	op.cgroup = "cg_0";
 	cr_assert_eq(spec_validate_scenario(&sc, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "SET_CPUSET needs cpuset"), "%s", err);
+	cr_assert(strstr(err, "set_cpuset needs cpuset"), "%s", err);
 	op.kind = KTSTR__OP__KIND__ADD_CGROUP;
 	cr_assert_eq(spec_validate_scenario(&sc, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "needs def"), "%s", err);
@@ -154,4 +154,35 @@ Test(spec, an_impossible_topology_is_rejected)
 	cr_assert_eq(spec_decode(b, len, &out, err, sizeof(err)), 0, "%s", err);
 	ktstr__guest_spec__free_unpacked(out, NULL);
 	free(b);
+}
+
+/* The guest applies the host's scenario rules (ktstr/scenario_rules.h) to
+ * what it decodes, in the same words: an op on a cgroup an earlier op
+ * removed is refused before anything runs, not mid-scenario. */
+Test(spec, scenario_rules_are_the_hosts)
+{
+	Ktstr__Scenario sc = KTSTR__SCENARIO__INIT;
+	Ktstr__CgroupDef d = KTSTR__CGROUP_DEF__INIT, *dp = &d;
+	Ktstr__Step st = KTSTR__STEP__INIT, *stp = &st;
+	Ktstr__Op rm = KTSTR__OP__INIT, stop = KTSTR__OP__INIT, *ops[] = { &rm, &stop };
+	char err[512];
+
+	sc.name = "x";
+	sc.n_cgroups = 1;
+	sc.cgroups = &dp;
+	d.name = "a";
+	sc.n_steps = 1;
+	sc.steps = &stp;
+	st.n_ops = 2;
+	st.ops = ops;
+	rm.kind = KTSTR__OP__KIND__REMOVE_CGROUP;
+	rm.cgroup = "a";
+	stop.kind = KTSTR__OP__KIND__STOP_CGROUP;
+	stop.cgroup = "a";
+	cr_assert_eq(spec_validate_scenario(&sc, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "scenario x steps[0].ops[1].cgroup: stop_cgroup: cgroup 'a' no longer "
+			      "exists here (created by cgroups[0], removed by steps[0].ops[0]); use it "
+			      "before it is removed, or add it again");
+	st.n_ops = 1;
+	cr_assert_eq(spec_validate_scenario(&sc, err, sizeof(err)), 0, "%s", err);
 }

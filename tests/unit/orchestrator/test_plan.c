@@ -9,6 +9,7 @@
 
 #include "helpers.h"
 #include "plan.h"
+#include "preflight.h"
 
 static struct host_caps big_host(void)
 {
@@ -239,6 +240,129 @@ Test(plan, ten_thousand_variants_plan_linearly)
 	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
 	fprintf(stderr, "planned %zu variants in %.1f ms\n", p.n, (ktstr_now_us() - t0) / 1000.0);
 	cr_assert_eq(p.n, 400u * 4 * 24);
+	plan_free(&p);
+	suite_free(s);
+}
+
+/* A cpuset that fits the test's own topology but not every gauntlet
+ * preset: each preset it does not fit is a drop with the guest resolver's
+ * reason; the others run. */
+Test(plan, gauntlet_presets_a_cpuset_does_not_fit_are_dropped)
+{
+	struct suite *s = parse_ok("tests:\n  - name: t\n    topology: {llcs: 4}\n"
+				   "    scenario: {cgroups: [{name: a, cpuset: {kind: llc, index: 3}}]}\n");
+	struct plan_opts o = { .gauntlet = true, .host = big_host(), .kernel_scx = 1 };
+	const struct variant *v;
+	struct plan p;
+	char err[256];
+
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	v = find(&p, "gauntlet/t/tiny-2llc/default");
+	cr_assert_eq(v->state, VAR_DROP_CONSTRAINT);
+	cr_assert_str_eq(v->reason, "scenario does not fit: cgroups[0].cpuset: cpuset llc 3: the VM "
+				    "has 2 LLC(s), 0-1");
+	v = find(&p, "gauntlet/t/medium-4llc/default");
+	cr_assert_eq(v->state, VAR_KEPT, "%s", v->reason);
+	/* Constraints come first: a preset outside them says so. */
+	v = find(&p, "gauntlet/t/numa2-4llc/default");
+	cr_assert(strstr(v->reason, "NUMA"), "%s", v->reason);
+	plan_free(&p);
+	suite_free(s);
+}
+
+static const char *empty_why(const char *yaml, struct plan_opts o)
+{
+	static char msg[1024];
+	struct suite *s = parse_ok(yaml);
+	struct plan p;
+	char err[256];
+
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	cr_assert_eq(plan_selected(&p), 0);
+	plan_explain_empty(s, &p, &o, msg, sizeof(msg));
+	plan_free(&p);
+	suite_free(s);
+	return msg;
+}
+
+/* Selecting nothing names what selected nothing and, for a filter, the
+ * names it was closest to. */
+Test(plan, an_empty_selection_is_explained_with_close_names)
+{
+	struct plan_opts o = { .host = big_host(), .kernel_scx = 1, .filter = "stady" };
+	const char *m;
+
+	m = empty_why("tests: [{name: steady_1llc}, {name: steady_2llc}, {name: other}]\n", o);
+	cr_assert(strstr(m, "--filter 'stady' matches no test name; closest: 'steady_1llc', "
+			    "'steady_2llc' ("),
+		  "%s", m);
+	o.filter = "zzzzzz";
+	m = empty_why("tests: [{name: steady_1llc}, {name: other}]\n", o);
+	cr_assert(strstr(m, "nearest: 'other', 'steady_1llc'"), "%s", m);
+	o.filter = NULL;
+	o.part_k = 2;
+	o.part_n = 1000;
+	m = empty_why("tests: [{name: a}]\n", o);
+	cr_assert(strstr(m, "--partition 2/1000 holds none of the 1 variants"), "%s", m);
+	o.part_n = 0;
+	cr_assert(strstr(empty_why("tests: []\n", o), "the suite has no tests"));
+}
+
+/* A filter that matches some test selects something, whatever the host
+ * then makes of it (a skip is a selected test). */
+Test(plan, skipped_variants_are_still_selected)
+{
+	struct suite *s = parse_ok(flags_suite);
+	struct plan_opts o = { .host = big_host(), .kernel_scx = 0, .filter = "t1" };
+	struct plan p;
+	char err[256];
+
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	cr_assert_eq(p.kept, 0, "sched_ext test on a kernel without it: skipped");
+	cr_assert_eq(plan_selected(&p), 1);
+	plan_free(&p);
+	suite_free(s);
+}
+
+/* `list` names each scheduler binary `run` would not find, and whether run
+ * would stop on it; a found one and an unused one say nothing. */
+Test(plan, list_names_missing_scheduler_binaries)
+{
+	struct suite *s = parse_ok("schedulers:\n"
+				   "  - {name: gone, binary: scx_ktstr_h16_never_built}\n"
+				   "  - {name: here, binary: {path: /bin/true}}\n"
+				   "  - {name: idle, binary: scx_ktstr_h16_also_never}\n"
+				   "tests: [{name: a, scheduler: gone}, {name: b, scheduler: here}]\n");
+	struct plan_opts o = { .host = big_host(), .kernel_scx = 1 };
+	struct plan p;
+	char err[256], *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	unsetenv("KTSTR_SCHEDULER");
+	unsetenv("KTSTR_SCHEDULER_PATH");
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	cr_assert_eq(preflight_scheduler_binaries(s, &p, f), 1);
+	fclose(f);
+	cr_assert(strstr(out, "# MISSING scheduler 'gone' (line 2 of test.yaml): binary "
+			      "'scx_ktstr_h16_never_built' not found"),
+		  "%s", out);
+	cr_assert(strstr(out, "`run` stops on it (exit 2): 1 variant(s) it would run need it\n"),
+		  "%s", out);
+	cr_assert_null(strstr(out, "'here'"), "%s", out);
+	cr_assert_null(strstr(out, "'idle'"), "no test uses it: %s", out);
+	free(out);
+	plan_free(&p);
+	/* Only skipped variants need it: a line, not a stop. */
+	o.kernel_scx = 0;
+	out = NULL;
+	f = open_memstream(&out, &len);
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0);
+	preflight_scheduler_binaries(s, &p, f);
+	fclose(f);
+	cr_assert(strstr(out, "# missing scheduler 'gone'") &&
+		  strstr(out, "no variant `run` would run needs it now"), "%s", out);
+	free(out);
 	plan_free(&p);
 	suite_free(s);
 }

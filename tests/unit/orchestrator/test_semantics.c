@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <ktstr/asserts.h>
+#include <ktstr/scenario_rules.h>
+#include <ktstr/util.h>
 
 #include "guest.pb-c.h"
 #include "helpers.h"
@@ -342,4 +344,159 @@ Test(suite, monitor_checks_under_sched_ext_and_defaults_under_eevdf_are_accepted
 			  "%s: EEVDF, nothing written: the defaults", s->tests[i].name);
 	}
 	suite_free(s);
+}
+
+/* A one-cgroup inline scenario test: `cg` is the cgroup's flow mapping. */
+static const char *one_cg(const char *topology, const char *cg)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "tests:\n  - name: t\n    topology: %s\n    scenario:\n      cgroups:\n"
+		 "        - %s\n",
+		 topology, cg);
+	return buf;
+}
+
+/* Every work type that runs its workers in groups (guest/work*.c; the rule
+ * is ktstr_work_group_size, shared with the guest): a count that is not a
+ * multiple of the group is refused where `workers` is written. */
+Test(scenario_rules, every_grouped_work_type_needs_a_multiple_of_its_group)
+{
+	static const struct {
+		const char *work;
+		unsigned group;
+	} g[] = {
+		{ "{type: pipe_io}", 2 },
+		{ "{type: futex_ping_pong}", 2 },
+		{ "{type: cache_pipe}", 2 },
+		{ "{type: futex_fan_out}", 5 },
+		{ "{type: futex_fan_out, fan_out: 2}", 3 },
+		{ "{type: mutex_contention}", 4 },
+		{ "{type: mutex_contention, contenders: 3}", 3 },
+	};
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		char cg[256], want[64];
+		struct suite *s;
+
+		snprintf(cg, sizeof(cg), "{name: a, workers: %u, work: %s}", g[i].group + 1, g[i].work);
+		snprintf(want, sizeof(want), "use a multiple of %u", g[i].group);
+		cr_assert(strstr(parse_err(one_cg("{}", cg)), want), "%s: %s", g[i].work,
+			  parse_err(one_cg("{}", cg)));
+		cr_assert(strstr(parse_err(one_cg("{}", cg)), "test.yaml:6:30: scenario.cgroups[0].workers: "),
+			  "%s", parse_err(one_cg("{}", cg)));
+		snprintf(cg, sizeof(cg), "{name: a, workers: %u, work: %s}", 2 * g[i].group, g[i].work);
+		s = parse_ok(one_cg("{}", cg));
+		suite_free(s);
+	}
+	/* Ungrouped types take any count. */
+	suite_free(parse_ok(one_cg("{}", "{name: a, workers: 3, work: {type: yield_heavy}}")));
+}
+
+/* Cpusets are resolved on the test's own topology by the guest's resolver:
+ * the last index that exists is accepted, the next one refused, with the
+ * topology named. */
+Test(scenario_rules, cpusets_are_resolved_on_the_test_topology)
+{
+	const char *e;
+
+	suite_free(parse_ok(one_cg("{llcs: 2}", "{name: a, cpuset: {kind: llc, index: 1}}")));
+	e = parse_err(one_cg("{llcs: 2}", "{name: a, cpuset: {kind: llc, index: 2}}"));
+	cr_assert(strstr(e, "scenario.cgroups[0].cpuset: on topology 1,2,2,1 (test 't'): cpuset "
+			    "llc 2: the VM has 2 LLC(s)"),
+		  "%s", e);
+	/* Two nodes are outside the default constraints (1..1): allowed here. */
+	suite_free(parse_ok("tests:\n  - name: t\n    topology: \"2,2,1,1\"\n"
+			    "    constraints: {max_numa_nodes: 2}\n"
+			    "    scenario: {cgroups: [{name: a, cpuset: {kind: numa, index: 1}}]}\n"));
+	e = parse_err("tests:\n  - name: t\n    topology: \"2,2,1,1\"\n"
+		      "    constraints: {max_numa_nodes: 2}\n"
+		      "    scenario: {cgroups: [{name: a, cpuset: {kind: numa, index: 2}}]}\n");
+	cr_assert(strstr(e, "no CPUs on node 2"), "%s", e);
+	/* 4 CPUs: the last is kept free, 3 usable. */
+	suite_free(parse_ok(one_cg("\"1,1,4,1\"", "{name: a, cpuset: {kind: disjoint, index: 2, of: 3}}")));
+	e = parse_err(one_cg("\"1,1,4,1\"", "{name: a, cpuset: {kind: disjoint, index: 0, of: 4}}"));
+	cr_assert(strstr(e, "4 parts do not fit the VM's 3 usable CPUs"), "%s", e);
+	/* LLC 2 of 1,3,1,1 is only the kept-free CPU. */
+	e = parse_err(one_cg("\"1,3,1,1\"", "{name: a, cpuset: {kind: llc, index: 2}}"));
+	cr_assert(strstr(e, "no usable CPUs"), "%s", e);
+	/* Wrong on any topology: no topology in the message. */
+	e = parse_err(one_cg("{}", "{name: a, cpuset: {kind: range, start_frac: 0.5, end_frac: 0.5}}"));
+	cr_assert(strstr(e, "scenario.cgroups[0].cpuset: cpuset range 0.5-0.5: need 0 <= start_frac"),
+		  "%s", e);
+	e = parse_err(one_cg("{}", "{name: a, affinity: {kind: exact, cpus: \"x\"}}"));
+	cr_assert(strstr(e, "scenario.cgroups[0].affinity: affinity exact"), "%s", e);
+}
+
+/* A test whose own topology its constraints leave out is never run on it
+ * (the base run is a skip), so a cpuset that does not fit it is no error. */
+Test(scenario_rules, constraints_that_exclude_the_own_topology_defer_to_the_gauntlet)
+{
+	suite_free(parse_ok("tests:\n  - name: t\n    constraints: {min_llcs: 4}\n"
+			    "    scenario: {cgroups: [{name: a, cpuset: {kind: llc, index: 3}}]}\n"));
+	cr_assert(strstr(parse_err("tests:\n  - name: t\n    constraints: {min_llcs: 1}\n"
+				   "    scenario: {cgroups: [{name: a, cpuset: {kind: llc, index: 3}}]}\n"),
+			 "llc 3"));
+}
+
+/* The walk follows the scenario's steps: which cgroups exist at each op. */
+Test(scenario_rules, ops_see_the_cgroups_that_exist_at_their_step)
+{
+	const char *head = "tests:\n  - name: t\n    scenario:\n      cgroups: [{name: a}]\n"
+			   "      steps:\n";
+	char y[1024];
+	const char *e;
+
+	snprintf(y, sizeof(y), "%s        - ops: [{kind: remove_cgroup, cgroup: a}, "
+		 "{kind: add_cgroup, def: {name: a}}, {kind: stop_cgroup, cgroup: a}]\n", head);
+	suite_free(parse_ok(y));
+	snprintf(y, sizeof(y), "%s        - ops: [{kind: add_cgroup, def: {name: a}}]\n", head);
+	e = parse_err(y);
+	cr_assert(strstr(e, "scenario.steps[0].ops[0].def.name: cgroup name 'a' is already in use"),
+		  "%s", e);
+	snprintf(y, sizeof(y), "%s        - ops: [{kind: move_all_tasks, cgroup: a, cgroup2: b}]\n",
+		 head);
+	e = parse_err(y);
+	cr_assert(strstr(e, "scenario.steps[0].ops[0].cgroup2: move_all_tasks: no cgroup 'b'"), "%s",
+		  e);
+	snprintf(y, sizeof(y), "%s        - ops: [{kind: spawn, def: {name: z}}]\n", head);
+	cr_assert(strstr(parse_err(y), "spawn: no cgroup 'z'"), "%s", parse_err(y));
+	snprintf(y, sizeof(y), "%s        - ops: [{kind: set_affinity, cgroup: a}]\n", head);
+	cr_assert(strstr(parse_err(y), "set_affinity needs affinity"), "%s", parse_err(y));
+}
+
+/* Limits over the whole scenario: cgroups created (removed ones count) and
+ * workers started. */
+Test(scenario_rules, whole_scenario_limits)
+{
+	struct strbuf sb = { 0 };
+	const char *e;
+
+	sb_printf(&sb, "tests:\n  - name: t\n    scenario:\n      steps:\n        - ops:\n");
+	for (int i = 0; i < KTSTR_SCENARIO_MAX_CGROUPS; i++)
+		sb_printf(&sb, "            - {kind: add_cgroup, def: {name: c%d, workers: 1}}\n"
+			       "            - {kind: remove_cgroup, cgroup: c%d}\n", i, i);
+	sb_printf(&sb, "            - {kind: add_cgroup, def: {name: last, workers: 1}}\n");
+	e = parse_err(sb.buf);
+	cr_assert(strstr(e, "ops[128].def: cgroup 'last' would be cgroup 65"), "%s", e);
+	sb_free(&sb);
+	e = parse_err(one_cg("{}", "{name: a, workers: 1025}"));
+	cr_assert(strstr(e, "asks for 1025 workers; a scenario may have at most 1024"), "%s", e);
+}
+
+/* Scheduler fields the guest checks before it starts anything. */
+Test(scenario_rules, sysctls_and_cgroup_parent_follow_the_guest_rules)
+{
+	char y[1024], longp[300];
+
+	cr_assert(strstr(parse_err("schedulers: [{name: s, binary: x, sysctls: [\"a.b = 1\"]}]\n"
+				   "tests: []\n"),
+			 "without spaces"));
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	snprintf(y, sizeof(y), "schedulers: [{name: s, binary: x, cgroup_parent: %s}]\ntests: []\n",
+		 longp);
+	cr_assert(strstr(parse_err(y), "at most 256 characters"), "%s", parse_err(y));
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpuspec.h"
+#include "ktstr/cpuspec.h"
 
 /* Ascending list of the CPUs in s; returns the count. */
 static unsigned cpus_of(const struct cpuset_bits *s, unsigned *v, unsigned max)
@@ -76,23 +76,76 @@ void cpuspec_describe(const Ktstr__CpusetSpec *s, char *buf, size_t len)
 	}
 }
 
+int cpuspec_check(const Ktstr__CpusetSpec *s, char *err, size_t errlen)
+{
+	struct cpuset_bits tmp;
+	char what[96];
+
+	if (!s)
+		return 0;
+	cpuspec_describe(s, what, sizeof(what));
+	switch (s->kind) {
+	case KTSTR__CPUSET_SPEC__KIND__NONE:
+	case KTSTR__CPUSET_SPEC__KIND__LLC:
+	case KTSTR__CPUSET_SPEC__KIND__NUMA:
+		return 0;
+	case KTSTR__CPUSET_SPEC__KIND__RANGE:
+		if (!(s->start_frac >= 0.0 && s->start_frac < s->end_frac && s->end_frac <= 1.0)) {
+			snprintf(err, errlen, "cpuset %s: need 0 <= start_frac < end_frac <= 1",
+				 what);
+			return -EINVAL;
+		}
+		return 0;
+	case KTSTR__CPUSET_SPEC__KIND__DISJOINT:
+	case KTSTR__CPUSET_SPEC__KIND__OVERLAP:
+		if (!s->of || s->index >= s->of) {
+			snprintf(err, errlen, "cpuset %s: need index < of and of >= 1", what);
+			return -EINVAL;
+		}
+		if (s->kind == KTSTR__CPUSET_SPEC__KIND__OVERLAP &&
+		    !(s->frac >= 0.0 && s->frac <= 1.0)) {
+			snprintf(err, errlen, "cpuset %s: need 0 <= frac <= 1", what);
+			return -EINVAL;
+		}
+		return 0;
+	case KTSTR__CPUSET_SPEC__KIND__EXACT:
+		if (!s->cpus || cpulist_parse(s->cpus, &tmp) || !cpuset_count(&tmp)) {
+			snprintf(err, errlen, "cpuset %s: not a non-empty CPU list like \"0-3,6\"",
+				 what);
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		snprintf(err, errlen, "cpuset kind %d unknown", (int)s->kind);
+		return -EINVAL;
+	}
+}
+
+/* The -ERANGE messages say "the VM": the guest resolves against the VM it
+ * runs in, ktstr-orch against the VM a variant will boot (and names its
+ * topology in front of the message). */
 int cpuspec_resolve(const struct gtopo *t, const Ktstr__CpusetSpec *s, struct cpuset_bits *out,
 		    char *err, size_t errlen)
 {
-	static unsigned v[CPUSET_WORDS * 64];
+	unsigned v[CPUSET_WORDS * 64];
 	unsigned n = cpus_of(&t->usable, v, CPUSET_WORDS * 64);
 	char what[96];
+	int ret = cpuspec_check(s, err, errlen);
 
-	cpuspec_describe(s, what, sizeof(what));
+	if (ret)
+		return ret;
 	if (!s || s->kind == KTSTR__CPUSET_SPEC__KIND__NONE) {
 		*out = t->usable;
 		return 0;
 	}
+	cpuspec_describe(s, what, sizeof(what));
 	switch (s->kind) {
 	case KTSTR__CPUSET_SPEC__KIND__LLC:
 		if (s->index >= t->nllc) {
-			snprintf(err, errlen, "cpuset %s: the guest has %u LLC(s) (0-%u)", what,
-				 t->nllc, t->nllc - 1);
+			snprintf(err, errlen,
+				 "cpuset %s: the VM has %u LLC(s), 0-%u; use an LLC below %u, or a "
+				 "topology with more LLCs",
+				 what, t->nllc, t->nllc - 1, t->nllc);
 			return -ERANGE;
 		}
 		*out = t->llc[s->index];
@@ -100,7 +153,9 @@ int cpuspec_resolve(const struct gtopo *t, const Ktstr__CpusetSpec *s, struct cp
 		break;
 	case KTSTR__CPUSET_SPEC__KIND__NUMA:
 		if (s->index >= t->nnode || !cpuset_count(&t->node[s->index])) {
-			snprintf(err, errlen, "cpuset %s: the guest has no CPUs on node %u (%u node(s))",
+			snprintf(err, errlen,
+				 "cpuset %s: the VM has no CPUs on node %u (%u node(s)); use a node "
+				 "that has CPUs, or a topology with more nodes",
 				 what, s->index, t->nnode);
 			return -ERANGE;
 		}
@@ -108,22 +163,15 @@ int cpuspec_resolve(const struct gtopo *t, const Ktstr__CpusetSpec *s, struct cp
 		intersect(out, &t->usable);
 		break;
 	case KTSTR__CPUSET_SPEC__KIND__RANGE: {
-		double a = s->start_frac, b = s->end_frac;
-		unsigned lo, hi;
+		unsigned lo = ufloor(s->start_frac * n), hi = ufloor(s->end_frac * n);
 
-		if (!(a >= 0.0 && a < b && b <= 1.0)) {
-			snprintf(err, errlen,
-				 "cpuset %s: need 0 <= start_frac < end_frac <= 1", what);
-			return -EINVAL;
-		}
-		lo = ufloor(a * n);
-		hi = ufloor(b * n);
 		if (hi > n)
 			hi = n;
 		if (hi <= lo)
 			hi = lo + 1 <= n ? lo + 1 : n;
 		if (lo >= n) {
-			snprintf(err, errlen, "cpuset %s: empty on %u usable CPUs", what, n);
+			snprintf(err, errlen, "cpuset %s: empty on the VM's %u usable CPUs; start "
+				 "lower, or use a larger topology", what, n);
 			return -ERANGE;
 		}
 		take_range(v, lo, hi, out);
@@ -133,52 +181,44 @@ int cpuspec_resolve(const struct gtopo *t, const Ktstr__CpusetSpec *s, struct cp
 	case KTSTR__CPUSET_SPEC__KIND__OVERLAP: {
 		unsigned lo, hi, part, widen = 0;
 
-		if (!s->of || s->index >= s->of) {
-			snprintf(err, errlen, "cpuset %s: need index < of and of >= 1", what);
-			return -EINVAL;
-		}
 		if (s->of > n) {
 			snprintf(err, errlen,
-				 "cpuset %s: %u parts do not fit %u usable CPUs; use fewer parts "
-				 "or a larger topology",
-				 what, s->of, n);
+				 "cpuset %s: %u parts do not fit the VM's %u usable CPUs; use at "
+				 "most %u parts, or a larger topology",
+				 what, s->of, n, n);
 			return -ERANGE;
 		}
 		lo = (unsigned)((unsigned long)s->index * n / s->of);
 		hi = (unsigned)((unsigned long)(s->index + 1) * n / s->of);
 		part = hi - lo;
-		if (s->kind == KTSTR__CPUSET_SPEC__KIND__OVERLAP) {
-			if (!(s->frac >= 0.0 && s->frac <= 1.0)) {
-				snprintf(err, errlen, "cpuset %s: need 0 <= frac <= 1", what);
-				return -EINVAL;
-			}
+		if (s->kind == KTSTR__CPUSET_SPEC__KIND__OVERLAP)
 			widen = uceil(s->frac * part);
-		}
 		lo = lo >= widen ? lo - widen : 0;
 		hi = hi + widen <= n ? hi + widen : n;
 		take_range(v, lo, hi, out);
 		break;
 	}
 	case KTSTR__CPUSET_SPEC__KIND__EXACT:
-		if (!s->cpus || cpulist_parse(s->cpus, out) || !cpuset_count(out)) {
-			snprintf(err, errlen, "cpuset %s: not a non-empty CPU list like \"0-3,6\"",
-				 what);
-			return -EINVAL;
-		}
+		cpulist_parse(s->cpus, out); /* cpuspec_check has parsed it */
 		if (!cpuset_subset(out, &t->online)) {
 			char on[256];
 
 			cpulist_format(&t->online, on, sizeof(on));
-			snprintf(err, errlen, "cpuset %s: CPUs outside the online set %s", what, on);
+			snprintf(err, errlen,
+				 "cpuset %s: CPUs outside the VM's online CPUs %s; list only "
+				 "those, or use a larger topology",
+				 what, on);
 			return -ERANGE;
 		}
 		return 0;
 	default:
-		snprintf(err, errlen, "cpuset kind %d unknown", (int)s->kind);
-		return -EINVAL;
+		return -EINVAL; /* cpuspec_check refused it */
 	}
 	if (!cpuset_count(out)) {
-		snprintf(err, errlen, "cpuset %s: no usable CPUs (the last CPU is reserved)", what);
+		snprintf(err, errlen,
+			 "cpuset %s: no usable CPUs (above 2 CPUs the VM's last CPU is kept free "
+			 "for the scheduler and housekeeping); pick other CPUs, or a larger topology",
+			 what);
 		return -ERANGE;
 	}
 	return 0;
@@ -195,13 +235,43 @@ static unsigned long xorshift(unsigned long *s)
 	return x;
 }
 
+int affinity_check(const Ktstr__AffinitySpec *spec, char *err, size_t errlen)
+{
+	struct cpuset_bits tmp;
+
+	if (!spec)
+		return 0;
+	switch (spec->kind) {
+	case KTSTR__AFFINITY_SPEC__KIND__INHERIT:
+	case KTSTR__AFFINITY_SPEC__KIND__CROSS_CGROUP:
+	case KTSTR__AFFINITY_SPEC__KIND__SINGLE_CPU:
+	case KTSTR__AFFINITY_SPEC__KIND__LLC_ALIGNED:
+	case KTSTR__AFFINITY_SPEC__KIND__RANDOM_SUBSET:
+		return 0;
+	case KTSTR__AFFINITY_SPEC__KIND__EXACT:
+		if (!spec->cpus || cpulist_parse(spec->cpus, &tmp) || !cpuset_count(&tmp)) {
+			snprintf(err, errlen,
+				 "affinity exact \"%s\": not a non-empty CPU list like \"0-3,6\"",
+				 spec->cpus ? spec->cpus : "");
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		snprintf(err, errlen, "affinity kind %d unknown", (int)spec->kind);
+		return -EINVAL;
+	}
+}
+
 int affinity_resolve(const struct gtopo *t, const Ktstr__AffinitySpec *spec,
 		     const struct cpuset_bits *allowed, unsigned idx, unsigned long seed,
 		     struct cpuset_bits *out, char *err, size_t errlen)
 {
-	static unsigned v[CPUSET_WORDS * 64];
+	unsigned v[CPUSET_WORDS * 64];
 	unsigned n = cpus_of(allowed, v, CPUSET_WORDS * 64);
+	int ret = affinity_check(spec, err, errlen);
 
+	if (ret)
+		return ret;
 	if (!n) {
 		snprintf(err, errlen, "affinity: the cgroup allows no CPUs");
 		return -EINVAL;
@@ -251,14 +321,9 @@ int affinity_resolve(const struct gtopo *t, const Ktstr__AffinitySpec *spec,
 		return 0;
 	}
 	case KTSTR__AFFINITY_SPEC__KIND__EXACT:
-		if (!spec->cpus || cpulist_parse(spec->cpus, out) || !cpuset_count(out)) {
-			snprintf(err, errlen, "affinity exact \"%s\": not a non-empty CPU list",
-				 spec->cpus ? spec->cpus : "");
-			return -EINVAL;
-		}
+		cpulist_parse(spec->cpus, out); /* affinity_check has parsed it */
 		return 0;
 	default:
-		snprintf(err, errlen, "affinity kind %d unknown", (int)spec->kind);
-		return -EINVAL;
+		return -EINVAL; /* affinity_check refused it */
 	}
 }
