@@ -190,7 +190,7 @@ NESTED_TOPOLOGIES ?= 1,1,2,1 1,2,2,2 2,4,2,1
 test-nested:
 	BUILD=build-nested TOPOLOGIES="$(NESTED_TOPOLOGIES)" scripts/nested-rig
 
-# Repeats the fixture fault matrix (scripts/soak) and reports detections and
+# Repeats the fixture fault matrix (scripts/soak -> scripts/soak-monitor) and reports detections and
 # false positives per knob; not part of `make test`.
 soak: all
 	BUILD=$(BUILD) scripts/soak -n $(or $(SOAK_REPS),10) -b $(BUILD)
