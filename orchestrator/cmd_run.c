@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ktstr/log.h>
@@ -31,7 +32,8 @@
 struct run_opts {
 	struct plan_opts plan;
 	struct run_settings settings;
-	const char *kernel;
+	const char *kernel[PLAN_KERNELS_MAX]; /* each --kernel, in order */
+	size_t nkernel;
 	const char *junit, *json;
 	unsigned retries;
 	const char *suite;
@@ -123,7 +125,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			}
 			break;
 		case 'k':
-			o->kernel = optarg;
+			if (o->nkernel == PLAN_KERNELS_MAX) {
+				fprintf(stderr, "ktstr-orch: --kernel: at most %d kernels per run\n",
+					PLAN_KERNELS_MAX);
+				return -EINVAL;
+			}
+			o->kernel[o->nkernel++] = optarg;
 			break;
 		case 'C':
 			if (compression_parse(optarg, &o->settings.compression)) {
@@ -233,13 +240,14 @@ static const char *user_name(char *buf, size_t len)
 /* A sched_ext scheduler on a kernel whose config we cannot see: the run
  * goes on (the guest reports SCHED_NOT_ATTACHED, never a pass), but say
  * why it may fail. */
-static void warn_unknown_scx(const struct suite *s, const struct plan *p,
+static void warn_unknown_scx(const struct suite *s, const struct plan *p, size_t k,
 			     const struct kernel_choice *kc)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct sched_def *sd = &s->scheds[s->tests[p->v[i].test].sched];
 
-		if (p->v[i].state == VAR_KEPT && sd->kind != SCHED_BIN_NONE) {
+		if (p->v[i].kernel == k && p->v[i].state == VAR_KEPT &&
+		    sd->kind != SCHED_BIN_NONE) {
 			kwarn("cannot tell whether kernel %s has sched_ext (no config beside it): "
 			      "tests of scheduler '%s' fail as SCHED_NOT_ATTACHED if it has not; "
 			      "put the kernel's config next to it or use a cached kernel",
@@ -256,21 +264,76 @@ struct run_ctx {
 	struct run_opts o;
 	struct suite *s;		/* owned */
 	struct plan p;			/* owned */
-	struct kernel_choice kc;
-	bool have_kernel;
+	/* The kernels (--kernel order; one when none was named), each with
+	 * its plan label, its image opened as root (owned, -1 none) and the
+	 * monitor's view of it (owned, NULL = none). nkc 0: list without a
+	 * kernel. */
+	struct kernel_choice kc[PLAN_KERNELS_MAX];
+	struct plan_kernel pk[PLAN_KERNELS_MAX];
+	int kfd[PLAN_KERNELS_MAX];
+	Ktstr__GuestKernelLayout *layout[PLAN_KERNELS_MAX];
+	size_t nkc;
 	struct cache_owner co;
 	struct builder_client bc;	/* started as the cache owner, or pid -1 */
 	struct report_file rf[2];	/* --junit, --json */
-	struct image_set images;	/* owned */
-	int kfd;			/* the kernel, opened as root; owned */
-	Ktstr__GuestKernelLayout *layout; /* the monitor's view of the kernel; owned, NULL = none */
+	struct image_set images;	/* owned; one set for every kernel (the
+					   initramfs does not depend on it) */
 	char err[2048], hostline[512], engine_err[1024];
 };
 
-/* Options, suite, host, kernel and plan: nothing started, ids unchanged. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) || stat(b, &sb))
+		return !strcmp(a, b);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Every --kernel (or the default kernel) into c->kc and c->pk, the plan's
+ * kernel dimension. Two that resolve to the same image are refused: they
+ * would run every test twice under two names. Returns 0 or the exit
+ * status; list without a kernel is nkc 0, not an error. */
+static int resolve_kernels(struct run_ctx *c, bool list_only)
+{
+	size_t n = c->o.nkernel ? c->o.nkernel : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *arg = c->o.nkernel ? c->o.kernel[i] : NULL;
+		struct kernel_choice *kc = &c->kc[i];
+
+		if (kernel_resolve(arg, c->o.settings.engine, kc, c->err, sizeof(c->err))) {
+			if (list_only && !arg)
+				return 0;
+			fprintf(stderr, "ktstr-orch: %s\n", c->err);
+			return EXIT_USAGE;
+		}
+		c->nkc++;
+		for (size_t j = 0; j < i; j++) {
+			if (!same_file(c->kc[j].image, kc->image))
+				continue;
+			fprintf(stderr, "ktstr-orch: --kernel %s and --kernel %s are the same "
+					"kernel (%s): name each kernel once\n",
+				c->o.kernel[j], arg, kc->image);
+			return EXIT_USAGE;
+		}
+		c->pk[i] = (struct plan_kernel){ .id = kc->key[0] ? kc->key : kc->image,
+						 .scx = kc->scx };
+	}
+	if (plan_kernel_labels(c->pk, c->nkc, c->err, sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_USAGE;
+	}
+	c->o.plan.kernels = c->pk;
+	c->o.plan.nkernels = c->nkc;
+	return 0;
+}
+
+/* Options, suite, host, kernels and plan: nothing started, ids unchanged. */
 static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 {
 	struct privdrop_opts po;
+	int rc;
 
 	if (parse_run_opts(argc, argv, &c->o, &c->go)) {
 		usage(stderr);
@@ -299,13 +362,10 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 		return EXIT_INFRA;
 	}
 	c->o.settings.engine = c->o.plan.host.engine;
-	c->have_kernel = !kernel_resolve(c->o.kernel, c->o.settings.engine, &c->kc, c->err,
-					 sizeof(c->err));
-	if (!c->have_kernel && (!list_only || c->o.kernel)) {
-		fprintf(stderr, "ktstr-orch: %s\n", c->err);
-		return EXIT_USAGE;
-	}
-	c->o.plan.kernel_scx = c->have_kernel ? c->kc.scx : -1;
+	rc = resolve_kernels(c, list_only);
+	if (rc)
+		return rc;
+	c->o.plan.kernel_scx = -1; /* for list without a kernel (nkernels 0) */
 	c->o.plan.quiet = false;
 	if (plan_build(c->s, &c->o.plan, &c->p, c->err, sizeof(c->err))) {
 		fprintf(stderr, "ktstr-orch: %s: %s\n", c->o.suite, c->err);
@@ -333,9 +393,7 @@ static int run_list(struct run_ctx *c)
 	if (c->engine_err[0])
 		printf("# engine %s cannot run here: %s\n", engine_name(c->o.plan.host.engine),
 		       c->engine_err);
-	return report_list(stdout, c->s, &c->p, &c->o.plan.host, c->have_kernel ? &c->kc : NULL)
-		       ? EXIT_INFRA
-		       : 0;
+	return report_list(stdout, c->s, &c->p, &c->o.plan.host, c->kc, c->nkc) ? EXIT_INFRA : 0;
 }
 
 /* Root-only preparation: everything here may need root's view of the
@@ -347,16 +405,20 @@ static int run_as_root(struct run_ctx *c)
 	int ret;
 
 	kinfo("host: %s", c->hostline);
-	if (c->kc.scx == 0)
-		kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): only EEVDF tests can run",
-		      c->kc.image);
-	else if (c->kc.scx < 0)
-		warn_unknown_scx(c->s, &c->p, &c->kc);
-	c->kfd = open(c->kc.image, O_RDONLY | O_CLOEXEC);
-	if (c->kfd < 0) {
-		fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", c->kc.image,
-			strerror(errno));
-		return EXIT_USAGE;
+	for (size_t k = 0; k < c->nkc; k++) {
+		const struct kernel_choice *kc = &c->kc[k];
+
+		if (kc->scx == 0)
+			kwarn("kernel %s has no sched_ext (CONFIG_SCHED_CLASS_EXT): only EEVDF "
+			      "tests can run%s", kc->image, c->nkc > 1 ? " on it" : "");
+		else if (kc->scx < 0)
+			warn_unknown_scx(c->s, &c->p, k, kc);
+		c->kfd[k] = open(kc->image, O_RDONLY | O_CLOEXEC);
+		if (c->kfd[k] < 0) {
+			fprintf(stderr, "ktstr-orch: cannot open kernel %s: %s\n", kc->image,
+				strerror(errno));
+			return EXIT_USAGE;
+		}
 	}
 	if (open_reports(&c->o, &c->go, c->rf))
 		return EXIT_USAGE;
@@ -381,14 +443,14 @@ static int run_as_root(struct run_ctx *c)
 	return global_drop_privileges(&c->go) ? EXIT_INFRA : 0;
 }
 
-/* The host-side monitor's view of the kernel (docs/monitor.md), derived
- * once per run as the dropped user: a kernel image is untrusted input and
- * is never parsed as root. Without it every test runs unmonitored and the
- * run says why, once. */
-static void monitor_layout(struct run_ctx *c)
+/* The host-side monitor's view of each kernel (docs/monitor.md), derived
+ * once per kernel, not per VM, as the dropped user: a kernel image is
+ * untrusted input and is never parsed as root. Without it that kernel's
+ * tests run unmonitored and the run says why, once. */
+static void monitor_layouts(struct run_ctx *c)
 {
-	c->layout = kernel_layout_for_monitor(c->kc.image);
-	c->o.settings.kernel_layout = c->layout;
+	for (size_t k = 0; k < c->nkc; k++)
+		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image);
 }
 
 /* As the dropped user: preflight what the builder and workers need, then
@@ -401,8 +463,10 @@ static int run_images(struct run_ctx *c)
 	if (!c->p.kept)
 		return 0;
 	user_name(user, sizeof(user));
-	ret = kernel_fd_for_vms(c->kc.image, c->o.settings.engine, &c->kfd, c->err,
-				sizeof(c->err));
+	ret = 0;
+	for (size_t k = 0; k < c->nkc && !ret; k++)
+		ret = kernel_fd_for_vms(c->kc[k].image, c->o.settings.engine, &c->kfd[k], c->err,
+					sizeof(c->err));
 	/* The builder reads as the cache owner where there is one (checked
 	 * before the drop), else as this user. */
 	if (!ret && !c->co.set)
@@ -418,7 +482,7 @@ static int run_images(struct run_ctx *c)
 		kwarn("%s", c->err);
 	else
 		kinfo("%s", c->err);
-	monitor_layout(c);
+	monitor_layouts(c);
 	ret = images_build_with(c->s, &c->p, c->o.settings.compression, c->go.insecure_no_sandbox,
 				c->co.set ? &c->bc : NULL, &c->images, c->err, sizeof(c->err));
 	if (c->bc.pid >= 0)
@@ -446,7 +510,9 @@ static int run_tests(struct run_ctx *c)
 	int none = -1, ret;
 	struct runner_cfg rcfg = {
 		.suite = c->s, .plan = &c->p, .settings = c->o.settings, .backend = &be,
-		.kernel_fd = c->kfd, .initrd_fds = c->images.fds ? c->images.fds : &none,
+		.kernel_fds = c->kfd,
+		.kernel_layouts = (const Ktstr__GuestKernelLayout *const *)c->layout,
+		.initrd_fds = c->images.fds ? c->images.fds : &none,
 		.image_sandboxed = c->images.sandboxed, .image_landlock = c->images.landlock,
 		.workers = c->go.workers ? c->go.workers : 1, .retries = c->o.retries,
 		.out = stdout, .progress = isatty(STDERR_FILENO) ? stderr : NULL,
@@ -498,7 +564,8 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	c->go = *g;
 	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
 	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
-	c->kfd = -1;
+	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
+		c->kfd[k] = -1;
 	rc = run_plan(c, argc, argv, list_only);
 	if (!rc && list_only)
 		rc = run_list(c);
@@ -509,10 +576,12 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	images_free(&c->images);
 	report_file_close(&c->rf[0]);
 	report_file_close(&c->rf[1]);
-	if (c->kfd >= 0)
-		close(c->kfd);
-	if (c->layout)
-		ktstr__guest_kernel_layout__free_unpacked(c->layout, NULL);
+	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++) {
+		if (c->kfd[k] >= 0)
+			close(c->kfd[k]);
+		if (c->layout[k])
+			ktstr__guest_kernel_layout__free_unpacked(c->layout[k], NULL);
+	}
 	plan_free(&c->p);
 	suite_free(c->s);
 	free(c);

@@ -65,10 +65,22 @@ static const char *tristate(int v)
 
 /* Per-test properties: the engine and whether worker and builder ran
  * confined, so a CI page shows an unsandboxed run without digging. */
-static int junit_props(struct strbuf *sb, const struct test_record *r)
+static int junit_props(struct strbuf *sb, const struct plan *p, const struct test_record *r)
 {
-	int ret = sb_printf(sb, "      <properties>\n        <property name=\"engine\" value=\"");
+	const struct plan_kernel *k = &p->kernels[p->v[r->vidx].kernel];
+	int ret = sb_printf(sb, "      <properties>\n");
 
+	/* The kernel the plan booted it on (the guest's own release, when it
+	 * reported one, is in the JSON's vm.kernel_version). */
+	if (!ret && k->id) {
+		ret = sb_printf(sb, "        <property name=\"kernel\" value=\"");
+		if (!ret)
+			ret = xml_str(sb, k->id);
+		if (!ret)
+			ret = sb_printf(sb, "\"/>\n");
+	}
+	if (!ret)
+		ret = sb_printf(sb, "        <property name=\"engine\" value=\"");
 	if (!ret)
 		ret = xml_str(sb, r->engine[0] ? r->engine : "none");
 	if (!ret)
@@ -128,7 +140,7 @@ int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		if (!ret)
 			ret = sb_printf(sb, "\" time=\"%.3f\">\n", r[i].wall_ms / 1000.0);
 		if (!ret)
-			ret = junit_props(sb, &r[i]);
+			ret = junit_props(sb, p, &r[i]);
 		if (ret)
 			break;
 		if (k == V_PASS) {
@@ -196,6 +208,15 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 			ret = sb_printf(sb, ",\"topology\":\"%s\",\"profile\":", topo);
 		if (!ret)
 			ret = json_str(sb, prof, strlen(prof));
+		/* The planned kernel: its cache key or image path (null when
+		 * not known); vm.kernel_version is what the guest reported. */
+		if (!ret) {
+			const char *kid = p->kernels[v->kernel].id;
+
+			ret = sb_printf(sb, ",\"kernel\":");
+			if (!ret)
+				ret = kid ? json_str(sb, kid, strlen(kid)) : sb_printf(sb, "null");
+		}
 		if (!ret)
 			ret = sb_printf(sb, ",\"gauntlet\":%s,\"verdict\":\"%s\",\"passed\":%s,"
 					    "\"skipped\":%s,\"detail\":",

@@ -185,24 +185,35 @@ static bool check_host(const struct host_caps *h, const struct ktstr_topo *t, st
 	return false;
 }
 
-static int make_name(struct variant *v, const struct suite *s, const char *preset)
+static int make_name(struct variant *v, const struct suite *s, const struct plan *p,
+		     const char *preset)
 {
 	const struct test_def *t = &s->tests[v->test];
+	const char *klabel = p->nkernels > 1 ? p->kernels[v->kernel].label : NULL;
 	char prof[512];
+	int ret;
 
 	if (!preset) {
-		v->name = strdup(t->name);
-		return v->name ? 0 : -ENOMEM;
+		ret = klabel ? asprintf(&v->name, "%s/k=%s", t->name, klabel)
+			     : asprintf(&v->name, "%s", t->name);
+	} else {
+		profile_name(&s->scheds[t->sched], v->profile, prof, sizeof(prof));
+		ret = asprintf(&v->name, "gauntlet/%s/%s/%s%s%s", t->name, preset, prof,
+			       klabel ? "/k=" : "", klabel ? klabel : "");
 	}
-	profile_name(&s->scheds[t->sched], v->profile, prof, sizeof(prof));
-	return asprintf(&v->name, "gauntlet/%s/%s/%s", t->name, preset, prof) < 0 ? -ENOMEM : 0;
+	if (ret < 0) {
+		v->name = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Everything that does not depend on the other variants. fit: the
  * scenario's fit on v's gauntlet preset (NULL for a base run). */
-static void filter_one(const struct suite *s, const struct plan_opts *o, struct variant *v,
-		       struct preset_fit *fit)
+static void filter_one(const struct suite *s, const struct plan_opts *o, const struct plan *p,
+		       struct variant *v, struct preset_fit *fit)
 {
+	const struct plan_kernel *k = &p->kernels[v->kernel];
 	const struct test_def *t = &s->tests[v->test];
 	const struct sched_def *sd = &s->scheds[t->sched];
 	bool base = v->preset == VARIANT_BASE_PRESET;
@@ -237,7 +248,15 @@ static void filter_one(const struct suite *s, const struct plan_opts *o, struct 
 			   topo_cpus(&v->topo) + 1, topo_cpus(&v->topo), o->host.cpus);
 		return;
 	}
-	if (o->kernel_scx == 0 && sd->kind != SCHED_BIN_NONE)
+	if (k->scx != 0 || sd->kind == SCHED_BIN_NONE)
+		return;
+	/* With several kernels the reason names the one: the same test
+	 * runs on the others. */
+	if (p->nkernels > 1)
+		set_reason(v, VAR_SKIP_KERNEL,
+			   "kernel %.80s has no sched_ext (CONFIG_SCHED_CLASS_EXT); scheduler '%s' "
+			   "needs it", k->id ? k->id : k->label, sd->name);
+	else
 		set_reason(v, VAR_SKIP_KERNEL,
 			   "kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT); scheduler '%s' needs it",
 			   sd->name);
@@ -271,15 +290,18 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 	if (!o->gauntlet) {
 		/* The base run uses the smallest valid profile: required flags
 		 * and whatever they require, nothing optional. */
-		ret = plan_push(p, &v);
-		if (!ret) {
+		for (size_t k = 0; k < p->nkernels && !ret; k++) {
+			ret = plan_push(p, &v);
+			if (ret)
+				break;
 			v->test = ti;
 			v->preset = VARIANT_BASE_PRESET;
 			v->profile = masks[0];
+			v->kernel = (uint8_t)k;
 			v->topo = merge_topology(sd, t);
-			ret = make_name(v, s, NULL);
+			ret = make_name(v, s, p, NULL);
 			if (!ret)
-				filter_one(s, o, v, NULL);
+				filter_one(s, o, p, v, NULL);
 		}
 		free(masks);
 		return ret;
@@ -288,16 +310,19 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 		struct preset_fit fit = { 0 };
 
 		for (size_t m = 0; m < nmasks && !ret; m++) {
-			ret = plan_push(p, &v);
-			if (ret)
-				break;
-			v->test = ti;
-			v->preset = (uint16_t)pi;
-			v->profile = masks[m];
-			v->topo = presets[pi].topo;
-			ret = make_name(v, s, presets[pi].name);
-			if (!ret)
-				filter_one(s, o, v, &fit);
+			for (size_t k = 0; k < p->nkernels && !ret; k++) {
+				ret = plan_push(p, &v);
+				if (ret)
+					break;
+				v->test = ti;
+				v->preset = (uint16_t)pi;
+				v->profile = masks[m];
+				v->kernel = (uint8_t)k;
+				v->topo = presets[pi].topo;
+				ret = make_name(v, s, p, presets[pi].name);
+				if (!ret)
+					filter_one(s, o, p, v, &fit);
+			}
 		}
 	}
 	free(masks);
@@ -365,6 +390,11 @@ uint64_t variant_features(const struct suite *s, const struct variant *v)
 	f |= 1ull << (43 + (nflags > 3 ? 3 : nflags));				    /* 43-46 */
 	if (v->preset != VARIANT_BASE_PRESET)
 		f |= 1ull << (47 + v->preset % 16);				    /* 47-62 */
+	/* The one bit left tells a kernel from its neighbour in --kernel
+	 * order, so that the budget can pick a second kernel at all (0 with
+	 * one kernel: its selection is as it was). */
+	if (v->kernel % 2)
+		f |= 1ull << 63;
 	return f;
 }
 
@@ -436,12 +466,105 @@ out:
 	free(est);
 }
 
+/* The last path component of id: of ".../KEY/vmlinux" (or bzImage,
+ * vmlinuz*) the directory's name, which names the kernel; at most len-1
+ * bytes, anything but [A-Za-z0-9._+-] made '_' so that a name stays one
+ * path-like word. */
+static void kernel_word(const char *id, char *buf, size_t len)
+{
+	const char *end = id + strlen(id), *start;
+	size_t n = 0;
+
+	while (end > id && end[-1] == '/')
+		end--;
+	for (start = end; start > id && start[-1] != '/'; start--)
+		;
+	if ((end - start == 7 && (!strncmp(start, "vmlinux", 7) || !strncmp(start, "bzImage", 7))) ||
+	    (end - start >= 7 && !strncmp(start, "vmlinuz", 7))) {
+		const char *dend = start;
+
+		while (dend > id && dend[-1] == '/')
+			dend--;
+		if (dend > id) {
+			end = dend;
+			for (start = end; start > id && start[-1] != '/'; start--)
+				;
+		}
+	}
+	for (; start < end && n + 1 < len; start++, n++) {
+		char c = *start;
+
+		buf[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				 c == '.' || c == '_' || c == '+' || c == '-'
+			 ? c
+			 : '_';
+	}
+	buf[n] = '\0';
+}
+
+static bool labels_unique(const struct plan_kernel *k, size_t n, size_t *a, size_t *b)
+{
+	for (*a = 0; *a < n; (*a)++)
+		for (*b = *a + 1; *b < n; (*b)++)
+			if (!strcmp(k[*a].label, k[*b].label))
+				return false;
+	return true;
+}
+
+int plan_kernel_labels(struct plan_kernel *k, size_t n, char *err, size_t errlen)
+{
+	size_t a, b;
+
+	if (n < 2) {
+		for (size_t i = 0; i < n; i++)
+			k[i].label[0] = '\0';
+		return 0;
+	}
+	/* n <= PLAN_KERNELS_MAX: the pairwise check is a few dozen compares. */
+	for (size_t i = 0; i < n; i++) {
+		size_t v = 0;
+
+		kernel_word(k[i].id ? k[i].id : "", k[i].label, sizeof(k[i].label));
+		while ((k[i].label[v] >= '0' && k[i].label[v] <= '9') || k[i].label[v] == '.')
+			v++;
+		while (v && k[i].label[v - 1] == '.')
+			v--;
+		if (v) /* a version: the rest is packaging (+deb14-cloud-amd64) */
+			k[i].label[v] = '\0';
+	}
+	if (labels_unique(k, n, &a, &b))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		kernel_word(k[i].id ? k[i].id : "", k[i].label, sizeof(k[i].label));
+	if (labels_unique(k, n, &a, &b))
+		return 0;
+	snprintf(err, errlen, "kernels %.200s and %.200s would both be named '%s' in the test "
+			      "names: rename one's directory, or run them apart",
+		 k[a].id ? k[a].id : "?", k[b].id ? k[b].id : "?", k[a].label);
+	return -EEXIST;
+}
+
 int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p, char *err,
 	       size_t errlen)
 {
 	int ret = 0;
 
 	memset(p, 0, sizeof(*p));
+	if (o->nkernels > PLAN_KERNELS_MAX) {
+		snprintf(err, errlen, "%zu kernels: at most %d per run", o->nkernels,
+			 PLAN_KERNELS_MAX);
+		return -EINVAL;
+	}
+	p->nkernels = o->nkernels ? o->nkernels : 1;
+	p->kernels = calloc(p->nkernels, sizeof(*p->kernels));
+	if (!p->kernels) {
+		snprintf(err, errlen, "out of memory while planning");
+		return -ENOMEM;
+	}
+	if (o->nkernels)
+		memcpy(p->kernels, o->kernels, o->nkernels * sizeof(*p->kernels));
+	else
+		p->kernels[0].scx = o->kernel_scx;
 	for (size_t ti = 0; ti < s->ntests && !ret; ti++)
 		ret = expand_test(s, o, (uint32_t)ti, p, err, errlen);
 	if (ret) {
@@ -463,6 +586,7 @@ void plan_free(struct plan *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i].name);
 	free(p->v);
+	free(p->kernels);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -567,6 +691,10 @@ void plan_explain_empty(const struct suite *s, const struct plan *p, const struc
 		limit = 1;
 	for (size_t i = 0; i < s->ntests; i++)
 		close_offer(&c, s->tests[i].name, substr_distance(o->filter, s->tests[i].name));
+	/* A kernel's label is a filter too (it ends every name). */
+	for (size_t k = 0; p->nkernels > 1 && k < p->nkernels; k++)
+		close_offer(&c, p->kernels[k].label,
+			    substr_distance(o->filter, p->kernels[k].label));
 	if (o->gauntlet) {
 		size_t np;
 		const struct ktstr_topo_preset *pr = topo_presets(&np);

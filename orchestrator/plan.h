@@ -1,5 +1,5 @@
-/* Test planning: suite -> variants (test x topology x flag profile), each
- * kept or dropped with a reason. Linear in the number of variants; nothing
+/* Test planning: suite -> variants (test x topology x flag profile x
+ * kernel), each kept or dropped with a reason. Linear in the number of variants; nothing
  * here compares names pairwise. */
 #ifndef KTSTR_ORCH_PLAN_H
 #define KTSTR_ORCH_PLAN_H
@@ -27,11 +27,29 @@ enum variant_state {
 
 #define VARIANT_BASE_PRESET UINT16_MAX
 
+/* --kernel is repeatable up to this many kernels (docs/kernels.md). */
+#define PLAN_KERNELS_MAX 8
+
+/* One kernel of the run: a dimension of the plan. */
+struct plan_kernel {
+	/* What the reports carry as the variant's kernel: the cache key, or
+	 * the image path of a kernel given by path; borrowed (outlives the
+	 * plan); NULL = not known (unit tests). */
+	const char *id;
+	/* With several kernels every variant name ends in "/k=LABEL"
+	 * (plan_kernel_labels); "" with one kernel: names stay as they were. */
+	char label[64];
+	int scx;		/* 1 has sched_ext, 0 lacks it, -1 unknown */
+};
+
 struct variant {
-	char *name;		/* "test" or "gauntlet/test/preset/profile"; owned */
+	/* "test" or "gauntlet/test/preset/profile", then "/k=LABEL" with
+	 * several kernels; owned */
+	char *name;
 	uint32_t test;		/* index into suite.tests */
 	uint16_t preset;	/* index into topo_presets() or VARIANT_BASE_PRESET */
 	uint8_t state;		/* enum variant_state */
+	uint8_t kernel;		/* index into plan.kernels */
 	uint32_t profile;	/* active flags bitmask */
 	struct ktstr_topo topo;
 	char reason[192];	/* why dropped/skipped; empty when kept */
@@ -43,20 +61,35 @@ struct plan_opts {
 	uint32_t part_k, part_n;   /* keep shard k of n (1-based); n = 0 = all */
 	uint32_t budget_s;	   /* 0 = no budget */
 	struct host_caps host;
-	int kernel_scx;		   /* 1 has sched_ext, 0 lacks it, -1 unknown */
+	/* The kernels, in --kernel order (copied into the plan); nkernels 0
+	 * = one kernel whose sched_ext is kernel_scx (1, 0, -1 unknown). */
+	const struct plan_kernel *kernels;
+	size_t nkernels;
+	int kernel_scx;
 	bool quiet;		   /* no budget summary on stderr */
 };
 
 struct plan {
 	struct variant *v;
 	size_t n, cap;
+	struct plan_kernel *kernels; /* owned copy of the options' (or the one implicit) */
+	size_t nkernels;	     /* >= 1 once built */
 	size_t kept;
 	/* budget summary */
 	double budget_used_s;
 	unsigned budget_bits, budget_bits_possible;
 };
 
-/* Expand and filter. Returns 0 or -ENOMEM (err says so). Every variant
+/* The name labels of n kernels from their ids, when n > 1: the version
+ * at the start of the id's last path component ("7.2.13" of
+ * "7.2.13+deb14-cloud-amd64"; of ".../KEY/vmlinux" the directory's name),
+ * or that whole component when two versions are the same. Returns 0, or
+ * -EEXIST with err when two kernels still cannot be told apart. */
+int plan_kernel_labels(struct plan_kernel *k, size_t n, char *err, size_t errlen);
+
+/* Expand and filter (each test's variants once per kernel, the kernel
+ * innermost). Returns 0, -EINVAL (more than PLAN_KERNELS_MAX kernels) or
+ * -ENOMEM (err says so). Every variant
  * the selection (--filter, --partition) kept is then checked, in order:
  * the test's constraints, its scenario's cpusets on a gauntlet preset
  * (ktstr_scenario_check; a base run's own topology was checked when the

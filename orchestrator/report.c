@@ -475,16 +475,30 @@ void report_sandbox(FILE *f, const struct test_record *r, size_t n)
 		wopen, ran, bopen, bconf + bopen);
 }
 
+static const char *scx_word(int scx)
+{
+	return scx == 1 ? "yes" : scx == 0 ? "no" : "unknown";
+}
+
 int report_list(FILE *f, const struct suite *s, const struct plan *p, const struct host_caps *hc,
-		const struct kernel_choice *kc)
+		const struct kernel_choice *kc, size_t nkc)
 {
 	size_t run = 0, skip = 0, drop = 0;
 	char host[512];
 
 	hostcaps_describe(hc, host, sizeof(host));
-	fprintf(f, "# host: %s; kernel %s (sched_ext %s)\n", host,
-		kc && kc->image[0] ? kc->image : "(none)",
-		!kc ? "unknown" : kc->scx == 1 ? "yes" : kc->scx == 0 ? "no" : "unknown");
+	if (nkc < 2) {
+		fprintf(f, "# host: %s; kernel %s (sched_ext %s)\n", host,
+			nkc && kc->image[0] ? kc->image : "(none)", scx_word(nkc ? kc->scx : -1));
+	} else {
+		/* Each with the label that ends its variants' names. */
+		fprintf(f, "# host: %s; kernels", host);
+		for (size_t k = 0; k < nkc; k++)
+			fprintf(f, "%s k=%s %s (sched_ext %s)", k ? "," : "",
+				k < p->nkernels ? p->kernels[k].label : "?", kc[k].image,
+				scx_word(kc[k].scx));
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct variant *v = &p->v[i];
 		char topo[32], prof[256];

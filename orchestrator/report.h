@@ -23,10 +23,11 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
  * a loud "WARNING: UNSANDBOXED: ..." when any worker or builder ran
  * unconfined. Nothing when no test reached a builder or a VM. */
 void report_sandbox(FILE *f, const struct test_record *r, size_t n);
-/* `ktstr-orch list`: a host line, one line per variant (state, name,
+/* `ktstr-orch list`: a host line (with the nkc kernels of p, in plan
+ * order; nkc 0 = none known), one line per variant (state, name,
  * topology, profile, why), then the counts. Golden-tested. */
 int report_list(FILE *f, const struct suite *s, const struct plan *p, const struct host_caps *hc,
-		const struct kernel_choice *kc);
+		const struct kernel_choice *kc, size_t nkc);
 /* Exactly "N passed, N failed, N skipped". */
 void report_summary(FILE *f, const struct run_totals *t);
 

@@ -118,6 +118,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	const struct runner_cfg *cfg = st->cfg;
 	const struct variant *v = &cfg->plan->v[r->vidx];
 	const struct test_def *t = &cfg->suite->tests[v->test];
+	struct run_settings rs = cfg->settings; /* with v's kernel's layout */
 	struct vm_spec_holder h;
 	struct vm_job job = { 0 };
 	struct vm_job_result res = { 0 };
@@ -127,7 +128,8 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	int ret;
 
 	record_free(r);
-	ret = spec_build_vm(cfg->suite, v, &cfg->settings, &h);
+	rs.kernel_layout = cfg->kernel_layouts ? cfg->kernel_layouts[v->kernel] : NULL;
+	ret = spec_build_vm(cfg->suite, v, &rs, &h);
 	if (ret) {
 		char msg[256];
 
@@ -163,7 +165,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	}
 	job.label = v->name;
 	job.spec = &h.vm;
-	job.kernel_fd = cfg->kernel_fd;
+	job.kernel_fd = cfg->kernel_fds ? cfg->kernel_fds[v->kernel] : -1;
 	job.initrd_fd = cfg->initrd_fds[t->sched];
 	job.stdin_fd = job.stdout_fd = -1;
 	ret = cfg->backend->run(cfg->backend, &job, &st->slots[slot], &res);

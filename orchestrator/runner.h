@@ -17,7 +17,12 @@ struct runner_cfg {
 	const struct plan *plan;
 	struct run_settings settings;
 	struct vm_backend *backend;
-	int kernel_fd;		/* borrowed */
+	/* Per plan kernel (plan->kernels order), each variant boots its
+	 * own: the kernel fds (borrowed; NULL = -1 for all) and the
+	 * monitor's layouts (borrowed; NULL, or a NULL entry = unmonitored).
+	 * settings.kernel_layout is ignored: these replace it per VM. */
+	const int *kernel_fds;
+	const Ktstr__GuestKernelLayout *const *kernel_layouts;
 	const int *initrd_fds;	/* per scheduler index; borrowed; -1 = none */
 	/* per scheduler index: BuildOk.sandboxed of its image (1/0, -1
 	 * unknown); NULL = unknown for all. Copied into each record. */

@@ -33,8 +33,9 @@ struct run_settings {
 	 * like suite->scheds; borrowed; NULL or 0 = unknown, the worker then
 	 * estimates): the worker's memory floor counts the unpacked size. */
 	const uint64_t *base_uncompressed;
-	/* The host-side monitor's view of the guest kernel (derived once per
-	 * run from the vmlinux; borrowed); NULL = no monitor. */
+	/* The host-side monitor's view of the variant's kernel (derived once
+	 * per kernel from its vmlinux; the runner sets it per VM from
+	 * runner_cfg.kernel_layouts; borrowed); NULL = no monitor. */
 	const Ktstr__GuestKernelLayout *kernel_layout;
 };
 

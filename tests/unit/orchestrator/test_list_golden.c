@@ -33,7 +33,7 @@ static void golden_list(const char *yaml, bool gauntlet, int scx, const char *ou
 	cr_assert_eq(suite_parse(yaml, text, len, &s, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
 	f = open_memstream(&got, &glen);
-	cr_assert_eq(report_list(f, s, &p, &o.host, &kc), 0);
+	cr_assert_eq(report_list(f, s, &p, &o.host, &kc, 1), 0);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/tests/golden/list/%s", test_srcdir(), outname);
 	if (getenv("KTSTR_UPDATE_GOLDEN")) {

@@ -1,5 +1,6 @@
 /* Gauntlet expansion, constraint/host filtering, partitions and budget. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,5 +365,123 @@ Test(plan, list_names_missing_scheduler_binaries)
 		  strstr(out, "no variant `run` would run needs it now"), "%s", out);
 	free(out);
 	plan_free(&p);
+	suite_free(s);
+}
+
+/* The two cached kernels of the issue: sid's with sched_ext, bookworm's
+ * without. */
+static void two_kernels(struct plan_kernel k[2])
+{
+	k[0] = (struct plan_kernel){ .id = "7.2.13+deb14-cloud-amd64", .scx = 1 };
+	k[1] = (struct plan_kernel){ .id = "6.12.118+deb12-cloud-amd64", .scx = 0 };
+	cr_assert_eq(plan_kernel_labels(k, 2, NULL, 0), 0);
+}
+
+Test(plan, two_kernels_are_a_dimension_with_a_name_suffix)
+{
+	struct suite *s = parse_ok(flags_suite);
+	struct plan_kernel k[2];
+	struct plan_opts o = { .host = big_host(), .kernels = k, .nkernels = 2 };
+	struct plan p;
+	char err[256];
+
+	two_kernels(k);
+	cr_assert_str_eq(k[0].label, "7.2.13");
+	cr_assert_str_eq(k[1].label, "6.12.118");
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.n, 6, "3 tests x 2 kernels");
+	cr_assert_eq(p.nkernels, 2);
+	/* The kernel is innermost: a test's kernels are neighbours. */
+	cr_assert_str_eq(p.v[0].name, "t1/k=7.2.13");
+	cr_assert_str_eq(p.v[1].name, "t1/k=6.12.118");
+	cr_assert_eq(p.v[1].kernel, 1);
+	cr_assert_eq(p.v[0].state, VAR_KEPT);
+	/* sched_ext test on the kernel without it: a skip naming the kernel. */
+	cr_assert_eq(p.v[1].state, VAR_SKIP_KERNEL);
+	cr_assert_str_eq(p.v[1].reason, "kernel 6.12.118+deb12-cloud-amd64 has no sched_ext "
+					"(CONFIG_SCHED_CLASS_EXT); scheduler 's' needs it");
+	/* EEVDF runs on both. */
+	cr_assert_eq(find(&p, "t3/k=7.2.13")->state, VAR_KEPT);
+	cr_assert_eq(find(&p, "t3/k=6.12.118")->state, VAR_KEPT);
+	cr_assert_eq(p.kept, 3, "t1 on 7.2, t3 on both (t2 needs SMT)");
+	plan_free(&p);
+	suite_free(s);
+}
+
+Test(plan, two_kernels_gauntlet_names_end_in_the_kernel)
+{
+	struct suite *s = parse_ok(flags_suite);
+	struct plan_kernel k[2];
+	struct plan_opts o = { .gauntlet = true, .host = big_host(), .kernels = k, .nkernels = 2 };
+	struct plan_opts one = { .gauntlet = true, .host = big_host(), .kernel_scx = 1 };
+	struct plan p, p1;
+	char err[256];
+
+	two_kernels(k);
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan_build(s, &one, &p1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.n, 2 * p1.n);
+	cr_assert_not_null(find(&p, "gauntlet/t3/tiny-1llc/default/k=6.12.118"));
+	cr_assert_not_null(find(&p1, "gauntlet/t3/tiny-1llc/default"), "one kernel: no suffix");
+	for (size_t i = 0; i < p1.n; i++)
+		cr_assert_null(strstr(p1.v[i].name, "k="), "%s", p1.v[i].name);
+	plan_free(&p1);
+	plan_free(&p);
+	suite_free(s);
+}
+
+Test(plan, filter_selects_a_kernel_by_its_label)
+{
+	struct suite *s = parse_ok(flags_suite);
+	struct plan_kernel k[2];
+	struct plan_opts o = { .host = big_host(), .kernels = k, .nkernels = 2,
+			       .filter = "k=6.12" };
+	struct plan p;
+	char err[256], msg[1024];
+
+	two_kernels(k);
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan_selected(&p), 3);
+	for (size_t i = 0; i < p.n; i++)
+		cr_assert_eq(p.v[i].state == VAR_DROP_FILTER, p.v[i].kernel == 0, "%s",
+			     p.v[i].name);
+	plan_free(&p);
+	/* A typo of the label: offered back. */
+	o.filter = "6.21.118";
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan_selected(&p), 0);
+	plan_explain_empty(s, &p, &o, msg, sizeof(msg));
+	cr_assert(strstr(msg, "'6.12.118'"), "%s", msg);
+	plan_free(&p);
+	suite_free(s);
+}
+
+Test(plan, kernel_labels_fall_back_to_the_whole_name_and_refuse_twins)
+{
+	struct plan_kernel k[3] = {
+		{ .id = "/b/6.12.5-a/vmlinux" }, { .id = "/c/6.12.5-b/bzImage" }, { .id = "/k/custom" },
+	};
+	char err[512] = "";
+
+	cr_assert_eq(plan_kernel_labels(k, 3, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(k[0].label, "6.12.5-a", "same version: the directory's name");
+	cr_assert_str_eq(k[1].label, "6.12.5-b");
+	cr_assert_str_eq(k[2].label, "custom");
+	k[1].id = "/d/6.12.5-a/vmlinux";
+	cr_assert_eq(plan_kernel_labels(k, 3, err, sizeof(err)), -EEXIST);
+	cr_assert(strstr(err, "/b/6.12.5-a/vmlinux") && strstr(err, "/d/6.12.5-a/vmlinux"), "%s",
+		  err);
+}
+
+Test(plan, more_kernels_than_the_limit_are_refused)
+{
+	struct suite *s = parse_ok(flags_suite);
+	struct plan_kernel k[PLAN_KERNELS_MAX + 1] = { 0 };
+	struct plan_opts o = { .host = big_host(), .kernels = k, .nkernels = PLAN_KERNELS_MAX + 1 };
+	struct plan p;
+	char err[256];
+
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "at most 8"), "%s", err);
 	suite_free(s);
 }

@@ -37,7 +37,7 @@ static void run2(bool insecure, const int *img_sb, FILE *progress, struct suite 
 	size_t tlen = 0;
 	char err[256];
 	FILE *out = open_memstream(text, &tlen);
-	struct runner_cfg cfg = { .backend = &fb.be, .kernel_fd = -1, .initrd_fds = no_image,
+	struct runner_cfg cfg = { .backend = &fb.be, .initrd_fds = no_image,
 				  .image_sandboxed = img_sb, .workers = 1, .out = out,
 				  .progress = progress };
 
@@ -128,7 +128,7 @@ Test(privsec, a_synthesized_result_has_an_unknown_sandbox_state)
 	size_t n, tlen = 0;
 	char err[256], *text = NULL;
 	FILE *out = open_memstream(&text, &tlen);
-	struct runner_cfg cfg = { .backend = &fb.be, .kernel_fd = -1, .initrd_fds = no_image,
+	struct runner_cfg cfg = { .backend = &fb.be, .initrd_fds = no_image,
 				  .workers = 1, .out = out };
 
 	fake_backend_init(&fb);

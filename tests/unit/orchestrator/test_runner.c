@@ -28,7 +28,7 @@ static int run(struct suite *s, struct plan *p, struct fake_backend *fb, unsigne
 					  -1, -1, -1, -1, -1, -1, -1, -1 };
 	char err[256];
 	FILE *devnull = fopen("/dev/null", "w");
-	struct runner_cfg cfg = { .suite = s, .plan = p, .backend = &fb->be, .kernel_fd = -1,
+	struct runner_cfg cfg = { .suite = s, .plan = p, .backend = &fb->be,
 				  .initrd_fds = no_image, .workers = workers, .retries = retries,
 				  .out = devnull, .progress = NULL };
 	int ret;
@@ -138,7 +138,7 @@ Test(runner, sigint_stops_running_vms_and_starts_no_more)
 	char err[256];
 	pthread_t th;
 	FILE *devnull = fopen("/dev/null", "w");
-	struct runner_cfg cfg = { .suite = s, .plan = &p, .backend = &fb.be, .kernel_fd = -1,
+	struct runner_cfg cfg = { .suite = s, .plan = &p, .backend = &fb.be,
 				  .initrd_fds = no_image, .workers = 2, .out = devnull,
 				  .handle_signals = true };
 
