@@ -408,7 +408,9 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	fprintf(f, "--- timeline ---\n  kernel %s, topology %s, scheduler %s, duration %ums\n",
 		vm && vm->kernel_version ? vm->kernel_version
 		: tr && tr->kernel_release ? tr->kernel_release
-					   : "?",
+		/* The guest never said: the kernel the plan gave this test. */
+		: v->kernel < p->nkernels && p->kernels[v->kernel].id ? p->kernels[v->kernel].id
+								       : "?",
 		topo, s->scheds[t->sched].name,
 		t->scenario ? t->scenario->duration_ms : 0);
 	report_timeline(f, vd, vm);
