@@ -285,9 +285,26 @@ static int check_op(struct walk *w, const char *at, const Ktstr__Op *op)
 		   op->kind == KTSTR__OP__KIND__MOVE_ALL_TASKS;
 	int ret;
 
-	if (op->kind < 0 || op->kind > KTSTR__OP__KIND__MOVE_ALL_TASKS)
+	if (op->kind < 0 || op->kind > KTSTR__OP__KIND__KILL_PAYLOAD)
 		return fail(w, -EINVAL, at, "unknown op kind %d", (int)op->kind);
 	enum_word(&ktstr__op__kind__descriptor, op->kind, "", kind, sizeof(kind));
+	/* Payload ops: their names and states are ktstr_payload_ops_check's
+	 * (they need the declared payloads); here only the cgroup a run
+	 * names, which must exist at its step like any op's. */
+	if (op->kind >= KTSTR__OP__KIND__RUN_PAYLOAD) {
+		if (!op->cgroup)
+			return 0;
+		snprintf(p, sizeof(p), "%s.cgroup", at);
+		if (op->kind != KTSTR__OP__KIND__RUN_PAYLOAD)
+			return fail(w, -EINVAL, p,
+				    "%s takes no cgroup (the run it names keeps the one it "
+				    "started in); remove it",
+				    kind);
+		if (ktstr_cgroup_name_check(op->cgroup))
+			return fail(w, -EINVAL, p, "%s needs a valid cgroup name (got '%s')",
+				    kind, op->cgroup);
+		return need_live(w, at, "cgroup", kind, op->cgroup);
+	}
 	if (op->kind == KTSTR__OP__KIND__ADD_CGROUP || op->kind == KTSTR__OP__KIND__SPAWN) {
 		if (!op->def)
 			return fail(w, -EINVAL, at, "%s needs def: the cgroup's name and workers",

@@ -218,6 +218,8 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 			.topo = &topo,
 			.cg_parent = cg_parent,
 			.asserts = g->asserts,
+			.payloads = g->payloads,
+			.npayloads = g->n_payloads,
 		};
 
 		scenario_run(&env, g->scenario, &res);

@@ -163,6 +163,18 @@ int result_exit_code(const struct result *r)
 		       : 1;
 }
 
+int result_add_payload(struct result *r, Ktstr__PayloadResult *pr)
+{
+	void **s = slot((void ***)&r->tr.payloads, &r->tr.n_payloads, &r->cap_p);
+
+	if (!s) {
+		ktstr__payload_result__free_unpacked(pr, NULL);
+		return -ENOMEM;
+	}
+	*s = pr;
+	return 0;
+}
+
 void result_free(struct result *r)
 {
 	/* Every pointer in tr was malloc'd by us, which is exactly what

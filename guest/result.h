@@ -9,7 +9,7 @@
 
 struct result {
 	Ktstr__TestResult tr; /* arrays and strings below are owned */
-	size_t cap_f, cap_w, cap_c;
+	size_t cap_f, cap_w, cap_c, cap_p;
 };
 
 void result_init(struct result *r, const char *test_name);
@@ -26,6 +26,8 @@ int result_add_worker(struct result *r, const struct worker_report *rep, const c
 		      Ktstr__WorkType type);
 int result_add_cgroup(struct result *r, const char *name, const char *cpus, uint32_t workers,
 		      double spread_pct, uint64_t max_gap_ms, uint64_t total_units);
+/* Append pr (owned from here on, freed by result_free even on failure). */
+int result_add_payload(struct result *r, Ktstr__PayloadResult *pr);
 /* Exit code for the host: 0 for PASSED/SKIPPED, 1 otherwise. */
 int result_exit_code(const struct result *r);
 void result_free(struct result *r);

@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "ktstr/cpuspec.h"
+#include "payload.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
 #include "scenario.h"
@@ -61,6 +62,13 @@ struct run {
 	uint64_t t0;
 	unsigned steps_done;
 	bool died, host_stop;
+	/* Payload runs in start order (at most KTSTR_PAYLOAD_RUNS_MAX, checked
+	 * with the spec); claimed: a wait_payload or kill_payload took it. */
+	struct payload_run *pl[KTSTR_PAYLOAD_RUNS_MAX];
+	bool claimed[KTSTR_PAYLOAD_RUNS_MAX];
+	size_t npl;
+	unsigned cur_step;
+	uint64_t next_tick;
 	char err[512];
 };
 
@@ -321,6 +329,9 @@ static int need_cg(struct run *r, const char *name, int *ci)
 	return 0;
 }
 
+static int run_payload(struct run *r, const Ktstr__Op *op);
+static int end_payload(struct run *r, const Ktstr__Op *op);
+
 static int apply_op(struct run *r, const Ktstr__Op *op)
 {
 	int a, b, ret;
@@ -385,6 +396,11 @@ static int apply_op(struct run *r, const Ktstr__Op *op)
 				r->ws[i].cg = b;
 		note_cpuset_change(r, b);
 		return 0;
+	case KTSTR__OP__KIND__RUN_PAYLOAD:
+		return run_payload(r, op);
+	case KTSTR__OP__KIND__WAIT_PAYLOAD:
+	case KTSTR__OP__KIND__KILL_PAYLOAD:
+		return end_payload(r, op);
 	default:
 		snprintf(r->err, sizeof(r->err), "op kind %d unknown", (int)op->kind);
 		return -EINVAL;
@@ -438,36 +454,195 @@ static void serve_dump_request(struct report *rep)
 	}
 }
 
-/* Hold for ms, ticking the watchers. Returns false when the scenario must
- * end early (scheduler died or the host asked to shut down). */
+/* The watchers: false when the scenario must end early (the scheduler
+ * died, or the host asked to shut down). during: as on_sched_death's. */
+static bool tick(struct run *r, const char *during)
+{
+	struct report *rep = r->env->rep;
+
+	if (sched_died(r->env->sched)) {
+		on_sched_death(r, during);
+		return false;
+	}
+	if (rep->have_ring) {
+		if (ring_slot_get(&rep->shm.ring, 14) == KTSTR_SLOT0_SHUTDOWN) {
+			r->host_stop = true;
+			return false;
+		}
+		serve_dump_request(rep);
+	}
+	return true;
+}
+
+/* Hold for ms, ticking the watchers; running payloads' output is read
+ * meanwhile (a full pipe would stall them). Returns false when the
+ * scenario must end early. */
 static bool hold(struct run *r, uint64_t ms)
 {
 	uint64_t end = ktstr_now_ms() + ms;
-	struct report *rep = r->env->rep;
 
 	for (;;) {
 		uint64_t now = ktstr_now_ms();
-		struct timespec ts;
 		uint64_t left;
 
-		if (sched_died(r->env->sched)) {
-			on_sched_death(r, "");
-			return false;
-		}
-		if (rep->have_ring) {
-			if (ring_slot_get(&rep->shm.ring, 14) == KTSTR_SLOT0_SHUTDOWN) {
-				r->host_stop = true;
+		if (now >= r->next_tick) {
+			if (!tick(r, ""))
 				return false;
-			}
-			serve_dump_request(rep);
+			r->next_tick = now + SCENARIO_TICK_MS;
 		}
 		if (now >= end)
 			return true;
 		left = end - now < SCENARIO_TICK_MS ? end - now : SCENARIO_TICK_MS;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)left * 1000000L;
-		nanosleep(&ts, NULL);
+		if (r->next_tick - now < left)
+			left = r->next_tick - now;
+		payload_pump(r->pl, r->npl, (int)left);
 	}
+}
+
+/* Wait for p to end, or until until_ms (0: its own deadline), ticking the
+ * watchers. 0, -ETIMEDOUT, or -ECANCELED when the scenario must end (p is
+ * then stopped). */
+static int wait_run(struct run *r, struct payload_run *p, uint64_t until_ms)
+{
+	char during[96];
+
+	snprintf(during, sizeof(during), "while payload %s ran", p->name);
+	for (;;) {
+		uint64_t now = ktstr_now_ms();
+
+		if (now >= r->next_tick) {
+			if (!tick(r, during)) {
+				payload_stop(p, r->died ? "the scheduler died: stopped"
+							: "the host asked to shut down: stopped");
+				return -ECANCELED;
+			}
+			r->next_tick = now + SCENARIO_TICK_MS;
+		}
+		if (p->done)
+			return 0;
+		if (until_ms && now >= until_ms)
+			return -ETIMEDOUT;
+		payload_pump(r->pl, r->npl, SCENARIO_TICK_MS);
+	}
+}
+
+static const Ktstr__PayloadSpec *find_payload(struct run *r, const char *name)
+{
+	for (size_t i = 0; i < r->env->npayloads; i++)
+		if (!strcmp(r->env->payloads[i]->name, name))
+			return r->env->payloads[i];
+	return NULL;
+}
+
+/* run_payload: start it in its cgroup (op->cgroup, else PID 1's: the root
+ * cgroup, the one the no-internal-processes rule of cgroup v2 exempts; the
+ * test's parent holds the scenario's cgroups and may hold no task);
+ * a foreground run is waited for here, until its timeout (default: the
+ * scenario's duration). */
+static int run_payload(struct run *r, const Ktstr__Op *op)
+{
+	const Ktstr__PayloadOp *po = op->payload;
+	const Ktstr__PayloadSpec *spec = find_payload(r, po->name);
+	const char *cg = NULL;
+	uint32_t timeout = po->timeout_ms;
+	struct payload_run *p;
+	int ci, ret;
+
+	if (!spec) {
+		snprintf(r->err, sizeof(r->err), "no payload named \"%s\" in the spec", po->name);
+		return -ENOENT;
+	}
+	if (r->npl == KTSTR_PAYLOAD_RUNS_MAX) {
+		snprintf(r->err, sizeof(r->err), "more than %d payload runs in one scenario",
+			 KTSTR_PAYLOAD_RUNS_MAX);
+		return -ENOSPC;
+	}
+	if (op->cgroup) {
+		if ((ret = need_cg(r, op->cgroup, &ci)))
+			return ret;
+		cg = r->cg[ci].path;
+	}
+	if (!timeout && !po->background)
+		timeout = r->sc->duration_ms;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(r->err, sizeof(r->err), "out of memory starting payload %s", po->name);
+		return -ENOMEM;
+	}
+	ret = payload_start(p, spec, po, cg, timeout, r->err, sizeof(r->err));
+	if (ret) {
+		free(p);
+		return ret;
+	}
+	p->step = r->cur_step;
+	r->pl[r->npl++] = p;
+	if (po->background)
+		return 0;
+	/* Its own deadline ends it; a scheduler death ends the scenario. */
+	ret = wait_run(r, p, 0);
+	return ret == -ECANCELED ? ret : 0;
+}
+
+/* wait_payload / kill_payload: the newest unclaimed background run of the
+ * payload (the rules keep it the only one). */
+static int end_payload(struct run *r, const Ktstr__Op *op)
+{
+	const Ktstr__PayloadOp *po = op->payload;
+	struct payload_run *p = NULL;
+	size_t i;
+	int ret;
+
+	for (i = r->npl; i-- > 0;)
+		if (!r->claimed[i] && r->pl[i]->background && !strcmp(r->pl[i]->name, po->name)) {
+			p = r->pl[i];
+			break;
+		}
+	if (!p) {
+		snprintf(r->err, sizeof(r->err), "payload %s is not running in the background",
+			 po->name);
+		return -ENOENT;
+	}
+	r->claimed[i] = true;
+	if (op->kind == KTSTR__OP__KIND__KILL_PAYLOAD) {
+		payload_stop(p, "killed by kill_payload");
+		return 0;
+	}
+	ret = wait_run(r, p, ktstr_now_ms() + (po->timeout_ms ? po->timeout_ms
+							     : r->sc->duration_ms));
+	if (ret == -ETIMEDOUT) {
+		/* Still running when the wait ran out: too slow, judged so. */
+		p->timed_out = true;
+		payload_stop(p, "wait_payload timed out: killed");
+	}
+	return ret == -ECANCELED ? ret : 0;
+}
+
+/* Every run ends with the scenario (a background one still running is
+ * stopped, not judged); each is reported, and one that failed (exit other
+ * than expect_exit, a signal, a timeout) fails the test when judge is set. */
+static void end_payloads(struct run *r, bool judge_them)
+{
+	for (size_t i = 0; i < r->npl; i++) {
+		struct payload_run *p = r->pl[i];
+		Ktstr__PayloadResult *pr;
+
+		payload_stop(p, "still running at the scenario's end: killed");
+		if (judge_them) {
+			struct verdict_failure f = { 0 };
+
+			if (payload_failed(p, f.message, sizeof(f.message))) {
+				snprintf(f.check, sizeof(f.check), "payload");
+				result_add_failure(r->res, &f);
+			}
+		}
+		pr = payload_result(p);
+		if (pr)
+			result_add_payload(r->res, pr);
+		payload_release(p);
+		free(p);
+		r->pl[i] = NULL;
+	}
+	r->npl = 0;
 }
 
 static void stimulus(struct run *r, unsigned step, const Ktstr__Step *st)
@@ -666,8 +841,11 @@ void scenario_run(const struct scenario_env *env, const Ktstr__Scenario *sc, str
 	for (size_t s = 0; s < sc->n_steps; s++) {
 		const Ktstr__Step *st = sc->steps[s];
 
+		r->cur_step = (unsigned)s;
 		for (size_t o = 0; o < st->n_ops; o++) {
 			ret = apply_op(r, st->ops[o]);
+			if (ret == -ECANCELED)
+				goto out_end; /* on_sched_death or the host said why */
 			if (ret) {
 				result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED,
 					   "step %zu op %zu: %s", s, o, r->err);
@@ -688,6 +866,8 @@ out_end:
 	report_msg(env->rep, KTSTR_MSG_SCENARIO_END, le, sizeof(le));
 out_stop:
 	stop_workers(r, -1);
+	/* Before judge(): a failed payload is the detail it reports first. */
+	end_payloads(r, !r->died && res->tr.status == KTSTR__TEST_RESULT__STATUS__PASSED);
 	res->tr.has_steps_completed = 1;
 	res->tr.steps_completed = r->steps_done;
 	res->tr.has_duration_ms = 1;

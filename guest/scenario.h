@@ -20,6 +20,8 @@ struct scenario_env {
 	const struct gtopo *topo;
 	const char *cg_parent; /* absolute cgroupfs dir holding the test's cgroups */
 	const Ktstr__AssertSpec *asserts;
+	Ktstr__PayloadSpec *const *payloads; /* GuestSpec.payloads (checked) */
+	size_t npayloads;
 };
 
 /* Run sc and fill res (status, detail, failures, stats, steps_completed,

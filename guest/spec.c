@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktstr/payload.h"
 #include "ktstr/scenario_rules.h"
 #include "ktstr/topology.h"
 #include "ktstr/util.h"
@@ -73,7 +74,18 @@ static int validate(const Ktstr__GuestSpec *g, char *err, size_t errlen)
 			 "scenarios are expanded by the host, not here)");
 		return -EINVAL;
 	}
-	return spec_validate_scenario(g->scenario, err, errlen);
+	if (spec_validate_scenario(g->scenario, err, errlen))
+		return -EINVAL;
+	{
+		char path[96], why[600];
+
+		if (ktstr_payload_ops_check(g->scenario, g->payloads, g->n_payloads, path,
+					    sizeof(path), why, sizeof(why))) {
+			snprintf(err, errlen, "scenario %.30s %s: %s", g->scenario->name, path, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int spec_decode(const uint8_t *buf, size_t len, Ktstr__GuestSpec **out, char *err, size_t errlen)

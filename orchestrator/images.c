@@ -225,6 +225,14 @@ static int check_readable(const char *what, const char *path, const char *user, 
 	return -EACCES;
 }
 
+static bool any_need(const bool *need, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (need[i])
+			return true;
+	return false;
+}
+
 int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
 			  char *err, size_t errlen)
 {
@@ -236,6 +244,10 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
 	if (!need) {
 		snprintf(err, errlen, "out of memory checking the image inputs");
 		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->npayloads && !ret && any_need(need, s->nscheds); i++) {
+		snprintf(what, sizeof(what), "payload '%s'", s->payloads[i].spec.name);
+		ret = check_readable(what, s->payloads[i].host_path, user, err, errlen);
 	}
 	for (size_t i = 0; i < s->nscheds && !ret; i++) {
 		any |= need[i];
@@ -318,7 +330,8 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 	for (size_t i = 0; i < s->nscheds && !ret; i++) {
 		Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
 		Ktstr__FileSpec bbspec = KTSTR__FILE_SPEC__INIT;
-		Ktstr__FileSpec *files[1] = { &bbspec };
+		Ktstr__FileSpec pspec[KTSTR_PAYLOAD_MAX];
+		Ktstr__FileSpec *files[1 + KTSTR_PAYLOAD_MAX] = { &bbspec };
 		uint64_t t0;
 
 		if (!need[i])
@@ -335,6 +348,17 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 		bbspec.has_resolve_libs = 1;
 		bbspec.resolve_libs = 0; /* busybox-static: nothing to resolve */
 		req.n_files = 1;
+		/* Payloads: at their guest paths, ELF ones with their DT_NEEDED
+		 * closure (resolve_libs defaults to true; a script goes in as
+		 * data), mode kept. In every image: the suite declares them once
+		 * for all its tests, and a suite without them builds the image
+		 * it always did. */
+		for (size_t k = 0; k < s->npayloads && k < KTSTR_PAYLOAD_MAX; k++) {
+			ktstr__file_spec__init(&pspec[k]);
+			pspec[k].host_path = s->payloads[k].host_path;
+			pspec[k].guest_path = s->payloads[k].spec.path;
+			files[req.n_files++] = &pspec[k];
+		}
 		req.files = files;
 		req.has_compression = 1;
 		req.compression = compression;

@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,6 +172,46 @@ static void report_stats(FILE *f, const Ktstr__TestResult *tr)
 		fprintf(f, "  %s: %u workers on cpus %s, spread=%.1f%%, max_gap=%llums, work=%llu\n",
 			c->name, c->workers, c->cpuset ? c->cpuset : "(all)", c->spread_pct,
 			(unsigned long long)c->max_gap_ms, (unsigned long long)c->total_work_units);
+	}
+}
+
+/* Lines of a payload's output tail the text report shows; the JSON has the
+ * whole tail the guest kept (KTSTR_PAYLOAD_TAIL_BYTES). */
+#define REPORT_PAYLOAD_LINES 40u
+
+/* One section per payload run: how it ended, then its output's tail. The
+ * guest bounded each field; these lines bound them again for people. */
+static void report_payloads(FILE *f, const Ktstr__TestResult *tr)
+{
+	for (size_t i = 0; i < tr->n_payloads; i++) {
+		const Ktstr__PayloadResult *p = tr->payloads[i];
+		size_t olen = p->output ? strlen(p->output) : 0;
+
+		fputs("--- payload ", f);
+		fput_clean_max(f, p->name, 64);
+		fputs(" ---\n  ", f);
+		if (p->has_exit_status)
+			fprintf(f, "exit %d", p->exit_status);
+		else if (p->has_signal)
+			fprintf(f, "killed by signal %u (%s)", p->signal, strsignal((int)p->signal));
+		else
+			fputs("did not end", f);
+		fprintf(f, " (expected exit %u%s), %llu ms, %s, step %u, %llu bytes of output",
+			p->expect_exit, p->has_judged && !p->judged ? ", not judged" : "",
+			(unsigned long long)p->duration_ms, p->background ? "background" : "foreground",
+			p->step, (unsigned long long)p->output_bytes);
+		if (p->timed_out)
+			fputs(", timed out", f);
+		if (p->note) {
+			fputs(": ", f);
+			fput_clean_max(f, p->note, 200);
+		}
+		fputc('\n', f);
+		if (p->output_bytes > olen)
+			fprintf(f, "  | ... %llu earlier bytes not kept\n",
+				(unsigned long long)(p->output_bytes - olen));
+		if (olen)
+			print_indented(f, p->output, olen, REPORT_PAYLOAD_LINES);
 	}
 }
 
@@ -362,6 +403,8 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	}
 	if (tr && (tr->n_workers || tr->n_cgroups))
 		report_stats(f, tr);
+	if (tr)
+		report_payloads(f, tr);
 	fprintf(f, "--- diagnostics ---\n");
 	if (vm) {
 		const ProtobufCEnumValue *ev =

@@ -74,6 +74,9 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 	gs.topology = &topo;
 	gs.n_sysctls = sd->sysctls.n;
 	gs.sysctls = sd->sysctls.v;
+	/* Every image carries every payload (images.c): the spec names them all. */
+	gs.n_payloads = s->npayloads;
+	gs.payloads = s->pspecs;
 	n = ktstr__guest_spec__get_packed_size(&gs);
 	*buf = malloc(n ? n : 1);
 	if (!*buf) {

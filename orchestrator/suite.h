@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ktstr/payload.h>
 #include <ktstr/strv.h>
 #include <ktstr/topology.h>
 
@@ -86,9 +87,22 @@ struct test_def {
 	unsigned line;
 };
 
+/* A program the suite's `payloads:` declares: packed into every image at
+ * spec.path (KTSTR_PAYLOAD_DIR/NAME/BASENAME) with its shared-library
+ * closure, run by the scenario's payload ops. */
+struct payload_def {
+	char *host_path;	  /* absolute, or relative to the cwd (suite dir joined) */
+	Ktstr__PayloadSpec spec;  /* name, guest path and args: owned here */
+	struct strv args;	  /* spec.args points into it */
+	unsigned line;
+};
+
 struct suite {
 	char *path;	/* as given */
 	char *dir;	/* directory holding the suite file (for name discovery) */
+	struct payload_def *payloads;
+	Ktstr__PayloadSpec **pspecs; /* &payloads[i].spec, for GuestSpec.payloads */
+	size_t npayloads;
 	struct sched_def *scheds;
 	size_t nscheds;
 	struct test_def *tests;

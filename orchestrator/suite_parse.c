@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <ktstr/util.h>
 
 #include "merge.h"
+#include "pathjoin.h"
 #include "plan.h"
 #include "safe_path.h"
 #include "scenario_catalog.h"
@@ -23,7 +25,8 @@
 
 #define SUITE_FILE_MAX (16u << 20)
 
-static const char *const top_keys[] = { "name", "schedulers", "tests", NULL };
+static const char *const top_keys[] = { "name", "schedulers", "tests", "payloads", NULL };
+static const char *const payload_keys[] = { "path", "args", NULL };
 static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
@@ -76,6 +79,14 @@ void suite_free(struct suite *s)
 		sched_free(&s->scheds[i]);
 	for (size_t i = 0; i < s->ntests; i++)
 		test_free(&s->tests[i]);
+	for (size_t i = 0; i < s->npayloads; i++) {
+		free(s->payloads[i].host_path);
+		free(s->payloads[i].spec.name);
+		free(s->payloads[i].spec.path);
+		strv_free(&s->payloads[i].args);
+	}
+	free(s->payloads);
+	free(s->pspecs);
 	free(s->scheds);
 	free(s->tests);
 	free(s->path);
@@ -613,6 +624,22 @@ static int check_scenario(struct ys_ctx *c, const struct ynode *n, const struct 
 	return ys_fail(c, at, "%s: %s", label, why);
 }
 
+/* Every payload op names a declared payload in a state that allows it
+ * (ktstr/payload.h): found here with the op's position, not in the guest. */
+static int check_payload_ops(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
+			     const struct test_def *t)
+{
+	const struct ynode *sn = ymap_get(n, "scenario");
+	char path[96], why[600];
+
+	if (!ktstr_payload_ops_check(t->scenario, s->pspecs, s->npayloads, path, sizeof(path), why,
+				     sizeof(why)))
+		return 0;
+	/* Canned scenarios have no payload ops: the error is in sn's text. */
+	return ys_fail(c, sn && sn->kind == YNODE_MAP ? scenario_node(sn, path) : n,
+		       "scenario.%s: %s", path, why);
+}
+
 static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
 		      struct test_def *t)
 {
@@ -694,7 +721,8 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 		    (ret = expect_parse(c, v, &t->xfail)))
 			return ret;
 	}
-	if ((ret = check_test_topology(c, n, sd, t)) || (ret = check_scenario(c, n, sd, t)))
+	if ((ret = check_test_topology(c, n, sd, t)) || (ret = check_scenario(c, n, sd, t)) ||
+	    (ret = check_payload_ops(c, n, s, t)))
 		return ret;
 	/* What it inherits from its scheduler was checked there. */
 	if (sd->kind == SCHED_BIN_NONE) {
@@ -746,6 +774,90 @@ static int check_unique_tests(struct ys_ctx *c, struct suite *s)
 	return ret;
 }
 
+/* payloads: {NAME: {path: P, args: [...]}}: P relative to the suite file.
+ * The file must be an executable regular file now: a typo is a suite
+ * error, not a guest that cannot exec. */
+static int parse_payload(struct ys_ctx *c, const struct ynode *key, const struct ynode *n,
+			 struct suite *s, struct payload_def *pd)
+{
+	const struct ynode *v;
+	char host[PATH_MAX], guest[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	pd->line = key->line;
+	ktstr__payload_spec__init(&pd->spec);
+	if (ktstr_payload_name_check(key->value))
+		return ys_fail(c, key, "payload name '%s' must be 1-48 of [A-Za-z0-9_.-], not . "
+				       "or ..",
+			       key->value);
+	if (!(pd->spec.name = strdup(key->value)))
+		return -ENOMEM;
+	if ((ret = ys_expect(c, n, YNODE_MAP, "payload")) ||
+	    (ret = ys_check_keys(c, n, "payload", payload_keys)))
+		return ret;
+	if (!(v = ymap_get(n, "path")))
+		return ys_fail(c, n, "payload '%s': missing required key 'path' (the program on "
+				     "this host, relative to the suite file)",
+			       key->value);
+	if ((ret = ys_expect(c, v, YNODE_SCALAR, "payload path")))
+		return ret;
+	if (!*v->value)
+		return ys_fail(c, v, "payload '%s': path must not be empty", key->value);
+	if (v->value[0] == '/')
+		ret = snprintf(host, sizeof(host), "%s", v->value) >= (int)sizeof(host)
+			      ? -ENAMETOOLONG
+			      : 0;
+	else
+		ret = path_join(host, sizeof(host), s->dir, v->value, NULL);
+	if (ret || ktstr_payload_guest_path(key->value, host, guest, sizeof(guest)))
+		return ys_fail(c, v, "payload '%s': path too long", key->value);
+	if (stat(host, &st))
+		return ys_fail(c, v, "payload '%s': %s: %s", key->value, host, strerror(errno));
+	if (!S_ISREG(st.st_mode) || access(host, X_OK))
+		return ys_fail(c, v, "payload '%s': %s is not an executable file%s", key->value,
+			       host, S_ISREG(st.st_mode) ? " (chmod +x it)" : "");
+	if (!(pd->host_path = strdup(host)) || !(pd->spec.path = strdup(guest)))
+		return -ENOMEM;
+	if ((v = ymap_get(n, "args")) && (ret = ys_strlist(c, v, "payload args", &pd->args)))
+		return ret;
+	if (pd->args.n > KTSTR_PAYLOAD_ARGS_MAX)
+		return ys_fail(c, v, "payload '%s': %zu args, more than the %d a run may take",
+			       key->value, pd->args.n, KTSTR_PAYLOAD_ARGS_MAX);
+	for (size_t i = 0; i < pd->args.n; i++)
+		if (strlen(pd->args.v[i]) > KTSTR_PAYLOAD_ARG_MAX)
+			return ys_fail(c, v->kind == YNODE_SEQ ? v->items[i] : v,
+				       "payload '%s': argument %zu is %zu bytes, more than the %d "
+				       "one may have",
+				       key->value, i, strlen(pd->args.v[i]), KTSTR_PAYLOAD_ARG_MAX);
+	pd->spec.n_args = pd->args.n;
+	pd->spec.args = pd->args.v;
+	return 0;
+}
+
+static int parse_payloads(struct ys_ctx *c, const struct ynode *n, struct suite *s)
+{
+	int ret = ys_expect(c, n, YNODE_MAP, "payloads");
+
+	if (ret)
+		return ret;
+	if (n->n > KTSTR_PAYLOAD_MAX)
+		return ys_fail(c, n, "%zu payloads, more than the %d a suite may declare", n->n,
+			       KTSTR_PAYLOAD_MAX);
+	s->payloads = calloc(n->n ? n->n : 1, sizeof(*s->payloads));
+	s->pspecs = calloc(n->n ? n->n : 1, sizeof(*s->pspecs));
+	if (!s->payloads || !s->pspecs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n; i++) {
+		s->pspecs[i] = &s->payloads[i].spec;
+		ret = parse_payload(c, n->keys[i], n->items[i], s, &s->payloads[i]);
+		s->npayloads++; /* counted even on failure so suite_free frees it */
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite *s)
 {
 	const struct ynode *scheds, *tests;
@@ -760,6 +872,9 @@ static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite 
 	if (!tests)
 		return ys_fail(c, root, "the suite has no 'tests:' list");
 	if ((ret = ys_expect(c, tests, YNODE_SEQ, "tests")))
+		return ret;
+	/* Before the tests: their ops name these. */
+	if (ymap_get(root, "payloads") && (ret = parse_payloads(c, ymap_get(root, "payloads"), s)))
 		return ret;
 	s->scheds = calloc(1 + (scheds ? scheds->n : 0), sizeof(*s->scheds));
 	s->tests = calloc(tests->n ? tests->n : 1, sizeof(*s->tests));
