@@ -239,7 +239,7 @@ Test(sched_fixture, grow_dsq_is_a_monitor_local_dsq_depth, .timeout = 600)
 	struct suite_env e;
 	char *out = NULL, *rec;
 
-	/* cg0's 60 workers queue on the last CPU (cpu1), one running. */
+	/* cg0's 90 workers queue on the last CPU (cpu1), one running. */
 	rec = monitor_fails(&e, "grow_dsq", "MONITOR_CHECK_LOCAL_DSQ_DEPTH", "local DSQ depth ", 3,
 			    &out);
 	assert_has(out, " > 50 on cpu1 for 5 consecutive samples");
