@@ -4,8 +4,8 @@
  * scx_root pointer and its __percpu pcpu pointer, both read from the guest
  * each time (a scheduler that re-attaches gets a new scx_sched). Dynamic
  * per-CPU memory is in the direct map only while the first per-CPU chunk
- * lasts; beyond it the counters are not reachable without a page-table walk,
- * and the monitor says so once and goes on without them. */
+ * lasts; beyond it kaddr walks the guest's page tables (init_top_pgt). When
+ * neither reaches them the monitor says so once and goes on without them. */
 #include <errno.h>
 #include <string.h>
 
@@ -60,7 +60,7 @@ int monitor_read_events(struct monitor *m, uint64_t *sums)
 		if (!ret)
 			ret = kaddr_read(&m->map, m->read, m->ctx, kva, buf, m->l.event_stats_size);
 		if (ret) {
-			why = "per-CPU counters outside the direct map (a vmalloc'd per-CPU chunk?)";
+			why = "per-CPU counters neither in the direct map nor mapped by the page tables";
 			break;
 		}
 		for (uint32_t i = 0; i < m->l.nr_events; i++) {

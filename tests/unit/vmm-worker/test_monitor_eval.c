@@ -389,16 +389,17 @@ Test(monitor_eval, select_cpu_fallback_rate_fails_and_unreachable_counters_are_s
 	cr_assert_eq(r.events[0], 2 * fb);
 	cr_assert_eq(r.events[2], 7);
 	cr_assert_eq(r.nr_notes, 0);
-	/* The pcpu pointer moves to a vmalloc'd chunk: said once, skipped,
-	 * the rest of the sample is fine. */
+	/* The pcpu pointer moves to a vmalloc'd chunk the walk cannot reach
+	 * (this fake guest has no page tables): said once, skipped, the rest
+	 * of the sample is fine. */
 	fg_put64(&s.g, FG_SCHED_GPA + s.g.l.scx_sched_pcpu->offset, 0xffffc90000001000ull);
 	ticks(&s, 5);
 	summary(&s, &r);
 	cr_assert_eq(r.implausible, 0);
 	cr_assert_eq(r.nr_notes, 1);
 	cr_assert_str_eq(r.notes[0], "monitor: sched_ext event counters not reachable (per-CPU "
-				     "counters outside the direct map (a vmalloc'd per-CPU chunk?)): "
-				     "skipped");
+				     "counters neither in the direct map nor mapped by the page "
+				     "tables): skipped");
 	/* scx_root to nowhere: skipped too, not said again. */
 	fg_put64(&s.g, fg_img(s.g.l.scx_root), 0x4141414141414141ull);
 	ticks(&s, 5);
