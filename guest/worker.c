@@ -215,10 +215,18 @@ static void read_report(struct worker *w)
 	w->report_fd = -1;
 }
 
-/* Never moved during the scenario: it had no CPU, so it will not report. */
-static bool never_ran(const struct worker *w)
+static uint64_t live_now(const struct worker *w)
 {
-	return w->live && __atomic_load_n(w->live, __ATOMIC_RELAXED) == w->live_at_start;
+	return __atomic_load_n(w->live, __ATOMIC_RELAXED);
+}
+
+/* No iteration since it was asked to stop: it has no CPU (a scheduler
+ * that starves it, from the start or since some point in the scenario),
+ * so it runs neither its work nor its stop handler, and will not report.
+ * A worker that is merely slow keeps counting. */
+static bool stuck(const struct worker *w, uint64_t at_stop)
+{
+	return w->live && live_now(w) == at_stop;
 }
 
 void worker_collect(struct worker **ws, size_t n, int deadline_ms)
@@ -228,23 +236,27 @@ void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 	bool all_starved = true;
 	struct pollfd *p = calloc(n ? n : 1, sizeof(*p));
 	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	uint64_t *at_stop = calloc(n ? n : 1, sizeof(*at_stop));
+
+	for (size_t i = 0; at_stop && i < n; i++)
+		at_stop[i] = ws[i]->live ? live_now(ws[i]) : 0;
 
 	for (;;) {
-		size_t np = 0, stuck = 0;
+		size_t np = 0, nstuck = 0;
 		uint64_t now = ktstr_now_ms(), until = end;
 		int r;
 
-		for (size_t i = 0; p && idx && i < n; i++)
+		for (size_t i = 0; p && idx && at_stop && i < n; i++)
 			if (ws[i]->report_fd >= 0) {
 				p[np].fd = ws[i]->report_fd;
 				p[np].events = POLLIN;
 				idx[np++] = i;
-				stuck += never_ran(ws[i]);
+				nstuck += stuck(ws[i], at_stop[i]);
 			}
-		if (!np || now >= end || !p || !idx)
+		if (!np || now >= end || !p || !idx || !at_stop)
 			break;
-		if (now >= grace && stuck == np)
-			break; /* every one left was starved: it cannot answer */
+		if (now >= grace && nstuck == np)
+			break; /* every one left is starved: it cannot answer */
 		if (now < grace && grace < until)
 			until = grace; /* look again when the grace ends */
 		r = poll(p, np, (int)(until - now));
@@ -267,7 +279,7 @@ void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 			w->killed = true;
 			kill(-w->pid, SIGKILL);
 			kill(w->pid, SIGKILL);
-			all_starved &= never_ran(w);
+			all_starved &= at_stop && stuck(w, at_stop[i]);
 		}
 	}
 	/* A starved worker dies only once it gets a CPU, which the scheduler
@@ -282,4 +294,5 @@ void worker_collect(struct worker **ws, size_t n, int deadline_ms)
 	}
 	free(p);
 	free(idx);
+	free(at_stop);
 }

@@ -15,8 +15,8 @@
 
 #define WORKER_COLLECT_MS 5000
 #define WORKER_START_GATE_MS 10000
-/* After this long, silent workers whose live counter never moved during the
- * scenario are given up on (see worker_collect). */
+/* After this long, silent workers whose live counter has not moved since
+ * they were asked to stop are given up on (see worker_collect). */
 #define WORKER_STUCK_GRACE_MS 1000
 /* All killed workers together get this long to be reaped; when every one
  * of them never ran, this much (see worker_collect). */
@@ -39,9 +39,9 @@ struct worker {
 	bool have_report;
 	bool killed; /* did not report within the collect deadline */
 	struct worker_report rep;
-	/* Its live iteration counter (the shared page; NULL = none) and the
-	 * value when the scenario started: a worker that never moved past it
-	 * was never given a CPU, and cannot run its stop handler either. */
+	/* Its live iteration counter (the shared page; NULL = none), which
+	 * tells worker_collect a starved worker from a slow one, and the value
+	 * when the scenario started (the judge: none since is starvation). */
 	const uint64_t *live;
 	uint64_t live_at_start;
 };
@@ -57,12 +57,13 @@ void worker_stop(struct worker *w);
 
 /* Read the reports of ws[0..n) that were asked to stop, waiting at most
  * deadline_ms in total, or WORKER_STUCK_GRACE_MS when every worker still
- * silent then never made progress in the scenario (a starving scheduler:
- * waiting longer cannot help, and would push the verdict past the test's
- * duration + 5 s). Workers still silent are killed (their process group,
- * SIGKILL) and marked killed; every child is reaped within WORKER_REAP_MS
- * altogether, WORKER_STARVED_REAP_MS when all the killed ones never ran (a
- * starved one dies only once the scheduler is gone: PID 1 reaps it then). */
+ * silent then has made no progress since the stop request (a starving
+ * scheduler: waiting longer cannot help, and would push the verdict past the
+ * test's duration + 5 s). Workers still silent are killed (their process
+ * group, SIGKILL) and marked killed; every child is reaped within
+ * WORKER_REAP_MS altogether, WORKER_STARVED_REAP_MS when all the killed ones
+ * were stuck (a starved one dies only once the scheduler is gone: PID 1
+ * reaps it then). */
 void worker_collect(struct worker **ws, size_t n, int deadline_ms);
 
 #endif

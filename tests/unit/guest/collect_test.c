@@ -24,8 +24,16 @@ static uint64_t *shared_counters(void)
 	return p;
 }
 
-/* A child that counts in *live forever (never reports), or stops itself. */
+/* A child that counts in *live forever (never reports), or stops itself
+ * after stop_after iterations (0: before the first). */
+static void child_after(struct worker *w, uint64_t *live, bool stop_self, uint64_t stop_after);
+
 static void child(struct worker *w, uint64_t *live, bool stop_self)
+{
+	child_after(w, live, stop_self, 0);
+}
+
+static void child_after(struct worker *w, uint64_t *live, bool stop_self, uint64_t stop_after)
 {
 	int fds[2];
 	pid_t pid;
@@ -35,9 +43,9 @@ static void child(struct worker *w, uint64_t *live, bool stop_self)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		close(fds[0]);
-		if (stop_self)
-			raise(SIGSTOP);
 		for (;;) {
+			if (stop_self && __atomic_load_n(live, __ATOMIC_RELAXED) >= stop_after)
+				raise(SIGSTOP);
 			__atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
 			usleep(1000);
 		}
@@ -88,5 +96,27 @@ Test(worker_collect, a_worker_that_makes_progress_gets_the_whole_deadline)
 	cr_assert(a.killed && b.killed);
 	cr_assert(reaper_wait(a.pid, NULL, 5000) != -ETIMEDOUT);
 	cr_assert(reaper_wait(b.pid, NULL, 5000) != -ETIMEDOUT);
+	munmap(live, 4096);
+}
+
+/* Starved since some point in the scenario, not from its start: it moved,
+ * then stopped moving before the stop request. Still nothing to wait for. */
+Test(worker_collect, a_worker_starved_midway_is_given_up_after_the_grace_too)
+{
+	uint64_t *live = shared_counters(), t0, took;
+	struct worker a, *ws[1] = { &a };
+
+	child_after(&a, &live[0], true, 30);
+	while (__atomic_load_n(&live[0], __ATOMIC_RELAXED) < 30)
+		usleep(1000);
+	usleep(50000);
+	cr_assert_gt(live[0], a.live_at_start, "it ran during the scenario");
+	t0 = ktstr_now_ms();
+	worker_collect(ws, 1, WORKER_COLLECT_MS);
+	took = ktstr_now_ms() - t0;
+	cr_assert_lt(took, WORKER_STUCK_GRACE_MS + 1500, "%llu ms: waited as for a live worker",
+		     (unsigned long long)took);
+	cr_assert(a.killed);
+	cr_assert(reaper_wait(a.pid, NULL, 5000) != -ETIMEDOUT);
 	munmap(live, 4096);
 }
