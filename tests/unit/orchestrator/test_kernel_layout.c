@@ -28,6 +28,7 @@
 #include <ktstr/util.h>
 
 #include "kernel_layout.h"
+#include "kernel_layout_priv.h"
 #include "test_env.h"
 
 #define REL_72 "7.2.13+deb14-cloud-amd64"
@@ -522,4 +523,72 @@ Test(kernel_layout, oversized_files_are_refused_before_reading)
 	cr_assert_null(l);
 	cr_assert(strstr(err, "1 GiB"), "%s", err);
 	unlink(path);
+}
+
+/* ---- a kernel built from source: symbols from .symtab ---- */
+
+/* An unstripped ELF of our own making stands in for a source-built
+ * vmlinux: gcc links a file defining the symbols the deriver looks for,
+ * and nm(1) says where they landed. kl_syms_from_symtab must agree, and
+ * miss what is not there. */
+Test(kernel_layout, symtab_symbols_of_an_unstripped_image)
+{
+	static const char src[] =
+		"char linux_banner[] = \"Linux version 9.9.9-src (ktstr test)\";\n"
+		"unsigned long __per_cpu_offset[8], page_offset_base, phys_base;\n"
+		"unsigned int nr_cpu_ids = 8;\n"
+		"struct { char pad[4096]; } runqueues;\n"
+		"unsigned long long jiffies_64;\n"
+		"void _start(void) { for (;;) ; }\n";
+	char dir[] = "/tmp/ktstr-symtab-XXXXXX", path[128], cmd[512], err[256], line[256];
+	const char *names[] = { "linux_banner", "__per_cpu_offset", "page_offset_base",
+				"phys_base", "nr_cpu_ids", "runqueues", "jiffies_64",
+				"scx_root" /* not in this image */ };
+	struct kl_sym syms[ARRAY_SIZE(names)];
+	struct kl_image im;
+	uint8_t *data;
+	size_t len;
+	FILE *nm;
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k.c", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write_full(fd, src, sizeof(src) - 1), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "gcc -O0 -nostdlib -static -no-pie -o %s/vmlinux %s 2>&1", dir,
+		 path);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(path, sizeof(path), "%s/vmlinux", dir);
+	cr_assert_eq(read_file(path, (char **)&data, &len, 1u << 24), 0);
+	cr_assert_eq(kl_image_open(&im, data, len, err, sizeof(err)), 0, "%s", err);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		syms[i] = (struct kl_sym){ .name = names[i] };
+	cr_assert_eq(kl_syms_from_symtab(&im, syms, ARRAY_SIZE(names), err, sizeof(err)), 0, "%s",
+		     err);
+	snprintf(cmd, sizeof(cmd), "nm %s", path);
+	nm = popen(cmd, "r");
+	cr_assert_not_null(nm);
+	while (fgets(line, sizeof(line), nm)) {
+		unsigned long long addr;
+		char type, name[128];
+
+		if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (!strcmp(name, names[i])) {
+				cr_assert(syms[i].found, "%s not found", names[i]);
+				cr_assert_eq(syms[i].addr, addr, "%s: %#llx, nm says %#llx", names[i],
+					     (unsigned long long)syms[i].addr, addr);
+			}
+	}
+	pclose(nm);
+	for (size_t i = 0; i + 1 < ARRAY_SIZE(names); i++)
+		cr_assert(syms[i].found, "%s", names[i]);
+	cr_assert_not(syms[ARRAY_SIZE(names) - 1].found, "scx_root is not in this image");
+	kl_image_close(&im);
+	free(data);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
