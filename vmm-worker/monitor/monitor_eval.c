@@ -94,8 +94,17 @@ static void judge_stall(struct monitor *m, uint32_t c, const struct monitor_cpu_
 			  c, cs->stall_blind.n, cur->nr_running);
 }
 
+/* Tasks waiting somewhere: a CPU with more than the one it runs. */
+static bool someone_waits(const struct monitor *m, const struct monitor_cpu_sample *cpus)
+{
+	for (uint32_t c = 0; c < m->nr_cpus; c++)
+		if (cpus[c].nr_running > 1)
+			return true;
+	return false;
+}
+
 static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, const uint64_t *ev,
-			bool judged)
+			const struct monitor_cpu_sample *cpus, bool judged)
 {
 	const struct monitor_layout *l = &m->l;
 	bool have = h->flags & MONITOR_SAMPLE_EVENTS;
@@ -122,7 +131,11 @@ static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, c
 		uint64_t cur = ev[l->ev_keep_last];
 		double rate = cur >= m->prev_keep_last ? (double)(cur - m->prev_keep_last) / dt : 0;
 
-		if (streak_step(&m->keep_last, rate > m->th.max_keep_last_rate, h,
+		/* Keeping the last task is what a CPU with one runnable task
+		 * does at every slice's end (one spinner per CPU: ~50/s each);
+		 * it is a symptom only while tasks wait somewhere. */
+		if (streak_step(&m->keep_last,
+				rate > m->th.max_keep_last_rate && someone_waits(m, cpus), h,
 				m->th.sustained_samples))
 			monitor_violation(m, MONITOR_CHECK_KEEP_LAST_RATE, &m->keep_last, h,
 				  "dispatch_keep_last rate %.0f/s > %.0f/s for %u consecutive samples",
@@ -222,5 +235,5 @@ void monitor_eval_sample(struct monitor *m, struct monitor_sample_hdr *h,
 	}
 	m->has_prev = true;
 	m->prev_t_ns = h->t_ns;
-	judge_rates(m, h, events, judged);
+	judge_rates(m, h, events, cpus, judged);
 }

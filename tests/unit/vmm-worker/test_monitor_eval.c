@@ -427,6 +427,29 @@ Test(monitor_eval, keep_last_rate_fails)
 	scene_free(&s);
 }
 
+/* One task per CPU (the scx_sdt false positive seen in CI: 4 spinners on 4
+ * CPUs, 110/s summed): keeping the last task is all a CPU can do. */
+Test(monitor_eval, keep_last_with_nothing_waiting_passes)
+{
+	struct scene s;
+	struct monitor_summary r;
+	uint64_t kl = 0;
+
+	scene_init(&s, 4, NULL, SCX_ENABLED);
+	fg_attach(&s.g);
+	for (uint32_t c = 0; c < 4; c++)
+		s.nr[c] = 1;
+	for (int i = 0; i < 15; i++) {
+		kl += 3; /* 30/s per CPU, 120/s summed */
+		for (uint32_t c = 0; c < 4; c++)
+			fg_event(&s.g, c, 2, kl);
+		tick(&s);
+	}
+	summary(&s, &r);
+	cr_assert_eq(r.verdict, MONITOR_VERDICT_PASS, "%s", r.why);
+	scene_free(&s);
+}
+
 /* ---- nothing to judge ---- */
 
 Test(monitor_eval, an_eevdf_run_is_skipped)
