@@ -51,7 +51,9 @@ const struct sandbox_rule sandbox_base_rules[] = {
 	/* time: vDSO normally, a real syscall when the clocksource has no
 	 * vDSO support (common in VMs, e.g. kvm_pvm) */
 	SB_ALLOW(clock_gettime, "ktstr_now_us/ms, watchdog deadlines; the KVM engine's monitor "
-				 "reads each vCPU thread's CPU clock (kvm_engine.c, vcpu_times)"),
+				 "reads each vCPU thread's CPU clock (kvm_engine.c, vcpu_times); "
+				 "both engines time each monitor tick with CLOCK_THREAD_CPUTIME_ID "
+				 "(vm_monitor.c, no vDSO: always a syscall)"),
 	SB_ALLOW(gettimeofday, "glibc time() fallback"),
 	SB_ALLOW(clock_nanosleep, "bounded back-off sleeps"),
 	SB_ALLOW(nanosleep, "bounded back-off sleeps"),
