@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 
 #include "builder.pb-c.h"
-#include "sha256.h"
+#include <ktstr/sha256.h>
 
 /* Bump when what goes into the request hash or the record changes. */
 #define FP_FORMAT_VERSION 1u

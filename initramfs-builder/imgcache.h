@@ -33,7 +33,7 @@
 
 #include "fprint.h"
 #include "image.h"
-#include "sha256.h"
+#include <ktstr/sha256.h>
 
 #define IMGCACHE_MEM_MAX 64		/* memfds kept per builder process */
 #define IMGCACHE_LOCK_TIMEOUT_MS 120000	/* longest wait for another builder */

@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "sha256.h"
+#include <ktstr/sha256.h>
 
 #define IMGSTAMP_LEN 128u
 #define IMGSTAMP_VERSION 1u

@@ -7,7 +7,7 @@
 #define KTSTR_BUILDER_KEY_H
 
 #include "plan.h"
-#include "sha256.h"
+#include <ktstr/sha256.h>
 
 /* Bump when the archive layout or the entry encoding changes, so images
  * written by an older builder are never served for the new layout. */

@@ -24,11 +24,13 @@
 #define KCONFIG_MAX (4u << 20)
 #define KMETA_MAX 65536
 /* How deep removal and size walks go: entries are flat, the private apt
- * state three levels deep (cache/archives/partial). */
-#define KCACHE_TREE_DEPTH 8
+ * state three levels deep (cache/archives/partial), a kernel build's work
+ * area as deep as a kernel tree (about 12 levels; 64 is the tree walk's
+ * own bound, kbuild_src.h). */
+#define KCACHE_TREE_DEPTH 66
 /* Work areas: private apt state, an entry being assembled, one being
- * removed (kernel_cache.h). */
-static const char *const work_prefixes[] = { ".apt-", ".tmp-", ".rm-" };
+ * removed, a kernel build's clone and objects (kernel_cache.h). */
+static const char *const work_prefixes[] = { ".apt-", ".tmp-", ".rm-", ".kbuild-" };
 
 int ktstr_cache_base(char *buf, size_t len)
 {

@@ -11,7 +11,7 @@
  * Locks (flock on the entry's directory): a process that resolved an entry
  * holds a shared lock until it exits; `kernel clean` and `kernel fetch
  * --force` take an exclusive one without waiting and refuse an entry in
- * use. Work areas (.apt-SUITE, .tmp-KEY-PID, .rm-PID-KEY) are locked
+ * use. Work areas (.apt-SUITE, .tmp-KEY-PID, .rm-PID-KEY, .kbuild-HASH) are locked
  * exclusively by whoever works in them, so one whose lock is free is a
  * leftover. */
 #ifndef KTSTR_ORCH_KERNEL_CACHE_H

@@ -15,7 +15,9 @@
 #include <ktstr/strv.h>
 #include <ktstr/util.h>
 
+#include "kconfig_need.h"
 #include "kernel_cache.h"
+#include "kernel_store.h"
 #include "pathjoin.h"
 #include "proc_run.h"
 #include "vmlinux_extract.h"
@@ -27,30 +29,6 @@
 /* The private sources are signed by this (package debian-archive-keyring). */
 #define DEBIAN_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 #define MIRROR_MAX 1024
-
-/* What a kernel needs for ktstr (docs/kernels.md). */
-static const char *const required_config[] = {
-	"SCHED_CLASS_EXT", "DEBUG_INFO_BTF", "SERIAL_8250_CONSOLE", "DEVTMPFS", "DEVMEM",
-	"BLK_DEV_INITRD",  "CGROUPS",	     "CPUSETS",		    "BPF_SYSCALL", "PVH",
-};
-
-int kconfig_validate(const char *text, char *missing, size_t len)
-{
-	size_t off = 0;
-	int n = 0;
-
-	if (len)
-		missing[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(required_config); i++) {
-		if (kconfig_has(text, required_config[i]))
-			continue;
-		n++;
-		if (off < len)
-			off += (size_t)snprintf(missing + off, len - off, "%sCONFIG_%s", off ? " " : "",
-						required_config[i]);
-	}
-	return n;
-}
 
 /* The URIs: lines of the system's deb822 sources (never a hard-coded host):
  * the archive mirror and, when present, the security mirror. */
@@ -361,30 +339,12 @@ static int find_named(const char *dir, const char *prefix, char *out, size_t out
 	return ret;
 }
 
-static int write_blob(const char *dir, const char *name, const void *data, size_t len)
-{
-	char p[PATH_MAX];
-	int fd, ret;
-
-	if (path_join(p, sizeof(p), dir, name, NULL))
-		return -ENAMETOOLONG;
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	ret = write_full(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 int kcache_install(const char *tree, const char *suite, const char *packages, bool force,
 		   char *key, size_t keylen)
 {
-	char image[PATH_MAX], config[PATH_MAX], root[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
+	char image[PATH_MAX], config[PATH_MAX];
 	char err[512], missing[512];
 	char *img = NULL, *cfg = NULL;
-	int tmpfd = -1; /* the lock of tmp, a work area (kernel_cache.h); owned */
 	uint8_t *vml = NULL, *btf = NULL;
 	size_t imglen, cfglen, vmllen = 0, btflen = 0;
 	const char *base;
@@ -434,60 +394,21 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 	}
 	if (vmlinux_extract_btf(vml, vmllen, &btf, &btflen, err, sizeof(err)))
 		kwarn("%s: %s (schedulers that need BTF will not load)", key, err);
-	if ((ret = kcache_root(root, sizeof(root))) || (ret = mkdir_p(root, 0755)))
-		goto out;
-	if (path_join(final, sizeof(final), root, key, NULL) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d", root, key, (int)getpid()) >= (int)sizeof(tmp)) {
-		ret = -ENAMETOOLONG;
-		goto out;
-	}
-	if (!access(final, F_OK) && !force) {
-		kinfo("kernel %s is already cached at %s (use --force to replace it)", key, final);
-		ret = 0;
-		goto out;
-	}
-	kcache_rmtree(tmp); /* a leftover of an earlier process with our pid */
-	if ((ret = mkdir_p(tmp, 0755)))
-		goto out;
-	tmpfd = kcache_lock(tmp, true);
-	if (tmpfd < 0) {
-		ret = tmpfd;
-		goto out;
-	}
-	ret = write_blob(tmp, "bzImage", img, imglen);
-	if (!ret)
-		ret = write_blob(tmp, "vmlinux", vml, vmllen);
-	if (!ret)
-		ret = write_blob(tmp, "config", cfg, cfglen);
-	if (!ret && btf)
-		ret = write_blob(tmp, "vmlinux.btf", btf, btflen);
-	if (!ret)
-		ret = sb_printf(&meta, "key=%s\nversion=%s\nsource=debian\nsuite=%s\npackages=%s\n"
+	if ((ret = sb_printf(&meta, "key=%s\nversion=%s\nsource=debian\nsuite=%s\npackages=%s\n"
 				       "sched_ext=%s\nmissing_config=%s\nfetched=%lld\n",
-				key, key, suite, packages,
-				kconfig_has(cfg, "SCHED_CLASS_EXT") ? "yes" : "no", missing,
-				(long long)time(NULL));
-	if (!ret)
-		ret = write_blob(tmp, "metadata", meta.buf, meta.len);
-	if (!ret && force && !access(final, F_OK)) {
-		ret = kcache_remove(root, key);
-		if (ret == -EBUSY)
-			fprintf(stderr, "ktstr-orch kernel fetch: %s is in use (a run, shell or `kernel "
-					"path` holds its lock): not replaced; fetch again once it ends\n",
-				key);
-	}
-	/* Readers see either no entry or a whole one. */
-	if (!ret && rename(tmp, final))
-		ret = -errno;
-	if (ret) {
-		if (ret != -EBUSY)
-			fprintf(stderr, "ktstr-orch kernel fetch: cannot store the entry %s: %s\n",
-				final, strerror(-ret));
-		kcache_rmtree(tmp);
+			     key, key, suite, packages,
+			     kconfig_has(cfg, "SCHED_CLASS_EXT") ? "yes" : "no", missing,
+			     (long long)time(NULL))))
+		goto out;
+	{
+		struct kstore_in si = { .who = "kernel fetch", .key = key, .bzimage = img,
+					.bzlen = imglen, .vmlinux = vml, .vmllen = vmllen,
+					.config = cfg, .cfglen = cfglen, .btf = btf,
+					.btflen = btflen, .metadata = meta.buf, .force = force };
+
+		ret = kcache_store(&si);
 	}
 out:
-	if (tmpfd >= 0)
-		close(tmpfd);
 	sb_free(&meta);
 	free(img);
 	free(cfg);

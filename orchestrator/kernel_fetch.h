@@ -39,10 +39,6 @@ bool kfetch_mirror_ok(const char *uri);
  * refuses, or no mirror for the suite) or -ENOMEM. */
 int kfetch_sources(const struct strv *uris, const char *suite, struct strbuf *sb);
 
-/* Check a kernel config for what ktstr needs. Writes the missing options
- * (space-separated) into missing; returns how many are missing. */
-int kconfig_validate(const char *config_text, char *missing, size_t len);
-
 /* Turn an extracted package tree into a cache entry: find the image and
  * config under dir (boot/ or usr/lib/modules/<v>/), extract vmlinux and BTF,
  * write metadata, rename into the cache as key. force replaces an entry

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <ktstr/log.h>
+#include <ktstr/util.h>
 
 #include "kernel_cache.h"
 #include "pathjoin.h"
@@ -21,24 +22,36 @@ static bool is_file(const char *p)
 	return !stat(p, &st) && S_ISREG(st.st_mode);
 }
 
-/* Fill kc from a directory holding vmlinux and/or bzImage (a cache entry
- * or a dev kernel dir). */
+/* Fill kc from a directory holding vmlinux and/or bzImage: a cache entry,
+ * a directory of kernels, or a kernel build tree (in place or O=), whose
+ * bzImage is arch/x86/boot/bzImage and config .config. A build tree's
+ * vmlinux still carries its debug info: past KTSTR_KERNEL_IMAGE_MAX (what
+ * the VMs accept) QEMU boots its bzImage instead. */
 static int from_dir(const char *dir, Ktstr__Engine engine, struct kernel_choice *kc)
 {
-	const char *order_q[] = { "vmlinux", "bzImage", "vmlinuz" };
-	const char *order_k[] = { "bzImage", "vmlinuz", "vmlinux" };
+	const char *order_q[] = { "vmlinux", "bzImage", "vmlinuz", "arch/x86/boot/bzImage" };
+	const char *order_k[] = { "bzImage", "vmlinuz", "arch/x86/boot/bzImage", "vmlinux" };
 	const char **order = engine == KTSTR__ENGINE__ENGINE_KVM ? order_k : order_q;
+	const char *configs[] = { "config", ".config" };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order_q); i++) {
+		struct stat st;
+
 		if (path_join(kc->image, sizeof(kc->image), dir, order[i], NULL))
 			return -ENAMETOOLONG;
-		if (is_file(kc->image)) {
-			path_join(kc->config, sizeof(kc->config), dir, "config", NULL);
+		if (stat(kc->image, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (!strcmp(order[i], "vmlinux") && st.st_size > (off_t)KTSTR_KERNEL_IMAGE_MAX &&
+		    engine != KTSTR__ENGINE__ENGINE_KVM)
+			continue;
+		kc->config[0] = '\0';
+		for (size_t j = 0; j < ARRAY_SIZE(configs) && !kc->config[0]; j++) {
+			path_join(kc->config, sizeof(kc->config), dir, configs[j], NULL);
 			if (!is_file(kc->config))
 				kc->config[0] = '\0';
-			kc->scx = kconfig_file_scx(kc->config);
-			return 0;
 		}
+		kc->scx = kconfig_file_scx(kc->config);
+		return 0;
 	}
 	kc->image[0] = '\0';
 	return -ENOENT;

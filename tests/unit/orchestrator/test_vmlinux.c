@@ -14,6 +14,7 @@
 #include <ktstr/util.h>
 
 #include "kernel_fetch.h"
+#include "kconfig_need.h"
 #include "test_env.h"
 #include "vmlinux_extract.h"
 

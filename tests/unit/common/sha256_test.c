@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
+#include <ktstr/sha256.h>
 
 static void check(const void *data, size_t len, const char *hex)
 {

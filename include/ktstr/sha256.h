@@ -1,10 +1,11 @@
-/* SHA-256 (FIPS 180-4) for the image cache key and the on-disk entry
- * checksum. Chosen over CRC32/FNV because the key names an image that many
+/* SHA-256 (FIPS 180-4) for the cache keys: the image builder's key and
+ * on-disk entry checksum, a source-built kernel's source and config
+ * identity (docs/kernels.md). Chosen over CRC32/FNV because the key names an image that many
  * VMs trust blindly: a 256-bit cryptographic digest makes accidental (and
  * practical deliberate) collisions between different inputs a non-issue,
  * and it is small enough to write from the specification. */
-#ifndef KTSTR_BUILDER_SHA256_H
-#define KTSTR_BUILDER_SHA256_H
+#ifndef KTSTR_SHA256_H
+#define KTSTR_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
