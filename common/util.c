@@ -131,6 +131,21 @@ int write_file(const char *path, const char *s)
 	return ret;
 }
 
+int write_file_create(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	ret = write_full(fd, data, len);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 int ktstr_grow(void **v, size_t *cap, size_t need, size_t elem, size_t first)
 {
 	size_t ncap = *cap ? *cap : first;

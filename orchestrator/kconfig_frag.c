@@ -274,6 +274,19 @@ int kcfg_merge(struct kcfg *c, const struct kcfg *from)
 	return 0;
 }
 
+int kcfg_overlay(const struct kcfg *base, const struct kcfg *over, struct kcfg *out)
+{
+	for (size_t i = 0; i < base->n; i++) {
+		int r;
+
+		if (kcfg_get(over, base->v[i].name))
+			continue;
+		if ((r = kcfg_set(out, base->v[i].name, base->v[i].value, base->v[i].origin)))
+			return r;
+	}
+	return kcfg_merge(out, over);
+}
+
 int kcfg_render(const struct kcfg *c, struct strbuf *out)
 {
 	for (size_t i = 0; i < c->n; i++) {

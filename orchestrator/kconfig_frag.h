@@ -51,6 +51,12 @@ int kcfg_set(struct kcfg *c, const char *name, const char *value, const char *or
 const struct kcfg_opt *kcfg_get(const struct kcfg *c, const char *name);
 /* Every option of from into c, in from's order (from's settings win). */
 int kcfg_merge(struct kcfg *c, const struct kcfg *from);
+/* out = base's options that over does not name, then over's, in their
+ * orders: what is written as .config before olddefconfig. The order
+ * matters: among a choice's members read as y the last one wins (kconfig's
+ * confdata.c), so an asked-for member (HZ_1000, DEBUG_INFO_DWARF5) must
+ * come after the base's (HZ_250, DEBUG_INFO_NONE). out starts empty. */
+int kcfg_overlay(const struct kcfg *base, const struct kcfg *over, struct kcfg *out);
 /* c as config text: `CONFIG_X=v`, `# CONFIG_X is not set` for "n". */
 int kcfg_render(const struct kcfg *c, struct strbuf *out);
 /* What got (the config after olddefconfig) did not keep of want: one line

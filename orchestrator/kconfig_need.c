@@ -12,11 +12,15 @@
 #define OPT false
 
 const struct kconfig_need kconfig_needs[] = {
+	/* `make tinyconfig` with the ARCH kbuild derives from `uname -m` (x86)
+	 * asks whether to build 64-bit and says no. */
+	{ "64BIT", "y", OPT, "an x86_64 kernel (a tinyconfig would be 32-bit)" },
 	/* The scheduler under test and what loading it takes. */
 	{ "SCHED_CLASS_EXT", "y", CHK, "the sched_ext class the schedulers under test plug into" },
 	{ "BPF", "y", OPT, "BPF core (BPF_SYSCALL depends on it)" },
 	{ "BPF_SYSCALL", "y", CHK, "bpf(2) and bpffs: schedulers are BPF struct_ops programs" },
 	{ "BPF_JIT", "y", OPT, "SCHED_CLASS_EXT depends on it" },
+	{ "DEBUG_KERNEL", "y", OPT, "the debug-info choice below depends on it" },
 	{ "DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT", "y", OPT,
 	  "debug info for pahole to turn into BTF (stripped from the cached vmlinux)" },
 	{ "DEBUG_INFO_BTF", "y", CHK,

@@ -224,11 +224,49 @@ static int read_cfg(const char *build, const char *origin, char **text, size_t *
 	return r;
 }
 
+int kbuild_pahole_check(const struct kcfg *got, const char *srcdir, char *err, size_t errlen)
+{
+	const struct kcfg_opt *scx = kcfg_get(got, "SCHED_CLASS_EXT");
+	const struct kcfg_opt *ph = kcfg_get(got, "PAHOLE_VERSION");
+	char path[PATH_MAX], *btf_h = NULL;
+	size_t len;
+	long v;
+	int r = 0;
+
+	if (!scx || strcmp(scx->value, "y"))
+		return 0;
+	v = ph ? strtol(ph->value, NULL, 10) : 0;
+	if (v >= KBUILD_PAHOLE_KFUNC_TAGS)
+		return 0;
+	if (path_join(path, sizeof(path), srcdir, "include/linux/btf.h", NULL) ||
+	    read_file(path, &btf_h, &len, 1u << 20))
+		return 0; /* not a tree we can tell about: the BTF check after the build */
+	if (strstr(btf_h, "KF_IMPLICIT_ARGS")) {
+		char have[32];
+
+		if (v >= 100)
+			snprintf(have, sizeof(have), "pahole 1.%ld", v - 100);
+		else
+			snprintf(have, sizeof(have), "no pahole");
+		snprintf(err, errlen,
+			 "%s is older than 1.%d: this kernel's sched_ext kfuncs take implicit "
+			 "arguments (KF_IMPLICIT_ARGS), which resolve_btfids hides from the BTF only "
+			 "with the bpf_kfunc declaration tags of pahole >= 1.%d; built with this "
+			 "one, no scheduler would load. Install dwarves >= 1.%d, or pass --make-arg "
+			 "PAHOLE=/path/to/pahole (on Debian 12: scripts/pahole-trixie prints one)",
+			 have, KBUILD_PAHOLE_KFUNC_TAGS - 100, KBUILD_PAHOLE_KFUNC_TAGS - 100,
+			 KBUILD_PAHOLE_KFUNC_TAGS - 100);
+		r = -EINVAL;
+	}
+	free(btf_h);
+	return r;
+}
+
 /* The base config, then want over it, then olddefconfig; everything want
  * asked must have survived. *final is the config text built with. */
 static int configure(struct kb *k, const struct kcfg *want, char **final, size_t *flen)
 {
-	struct kcfg base = { 0 }, got = { 0 };
+	struct kcfg base = { 0 }, merged = { 0 }, got = { 0 };
 	struct strbuf out = { 0 }, txt = { 0 }, unmet = { 0 };
 	char path[PATH_MAX], *btxt = NULL;
 	size_t blen;
@@ -240,13 +278,19 @@ static int configure(struct kb *k, const struct kcfg *want, char **final, size_t
 		goto out;
 	}
 	if ((r = read_cfg(k->build, k->o->base, &btxt, &blen, &base)) ||
-	    (r = kcfg_merge(&base, want)) || (r = kcfg_render(&base, &txt)))
+	    (r = kcfg_overlay(&base, want, &merged)) || (r = kcfg_render(&merged, &txt)))
 		goto out;
-	if (path_join(path, sizeof(path), k->build, ".config", NULL) ||
-	    (r = write_file(path, txt.buf))) {
-		fprintf(stderr, "ktstr-orch %s: cannot write %s/.config\n", WHO, k->build);
-		r = r ? r : -ENAMETOOLONG;
-		goto out;
+	/* .config for olddefconfig, and a copy that stays for the user: what
+	 * was asked, before Kconfig resolved it. */
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "ktstr-asked.config" : ".config";
+
+		if (path_join(path, sizeof(path), k->build, name, NULL) ||
+		    (r = write_file_create(path, txt.buf, txt.len, 0644))) {
+			fprintf(stderr, "ktstr-orch %s: cannot write %s/%s\n", WHO, k->build, name);
+			r = r ? r : -ENAMETOOLONG;
+			goto out;
+		}
 	}
 	out.len = 0;
 	r = run_make(k, "olddefconfig", false, NULL, &out);
@@ -270,10 +314,19 @@ static int configure(struct kb *k, const struct kcfg *want, char **final, size_t
 		r = -EINVAL;
 		goto out;
 	}
+	{
+		char perr[768];
+
+		if ((r = kbuild_pahole_check(&got, k->src.dir, perr, sizeof(perr)))) {
+			fprintf(stderr, "ktstr-orch %s: %s\n", WHO, perr);
+			goto out;
+		}
+	}
 	kinfo("config: %s + %zu ktstr options + %zu fragment%s -> %zu options", k->o->base,
 	      kconfig_nneeds, k->o->nfrags, k->o->nfrags == 1 ? "" : "s", got.n);
 out:
 	kcfg_free(&base);
+	kcfg_free(&merged);
 	kcfg_free(&got);
 	sb_free(&out);
 	sb_free(&txt);

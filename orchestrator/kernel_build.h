@@ -54,6 +54,17 @@ bool kbuild_make_arg_ok(const char *s);
 int kbuild_want(const char *const *frag_names, const char *const *frag_texts, size_t nfrags,
 		struct kcfg *want, char *err, size_t errlen);
 
+/* pahole emits the "bpf_kfunc" declaration tags from 1.26 (CONFIG_PAHOLE_VERSION
+ * 126); resolve_btfids needs them to hide implicit kfunc arguments. */
+#define KBUILD_PAHOLE_KFUNC_TAGS 126
+
+/* Whether the pahole the config found can build this tree's sched_ext:
+ * a tree with KF_IMPLICIT_ARGS kfuncs (include/linux/btf.h) needs
+ * KBUILD_PAHOLE_KFUNC_TAGS, else every scheduler fails to load with
+ * "func_proto incompatible with vmlinux". got is the final config.
+ * Returns 0 or -EINVAL with err saying what to install. */
+int kbuild_pahole_check(const struct kcfg *got, const char *srcdir, char *err, size_t errlen);
+
 /* The cache key of a built kernel: "<release>+src.<8 hex>.cfg.<8 hex>",
  * the first of sha256(source identity), the second of sha256(the final
  * config, then each make argument): same source and config, same key.

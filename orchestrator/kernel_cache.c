@@ -192,7 +192,7 @@ int kcache_scan(const char *root, struct kcache_entry **v, size_t *n)
 	if (!d)
 		return 0; /* nothing fetched yet */
 	while ((de = readdir(d))) {
-		char entry[PATH_MAX], cfg[PATH_MAX];
+		char entry[PATH_MAX], cfg[PATH_MAX], src[16] = "";
 		struct kcache_entry *k;
 		struct stat st;
 
@@ -208,6 +208,11 @@ int kcache_scan(const char *root, struct kcache_entry **v, size_t *n)
 		if (meta_get(entry, "version", k->version, sizeof(k->version)) || !k->version[0])
 			snprintf(k->version, sizeof(k->version), "%s", k->key);
 		meta_get(entry, "suite", k->suite, sizeof(k->suite));
+		/* A built kernel has no Debian suite: `kernel list` says "build" in
+		 * that column, and no fetch takes it for its suite's kernel. */
+		if (!k->suite[0] && !meta_get(entry, "source", src, sizeof(src)) &&
+		    !strcmp(src, "build"))
+			snprintf(k->suite, sizeof(k->suite), "build");
 		k->scx = path_join(cfg, sizeof(cfg), entry, "config", NULL) ? -1 : kconfig_file_scx(cfg);
 	}
 	closedir(d);

@@ -17,18 +17,10 @@
 static int write_blob(const char *dir, const char *name, const void *data, size_t len)
 {
 	char p[PATH_MAX];
-	int fd, ret;
 
 	if (path_join(p, sizeof(p), dir, name, NULL))
 		return -ENAMETOOLONG;
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	ret = write_full(fd, data, len);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	close(fd);
-	return ret;
+	return write_file_create(p, data, len, 0644);
 }
 
 int kcache_store(const struct kstore_in *in)

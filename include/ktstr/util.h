@@ -34,6 +34,10 @@ int read_fd_all(int fd, struct strbuf *sb, size_t max);
 int read_file(const char *path, char **out, size_t *len, size_t max);
 /* Write a whole string to a file (sysfs/cgroupfs/procfs style). */
 int write_file(const char *path, const char *s);
+/* Create or replace path's content with data (O_CREAT | O_TRUNC, mode for
+ * a new file), flushed to disk: unlike write_file, which writes into an
+ * existing file (sysfs, cgroupfs) and truncates nothing. 0 or -errno. */
+int write_file_create(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Make room for need elements of elem bytes in the malloc'd array *v of
  * *cap elements: a no-op when need <= *cap; else the capacity (first for an

@@ -170,6 +170,28 @@ Test(kbuild, render_writes_what_parse_reads)
 	sb_free(&sb);
 }
 
+/* A choice member asked for must be read after the base's member: kconfig
+ * takes the last y of a choice (HZ_1000 over defconfig's HZ_250). */
+Test(kbuild, the_overlay_puts_what_is_asked_after_the_base)
+{
+	struct kcfg base = { 0 }, over = { 0 }, out = { 0 };
+	struct strbuf sb = { 0 };
+	char err[512];
+	const char *b = "CONFIG_A=y\nCONFIG_HZ_250=y\n# CONFIG_HZ_1000 is not set\nCONFIG_Z=1\n";
+
+	cr_assert_eq(kcfg_parse(&base, b, strlen(b), "base", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(parse(&over, "CONFIG_HZ_1000=y\n# CONFIG_A is not set\n", err), 0);
+	cr_assert_eq(kcfg_overlay(&base, &over, &out), 0);
+	cr_assert_eq(kcfg_render(&out, &sb), 0);
+	cr_assert_str_eq(sb.buf, "CONFIG_HZ_250=y\nCONFIG_Z=1\nCONFIG_HZ_1000=y\n"
+				 "# CONFIG_A is not set\n");
+	cr_assert_str_eq(kcfg_get(&out, "A")->origin, "frag.config:2");
+	kcfg_free(&base);
+	kcfg_free(&over);
+	kcfg_free(&out);
+	sb_free(&sb);
+}
+
 Test(kbuild, what_kconfig_dropped_is_named_with_who_asked)
 {
 	struct kcfg want = { 0 }, got = { 0 };
@@ -522,5 +544,32 @@ Test(kbuild, a_build_tree_boots_as_it_is_with_its_dot_config)
 	close(fd);
 	cr_assert_eq(kernel_resolve(tmp, KTSTR__ENGINE__ENGINE_QEMU, &kc, err, sizeof(err)), 0);
 	cr_assert(strstr(kc.image, "arch/x86/boot/bzImage"), "%s", kc.image);
+	rmtmp();
+}
+
+/* ---- pahole ------------------------------------------------------------------------- */
+
+Test(kbuild, an_old_pahole_is_refused_where_kfuncs_take_implicit_arguments)
+{
+	struct kcfg c = { 0 };
+	char err[1024];
+
+	mktmp();
+	put("include/linux/btf.h", "#define KF_IMPLICIT_ARGS (1 << 16)\n");
+	cr_assert_eq(parse(&c, "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_PAHOLE_VERSION=124\n", err), 0);
+	cr_assert_eq(kbuild_pahole_check(&c, tmp, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "pahole 1.24 is older than 1.26"), "%s", err);
+	cr_assert(strstr(err, "--make-arg PAHOLE="), "says what to do: %s", err);
+	cr_assert_eq(kcfg_set(&c, "PAHOLE_VERSION", "130", "x"), 0);
+	cr_assert_eq(kbuild_pahole_check(&c, tmp, err, sizeof(err)), 0, "1.30 emits the tags");
+	cr_assert_eq(kcfg_set(&c, "PAHOLE_VERSION", "0", "x"), 0);
+	cr_assert_eq(kbuild_pahole_check(&c, tmp, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "no pahole is older"), "%s", err);
+	cr_assert_eq(kcfg_set(&c, "SCHED_CLASS_EXT", "n", "x"), 0);
+	cr_assert_eq(kbuild_pahole_check(&c, tmp, err, sizeof(err)), 0, "no sched_ext: no kfuncs");
+	cr_assert_eq(kcfg_set(&c, "SCHED_CLASS_EXT", "y", "x"), 0);
+	put("include/linux/btf.h", "/* an older kernel */\n");
+	cr_assert_eq(kbuild_pahole_check(&c, tmp, err, sizeof(err)), 0, "no implicit arguments");
+	kcfg_free(&c);
 	rmtmp();
 }
