@@ -1,9 +1,13 @@
 /* SHA-256 (FIPS 180-4) for the cache keys: the image builder's key and
  * on-disk entry checksum, a source-built kernel's source and config
- * identity (docs/kernels.md). Chosen over CRC32/FNV because the key names an image that many
- * VMs trust blindly: a 256-bit cryptographic digest makes accidental (and
- * practical deliberate) collisions between different inputs a non-issue,
- * and it is small enough to write from the specification. */
+ * identity (docs/kernels.md). Chosen over CRC32/FNV because the key names
+ * an image that many VMs trust blindly: a 256-bit cryptographic digest
+ * makes accidental (and practical deliberate) collisions between different
+ * inputs a non-issue. Computed by Debian's nettle (SHA-NI where the CPU
+ * has it): 6-8x the hand-written one this replaced, which matters when a
+ * 1.8 GB kernel tree is hashed for its identity. nettle's header is kept
+ * out of this one (it #defines sha256_init and friends); the context is
+ * opaque storage that common/sha256.c checks is large enough. */
 #ifndef KTSTR_SHA256_H
 #define KTSTR_SHA256_H
 
@@ -14,10 +18,7 @@
 #define SHA256_HEX_LEN (SHA256_LEN * 2)
 
 struct sha256 {
-	uint32_t h[8];
-	uint64_t total;		/* bytes hashed so far */
-	uint8_t block[64];
-	size_t fill;		/* bytes buffered in block */
+	_Alignas(8) unsigned char ctx[128]; /* a struct sha256_ctx of nettle */
 };
 
 void sha256_init(struct sha256 *s);
