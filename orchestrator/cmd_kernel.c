@@ -33,6 +33,7 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 		{ "base", required_argument, NULL, 'B' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "clean", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mirrors[KERNEL_MIRRORS_MAX];
@@ -106,6 +107,10 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 			else
 				bo.make_args[bo.nmake_args++] = optarg;
 			break;
+		case 'c':
+			build_opt = true;
+			bo.clean = true;
+			break;
 		case 'j':
 		case 'T': {
 			char *end;
@@ -142,7 +147,8 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 	}
 	if (build_opt && strcmp(sub, "build")) {
 		fprintf(stderr, "ktstr-orch kernel %s: --source, --git, --ref, --config, "
-				"--make-arg, --base, --jobs and --timeout are `kernel build` options\n",
+				"--make-arg, --base, --jobs, --timeout and --clean are `kernel build` "
+				"options\n",
 			sub);
 		return EXIT_USAGE;
 	}
@@ -150,7 +156,8 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 		if (fo.version || fo.suite || fo.nmirrors || kernel || all || dry_run ||
 		    engine != KTSTR__ENGINE__ENGINE_AUTO) {
 			fprintf(stderr, "ktstr-orch kernel build: takes --source or --git/--ref, "
-					"--config, --make-arg, --base, --jobs, --timeout, --force\n");
+					"--config, --make-arg, --base, --jobs, --timeout, --clean, "
+					"--force\n");
 			return EXIT_USAGE;
 		}
 		bo.force = fo.force;

@@ -522,6 +522,17 @@ static int check_opts(const struct kbuild_opts *o)
 				"commit to build)\n", WHO);
 		return -EINVAL;
 	}
+	if (o->git && !kbuild_url_ok(o->git)) {
+		fprintf(stderr, "ktstr-orch %s: --git '%.200s' is not a URL ktstr fetches (https://, "
+				"http://, git://, ssh://, file:// or an absolute path; no spaces, "
+				"no remote helper such as ext::)\n", WHO, o->git);
+		return -EINVAL;
+	}
+	if (o->ref && !kbuild_ref_ok(o->ref)) {
+		fprintf(stderr, "ktstr-orch %s: --ref '%.200s' is not a branch, tag or commit name "
+				"(letters, digits, '.', '_', '-', '/'; no '..')\n", WHO, o->ref);
+		return -EINVAL;
+	}
 	if (strcmp(o->base, "defconfig") && strcmp(o->base, "tinyconfig")) {
 		fprintf(stderr, "ktstr-orch %s: --base takes defconfig or tinyconfig, not '%s'\n",
 			WHO, o->base);
@@ -646,6 +657,15 @@ int kernel_build(const struct kbuild_opts *o, FILE *out)
 	if (r) {
 		fprintf(stderr, "ktstr-orch %s: %s\n", WHO, err);
 		goto out;
+	}
+	if (o->clean) {
+		/* The objects of earlier builds go; a clone (--git) stays. */
+		if ((r = kcache_rmtree(k.build)) || (r = mkdir_p(k.build, 0755))) {
+			fprintf(stderr, "ktstr-orch %s: --clean: cannot empty %s: %s\n", WHO, k.build,
+				strerror(-r));
+			goto out;
+		}
+		kinfo("--clean: %s emptied: a full build", k.build);
 	}
 	kinfo("source %s: %s%s", k.src.dir, k.src.ident,
 	      k.src.dirty ? " with uncommitted changes (built, not cached)" : "");

@@ -32,6 +32,7 @@ struct kbuild_opts {
 	unsigned jobs;			/* make -j; 0 = online CPUs */
 	unsigned timeout_s;		/* the whole build; 0 = default */
 	bool force;			/* build even when cached; replace the entry */
+	bool clean;			/* empty the build directory first */
 };
 
 /* Returns 0 (the cache key on out; for a dirty tree the build directory

@@ -59,7 +59,7 @@ void usage(FILE *f)
 	      "                 offline, --force asks the mirror again\n"
 	      "  kernel build --source DIR | --git URL --ref REF [--config FRAGMENT]...\n"
 	      "               [--base defconfig|tinyconfig] [--make-arg VAR=VALUE]...\n"
-	      "               [--jobs N] [--timeout S] [--force]\n"
+	      "               [--jobs N] [--timeout S] [--clean] [--force]\n"
 	      "                 configure for ktstr, build, validate and cache a kernel\n"
 	      "                 (key: source identity + config); a dirty tree is built,\n"
 	      "                 not cached\n"
