@@ -20,6 +20,7 @@
 #include "privdrop.h"
 #include "report_file.h"
 #include "stop.h"
+#include "hostres.h"
 #include "kernel_cache.h"
 #include "kernel_layout.h"
 #include "plan.h"
@@ -38,6 +39,11 @@ struct run_opts {
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
+	/* Host-wide reservation (hostres.h, docs/farms.md): --cpu-cap (0 =
+	 * none) and --reserve-timeout; both start no VM in `list`. */
+	unsigned cpu_cap;
+	uint32_t reserve_timeout_s;
+	bool reserve_opt_given;
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
@@ -78,6 +84,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
 		{ "initramfs-compression", required_argument, NULL, 'C' },
 		{ "allow-empty", no_argument, NULL, 'E' },
+		{ "cpu-cap", required_argument, NULL, 'P' },
+		{ "reserve-timeout", required_argument, NULL, 'W' },
 		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -141,6 +149,21 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			break;
 		case 'E':
 			o->allow_empty = true;
+			break;
+		case 'P':
+			if (parse_uint("--cpu-cap", optarg, HOSTRES_MAX_CPUS, &v) || !v) {
+				fprintf(stderr, "ktstr-orch: --cpu-cap needs a number of host CPUs, "
+						"1..%u\n", HOSTRES_MAX_CPUS);
+				return -EINVAL;
+			}
+			o->cpu_cap = (unsigned)v;
+			o->reserve_opt_given = true;
+			break;
+		case 'W':
+			if (parse_uint("--reserve-timeout", optarg, HOSTRES_TIMEOUT_MAX_S, &v))
+				return -EINVAL;
+			o->reserve_timeout_s = (uint32_t)v;
+			o->reserve_opt_given = true;
 			break;
 		case 'J':
 			o->junit = optarg;
@@ -335,8 +358,16 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 	struct privdrop_opts po;
 	int rc;
 
+	c->o.reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
 	if (parse_run_opts(argc, argv, &c->o, &c->go)) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* They reserve host CPUs for VMs; list starts none, and an option
+	 * taken and ignored would look like it had been applied. */
+	if (list_only && c->o.reserve_opt_given) {
+		fprintf(stderr, "ktstr-orch: --cpu-cap and --reserve-timeout are for `run`: "
+				"`list` reserves nothing\n");
 		return EXIT_USAGE;
 	}
 	/* After the command's own options: --cache-user may follow `run`. */
@@ -349,6 +380,11 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 	}
 	hostcaps_probe(c->o.settings.engine, &c->o.plan.host);
 	hostcaps_describe(&c->o.plan.host, c->hostline, sizeof(c->hostline));
+	if (c->o.cpu_cap > c->o.plan.host.cpus) {
+		fprintf(stderr, "ktstr-orch: --cpu-cap %u: the host has %u CPUs\n", c->o.cpu_cap,
+			c->o.plan.host.cpus);
+		return EXIT_USAGE;
+	}
 	/* An engine the user named that cannot run on this host is an
 	 * infrastructure error before any planning: skipping every test for
 	 * want of host capacity would hide it. (As root this checks the
@@ -499,11 +535,35 @@ static int run_images(struct run_ctx *c)
 	return c->images.fds ? 0 : EXIT_INFRA;
 }
 
+/* Become a holder in the host's lock directory (hostres.h), as the
+ * dropped user, with the images built: a run that waits for CPUs holds
+ * nothing else meanwhile. Returns 0 or the exit status: contention (the
+ * wait ran out) and a lock directory that cannot be used are
+ * infrastructure errors, a cap this process can never have a usage error. */
+static int run_reserve(struct run_ctx *c, struct hostres *hr)
+{
+	const struct hostres_opts ho = { .cap = c->o.cpu_cap,
+					 .timeout_s = c->o.reserve_timeout_s };
+	int ret = hostres_open(hr, &ho, c->err, sizeof(c->err));
+
+	if (!ret)
+		ret = hostres_register(hr, NULL, c->err, sizeof(c->err));
+	if (!ret)
+		return 0;
+	fprintf(stderr, "ktstr-orch: %s%s\n", strncmp(c->err, HOSTRES_CONTENTION,
+							strlen(HOSTRES_CONTENTION))
+						? "host reservation: "
+						: "",
+		c->err);
+	return ret == -EINTR ? EXIT_INTERRUPTED : ret == -ENOSPC ? EXIT_USAGE : EXIT_INFRA;
+}
+
 /* The VMs, the report on stdout and the report files. */
 static int run_tests(struct run_ctx *c)
 {
 	struct vm_backend be;
 	struct vm_backend_worker_cfg wcfg = { 0 };
+	struct hostres hr;
 	struct test_record *recs = NULL;
 	struct run_totals tot;
 	size_t nrecs = 0;
@@ -527,9 +587,20 @@ static int run_tests(struct run_ctx *c)
 	if (c->go.insecure_no_sandbox)
 		kwarn("--insecure-no-sandbox: the initramfs builder and every VM worker run "
 		      "UNCONFINED; every report says so");
+	if (c->p.kept) {
+		int rc = run_reserve(c, &hr);
+
+		if (rc) {
+			hostres_close(&hr);
+			return rc;
+		}
+		wcfg.hostres = &hr;
+	}
 	vm_backend_worker_init(&be, &wcfg);
 	rcfg.settings.base_uncompressed = c->images.uncompressed;
 	ret = runner_run(&rcfg, &recs, &nrecs);
+	if (wcfg.hostres)
+		hostres_close(&hr);
 	if (ret && ret != -EINTR) {
 		fprintf(stderr, "ktstr-orch: the run loop failed: %s\n", strerror(-ret));
 		if (recs)

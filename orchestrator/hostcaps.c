@@ -39,9 +39,7 @@ int engine_parse(const char *s, Ktstr__Engine *out)
 /* cache/index0..index9: more than any CPU has. */
 #define HOST_CACHE_INDICES 10
 
-/* The LLC of one CPU: the sharing list of its highest-level cache, when
- * that level is an LLC here. Returns the level found (0: no cache in sysfs). */
-static int cpu_llc(const char *root, uint32_t cpu, struct cpuset_bits *sh)
+int hostcaps_cpu_llc(const char *root, uint32_t cpu, struct cpuset_bits *sh)
 {
 	int best = 0;
 
@@ -83,7 +81,7 @@ static void probe_llcs(const char *root, const struct cpuset_bits *online, struc
 		if (!cpuset_has(online, cpu) || cpuset_has(&seen, cpu))
 			continue;
 		cpuset_clear_all(&sh);
-		level = cpu_llc(root, cpu, &sh);
+		level = hostcaps_cpu_llc(root, cpu, &sh);
 		if (level < HOSTCAPS_LLC_MIN_LEVEL) {
 			hc->llc_unknown = true;
 			if (level)
@@ -107,9 +105,7 @@ static void probe_llcs(const char *root, const struct cpuset_bits *online, struc
 	hc->max_cpus_per_llc = maxper;
 }
 
-/* Online CPUs from sysfs; the count from sysconf where sysfs says nothing
- * usable (then CPUs 0..n-1). */
-static void probe_online(const char *root, struct cpuset_bits *online, struct host_caps *hc)
+void hostcaps_online_at(const char *root, struct cpuset_bits *online)
 {
 	char path[4096], *text = NULL;
 	size_t len;
@@ -119,15 +115,20 @@ static void probe_online(const char *root, struct cpuset_bits *online, struct ho
 	if (!read_file(path, &text, &len, 64 * 1024) && !cpulist_parse(text, online) &&
 	    cpuset_count(online)) {
 		free(text);
-		hc->cpus = cpuset_count(online);
 		return;
 	}
 	free(text);
+	cpuset_clear_all(online);
 	long n = root[0] ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
 
-	hc->cpus = n > 0 ? (uint32_t)n : 1;
-	for (uint32_t c = 0; c < hc->cpus && c < CPUSET_WORDS * 64; c++)
-		cpuset_add(online, c);
+	for (long c = 0; c < (n > 0 ? n : 1) && c < CPUSET_WORDS * 64; c++)
+		cpuset_add(online, (unsigned)c);
+}
+
+static void probe_online(const char *root, struct cpuset_bits *online, struct host_caps *hc)
+{
+	hostcaps_online_at(root, online);
+	hc->cpus = cpuset_count(online);
 }
 
 void hostcaps_probe_at(const char *root, Ktstr__Engine requested, struct host_caps *hc)

@@ -41,6 +41,16 @@ void hostcaps_probe(Ktstr__Engine requested, struct host_caps *hc);
 /* The same below root ("" = the real host): root/sys/devices/system/cpu,
  * root/sys/module, root/dev/kvm and root/proc/cpuinfo. For tests. */
 void hostcaps_probe_at(const char *root, Ktstr__Engine requested, struct host_caps *hc);
+struct cpuset_bits;
+/* Online CPUs under root ("" = the host) from sysfs; CPUs 0..n-1 from
+ * sysconf where sysfs says nothing usable (1 CPU below a test root). */
+void hostcaps_online_at(const char *root, struct cpuset_bits *online);
+/* The sharing list of cpu's highest-level cache under root ("" = the host)
+ * into *sh (left as found when the level is 0). Returns that level; 0 when
+ * sysfs shows no cache for cpu. A level below HOSTCAPS_LLC_MIN_LEVEL is not
+ * an LLC (the L3 is hidden). Shared with the host reservation's CPU->LLC
+ * map (hostres_topo.c), so both read the LLC the same way. */
+int hostcaps_cpu_llc(const char *root, uint32_t cpu, struct cpuset_bits *sh);
 /* One line for `list` and `run`: what is known and what is not, e.g.
  * "2 CPUs, LLC layout unknown (no cache/index3 in sysfs for cpu0: LLC checks
  * not applied), engine qemu (TCG), kvm absent". */

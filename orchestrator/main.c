@@ -46,6 +46,11 @@ void usage(FILE *f)
 	      "                            how base images are packed (default none)\n"
 	      "      --junit FILE          write JUnit XML\n"
 	      "      --json FILE           write one JSON record per test\n"
+	      "      --cpu-cap N           reserve N host CPUs for the run, host-wide, and pin\n"
+	      "                            every VM worker to them (docs/farms.md)\n"
+	      "      --reserve-timeout S   wait at most S s for CPUs or memory other runs hold\n"
+	      "                            (default 600; 0: do not wait); then host\n"
+	      "                            contention: an infrastructure error, exit 3\n"
 	      "  list SUITE     show every variant and why it is kept or dropped, and every\n"
 	      "                 scheduler binary `run` would not find (takes the run options\n"
 	      "                 that shape the plan)\n"
@@ -69,6 +74,9 @@ void usage(FILE *f)
 	      "  kernel clean [KEY|PREFIX|--all] [--dry-run]\n"
 	      "                 remove those kernels (never one in use); alone: apt state\n"
 	      "                 and leftovers only\n"
+	      "  locks [--json] the runs holding CPUs or memory on this host: pid, command,\n"
+	      "                 CPUs, guest RAM, since ($KTSTR_LOCK_DIR, default\n"
+	      "                 /tmp/ktstr-locks)\n"
 	      "\n"
 	      "exit status: 0 all passed, 1 test failures, 2 usage/suite errors,\n"
 	      "             3 infrastructure errors, 130 interrupted\n",
@@ -136,6 +144,9 @@ int main(int argc, char **argv)
 	 * their ids (docs/security.md). */
 	if (!strcmp(cmd, "kernel"))
 		return cmd_kernel(&g, argc, argv);
+	/* locks only reads the shared lock directory: keeps its ids too. */
+	if (!strcmp(cmd, "locks"))
+		return cmd_locks(&g, argc, argv);
 	fprintf(stderr, "ktstr-orch: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

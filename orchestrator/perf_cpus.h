@@ -1,8 +1,9 @@
-/* Host CPUs for performance-mode VMs (VmSpec.pin_cpus + service_cpu): each
- * running perf VM holds vCPUs + 1 host CPUs of its own, taken from the CPUs
- * this process may use and released when the VM ends, so two concurrent
- * perf VMs never share a CPU. Non-performance VMs are not pinned and may
- * still run anywhere (docs/suite-format.md, performance_mode). */
+/* Host CPUs for performance-mode VMs within one run (VmSpec.pin_cpus +
+ * service_cpu): each running perf VM holds vCPUs + 1 CPUs of its own, taken
+ * from the CPUs this process may use and released when the VM ends, so the
+ * run never starts more perf VMs at once than its CPUs hold. Host-wide, the
+ * worker backend then admits each one into whole LLCs no other run uses and
+ * sends those CPUs instead (hostres.h, docs/farms.md). */
 #ifndef KTSTR_ORCH_PERF_CPUS_H
 #define KTSTR_ORCH_PERF_CPUS_H
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostres.h"
 #include "worker_client.h"
 
 static void forward_event(void *arg, const Ktstr__WorkerEvent *ev)
@@ -17,10 +18,65 @@ static void forward_event(void *arg, const Ktstr__WorkerEvent *ev)
 			       ev->output->data.len);
 }
 
+/* A VM admitted by the host reservation: its share, and the spec as sent
+ * (a shallow copy of the job's; a performance-mode VM's pins replaced by
+ * CPUs of its reserved LLCs, owned here). */
+struct admitted {
+	struct hostres_vm vm;
+	Ktstr__VmSpec spec;
+	uint32_t *pins;
+};
+
+/* Admit job's VM (waiting, bounded, as hostres_vm_acquire) and pin its
+ * worker. Returns 0, or -errno with out->error set and out->infra true:
+ * contention is an infrastructure error, never a pass (docs/farms.md). */
+static int admit(struct hostres *hr, const struct vm_job *job, struct vm_cancel *cancel,
+		 struct admitted *a, struct vm_job_result *out)
+{
+	const Ktstr__VmSpec *s = job->spec;
+	const Ktstr__Topology *t = s->topology;
+	uint64_t vcpus = t ? (uint64_t)t->llcs * t->cores_per_llc * t->threads_per_core : 0;
+	bool perf = s->has_performance_mode && s->performance_mode;
+	char err[sizeof(out->error)];
+	unsigned k = 0;
+	int ret;
+
+	a->spec = *s;
+	a->pins = NULL;
+	ret = hostres_vm_acquire(hr, vcpus > UINT32_MAX ? 0 : (unsigned)vcpus, perf, s->memory_mb,
+				 &cancel->requested, &a->vm, err, sizeof(err));
+	if (ret) {
+		snprintf(out->error, sizeof(out->error), "%s", err);
+		out->infra = true;
+		return ret;
+	}
+	if (!perf)
+		return 0;
+	/* vCPU i on the i-th CPU of the LLCs, the service CPU after them
+	 * (hostres_place_whole_llcs gives at least vcpus + 1). */
+	a->pins = calloc(vcpus + 1, sizeof(*a->pins));
+	if (!a->pins) {
+		hostres_vm_release(hr, &a->vm);
+		snprintf(out->error, sizeof(out->error), "%s: out of memory", job->label);
+		out->infra = true;
+		return -ENOMEM;
+	}
+	for (unsigned c = 0; c < HOSTRES_MAX_CPUS && k <= vcpus; c++)
+		if (cpuset_has(&a->vm.cpus, c))
+			a->pins[k++] = c;
+	a->spec.n_pin_cpus = vcpus;
+	a->spec.pin_cpus = a->pins;
+	a->spec.has_service_cpu = 1;
+	a->spec.service_cpu = a->pins[vcpus];
+	return 0;
+}
+
 static int worker_backend_run(struct vm_backend *b, const struct vm_job *job,
 			      struct vm_cancel *cancel, struct vm_job_result *out)
 {
 	const struct vm_backend_worker_cfg *cfg = b->ctx;
+	struct hostres *hr = cfg ? cfg->hostres : NULL;
+	struct admitted a;
 	struct worker_fds fds = { .kernel_fd = job->kernel_fd, .initrd_fd = job->initrd_fd,
 				  .stdin_fd = job->stdin_fd, .stdout_fd = job->stdout_fd };
 	struct worker_client_opts o = {
@@ -35,7 +91,16 @@ static int worker_backend_run(struct vm_backend *b, const struct vm_job *job,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = worker_run_vm(job->spec, &fds, &o, &wo);
+	if (hr) {
+		if (admit(hr, job, cancel, &a, out))
+			return 0;
+		o.affinity = a.vm.pinned ? &a.vm.affinity : NULL;
+	}
+	ret = worker_run_vm(hr ? &a.spec : job->spec, &fds, &o, &wo);
+	if (hr) {
+		hostres_vm_release(hr, &a.vm);
+		free(a.pins);
+	}
 	if (ret) {
 		snprintf(out->error, sizeof(out->error), "could not start a VM worker for %s: %s",
 			 job->label, strerror(-ret));

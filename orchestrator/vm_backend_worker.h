@@ -5,9 +5,16 @@
 
 #include "vm_backend.h"
 
+struct hostres;
+
 struct vm_backend_worker_cfg {
 	const char *worker_path; /* NULL = worker_client's default lookup */
 	bool quiet_workers;	 /* send worker logs to /dev/null */
+	/* The run's host-wide reservation (hostres.h), registered, borrowed:
+	 * each VM is admitted first (guest RAM; performance mode's whole
+	 * LLCs, which replace the spec's pins) and its worker pinned. NULL =
+	 * none: the worker inherits our CPUs and the spec is sent as given. */
+	struct hostres *hostres;
 };
 
 /* cfg must outlive b. */

@@ -114,6 +114,13 @@ struct wc_run {
 	char why[512];
 };
 
+/* spawn's child_hook: runs between fork and exec (async-signal-safe: one
+ * syscall). The threads the worker and QEMU start inherit the mask. */
+static int pin_child(void *arg)
+{
+	return sched_setaffinity(0, sizeof(cpu_set_t), arg) ? -errno : 0;
+}
+
 static int wc_spawn(struct wc_run *w)
 {
 	char path[4096], logenv[64];
@@ -144,11 +151,14 @@ static int wc_spawn(struct wc_run *w)
 				 .stderr_fd = (w->o->stderr_fd == 0 || w->o->stderr_fd == -2)
 						      ? -2
 						      : w->o->stderr_fd,
-				 .new_pgrp = 0, .pdeathsig = SIGKILL };
+				 .new_pgrp = 0, .pdeathsig = SIGKILL,
+				 .child_hook = w->o->affinity ? pin_child : NULL,
+				 .child_hook_arg = (void *)w->o->affinity };
 	rc = ktstr_spawn(path, argv, &so, &w->pid);
 	close(sv[1]);
 	if (rc < 0) {
-		snprintf(w->why, sizeof(w->why), "exec %.400s: %s", path, strerror(-rc));
+		snprintf(w->why, sizeof(w->why), "exec %.400s%s: %s", path,
+			 w->o->affinity ? " (pinned to the reserved CPUs first)" : "", strerror(-rc));
 		synth(w->out, w->engine, rc, "start ktstr-vmm-worker", w->why,
 		      "build it (make) or point KTSTR_VMM_WORKER at it");
 		close(sv[0]);

@@ -6,6 +6,7 @@
 #ifndef KTSTR_ORCH_WORKER_CLIENT_H
 #define KTSTR_ORCH_WORKER_CLIENT_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +31,10 @@ struct worker_client_opts {
 	void *ctx;
 	/* When *stop becomes non-zero a StopVm is sent (once). May be NULL. */
 	volatile int *stop;
+	/* The CPUs the worker, and so its QEMU and vCPU threads, may run on,
+	 * set before it execs (the host reservation's, hostres.h); NULL =
+	 * inherit ours. Borrowed for the call. */
+	const cpu_set_t *affinity;
 };
 
 /* Fds handed to the worker; -1 = not sent. Owned by the caller, who may

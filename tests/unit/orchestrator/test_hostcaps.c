@@ -10,6 +10,7 @@
 
 #include <ktstr/util.h>
 
+#include "fakesys.h"
 #include "helpers.h"
 #include "hostcaps.h"
 #include "plan.h"
@@ -19,44 +20,22 @@ static char root[64];
 
 static void put(const char *rel, const char *text)
 {
-	char path[512], dir[512];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	cr_assert_eq(mkdir_p(dir, 0755), 0, "mkdir %s", dir);
-	FILE *f = fopen(path, "we");
-
-	cr_assert_not_null(f, "create %s", path);
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0, "write %s", path);
+	fakesys_put(root, rel, text);
 }
 
-/* cpu<c>/cache/index<i> with a level and a sharing list. */
 static void cache(unsigned c, int idx, int level, const char *shared)
 {
-	char rel[256], lv[8];
-
-	snprintf(lv, sizeof(lv), "%d\n", level);
-	snprintf(rel, sizeof(rel), "sys/devices/system/cpu/cpu%u/cache/index%d/level", c, idx);
-	put(rel, lv);
-	snprintf(rel, sizeof(rel), "sys/devices/system/cpu/cpu%u/cache/index%d/shared_cpu_list", c,
-		 idx);
-	put(rel, shared);
+	fakesys_cache(root, c, idx, level, shared);
 }
 
 static void setup_root(void)
 {
-	snprintf(root, sizeof(root), "/tmp/ktstr-hostcaps-XXXXXX");
-	cr_assert_not_null(mkdtemp(root));
+	fakesys_mkroot(root, sizeof(root), "hostcaps");
 }
 
 static void teardown_root(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	fakesys_rm(root);
 }
 
 TestSuite(hostcaps, .init = setup_root, .fini = teardown_root);
