@@ -181,28 +181,37 @@ void images_free(struct image_set *is)
 	memset(is, 0, sizeof(*is));
 }
 
-static bool *needed_scheds(const struct suite *s, const struct plan *p)
+/* Which images (suite.h: struct suite, nimages) the kept variants boot. */
+static bool *needed_images(const struct suite *s, const struct plan *p)
 {
-	bool *need = calloc(s->nscheds ? s->nscheds : 1, sizeof(*need));
+	bool *need = calloc(s->nimages ? s->nimages : 1, sizeof(*need));
 
 	for (size_t i = 0; need && i < p->n; i++)
 		if (p->v[i].state == VAR_KEPT)
-			need[s->tests[p->v[i].test].sched] = true;
+			need[s->tests[p->v[i].test].image] = true;
 	return need;
+}
+
+static int resolve_needed(struct suite *s, const bool *need, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < s->nimages && !ret; i++)
+		if (need[i])
+			ret = scheduler_resolve(s, &s->scheds[suite_image_sched(s, i)], err, errlen);
+	return ret;
 }
 
 int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errlen)
 {
-	bool *need = needed_scheds(s, p);
-	int ret = 0;
+	bool *need = needed_images(s, p);
+	int ret;
 
 	if (!need) {
 		snprintf(err, errlen, "out of memory resolving schedulers");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < s->nscheds && !ret; i++)
-		if (need[i])
-			ret = scheduler_resolve(s, &s->scheds[i], err, errlen);
+	ret = resolve_needed(s, need, err, errlen);
 	free(need);
 	return ret;
 }
@@ -233,11 +242,29 @@ static bool any_need(const bool *need, size_t n)
 	return false;
 }
 
+/* The included files of image img (include_files.h). */
+static int check_includes(const struct suite *s, size_t img, const char *user, char *err,
+			  size_t errlen)
+{
+	const struct include_list *lists[4];
+	size_t nl = suite_image_lists(s, img, lists);
+	char what[300];
+	int ret = 0;
+
+	for (size_t l = 0; l < nl && !ret; l++)
+		for (size_t k = 0; k < lists[l]->n && !ret; k++) {
+			snprintf(what, sizeof(what), "%s file (for %s)", lists[l]->field,
+				 lists[l]->v[k].dest);
+			ret = check_readable(what, lists[l]->v[k].host, user, err, errlen);
+		}
+	return ret;
+}
+
 int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
 			  char *err, size_t errlen)
 {
 	char guest[PATH_MAX], bb[PATH_MAX], what[300];
-	bool *need = needed_scheds(s, p);
+	bool *need = needed_images(s, p);
 	bool any = false;
 	int ret = 0;
 
@@ -245,16 +272,21 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
 		snprintf(err, errlen, "out of memory checking the image inputs");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < s->npayloads && !ret && any_need(need, s->nscheds); i++) {
+	for (size_t i = 0; i < s->npayloads && !ret && any_need(need, s->nimages); i++) {
 		snprintf(what, sizeof(what), "payload '%s'", s->payloads[i].spec.name);
 		ret = check_readable(what, s->payloads[i].host_path, user, err, errlen);
 	}
-	for (size_t i = 0; i < s->nscheds && !ret; i++) {
+	for (size_t i = 0; i < s->nimages && !ret; i++) {
+		const struct sched_def *sd = &s->scheds[suite_image_sched(s, i)];
+
 		any |= need[i];
-		if (!need[i] || !s->scheds[i].resolved_path)
+		if (!need[i])
 			continue;
-		snprintf(what, sizeof(what), "scheduler '%s' binary", s->scheds[i].name);
-		ret = check_readable(what, s->scheds[i].resolved_path, user, err, errlen);
+		ret = check_includes(s, i, user, err, errlen);
+		if (ret || !sd->resolved_path)
+			continue;
+		snprintf(what, sizeof(what), "scheduler '%s' binary", sd->name);
+		ret = check_readable(what, sd->resolved_path, user, err, errlen);
 	}
 	free(need);
 	if (ret || !any)
@@ -295,54 +327,58 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	need = calloc(s->nscheds, sizeof(*need));
-	imgs = calloc(s->nscheds, sizeof(*imgs));
-	out->fds = malloc(s->nscheds * sizeof(*out->fds));
-	out->sandboxed = malloc(s->nscheds * sizeof(*out->sandboxed));
-	out->landlock = malloc(s->nscheds * sizeof(*out->landlock));
-	out->uncompressed = calloc(s->nscheds ? s->nscheds : 1, sizeof(*out->uncompressed));
+	need = needed_images(s, p);
+	imgs = calloc(s->nimages, sizeof(*imgs));
+	out->fds = malloc(s->nimages * sizeof(*out->fds));
+	out->sandboxed = malloc(s->nimages * sizeof(*out->sandboxed));
+	out->landlock = malloc(s->nimages * sizeof(*out->landlock));
+	out->uncompressed = calloc(s->nimages ? s->nimages : 1, sizeof(*out->uncompressed));
 	out->imgs_ = imgs;
-	out->n = s->nscheds;
+	out->n = s->nimages;
 	if (!need || !imgs || !out->fds || !out->sandboxed || !out->landlock || !out->uncompressed) {
 		free(need);
 		images_free(out);
 		snprintf(err, errlen, "out of memory planning images");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < s->nscheds; i++) {
+	for (size_t i = 0; i < s->nimages; i++) {
 		out->fds[i] = -1;
 		out->sandboxed[i] = -1;
 		out->landlock[i] = -1;
 		imgs[i].fd = -1;
 	}
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].state == VAR_KEPT)
-			need[s->tests[p->v[i].test].sched] = true;
-	for (size_t i = 0; i < s->nscheds && !ret; i++)
-		if (need[i])
-			ret = scheduler_resolve(s, &s->scheds[i], err, errlen);
+	ret = resolve_needed(s, need, err, errlen);
 	if (!ret)
 		ret = guest_binary_path(guest, sizeof(guest), err, errlen);
 	if (!ret)
 		ret = busybox_path(bb, sizeof(bb), err, errlen);
 	if (ret)
 		goto out;
-	for (size_t i = 0; i < s->nscheds && !ret; i++) {
+	for (size_t i = 0; i < s->nimages && !ret; i++) {
+		const struct sched_def *sd = &s->scheds[suite_image_sched(s, i)];
 		Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
 		Ktstr__FileSpec bbspec = KTSTR__FILE_SPEC__INIT;
-		Ktstr__FileSpec pspec[KTSTR_PAYLOAD_MAX];
-		Ktstr__FileSpec *files[1 + KTSTR_PAYLOAD_MAX] = { &bbspec };
+		Ktstr__FileSpec pspec[KTSTR_PAYLOAD_MAX + INCLUDE_MAX_FILES];
+		Ktstr__FileSpec *files[1 + KTSTR_PAYLOAD_MAX + INCLUDE_MAX_FILES] = { &bbspec };
+		const struct include_list *lists[4];
+		size_t nl = suite_image_lists(s, i, lists), np = 0;
+		char label[300];
 		uint64_t t0;
 
 		if (!need[i])
 			continue;
+		if (i < s->nscheds)
+			snprintf(label, sizeof(label), "scheduler %s", sd->name);
+		else
+			snprintf(label, sizeof(label), "scheduler %s + include_files of test %s",
+				 sd->name, s->tests[s->image_test[i - s->nscheds]].name);
 		if (bcp->pid < 0) {
 			ret = builder_client_start(bcp, &bo, err, errlen);
 			if (ret)
 				break;
 		}
 		req.init_path = guest;
-		req.scheduler_path = s->scheds[i].resolved_path;
+		req.scheduler_path = sd->resolved_path;
 		bbspec.host_path = bb;
 		bbspec.guest_path = "/bin/busybox";
 		bbspec.has_resolve_libs = 1;
@@ -354,11 +390,20 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 		 * for all its tests, and a suite without them builds the image
 		 * it always did. */
 		for (size_t k = 0; k < s->npayloads && k < KTSTR_PAYLOAD_MAX; k++) {
-			ktstr__file_spec__init(&pspec[k]);
-			pspec[k].host_path = s->payloads[k].host_path;
-			pspec[k].guest_path = s->payloads[k].spec.path;
-			files[req.n_files++] = &pspec[k];
+			ktstr__file_spec__init(&pspec[np]);
+			pspec[np].host_path = s->payloads[k].host_path;
+			pspec[np].guest_path = s->payloads[k].spec.path;
+			files[req.n_files++] = &pspec[np++];
 		}
+		/* Included files the same way (include_files.h: the suite read
+		 * checked that one image holds at most INCLUDE_MAX_FILES). */
+		for (size_t l = 0; l < nl; l++)
+			for (size_t k = 0; k < lists[l]->n && np < ARRAY_SIZE(pspec); k++) {
+				ktstr__file_spec__init(&pspec[np]);
+				pspec[np].host_path = lists[l]->v[k].host;
+				pspec[np].guest_path = lists[l]->v[k].dest;
+				files[req.n_files++] = &pspec[np++];
+			}
 		req.files = files;
 		req.has_compression = 1;
 		req.compression = compression;
@@ -374,12 +419,12 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 				 * unless the user said so. */
 				snprintf(err, errlen,
 					 "initramfs builder ran UNSANDBOXED (BuildOk.sandboxed=false) "
-					 "for scheduler %s although --insecure-no-sandbox was not "
+					 "for the %s image although --insecure-no-sandbox was not "
 					 "given: its confinement (seccomp, namespaces, capability "
 					 "drop) is missing; check its log above, fix the host "
 					 "(docs/security.md, \"Host support\") or pass "
 					 "--insecure-no-sandbox",
-					 s->scheds[i].name);
+					 label);
 				ret = -EPERM;
 				break;
 			}
@@ -387,8 +432,8 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 			out->uncompressed[i] = imgs[i].ok->has_uncompressed_size
 						       ? imgs[i].ok->uncompressed_size
 						       : 0;
-			kinfo("image for scheduler %s: %llu bytes (%s), %s in %llums%s",
-			      s->scheds[i].name, (unsigned long long)imgs[i].ok->image_size,
+			kinfo("image for %s: %llu bytes (%s), %s in %llums%s",
+			      label, (unsigned long long)imgs[i].ok->image_size,
 			      compression_name(compression), imgs[i].ok->key,
 			      (unsigned long long)(ktstr_now_ms() - t0),
 			      conf ? "" : " (builder UNSANDBOXED)");

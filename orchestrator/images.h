@@ -1,6 +1,8 @@
-/* Base initramfs images for a run: one per distinct scheduler binary
- * (ktstr-guest as /init + the scheduler + busybox), each built once by
- * ktstr-initramfs-builder and shared by every VM that needs it. */
+/* Base initramfs images for a run, indexed as struct suite's nimages: one
+ * per scheduler (ktstr-guest as /init + the scheduler + busybox + payloads
+ * + included files) and one per test with include_files of its own, each
+ * built once by ktstr-initramfs-builder and shared by every VM that boots
+ * it. */
 #ifndef KTSTR_ORCH_IMAGES_H
 #define KTSTR_ORCH_IMAGES_H
 
@@ -26,12 +28,12 @@ int guest_binary_path(char *buf, size_t len, char *err, size_t errlen);
 int busybox_path(char *buf, size_t len, char *err, size_t errlen);
 
 struct image_set {
-	int *fds;	/* per scheduler index: sealed memfd or -1; owned */
-	int *sandboxed;	/* per scheduler index: BuildOk.sandboxed 1/0, -1 = not built */
-	int *landlock;	/* per scheduler index: BuildOk.landlock 1/0, -1 = not built */
-	uint64_t *uncompressed;	/* per scheduler index: BuildOk.uncompressed_size, 0 = none */
-	size_t n;
-	void *imgs_;	/* struct builder_image per scheduler */
+	int *fds;	/* per image index: sealed memfd or -1; owned */
+	int *sandboxed;	/* per image index: BuildOk.sandboxed 1/0, -1 = not built */
+	int *landlock;	/* per image index: BuildOk.landlock 1/0, -1 = not built */
+	uint64_t *uncompressed;	/* per image index: BuildOk.uncompressed_size, 0 = none */
+	size_t n;	/* suite->nimages */
+	void *imgs_;	/* struct builder_image per image */
 };
 
 /* Resolve the scheduler binary of every kept variant (before privileges
@@ -39,7 +41,7 @@ struct image_set {
  * or -ENOENT/-errno with err set. */
 int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errlen);
 /* Check the dropped user can read what the builder packs (resolved
- * schedulers, ktstr-guest, busybox). user names it in messages. Returns 0
+ * schedulers, payloads, included files, ktstr-guest, busybox). user names it in messages. Returns 0
  * or -EACCES with err saying which file and what to do. */
 int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
 			  char *err, size_t errlen);

@@ -2,12 +2,22 @@
 
 #include <string.h>
 
+/* The reference's fixed flag for a scheduler's config_file: a scheduler
+ * that reads its configuration under another flag gets the file through
+ * include_files and the flag through sched_args. */
+#define SCHED_CONFIG_ARG "--config"
+
 int merge_sched_args(const struct sched_def *sd, const struct test_def *t, uint32_t profile,
 		     struct strv *out)
 {
 	int ret = 0;
 
-	if (sd->cgroup_parent) {
+	if (sd->config.n) {
+		ret = strv_push(out, SCHED_CONFIG_ARG);
+		if (!ret)
+			ret = strv_push(out, sd->config.v[0].dest);
+	}
+	if (!ret && sd->cgroup_parent) {
 		ret = strv_push(out, "--cell-parent-cgroup");
 		if (!ret)
 			ret = strv_push(out, sd->cgroup_parent);

@@ -10,9 +10,10 @@
 #include "suite.h"
 #include "worker.pb-c.h"
 
-/* Scheduler command line: --cell-parent-cgroup P (when cgroup_parent), then
- * sched_args, then the test's extra_sched_args, then the args of each active
- * flag in declaration order. Appends to out. */
+/* Scheduler command line, the one place it is assembled: --config PATH
+ * (when config_file: the file's guest path), then --cell-parent-cgroup P
+ * (when cgroup_parent), then sched_args, then the test's extra_sched_args,
+ * then the args of each active flag in declaration order. Appends to out. */
 int merge_sched_args(const struct sched_def *sd, const struct test_def *t, uint32_t profile,
 		     struct strv *out);
 

@@ -166,7 +166,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	job.label = v->name;
 	job.spec = &h.vm;
 	job.kernel_fd = cfg->kernel_fds ? cfg->kernel_fds[v->kernel] : -1;
-	job.initrd_fd = cfg->initrd_fds[t->sched];
+	job.initrd_fd = cfg->initrd_fds[t->image];
 	job.stdin_fd = job.stdout_fd = -1;
 	ret = cfg->backend->run(cfg->backend, &job, &st->slots[slot], &res);
 	if (npins)
@@ -304,11 +304,11 @@ static int make_records(const struct runner_cfg *cfg, struct runner_state *st, s
 		}
 		st->recs[n].builder_sandboxed =
 			v->state == VAR_KEPT && cfg->image_sandboxed
-				? cfg->image_sandboxed[cfg->suite->tests[v->test].sched]
+				? cfg->image_sandboxed[cfg->suite->tests[v->test].image]
 				: -1;
 		st->recs[n].builder_landlock =
 			v->state == VAR_KEPT && cfg->image_landlock
-				? cfg->image_landlock[cfg->suite->tests[v->test].sched]
+				? cfg->image_landlock[cfg->suite->tests[v->test].image]
 				: -1;
 		st->recs[n++].vidx = i;
 	}

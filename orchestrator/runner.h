@@ -23,11 +23,11 @@ struct runner_cfg {
 	 * settings.kernel_layout is ignored: these replace it per VM. */
 	const int *kernel_fds;
 	const Ktstr__GuestKernelLayout *const *kernel_layouts;
-	const int *initrd_fds;	/* per scheduler index; borrowed; -1 = none */
-	/* per scheduler index: BuildOk.sandboxed of its image (1/0, -1
+	const int *initrd_fds;	/* per image index (suite.h); borrowed; -1 = none */
+	/* per image index: BuildOk.sandboxed of the image (1/0, -1
 	 * unknown); NULL = unknown for all. Copied into each record. */
 	const int *image_sandboxed;
-	/* per scheduler index: BuildOk.landlock (1/0, -1 unknown); NULL = unknown */
+	/* per image index: BuildOk.landlock (1/0, -1 unknown); NULL = unknown */
 	const int *image_landlock;
 	unsigned workers;	/* concurrent VMs, >= 1 */
 	unsigned retries;	/* extra attempts for a failed test */

@@ -162,9 +162,9 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	free(gs);
 	if (ret)
 		goto err;
-	if (rs->base_uncompressed && rs->base_uncompressed[t->sched]) {
+	if (rs->base_uncompressed && rs->base_uncompressed[t->image]) {
 		h->vm.has_initrd_uncompressed_size = 1;
-		h->vm.initrd_uncompressed_size = rs->base_uncompressed[t->sched] + suflen;
+		h->vm.initrd_uncompressed_size = rs->base_uncompressed[t->image] + suflen;
 	}
 	ret = spec_compress_suffix(rs->compression, &h->suffix, &suflen);
 	if (ret)

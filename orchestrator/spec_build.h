@@ -29,9 +29,9 @@ struct run_settings {
 	 * newer kernels stop only at the base's zero padding; an LZ4 suffix
 	 * unpacks on both. */
 	Ktstr__Compression compression;
-	/* BuildOk.uncompressed_size of each scheduler's base image (indexed
-	 * like suite->scheds; borrowed; NULL or 0 = unknown, the worker then
-	 * estimates): the worker's memory floor counts the unpacked size. */
+	/* BuildOk.uncompressed_size of each base image (indexed like the
+	 * suite's images, suite.h; borrowed; NULL or 0 = unknown, the worker
+	 * then estimates): the worker's memory floor counts the unpacked size. */
 	const uint64_t *base_uncompressed;
 	/* The host-side monitor's view of the variant's kernel (derived once
 	 * per kernel from its vmlinux; the runner sets it per VM from

@@ -13,6 +13,7 @@
 
 #include "guest.pb-c.h"
 #include "expect.h"
+#include "include_files.h"
 
 #define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
 
@@ -65,6 +66,10 @@ struct sched_def {
 	struct ktstr_topo topo;	/* default 1,1,2,1 */
 	Ktstr__AssertSpec asserts; /* overrides only (has_* set) */
 	struct topo_constraints cons;
+	/* Packed into its image and every image of its tests (include_files.h);
+	 * config (0 or 1 file, at INCLUDE_DIR/BASENAME) also goes first on its
+	 * command line as --config PATH (merge.h). */
+	struct include_list includes, config;
 	unsigned line;
 };
 
@@ -84,6 +89,9 @@ struct test_def {
 	 * (VmSpec.performance_mode); needs vCPUs + 1 host CPUs. */
 	bool performance_mode;
 	struct expect_failure xfail;	/* expect_failure: (expect.h); owned */
+	/* include_files of its own: they make the test an image of its own. */
+	struct include_list includes;
+	size_t image;		  /* the image it boots (suite_image_sched) */
 	unsigned line;
 };
 
@@ -107,6 +115,13 @@ struct suite {
 	size_t nscheds;
 	struct test_def *tests;
 	size_t ntests;
+	struct include_list includes;	/* suite-level: in every image */
+	/* Images a run may build (images.h): 0..nscheds-1 are the schedulers'
+	 * own (payloads, the suite's and the scheduler's include_files and
+	 * config_file); each later one belongs to one test with include_files
+	 * of its own (image_test[i - nscheds]), and adds them. */
+	size_t nimages;
+	size_t *image_test;
 };
 
 /* Read and validate a suite file. On error returns -errno and writes a
@@ -119,5 +134,11 @@ void suite_free(struct suite *s);
 
 /* The built-in EEVDF scheduler is index 0 of every suite, named "eevdf". */
 #define SUITE_EEVDF 0
+
+/* The scheduler whose binary image img carries (suite_image.c). */
+size_t suite_image_sched(const struct suite *s, size_t img);
+/* The include lists image img packs, in order (suite, scheduler, its
+ * config_file, the test's own); returns how many were stored in out. */
+size_t suite_image_lists(const struct suite *s, size_t img, const struct include_list *out[4]);
 
 #endif

@@ -28,6 +28,14 @@ static void dump_strv(FILE *f, const char *label, const struct strv *sv)
 	fputc('\n', f);
 }
 
+/* Where each included file lands (include_files.h). */
+static void dump_includes(FILE *f, const char *indent, const struct include_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(f, "%s%s %s <- %s (%llu bytes)\n", indent, l->field, l->v[i].dest,
+			l->v[i].host, (unsigned long long)l->v[i].size);
+}
+
 static void dump_pb(FILE *f, const char *label, const ProtobufCMessage *m)
 {
 	struct strbuf sb = { 0 };
@@ -39,6 +47,7 @@ static void dump_pb(FILE *f, const char *label, const ProtobufCMessage *m)
 
 int suite_dump(FILE *f, const struct suite *s)
 {
+	dump_includes(f, "", &s->includes);
 	for (size_t i = 0; i < s->nscheds; i++) {
 		const struct sched_def *sd = &s->scheds[i];
 		char topo[32];
@@ -61,6 +70,8 @@ int suite_dump(FILE *f, const struct suite *s)
 		if (!merge_cmdline(sd, &cmd) && cmd.n)
 			dump_strv(f, "cmdline", &cmd);
 		strv_free(&cmd);
+		dump_includes(f, "  ", &sd->config);
+		dump_includes(f, "  ", &sd->includes);
 	}
 	for (size_t i = 0; i < s->ntests; i++) {
 		const struct test_def *t = &s->tests[i];
@@ -84,6 +95,9 @@ int suite_dump(FILE *f, const struct suite *s)
 			c.requires_smt ? "required" : "any");
 		merge_asserts(sd, t, &as);
 		dump_pb(f, "asserts", &as.base);
+		if (t->image != t->sched)
+			fprintf(f, "  image %zu (its own)\n", t->image);
+		dump_includes(f, "  ", &t->includes);
 		if (!profiles_generate(sd, t->required_mask, t->excluded_mask, &masks, &n)) {
 			for (size_t m = 0; m < n; m++) {
 				struct strv args = { 0 };

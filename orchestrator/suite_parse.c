@@ -25,19 +25,21 @@
 
 #define SUITE_FILE_MAX (16u << 20)
 
-static const char *const top_keys[] = { "name", "schedulers", "tests", "payloads", NULL };
+static const char *const top_keys[] = { "name", "schedulers", "tests", "payloads",
+					"include_files", NULL };
 static const char *const payload_keys[] = { "path", "args", NULL };
 static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
-					  "constraints",   "attach_timeout_ms", "watchdog_timeout", NULL };
+					  "constraints",   "attach_timeout_ms", "watchdog_timeout",
+					  "include_files", "config_file", NULL };
 static const char *const flag_keys[] = { "name", "args", "requires", NULL };
 static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
 					 "scenario",	     "duration",	"asserts",
 					 "extra_sched_args", "required_flags",	"excluded_flags",
 					 "constraints",	     "requires_smt",	"memory_mb",
 					 "timeout",	     "performance_mode", "expect_failure",
-					 "watchdog_timeout", NULL };
+					 "watchdog_timeout", "include_files", NULL };
 static const char *const cons_keys[] = { "min_numa_nodes", "max_numa_nodes", "min_llcs",
 					 "max_llcs",	   "min_cpus",	     "max_cpus",
 					 "requires_smt",   NULL };
@@ -60,6 +62,8 @@ static void sched_free(struct sched_def *sd)
 	strv_free(&sd->kargs);
 	free(sd->cgroup_parent);
 	strv_free(&sd->sched_args);
+	include_list_free(&sd->includes);
+	include_list_free(&sd->config);
 }
 
 static void test_free(struct test_def *t)
@@ -69,6 +73,7 @@ static void test_free(struct test_def *t)
 		protobuf_c_message_free_unpacked(&t->scenario->base, NULL);
 	strv_free(&t->extra_sched_args);
 	expect_free(&t->xfail);
+	include_list_free(&t->includes);
 }
 
 void suite_free(struct suite *s)
@@ -87,6 +92,8 @@ void suite_free(struct suite *s)
 	}
 	free(s->payloads);
 	free(s->pspecs);
+	include_list_free(&s->includes);
+	free(s->image_test);
 	free(s->scheds);
 	free(s->tests);
 	free(s->path);
@@ -403,7 +410,39 @@ static int parse_flags(struct ys_ctx *c, const struct ynode *n, struct sched_def
 	return 0;
 }
 
-static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched_def *sd)
+/* include_files and config_file of scheduler sd: in its image with the
+ * suite's, and in every image of its tests. config_file needs a process to
+ * hand --config to. */
+static int parse_sched_includes(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
+				struct sched_def *sd)
+{
+	const struct ynode *v;
+	struct include_acc *acc = calloc(1, sizeof(*acc));
+	int ret;
+
+	if (!acc)
+		return -ENOMEM;
+	snprintf(acc->whose, sizeof(acc->whose), "the image of scheduler '%s'", sd->name);
+	ret = include_acc_add_list(c, acc, &s->includes);
+	if (!ret && (v = ymap_get(n, "include_files")))
+		ret = include_parse(c, v, s->dir, acc, &sd->includes);
+	if (!ret && (v = ymap_get(n, "config_file"))) {
+		if (sd->kind != SCHED_BIN_NAME && sd->kind != SCHED_BIN_PATH)
+			ret = ys_fail(c, map_key(n, "config_file"),
+				      "config_file: scheduler '%s' has %s, so no scheduler process "
+				      "would get --config; give it a binary, or use include_files",
+				      sd->name,
+				      sd->kind == SCHED_BIN_NONE ? "binary: none (EEVDF)"
+								 : "a kernel_builtin binary");
+		else
+			ret = include_parse_config(c, v, s->dir, acc, &sd->config);
+	}
+	free(acc);
+	return ret;
+}
+
+static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
+			   struct sched_def *sd)
 {
 	const struct ynode *v;
 	struct topo_override o = { 1, 1, 2, 1 };
@@ -422,6 +461,8 @@ static int parse_scheduler(struct ys_ctx *c, const struct ynode *n, struct sched
 	if ((ret = parse_binary(c, v, sd)))
 		return ret;
 	if ((v = ymap_get(n, "ops_name")) && (ret = ys_str(c, v, "ops_name", &sd->ops_name)))
+		return ret;
+	if ((ret = parse_sched_includes(c, n, s, sd)))
 		return ret;
 	/* Some loaders take long to attach under emulation (scx_pair creates
 	 * thousands of maps); the guest waits this long for state "enabled". */
@@ -739,6 +780,48 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 	return 0;
 }
 
+/* A test's own include_files: with the suite's and its scheduler's they
+ * make an image of its own (suite.h: struct suite, nimages); without them
+ * it boots its scheduler's. */
+static int parse_test_includes(struct ys_ctx *c, const struct ynode *n, struct suite *s,
+			       struct test_def *t)
+{
+	const struct ynode *v = ymap_get(n, "include_files");
+	const struct sched_def *sd = &s->scheds[t->sched];
+	struct include_acc *acc;
+	int ret;
+
+	t->image = t->sched;
+	if (!v)
+		return 0;
+	if (s->nimages - s->nscheds >= INCLUDE_MAX_TEST_IMAGES)
+		return ys_fail(c, map_key(n, "include_files"),
+			       "include_files: test '%s' would be the %zuth test with include_files "
+			       "of its own, more than the %d a suite may have (each is an image "
+			       "built and held for the whole run); move shared files to the "
+			       "suite's or the scheduler's include_files",
+			       t->name, s->nimages - s->nscheds + 1, INCLUDE_MAX_TEST_IMAGES);
+	if (!s->image_test &&
+	    !(s->image_test = calloc(INCLUDE_MAX_TEST_IMAGES, sizeof(*s->image_test))))
+		return -ENOMEM;
+	if (!(acc = calloc(1, sizeof(*acc))))
+		return -ENOMEM;
+	snprintf(acc->whose, sizeof(acc->whose), "the image of test '%s'", t->name);
+	ret = include_acc_add_list(c, acc, &s->includes);
+	if (!ret)
+		ret = include_acc_add_list(c, acc, &sd->includes);
+	if (!ret)
+		ret = include_acc_add_list(c, acc, &sd->config);
+	if (!ret)
+		ret = include_parse(c, v, s->dir, acc, &t->includes);
+	free(acc);
+	if (ret)
+		return ret;
+	s->image_test[s->nimages - s->nscheds] = (size_t)(t - s->tests);
+	t->image = s->nimages++;
+	return 0;
+}
+
 static int cmp_name_idx(const void *a, const void *b, void *arr)
 {
 	const struct test_def *t = arr;
@@ -876,6 +959,19 @@ static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite 
 	/* Before the tests: their ops name these. */
 	if (ymap_get(root, "payloads") && (ret = parse_payloads(c, ymap_get(root, "payloads"), s)))
 		return ret;
+	/* Before the schedulers: every image carries these. */
+	if (ymap_get(root, "include_files")) {
+		struct include_acc *acc = calloc(1, sizeof(*acc));
+
+		if (!acc)
+			return -ENOMEM;
+		snprintf(acc->whose, sizeof(acc->whose),
+			 "every image (the suite's include_files go into all of them)");
+		ret = include_parse(c, ymap_get(root, "include_files"), s->dir, acc, &s->includes);
+		free(acc);
+		if (ret)
+			return ret;
+	}
 	s->scheds = calloc(1 + (scheds ? scheds->n : 0), sizeof(*s->scheds));
 	s->tests = calloc(tests->n ? tests->n : 1, sizeof(*s->tests));
 	if (!s->scheds || !s->tests)
@@ -891,7 +987,7 @@ static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite 
 	for (size_t i = 0; scheds && i < scheds->n; i++) {
 		struct sched_def *sd = &s->scheds[s->nscheds];
 
-		ret = parse_scheduler(c, scheds->items[i], sd);
+		ret = parse_scheduler(c, scheds->items[i], s, sd);
 		s->nscheds++; /* counted even on failure so suite_free frees it */
 		if (ret)
 			return ret;
@@ -903,9 +999,12 @@ static int suite_build(struct ys_ctx *c, const struct ynode *root, struct suite 
 						      : "scheduler '%s' defined twice",
 					       sd->name);
 	}
+	s->nimages = s->nscheds;
 	for (size_t i = 0; i < tests->n; i++) {
 		ret = parse_test(c, tests->items[i], s, &s->tests[s->ntests]);
 		s->ntests++;
+		if (!ret)
+			ret = parse_test_includes(c, tests->items[i], s, &s->tests[s->ntests - 1]);
 		if (ret)
 			return ret;
 	}
