@@ -14,6 +14,16 @@
 
 #define KERNEL_MIRRORS_MAX 8
 
+/* fetch's and build's status: bad input 2, a stop 130, anything else 3. */
+static int exit_of(int r)
+{
+	if (r == -EINVAL)
+		return EXIT_USAGE;
+	if (r)
+		return stop_signal() ? EXIT_INTERRUPTED : EXIT_INFRA;
+	return 0;
+}
+
 int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -161,21 +171,10 @@ int cmd_kernel(const struct global_opts *g, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		bo.force = fo.force;
-		r = kernel_build(&bo, stdout);
-		if (r == -EINVAL)
-			return EXIT_USAGE;
-		if (r)
-			return stop_signal() ? EXIT_INTERRUPTED : EXIT_INFRA;
-		return 0;
+		return exit_of(kernel_build(&bo, stdout));
 	}
-	if (!strcmp(sub, "fetch")) {
-		r = kernel_fetch(&fo, stdout);
-		if (r == -EINVAL)
-			return EXIT_USAGE;
-		if (r)
-			return stop_signal() ? EXIT_INTERRUPTED : EXIT_INFRA;
-		return 0;
-	}
+	if (!strcmp(sub, "fetch"))
+		return exit_of(kernel_fetch(&fo, stdout));
 	if (!strcmp(sub, "list"))
 		return kcache_list(stdout) ? EXIT_USAGE : 0;
 	if (!strcmp(sub, "path")) {

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <ktstr/util.h>
 
 #include "pathjoin.h"
+#include "proc_run.h"
 #include "stop.h"
 
 #define LINE_MAX_BYTES 4096u
@@ -84,6 +84,23 @@ static int feed(const char *buf, size_t n, struct strbuf *line, kbuild_line_fn o
 	return 0;
 }
 
+/* Where kbuild_run's output goes: whole into out, or line by line. */
+struct run_sink {
+	struct strbuf *out;
+	struct strbuf *line;
+	kbuild_line_fn on_line;
+	void *ctx;
+};
+
+static int run_sink(void *ctx, const char *buf, size_t n)
+{
+	struct run_sink *rs = ctx;
+
+	if (rs->out)
+		return rs->out->len + n > RUN_OUT_MAX ? -EFBIG : sb_append(rs->out, buf, n);
+	return feed(buf, n, rs->line, rs->on_line, rs->ctx);
+}
+
 int kbuild_run(char *const argv[], int timeout_ms, kbuild_line_fn on_line, void *ctx,
 	       struct strbuf *out)
 {
@@ -120,39 +137,11 @@ int kbuild_run(char *const argv[], int timeout_ms, kbuild_line_fn on_line, void 
 	if (ret)
 		goto out;
 	stop_watch_child(pid, true); /* a stop ends the whole build at once */
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t left = (int64_t)(deadline - ktstr_now_ms());
-		char buf[65536];
-		ssize_t n;
+	{
+		struct run_sink rs = { .out = on_line ? NULL : out, .line = &line,
+				       .on_line = on_line, .ctx = ctx };
 
-		if (stop_signal()) {
-			ret = -EINTR;
-			break;
-		}
-		if (left <= 0) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&p, 1, (int)(left > 500 ? 500 : left)) < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		n = read(pfd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out && !on_line) {
-			if (out->len + (size_t)n > RUN_OUT_MAX || sb_append(out, buf, (size_t)n)) {
-				ret = -EFBIG;
-				break;
-			}
-		} else if ((ret = feed(buf, (size_t)n, &line, on_line, ctx))) {
-			break;
-		}
+		ret = proc_drain(pfd[0], deadline, true, run_sink, &rs);
 	}
 	if (line.len)
 		flush_line(&line, on_line, ctx);

@@ -29,6 +29,46 @@ static int find_tool(const char *name, char *buf, size_t len)
 	return -ENOENT;
 }
 
+int proc_drain(int fd, uint64_t deadline_ms, bool stoppable,
+	       int (*sink)(void *ctx, const char *buf, size_t n), void *ctx)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = (int64_t)(deadline_ms - ktstr_now_ms());
+		char buf[65536];
+		ssize_t n;
+		int r;
+
+		if (stoppable && stop_signal())
+			return -EINTR;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(left > 500 ? 500 : left)) < 0 && errno != EINTR)
+			return -errno;
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if ((r = sink(ctx, buf, (size_t)n)))
+			return r;
+	}
+}
+
+/* proc_run's sink: everything into out, bounded. */
+static int sink_out(void *ctx, const char *buf, size_t n)
+{
+	struct strbuf *out = ctx;
+
+	if (out->len + n > PROC_OUT_MAX)
+		return -EFBIG;
+	return sb_append(out, buf, n);
+}
+
 int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
 {
 	static char *env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
@@ -59,32 +99,8 @@ int proc_run(char *const argv[], int timeout_ms, struct strbuf *out, int quiet)
 			close(pfd[0]);
 		return ret;
 	}
-	while (pfd[0] >= 0) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t left = (int64_t)(deadline - ktstr_now_ms());
-		char buf[65536];
-		ssize_t n;
-
-		if (left <= 0) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		n = read(pfd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out->len + (size_t)n > PROC_OUT_MAX || sb_append(out, buf, (size_t)n)) {
-			ret = -EFBIG;
-			break;
-		}
-	}
+	if (pfd[0] >= 0)
+		ret = proc_drain(pfd[0], deadline, false, sink_out, out);
 	if (pfd[0] >= 0)
 		close(pfd[0]);
 	if (ret) {
