@@ -20,7 +20,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
 	-Iinclude -Isandbox -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-HOST_LIBS := -Wl,--as-needed -lnettle -lyaml -lbpf -lelf -lseccomp -lcap -llz4 -lzstd -llzma -lprotobuf-c -lz -lpthread -lm
+HOST_LIBS := -Wl,--as-needed -ljson-c -lnettle -lyaml -lbpf -lelf -lseccomp -lcap -llz4 -lzstd -llzma -lprotobuf-c -lz -lpthread -lm
 GUEST_LIBS := -lprotobuf-c -lz -lpthread -lm
 
 ifeq ($(SAN),1)

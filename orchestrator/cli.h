@@ -40,6 +40,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only);
 int cmd_shell(const struct global_opts *g, int argc, char **argv);
 int cmd_kernel(const struct global_opts *g, int argc, char **argv);
 int cmd_locks(const struct global_opts *g, int argc, char **argv);
+int cmd_merge(const struct global_opts *g, int argc, char **argv);
 void usage(FILE *f);
 
 #endif

@@ -27,6 +27,9 @@
 #include "preflight.h"
 #include "report.h"
 #include "runner.h"
+#include "shard_assign.h"
+#include "shard_env.h"
+#include "shard_info.h"
 #include "suite.h"
 #include "vm_backend_worker.h"
 
@@ -39,6 +42,9 @@ struct run_opts {
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
+	/* Where --partition came from, for the shard's --json element
+	 * (shard_info.h): "--partition K/N" or the CI engine's variables. */
+	char part_source[192];
 	/* Host-wide reservation (hostres.h, docs/farms.md): --cpu-cap (0 =
 	 * none) and --reserve-timeout; both start no VM in `list`. */
 	unsigned cpu_cap;
@@ -71,6 +77,33 @@ static int compression_parse(const char *s, Ktstr__Compression *out)
 		*out = KTSTR__COMPRESSION__COMPRESSION_LZ4;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+/* --partition K/N, or auto: the CI engine's variables (shard_env.h). */
+static int parse_partition(const char *arg, struct run_opts *o)
+{
+	struct shard_env se;
+	char err[1024];
+
+	if (strcmp(arg, "auto")) {
+		if (plan_parse_partition(arg, &o->plan.part_k, &o->plan.part_n)) {
+			fprintf(stderr, "ktstr-orch: --partition takes K/N with 1 <= K <= N <= %u, "
+					"or auto, got '%s'\n", SHARD_TOTAL_MAX, arg);
+			return -EINVAL;
+		}
+		snprintf(o->part_source, sizeof(o->part_source), "--partition %u/%u",
+			 o->plan.part_k, o->plan.part_n);
+		return 0;
+	}
+	if (shard_env_resolve(shard_getenv_process, NULL, &se, err, sizeof(err))) {
+		fprintf(stderr, "ktstr-orch: --partition auto: %s\n", err);
+		return -EINVAL;
+	}
+	o->plan.part_k = se.k;
+	o->plan.part_n = se.n;
+	snprintf(o->part_source, sizeof(o->part_source), "%s", se.source);
+	kinfo("--partition auto: shard %u of %u (%s)", se.k, se.n, se.source);
 	return 0;
 }
 
@@ -107,11 +140,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			o->plan.filter = optarg;
 			break;
 		case 'p':
-			if (plan_parse_partition(optarg, &o->plan.part_k, &o->plan.part_n)) {
-				fprintf(stderr, "ktstr-orch: --partition takes K/N with 1 <= K <= N, "
-						"got '%s'\n", optarg);
+			if (parse_partition(optarg, o))
 				return -EINVAL;
-			}
 			break;
 		case 'r':
 			if (parse_uint("--retries", optarg, 100, &v))
@@ -209,8 +239,8 @@ static int open_reports(const struct run_opts *o, const struct global_opts *g,
 	return 0;
 }
 
-static int write_reports(struct report_file rf[2], const struct suite *s, const struct plan *p,
-			 const struct test_record *recs, size_t n)
+static int write_reports(struct report_file rf[2], const struct run_opts *o, const struct suite *s,
+			 const struct plan *p, const struct test_record *recs, size_t n)
 {
 	int rc = 0;
 
@@ -221,6 +251,10 @@ static int write_reports(struct report_file rf[2], const struct suite *s, const 
 		if (!rf[which].path)
 			continue;
 		ret = which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
+		/* A shard's JSON says which shard of which plan it is, so
+		 * that merge can tell a missing shard from an empty one. */
+		if (!ret && which && p->part_n)
+			ret = shard_info_append(&sb, p, recs, n, o->part_source, s->path);
 		if (!ret)
 			ret = report_file_write(&rf[which], sb.buf ? sb.buf : "", sb.len);
 		if (ret) {
@@ -613,7 +647,7 @@ static int run_tests(struct run_ctx *c)
 			report_failure(stdout, c->s, &c->p, &recs[i]);
 	if (tot.failed)
 		putchar('\n');
-	if (write_reports(c->rf, c->s, &c->p, recs, nrecs))
+	if (write_reports(c->rf, &c->o, c->s, &c->p, recs, nrecs))
 		tot.infra++;
 	report_sandbox(stdout, recs, nrecs);
 	report_summary(stdout, &tot);

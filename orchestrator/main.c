@@ -33,7 +33,8 @@ void usage(FILE *f)
 	      "      --gauntlet            expand tests across topology presets x flag profiles\n"
 	      "      --budget SECS         greedy coverage selection within SECS\n"
 	      "      --filter SUBSTR       only variants whose name contains SUBSTR\n"
-	      "      --partition K/N       only shard K of N (stable hash of the variant name)\n"
+	      "      --partition K/N|auto  only shard K of N, balanced by estimated duration;\n"
+	      "                            auto: from the CI engine's variables (docs/farms.md)\n"
 	      "      --allow-empty         selecting no test is not an error (default: exit 2\n"
 	      "                            naming the closest test names)\n"
 	      "      --retries N           rerun a failed test up to N more times\n"
@@ -77,6 +78,9 @@ void usage(FILE *f)
 	      "  locks [--json] the runs holding CPUs or memory on this host: pid, command,\n"
 	      "                 CPUs, guest RAM, since ($KTSTR_LOCK_DIR, default\n"
 	      "                 /tmp/ktstr-locks)\n"
+	      "  merge [--json OUT] [--junit OUT] [--expect-shards N] FILE...\n"
+	      "                 one report from the --json files of a sharded run's shards;\n"
+	      "                 a shard no file carries is an infrastructure error (exit 3)\n"
 	      "\n"
 	      "exit status: 0 all passed, 1 test failures, 2 usage/suite errors,\n"
 	      "             3 infrastructure errors, 130 interrupted\n",
@@ -147,6 +151,9 @@ int main(int argc, char **argv)
 	/* locks only reads the shared lock directory: keeps its ids too. */
 	if (!strcmp(cmd, "locks"))
 		return cmd_locks(&g, argc, argv);
+	/* merge only reads result files and writes the merged ones. */
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(&g, argc, argv);
 	fprintf(stderr, "ktstr-orch: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

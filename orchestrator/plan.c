@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "merge.h"
 #include "profiles.h"
+#include "shard_assign.h"
 
 const char *variant_state_name(enum variant_state st)
 {
@@ -28,17 +30,6 @@ const char *variant_state_name(enum variant_state st)
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
 
-uint64_t plan_name_hash(const char *name)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 int plan_parse_partition(const char *s, uint32_t *k, uint32_t *n)
 {
 	char *end;
@@ -50,7 +41,7 @@ int plan_parse_partition(const char *s, uint32_t *k, uint32_t *n)
 		return -EINVAL;
 	s = end + 1;
 	b = strtoul(s, &end, 10);
-	if (errno || end == s || *end || b == 0 || a == 0 || a > b || b > 100000)
+	if (errno || end == s || *end || b == 0 || a == 0 || a > b || b > SHARD_TOTAL_MAX)
 		return -EINVAL;
 	*k = (uint32_t)a;
 	*n = (uint32_t)b;
@@ -208,35 +199,39 @@ static int make_name(struct variant *v, const struct suite *s, const struct plan
 	return 0;
 }
 
-/* Everything that does not depend on the other variants. fit: the
- * scenario's fit on v's gauntlet preset (NULL for a base run). */
-static void filter_one(const struct suite *s, const struct plan_opts *o, const struct plan *p,
-		       struct variant *v, struct preset_fit *fit)
+/* What depends on the suite and the options alone, never on the host, so
+ * that every shard of a job selects and weighs the same variants: the
+ * filter, the test's constraints, its scenario's fit on v's gauntlet
+ * preset (fit; NULL for a base run). */
+static void select_one(const struct suite *s, const struct plan_opts *o, struct variant *v,
+		       struct preset_fit *fit)
 {
-	const struct plan_kernel *k = &p->kernels[v->kernel];
 	const struct test_def *t = &s->tests[v->test];
 	const struct sched_def *sd = &s->scheds[t->sched];
-	bool base = v->preset == VARIANT_BASE_PRESET;
 	struct topo_constraints c = merge_constraints(sd, t);
 
 	if (o->filter && !strstr(v->name, o->filter)) {
 		set_reason(v, VAR_DROP_FILTER, "name does not contain '%s'", o->filter);
 		return;
 	}
-	if (o->part_n && plan_name_hash(v->name) % o->part_n != o->part_k - 1) {
-		set_reason(v, VAR_DROP_PARTITION, "in partition %u/%u",
-			   (unsigned)(plan_name_hash(v->name) % o->part_n) + 1, o->part_n);
-		return;
-	}
 	if (!check_constraints(&c, &v->topo, v)) {
-		if (base) /* the test's own topology breaks its constraints: say so, skip */
+		if (v->preset == VARIANT_BASE_PRESET) /* its own topology breaks them: say so, skip */
 			v->state = VAR_SKIP_HOST;
 		return;
 	}
-	if (fit && !scenario_fits(t, &v->topo, fit)) {
+	if (fit && !scenario_fits(t, &v->topo, fit))
 		set_reason(v, VAR_DROP_CONSTRAINT, "%s", fit->reason);
-		return;
-	}
+}
+
+/* This host and kernel, for a variant the selection and its shard kept. */
+static void check_one(const struct suite *s, const struct plan_opts *o, const struct plan *p,
+		      struct variant *v)
+{
+	const struct plan_kernel *k = &p->kernels[v->kernel];
+	const struct test_def *t = &s->tests[v->test];
+	const struct sched_def *sd = &s->scheds[t->sched];
+	bool base = v->preset == VARIANT_BASE_PRESET;
+
 	if (!check_host(&o->host, &v->topo, v, base ? VAR_SKIP_HOST : VAR_DROP_HOST))
 		return;
 	/* Performance mode pins every vCPU to a host CPU of its own plus one
@@ -301,7 +296,7 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 			v->topo = merge_topology(sd, t);
 			ret = make_name(v, s, p, NULL);
 			if (!ret)
-				filter_one(s, o, p, v, NULL);
+				select_one(s, o, v, NULL);
 		}
 		free(masks);
 		return ret;
@@ -321,7 +316,7 @@ static int expand_test(const struct suite *s, const struct plan_opts *o, uint32_
 				v->topo = presets[pi].topo;
 				ret = make_name(v, s, p, presets[pi].name);
 				if (!ret)
-					filter_one(s, o, p, v, &fit);
+					select_one(s, o, v, &fit);
 			}
 		}
 	}
@@ -466,6 +461,63 @@ out:
 	free(est);
 }
 
+/* FNV-1a 64, continued from h over len bytes. */
+static uint64_t fnv1a(uint64_t h, const void *buf, size_t len)
+{
+	for (const unsigned char *c = buf; len--; c++) {
+		h ^= *c;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Every variant the filter selected gets exactly one shard (docs/farms.md,
+ * "Shards"), weighed by the one estimate --budget uses; a variant the
+ * selection already dropped or skips costs nothing. Only what select_one
+ * decided counts, never the host, so every shard agrees. The fingerprint
+ * covers what the assignment depends on (names and weights, in plan
+ * order): shards whose fingerprints differ planned different runs. */
+static int apply_partition(const struct suite *s, const struct plan_opts *o, struct plan *p)
+{
+	struct shard_item *it = malloc((p->n ? p->n : 1) * sizeof(*it));
+	uint32_t *shard = malloc((p->n ? p->n : 1) * sizeof(*shard));
+	size_t *at = malloc((p->n ? p->n : 1) * sizeof(*at));
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t n = 0;
+	int ret = -ENOMEM;
+
+	if (!it || !shard || !at)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct variant *v = &p->v[i];
+		uint64_t ms;
+
+		if (v->state == VAR_DROP_FILTER)
+			continue;
+		ms = v->state == VAR_KEPT ? (uint64_t)llround(variant_est_secs(s, v) * 1000.0) : 0;
+		h = fnv1a(h, v->name, strlen(v->name) + 1);
+		h = fnv1a(h, &ms, sizeof(ms));
+		it[n] = (struct shard_item){ v->name, ms };
+		at[n++] = i;
+	}
+	p->fingerprint = h;
+	p->selected_all = n;
+	p->assigned = n;
+	ret = o->part_n ? shard_assign(it, n, o->part_n, shard) : 0;
+	for (size_t j = 0; !ret && o->part_n && j < n; j++) {
+		if (shard[j] == o->part_k - 1)
+			continue;
+		set_reason(&p->v[at[j]], VAR_DROP_PARTITION, "in partition %u/%u", shard[j] + 1,
+			   o->part_n);
+		p->assigned--;
+	}
+out:
+	free(it);
+	free(shard);
+	free(at);
+	return ret;
+}
+
 /* The last path component of id: of ".../KEY/vmlinux" (or bzImage,
  * vmlinuz*) the directory's name, which names the kernel; at most len-1
  * bytes, anything but [A-Za-z0-9._+-] made '_' so that a name stays one
@@ -556,6 +608,8 @@ int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p,
 		return -EINVAL;
 	}
 	p->nkernels = o->nkernels ? o->nkernels : 1;
+	p->part_k = o->part_k;
+	p->part_n = o->part_n;
 	p->kernels = calloc(p->nkernels, sizeof(*p->kernels));
 	if (!p->kernels) {
 		snprintf(err, errlen, "out of memory while planning");
@@ -567,12 +621,17 @@ int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p,
 		p->kernels[0].scx = o->kernel_scx;
 	for (size_t ti = 0; ti < s->ntests && !ret; ti++)
 		ret = expand_test(s, o, (uint32_t)ti, p, err, errlen);
+	if (!ret)
+		ret = apply_partition(s, o, p);
 	if (ret) {
 		if (ret == -ENOMEM)
 			snprintf(err, errlen, "out of memory while planning %zu variants", p->n);
 		plan_free(p);
 		return ret;
 	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_KEPT)
+			check_one(s, o, p, &p->v[i]);
 	if (o->budget_s)
 		apply_budget(s, o, p);
 	for (size_t i = 0; i < p->n; i++)
@@ -681,9 +740,9 @@ void plan_explain_empty(const struct suite *s, const struct plan *p, const struc
 		matched += p->v[i].state != VAR_DROP_FILTER;
 	if (!o->filter || matched) {
 		snprintf(msg, msglen,
-			 "--partition %u/%u holds none of the %zu variants selected (a variant's "
-			 "shard is a hash of its name); use fewer shards, or pass --allow-empty "
-			 "where a shard may be empty",
+			 "--partition %u/%u holds none of the %zu variants selected (more shards "
+			 "than variants: docs/farms.md, \"Shards\"); use fewer shards, or pass "
+			 "--allow-empty where a shard may be empty",
 			 o->part_k, o->part_n, matched);
 		return;
 	}

@@ -58,7 +58,7 @@ struct variant {
 struct plan_opts {
 	bool gauntlet;
 	const char *filter;	   /* substring of the variant name, NULL = all */
-	uint32_t part_k, part_n;   /* keep shard k of n (1-based); n = 0 = all */
+	uint32_t part_k, part_n;   /* keep shard k of n (1-based, shard_assign.h); n = 0 = all */
 	uint32_t budget_s;	   /* 0 = no budget */
 	struct host_caps host;
 	/* The kernels, in --kernel order (copied into the plan); nkernels 0
@@ -75,6 +75,13 @@ struct plan {
 	struct plan_kernel *kernels; /* owned copy of the options' (or the one implicit) */
 	size_t nkernels;	     /* >= 1 once built */
 	size_t kept;
+	/* The shard assignment (apply_partition): what the filter selected
+	 * in every shard, what this shard holds of it (= selected_all without
+	 * --partition), and a fingerprint of the names and weights it was
+	 * made from, equal in every shard of one plan. */
+	size_t selected_all, assigned;
+	uint64_t fingerprint;
+	uint32_t part_k, part_n;     /* the options' shard; n = 0: unsharded */
 	/* budget summary */
 	double budget_used_s;
 	unsigned budget_bits, budget_bits_possible;
@@ -89,11 +96,13 @@ int plan_kernel_labels(struct plan_kernel *k, size_t n, char *err, size_t errlen
 
 /* Expand and filter (each test's variants once per kernel, the kernel
  * innermost). Returns 0, -EINVAL (more than PLAN_KERNELS_MAX kernels) or
- * -ENOMEM (err says so). Every variant
- * the selection (--filter, --partition) kept is then checked, in order:
+ * -ENOMEM (err says so). Each variant is checked, in order: --filter,
  * the test's constraints, its scenario's cpusets on a gauntlet preset
  * (ktstr_scenario_check; a base run's own topology was checked when the
- * suite was read, as an error with its position), the host, the kernel. */
+ * suite was read, as an error with its position); then --partition
+ * assigns every variant the filter kept to one shard (by estimated
+ * duration, shard_assign.h), and what this shard holds is checked against
+ * the host and the kernel; --budget comes last. */
 int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p, char *err,
 	       size_t errlen);
 void plan_free(struct plan *p);
@@ -111,10 +120,7 @@ size_t plan_selected(const struct plan *p);
 void plan_explain_empty(const struct suite *s, const struct plan *p, const struct plan_opts *o,
 			char *msg, size_t msglen);
 
-/* Deterministic shard of a name: FNV-1a 64 of the bytes, so a variant's shard
- * never depends on what else is in the suite or in what order. */
-uint64_t plan_name_hash(const char *name);
-/* Parse "K/N" with 1 <= K <= N. */
+/* Parse "K/N" with 1 <= K <= N <= SHARD_TOTAL_MAX. */
 int plan_parse_partition(const char *s, uint32_t *k, uint32_t *n);
 
 /* Budget model (docs/reference.md, "Budget selection"). */
