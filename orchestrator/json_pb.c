@@ -52,7 +52,15 @@ static int json_num(struct strbuf *sb, double d)
 	return sb_printf(sb, "%.17g", d);
 }
 
-static int json_value(struct strbuf *sb, const ProtobufCFieldDescriptor *f, const void *p)
+struct json_extra {
+	json_pb_extra_fn fn;
+	const void *ctx;
+};
+
+static int json_msg(struct strbuf *sb, const ProtobufCMessage *msg, const struct json_extra *x);
+
+static int json_value(struct strbuf *sb, const ProtobufCFieldDescriptor *f, const void *p,
+		      const struct json_extra *x)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -101,13 +109,13 @@ static int json_value(struct strbuf *sb, const ProtobufCFieldDescriptor *f, cons
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
 
-		return m ? json_pb(sb, m) : sb_append(sb, "null", 4);
+		return m ? json_msg(sb, m, x) : sb_append(sb, "null", 4);
 	}
 	}
 	return -EINVAL;
 }
 
-int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
+static int json_msg(struct strbuf *sb, const ProtobufCMessage *msg, const struct json_extra *x)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	const char *base = (const char *)msg;
@@ -129,7 +137,7 @@ int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
 				if (k)
 					ret = sb_append(sb, ",", 1);
 				if (!ret)
-					ret = json_value(sb, f, arr + k * pb_field_elem_size(f));
+					ret = json_value(sb, f, arr + k * pb_field_elem_size(f), x);
 			}
 			if (!ret)
 				ret = sb_append(sb, "]", 1);
@@ -146,8 +154,25 @@ int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
 		}
 		ret = sb_printf(sb, "%s\"%s\":", first ? "" : ",", f->name);
 		if (!ret)
-			ret = json_value(sb, f, p);
+			ret = json_value(sb, f, p, x);
 		first = false;
 	}
+	if (!ret && x->fn)
+		ret = x->fn(sb, msg, first, x->ctx);
 	return ret ? ret : sb_append(sb, "}", 1);
+}
+
+int json_pb(struct strbuf *sb, const ProtobufCMessage *msg)
+{
+	const struct json_extra none = { 0 };
+
+	return json_msg(sb, msg, &none);
+}
+
+int json_pb_extra(struct strbuf *sb, const ProtobufCMessage *msg, json_pb_extra_fn extra,
+		  const void *ctx)
+{
+	const struct json_extra x = { extra, ctx };
+
+	return json_msg(sb, msg, &x);
 }

@@ -11,6 +11,7 @@
 #include <ktstr/utf8.h>
 
 #include "json_pb.h"
+#include "payload_metric.h"
 #include "profiles.h"
 #include "report.h"
 
@@ -63,6 +64,34 @@ static const char *tristate(int v)
 	return v > 0 ? "true" : v == 0 ? "false" : "unknown";
 }
 
+/* One property per payload metric read (payload_metric.h):
+ * payload.NAME.METRIC, payload.NAME#K.METRIC for the payload's K-th run in
+ * the test (K > 1); the value, or "none" when none was read. */
+static int junit_metric_props(struct strbuf *sb, const struct verdict *vd)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < vd->nmetrics; i++) {
+		const struct payload_metric_value *m = &vd->metrics[i];
+		const char *name = vd->tr->payloads[m->run]->name;
+		unsigned nth = 1;
+		char num[32] = "none";
+
+		for (size_t k = 0; k < m->run; k++)
+			nth += !strcmp(vd->tr->payloads[k]->name, name);
+		if (payload_metric_read(m))
+			payload_metric_num(m->value, num, sizeof(num));
+		ret = sb_printf(sb, "        <property name=\"payload.");
+		if (!ret)
+			ret = xml_str(sb, name);
+		if (!ret && nth > 1)
+			ret = sb_printf(sb, "#%u", nth);
+		if (!ret)
+			ret = sb_printf(sb, ".%s\" value=\"%s\"/>\n", m->name, num);
+	}
+	return ret;
+}
+
 /* Per-test properties: the engine and whether worker and builder ran
  * confined, so a CI page shows an unsandboxed run without digging. */
 static int junit_props(struct strbuf *sb, const struct plan *p, const struct test_record *r)
@@ -87,10 +116,13 @@ static int junit_props(struct strbuf *sb, const struct plan *p, const struct tes
 		ret = sb_printf(sb, "\"/>\n        <property name=\"worker_sandboxed\" value=\"%s\"/>\n"
 				    "        <property name=\"builder_sandboxed\" value=\"%s\"/>\n"
 				    "        <property name=\"builder_landlock\" value=\"%s\"/>\n"
-				    "        <property name=\"qemu_landlock\" value=\"%s\"/>\n"
-				    "      </properties>\n",
+				    "        <property name=\"qemu_landlock\" value=\"%s\"/>\n",
 				tristate(record_worker_sandboxed(r)), tristate(r->builder_sandboxed),
 				tristate(r->builder_landlock), tristate(record_qemu_landlock(r)));
+	if (!ret)
+		ret = junit_metric_props(sb, &r->verdict);
+	if (!ret)
+		ret = sb_printf(sb, "      </properties>\n");
 	return ret;
 }
 
@@ -289,8 +321,10 @@ int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
 		}
 		if (!ret && r[i].verdict.tr) {
 			ret = sb_printf(sb, ",\"metrics\":");
+			/* With each payload run's metrics (payload_metric.h). */
 			if (!ret)
-				ret = json_pb(sb, &r[i].verdict.tr->base);
+				ret = json_pb_extra(sb, &r[i].verdict.tr->base, payload_metrics_json,
+						    &r[i].verdict);
 		}
 		if (!ret && r[i].verdict.nstimuli) {
 			ret = sb_printf(sb, ",\"stimulus_events\":[");

@@ -9,12 +9,43 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "payload_metric.h"
 #include "profiles.h"
 
 #define REPORT_TAIL_LINES 20
 /* A guest decides how many STIMULUS events it sends (up to the worker's keep
  * budget, vmm-worker/capture.h): the text report shows the first ones. */
 #define REPORT_TIMELINE_MAX 64u
+
+/* What the host read from the payload runs (payload_metric.h): for each run
+ * with metrics, sep, its name and "metric=value" or the metric's problem.
+ * run SIZE_MAX: every run; else that run's metrics alone, without its name.
+ * Whether it printed anything. */
+static bool report_run_metrics(FILE *f, const struct verdict *vd, size_t run, const char *sep)
+{
+	size_t shown = SIZE_MAX;
+
+	for (size_t i = 0; i < vd->nmetrics; i++) {
+		const struct payload_metric_value *m = &vd->metrics[i];
+		char what[PAYLOAD_METRIC_NAME_MAX + 128];
+
+		if (run != SIZE_MAX && m->run != run)
+			continue;
+		payload_metric_describe(m, what, sizeof(what));
+		if (shown != m->run) {
+			fputs(sep, f);
+			if (run == SIZE_MAX) {
+				fput_clean_max(f, vd->tr->payloads[m->run]->name, 64);
+				fputc(' ', f);
+			}
+			shown = m->run;
+		} else {
+			fputs(", ", f);
+		}
+		fputs(what, f);
+	}
+	return shown != SIZE_MAX;
+}
 
 int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		     const struct test_record *r)
@@ -47,6 +78,7 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
 		fprintf(f, ", builder WITHOUT LANDLOCK");
 	if (record_worker_sandboxed(r) == 1 && record_qemu_landlock(r) == 0)
 		fprintf(f, ", QEMU WITHOUT LANDLOCK");
+	report_run_metrics(f, vd, SIZE_MAX, ", ");
 	fprintf(f, ")");
 	if (vd->kind != V_PASS) {
 		fprintf(f, " %s: ", verdict_name(vd->kind));
@@ -181,8 +213,10 @@ static void report_stats(FILE *f, const Ktstr__TestResult *tr)
 
 /* One section per payload run: how it ended, then its output's tail. The
  * guest bounded each field; these lines bound them again for people. */
-static void report_payloads(FILE *f, const Ktstr__TestResult *tr)
+static void report_payloads(FILE *f, const struct verdict *vd)
 {
+	const Ktstr__TestResult *tr = vd->tr;
+
 	for (size_t i = 0; i < tr->n_payloads; i++) {
 		const Ktstr__PayloadResult *p = tr->payloads[i];
 		size_t olen = p->output ? strlen(p->output) : 0;
@@ -207,6 +241,8 @@ static void report_payloads(FILE *f, const Ktstr__TestResult *tr)
 			fput_clean_max(f, p->note, 200);
 		}
 		fputc('\n', f);
+		if (report_run_metrics(f, vd, i, "  metrics: "))
+			fputc('\n', f);
 		if (p->output_bytes > olen)
 			fprintf(f, "  | ... %llu earlier bytes not kept\n",
 				(unsigned long long)(p->output_bytes - olen));
@@ -404,7 +440,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	if (tr && (tr->n_workers || tr->n_cgroups))
 		report_stats(f, tr);
 	if (tr)
-		report_payloads(f, tr);
+		report_payloads(f, vd);
 	fprintf(f, "--- diagnostics ---\n");
 	if (vm) {
 		const ProtobufCEnumValue *ev =

@@ -13,6 +13,7 @@
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
+#include "payload_metric.h"
 #include "perf_cpus.h"
 #include "report.h"
 
@@ -183,6 +184,9 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 				&r->verdict))
 		kerr("%s: out of memory judging the result", v->name);
 	fail_closed_if_unconfined(cfg, r);
+	/* Before expect_failure, which must see a metric's failure. */
+	if (payload_metrics_judge(cfg->suite, &r->verdict))
+		kerr("%s: out of memory reading payload metrics", v->name);
 	if (expect_apply(&t->xfail, &r->verdict))
 		kerr("%s: out of memory applying expect_failure", v->name);
 	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&

@@ -14,6 +14,7 @@
 #include "guest.pb-c.h"
 #include "expect.h"
 #include "include_files.h"
+#include "payload_metric.h"
 
 #define SUITE_MAX_FLAGS 32 /* profiles are bitmasks; 2^32 combos is already absurd */
 
@@ -102,6 +103,9 @@ struct payload_def {
 	char *host_path;	  /* absolute, or relative to the cwd (suite dir joined) */
 	Ktstr__PayloadSpec spec;  /* name, guest path and args: owned here */
 	struct strv args;	  /* spec.args points into it */
+	/* Read on the host from each judged run's output (payload_metric.h);
+	 * the guest never sees them. Owned. */
+	struct payload_metric_list metrics;
 	unsigned line;
 };
 

@@ -45,8 +45,30 @@ static void dump_pb(FILE *f, const char *label, const ProtobufCMessage *m)
 	sb_free(&sb);
 }
 
+/* A payload, its guest path and arguments, and the metrics read from its
+ * runs' output (payload_metric.h). */
+static void dump_payload(FILE *f, const struct payload_def *pd)
+{
+	fprintf(f, "payload %s: %s -> %s\n", pd->spec.name, pd->host_path, pd->spec.path);
+	if (pd->args.n)
+		dump_strv(f, "args", &pd->args);
+	for (size_t k = 0; k < pd->metrics.n; k++) {
+		const struct payload_metric *m = &pd->metrics.v[k];
+		char min[32] = "-", max[32] = "-";
+
+		if (m->has_min)
+			payload_metric_num(m->min, min, sizeof(min));
+		if (m->has_max)
+			payload_metric_num(m->max, max, sizeof(max));
+		fprintf(f, "  metric %s: pattern [%s] min %s max %s\n", m->name, m->pattern, min,
+			max);
+	}
+}
+
 int suite_dump(FILE *f, const struct suite *s)
 {
+	for (size_t i = 0; i < s->npayloads; i++)
+		dump_payload(f, &s->payloads[i]);
 	dump_includes(f, "", &s->includes);
 	for (size_t i = 0; i < s->nscheds; i++) {
 		const struct sched_def *sd = &s->scheds[i];

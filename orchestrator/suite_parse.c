@@ -27,7 +27,7 @@
 
 static const char *const top_keys[] = { "name", "schedulers", "tests", "payloads",
 					"include_files", NULL };
-static const char *const payload_keys[] = { "path", "args", NULL };
+static const char *const payload_keys[] = { "path", "args", "metrics", NULL };
 static const char *const sched_keys[] = { "name",	   "binary",	 "flags",	"ops_name",
 					  "sysctls",	   "kargs",	 "cgroup_parent",
 					  "sched_args",	   "topology",	 "asserts",
@@ -89,6 +89,7 @@ void suite_free(struct suite *s)
 		free(s->payloads[i].spec.name);
 		free(s->payloads[i].spec.path);
 		strv_free(&s->payloads[i].args);
+		payload_metric_list_free(&s->payloads[i].metrics);
 	}
 	free(s->payloads);
 	free(s->pspecs);
@@ -857,7 +858,8 @@ static int check_unique_tests(struct ys_ctx *c, struct suite *s)
 	return ret;
 }
 
-/* payloads: {NAME: {path: P, args: [...]}}: P relative to the suite file.
+/* payloads: {NAME: {path: P, args: [...], metrics: [...]}}: P relative to
+ * the suite file.
  * The file must be an executable regular file now: a typo is a suite
  * error, not a guest that cannot exec. */
 static int parse_payload(struct ys_ctx *c, const struct ynode *key, const struct ynode *n,
@@ -915,6 +917,8 @@ static int parse_payload(struct ys_ctx *c, const struct ynode *key, const struct
 				       key->value, i, strlen(pd->args.v[i]), KTSTR_PAYLOAD_ARG_MAX);
 	pd->spec.n_args = pd->args.n;
 	pd->spec.args = pd->args.v;
+	if ((v = ymap_get(n, "metrics")))
+		return payload_metric_parse(c, v, key->value, &pd->metrics);
 	return 0;
 }
 

@@ -54,6 +54,7 @@ void verdict_free(struct verdict *v)
 		protobuf_c_message_free_unpacked(&v->sched_exit->base, NULL);
 	free(v->crash);
 	free(v->detail);
+	free(v->metrics);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -33,6 +33,8 @@ enum verdict_kind {
 	V_KIND_COUNT
 };
 
+struct payload_metric_value;
+
 struct verdict {
 	enum verdict_kind kind;
 	Ktstr__TestResult *tr;	/* owned (free_unpacked NULL), may be NULL */
@@ -42,6 +44,10 @@ struct verdict {
 	size_t nstimuli;
 	Ktstr__SchedExit *sched_exit; /* owned, may be NULL */
 	char *crash;		/* CRASH text from the ring, owned */
+	/* What the host read from the payload runs' output (payload_metric.h,
+	 * payload_metrics_judge): owned, flat. */
+	struct payload_metric_value *metrics;
+	size_t nmetrics;
 };
 
 /* Judge vr. infra_error != NULL means there was no usable VmResult (the
