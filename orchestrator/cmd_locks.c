@@ -86,14 +86,13 @@ static int render_json(struct strbuf *sb, const char *dir, const struct hostres_
 }
 
 /* admit.lock shared, bounded: writers hold it for milliseconds. A missing
- * one means nobody ever registered here: nothing to wait for (-1). */
+ * one means nobody ever registered here: nothing to wait for (-ENOENT,
+ * kept apart from -EPERM, which is -1: a planted non-file). */
 static int admit_shared(int dirfd, char *err, size_t errlen)
 {
 	uint64_t end = ktstr_now_ms() + HOSTRES_ADMIT_WAIT_MS;
 	int fd = hostres_lockfile_open(dirfd, HOSTRES_ADMIT_LOCK, false, err, errlen);
 
-	if (fd == -ENOENT)
-		return -1;
 	if (fd < 0)
 		return fd;
 	while (flock(fd, LOCK_SH | LOCK_NB)) {
@@ -143,8 +142,8 @@ int cmd_locks(const struct global_opts *g, int argc, char **argv)
 	ret = dirfd == -ENOENT ? 0 : dirfd < 0 ? dirfd : 0;
 	if (dirfd >= 0) {
 		admit = admit_shared(dirfd, err, sizeof(err));
-		ret = admit < -1 ? admit
-				 : hostres_scan_holders(dirfd, NULL, false, &hs, &n, err, sizeof(err));
+		ret = admit < 0 && admit != -ENOENT ? admit
+						     : hostres_scan_holders(dirfd, NULL, false, &hs, &n, err, sizeof(err));
 	}
 	if (admit >= 0)
 		close(admit);

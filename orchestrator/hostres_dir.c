@@ -168,8 +168,18 @@ int hostres_lockfile_open(int dirfd, const char *name, bool create, char *err, s
 
 		if (fd < 0 && errno == ENOENT && !create)
 			return -ENOENT;
-		if (fd < 0 && errno == ENOENT)
+		if (fd < 0 && errno == ENOENT) {
 			fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, HOSTRES_FILE_MODE);
+			/* The umask may have taken read access from co-tenants, who
+			 * could then never lock it (nor remove it: sticky dir). */
+			if (fd >= 0 && fchmod(fd, HOSTRES_FILE_MODE)) {
+				int ret = -errno;
+
+				snprintf(err, errlen, "lock file %s: %s", name, strerror(-ret));
+				close(fd);
+				return ret;
+			}
+		}
 		if (fd >= 0) {
 			int ret = vet_file(fd, name, err, errlen);
 

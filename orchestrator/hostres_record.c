@@ -85,7 +85,7 @@ static int set_field(struct hostres_record *r, int k, const char *v)
 int hostres_record_parse(const char *text, size_t len, struct hostres_record *r, char *why,
 			 size_t whylen)
 {
-	char line[HOSTRES_RECORD_SIZE];
+	char line[HOSTRES_RECORD_SIZE + 1]; /* a whole record as one line, and its NUL */
 	unsigned seen = 0, lineno = 0;
 	size_t at = 0;
 

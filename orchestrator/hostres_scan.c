@@ -101,8 +101,13 @@ static int read_holder(int dirfd, const char *name, bool reap, struct hostres_ho
 	ssize_t n;
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
+	/* Gone, a link, or unreadable: ktstr-orch writes its records 0644
+	 * whatever the umask, so an unreadable one was planted; skipping it
+	 * keeps one co-tenant's file from failing everyone's admission. */
 	if (fd < 0)
-		return errno == ENOENT || errno == ELOOP ? 0 : -errno;
+		return errno == ENOENT || errno == ELOOP || errno == EACCES || errno == EPERM
+			       ? 0
+			       : -errno;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return 0;
