@@ -93,14 +93,15 @@ static void read_number(const struct payload_metric *m, const char *out, const r
 void payload_metric_extract(const struct payload_metric *m, const char *out, size_t len,
 			    struct payload_metric_value *v)
 {
-	size_t start = len > KTSTR_PAYLOAD_TAIL_BYTES ? len - KTSTR_PAYLOAD_TAIL_BYTES : 0;
-	size_t end = len;
+	size_t start, end;
 	regmatch_t last[2];
 
 	if (!out) {
 		out = "";
 		len = 0;
 	}
+	start = len > KTSTR_PAYLOAD_TAIL_BYTES ? len - KTSTR_PAYLOAD_TAIL_BYTES : 0;
+	end = len;
 	snprintf(v->name, sizeof(v->name), "%s", m->name);
 	v->status = PM_NO_MATCH;
 	v->value = v->limit = 0;
@@ -267,9 +268,12 @@ int payload_metrics_json(struct strbuf *sb, const ProtobufCMessage *msg, bool fi
 	bool any = false;
 	int ret = 0;
 
-	if (msg->descriptor != &ktstr__payload_result__descriptor || !v->tr)
+	if (msg->descriptor != &ktstr__payload_result__descriptor || !v->tr || !v->nmetrics)
 		return 0;
-	for (size_t i = 0; i < v->tr->n_payloads; i++)
+	/* Metrics exist only for the first KTSTR_PAYLOAD_RUNS_MAX runs
+	 * (metric_run): a guest that reported more does not make this
+	 * quadratic. */
+	for (size_t i = 0; i < v->tr->n_payloads && i < KTSTR_PAYLOAD_RUNS_MAX; i++)
 		if (&v->tr->payloads[i]->base == msg)
 			run = i;
 	for (size_t k = 0; !ret && k < v->nmetrics; k++) {

@@ -51,12 +51,15 @@ const char *payload_metric_pattern_why(const char *p)
 			i += p[i + 1] ? 2 : 1;
 		} else if (p[i] == '[') {
 			i = skip_bracket(p, i);
-		} else if (p[i] == '{' && p[i + 1] >= '0' && p[i + 1] <= '9') {
-			/* An interval: "{m}", "{m,}" or "{m,n}" (regcomp checks the form). */
+		} else if (p[i] == '{' &&
+			   ((p[i + 1] >= '0' && p[i + 1] <= '9') || p[i + 1] == ',')) {
+			/* An interval: "{m}", "{m,}", "{m,n}" or "{,n}", which glibc
+			 * reads as {0,n} (regcomp checks the form). */
 			unsigned long m = 0, n = 0;
-			char *e;
+			char *e = (char *)p + i + 1;
 
-			m = strtoul(p + i + 1, &e, 10);
+			if (*e != ',')
+				m = strtoul(e, &e, 10);
 			if (*e == ',' && e[1] >= '0' && e[1] <= '9')
 				n = strtoul(e + 1, &e, 10);
 			if (n > m)
@@ -65,8 +68,9 @@ const char *payload_metric_pattern_why(const char *p)
 			       : m ? m
 				   : 1;
 			if (repeat > PAYLOAD_METRIC_REPEAT_MAX)
-				return "its repetition counts ({m,n}) multiply to more than 65536 "
-				       "(glibc compiles each repeat as a copy)";
+				return "its repetition counts ({m,n}) multiply to more than 64 "
+				       "(glibc copies each repeat, and nested ranges make the "
+				       "search time the guest's choice)";
 			i = (size_t)(e - p);
 		} else {
 			i++;

@@ -188,12 +188,15 @@ Test(payload_metric, patterns_are_refused_where_matching_time_is_not_bounded)
 	cr_assert_null(payload_metric_pattern_why("(a)\\\\1"));	/* a '\' then '1' */
 	cr_assert_null(payload_metric_pattern_why("([\\1])"));	/* '\' and '1' in a bracket */
 	cr_assert_null(payload_metric_pattern_why("([]{}[:digit:]{]{9})"));
-	/* The bound itself: 256 * 256 = 65536 copies, one more is refused. */
-	cr_assert_null(payload_metric_pattern_why("(a{256}){256}"));
-	cr_assert_not_null(payload_metric_pattern_why("(a{256}){257}"));
+	/* The bound itself: 8 * 8 = 64 copies, one more is refused. */
+	cr_assert_null(payload_metric_pattern_why("(a{8}){8}"));
+	cr_assert_not_null(payload_metric_pattern_why("(a{8}){9}"));
+	cr_assert_not_null(payload_metric_pattern_why("(x{1,256}){1,256}"));
+	cr_assert_not_null(payload_metric_pattern_why("(x{,9}){,8}"), "{,n} is {0,n}");
+	cr_assert_null(payload_metric_pattern_why("([0-9]{1,64})"));
 	cr_assert_not_null(payload_metric_pattern_why("a{2,300}{300}(b)"));
 	cr_assert_not_null(payload_metric_pattern_why("(a{99999999999999999999})"));
-	cr_assert_null(payload_metric_pattern_why("(a{0}){65536}"));
+	cr_assert_null(payload_metric_pattern_why("(a{0}){64}"));
 	cr_assert_null(payload_metric_pattern_why("\\{999999}(a)"));	/* a literal '{' */
 }
 
