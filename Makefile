@@ -64,6 +64,20 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_O := $(call objs,$(wildcard common/*.c))
 SANDBOX_O := $(call objs,$(call srcs_of,sandbox))
+# ---- version -------------------------------------------------------------------
+# VERSION plus the git commit when built from a checkout (include/ktstr/version.h).
+# The stamp is rewritten only when the string changes, so only version.o rebuilds.
+KTSTR_VERSION := $(strip $(shell cat VERSION))$(shell git rev-parse --short HEAD >/dev/null 2>&1 && \
+	printf '+g%s' "$$(git rev-parse --short HEAD)" && \
+	{ git diff --quiet HEAD -- 2>/dev/null || printf '.dirty'; })
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@); printf '%s\n' '$(KTSTR_VERSION)' | cmp -s - $@ || printf '%s\n' '$(KTSTR_VERSION)' > $@
+$(BUILD)/obj/common/version.o $(BUILD)/guest-obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/common/version.o: CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+$(BUILD)/guest-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+FORCE:
+.PHONY: FORCE
+
 $(BUILD)/libktstr-common.a: $(COMMON_O)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libktstr-sandbox.a: $(SANDBOX_O) $(BUILD)/obj/empty.o
