@@ -181,14 +181,19 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	r->vm = res.result;
 	record_engine(r, res.result, cfg->settings.engine);
 	if (verdict_from_result(res.result, res.infra || !res.result ? res.error : NULL,
-				&r->verdict))
+				&r->verdict)) {
 		kerr("%s: out of memory judging the result", v->name);
+		verdict_unknown(&r->verdict, "out of memory judging the result");
+	}
 	fail_closed_if_unconfined(cfg, r);
 	/* Before expect_failure, which must see a metric's failure. */
-	if (payload_metrics_judge(cfg->suite, &r->verdict))
+	if (payload_metrics_judge(cfg->suite, &r->verdict)) {
 		kerr("%s: out of memory reading payload metrics", v->name);
-	if (expect_apply(&t->xfail, &r->verdict))
+		verdict_unknown(&r->verdict, "out of memory reading payload metrics");
+	} else if (expect_apply(&t->xfail, &r->verdict)) {
 		kerr("%s: out of memory applying expect_failure", v->name);
+		verdict_unknown(&r->verdict, "out of memory applying expect_failure");
+	}
 	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
 	    !r->verdict.tr) {
 		/* Ended by our own stop request: say so rather than blame the test. */
