@@ -410,6 +410,42 @@ Test(host_reservation, a_shell_holds_cpus_and_memory_like_a_run, .timeout = 600)
 	}
 }
 
+/* A performance-mode test in a run whose --cpu-cap shares every LLC the
+ * test could have: refused at once, by name, not after --reserve-timeout
+ * (the cap is the run's own, held until it ends). On two CPUs, 1 vCPU + 1
+ * service CPU in whole LLCs can never be had beside a cap of 1. */
+Test(host_reservation, a_performance_vm_its_own_cap_keeps_out_fails_at_once, .timeout = 300)
+{
+	char args[4096], suite[1200], out[1 << 14], err[1 << 14];
+	pid_t r;
+	uint64_t t_reserved;
+	int rc;
+
+	snprintf(suite, sizeof(suite), "%s/perf.yaml", g_tmp);
+	FILE *f = fopen(suite, "we");
+
+	cr_assert_not_null(f);
+	fputs("tests:\n  - {name: fast, duration: 1s, performance_mode: true,\n"
+	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 120", suite,
+		 g_kernel);
+	r = start("p", args);
+	t_reserved = await_log("p", "--cpu-cap 1: holding CPU", WAIT_UP_MS, 20);
+	rc = wait_exit(r, WAIT_UP_MS);
+	fprintf(stderr, "host_reservation: cap held to the run's end: %llu ms\n",
+		(unsigned long long)(ktstr_now_ms() - t_reserved));
+	cr_expect_eq(rc, 3, "an infrastructure error");
+	cr_expect_lt(ktstr_now_ms() - t_reserved, 30000, "no wait for the 120 s timeout");
+	file_of("p", "out", out, sizeof(out));
+	file_of("p", "err", err, sizeof(err));
+	cr_expect(strstr(out, "INFRA"), "an infrastructure error in the report: %s", out);
+	cr_expect(strstr(out, "in whole LLCs that no cap shares; this run's --cpu-cap 1 holds CPU"),
+		  "the reason: %s\n%s", out, err);
+	cr_expect_null(strstr(out, "host contention"), "not contention: %s", out);
+	cr_expect_null(strstr(err, "waiting up to"), "nothing waited: %s", err);
+}
+
 /* Every reservation option is checked, none is taken and ignored, and an
  * unusable lock directory stops the run before its first VM. */
 Test(host_reservation, options_and_lock_directory_are_checked, .timeout = 300)
