@@ -4,7 +4,6 @@
  * order. Whatever they hold: no crash, no leak, no read past a bound; the
  * merged JSON parses back as an array; the exit status is 0, 1 or 3; and
  * a merge that refused a file or misses a shard never exits 0. */
-#define _GNU_SOURCE
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
