@@ -350,7 +350,8 @@ static void locks_entry(pid_t pid, char *buf, size_t len)
 /* A shell is a holder like a run: `locks` lists it with its CPUs and its
  * guest RAM while its command runs, its worker and QEMU run only on its
  * cap (from /proc), a run that needs its CPU waits and then reports host
- * contention naming it, and it lets go when it ends. */
+ * contention naming it, a run that needs one CPU gets the other, and the
+ * shell lets go when it ends. */
 Test(host_reservation, a_shell_holds_cpus_and_memory_like_a_run, .timeout = 600)
 {
 	char args[4096], suite[1200], entry[2048], ls[256], l2[256], want[400];
@@ -396,6 +397,25 @@ Test(host_reservation, a_shell_holds_cpus_and_memory_like_a_run, .timeout = 600)
 	cr_expect(strstr(err, "host contention: --cpu-cap 2: still not free") && strstr(err, want),
 		  "names the shell (pid %d) as the holder: %s", (int)sh, err);
 	cr_expect_null(strstr(out, "PASS"), "%s", out);
+
+	/* A run that needs one CPU gets the other: its worker and QEMU never
+	 * share the shell's. */
+	f = fopen(suite, "we");
+	cr_assert_not_null(f);
+	fputs("tests:\n  - {name: one, duration: 60s, timeout: 300s,\n"
+	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 2", suite,
+		 g_kernel);
+	r = start("r1", args);
+	worker_and_qemu(r, &ws, &qs);
+	tasks_allowed(ws, l2, sizeof(l2));
+	cr_expect(strcmp(l2, ls) && CPU_ISSET(atoi(l2), &g_pair) && !strchr(l2, ','),
+		  "the run's worker is on %s, the shell's on %s", l2, ls);
+	tasks_allowed(qs, entry, sizeof(entry));
+	cr_expect_str_eq(entry, l2, "the run's QEMU on %s, its worker on %s", entry, l2);
+	kill(r, SIGTERM);
+	cr_expect_eq(wait_exit(r, 120000), 130);
 
 	/* Stopped: the shell exits 130 and holds nothing after. */
 	kill(sh, SIGTERM);
