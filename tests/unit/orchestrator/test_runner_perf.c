@@ -18,6 +18,7 @@
 #include "helpers.h"
 #include "perf_cpus.h"
 #include "runner.h"
+#include "vm_backend_worker.h"
 
 /* Two performance-mode tests, each needing every CPU this process may
  * use (vCPUs + 1 service CPU): two at once never fit in-process. */
@@ -88,6 +89,22 @@ Test(runner_perf, a_placing_backend_gets_no_in_process_reservation_or_wait)
 	cr_expect_eq(fb.pinned_calls, 0, "the loop pinned nothing: the backend does");
 	runner_free_records(recs, n);
 	suite_free(s);
+}
+
+/* `run` and `shell` hand the worker backend their reservation: that makes
+ * it a placing backend, so the loop's reservation never runs in front of
+ * the host's. */
+Test(runner_perf, the_worker_backend_places_cpus_exactly_when_it_has_a_reservation)
+{
+	struct vm_backend be;
+	struct vm_backend_worker_cfg cfg = { 0 };
+
+	memset(&be, 0xff, sizeof(be));
+	vm_backend_worker_init(&be, &cfg);
+	cr_expect_not(be.places_cpus, "no reservation: the loop reserves perf CPUs itself");
+	cfg.hostres = (struct hostres *)&cfg; /* only its presence is read here */
+	vm_backend_worker_init(&be, &cfg);
+	cr_expect(be.places_cpus, "a reservation: the backend places perf VMs");
 }
 
 Test(runner_perf, in_process_reservation_serializes_and_its_wait_is_bounded)
