@@ -12,14 +12,26 @@
 #include "lib/suite_run.h"
 #include "lib/vmtest.h"
 
+static const char suite_yaml[] =
+	"tests:\n"
+	"  - {name: e1, scenario: steady, duration: 1s}\n"
+	"  - {name: e2, scenario: steady, duration: 1s, topology: {llcs: 2}}\n"
+	"  - {name: needs_smt, scenario: steady, duration: 1s, requires_smt: true}\n"
+	"  - {name: e3, scenario: steady, duration: 1s}\n";
+
 Test(shards, gitlab_and_slurm_shards_merge_into_the_unsharded_run, .timeout = 900)
 {
 	struct suite_env e;
 	char cmd[8192], suite[1200], *out = NULL;
+	FILE *f;
 	int rc;
 
 	suite_env_init(&e, false);
-	snprintf(suite, sizeof(suite), "%s/tests/suites/shards.yaml", e.src);
+	snprintf(suite, sizeof(suite), "%s/shards.yaml", e.tmp);
+	f = fopen(suite, "w");
+	cr_assert_not_null(f);
+	fputs(suite_yaml, f);
+	fclose(f);
 
 	snprintf(cmd, sizeof(cmd), "%s --workers 2 run %s --kernel %s --json %s/whole.json 2>&1",
 		 e.orch, suite, e.kernel, e.tmp);

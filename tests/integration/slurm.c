@@ -1,7 +1,7 @@
 /* Shards on a real job scheduler (docs/farms.md, "Proof on Slurm"): a
  * private Slurm cluster on localhost (Debian's slurmctld, slurmd and
  * munged, its own key, ports, spool and state in a temp dir) runs
- * tests/suites/shards.yaml as a 4-task job array, each task a
+ * tests/suites/slurm-shards.yaml as a 4-task job array, each task a
  * `ktstr-orch run --partition auto` that reads its shard from Slurm's own
  * variables. One task is cancelled (scancel) and one has its ktstr-orch
  * killed with SIGKILL mid-run: the merge is an infrastructure error that
@@ -256,7 +256,7 @@ static bool read_ns(void)
  * Slurm (a skip, a failure in CI), with the daemons' logs as the reason. */
 static void wait_ready(void)
 {
-	long end = now_ms() + READY_MS;
+	long start = now_ms(), end = start + READY_MS;
 	char *out = NULL;
 
 	for (;;) {
@@ -275,6 +275,7 @@ static void wait_ready(void)
 		nap_ms(200);
 	}
 	free(out);
+	fprintf(stderr, "slurm: node idle %ld ms after the daemons started\n", now_ms() - start);
 }
 
 /* The pids (this namespace's view) of the processes in the cluster's
@@ -533,7 +534,7 @@ Test(slurm, job_array_shards_merge_into_the_unsharded_run_and_a_killed_task_is_m
 	snprintf(script, sizeof(script), "%s/task.sh", cl.dir);
 	snprintf(cmd, sizeof(cmd),
 		 "#!/bin/sh\n"
-		 "exec %s --workers 1 run %s/tests/suites/shards.yaml --kernel %s "
+		 "exec %s --workers 1 run %s/tests/suites/slurm-shards.yaml --kernel %s "
 		 "--partition auto --allow-empty --json %s/shard-$SLURM_ARRAY_TASK_ID.json\n",
 		 e.orch, e.src, e.kernel, cl.dir);
 	write_file(script, cmd, 0755);
@@ -582,7 +583,7 @@ Test(slurm, job_array_shards_merge_into_the_unsharded_run_and_a_killed_task_is_m
 	snprintf(cmd, sizeof(cmd), "grep -q 'stopping every VM' %s/task-1.log", cl.dir);
 	cr_assert_eq(vmtest_sh(cmd, CMD_MS, NULL), 0, "task 1 was not stopped mid-run by SIGTERM\n%s",
 		     log_tail("task-1.log"));
-	/* The balanced assignment (tests/suites/shards.yaml) puts e2 in
+	/* The balanced assignment (tests/suites/slurm-shards.yaml) puts e2 in
 	 * shard 2 (task 1) and e3 in shard 3 (task 2). Task 1's ktstr-orch,
 	 * stopped by SIGTERM, wrote its shard with e2 STOPPED; task 2's wrote
 	 * nothing: its shard is a record of its own, never left out. */
@@ -610,7 +611,7 @@ Test(slurm, job_array_shards_merge_into_the_unsharded_run_and_a_killed_task_is_m
 
 	/* The same suite, unsharded, outside Slurm. */
 	t = now_ms();
-	snprintf(cmd, sizeof(cmd), "%s --workers 1 run %s/tests/suites/shards.yaml --kernel %s "
+	snprintf(cmd, sizeof(cmd), "%s --workers 2 run %s/tests/suites/slurm-shards.yaml --kernel %s "
 				   "--json %s/whole.json 2>&1",
 		 e.orch, e.src, e.kernel, cl.dir);
 	rc = sh_status(cmd, RUN_TIMEOUT_MS, &out);
