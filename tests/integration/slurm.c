@@ -16,11 +16,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,6 +42,7 @@
 #define ARRAY_MS (600 * 1000)	  /* every task of the array ended */
 #define STARTED_MS (300 * 1000)	  /* a task's ktstr-orch running */
 #define STOP_MS (20 * 1000)	  /* daemons gone after a clean shutdown */
+#define VM_GONE_MS (10 * 1000)	  /* a killed task's worker and QEMU gone */
 
 /* The private cluster; file scope so that the fini tears it down however
  * the test ended. */
@@ -278,8 +281,34 @@ static void wait_ready(void)
 	fprintf(stderr, "slurm: node idle %ld ms after the daemons started\n", now_ms() - start);
 }
 
+/* Whether process pid (as this test sees it) lives in the cluster's PID
+ * namespace or one nested in it (a VM worker makes its own for QEMU):
+ * its namespace and up to 32 parents (NS_GET_PARENT) are compared. */
+static bool in_cluster_ns(const char *pid)
+{
+	char path[300];
+	bool in = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	for (int depth = 0; fd >= 0 && !in && depth < 32; depth++) {
+		struct stat st;
+		int parent;
+
+		in = !fstat(fd, &st) && st.st_dev == cl.ns_dev && st.st_ino == cl.ns_ino;
+		parent = in ? -1 : ioctl(fd, NS_GET_PARENT);
+		close(fd);
+		fd = parent;
+	}
+	if (fd >= 0)
+		close(fd);
+	return in;
+}
+
 /* The processes (pids as this test sees them) in the cluster's
- * namespace whose argv has arg, or every one of them (arg NULL); with
+ * namespaces whose argv has arg (or whose argv[0] is a path to arg), or
+ * every one of them (arg NULL); with
  * sig, each gets it. Returns how many there were; their command lines
  * in what (when given). */
 static int ns_procs(const char *arg, int sig, char *what, size_t whatlen)
@@ -293,15 +322,13 @@ static int ns_procs(const char *arg, int sig, char *what, size_t whatlen)
 	cr_assert_not_null(d);
 	while ((de = readdir(d))) {
 		char path[300], cmd[4096];
-		struct stat st;
 		ssize_t len;
 		int fd;
 		bool hit = !arg;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/pid", de->d_name);
-		if (stat(path, &st) || st.st_dev != cl.ns_dev || st.st_ino != cl.ns_ino)
+		if (!in_cluster_ns(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -313,6 +340,8 @@ static int ns_procs(const char *arg, int sig, char *what, size_t whatlen)
 		cmd[len] = '\0';
 		for (ssize_t i = 0; !hit && i < len; i += strlen(cmd + i) + 1)
 			hit = !strcmp(cmd + i, arg);
+		if (!hit && strrchr(cmd, '/'))
+			hit = !strcmp(strrchr(cmd, '/') + 1, arg);
 		if (!hit)
 			continue;
 		n++;
@@ -565,6 +594,18 @@ Test(slurm, job_array_shards_merge_into_the_unsharded_run_and_a_killed_task_is_m
 	wait_job_ended(job, ARRAY_MS);
 	t = now_ms();
 	fprintf(stderr, "slurm: array with two tasks killed ended after %ld s\n", (t - t0) / 1000);
+	/* No VM outlives its task, not even the one whose ktstr-orch got
+	 * SIGKILL: every task has ended, so no worker or QEMU may be left. */
+	for (long end = t + VM_GONE_MS;; nap_ms(200)) {
+		left = ns_procs("ktstr-vmm-worker", 0, what, sizeof(what));
+		if (!left)
+			left = ns_procs("qemu-system-x86_64", 0, what, sizeof(what));
+		if (!left)
+			break;
+		cr_assert_lt(now_ms(), end, "%d VM processes outlived their tasks by %d s:\n%s",
+			     left, VM_GONE_MS / 1000, what);
+	}
+	fprintf(stderr, "slurm: no VM process left %ld ms after the tasks ended\n", now_ms() - t);
 	assert_task(job, 0, "COMPLETED", "0:0");
 	assert_task(job, 1, "CANCELLED", NULL);
 	assert_task(job, 2, "FAILED", "0:9");
@@ -611,7 +652,7 @@ Test(slurm, job_array_shards_merge_into_the_unsharded_run_and_a_killed_task_is_m
 
 	/* The same suite, unsharded, outside Slurm. */
 	t = now_ms();
-	snprintf(cmd, sizeof(cmd), "%s --workers 2 run %s/tests/suites/slurm-shards.yaml --kernel %s "
+	snprintf(cmd, sizeof(cmd), "%s --workers 1 run %s/tests/suites/slurm-shards.yaml --kernel %s "
 				   "--json %s/whole.json 2>&1",
 		 e.orch, e.src, e.kernel, cl.dir);
 	rc = sh_status(cmd, RUN_TIMEOUT_MS, &out);
