@@ -86,6 +86,16 @@ int run_suite_path(const struct suite_env *e, const char *suite_path, const char
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int sh_status(const char *cmd, int timeout_ms, char **out)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	int status = 0;
+
+	cr_assert_eq(vmtest_run(argv, timeout_ms, out, &status), 0, "did not end within %d s: %s",
+		     timeout_ms / 1000, cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* The --json record of test `name` (one record per line), malloc'd. */
 char *json_record(const struct suite_env *e, const char *name)
 {

@@ -29,6 +29,10 @@ int run_suite_args(const struct suite_env *e, const char *suite, const char *fil
  * wrote into tmp). */
 int run_suite_path(const struct suite_env *e, const char *suite_path, const char *filter,
 		   const char *kernel, const char *args, char **out);
+/* `/bin/sh -c cmd` with output in *out (malloc'd; NULL discards it),
+ * asserting it ended within timeout_ms. Returns its exit status, or 128 +
+ * the signal that killed it. */
+int sh_status(const char *cmd, int timeout_ms, char **out);
 /* The --json record of test `name` (one record per line), malloc'd. */
 char *json_record(const struct suite_env *e, const char *name);
 
