@@ -10,17 +10,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/log.h>
 #include <ktstr/spawn.h>
 
 #include "helper_path.h"
 
-static const char *const helper_names[HELPER_COUNT] = {
+static const char *const helper_names[] = {
 	"ktstr-vmm-worker", "ktstr-initramfs-builder", "ktstr-guest",
 };
 /* Each helper's override (docs/environment.md), in enum order. */
-static const char *const helper_env[HELPER_COUNT] = {
+static const char *const helper_env[] = {
 	"KTSTR_VMM_WORKER", "KTSTR_INITRAMFS_BUILDER", "KTSTR_GUEST",
 };
+_Static_assert(sizeof(helper_names) / sizeof(helper_names[0]) == HELPER_COUNT &&
+		       sizeof(helper_env) / sizeof(helper_env[0]) == HELPER_COUNT,
+	       "one name and one variable per helper");
 
 const char *helper_name(enum helper h)
 {
@@ -147,5 +151,6 @@ int helper_path(enum helper h, char *buf, size_t len, char *err, size_t errlen)
 			 ret == -EPERM ? " (chmod go-w), or a directory above it sticky" : "");
 		return ret;
 	}
+	kdbg("helper %s: %s", name, buf);
 	return 0;
 }
