@@ -156,7 +156,7 @@ const struct cli_cmd cli_cmds[] = {
 	{ "run", "SUITE", "run a suite file's tests, each in its own VM",
 	  "Plans the suite (docs/suite-format.md), builds its images, runs every kept\n"
 	  "test in a VM, --workers at a time, and reports on stdout.",
-	  CLI_G_WORKERS | CLI_G_PRIV, 1, 1, CLI_C_FILE, run_opts },
+	  CLI_G_WORKERS | CLI_G_PRIV | CLI_G_SANDBOX, 1, 1, CLI_C_FILE, run_opts },
 	{ "list", "SUITE", "show the plan: every variant, kept or dropped and why",
 	  "Shows every variant and why it is kept or dropped, every scheduler binary\n"
 	  "`run` would not find, and the workers a run would use. Starts nothing.",
@@ -165,7 +165,7 @@ const struct cli_cmd cli_cmds[] = {
 	  "Boots one VM whose guest runs busybox. With --exec the command's output is\n"
 	  "printed and its exit status becomes ours; otherwise the terminal is the\n"
 	  "guest's shell.",
-	  CLI_G_PRIV, 0, 0, CLI_C_NONE, shell_opts },
+	  CLI_G_PRIV | CLI_G_SANDBOX, 0, 0, CLI_C_NONE, shell_opts },
 	{ "kernel fetch", "", "a Debian cloud kernel into the cache",
 	  "Downloads a Debian cloud kernel into the cache; a cached one answers offline.",
 	  0, 0, 0, CLI_C_NONE, kfetch_opts },
@@ -199,7 +199,8 @@ const struct cli_cmd cli_cmds[] = {
 };
 const size_t cli_ncmds = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
-const struct cli_cmd cli_top = { "", "COMMAND [ARGS]", "", "", CLI_G_WORKERS | CLI_G_PRIV,
+const struct cli_cmd cli_top = { "", "COMMAND [ARGS]", "", "",
+				 CLI_G_WORKERS | CLI_G_PRIV | CLI_G_SANDBOX,
 				 0, 0, CLI_C_NONE, none_opts };
 
 const struct cli_opt cli_globals[] = {
@@ -246,8 +247,9 @@ unsigned cli_global_class(int code)
 	case GOPT_USER:
 	case GOPT_CACHE_USER:
 	case GOPT_NO_DROP:
-	case GOPT_INSECURE:
 		return CLI_G_PRIV;
+	case GOPT_INSECURE:
+		return CLI_G_SANDBOX;
 	default:
 		return 0;
 	}

@@ -29,7 +29,8 @@ struct cli_opt {
 /* Which global options a command evaluates (an option nothing evaluates is
  * refused, not ignored). -q, -v, -h and --version: every command. */
 #define CLI_G_WORKERS 0x1u
-#define CLI_G_PRIV 0x2u /* --user, --cache-user, --no-drop-privileges, --insecure-no-sandbox */
+#define CLI_G_PRIV 0x2u /* --user, --cache-user, --no-drop-privileges */
+#define CLI_G_SANDBOX 0x4u /* --insecure-no-sandbox: only commands that start helpers */
 
 struct cli_cmd {
 	const char *name;     /* "run", "kernel build" */
