@@ -41,6 +41,9 @@ static void put_arg_case(FILE *f, const struct cli_opt *o)
 	case CLI_C_KERNEL:
 		fputs(") _ktstr_orch_kernels; return ;;\n", f);
 		break;
+	case CLI_C_USER:
+		fputs(") COMPREPLY=($(compgen -u -- \"$cur\")); return ;;\n", f);
+		break;
 	case CLI_C_NONE:
 		fputs(") return ;;\n", f);
 		break;

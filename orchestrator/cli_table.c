@@ -213,12 +213,12 @@ const struct cli_opt cli_globals[] = {
 	  "started as root, run as NAME once the kernel and\n"
 	  "the report files are open (default: $SUDO_USER,\n"
 	  "else nobody)",
-	  CLI_C_NONE, NULL },
+	  CLI_C_USER, NULL },
 	{ "cache-user", GOPT_CACHE_USER, 0, "NAME|UID[:GID]",
 	  "started as root, build images as NAME, the image\n"
 	  "cache's owner, never the uid VMs run as (default:\n"
 	  "the account ktstr where it exists)",
-	  CLI_C_NONE, NULL },
+	  CLI_C_USER, NULL },
 	{ "no-drop-privileges", GOPT_NO_DROP, 0, NULL, "started as root, stay root (not recommended)",
 	  CLI_C_NONE, NULL },
 	{ "insecure-no-sandbox", GOPT_INSECURE, 0, NULL,

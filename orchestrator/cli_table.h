@@ -14,6 +14,7 @@ enum cli_complete {
 	CLI_C_DIR,    /* a directory */
 	CLI_C_KERNEL, /* a cached kernel's key (`kernel list`), or a file */
 	CLI_C_WORDS,  /* one of cli_opt.words */
+	CLI_C_USER,   /* an account name */
 };
 
 struct cli_opt {

@@ -458,6 +458,9 @@ Test(cli_completion, commands_choices_and_options_after_operands)
 	cr_expect(has_line(got, "auto") && has_line(got, "kvm") && has_line(got, "qemu"), "%s",
 		  got);
 	free(got);
+	got = complete("run x.yaml --user roo");
+	cr_expect(has_line(got, "root"), "accounts: %s", got);
+	free(got);
 	got = complete("list x.yaml --wor");
 	cr_expect_str_eq(got, "--workers\n");
 	free(got);
