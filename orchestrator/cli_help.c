@@ -90,5 +90,15 @@ void cli_help(FILE *f, const struct cli_cmd *cmd)
 	put_globals(f, cmd->globals);
 	/* One man page per command; the kernel commands share one. */
 	snprintf(page, sizeof(page), "%.*s", (int)strcspn(cmd->name, " "), cmd->name);
-	fprintf(f, "\n%s\n'man ktstr-orch-%s' has the details.\n", cli_exit_status_help, page);
+	fputs("\nexit status: ", f);
+	for (const char *e = cmd->exits;;) {
+		size_t len = strcspn(e, "\n");
+
+		fprintf(f, "%.*s\n", (int)len, e);
+		if (!e[len])
+			break;
+		e += len + 1;
+		fputs("             ", f);
+	}
+	fprintf(f, "\n'man ktstr-orch-%s' has the details.\n", page);
 }

@@ -152,56 +152,69 @@ static const struct cli_opt merge_opts[] = {
 static const struct cli_opt completion_opts[] = { END };
 static const struct cli_opt none_opts[] = { END };
 
+#define K_EXITS                                                                                     \
+	"0 done, 2 usage errors or no such kernel, 3 infrastructure errors\n"                      \
+	"(a download or build that failed), 130 interrupted"
+
 const struct cli_cmd cli_cmds[] = {
 	{ "run", "SUITE", "run a suite file's tests, each in its own VM",
 	  "Plans the suite (docs/suite-format.md), builds its images, runs every kept\n"
 	  "test in a VM, --workers at a time, and reports on stdout.",
-	  CLI_G_WORKERS | CLI_G_PRIV | CLI_G_SANDBOX, 1, 1, CLI_C_FILE, run_opts },
+	  CLI_G_WORKERS | CLI_G_PRIV | CLI_G_SANDBOX, 1, 1, CLI_C_FILE, run_opts,
+	  "0 all passed, 1 test failures, 2 usage or suite errors,\n"
+	  "3 infrastructure errors, 130 interrupted" },
 	{ "list", "SUITE", "show the plan: every variant, kept or dropped and why",
 	  "Shows every variant and why it is kept or dropped, every scheduler binary\n"
 	  "`run` would not find, and the workers a run would use. Starts nothing.",
-	  CLI_G_WORKERS | CLI_G_PRIV, 1, 1, CLI_C_FILE, list_opts },
+	  CLI_G_WORKERS | CLI_G_PRIV, 1, 1, CLI_C_FILE, list_opts,
+	  "0 the plan was shown, 2 usage or suite errors (no test selected\n"
+	  "included), 3 infrastructure errors" },
 	{ "shell", "", "boot a VM with busybox, interactive or --exec",
 	  "Boots one VM whose guest runs busybox. With --exec the command's output is\n"
 	  "printed and its exit status becomes ours; otherwise the terminal is the\n"
 	  "guest's shell.",
-	  CLI_G_PRIV | CLI_G_SANDBOX, 0, 0, CLI_C_NONE, shell_opts },
+	  CLI_G_PRIV | CLI_G_SANDBOX, 0, 0, CLI_C_NONE, shell_opts,
+	  "the command's or the shell's own, 124 at --timeout, 2 usage errors,\n"
+	  "3 infrastructure errors, 130 interrupted" },
 	{ "kernel fetch", "", "a Debian cloud kernel into the cache",
 	  "Downloads a Debian cloud kernel into the cache; a cached one answers offline.",
-	  0, 0, 0, CLI_C_NONE, kfetch_opts },
+	  0, 0, 0, CLI_C_NONE, kfetch_opts, K_EXITS },
 	{ "kernel build", "", "configure, build, validate and cache a kernel",
 	  "Configures a kernel tree for ktstr, builds, validates and caches it (key:\n"
 	  "source identity + config). Takes --source DIR or --git URL --ref REF. A\n"
 	  "dirty tree is built, not cached.",
-	  0, 0, 0, CLI_C_NONE, kbuild_opts },
-	{ "kernel list", "", "the cached kernels: version, suite, sched_ext, size",
-	  "Lists the cached kernels: key, version, sched_ext, size, suite.", 0, 0, 0, CLI_C_NONE,
-	  none_opts },
+	  0, 0, 0, CLI_C_NONE, kbuild_opts, K_EXITS },
+	{ "kernel list", "", "cached kernels: key, version, suite, sched_ext, size",
+	  "Lists the cached kernels: key, version, suite, sched_ext, size.", 0, 0, 0, CLI_C_NONE,
+	  none_opts, K_EXITS },
 	{ "kernel path", "", "the kernel image a run would boot",
 	  "Prints the path of the kernel image a run would boot.", 0, 0, 0, CLI_C_NONE,
-	  kpath_opts },
+	  kpath_opts, K_EXITS },
 	{ "kernel clean", "[KEY|PREFIX]", "remove cached kernels (never one in use)",
 	  "Removes the kernels named (never one in use); with nothing named only the apt\n"
 	  "state and leftovers.",
-	  0, 0, 1, CLI_C_KERNEL, kclean_opts },
+	  0, 0, 1, CLI_C_KERNEL, kclean_opts, K_EXITS },
 	{ "locks", "", "the runs holding CPUs or memory on this host",
 	  "Lists the runs holding CPUs or memory on this host: pid, command, CPUs, guest\n"
 	  "RAM, since ($KTSTR_LOCK_DIR, default /tmp/ktstr-locks).",
-	  0, 0, 0, CLI_C_NONE, locks_opts },
+	  0, 0, 0, CLI_C_NONE, locks_opts,
+	  "0 listed, 2 usage errors, 3 the lock directory could not be read" },
 	{ "merge", "FILE...", "one report from the --json files of a sharded run",
 	  "Merges the --json files of a sharded run's shards into one report; a shard\n"
 	  "no file carries is an infrastructure error (exit 3).",
-	  0, 1, -1, CLI_C_FILE, merge_opts },
+	  0, 1, -1, CLI_C_FILE, merge_opts,
+	  "0 all passed, 1 test failures, 2 usage errors, 3 infrastructure\n"
+	  "errors (a shard no file carries, a file that cannot be read)" },
 	{ "completion", "bash", "print the bash completion script",
 	  "Prints the bash completion script (make install puts it where bash-completion\n"
 	  "finds it).",
-	  0, 1, 1, CLI_C_NONE, completion_opts },
+	  0, 1, 1, CLI_C_NONE, completion_opts, "0 printed, 2 usage errors" },
 };
 const size_t cli_ncmds = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
 const struct cli_cmd cli_top = { "", "COMMAND [ARGS]", "", "",
 				 CLI_G_WORKERS | CLI_G_PRIV | CLI_G_SANDBOX,
-				 0, 0, CLI_C_NONE, none_opts };
+				 0, 0, CLI_C_NONE, none_opts, "" };
 
 const struct cli_opt cli_globals[] = {
 	{ "workers", GOPT_WORKERS, 'j', "N",

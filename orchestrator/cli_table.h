@@ -42,6 +42,7 @@ struct cli_cmd {
 	int min_operands, max_operands; /* max -1: any number */
 	enum cli_complete operand_complete;
 	const struct cli_opt *opts; /* ends with a NULL name */
+	const char *exits;	    /* its exit statuses, for --help */
 };
 
 extern const struct cli_cmd cli_cmds[];
@@ -54,7 +55,7 @@ extern const struct cli_opt cli_globals[]; /* ends with a NULL name */
 unsigned cli_global_class(int code);
 /* The command named name ("run", "kernel build"), or NULL. */
 const struct cli_cmd *cli_cmd_find(const char *name);
-/* The exit-status paragraph every help shows. */
+/* The exit statuses of ktstr-orch as a whole (the top-level help). */
 extern const char cli_exit_status_help[];
 
 #endif

@@ -31,7 +31,8 @@ Test(cli_table, options_are_unique_and_complete)
 		const struct cli_cmd *c = &cli_cmds[i];
 		size_t n = 0;
 
-		cr_assert(c->summary[0] && c->about[0], "%s: summary and about", c->name);
+		cr_assert(c->summary[0] && c->about[0] && c->exits && c->exits[0],
+			  "%s: summary, about and exit statuses", c->name);
 		for (const struct cli_opt *o = c->opts; o->name; o++, n++) {
 			cr_expect(o->code > 0 && o->code < GOPT_USER, "%s --%s: code", c->name, o->name);
 			cr_expect(o->help && o->help[0], "%s --%s: no help", c->name, o->name);
