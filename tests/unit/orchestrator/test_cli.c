@@ -20,7 +20,9 @@
 #include "cli.h"
 #include "helper_path.h"
 #include "helpers.h"
+#include "fake_backend.h"
 #include "plan.h"
+#include "runner.h"
 #include "workers_default.h"
 
 /* ---- the table ------------------------------------------------------------ */
@@ -203,6 +205,52 @@ Test(cli_log, level_names_round_trip)
 	cr_expect_eq(klog_level_parse("err", &l), 0);
 	cr_expect_eq(l, KLOG_ERR);
 	cr_expect_eq(klog_level_parse("loud", &l), -EINVAL);
+}
+
+/* What the run loop prints per test, quiet (-q) or not: -q keeps the
+ * failures' lines (and the skips go), the rest is unchanged. */
+static char *run_lines(bool quiet)
+{
+	static const char yaml[] = "tests:\n  - {name: good}\n  - {name: bad}\n"
+				   "  - {name: smt, constraints: {requires_smt: true}}\n";
+	static const int no_image[4] = { -1, -1, -1, -1 };
+	struct plan_opts o = { .host = { .cpus = 64, .llcs = 4, .max_cpus_per_llc = 16,
+					 .max_vcpus = 64 },
+			       .kernel_scx = 1 };
+	struct suite *s = parse_ok(yaml);
+	struct fake_backend fb;
+	struct test_record *recs = NULL;
+	struct plan p;
+	char err[256], *buf = NULL;
+	size_t n = 0, len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	cr_assert_not_null(out);
+	fake_backend_init(&fb);
+	fb.match[0] = "bad";
+	fb.how[0] = FAKE_FAIL;
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	struct runner_cfg cfg = { .suite = s, .plan = &p, .backend = &fb.be,
+				  .initrd_fds = no_image, .workers = 1, .out = out,
+				  .quiet = quiet };
+	cr_assert_eq(runner_run(&cfg, &recs, &n), 0);
+	fclose(out);
+	runner_free_records(recs, n);
+	plan_free(&p);
+	suite_free(s);
+	return buf;
+}
+
+Test(cli_quiet, run_loop_prints_only_failures)
+{
+	char *plain = run_lines(false), *quiet = run_lines(true);
+
+	cr_expect(strstr(plain, "PASS  good") && strstr(plain, "FAIL  bad") &&
+		  strstr(plain, "SKIP  smt"), "plain: %s", plain);
+	cr_expect(!strstr(quiet, "good") && strstr(quiet, "FAIL  bad") && !strstr(quiet, "smt"),
+		  "quiet: %s", quiet);
+	free(plain);
+	free(quiet);
 }
 
 /* ---- help -------------------------------------------------------------------- */
