@@ -57,6 +57,14 @@ Test(cli_table, options_are_unique_and_complete)
 			  CLI_OPTS_MAX);
 		cr_expect_eq(cli_cmd_find(c->name), c);
 	}
+	{
+		size_t ng = 0;
+
+		for (const struct cli_opt *g = cli_globals; g->name; g++, ng++)
+			cr_expect(g->code >= GOPT_USER, "global --%s: code", g->name);
+		cr_expect(ng <= CLI_GLOBALS_MAX, "%zu globals, CLI_GLOBALS_MAX is %d", ng,
+			  CLI_GLOBALS_MAX);
+	}
 	cr_expect_null(cli_cmd_find("kernel"));
 	cr_expect_null(cli_cmd_find("nope"));
 }
