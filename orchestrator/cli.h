@@ -30,14 +30,16 @@ struct global_opts {
 };
 
 /* One command's parse: globals and the command's own options, anywhere on
- * the line (GNU permutation; "--" ends the options). argv[0] is the
- * command's name for messages; the operands are argv[optind..argc). */
+ * the line ("--" ends the options). argv[0] is the command's name for
+ * messages; after CLI_END the operands are argv[optind..argc), in order
+ * (cli_next reorders argv, as GNU getopt's permutation would). */
 struct cli_parser {
 	const struct cli_cmd *cmd;
 	struct global_opts *g;
 	int argc;
 	char **argv;
 	int exit; /* the status to exit with after CLI_STOP */
+	int nops; /* operands seen so far (cli_next) */
 	struct option longs[CLI_OPTS_MAX + CLI_GLOBALS_MAX + 1];
 	const struct cli_opt *map[CLI_OPTS_MAX + CLI_GLOBALS_MAX]; /* longs[i]'s entry */
 	size_t nmap;

@@ -58,7 +58,7 @@ static void add_opt(struct cli_parser *p, const struct cli_opt *o)
 	p->nmap++;
 	/* A command's own short option wins over a global one's letter
 	 * (`kernel build -j` is make's -j, which takes no --workers). */
-	if (o->short_name && !strchr(p->shorts + 1, o->short_name)) {
+	if (o->short_name && !strchr(p->shorts + 2, o->short_name)) {
 		p->shorts[len++] = o->short_name;
 		if (o->arg)
 			p->shorts[len++] = ':';
@@ -74,8 +74,13 @@ void cli_begin(struct cli_parser *p, const struct cli_cmd *cmd, struct global_op
 	p->g = g;
 	p->argc = argc;
 	p->argv = argv;
-	/* ':' first: a missing argument is told from an unknown option. */
-	p->shorts[0] = ':';
+	p->nops = 0;
+	/* '-': operands come back in order (code 1) instead of getopt
+	 * permuting argv, so options after operands work even with
+	 * POSIXLY_CORRECT set; cli_next moves the operands to the end
+	 * itself. ':': a missing argument is told from an unknown option. */
+	p->shorts[0] = '-';
+	p->shorts[1] = ':';
 	for (const struct cli_opt *o = cmd->opts; o->name; o++)
 		add_opt(p, o);
 	for (const struct cli_opt *o = cli_globals; o->name; o++)
@@ -224,6 +229,19 @@ static int global(struct cli_parser *p, const struct cli_opt *o)
 	return stop(p, cli_usage_error(p->cmd, "internal: global option --%s unhandled", o->name));
 }
 
+/* The operands to argv's tail, in order, and optind to the first: what
+ * GNU permutation gives, whatever the environment. Each operand seen so far
+ * was kept in argv[1..nops] (slots getopt has already passed); those after
+ * "--" are still at optind. */
+static void operands_to_tail(struct cli_parser *p)
+{
+	int rest = p->argc - optind, n = p->nops + rest;
+
+	memmove(&p->argv[p->nops + 1], &p->argv[optind], (size_t)rest * sizeof(char *));
+	memmove(&p->argv[p->argc - n], &p->argv[1], (size_t)n * sizeof(char *));
+	optind = p->argc - n;
+}
+
 int cli_next(struct cli_parser *p)
 {
 	int n;
@@ -235,8 +253,15 @@ int cli_next(struct cli_parser *p)
 		c = getopt_long(p->argc, p->argv, p->shorts, p->longs, &li);
 		if (c == ':' || c == '?')
 			return bad_option(p, c);
-		if (c == -1)
+		if (c == 1) {
+			/* optind - 1 >= nops + 1: getopt is past this slot. */
+			p->argv[++p->nops] = optarg;
+			continue;
+		}
+		if (c == -1) {
+			operands_to_tail(p);
 			break;
+		}
 		o = li >= 0 ? p->map[li] : by_short(p, c);
 		if (!o)
 			return bad_option(p, '?');

@@ -165,6 +165,32 @@ Test(cli_parse, double_dash_ends_the_options)
 	cr_expect_str_eq(r.operands[1], "--json");
 }
 
+/* Operands keep their order wherever the options are, and POSIXLY_CORRECT
+ * (which stops GNU getopt's permutation at the first operand) changes
+ * nothing. */
+Test(cli_parse, operands_in_order_even_with_posixly_correct)
+{
+	for (int posix = 0; posix < 2; posix++) {
+		struct parsed r;
+
+		if (posix)
+			setenv("POSIXLY_CORRECT", "1", 1);
+		r = parse("merge", WORDS("a.json", "--json", "o.json", "b.json", "-q", "--",
+					 "-c.json"));
+		unsetenv("POSIXLY_CORRECT");
+		cr_assert_eq(r.stop, -1, "posix %d", posix);
+		cr_expect_eq(r.g.verbosity, -1, "-q after an operand (posix %d)", posix);
+		cr_assert_eq(r.n, 1);
+		cr_expect_str_eq(r.args[0], "o.json");
+		cr_assert_eq(r.nops, 3, "posix %d", posix);
+		cr_expect_str_eq(r.operands[0], "a.json");
+		cr_expect_str_eq(r.operands[1], "b.json");
+		cr_expect_str_eq(r.operands[2], "-c.json");
+	}
+	klog_set_level(KLOG_INFO);
+	unsetenv("KTSTR_LOG");
+}
+
 Test(cli_parse, usage_errors_stop_with_2)
 {
 	cr_expect_eq(parse("run", WORDS("s.yaml", "--bogus")).stop, EXIT_USAGE);
