@@ -9,6 +9,7 @@
 #   make asan       build and unit-test with ASan+UBSan into build-asan/
 #   make bench      benchmarks (figures printed, never asserted)
 #   make setup      install Debian packages, build, fetch the default kernel
+#   make install    into $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
 
 BUILD ?= build
 # make's built-in default is cc; an explicit CC (environment or command line) wins.
@@ -220,9 +221,35 @@ FUZZ_SECS ?= 30
 fuzz:
 	BUILD=$(BUILD)-fuzz scripts/fuzz $(FUZZ_SECS)
 
+# ---- install -------------------------------------------------------------------
+# ktstr-orch in PREFIX/bin; its helpers in PREFIX/libexec/ktstr, where it finds
+# them relative to its own /proc/self/exe (orchestrator/helper_path.h); man
+# pages; the bash completion, written by ktstr-orch from its option table.
+# DESTDIR stages the tree for a package (docs/install.md).
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_HELPERS := ktstr-vmm-worker ktstr-initramfs-builder ktstr-guest
+INSTALL_MAN1 := $(wildcard man/*.1)
+I_BIN = $(DESTDIR)$(PREFIX)/bin
+I_LIBEXEC = $(DESTDIR)$(PREFIX)/libexec/ktstr
+I_MAN1 = $(DESTDIR)$(PREFIX)/share/man/man1
+I_COMP = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: all
+	install -d -m 0755 $(I_BIN) $(I_LIBEXEC) $(I_MAN1) $(I_COMP)
+	install -m 0755 $(BUILD)/bin/ktstr-orch $(I_BIN)/ktstr-orch
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(INSTALL_HELPERS)) $(I_LIBEXEC)/
+	install -m 0644 $(INSTALL_MAN1) $(I_MAN1)/
+	$(BUILD)/bin/ktstr-orch completion bash > $(I_COMP)/ktstr-orch.tmp
+	chmod 0644 $(I_COMP)/ktstr-orch.tmp && mv -f $(I_COMP)/ktstr-orch.tmp $(I_COMP)/ktstr-orch
+uninstall:
+	rm -f $(I_BIN)/ktstr-orch $(addprefix $(I_LIBEXEC)/,$(INSTALL_HELPERS)) \
+		$(addprefix $(I_MAN1)/,$(notdir $(INSTALL_MAN1))) $(I_COMP)/ktstr-orch
+	-rmdir $(I_LIBEXEC) 2>/dev/null
+
 clean:
 	rm -rf build build-asan build-fuzz build-nested
 
-.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak
+.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak \
+	install uninstall
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

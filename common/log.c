@@ -12,24 +12,40 @@
 static const char *log_prog = "ktstr";
 static enum klog_level log_level = KLOG_INFO;
 
+/* The level names KTSTR_LOG takes, in enum order; "err" is also taken. */
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+int klog_level_parse(const char *s, enum klog_level *out)
+{
+	if (!strcmp(s, "err")) {
+		*out = KLOG_ERR;
+		return 0;
+	}
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(s, level_names[i])) {
+			*out = (enum klog_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *klog_level_name(enum klog_level level)
+{
+	return level <= KLOG_DEBUG ? level_names[level] : "info";
+}
+
 void klog_init(const char *prog)
 {
 	const char *lvl = getenv("KTSTR_LOG");
+	enum klog_level l;
 
 	if (prog) {
 		const char *slash = strrchr(prog, '/');
 		log_prog = slash ? slash + 1 : prog;
 	}
-	if (!lvl)
-		return;
-	if (!strcmp(lvl, "err") || !strcmp(lvl, "error"))
-		log_level = KLOG_ERR;
-	else if (!strcmp(lvl, "warn"))
-		log_level = KLOG_WARN;
-	else if (!strcmp(lvl, "info"))
-		log_level = KLOG_INFO;
-	else if (!strcmp(lvl, "debug"))
-		log_level = KLOG_DEBUG;
+	if (lvl && !klog_level_parse(lvl, &l))
+		log_level = l;
 }
 
 void klog_set_level(enum klog_level level)

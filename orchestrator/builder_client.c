@@ -17,6 +17,7 @@
 #include "builder_client.h"
 #include "ktstr/imgcache_fd.h"
 #include "ktstr/util.h"
+#include "helper_path.h"
 #include "stop.h"
 
 #define BUILDER_BIN "ktstr-initramfs-builder"
@@ -49,19 +50,15 @@ int builder_client_start(struct builder_client *bc, const struct builder_client_
 		argv[1] = "--insecure-no-sandbox";
 	if (opts->builder_path) {
 		snprintf(path, sizeof(path), "%s", opts->builder_path);
-	} else if (getenv("KTSTR_INITRAMFS_BUILDER") && getenv("KTSTR_INITRAMFS_BUILDER")[0]) {
-		snprintf(path, sizeof(path), "%s", getenv("KTSTR_INITRAMFS_BUILDER"));
 	} else {
-		char dir[PATH_MAX];
+		char why[PATH_MAX + 512];
 
-		ret = ktstr_self_dir(dir, sizeof(dir));
+		/* The one helper lookup (helper_path.h), safety check included. */
+		ret = helper_path(HELPER_BUILDER, path, sizeof(path), why, sizeof(why));
 		if (ret) {
-			snprintf(err, errlen, "initramfs builder: cannot find own directory: %s "
-				 "(set KTSTR_INITRAMFS_BUILDER)", strerror(-ret));
+			snprintf(err, errlen, "initramfs builder: %s", why);
 			return ret;
 		}
-		if (snprintf(path, sizeof(path), "%s/%s", dir, BUILDER_BIN) >= (int)sizeof(path))
-			return -ENAMETOOLONG;
 	}
 	/* The builder gets a clean environment: only what selects its cache
 	 * and log level. */

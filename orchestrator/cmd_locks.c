@@ -3,7 +3,6 @@
  * holds admit.lock shared for the moment it reads so no record is read
  * half written. A record counts only while its writer holds its flock. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,30 +108,20 @@ static int admit_shared(int dirfd, char *err, size_t errlen)
 	return fd;
 }
 
-int cmd_locks(const struct global_opts *g, int argc, char **argv)
+int cmd_locks(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser cp;
 	struct hostres_holder *hs = NULL;
 	char dir[PATH_MAX], err[1024];
 	bool json = false;
 	size_t n = 0;
 	int c, dirfd, admit = -1, ret;
 
-	(void)g;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		json = true;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "ktstr-orch: locks takes no argument but --json\n");
-		return EXIT_USAGE;
-	}
+	cli_begin(&cp, cmd, g, argc, argv);
+	while ((c = cli_next(&cp)) > 0)
+		json = c == 'j' || json; /* its one option (cli_table.c) */
+	if (c == CLI_STOP)
+		return cp.exit;
 	if (hostres_dir_path(dir, sizeof(dir), err, sizeof(err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", err);
 		return EXIT_USAGE;

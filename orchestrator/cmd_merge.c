@@ -2,7 +2,6 @@
  * one report from the --json files of a sharded run's shards
  * (shard_merge.h, docs/farms.md "Merging"). Starts nothing, keeps its ids. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +16,15 @@ struct merge_opts {
 	uint32_t expect;
 };
 
-static int parse_merge_opts(int argc, char **argv, struct merge_opts *o)
+/* Returns true to go on; false with *rc the exit status (--help: 0, a
+ * usage error: 2, said). */
+static bool parse_merge_opts(struct cli_parser *cp, struct merge_opts *o, int *rc)
 {
-	static const struct option opts[] = {
-		{ "junit", required_argument, NULL, 'J' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "expect-shards", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *end;
 	unsigned long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_next(cp)) > 0) {
 		switch (c) {
 		case 'J':
 		case 'j':
@@ -40,21 +35,16 @@ static int parse_merge_opts(int argc, char **argv, struct merge_opts *o)
 			v = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || optarg[0] == '-' || !v ||
 			    v > SHARD_TOTAL_MAX) {
-				fprintf(stderr, "ktstr-orch: --expect-shards takes 1..%u, got '%s'\n",
-					SHARD_TOTAL_MAX, optarg);
-				return -EINVAL;
+				*rc = cli_usage_error(cp->cmd, "--expect-shards takes 1..%u, got '%s'",
+						      SHARD_TOTAL_MAX, optarg);
+				return false;
 			}
 			o->expect = (uint32_t)v;
 			break;
-		default:
-			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "ktstr-orch: merge needs the --json FILE of each shard\n");
-		return -EINVAL;
-	}
-	return 0;
+	*rc = cp->exit;
+	return c != CLI_STOP;
 }
 
 /* Both outputs, atomically (report_file.h); a failure is said and is an
@@ -87,18 +77,17 @@ static int write_outputs(const struct merge_opts *o, const struct merge *m)
 	return rc;
 }
 
-int cmd_merge(const struct global_opts *g, int argc, char **argv)
+int cmd_merge(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
+	struct cli_parser cp;
 	static const struct merge_limits lim = MERGE_LIMITS_DEFAULT;
 	struct merge_opts o = { { NULL, NULL }, 0 };
 	struct merge m;
 	int rc, wrc;
 
-	(void)g;
-	if (parse_merge_opts(argc, argv, &o)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	cli_begin(&cp, cmd, g, argc, argv);
+	if (!parse_merge_opts(&cp, &o, &rc))
+		return rc;
 	merge_init(&m, &lim, o.expect, stderr);
 	for (int i = optind; i < argc; i++)
 		if (merge_add_file(&m, argv[i]))

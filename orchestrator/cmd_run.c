@@ -32,6 +32,7 @@
 #include "shard_info.h"
 #include "suite.h"
 #include "vm_backend_worker.h"
+#include "workers_default.h"
 
 struct run_opts {
 	struct plan_opts plan;
@@ -49,7 +50,6 @@ struct run_opts {
 	 * none) and --reserve-timeout; both start no VM in `list`. */
 	unsigned cpu_cap;
 	uint32_t reserve_timeout_s;
-	bool reserve_opt_given;
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
@@ -107,24 +107,15 @@ static int parse_partition(const char *arg, struct run_opts *o)
 	return 0;
 }
 
-static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct global_opts *g)
+/* The options of run or list (the table in cli_table.c says which a command
+ * takes). Returns true to go on; false with *rc the exit status: --help
+ * printed (0) or a usage error said (2). */
+static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 {
-	static const struct option opts[] = {
-		{ "gauntlet", no_argument, NULL, 'g' },	 { "budget", required_argument, NULL, 'b' },
-		{ "filter", required_argument, NULL, 'f' }, { "partition", required_argument, NULL, 'p' },
-		{ "retries", required_argument, NULL, 'r' }, { "timeout", required_argument, NULL, 't' },
-		{ "engine", required_argument, NULL, 'e' },  { "kernel", required_argument, NULL, 'k' },
-		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
-		{ "initramfs-compression", required_argument, NULL, 'C' },
-		{ "allow-empty", no_argument, NULL, 'E' },
-		{ "cpu-cap", required_argument, NULL, 'P' },
-		{ "reserve-timeout", required_argument, NULL, 'W' },
-		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
-	};
 	unsigned long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cli_next(cp)) > 0) {
 		switch (c) {
 		case 'g':
 			o->plan.gauntlet = true;
@@ -132,7 +123,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		case 'b':
 			if (parse_uint("--budget", optarg, 10u * 86400, &v) || !v) {
 				fprintf(stderr, "ktstr-orch: --budget needs a positive number of seconds\n");
-				return -EINVAL;
+				goto bad;
 			}
 			o->plan.budget_s = (uint32_t)v;
 			break;
@@ -141,17 +132,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			break;
 		case 'p':
 			if (parse_partition(optarg, o))
-				return -EINVAL;
+				goto bad;
 			break;
 		case 'r':
 			if (parse_uint("--retries", optarg, 100, &v))
-				return -EINVAL;
+				goto bad;
 			o->retries = (unsigned)v;
 			break;
 		case 't':
 			if (parse_uint("--timeout", optarg, 86400, &v) || !v) {
 				fprintf(stderr, "ktstr-orch: --timeout needs a positive number of seconds\n");
-				return -EINVAL;
+				goto bad;
 			}
 			o->settings.timeout_ms = (uint32_t)v * 1000;
 			break;
@@ -159,14 +150,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			if (engine_parse(optarg, &o->settings.engine)) {
 				fprintf(stderr, "ktstr-orch: --engine takes auto, kvm or qemu, got '%s'\n",
 					optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			break;
 		case 'k':
 			if (o->nkernel == PLAN_KERNELS_MAX) {
 				fprintf(stderr, "ktstr-orch: --kernel: at most %d kernels per run\n",
 					PLAN_KERNELS_MAX);
-				return -EINVAL;
+				goto bad;
 			}
 			o->kernel[o->nkernel++] = optarg;
 			break;
@@ -174,7 +165,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			if (compression_parse(optarg, &o->settings.compression)) {
 				fprintf(stderr, "ktstr-orch: --initramfs-compression takes none, gzip "
 						"or lz4, got '%s'\n", optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			break;
 		case 'E':
@@ -184,16 +175,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 			if (parse_uint("--cpu-cap", optarg, HOSTRES_MAX_CPUS, &v) || !v) {
 				fprintf(stderr, "ktstr-orch: --cpu-cap needs a number of host CPUs, "
 						"1..%u\n", HOSTRES_MAX_CPUS);
-				return -EINVAL;
+				goto bad;
 			}
 			o->cpu_cap = (unsigned)v;
-			o->reserve_opt_given = true;
 			break;
 		case 'W':
 			if (parse_uint("--reserve-timeout", optarg, HOSTRES_TIMEOUT_MAX_S, &v))
-				return -EINVAL;
+				goto bad;
 			o->reserve_timeout_s = (uint32_t)v;
-			o->reserve_opt_given = true;
 			break;
 		case 'J':
 			o->junit = optarg;
@@ -201,18 +190,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		case 'j':
 			o->json = optarg;
 			break;
-		default:
-			if (global_opt(g, c, optarg))
-				break;
-			return -EINVAL;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ktstr-orch: %s needs exactly one SUITE file\n", argv[0]);
-		return -EINVAL;
+	if (c == CLI_STOP) {
+		*rc = cp->exit;
+		return false;
 	}
-	o->suite = argv[optind];
-	return 0;
+	o->suite = cp->argv[optind];
+	return true;
+bad:
+	*rc = cli_usage_hint(cp->cmd);
+	return false;
 }
 
 /* Resolve the report files while still root: the dropped user may not be
@@ -336,6 +324,7 @@ struct run_ctx {
 	struct image_set images;	/* owned; one set for every kernel (the
 					   initramfs does not depend on it) */
 	char err[2048], hostline[512], engine_err[1024];
+	char workers_why[256]; /* where go.workers came from, for list and -v */
 };
 
 static bool same_file(const char *a, const char *b)
@@ -386,24 +375,12 @@ static int resolve_kernels(struct run_ctx *c, bool list_only)
 	return 0;
 }
 
-/* Options, suite, host, kernels and plan: nothing started, ids unchanged. */
-static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
+/* Suite, host, kernels and plan: nothing started, ids unchanged. */
+static int run_plan(struct run_ctx *c, bool list_only)
 {
 	struct privdrop_opts po;
 	int rc;
 
-	c->o.reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
-	if (parse_run_opts(argc, argv, &c->o, &c->go)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	/* They reserve host CPUs for VMs; list starts none, and an option
-	 * taken and ignored would look like it had been applied. */
-	if (list_only && c->o.reserve_opt_given) {
-		fprintf(stderr, "ktstr-orch: --cpu-cap and --reserve-timeout are for `run`: "
-				"`list` reserves nothing\n");
-		return EXIT_USAGE;
-	}
 	/* After the command's own options: --cache-user may follow `run`. */
 	po = global_privdrop_opts(&c->go);
 	c->o.settings.insecure_no_sandbox = c->go.insecure_no_sandbox;
@@ -448,6 +425,17 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 		fprintf(stderr, "ktstr-orch: %s: no test selected: %s\n", c->o.suite, c->err);
 		return EXIT_USAGE;
 	}
+	if (c->go.workers) {
+		snprintf(c->workers_why, sizeof(c->workers_why), "--workers");
+	} else {
+		struct workers_host wh;
+
+		workers_host_probe(&wh);
+		c->go.workers = workers_default(c->s, &c->p, &wh, c->workers_why,
+						sizeof(c->workers_why));
+	}
+	kdbg("plan: %zu variants, %zu kept; workers %u (%s)", c->p.n, c->p.kept, c->go.workers,
+	     c->workers_why);
 	return 0;
 }
 
@@ -463,7 +451,14 @@ static int run_list(struct run_ctx *c)
 	if (c->engine_err[0])
 		printf("# engine %s cannot run here: %s\n", engine_name(c->o.plan.host.engine),
 		       c->engine_err);
-	return report_list(stdout, c->s, &c->p, &c->o.plan.host, c->kc, c->nkc) ? EXIT_INFRA : 0;
+	if (report_list(stdout, c->s, &c->p, &c->o.plan.host, c->kc, c->nkc))
+		return EXIT_INFRA;
+	/* What `run` would add: its concurrency and whether it oversubscribes. */
+	printf("# workers: %u (%s)\n", c->go.workers, c->workers_why);
+	if (c->p.kept && preflight_cpu_plan(&c->p, &c->o.plan.host, c->go.workers, c->err,
+					    sizeof(c->err)))
+		printf("# %s\n", c->err);
+	return fflush(stdout) ? EXIT_INFRA : 0;
 }
 
 /* Root-only preparation: everything here may need root's view of the
@@ -547,7 +542,7 @@ static int run_images(struct run_ctx *c)
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return EXIT_INFRA;
 	}
-	if (preflight_cpu_plan(&c->p, &c->o.plan.host, c->go.workers ? c->go.workers : 1, c->err,
+	if (preflight_cpu_plan(&c->p, &c->o.plan.host, c->go.workers, c->err,
 			       sizeof(c->err)))
 		kwarn("%s", c->err);
 	else
@@ -598,8 +593,9 @@ static int run_tests(struct run_ctx *c)
 		.kernel_layouts = (const Ktstr__GuestKernelLayout *const *)c->layout,
 		.initrd_fds = c->images.fds ? c->images.fds : &none,
 		.image_sandboxed = c->images.sandboxed, .image_landlock = c->images.landlock,
-		.workers = c->go.workers ? c->go.workers : 1, .retries = c->o.retries,
+		.workers = c->go.workers, .retries = c->o.retries,
 		.out = stdout, .progress = isatty(STDERR_FILENO) ? stderr : NULL,
+		.quiet = c->go.verbosity < 0,
 		.handle_signals = true,
 	};
 
@@ -647,9 +643,10 @@ static int run_tests(struct run_ctx *c)
 	return ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
 }
 
-int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
+int cmd_run(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv, int list_only)
 {
 	struct run_ctx *c = calloc(1, sizeof(*c));
+	struct cli_parser cp;
 	int rc;
 
 	if (!c) {
@@ -661,11 +658,16 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
 		c->kfd[k] = -1;
-	rc = run_plan(c, argc, argv, list_only);
+	c->o.reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
+	cli_begin(&cp, cmd, &c->go, argc, argv);
+	if (!parse_run_opts(&cp, &c->o, &rc))
+		goto out;
+	rc = run_plan(c, list_only);
 	if (!rc && list_only)
 		rc = run_list(c);
 	else if (!rc)
 		rc = run_as_root(c) ?: run_images(c) ?: run_tests(c);
+out:
 	if (c->bc.pid >= 0)
 		builder_client_stop(&c->bc);
 	images_free(&c->images);

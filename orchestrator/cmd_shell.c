@@ -89,25 +89,16 @@ struct shell_vm {
 	bool usage_error;	/* a failed phase failed on the user's input */
 };
 
-static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct global_opts *g)
+/* Returns true to go on; false with *rc the exit status (--help: 0, a
+ * usage error: 2, said). */
+static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *rc)
 {
-	static const struct option opts[] = {
-		{ "topology", required_argument, NULL, 'T' }, { "memory-mb", required_argument, NULL, 'm' },
-		{ "kernel", required_argument, NULL, 'k' },   { "include", required_argument, NULL, 'i' },
-		{ "exec", required_argument, NULL, 'x' },     { "engine", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "watchdog-timeout", required_argument, NULL, 'w' },
-		{ "cpu-cap", required_argument, NULL, 'P' },
-		{ "reserve-timeout", required_argument, NULL, 'W' },
-		GLOBAL_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	char err[256];
 	int c;
 
 	o->topo = (struct ktstr_topo){ 1, 1, 1, 1 };
 	o->reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
-	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
+	while ((c = cli_next(cp)) > 0) {
 		unsigned long v;
 		char *end;
 
@@ -116,7 +107,7 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 			if (topo_parse(optarg, &o->topo, err, sizeof(err)) ||
 			    topo_validate(&o->topo, err, sizeof(err))) {
 				fprintf(stderr, "ktstr-orch shell: --topology %s: %s\n", optarg, err);
-				return -EINVAL;
+				goto bad;
 			}
 			break;
 		case 'm':
@@ -124,7 +115,7 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 			if (*end || v < 128 || v > (1u << 20)) {
 				fprintf(stderr, "ktstr-orch shell: --memory-mb takes 128..1048576, got '%s'\n",
 					optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->memory_mb = (uint32_t)v;
 			break;
@@ -132,7 +123,7 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 			v = strtoul(optarg, &end, 10);
 			if (*end || v == 0 || v > 86400) {
 				fprintf(stderr, "ktstr-orch shell: --timeout takes 1..86400 seconds\n");
-				return -EINVAL;
+				goto bad;
 			}
 			o->timeout_ms = (uint32_t)v * 1000;
 			break;
@@ -144,7 +135,7 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 						"seconds, got '%s'\n",
 					WATCHDOG_TIMEOUT_MIN_MS / 1000, WATCHDOG_TIMEOUT_MAX_MS / 1000,
 					optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->watchdog_ms = (uint32_t)v * 1000;
 			break;
@@ -176,33 +167,29 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 		case 'e':
 			if (engine_parse(optarg, &o->engine)) {
 				fprintf(stderr, "ktstr-orch shell: --engine takes auto, kvm or qemu\n");
-				return -EINVAL;
+				goto bad;
 			}
 			break;
 		case 'i':
 			if (o->nincludes == SHELL_MAX_INCLUDES) {
 				fprintf(stderr, "ktstr-orch shell: at most %d --include files\n",
 					SHELL_MAX_INCLUDES);
-				return -EINVAL;
+				goto bad;
 			}
 			if (access(optarg, R_OK)) {
 				fprintf(stderr, "ktstr-orch shell: --include %s: %s\n", optarg,
 					strerror(errno));
-				return -EINVAL;
+				goto bad;
 			}
 			o->includes[o->nincludes++] = optarg;
 			break;
-		default:
-			if (global_opt(g, c, optarg))
-				break;
-			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "ktstr-orch shell: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
+	*rc = cp->exit;
+	return c != CLI_STOP;
+bad:
+	*rc = cli_usage_hint(cp->cmd);
+	return false;
 }
 
 /* Choose the kernel and open it while still root (it may sit in root's
@@ -491,17 +478,17 @@ static void shell_vm_release(struct shell_vm *vm)
 		hostres_close(&vm->hr);
 }
 
-int cmd_shell(const struct global_opts *g, int argc, char **argv)
+int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct shell_vm vm = { .go = *g, .kfd = -1, .img = { .fd = -1 },
 			       .bc = { .pid = -1, .sock = -1 } };
 	struct privdrop_opts po;
+	struct cli_parser cp;
 	int rc;
 
-	if (parse_shell_opts(argc, argv, &vm.o, &vm.go)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	cli_begin(&cp, cmd, &vm.go, argc, argv);
+	if (!parse_shell_opts(&cp, &vm.o, &rc))
+		return rc;
 	po = global_privdrop_opts(&vm.go);
 	if (cache_owner_resolve(&po, &vm.co, vm.err, sizeof(vm.err))) {
 		fprintf(stderr, "ktstr-orch shell: %s\n", vm.err);

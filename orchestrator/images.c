@@ -16,6 +16,7 @@
 #include <ktstr/util.h>
 
 #include "builder_client.h"
+#include "helper_path.h"
 #include "kernel_cache.h"
 #include "pathjoin.h"
 
@@ -123,21 +124,14 @@ out:
 
 int guest_binary_path(char *buf, size_t len, char *err, size_t errlen)
 {
-	const char *env = getenv("KTSTR_GUEST");
-	char self[PATH_MAX];
+	/* The one helper lookup (helper_path.h). */
+	int ret = helper_path(HELPER_GUEST, buf, len, err, errlen);
 
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-	} else {
-		if (ktstr_self_dir(self, sizeof(self))) {
-			snprintf(err, errlen, "cannot find the directory of ktstr-orch (/proc/self/exe)");
-			return -ENOENT;
-		}
-		snprintf(buf, len, "%s/ktstr-guest", self);
-	}
+	if (ret)
+		return ret;
 	if (access(buf, R_OK)) {
-		snprintf(err, errlen, "guest init %s is missing: build it (make) or set KTSTR_GUEST",
-			 buf);
+		snprintf(err, errlen, "guest init %s is not readable: build it (make) or set "
+			 "KTSTR_GUEST", buf);
 		return -ENOENT;
 	}
 	return 0;

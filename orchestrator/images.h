@@ -21,7 +21,8 @@
  * place looked at. */
 int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, size_t errlen);
 
-/* The ktstr-guest binary: $KTSTR_GUEST, else beside this executable. */
+/* The ktstr-guest binary: $KTSTR_GUEST, beside this executable or in
+ * ../libexec/ktstr (helper_path.h). */
 int guest_binary_path(char *buf, size_t len, char *err, size_t errlen);
 /* busybox for the guest (/bin/busybox in the image): $KTSTR_BUSYBOX, else
  * /bin/busybox, /usr/bin/busybox. Must be static. */

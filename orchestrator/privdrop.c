@@ -76,26 +76,6 @@ int orch_drop_privileges(const struct privdrop_opts *o, const char **dropped_to,
 	return 0;
 }
 
-int global_opt(struct global_opts *g, int c, const char *arg)
-{
-	switch (c) {
-	case GOPT_USER:
-		g->user = arg;
-		return 1;
-	case GOPT_CACHE_USER:
-		g->cache_user = arg;
-		return 1;
-	case GOPT_NO_DROP:
-		g->no_drop_privileges = true;
-		return 1;
-	case GOPT_INSECURE:
-		g->insecure_no_sandbox = true;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 struct privdrop_opts global_privdrop_opts(const struct global_opts *g)
 {
 	return (struct privdrop_opts){ .user = g->user, .keep_root = g->no_drop_privileges,

@@ -211,6 +211,7 @@ static void *job_thread(void *arg)
 
 		do {
 			r->attempts++;
+			kdbg("start %s (attempt %u)", cfg->plan->v[r->vidx].name, r->attempts);
 			run_attempt(st, ta->slot, r);
 		} while (verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
 			 r->attempts <= cfg->retries && !st->stop);
@@ -219,8 +220,10 @@ static void *job_thread(void *arg)
 		st->pg.running--;
 		st->pg.done++;
 		progress_clear(&st->pg);
-		report_test_line(cfg->out, cfg->suite, cfg->plan, r);
-		fflush(cfg->out);
+		if (!cfg->quiet || verdict_is_failure(r->verdict.kind)) {
+			report_test_line(cfg->out, cfg->suite, cfg->plan, r);
+			fflush(cfg->out);
+		}
 		progress_update(&st->pg, NULL);
 		pthread_mutex_unlock(&st->lock);
 	}
@@ -324,7 +327,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 		goto err_recs;
 	/* Report skips up front: they never wait for a VM. */
 	for (size_t i = 0; i < *nrecs; i++)
-		if (st.recs[i].verdict.kind == V_SKIP)
+		if (st.recs[i].verdict.kind == V_SKIP && !cfg->quiet)
 			report_test_line(cfg->out, cfg->suite, cfg->plan, &st.recs[i]);
 	if (nthreads > st.njobs)
 		nthreads = st.njobs ? (unsigned)st.njobs : 1;

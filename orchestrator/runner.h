@@ -32,6 +32,7 @@ struct runner_cfg {
 	unsigned workers;	/* concurrent VMs, >= 1 */
 	unsigned retries;	/* extra attempts for a failed test */
 	FILE *out;		/* per-test lines */
+	bool quiet;		/* -q: on out only the failures' lines */
 	FILE *progress;		/* live progress (a TTY) or NULL */
 	bool handle_signals;	/* block SIGINT/SIGTERM and stop VMs on them */
 	/* Where the backend does not place performance-mode VMs itself: the

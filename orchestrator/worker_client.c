@@ -20,6 +20,7 @@
 #include <ktstr/spawn.h>
 #include <ktstr/util.h>
 
+#include "helper_path.h"
 #include "worker_client.h"
 
 #define READY_WAIT_MS 10000	/* worker start -> WorkerReady */
@@ -51,21 +52,17 @@ static void synth(struct worker_outcome *out, Ktstr__Engine engine, int err, con
 	out->result = r;
 }
 
-static int resolve_worker(const struct worker_client_opts *o, char *buf, size_t len)
+/* An explicit worker_path (a caller's own binary, tests) is taken as is;
+ * otherwise the one helper lookup (helper_path.h). */
+static int resolve_worker(const struct worker_client_opts *o, char *buf, size_t len, char *err,
+			  size_t errlen)
 {
-	const char *p = o && o->worker_path ? o->worker_path : getenv("KTSTR_VMM_WORKER");
-	if (p && *p) {
-		if ((size_t)snprintf(buf, len, "%s", p) >= len)
+	if (o && o->worker_path) {
+		if ((size_t)snprintf(buf, len, "%s", o->worker_path) >= len)
 			return -ENAMETOOLONG;
 		return 0;
 	}
-	char dir[4096];
-	int rc = ktstr_self_dir(dir, sizeof(dir));
-	if (rc < 0)
-		return rc;
-	if ((size_t)snprintf(buf, len, "%s/ktstr-vmm-worker", dir) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	return helper_path(HELPER_VMM_WORKER, buf, len, err, errlen);
 }
 
 static void describe_status(int status, char *buf, size_t len)
@@ -123,16 +120,16 @@ static int pin_child(void *arg)
 
 static int wc_spawn(struct wc_run *w)
 {
-	char path[4096], logenv[64];
+	char path[4096], logenv[64], err[4096 + 512] = "";
 	const char *lvl = getenv("KTSTR_LOG");
 	char *env[2] = { NULL, NULL };
 	char *argv[] = { "ktstr-vmm-worker", NULL };
 	int sv[2] = { -1, -1 };
-	int rc = resolve_worker(w->o, path, sizeof(path));
+	int rc = resolve_worker(w->o, path, sizeof(path), err, sizeof(err));
 
 	if (rc < 0) {
-		synth(w->out, w->engine, rc, "locate ktstr-vmm-worker", strerror(-rc),
-		      "set KTSTR_VMM_WORKER or install ktstr-vmm-worker beside ktstr-orch");
+		synth(w->out, w->engine, rc, "locate ktstr-vmm-worker", err[0] ? err : strerror(-rc),
+		      "build (make) or install (make install) ktstr, or set KTSTR_VMM_WORKER");
 		return rc;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {

@@ -482,14 +482,16 @@ Test(host_reservation, options_and_lock_directory_are_checked, .timeout = 300)
 		{ "run SUITE --reserve-timeout 86401", "--reserve-timeout takes a number 0..86400",
 		  2 },
 		{ "run SUITE --reserve-timeout -1", "--reserve-timeout takes a number", 2 },
-		{ "list SUITE --cpu-cap 1", "`list` reserves nothing", 2 },
-		{ "list SUITE --reserve-timeout 5", "`list` reserves nothing", 2 },
+		/* `list` reserves nothing: the options are run's alone. */
+		{ "list SUITE --cpu-cap 1", "unknown option '--cpu-cap' (an option of: run, shell)", 2 },
+		{ "list SUITE --reserve-timeout 5",
+		  "unknown option '--reserve-timeout' (an option of: run, shell)", 2 },
+		{ "locks --bogus", "usage: ktstr-orch locks [options]", 2 },
+		{ "locks extra", "ktstr-orch locks: unexpected argument 'extra'", 2 },
 		{ "shell --cpu-cap 0", "--cpu-cap needs a number of host CPUs, 1..1024", 2 },
 		{ "shell --cpu-cap x", "--cpu-cap needs a number of host CPUs", 2 },
 		{ "shell --reserve-timeout 86401", "--reserve-timeout takes 0..86400 seconds", 2 },
 		{ "shell --reserve-timeout -1", "--reserve-timeout takes 0..86400 seconds", 2 },
-		{ "locks --bogus", "usage:", 2 },
-		{ "locks extra", "locks takes no argument but --json", 2 },
 	};
 
 	snprintf(suite, sizeof(suite), "%s/one.yaml", g_tmp);

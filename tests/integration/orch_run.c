@@ -329,8 +329,10 @@ Test(orch, a_worker_killed_mid_run_is_reported_and_the_run_completes, .timeout =
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 		 /* Started as root, ktstr-orch runs as nobody: the fake worker and
-		  * its marker directory must be reachable for that user. */
-		 "chmod 777 %s && chmod +x %s/killer-worker && printf 'tests:\\n  - {name: victim, duration: 1s}\\n"
+		  * its marker directory must be reachable for that user. Sticky:
+		  * a helper in a directory others may write is refused unless
+		  * they cannot replace it (helper_path.h). */
+		 "chmod 1777 %s && chmod +x %s/killer-worker && printf 'tests:\\n  - {name: victim, duration: 1s}\\n"
 		 "  - {name: survivor, duration: 1s}\\n' > %s/two.yaml && "
 		 "KTSTR_VMM_WORKER=%s/killer-worker %s --workers 1 run %s/two.yaml --kernel %s 2>&1",
 		 e.tmp, e.tmp, e.tmp, e.tmp, e.orch, e.tmp, e.kernel);
