@@ -34,6 +34,11 @@ struct runner_cfg {
 	FILE *out;		/* per-test lines */
 	FILE *progress;		/* live progress (a TTY) or NULL */
 	bool handle_signals;	/* block SIGINT/SIGTERM and stop VMs on them */
+	/* Called with each record as its test ends (a skip: before any VM),
+	 * one call at a time, in the order they end; NULL = none. The record
+	 * is complete; it stays the runner's. (--jsonl: jsonl.h.) */
+	void (*on_done)(void *ctx, const struct test_record *r);
+	void *on_done_ctx;
 };
 
 /* Run. *recs gets one record per variant that is kept or skipped (in plan
