@@ -22,7 +22,9 @@ static const char suite_yaml[] =
 	"  - {name: e3, scenario: steady, duration: 1s}\n";
 
 /* What differs from one run of a test to the next by time alone. */
-static const char *const timing[] = { "wall_ms", "vm", "metrics", "stimulus_events" };
+static const char *const timing[] = { "wall_ms", "vm", "metrics", "stimulus_events",
+				      /* the console's kernel timestamps, the run's start */
+				      "console_tail", "run" };
 
 static int sh(const char *cmd, char **out)
 {
@@ -124,9 +126,15 @@ Test(shards, gitlab_and_slurm_shards_merge_into_the_unsharded_run, .timeout = 90
 	assert_has(out, "3 passed, 0 failed, 1 skipped");
 	free(out);
 	assert_same_records(e.tmp, "whole.json", "gl.json");
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/gl.xml 2>&1", e.tmp);
+	/* Valid against the schema, with the cases' file and line and the
+	 * console in system-out, as a run's own JUnit (docs/results.md). */
+	snprintf(cmd, sizeof(cmd),
+		 "xmllint --noout --schema %s/tests/data/junit.xsd %s/gl.xml 2>&1 && "
+		 "grep -c ' line=\"[0-9]*\">' %s/gl.xml && grep -c '<system-out>' %s/gl.xml",
+		 e.src, e.tmp, e.tmp, e.tmp);
 	rc = sh(cmd, &out);
-	cr_assert(rc == 0 || rc == 127, "merged JUnit is not well-formed:\n%s", out);
+	cr_assert_eq(rc, 0, "merged JUnit is not valid:\n%s", out);
+	cr_assert(strstr(out, "\n4\n3\n"), "4 cases with a line, 3 with a console:\n%s", out);
 	free(out);
 
 	/* Slurm: an array --array=10-12, ids from SLURM_ARRAY_TASK_MIN. */
