@@ -341,32 +341,35 @@ int junit_write_tail(struct strbuf *sb)
 	return sb_printf(sb, "  </testsuite>\n</testsuites>\n");
 }
 
-/* The console's last lines, then its last bytes, cleaned. */
+/* The console's last lines, then its last bytes, cleaned. On bytes, not
+ * strings: a NUL the guest printed becomes U+FFFD, it does not end the
+ * text. */
 static int console_out(const struct test_record *r, char **out, size_t *len)
 {
 	const Ktstr__VmResult *vm = r->vm;
+	const char *buf = vm ? (const char *)vm->console_tail.data : NULL;
 	struct strbuf sb = { 0 };
-	char *tail;
-	size_t tlen, skip = 0;
+	size_t end, start;
+	unsigned lines = 0;
 	int ret;
 
 	*out = NULL;
 	*len = 0;
-	if (!vm || !vm->has_console_tail || !vm->console_tail.len)
+	if (!vm || !vm->has_console_tail || !buf || !vm->console_tail.len)
 		return 0;
-	tail = text_tail_lines((const char *)vm->console_tail.data, vm->console_tail.len,
-			       JUNIT_OUT_LINES);
-	if (!tail)
-		return -ENOMEM;
-	tlen = strlen(tail);
-	if (tlen > JUNIT_OUT_MAX) {
-		skip = tlen - JUNIT_OUT_MAX;
+	end = vm->console_tail.len;
+	while (end && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
+		end--;
+	for (start = end; start > 0; start--)
+		if (buf[start - 1] == '\n' && ++lines >= JUNIT_OUT_LINES)
+			break;
+	if (end - start > JUNIT_OUT_MAX) {
+		start = end - JUNIT_OUT_MAX;
 		/* Start on a character, not inside one. */
-		while (skip < tlen && ((uint8_t)tail[skip] & 0xC0) == 0x80)
-			skip++;
+		while (start < end && ((uint8_t)buf[start] & 0xC0) == 0x80)
+			start++;
 	}
-	ret = xml_clean(&sb, tail + skip, tlen - skip);
-	free(tail);
+	ret = xml_clean(&sb, buf + start, end - start);
 	if (ret) {
 		sb_free(&sb);
 		return ret;

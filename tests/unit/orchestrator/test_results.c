@@ -562,3 +562,29 @@ Test(results, a_killed_run_keeps_its_header_and_finished_tests)
 	unlink(path);
 	rmdir(dir);
 }
+
+/* A NUL the guest printed does not end the console tail: what follows it
+ * still reaches <system-out> and the JSON record. */
+Test(results, a_nul_in_the_console_does_not_cut_system_out)
+{
+	static const char con[] = "before\0after NUL\n";
+	struct suite *s;
+	struct plan p;
+	struct test_record *recs;
+	struct strbuf sb = { 0 };
+	size_t n;
+
+	make_records(&s, &p, &recs, &n);
+	free(recs[0].vm->console_tail.data);
+	recs[0].vm->console_tail.data = malloc(sizeof(con) - 1);
+	memcpy(recs[0].vm->console_tail.data, con, sizeof(con) - 1);
+	recs[0].vm->console_tail.len = sizeof(con) - 1;
+	cr_assert_eq(junit_render(&sb, s, &p, recs, n, NULL), 0);
+	cr_assert(strstr(sb.buf, "<system-out>before\xEF\xBF\xBD" "after NUL</system-out>"), "%s",
+		  sb.buf);
+	sb_free(&sb);
+	cr_assert_eq(jsonl_test_line(&sb, s, &p, &recs[0]), 0);
+	cr_assert(strstr(sb.buf, "\"console_tail\":\"before\xEF\xBF\xBD" "after NUL\""), "%s", sb.buf);
+	sb_free(&sb);
+	free_records(s, &p, recs, n);
+}
