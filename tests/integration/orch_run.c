@@ -84,11 +84,12 @@ Test(orch, eevdf_suite_passes_on_three_topologies_with_two_workers, .timeout = 6
 	free(out);
 	free(err);
 	snprintf(cmd, sizeof(cmd),
-		 "chmod 700 %s && xmllint --noout --schema %s/tests/data/junit.xsd %s/j.xml && "
+		 "chmod 700 %s && { xmllint --noout --schema %s/tests/data/junit.xsd %s/j.xml "
+		 "2>%s/xsd || { cat %s/xsd; exit 1; }; } && "
 		 "grep -c '\"worker_sandboxed\":true,\"builder_sandboxed\":true' %s/r.json && "
 		 "grep -c '^  {\"name\":' %s/r.json && "
 		 "grep -c 'name=\"worker_sandboxed\" value=\"true\"' %s/j.xml",
-		 e.tmp, e.src, e.tmp, e.tmp, e.tmp, e.tmp);
+		 e.tmp, e.src, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
 	out = NULL;
 	cr_assert_eq(sh(cmd, &out), 0, "JUnit invalid or JSON missing: %s", out);
 	cr_assert_str_eq(out, "3\n3\n3\n", "one JSON record and one JUnit testcase per test, "
@@ -152,6 +153,30 @@ Test(orch, insecure_no_sandbox_is_loud_and_a_tty_gets_the_progress_line, .timeou
 	cr_assert(strstr(out, "<property name=\"unsandboxed_tests\" value=\"1\"/>"), "%s", out);
 	cr_assert(strstr(out, "1 passed, 0 failed, 0 skipped"), "%s", out);
 	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* `list` writes no results: a results option given to it is refused, not
+ * ignored (and no file is made). */
+Test(orch, list_refuses_the_result_options, .timeout = 120)
+{
+	static const char *const opt[] = { "--junit", "--json", "--jsonl" };
+	struct orch_env e;
+	char cmd[8192], *out = NULL;
+
+	orch_env(&e);
+	for (size_t i = 0; i < ARRAY_SIZE(opt); i++) {
+		snprintf(cmd, sizeof(cmd), "%s list %s/examples/eevdf.yaml %s %s/r 2>&1; echo rc=$?; "
+					   "test -e %s/r && echo made",
+			 e.orch, e.src, opt[i], e.tmp, e.tmp);
+		sh(cmd, &out);
+		cr_assert(strstr(out, "--junit, --json and --jsonl are for `run`"), "%s: %s", opt[i],
+			  out);
+		cr_assert(strstr(out, "rc=2\n"), "%s", out);
+		cr_assert_null(strstr(out, "made"), "%s", out);
+		free(out);
+		out = NULL;
+	}
 	vmtest_rm_rf(e.tmp);
 }
 
