@@ -330,10 +330,14 @@ Test(orch, a_failing_test_exits_1_with_a_useful_report, .timeout = 600)
 	orch_env(&e);
 	/* As a GitHub Actions job runs it: the failure is annotated at the
 	 * test's line and summarised (docs/results.md). */
+	/* The summary is appended as the user the run drops to: a file that
+	 * user may write, as GitHub's runner user owns its own. */
 	snprintf(cmd, sizeof(cmd),
-		 ": > %s/summary.md && env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=%s/summary.md "
-		 "%s run %s/examples/failing.yaml --kernel %s 2>&1",
-		 e.tmp, e.tmp, e.orch, e.src, e.kernel);
+		 "sd=$(mktemp -d) && chmod 755 $sd && : > $sd/s.md && chmod 666 $sd/s.md && "
+		 "env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$sd/s.md "
+		 "%s run %s/examples/failing.yaml --kernel %s 2>&1; rc=$?; cp $sd/s.md %s/summary.md; "
+		 "rm -rf $sd; exit $rc",
+		 e.orch, e.src, e.kernel, e.tmp);
 	rc = sh(cmd, &out);
 	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
 	cr_assert(strstr(out, "\n::error file="), "no annotation:\n%s", out);
