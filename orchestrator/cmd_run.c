@@ -407,13 +407,14 @@ static int run_plan(struct run_ctx *c, int argc, char **argv, bool list_only)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* They reserve host CPUs for VMs; list starts none, and an option
-	 * taken and ignored would look like it had been applied. */
+	/* An option taken and ignored would look like it had been applied. */
 	if (list_only && (c->o.junit || c->o.json || c->o.jsonl)) {
 		fprintf(stderr, "ktstr-orch: --junit, --json and --jsonl are for `run`: `list` "
 				"writes no results\n");
 		return EXIT_USAGE;
 	}
+	/* They reserve host CPUs for VMs; list starts none, and an option
+	 * taken and ignored would look like it had been applied. */
 	if (list_only && c->o.reserve_opt_given) {
 		fprintf(stderr, "ktstr-orch: --cpu-cap and --reserve-timeout are for `run`: "
 				"`list` reserves nothing\n");

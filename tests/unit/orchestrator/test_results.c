@@ -588,3 +588,57 @@ Test(results, a_nul_in_the_console_does_not_cut_system_out)
 	sb_free(&sb);
 	free_records(s, &p, recs, n);
 }
+
+/* The digests are sha256sum's; a file that is not regular or is too big is
+ * refused at once (a FIFO never blocks), and the run's metadata says so
+ * with an empty digest, not an error. */
+Test(results, run_metadata_digests_are_bounded_and_exact)
+{
+	char dir[] = "/tmp/ktstr-meta-XXXXXX", path[128], fifo[128], big[128], hex[SHA256_HEX_LEN + 1];
+	char *want = NULL, *text = NULL;
+	size_t len;
+	struct suite *s;
+	struct plan p;
+	struct runmeta m;
+	struct strbuf sb = { 0 };
+	int fd;
+	char err[256];
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.yaml", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(big, sizeof(big), "%s/big", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	cr_assert_eq(write_full(fd, suite_text, strlen(suite_text)), 0);
+	close(fd);
+	cr_assert_eq(sh("sha256sum %s | cut -c1-64 > %s/want", path, dir), 0);
+	snprintf(fifo, sizeof(fifo), "%s/want", dir);
+	cr_assert_eq(read_file(fifo, &want, &len, 256), 0);
+	want[SHA256_HEX_LEN] = '\0';
+	cr_assert_eq(suite_load(path, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan_build(s, &host_opts, &p, err, sizeof(err)), 0);
+	cr_assert_eq(runmeta_init(&m, s, &p), 0);
+	cr_assert_str_eq(m.suite_sha256, want);
+	cr_assert_eq(runmeta_json(&sb, &m), 0);
+	cr_assert(strstr(sb.buf, "\"duration_ms\":null"), "%s", sb.buf);
+	cr_assert(strstr(sb.buf, "\"host_cpus\":null,\"reservation\":\"none\""), "%s", sb.buf);
+	sb_free(&sb);
+	runmeta_free(&m);
+	/* A FIFO: refused without waiting for a writer. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK);
+	cr_assert_eq(runmeta_hash_fd(fd, hex), -EINVAL);
+	cr_assert_str_eq(hex, "");
+	close(fd);
+	/* Past RUNMETA_HASH_MAX (sparse: nothing is read). */
+	fd = open(big, O_CREAT | O_RDWR, 0600);
+	cr_assert_eq(ftruncate(fd, (off_t)RUNMETA_HASH_MAX + 1), 0);
+	cr_assert_eq(runmeta_hash_fd(fd, hex), -EFBIG);
+	close(fd);
+	free(want);
+	free(text);
+	plan_free(&p);
+	suite_free(s);
+	cr_assert_eq(sh("rm -rf %s", dir), 0);
+}
