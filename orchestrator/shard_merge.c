@@ -469,11 +469,8 @@ static const char *rec_tristate(const struct merge_rec *r, const char *key)
 	return json_object_get_boolean(v) ? "true" : "false";
 }
 
-/* The texts a record carries for JUnit (jsonl_record.c), each bounded by
- * what a run writes (report_text, junit.h) with room for replacements. */
-#define MERGE_REPORT_MAX (4u * REPORT_TEXT_MAX)
-#define MERGE_OUT_MAX (4u * JUNIT_OUT_MAX)
-#define MERGE_PROPS_MAX 4096u
+_Static_assert(MERGE_REPORT_MAX == 4u * REPORT_TEXT_MAX && MERGE_OUT_MAX == 4u * JUNIT_OUT_MAX,
+	       "merge's bounds follow what a run writes");
 
 /* The case's properties in the order the run wrote them. A record
  * without them (a file of an older ktstr) gets none. */

@@ -92,8 +92,16 @@ Test(gha, annotations_name_file_and_line_and_are_bounded)
 	for (line = sb.buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		cr_assert(!strncmp(line, "::error file=", 13) || !strncmp(line, "::notice ", 9),
 			  "%.80s", line);
-	/* A message is cut at GHA_MESSAGE_MAX before escaping. */
-	cr_assert_lt(strchr(sb.buf, '\n') - sb.buf, (long)(GHA_MESSAGE_MAX * 3 + 200));
+	sb_free(&sb);
+	/* A message is cut at GHA_MESSAGE_MAX bytes before escaping. */
+	free(recs[0].verdict.detail);
+	recs[0].verdict.detail = malloc(4 * GHA_MESSAGE_MAX);
+	memset(recs[0].verdict.detail, 'y', 4 * GHA_MESSAGE_MAX - 1);
+	recs[0].verdict.detail[4 * GHA_MESSAGE_MAX - 1] = '\0';
+	cr_assert_eq(gha_annotations(&sb, s, &p, recs, 1), 0);
+	line = strstr(sb.buf, "::yyy");
+	cr_assert_not_null(line);
+	cr_assert_eq(strchr(line, '\n') - line - 2, (long)GHA_MESSAGE_MAX, "%zu", sb.len);
 	sb_free(&sb);
 	runner_free_records(recs, 60);
 	plan_free(&p);
@@ -123,6 +131,8 @@ Test(gha, the_step_summary_is_bounded_and_escaped)
 		for (char *c = l + (*l == '\n'); c < e; c++)
 			bars += *c == '|' && c[-1] != '\\';
 		cr_assert_eq(bars, 4, "%.*s", (int)(e - l), l);
+		/* A cell holds at most GHA_CELL_MAX bytes of the detail. */
+		cr_assert_leq((size_t)(e - l), 2 * GHA_CELL_MAX + 64, "%.*s", (int)(e - l), l);
 	}
 	sb_free(&sb);
 	/* Too small for even the head: refused, nothing half-written. */
