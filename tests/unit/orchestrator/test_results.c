@@ -642,3 +642,47 @@ Test(results, run_metadata_digests_are_bounded_and_exact)
 	suite_free(s);
 	cr_assert_eq(sh("rm -rf %s", dir), 0);
 }
+
+/* A stopped run: the tests the stop left unrun still get their lines, then
+ * "end" says the run was interrupted, with its exit status. */
+Test(results, an_interrupted_run_ends_its_jsonl_with_every_test)
+{
+	char dir[] = "/tmp/ktstr-jsonl-XXXXXX", path[128];
+	struct suite *s;
+	struct plan p;
+	struct test_record *recs;
+	struct runmeta m;
+	struct jsonl j = JSONL_INIT;
+	size_t n;
+	char err[256];
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.jsonl", dir);
+	make_records(&s, &p, &recs, &n);
+	fixed_meta(&m, s->path);
+	recs[4].verdict.kind = V_STOPPED;
+	cr_assert_eq(jsonl_open(&j, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(jsonl_start(&j, s, &p, &m), 0);
+	jsonl_on_done(&j, &recs[3]);
+	jsonl_on_done(&j, &recs[0]);
+	cr_assert_eq(jsonl_finish(&j, recs, n, 130, true), 0);
+	cr_assert_eq(j.lines, 1 + 5 + 1);
+	jsonl_close(&j);
+	cr_assert_eq(sh("python3 -c 'import json\n"
+			"L=[json.loads(l) for l in open(\"%s\")]\n"
+			"assert [l.get(\"name\") for l in L[1:-1]]==[\"big\",\"ok\",\"bad\",\"infra\",\"flaky\"], L\n"
+			"e=L[-1]; assert e[\"type\"]==\"end\" and e[\"interrupted\"] and e[\"exit_code\"]==130 "
+			"and e[\"stopped\"]==1, e\n'",
+			path),
+		     0);
+	/* A link in its place is refused, not written through. */
+	unlink(path);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+	j = (struct jsonl)JSONL_INIT;
+	cr_assert_neq(jsonl_open(&j, path, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "not a regular file"), "%s", err);
+	jsonl_close(&j);
+	unlink(path);
+	rmdir(dir);
+	free_records(s, &p, recs, n);
+}
