@@ -68,6 +68,10 @@ static const struct cli_opt run_opts[] = {
 	  "none gzip lz4" },
 	{ "junit", 'J', 0, "FILE", "write JUnit XML", CLI_C_FILE, NULL },
 	{ "json", 'j', 0, "FILE", "write one JSON record per test", CLI_C_FILE, NULL },
+	{ "jsonl", 'L', 0, "FILE",
+	  "write JSON Lines as tests end: a header, a line per\n"
+	  "test, the totals (docs/results.md)",
+	  CLI_C_FILE, NULL },
 	O_CPU_CAP,
 	O_RESERVE_TIMEOUT,
 	END,

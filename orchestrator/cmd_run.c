@@ -14,7 +14,10 @@
 #include <ktstr/util.h>
 
 #include "cli.h"
+#include "gha.h"
 #include "images.h"
+#include "jsonl.h"
+#include "jsonl_record.h"
 #include "junit.h"
 #include "cache_owner.h"
 #include "privdrop.h"
@@ -39,7 +42,7 @@ struct run_opts {
 	struct run_settings settings;
 	const char *kernel[PLAN_KERNELS_MAX]; /* each --kernel, in order */
 	size_t nkernel;
-	const char *junit, *json;
+	const char *junit, *json, *jsonl;
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
@@ -190,6 +193,9 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 		case 'j':
 			o->json = optarg;
 			break;
+		case 'L':
+			o->jsonl = optarg;
+			break;
 		}
 	}
 	if (c == CLI_STOP) {
@@ -228,7 +234,8 @@ static int open_reports(const struct run_opts *o, const struct global_opts *g,
 }
 
 static int write_reports(struct report_file rf[2], const struct run_opts *o, const struct suite *s,
-			 const struct plan *p, const struct test_record *recs, size_t n)
+			 const struct plan *p, const struct test_record *recs, size_t n,
+			 const struct runmeta *m)
 {
 	int rc = 0;
 
@@ -238,7 +245,7 @@ static int write_reports(struct report_file rf[2], const struct run_opts *o, con
 
 		if (!rf[which].path)
 			continue;
-		ret = which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
+		ret = which ? json_render(&sb, s, p, recs, n, m) : junit_render(&sb, s, p, recs, n, m);
 		/* A shard's JSON says which shard of which plan it is, so
 		 * that merge can tell a missing shard from an empty one. */
 		if (!ret && which && p->part_n)
@@ -321,6 +328,8 @@ struct run_ctx {
 	struct cache_owner co;
 	struct builder_client bc;	/* started as the cache owner, or pid -1 */
 	struct report_file rf[2];	/* --junit, --json */
+	struct jsonl jl;		/* --jsonl (jsonl.h) */
+	struct runmeta meta;		/* owned (runmeta.h); set before the drop */
 	struct image_set images;	/* owned; one set for every kernel (the
 					   initramfs does not depend on it) */
 	char err[2048], hostline[512], engine_err[1024];
@@ -487,11 +496,23 @@ static int run_as_root(struct run_ctx *c)
 	}
 	if (open_reports(&c->o, &c->go, c->rf))
 		return EXIT_USAGE;
+	if (c->o.jsonl && jsonl_open(&c->jl, c->o.jsonl, c->err, sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: cannot use the JSON Lines report path: %s\n", c->err);
+		return EXIT_USAGE;
+	}
 	ret = images_resolve(c->s, &c->p, c->err, sizeof(c->err));
 	if (ret) {
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return ret == -ENOENT ? EXIT_USAGE : EXIT_INFRA;
 	}
+	/* Run metadata (runmeta.h): the files are hashed as they were
+	 * resolved, as root; the kernels through the fds the VMs get. */
+	if (runmeta_init(&c->meta, c->s, &c->p)) {
+		fprintf(stderr, "ktstr-orch: out of memory\n");
+		return EXIT_INFRA;
+	}
+	for (size_t k = 0; k < c->nkc; k++)
+		runmeta_hash_kernel(&c->meta, k, c->kfd[k]);
 	struct readable_ctx rd = { c->s, &c->p, c->co.name, c->err, sizeof(c->err) };
 
 	if (c->p.kept && c->co.set &&
@@ -586,7 +607,7 @@ static int run_tests(struct run_ctx *c)
 	struct test_record *recs = NULL;
 	struct run_totals tot;
 	size_t nrecs = 0;
-	int none = -1, ret;
+	int none = -1, ret, code;
 	struct runner_cfg rcfg = {
 		.suite = c->s, .plan = &c->p, .settings = c->o.settings, .backend = &be,
 		.kernel_fds = c->kfd,
@@ -615,10 +636,23 @@ static int run_tests(struct run_ctx *c)
 			return rc;
 		}
 		wcfg.hostres = &hr;
+		hostres_cap_list(&hr, c->meta.host_cpus, sizeof(c->meta.host_cpus));
+		snprintf(c->meta.reservation, sizeof(c->meta.reservation), "%s",
+			 c->o.cpu_cap ? "--cpu-cap: these CPUs for the whole run"
+				      : "none for the run: each VM pinned to CPUs free when it started");
+	}
+	runmeta_print(stdout, &c->meta);
+	fflush(stdout);
+	if (c->o.jsonl && jsonl_start(&c->jl, c->s, &c->p, &c->meta))
+		kerr("cannot write the JSON Lines report %s", c->o.jsonl);
+	if (c->o.jsonl) {
+		rcfg.on_done = jsonl_on_done;
+		rcfg.on_done_ctx = &c->jl;
 	}
 	vm_backend_worker_init(&be, &wcfg);
 	rcfg.settings.base_uncompressed = c->images.uncompressed;
 	ret = runner_run(&rcfg, &recs, &nrecs);
+	runmeta_finish(&c->meta);
 	if (wcfg.hostres)
 		hostres_close(&hr);
 	if (ret && ret != -EINTR) {
@@ -633,14 +667,19 @@ static int run_tests(struct run_ctx *c)
 			report_failure(stdout, c->s, &c->p, &recs[i]);
 	if (tot.failed)
 		putchar('\n');
-	if (write_reports(c->rf, &c->o, c->s, &c->p, recs, nrecs))
+	if (write_reports(c->rf, &c->o, c->s, &c->p, recs, nrecs, &c->meta))
 		tot.infra++;
+	code = ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
+	if (c->o.jsonl && jsonl_finish(&c->jl, recs, nrecs, code, ret == -EINTR) &&
+	    code != EXIT_INTERRUPTED)
+		code = EXIT_INFRA;
+	gha_report(stdout, c->s, &c->p, recs, nrecs, &c->meta);
 	report_sandbox(stdout, recs, nrecs);
 	report_summary(stdout, &tot);
 	fflush(stdout);
 	if (recs)
 		runner_free_records(recs, nrecs);
-	return ret == -EINTR ? EXIT_INTERRUPTED : records_exit_code(&tot);
+	return code;
 }
 
 int cmd_run(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv, int list_only)
@@ -656,6 +695,7 @@ int cmd_run(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **a
 	c->go = *g;
 	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
 	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
+	c->jl = (struct jsonl)JSONL_INIT;
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
 		c->kfd[k] = -1;
 	c->o.reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
@@ -673,6 +713,8 @@ out:
 	images_free(&c->images);
 	report_file_close(&c->rf[0]);
 	report_file_close(&c->rf[1]);
+	jsonl_close(&c->jl);
+	runmeta_free(&c->meta);
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++) {
 		if (c->kfd[k] >= 0)
 			close(c->kfd[k]);

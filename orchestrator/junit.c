@@ -2,17 +2,13 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <ktstr/utf8.h>
 
-#include "json_pb.h"
 #include "payload_metric.h"
-#include "profiles.h"
 #include "report.h"
 
 /* XML 1.0's Char production: what may appear in a document at all. */
@@ -22,7 +18,7 @@ static bool xml_char_ok(uint32_t cp)
 	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-int xml_escape(struct strbuf *sb, const char *s, size_t len)
+static int xml_text(struct strbuf *sb, const char *s, size_t len, bool escape)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	int ret = 0;
@@ -37,16 +33,19 @@ int xml_escape(struct strbuf *sb, const char *s, size_t len)
 			i += n ? n : 1;
 			continue;
 		}
-		if (cp == '&')
+		if (escape && cp == '&')
 			ret = sb_append(sb, "&amp;", 5);
-		else if (cp == '<')
+		else if (escape && cp == '<')
 			ret = sb_append(sb, "&lt;", 4);
-		else if (cp == '>')
+		else if (escape && cp == '>')
 			ret = sb_append(sb, "&gt;", 4);
-		else if (cp == '"')
+		else if (escape && cp == '"')
 			ret = sb_append(sb, "&quot;", 6);
-		else if (cp == '\'')
+		else if (escape && cp == '\'')
 			ret = sb_append(sb, "&apos;", 6);
+		else if (escape && cp == '\r')
+			/* A parser turns a raw CR into LF: kept as a reference. */
+			ret = sb_append(sb, "&#13;", 5);
 		else
 			ret = sb_append(sb, p + i, n);
 		i += n;
@@ -54,9 +53,46 @@ int xml_escape(struct strbuf *sb, const char *s, size_t len)
 	return ret;
 }
 
+int xml_escape(struct strbuf *sb, const char *s, size_t len)
+{
+	return xml_text(sb, s, len, true);
+}
+
+int xml_clean(struct strbuf *sb, const char *s, size_t len)
+{
+	return xml_text(sb, s, len, false);
+}
+
 static int xml_str(struct strbuf *sb, const char *s)
 {
 	return xml_escape(sb, s, strlen(s));
+}
+
+int junit_props_add(struct junit_props *pp, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (KTSTR_GROW(pp->v, &pp->cap, pp->n + 1, 16))
+		return -ENOMEM;
+	n = strdup(name);
+	v = strdup(value ? value : "");
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	pp->v[pp->n++] = (struct junit_prop){ n, v };
+	return 0;
+}
+
+void junit_props_free(struct junit_props *pp)
+{
+	for (size_t i = 0; i < pp->n; i++) {
+		free(pp->v[i].name);
+		free(pp->v[i].value);
+	}
+	free(pp->v);
+	memset(pp, 0, sizeof(*pp));
 }
 
 static const char *tristate(int v)
@@ -67,7 +103,7 @@ static const char *tristate(int v)
 /* One property per payload metric read (payload_metric.h):
  * payload.NAME.METRIC, payload.NAME#K.METRIC for the payload's K-th run in
  * the test (K > 1); the value, or "none" when none was read. */
-static int junit_metric_props(struct strbuf *sb, const struct verdict *vd)
+static int metric_props(struct junit_props *pp, const struct verdict *vd)
 {
 	int ret = 0;
 
@@ -75,270 +111,351 @@ static int junit_metric_props(struct strbuf *sb, const struct verdict *vd)
 		const struct payload_metric_value *m = &vd->metrics[i];
 		const char *name = vd->tr->payloads[m->run]->name;
 		unsigned nth = 1;
-		char num[32] = "none";
+		char num[32] = "none", key[PAYLOAD_METRIC_NAME_MAX + 512];
 
 		for (size_t k = 0; k < m->run; k++)
 			nth += !strcmp(vd->tr->payloads[k]->name, name);
 		if (payload_metric_read(m))
 			payload_metric_num(m->value, num, sizeof(num));
-		ret = sb_printf(sb, "        <property name=\"payload.");
-		if (!ret)
-			ret = xml_str(sb, name);
-		if (!ret && nth > 1)
-			ret = sb_printf(sb, "#%u", nth);
-		if (!ret)
-			ret = sb_printf(sb, ".%s\" value=\"%s\"/>\n", m->name, num);
+		if (nth > 1)
+			snprintf(key, sizeof(key), "payload.%.256s#%u.%s", name, nth, m->name);
+		else
+			snprintf(key, sizeof(key), "payload.%.256s.%s", name, m->name);
+		ret = junit_props_add(pp, key, num);
 	}
 	return ret;
 }
 
-/* Per-test properties: the engine and whether worker and builder ran
- * confined, so a CI page shows an unsandboxed run without digging. */
-static int junit_props(struct strbuf *sb, const struct plan *p, const struct test_record *r)
+int junit_record_props(struct junit_props *pp, const struct plan *p, const struct test_record *r)
 {
-	const struct plan_kernel *k = &p->kernels[p->v[r->vidx].kernel];
-	int ret = sb_printf(sb, "      <properties>\n");
+	const struct variant *v = &p->v[r->vidx];
+	const char *kid = v->kernel < p->nkernels ? p->kernels[v->kernel].id : NULL;
+	char num[32];
+	int ret = 0;
 
 	/* The kernel the plan booted it on (the guest's own release, when it
 	 * reported one, is in the JSON's vm.kernel_version). */
-	if (!ret && k->id) {
-		ret = sb_printf(sb, "        <property name=\"kernel\" value=\"");
+	if (kid)
+		ret = junit_props_add(pp, "kernel", kid);
+	if (!ret)
+		ret = junit_props_add(pp, "engine", r->engine[0] ? r->engine : "none");
+	if (!ret)
+		ret = junit_props_add(pp, "worker_sandboxed", tristate(record_worker_sandboxed(r)));
+	if (!ret)
+		ret = junit_props_add(pp, "builder_sandboxed", tristate(r->builder_sandboxed));
+	if (!ret)
+		ret = junit_props_add(pp, "builder_landlock", tristate(r->builder_landlock));
+	if (!ret)
+		ret = junit_props_add(pp, "qemu_landlock", tristate(record_qemu_landlock(r)));
+	if (!ret && r->attempts > 1) {
+		snprintf(num, sizeof(num), "%u", r->attempts);
+		ret = junit_props_add(pp, "attempts", num);
 		if (!ret)
-			ret = xml_str(sb, k->id);
+			ret = junit_props_add(pp, "flaky", record_flaky(r) ? "true" : "false");
+	}
+	if (!ret)
+		ret = metric_props(pp, &r->verdict);
+	return ret;
+}
+
+int junit_run_props(struct junit_props *pp, const struct runmeta *m, size_t unsandboxed)
+{
+	char num[32], key[320];
+	int ret;
+
+	snprintf(num, sizeof(num), "%zu", unsandboxed);
+	ret = junit_props_add(pp, "unsandboxed_tests", num);
+	if (!m || ret)
+		return ret;
+	ret = junit_props_add(pp, "ktstr.version", m->tool_version);
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.host", m->host);
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.started", m->started);
+	if (!ret && m->finished) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)m->duration_ms);
+		ret = junit_props_add(pp, "ktstr.duration_ms", num);
+	}
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.suite", m->suite);
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.suite_sha256", m->suite_sha256);
+	for (size_t k = 0; !ret && k < m->nkernels; k++) {
+		snprintf(key, sizeof(key), "ktstr.kernel.%.256s.sha256", m->kernels[k].name);
+		ret = junit_props_add(pp, key, m->kernels[k].sha256);
+	}
+	for (size_t i = 0; !ret && i < m->nscheds; i++) {
+		snprintf(key, sizeof(key), "ktstr.scheduler.%.256s.sha256", m->scheds[i].name);
+		ret = junit_props_add(pp, key, m->scheds[i].sha256);
+	}
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.host_cpus", m->host_cpus);
+	if (!ret)
+		ret = junit_props_add(pp, "ktstr.reservation", m->reservation);
+	return ret;
+}
+
+static int write_props(struct strbuf *sb, const struct junit_props *pp, const char *indent)
+{
+	int ret = sb_printf(sb, "%s<properties>\n", indent);
+
+	for (size_t i = 0; !ret && pp && i < pp->n; i++) {
+		ret = sb_printf(sb, "%s  <property name=\"", indent);
+		if (!ret)
+			ret = xml_str(sb, pp->v[i].name);
+		if (!ret)
+			ret = sb_printf(sb, "\" value=\"");
+		if (!ret)
+			ret = xml_str(sb, pp->v[i].value);
 		if (!ret)
 			ret = sb_printf(sb, "\"/>\n");
 	}
-	if (!ret)
-		ret = sb_printf(sb, "        <property name=\"engine\" value=\"");
-	if (!ret)
-		ret = xml_str(sb, r->engine[0] ? r->engine : "none");
-	if (!ret)
-		ret = sb_printf(sb, "\"/>\n        <property name=\"worker_sandboxed\" value=\"%s\"/>\n"
-				    "        <property name=\"builder_sandboxed\" value=\"%s\"/>\n"
-				    "        <property name=\"builder_landlock\" value=\"%s\"/>\n"
-				    "        <property name=\"qemu_landlock\" value=\"%s\"/>\n",
-				tristate(record_worker_sandboxed(r)), tristate(r->builder_sandboxed),
-				tristate(r->builder_landlock), tristate(record_qemu_landlock(r)));
-	if (!ret)
-		ret = junit_metric_props(sb, &r->verdict);
-	if (!ret)
-		ret = sb_printf(sb, "      </properties>\n");
+	return ret ? ret : sb_printf(sb, "%s</properties>\n", indent);
+}
+
+/* The element a verdict becomes: an expected failure is reported the way
+ * pytest reports xfail. */
+static const char *case_tag(enum verdict_kind k)
+{
+	return k == V_SKIP || k == V_XFAIL ? "skipped" : k == V_INFRA ? "error" : "failure";
+}
+
+/* Surefire's marks for reruns (its XSD, surefire-test-report-3.0): a
+ * test that passed on a retry carries each failed attempt as
+ * flakyFailure/flakyError; one that never passed carries them as
+ * rerunFailure/rerunError after its failure. */
+static int write_earlier(struct strbuf *sb, const struct junit_case *c)
+{
+	bool passed = c->kind == V_PASS || c->kind == V_XFAIL;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < c->nearlier; i++) {
+		const struct junit_attempt *a = &c->earlier[i];
+		const char *tag = passed ? (a->kind == V_INFRA ? "flakyError" : "flakyFailure")
+				  : a->kind == V_INFRA ? "rerunError" : "rerunFailure";
+
+		ret = sb_printf(sb, "      <%s message=\"", tag);
+		if (!ret)
+			ret = xml_str(sb, a->message ? a->message : "");
+		if (!ret)
+			ret = sb_printf(sb, "\" type=\"%s\">", verdict_name(a->kind));
+		if (!ret && a->report) {
+			ret = sb_printf(sb, "<stackTrace>");
+			if (!ret)
+				ret = xml_escape(sb, a->report, a->report_len);
+			if (!ret)
+				ret = sb_printf(sb, "</stackTrace>");
+		}
+		if (!ret)
+			ret = sb_printf(sb, "</%s>\n", tag);
+	}
 	return ret;
+}
+
+int junit_write_case(struct strbuf *sb, const struct junit_case *c)
+{
+	int ret = sb_printf(sb, "    <testcase classname=\"");
+
+	if (!ret)
+		ret = xml_str(sb, c->classname ? c->classname : "");
+	if (!ret)
+		ret = sb_printf(sb, "\" name=\"");
+	if (!ret)
+		ret = xml_str(sb, c->name);
+	if (!ret)
+		ret = sb_printf(sb, "\" time=\"%.3f\"", c->time_s);
+	if (!ret && c->file) {
+		ret = sb_printf(sb, " file=\"");
+		if (!ret)
+			ret = xml_str(sb, c->file);
+		if (!ret)
+			ret = sb_printf(sb, "\"");
+	}
+	if (!ret && c->line)
+		ret = sb_printf(sb, " line=\"%u\"", c->line);
+	if (!ret)
+		ret = sb_printf(sb, ">\n");
+	if (!ret)
+		ret = write_props(sb, c->props, "      ");
+	if (!ret && c->kind != V_PASS) {
+		const char *tag = case_tag(c->kind);
+
+		ret = sb_printf(sb, "      <%s message=\"", tag);
+		if (!ret)
+			ret = xml_str(sb, c->message ? c->message : "");
+		if (!ret)
+			ret = sb_printf(sb, "\" type=\"%s\">", verdict_name(c->kind));
+		/* The full report, so a CI page shows what a terminal would. */
+		if (!ret && c->report && c->kind != V_SKIP && c->kind != V_XFAIL)
+			ret = xml_escape(sb, c->report, c->report_len);
+		if (!ret)
+			ret = sb_printf(sb, "</%s>\n", tag);
+	}
+	if (!ret)
+		ret = write_earlier(sb, c);
+	if (!ret && c->out && c->out_len) {
+		ret = sb_printf(sb, "      <system-out>");
+		if (!ret)
+			ret = xml_escape(sb, c->out, c->out_len);
+		if (!ret)
+			ret = sb_printf(sb, "</system-out>\n");
+	}
+	return ret ? ret : sb_printf(sb, "    </testcase>\n");
+}
+
+int junit_write_head(struct strbuf *sb, const struct junit_suite *js)
+{
+	int ret = sb_printf(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				"<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+				"skipped=\"%zu\" time=\"%.3f\">\n"
+				"  <testsuite name=\"",
+			    js->tests, js->failures, js->errors, js->skipped, js->time_s);
+
+	if (!ret)
+		ret = xml_str(sb, js->name);
+	if (!ret)
+		ret = sb_printf(sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
+				    "time=\"%.3f\"",
+				js->tests, js->failures, js->errors, js->skipped, js->time_s);
+	if (!ret && js->timestamp) {
+		ret = sb_printf(sb, " timestamp=\"");
+		if (!ret)
+			ret = xml_str(sb, js->timestamp);
+		if (!ret)
+			ret = sb_printf(sb, "\"");
+	}
+	if (!ret && js->hostname) {
+		ret = sb_printf(sb, " hostname=\"");
+		if (!ret)
+			ret = xml_str(sb, js->hostname);
+		if (!ret)
+			ret = sb_printf(sb, "\"");
+	}
+	if (!ret)
+		ret = sb_printf(sb, ">\n");
+	return ret ? ret : write_props(sb, js->props, "    ");
+}
+
+int junit_write_tail(struct strbuf *sb)
+{
+	return sb_printf(sb, "  </testsuite>\n</testsuites>\n");
+}
+
+/* The console's last lines, then its last bytes, cleaned. On bytes, not
+ * strings: a NUL the guest printed becomes U+FFFD, it does not end the
+ * text. */
+static int console_out(const struct test_record *r, char **out, size_t *len)
+{
+	const Ktstr__VmResult *vm = r->vm;
+	const char *buf = vm ? (const char *)vm->console_tail.data : NULL;
+	struct strbuf sb = { 0 };
+	size_t end, start;
+	unsigned lines = 0;
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	if (!vm || !vm->has_console_tail || !buf || !vm->console_tail.len)
+		return 0;
+	end = vm->console_tail.len;
+	while (end && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
+		end--;
+	for (start = end; start > 0; start--)
+		if (buf[start - 1] == '\n' && ++lines >= JUNIT_OUT_LINES)
+			break;
+	if (end - start > JUNIT_OUT_MAX) {
+		start = end - JUNIT_OUT_MAX;
+		/* Start on a character, not inside one. */
+		while (start < end && ((uint8_t)buf[start] & 0xC0) == 0x80)
+			start++;
+	}
+	ret = xml_clean(&sb, buf + start, end - start);
+	if (ret) {
+		sb_free(&sb);
+		return ret;
+	}
+	*out = sb.buf;
+	*len = sb.len;
+	return 0;
+}
+
+int junit_texts_get(const struct suite *s, const struct plan *p, const struct test_record *r,
+		    struct junit_texts *t)
+{
+	enum verdict_kind k = r->verdict.kind;
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (verdict_is_failure(k) || k == V_INFRA)
+		ret = report_text(s, p, r, &t->report, &t->report_len);
+	if (!ret)
+		ret = console_out(r, &t->out, &t->out_len);
+	for (size_t i = 0; !ret && i < r->nnotes && i < RECORD_NOTES_MAX; i++)
+		t->earlier[t->nearlier++] = (struct junit_attempt){
+			.kind = r->notes[i].kind, .message = r->notes[i].detail,
+			.report = r->notes[i].report, .report_len = r->notes[i].report_len };
+	if (ret)
+		junit_texts_free(t);
+	return ret;
+}
+
+void junit_texts_free(struct junit_texts *t)
+{
+	free(t->report);
+	free(t->out);
+	memset(t, 0, sizeof(*t));
 }
 
 int junit_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
-		 const struct test_record *r, size_t n)
+		 const struct test_record *r, size_t n, const struct runmeta *m)
 {
+	struct junit_props run = { 0 };
 	struct run_totals t;
 	double total_s = 0;
+	size_t open_ = 0;
 	int ret;
 
 	records_totals(r, n, &t);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		total_s += r[i].wall_ms / 1000.0;
-	ret = sb_printf(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			    "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-			    "skipped=\"%zu\" time=\"%.3f\">\n"
-			    "  <testsuite name=\"",
-			n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, total_s);
-	if (!ret)
-		ret = xml_str(sb, s->path);
-	if (!ret)
-		ret = sb_printf(sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-				    "skipped=\"%zu\" time=\"%.3f\">\n",
-				n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, total_s);
+		open_ += record_unsandboxed(&r[i]);
+	}
+	ret = junit_run_props(&run, m, open_);
 	if (!ret) {
-		size_t open_ = 0;
+		struct junit_suite js = {
+			.name = s->path, .tests = n, .failures = t.failed - t.infra,
+			.errors = t.infra, .skipped = t.skipped + t.xfailed, .time_s = total_s,
+			.timestamp = m ? m->started : NULL, .hostname = m ? m->host : NULL,
+			.props = &run,
+		};
 
-		for (size_t i = 0; i < n; i++)
-			open_ += record_unsandboxed(&r[i]);
-		ret = sb_printf(sb, "    <properties>\n      <property name=\"unsandboxed_tests\" "
-				    "value=\"%zu\"/>\n    </properties>\n",
-				open_);
+		ret = junit_write_head(sb, &js);
 	}
+	junit_props_free(&run);
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct variant *v = &p->v[r[i].vidx];
 		const struct test_def *td = &s->tests[v->test];
-		enum verdict_kind k = r[i].verdict.kind;
-		const char *detail = r[i].verdict.detail ? r[i].verdict.detail : "";
+		struct junit_props pp = { 0 };
+		struct junit_texts tx;
 
-		ret = sb_printf(sb, "    <testcase classname=\"");
+		ret = junit_record_props(&pp, p, &r[i]);
 		if (!ret)
-			ret = xml_str(sb, s->scheds[td->sched].name);
-		if (!ret)
-			ret = sb_printf(sb, "\" name=\"");
-		if (!ret)
-			ret = xml_str(sb, v->name);
-		if (!ret)
-			ret = sb_printf(sb, "\" time=\"%.3f\">\n", r[i].wall_ms / 1000.0);
-		if (!ret)
-			ret = junit_props(sb, p, &r[i]);
-		if (ret)
-			break;
-		if (k == V_PASS) {
-			ret = sb_printf(sb, "    </testcase>\n");
-			continue;
-		}
-		/* An expected failure is reported the way pytest reports xfail. */
-		ret = sb_printf(sb, "      <%s message=\"",
-				k == V_SKIP || k == V_XFAIL ? "skipped"
-				: k == V_INFRA		    ? "error"
-							    : "failure");
-		if (!ret)
-			ret = xml_str(sb, detail);
-		if (!ret)
-			ret = sb_printf(sb, "\" type=\"%s\">", verdict_name(k));
-		if (!ret && k != V_SKIP && k != V_XFAIL) {
-			/* The full report, so a CI page shows what a terminal would. */
-			char *text = NULL;
-			size_t tlen = 0;
-			FILE *mf = open_memstream(&text, &tlen);
+			ret = junit_texts_get(s, p, &r[i], &tx);
+		if (!ret) {
+			struct junit_case c = {
+				.classname = s->scheds[td->sched].name, .name = v->name,
+				.file = s->path, .line = td->line, .time_s = r[i].wall_ms / 1000.0,
+				.kind = r[i].verdict.kind,
+				.message = r[i].verdict.detail ? r[i].verdict.detail : "",
+				.report = tx.report, .report_len = tx.report_len, .out = tx.out,
+				.out_len = tx.out_len, .props = &pp, .earlier = tx.earlier,
+				.nearlier = tx.nearlier,
+			};
 
-			if (!mf)
-				return -ENOMEM;
-			report_failure(mf, s, p, &r[i]);
-			fclose(mf);
-			ret = xml_escape(sb, text ? text : "", tlen);
-			free(text);
+			ret = junit_write_case(sb, &c);
+			junit_texts_free(&tx);
 		}
-		if (!ret)
-			ret = sb_printf(sb, "</%s>\n    </testcase>\n",
-					k == V_SKIP || k == V_XFAIL ? "skipped"
-					: k == V_INFRA		    ? "error"
-								    : "failure");
+		junit_props_free(&pp);
 	}
-	if (!ret)
-		ret = sb_printf(sb, "  </testsuite>\n</testsuites>\n");
-	return ret;
-}
-
-int json_render(struct strbuf *sb, const struct suite *s, const struct plan *p,
-		const struct test_record *r, size_t n)
-{
-	int ret = sb_printf(sb, "[\n");
-
-	for (size_t i = 0; !ret && i < n; i++) {
-		const struct variant *v = &p->v[r[i].vidx];
-		const struct test_def *td = &s->tests[v->test];
-		const Ktstr__VmResult *vm = r[i].vm;
-		char topo[32], prof[512];
-
-		topo_label(&v->topo, topo, sizeof(topo));
-		profile_name(&s->scheds[td->sched], v->profile, prof, sizeof(prof));
-		ret = sb_printf(sb, "%s  {\"name\":", i ? ",\n" : "");
-		if (!ret)
-			ret = json_str(sb, v->name, strlen(v->name));
-		if (!ret)
-			ret = sb_printf(sb, ",\"test\":");
-		if (!ret)
-			ret = json_str(sb, td->name, strlen(td->name));
-		if (!ret)
-			ret = sb_printf(sb, ",\"scheduler\":");
-		if (!ret)
-			ret = json_str(sb, s->scheds[td->sched].name, strlen(s->scheds[td->sched].name));
-		if (!ret)
-			ret = sb_printf(sb, ",\"topology\":\"%s\",\"profile\":", topo);
-		if (!ret)
-			ret = json_str(sb, prof, strlen(prof));
-		/* The planned kernel: its cache key or image path (null when
-		 * not known); vm.kernel_version is what the guest reported. */
-		if (!ret) {
-			const char *kid = p->kernels[v->kernel].id;
-
-			ret = sb_printf(sb, ",\"kernel\":");
-			if (!ret)
-				ret = kid ? json_str(sb, kid, strlen(kid)) : sb_printf(sb, "null");
-		}
-		if (!ret)
-			ret = sb_printf(sb, ",\"gauntlet\":%s,\"verdict\":\"%s\",\"passed\":%s,"
-					    "\"skipped\":%s,\"detail\":",
-					v->preset == VARIANT_BASE_PRESET ? "false" : "true",
-					verdict_name(r[i].verdict.kind),
-					r[i].verdict.kind == V_PASS ? "true" : "false",
-					r[i].verdict.kind == V_SKIP ? "true" : "false");
-		if (!ret) {
-			const char *d = r[i].verdict.detail ? r[i].verdict.detail : "";
-
-			ret = json_str(sb, d, strlen(d));
-		}
-		if (!ret) {
-			int w = record_worker_sandboxed(&r[i]), b = r[i].builder_sandboxed;
-
-			int bl = r[i].builder_landlock, ql = record_qemu_landlock(&r[i]);
-
-			ret = sb_printf(sb, ",\"worker_sandboxed\":%s,\"builder_sandboxed\":%s,"
-					    "\"builder_landlock\":%s,\"qemu_landlock\":%s",
-					w < 0 ? "null" : w ? "true" : "false",
-					b < 0 ? "null" : b ? "true" : "false",
-					bl < 0 ? "null" : bl ? "true" : "false",
-					ql < 0 ? "null" : ql ? "true" : "false");
-		}
-		if (!ret)
-			ret = sb_printf(sb, ",\"engine\":\"%s\",\"wall_ms\":%llu,\"attempts\":%u,"
-					    "\"result_source\":%s%s%s",
-					r[i].engine, (unsigned long long)r[i].wall_ms, r[i].attempts,
-					r[i].verdict.source ? "\"" : "",
-					r[i].verdict.source ? r[i].verdict.source : "null",
-					r[i].verdict.source ? "\"" : "");
-		if (!ret && vm) {
-			const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-				&ktstr__outcome__descriptor, vm->outcome);
-
-			ret = sb_printf(sb, ",\"vm\":{\"outcome\":\"%s\",\"setup_us\":%llu,"
-					    "\"boot_to_init_us\":%llu,\"total_us\":%llu,"
-					    "\"ring_drops\":%llu,\"ring_crc_errors\":%u,"
-					    "\"worker_rss_kb\":%llu,\"worker_cpu_us\":%llu,"
-					    "\"sandboxed\":%s",
-					ev ? ev->name : "?", (unsigned long long)vm->setup_us,
-					(unsigned long long)vm->boot_to_init_us,
-					(unsigned long long)vm->total_us,
-					(unsigned long long)vm->ring_drops, vm->ring_crc_errors,
-					(unsigned long long)vm->worker_rss_kb,
-					(unsigned long long)vm->worker_cpu_us,
-					!vm->has_sandboxed ? "null"
-					: vm->sandboxed	   ? "true"
-							   : "false");
-			if (!ret && vm->has_guest_exit_code)
-				ret = sb_printf(sb, ",\"guest_exit_code\":%d", vm->guest_exit_code);
-			if (!ret && vm->kernel_version) {
-				ret = sb_printf(sb, ",\"kernel_version\":");
-				if (!ret)
-					ret = json_str(sb, vm->kernel_version, strlen(vm->kernel_version));
-			}
-			/* The monitor's report whole (bounded by the worker,
-			 * checked again by the verdict), or why it did not run. */
-			if (!ret && vm->monitor) {
-				ret = sb_printf(sb, ",\"monitor\":");
-				if (!ret)
-					ret = json_pb(sb, &vm->monitor->base);
-			} else if (!ret && vm->monitor_off) {
-				ret = sb_printf(sb, ",\"monitor_off\":");
-				if (!ret)
-					ret = json_str(sb, vm->monitor_off, strlen(vm->monitor_off));
-			}
-			if (!ret)
-				ret = sb_printf(sb, "}");
-		}
-		if (!ret && r[i].verdict.tr) {
-			ret = sb_printf(sb, ",\"metrics\":");
-			/* With each payload run's metrics (payload_metric.h). */
-			if (!ret)
-				ret = json_pb_extra(sb, &r[i].verdict.tr->base, payload_metrics_json,
-						    &r[i].verdict);
-		}
-		if (!ret && r[i].verdict.nstimuli) {
-			ret = sb_printf(sb, ",\"stimulus_events\":[");
-			for (size_t k = 0; !ret && k < r[i].verdict.nstimuli; k++) {
-				if (k)
-					ret = sb_printf(sb, ",");
-				if (!ret)
-					ret = json_pb(sb, &r[i].verdict.stimuli[k]->base);
-			}
-			if (!ret)
-				ret = sb_printf(sb, "]");
-		}
-		if (!ret)
-			ret = sb_printf(sb, "}");
-	}
-	return ret ? ret : sb_printf(sb, "\n]\n");
+	return ret ? ret : junit_write_tail(sb);
 }

@@ -521,11 +521,51 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 	return 0;
 }
 
+int report_text(const struct suite *s, const struct plan *p, const struct test_record *r,
+		char **out, size_t *len)
+{
+	char cut[64];
+	int cutlen = snprintf(cut, sizeof(cut), "\n[report cut at %u bytes]\n", REPORT_TEXT_MAX);
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *mf = open_memstream(&text, &tlen);
+
+	*out = NULL;
+	*len = 0;
+	if (!mf)
+		return -ENOMEM;
+	report_failure(mf, s, p, r);
+	if (fclose(mf) || !text) {
+		free(text);
+		return -ENOMEM;
+	}
+	if (tlen > REPORT_TEXT_MAX) {
+		/* The head: verdict, checks and diagnostics come first. */
+		memcpy(text + REPORT_TEXT_MAX - cutlen, cut, (size_t)cutlen);
+		tlen = REPORT_TEXT_MAX;
+		text[tlen] = '\0';
+	}
+	*out = text;
+	*len = tlen;
+	return 0;
+}
+
+int report_note_attempt(const struct suite *s, const struct plan *p, struct test_record *r)
+{
+	char *text;
+	size_t len;
+
+	if (report_text(s, p, r, &text, &len))
+		return -ENOMEM;
+	return record_note_attempt(r, text, len);
+}
+
 void report_summary(FILE *f, const struct run_totals *t)
 {
 	fprintf(f, "%zu passed, %zu failed, %zu skipped", t->passed, t->failed, t->skipped);
 	if (t->xfailed)
 		fprintf(f, ", %zu expected failure%s", t->xfailed, t->xfailed == 1 ? "" : "s");
+
 	fputc('\n', f);
 }
 

@@ -19,6 +19,15 @@ int report_test_line(FILE *f, const struct suite *s, const struct plan *p,
  * tail, console tail. */
 int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		   const struct test_record *r);
+/* The failure report as text (what report_failure prints), at most
+ * REPORT_TEXT_MAX bytes (a longer one keeps its head and says how much was
+ * cut). *out is malloc'd, owned by the caller. Returns 0 or -ENOMEM. */
+#define REPORT_TEXT_MAX (256u << 10)
+int report_text(const struct suite *s, const struct plan *p, const struct test_record *r,
+		char **out, size_t *len);
+/* Keep r's failed attempt (before a retry) as a note with its report
+ * (record_note_attempt). Returns 0 or -ENOMEM. */
+int report_note_attempt(const struct suite *s, const struct plan *p, struct test_record *r);
 /* One line on confinement before the summary: "sandbox: confined: ..." or
  * a loud "WARNING: UNSANDBOXED: ..." when any worker or builder ran
  * unconfined. Nothing when no test reached a builder or a VM. */

@@ -107,6 +107,63 @@ err_dir:
 	return ret;
 }
 
+int report_file_open_stream(struct report_file *rf, const char *path, char *err, size_t errlen)
+{
+	char tmp[NAME_MAX + 64];
+	struct stat st;
+	int ret;
+
+	rf->path = path;
+	rf->fd = -1;
+	rf->dirfd = safe_open_parent(path, rf->name, sizeof(rf->name), err, errlen);
+	if (rf->dirfd < 0) {
+		ret = rf->dirfd;
+		rf->dirfd = -1;
+		return ret;
+	}
+	if (!fstatat(rf->dirfd, rf->name, &st, AT_SYMLINK_NOFOLLOW) && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen,
+			 "%s exists and is not a regular file; ktstr-orch replaces only regular "
+			 "files and never writes through a link: remove it or name another file",
+			 path);
+		ret = -EEXIST;
+		goto err_dir;
+	}
+	rf->fd = create_temp(rf->dirfd, rf->name, tmp, sizeof(tmp));
+	if (rf->fd < 0) {
+		ret = rf->fd;
+		rf->fd = -1;
+		snprintf(err, errlen, "cannot create a file in the directory of %s: %s", path,
+			 strerror(-ret));
+		goto err_dir;
+	}
+	if (renameat(rf->dirfd, tmp, rf->dirfd, rf->name)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot put the new %s in place: %s", path, strerror(-ret));
+		unlinkat(rf->dirfd, tmp, 0);
+		close(rf->fd);
+		rf->fd = -1;
+		goto err_dir;
+	}
+	return 0;
+err_dir:
+	close(rf->dirfd);
+	rf->dirfd = -1;
+	return ret;
+}
+
+int report_file_append(struct report_file *rf, const char *buf, size_t len)
+{
+	int ret;
+
+	if (rf->fd < 0)
+		return -EBADF;
+	ret = write_full(rf->fd, buf, len);
+	if (!ret && fdatasync(rf->fd))
+		ret = -errno;
+	return ret;
+}
+
 int report_file_write(struct report_file *rf, const char *buf, size_t len)
 {
 	char tmp[NAME_MAX + 64];

@@ -37,4 +37,15 @@ int report_file_open(struct report_file *rf, const char *path, const char *user,
 int report_file_write(struct report_file *rf, const char *buf, size_t len);
 void report_file_close(struct report_file *rf);
 
+/* A report written as the run goes (--jsonl): resolved like the others,
+ * then a fresh, empty inode of this process (O_CREAT|O_EXCL|O_NOFOLLOW at
+ * a temporary name, renamed over path) made now and kept open in rf->fd,
+ * so the dropped user appends to it without reaching the directory. The
+ * previous file at path is replaced when the run starts. Returns 0 or
+ * -errno with err set. */
+int report_file_open_stream(struct report_file *rf, const char *path, char *err, size_t errlen);
+/* Append buf to a stream report and make it durable (fdatasync): a run
+ * killed after this keeps it. Returns 0 or -errno. */
+int report_file_append(struct report_file *rf, const char *buf, size_t len);
+
 #endif

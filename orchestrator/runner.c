@@ -104,7 +104,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	unsigned npins = 0;
 	int ret;
 
-	record_free(r);
+	record_free_attempt(r);
 	rs.kernel_layout = cfg->kernel_layouts ? cfg->kernel_layouts[v->kernel] : NULL;
 	ret = spec_build_vm(cfg->suite, v, &rs, &h);
 	if (ret) {
@@ -209,12 +209,18 @@ static void *job_thread(void *arg)
 		progress_update(&st->pg, cfg->plan->v[r->vidx].name);
 		pthread_mutex_unlock(&st->lock);
 
-		do {
+		for (;;) {
 			r->attempts++;
 			kdbg("start %s (attempt %u)", cfg->plan->v[r->vidx].name, r->attempts);
 			run_attempt(st, ta->slot, r);
-		} while (verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
-			 r->attempts <= cfg->retries && !st->stop);
+			if (!verdict_is_failure(r->verdict.kind) || r->verdict.kind == V_STOPPED ||
+			    r->attempts > cfg->retries || st->stop)
+				break;
+			/* Kept for JUnit's flaky/rerun marks (report.h). */
+			if (report_note_attempt(cfg->suite, cfg->plan, r))
+				kerr("%s: out of memory keeping a failed attempt",
+				     cfg->plan->v[r->vidx].name);
+		}
 
 		pthread_mutex_lock(&st->lock);
 		st->pg.running--;
@@ -224,6 +230,8 @@ static void *job_thread(void *arg)
 			report_test_line(cfg->out, cfg->suite, cfg->plan, r);
 			fflush(cfg->out);
 		}
+		if (cfg->on_done)
+			cfg->on_done(cfg->on_done_ctx, r);
 		progress_update(&st->pg, NULL);
 		pthread_mutex_unlock(&st->lock);
 	}
@@ -327,8 +335,12 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 		goto err_recs;
 	/* Report skips up front: they never wait for a VM. */
 	for (size_t i = 0; i < *nrecs; i++)
-		if (st.recs[i].verdict.kind == V_SKIP && !cfg->quiet)
-			report_test_line(cfg->out, cfg->suite, cfg->plan, &st.recs[i]);
+		if (st.recs[i].verdict.kind == V_SKIP) {
+			if (!cfg->quiet)
+				report_test_line(cfg->out, cfg->suite, cfg->plan, &st.recs[i]);
+			if (cfg->on_done)
+				cfg->on_done(cfg->on_done_ctx, &st.recs[i]);
+		}
 	if (nthreads > st.njobs)
 		nthreads = st.njobs ? (unsigned)st.njobs : 1;
 	pthread_mutex_init(&st.lock, NULL);

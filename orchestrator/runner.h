@@ -39,6 +39,11 @@ struct runner_cfg {
 	 * longest one waits for CPUs others of the run hold (perf_cpus.h);
 	 * 0 = PERF_CPUS_WAIT_DEFAULT_MS. */
 	uint32_t perf_wait_ms;
+	/* Called with each record as its test ends (a skip: before any VM),
+	 * one call at a time, in the order they end; NULL = none. The record
+	 * is complete; it stays the runner's. (--jsonl: jsonl.h.) */
+	void (*on_done)(void *ctx, const struct test_record *r);
+	void *on_done_ctx;
 };
 
 /* Run. *recs gets one record per variant that is kept or skipped (in plan

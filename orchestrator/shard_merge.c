@@ -16,6 +16,8 @@
 #include "shard_assign.h"
 #include "shard_info.h"
 #include "junit.h"
+#include "report.h"
+#include <ktstr/version.h>
 #include "verdict.h"
 
 /* A test name longer than this is not one ktstr wrote (a gauntlet name
@@ -457,15 +459,6 @@ static const char *rec_str(const struct merge_rec *r, const char *key)
 	return s ? s : "";
 }
 
-static int xml_attr(struct strbuf *sb, const char *pre, const char *s, const char *post)
-{
-	int ret = sb_printf(sb, "%s", pre);
-
-	if (!ret)
-		ret = xml_escape(sb, s, strlen(s));
-	return ret ? ret : sb_printf(sb, "%s", post);
-}
-
 /* A JSON true/false/null as the JUnit properties say it. */
 static const char *rec_tristate(const struct merge_rec *r, const char *key)
 {
@@ -476,44 +469,88 @@ static const char *rec_tristate(const struct merge_rec *r, const char *key)
 	return json_object_get_boolean(v) ? "true" : "false";
 }
 
-static int junit_case(struct strbuf *sb, const struct merge_rec *r)
+_Static_assert(MERGE_REPORT_MAX == 4u * REPORT_TEXT_MAX && MERGE_OUT_MAX == 4u * JUNIT_OUT_MAX,
+	       "merge's bounds follow what a run writes");
+
+/* The case's properties in the order the run wrote them. A record
+ * without them (a file of an older ktstr) gets none. */
+static int rec_props(const struct merge_rec *r, struct junit_props *pp)
 {
-	static const char *const props[] = { "worker_sandboxed", "builder_sandboxed",
-					     "builder_landlock", "qemu_landlock" };
-	enum verdict_kind k = r->kind;
-	const char *tag = k == V_SKIP || k == V_XFAIL ? "skipped" : k == V_INFRA ? "error" : "failure";
-	int64_t wall = 0;
+	json_object *o;
+	int ret = 0;
+
+	if (!json_object_object_get_ex(r->obj, "properties", &o) ||
+	    !json_object_is_type(o, json_type_object))
+		return 0;
+	json_object_object_foreach(o, key, val)
+	{
+		if (ret || pp->n >= MERGE_PROPS_MAX)
+			break;
+		if (!json_object_is_type(val, json_type_string) || strlen(key) > MERGE_NAME_MAX ||
+		    (size_t)json_object_get_string_len(val) > MERGE_NAME_MAX)
+			continue;
+		ret = junit_props_add(pp, key, json_object_get_string(val));
+	}
+	return ret;
+}
+
+static const char *str_in(json_object *o, const char *key, size_t max, size_t *len)
+{
+	const char *s = get_str(o, key, max);
+
+	*len = s ? strlen(s) : 0;
+	return s;
+}
+
+static int junit_case_of(struct strbuf *sb, const struct merge_rec *r)
+{
+	struct junit_attempt earlier[RECORD_NOTES_MAX];
+	struct junit_props pp = { 0 };
+	struct junit_case c = { 0 };
+	json_object *ea;
+	int64_t wall = 0, line = 0;
 	int ret;
 
 	get_int(r->obj, "wall_ms", 0, INT64_MAX, &wall);
-	ret = xml_attr(sb, "    <testcase classname=\"", rec_str(r, "scheduler"), "\"");
-	if (!ret)
-		ret = xml_attr(sb, " name=\"", r->name, "\"");
-	if (!ret)
-		ret = sb_printf(sb, " time=\"%.3f\">\n      <properties>\n", wall / 1000.0);
-	if (!ret && rec_str(r, "kernel")[0])
-		ret = xml_attr(sb, "        <property name=\"kernel\" value=\"", rec_str(r, "kernel"),
-			       "\"/>\n");
-	if (!ret)
-		ret = xml_attr(sb, "        <property name=\"engine\" value=\"",
-			       rec_str(r, "engine")[0] ? rec_str(r, "engine") : "none", "\"/>\n");
-	for (size_t i = 0; !ret && i < ARRAY_SIZE(props); i++)
-		ret = sb_printf(sb, "        <property name=\"%s\" value=\"%s\"/>\n", props[i],
-				rec_tristate(r, props[i]));
-	if (!ret)
-		ret = sb_printf(sb, "      </properties>\n");
-	if (!ret && k != V_PASS) {
-		ret = xml_attr(sb, "      <", tag, " message=\"");
-		if (!ret)
-			ret = xml_attr(sb, "", rec_str(r, "detail"), "\"");
-		if (!ret)
-			ret = sb_printf(sb, " type=\"%s\">", verdict_name(k));
-		if (!ret && strcmp(tag, "skipped"))
-			ret = xml_attr(sb, "", rec_str(r, "detail"), "");
-		if (!ret)
-			ret = sb_printf(sb, "</%s>\n", tag);
+	get_int(r->obj, "line", 0, UINT32_MAX, &line);
+	c.classname = rec_str(r, "scheduler");
+	c.name = r->name;
+	c.file = get_str(r->obj, "file", MERGE_NAME_MAX);
+	c.line = (unsigned)line;
+	c.time_s = wall / 1000.0;
+	c.kind = r->kind;
+	c.message = rec_str(r, "detail");
+	c.report = str_in(r->obj, "report", MERGE_REPORT_MAX, &c.report_len);
+	/* A record merge made (a missing shard) says why in its detail. */
+	if (!c.report && !r->path) {
+		c.report = c.message;
+		c.report_len = strlen(c.message);
 	}
-	return ret ? ret : sb_printf(sb, "    </testcase>\n");
+	c.out = str_in(r->obj, "console_tail", MERGE_OUT_MAX, &c.out_len);
+	if (json_object_object_get_ex(r->obj, "earlier_attempts", &ea) &&
+	    json_object_is_type(ea, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(ea) && c.nearlier < RECORD_NOTES_MAX;
+		     i++) {
+			json_object *a = json_object_array_get_idx(ea, i);
+			const char *v = json_object_is_type(a, json_type_object)
+						? get_str(a, "verdict", 32)
+						: NULL;
+			struct junit_attempt *ja = &earlier[c.nearlier];
+
+			if (!v || !verdict_parse(v, &ja->kind))
+				continue;
+			ja->message = get_str(a, "detail", MERGE_NAME_MAX * 64);
+			ja->report = str_in(a, "report", MERGE_REPORT_MAX, &ja->report_len);
+			c.nearlier++;
+		}
+		c.earlier = earlier;
+	}
+	ret = rec_props(r, &pp);
+	c.props = &pp;
+	if (!ret)
+		ret = junit_write_case(sb, &c);
+	junit_props_free(&pp);
+	return ret;
 }
 
 /* The records merged (not the second report of a test), as test_records
@@ -540,37 +577,66 @@ static int merged_totals(const struct merge *m, struct run_totals *t, double *wa
 	return 0;
 }
 
+/* The run's "started" of a record, "" when it has none. */
+static const char *rec_run_str(const struct merge_rec *r, const char *key, size_t max)
+{
+	json_object *run;
+	const char *s;
+
+	if (!json_object_object_get_ex(r->obj, "run", &run) ||
+	    !json_object_is_type(run, json_type_object) || !(s = get_str(run, key, max)))
+		return "";
+	return s;
+}
+
 int merge_render_junit(const struct merge *m, struct strbuf *sb)
 {
+	struct junit_props props = { 0 };
 	struct run_totals t;
 	double wall_s;
 	size_t n = m->nrec, unsandboxed = 0;
+	char hosts[256] = "", started[32] = "", num[32];
 	int ret = merged_totals(m, &t, &wall_s);
 
 	for (size_t i = 0; i < m->nrec; i++) {
+		const char *h = rec_run_str(&m->rec[i], "host", 255);
+		const char *st = rec_run_str(&m->rec[i], "started", 31);
+
 		n -= m->rec[i].dup;
 		unsandboxed += !m->rec[i].dup && (!strcmp(rec_tristate(&m->rec[i], "worker_sandboxed"),
 							  "false") ||
 						  !strcmp(rec_tristate(&m->rec[i], "builder_sandboxed"),
 							  "false"));
+		/* The earliest start (ISO 8601 UTC sorts as text); every
+		 * host once, as far as the attribute holds them. */
+		if (st[0] && (!started[0] || strcmp(st, started) < 0))
+			snprintf(started, sizeof(started), "%s", st);
+		if (h[0] && !strstr(hosts, h) && strlen(hosts) + strlen(h) + 2 < sizeof(hosts))
+			snprintf(hosts + strlen(hosts), sizeof(hosts) - strlen(hosts), "%s%s",
+				 hosts[0] ? "," : "", h);
 	}
 	if (!ret)
-		ret = sb_printf(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-				    "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-				    "skipped=\"%zu\" time=\"%.3f\">\n",
-				n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, wall_s);
+		ret = junit_run_props(&props, NULL, unsandboxed);
 	if (!ret)
-		ret = xml_attr(sb, "  <testsuite name=\"", m->suite, "\"");
+		ret = junit_props_add(&props, "ktstr.version", ktstr_version());
+	snprintf(num, sizeof(num), "%u", m->total);
 	if (!ret)
-		ret = sb_printf(sb, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
-				    "time=\"%.3f\">\n    <properties>\n      <property "
-				    "name=\"unsandboxed_tests\" value=\"%zu\"/>\n    </properties>\n",
-				n, t.failed - t.infra, t.infra, t.skipped + t.xfailed, wall_s,
-				unsandboxed);
+		ret = junit_props_add(&props, "ktstr.merged_shards", num);
+	if (!ret) {
+		struct junit_suite js = {
+			.name = m->suite, .tests = n, .failures = t.failed - t.infra,
+			.errors = t.infra, .skipped = t.skipped + t.xfailed, .time_s = wall_s,
+			.timestamp = started[0] ? started : NULL, .hostname = hosts[0] ? hosts : NULL,
+			.props = &props,
+		};
+
+		ret = junit_write_head(sb, &js);
+	}
+	junit_props_free(&props);
 	for (size_t i = 0; !ret && i < m->nrec; i++)
 		if (!m->rec[i].dup)
-			ret = junit_case(sb, &m->rec[i]);
-	return ret ? ret : sb_printf(sb, "  </testsuite>\n</testsuites>\n");
+			ret = junit_case_of(sb, &m->rec[i]);
+	return ret ? ret : junit_write_tail(sb);
 }
 
 int merge_summary(const struct merge *m, FILE *out)

@@ -22,6 +22,13 @@ struct merge_limits {
  * thousands of tests in one shard; 100000 records is SHARD_TOTAL_MAX
  * shards of one test. */
 #define MERGE_LIMITS_DEFAULT { 64u << 20, 1024, 100000 }
+/* What a record carries for the JUnit writer (docs/results.md), bounded
+ * by what a run writes (report.h REPORT_TEXT_MAX, junit.h JUNIT_OUT_MAX)
+ * with room for U+FFFD replacements; a longer text is left out, properties
+ * past the count are dropped. */
+#define MERGE_REPORT_MAX (4u * (256u << 10))
+#define MERGE_OUT_MAX (4u * (16u << 10))
+#define MERGE_PROPS_MAX 4096u
 /* json-c's nesting limit for a record: a metrics message is a few levels. */
 #define MERGE_JSON_DEPTH 64
 

@@ -65,8 +65,8 @@ Test(orch, eevdf_suite_passes_on_three_topologies_with_two_workers, .timeout = 6
 	 * apart so the last stdout line can be checked exactly. */
 	snprintf(cmd, sizeof(cmd),
 		 "%s --workers 2 run %s/examples/eevdf.yaml --kernel %s --junit %s/j.xml "
-		 "--json %s/r.json 2>%s/err",
-		 e.orch, e.src, e.kernel, e.tmp, e.tmp, e.tmp);
+		 "--json %s/r.json --jsonl %s/r.jsonl 2>%s/err",
+		 e.orch, e.src, e.kernel, e.tmp, e.tmp, e.tmp, e.tmp);
 	rc = sh(cmd, &out);
 	snprintf(cmd, sizeof(cmd), "cat %s/err", e.tmp);
 	sh(cmd, &err);
@@ -84,15 +84,35 @@ Test(orch, eevdf_suite_passes_on_three_topologies_with_two_workers, .timeout = 6
 	free(out);
 	free(err);
 	snprintf(cmd, sizeof(cmd),
-		 "chmod 700 %s && xmllint --noout %s/j.xml && "
+		 "chmod 700 %s && { xmllint --noout --schema %s/tests/data/junit.xsd %s/j.xml "
+		 "2>%s/xsd || { cat %s/xsd; exit 1; }; } && "
 		 "grep -c '\"worker_sandboxed\":true,\"builder_sandboxed\":true' %s/r.json && "
 		 "grep -c '^  {\"name\":' %s/r.json && "
 		 "grep -c 'name=\"worker_sandboxed\" value=\"true\"' %s/j.xml",
-		 e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
+		 e.tmp, e.src, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
 	out = NULL;
 	cr_assert_eq(sh(cmd, &out), 0, "JUnit invalid or JSON missing: %s", out);
 	cr_assert_str_eq(out, "3\n3\n3\n", "one JSON record and one JUnit testcase per test, "
 					    "each sandboxed");
+	free(out);
+	/* The run's metadata and the CI marks (docs/results.md): JUnit file,
+	 * line, timestamp, hostname, the console in system-out; --jsonl a
+	 * header, a line per test and the totals; --json the run. */
+	snprintf(cmd, sizeof(cmd),
+		 "grep -c 'file=\"%s/examples/eevdf.yaml\" line=\"[0-9]*\">' %s/j.xml && "
+		 "grep -c '<testsuite .* timestamp=\"[0-9T:-]*Z\" hostname=\"'$(hostname)'\">' %s/j.xml && "
+		 "grep -c '<system-out>' %s/j.xml && "
+		 "python3 -c 'import json,sys\n"
+		 "L=[json.loads(l) for l in open(sys.argv[1])]\n"
+		 "assert [l[\"type\"] for l in L]==[\"header\",\"test\",\"test\",\"test\",\"end\"]\n"
+		 "h=L[0][\"run\"]; assert len(h[\"suite_sha256\"])==64 and len(h[\"kernels\"][0][\"sha256\"])==64\n"
+		 "assert L[-1][\"passed\"]==3 and L[-1][\"exit_code\"]==0\n"
+		 "R=json.load(open(sys.argv[2])); assert all(r[\"run\"][\"duration_ms\"]>0 and r[\"schema\"]==1 for r in R)\n"
+		 "print(\"ok\")' %s/r.jsonl %s/r.json",
+		 e.src, e.tmp, e.tmp, e.tmp, e.tmp, e.tmp);
+	out = NULL;
+	cr_assert_eq(sh(cmd, &out), 0, "JUnit or JSON Lines lack the run's metadata: %s", out);
+	cr_assert_str_eq(out, "3\n1\n3\nok\n", "%s", out);
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
@@ -133,6 +153,30 @@ Test(orch, insecure_no_sandbox_is_loud_and_a_tty_gets_the_progress_line, .timeou
 	cr_assert(strstr(out, "<property name=\"unsandboxed_tests\" value=\"1\"/>"), "%s", out);
 	cr_assert(strstr(out, "1 passed, 0 failed, 0 skipped"), "%s", out);
 	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* `list` writes no results: a results option given to it is refused, not
+ * ignored (and no file is made). */
+Test(orch, list_refuses_the_result_options, .timeout = 120)
+{
+	static const char *const opt[] = { "--junit", "--json", "--jsonl" };
+	struct orch_env e;
+	char cmd[8192], *out = NULL;
+
+	orch_env(&e);
+	for (size_t i = 0; i < ARRAY_SIZE(opt); i++) {
+		snprintf(cmd, sizeof(cmd), "%s list %s/examples/eevdf.yaml %s %s/r 2>&1; echo rc=$?; "
+					   "test -e %s/r && echo made",
+			 e.orch, e.src, opt[i], e.tmp, e.tmp);
+		sh(cmd, &out);
+		cr_assert(strstr(out, "--junit, --json and --jsonl are for `run`"), "%s: %s", opt[i],
+			  out);
+		cr_assert(strstr(out, "rc=2\n"), "%s", out);
+		cr_assert_null(strstr(out, "made"), "%s", out);
+		free(out);
+		out = NULL;
+	}
 	vmtest_rm_rf(e.tmp);
 }
 
@@ -284,10 +328,31 @@ Test(orch, a_failing_test_exits_1_with_a_useful_report, .timeout = 600)
 	int rc;
 
 	orch_env(&e);
-	snprintf(cmd, sizeof(cmd), "%s run %s/examples/failing.yaml --kernel %s 2>&1", e.orch, e.src,
-		 e.kernel);
+	/* As a GitHub Actions job runs it: the failure is annotated at the
+	 * test's line and summarised (docs/results.md). */
+	/* The summary is appended as the user the run drops to: a file that
+	 * user may write, as GitHub's runner user owns its own. */
+	snprintf(cmd, sizeof(cmd),
+		 "sd=$(mktemp -d) && chmod 755 $sd && : > $sd/s.md && chmod 666 $sd/s.md && "
+		 "env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$sd/s.md "
+		 "%s run %s/examples/failing.yaml --kernel %s 2>&1; rc=$?; cp $sd/s.md %s/summary.md; "
+		 "rm -rf $sd; exit $rc",
+		 e.orch, e.src, e.kernel, e.tmp);
 	rc = sh(cmd, &out);
 	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "\n::error file="), "no annotation:\n%s", out);
+	cr_assert(strstr(out, "examples/failing.yaml,line="), "%s", out);
+	cr_assert(strstr(out, ",title=FAIL eevdf_impossible_spread::"), "%s", out);
+	{
+		char path[1100], *md = NULL;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/summary.md", e.tmp);
+		cr_assert_eq(read_file(path, &md, &len, 1 << 20), 0);
+		cr_assert(strstr(md, "**0 passed, 1 failed, 0 skipped**"), "%s", md);
+		cr_assert(strstr(md, "| eevdf\\_impossible\\_spread | FAIL | "), "%s", md);
+		free(md);
+	}
 	cr_assert(strstr(out, "FAIL  eevdf_impossible_spread"), "%s", out);
 	cr_assert(strstr(out, "--- failed checks ---"), "%s", out);
 	/* Each failed check with what it was held to (examples/failing.yaml). */

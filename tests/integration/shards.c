@@ -63,9 +63,16 @@ Test(shards, gitlab_and_slurm_shards_merge_into_the_unsharded_run, .timeout = 90
 	assert_has(out, "3 passed, 0 failed, 1 skipped");
 	free(out);
 	assert_same_records(e.tmp, "whole.json", "gl.json");
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/gl.xml 2>&1", e.tmp);
+	/* Valid against the schema, with the cases' file and line and the
+	 * console in system-out, as a run's own JUnit (docs/results.md). */
+	snprintf(cmd, sizeof(cmd),
+		 "xmllint --noout --schema %s/tests/data/junit.xsd %s/gl.xml 2>&1 | grep -v ' validates$'; "
+		 "xmllint --noout --schema %s/tests/data/junit.xsd %s/gl.xml 2>/dev/null && "
+		 "grep -c ' line=\"[0-9]*\">' %s/gl.xml && grep -c '<system-out>' %s/gl.xml",
+		 e.src, e.tmp, e.src, e.tmp, e.tmp, e.tmp);
 	rc = sh_status(cmd, RUN_TIMEOUT_MS, &out);
-	cr_assert(rc == 0 || rc == 127, "merged JUnit is not well-formed:\n%s", out);
+	cr_assert_eq(rc, 0, "merged JUnit is not valid:\n%s", out);
+	cr_assert_str_eq(out, "4\n3\n", "4 cases with a line, 3 with a console:\n%s", out);
 	free(out);
 
 	/* Slurm: an array --array=10-12, ids from SLURM_ARRAY_TASK_MIN. */

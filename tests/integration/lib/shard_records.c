@@ -9,7 +9,9 @@
 #include "lib/shard_records.h"
 
 /* What differs from one run of a test to the next by time alone. */
-static const char *const timing[] = { "wall_ms", "vm", "metrics", "stimulus_events" };
+static const char *const timing[] = { "wall_ms", "vm", "metrics", "stimulus_events",
+				      /* the console's kernel timestamps, the run's start */
+				      "console_tail", "run" };
 
 /* A --json array; the caller puts it. */
 static json_object *load(const char *path)

@@ -9,6 +9,7 @@
 
 #include "fake_backend.h"
 #include "helpers.h"
+#include "jsonl_record.h"
 #include "junit.h"
 #include "report.h"
 #include "runner.h"
@@ -94,7 +95,7 @@ Test(junit, output_is_valid_xml_with_failures_errors_and_skips)
 	int fd = mkstemp(path);
 
 	make_records(&s, &p, &recs, &n);
-	cr_assert_eq(junit_render(&sb, s, &p, recs, n), 0);
+	cr_assert_eq(junit_render(&sb, s, &p, recs, n, NULL), 0);
 	cr_assert_eq(write_full(fd, sb.buf, sb.len), 0);
 	close(fd);
 	cr_assert_eq(run_xmllint(path), 0, "xmllint rejected:\n%s", sb.buf);
@@ -121,7 +122,7 @@ Test(junit, json_has_one_record_per_test_with_engine_and_metrics)
 	char cmd[256];
 
 	make_records(&s, &p, &recs, &n);
-	cr_assert_eq(json_render(&sb, s, &p, recs, n), 0);
+	cr_assert_eq(json_render(&sb, s, &p, recs, n, NULL), 0);
 	cr_assert_eq(write_full(fd, sb.buf, sb.len), 0);
 	close(fd);
 	/* python3 is part of the base system here; json.tool validates. */
@@ -161,8 +162,8 @@ Test(junit, reports_stay_valid_whatever_bytes_the_guest_prints)
 	vmres_set_console((Ktstr__VmResult *)recs[1].vm, hostile_bytes);
 	free(recs[1].verdict.detail);
 	recs[1].verdict.detail = strdup(hostile_bytes);
-	cr_assert_eq(junit_render(&xml, s, &p, recs, n), 0);
-	cr_assert_eq(json_render(&json, s, &p, recs, n), 0);
+	cr_assert_eq(junit_render(&xml, s, &p, recs, n, NULL), 0);
+	cr_assert_eq(json_render(&json, s, &p, recs, n, NULL), 0);
 	cr_assert_eq(write_full(xfd, xml.buf, xml.len), 0);
 	cr_assert_eq(write_full(jfd, json.buf, json.len), 0);
 	close(xfd);

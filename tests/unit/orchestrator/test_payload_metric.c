@@ -12,6 +12,7 @@
 
 #include "expect.h"
 #include "helpers.h"
+#include "jsonl_record.h"
 #include "junit.h"
 #include "payload_metric.h"
 #include "report.h"
@@ -380,7 +381,7 @@ Test(payload_metric, reports_print_every_value_in_one_format)
 	judged(&rec.verdict, runs, 3, false);
 	cr_assert_eq(payload_metrics_judge(s, &rec.verdict), 0);
 
-	cr_assert_eq(json_render(&sb, s, &p, &rec, 1), 0);
+	cr_assert_eq(json_render(&sb, s, &p, &rec, 1, NULL), 0);
 	cr_assert(strstr(sb.buf, "{\"name\":\"sh\",\"exit_status\":0,\"output\":\"Time: "
 				 "31.25\\nrate=7\\n\",\"judged\":true,\"metrics\":{\"time_s\":31.25,"
 				 "\"rate\":7}},{\"name\":\"plain\",\"exit_status\":0,\"output\":\"x\\n\","
@@ -389,7 +390,7 @@ Test(payload_metric, reports_print_every_value_in_one_format)
 		  "%s", sb.buf);
 	sb_free(&sb);
 
-	cr_assert_eq(junit_render(&sb, s, &p, &rec, 1), 0);
+	cr_assert_eq(junit_render(&sb, s, &p, &rec, 1, NULL), 0);
 	cr_assert(strstr(sb.buf, "<property name=\"payload.sh.time_s\" value=\"31.25\"/>\n"
 				 "        <property name=\"payload.sh.rate\" value=\"7\"/>\n"
 				 "        <property name=\"payload.sh#2.time_s\" value=\"none\"/>\n"

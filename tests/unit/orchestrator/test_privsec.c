@@ -16,6 +16,7 @@
 
 #include "fake_backend.h"
 #include "helpers.h"
+#include "jsonl_record.h"
 #include "junit.h"
 #include "report_file.h"
 #include "preflight.h"
@@ -96,10 +97,10 @@ Test(privsec, with_the_flag_every_report_says_unsandboxed)
 			  strstr(strstr(text, "PASS  a"), ", UNSANDBOXED builder)\n"),
 		  "%s", text);
 	cr_assert(strstr(text, "WARNING: UNSANDBOXED"), "%s", text);
-	cr_assert_eq(json_render(&j, s, &p, recs, n), 0);
+	cr_assert_eq(json_render(&j, s, &p, recs, n, NULL), 0);
 	cr_assert(strstr(j.buf, "\"worker_sandboxed\":true,\"builder_sandboxed\":false"), "%s", j.buf);
 	cr_assert(strstr(j.buf, "\"worker_sandboxed\":false,\"builder_sandboxed\":false"), "%s", j.buf);
-	cr_assert_eq(junit_render(&x, s, &p, recs, n), 0);
+	cr_assert_eq(junit_render(&x, s, &p, recs, n, NULL), 0);
 	cr_assert(strstr(x.buf, "<property name=\"unsandboxed_tests\" value=\"2\"/>"), "%s", x.buf);
 	cr_assert(strstr(x.buf, "<property name=\"worker_sandboxed\" value=\"false\"/>"), "%s", x.buf);
 	cr_assert(strstr(x.buf, "<property name=\"builder_sandboxed\" value=\"false\"/>"), "%s", x.buf);
@@ -146,7 +147,7 @@ Test(privsec, a_synthesized_result_has_an_unknown_sandbox_state)
 	cr_assert(strstr(text, "sandbox: confined: 1 of 1 VM workers (1 more unknown: no result "
 			       "from the worker)"),
 		  "%s", text);
-	cr_assert_eq(json_render(&j, s, &p, recs, n), 0);
+	cr_assert_eq(json_render(&j, s, &p, recs, n, NULL), 0);
 	cr_assert(strstr(j.buf, "\"sandboxed\":null"), "%s", j.buf);
 	sb_free(&j);
 	free(text);

@@ -289,3 +289,44 @@ Test(shard_merge, an_infrastructure_error_in_a_record_is_exit_3)
 	cr_assert_eq(o.rc, 3, "but the record's verdict is");
 	done(&o);
 }
+
+/* What a record carries for JUnit comes from another host: each text and
+ * the property count are bounded before the JUnit writer sees them. */
+Test(shard_merge, junit_texts_from_a_record_are_bounded)
+{
+	struct strbuf rec = { 0 }, xml = { 0 };
+	const char *f[1];
+	struct out o;
+	size_t props = 0;
+
+	cr_assert_eq(sb_printf(&rec, "  {\"name\":\"x\",\"verdict\":\"FAIL\",\"line\":7,\"report\":\""),
+		     0);
+	for (size_t i = 0; i < MERGE_REPORT_MAX + 1; i++)
+		cr_assert_eq(sb_append(&rec, "r", 1), 0);
+	cr_assert_eq(sb_printf(&rec, "\",\"console_tail\":\""), 0);
+	for (size_t i = 0; i < MERGE_OUT_MAX + 1; i++)
+		cr_assert_eq(sb_append(&rec, "c", 1), 0);
+	cr_assert_eq(sb_printf(&rec, "\",\"earlier_attempts\":["), 0);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(sb_printf(&rec, "%s{\"verdict\":\"FAIL\",\"detail\":\"try %d\"}",
+				       i ? "," : "", i), 0);
+	cr_assert_eq(sb_printf(&rec, "],\"properties\":{"), 0);
+	for (unsigned i = 0; i < MERGE_PROPS_MAX + 100; i++)
+		cr_assert_eq(sb_printf(&rec, "%s\"p%u\":\"v\"", i ? "," : "", i), 0);
+	cr_assert_eq(sb_printf(&rec, "}}"), 0);
+	f[0] = shard_file("a.json", rec.buf, INFO(1, 1, 1, "[4]"));
+	run_merge(&o, &deflim, 0, f, 1);
+	cr_assert_eq(merge_render_junit(&o.m, &xml), 0);
+	for (const char *p = xml.buf; (p = strstr(p, "<property name=\"p")); p++)
+		props++;
+	cr_assert_eq(props, MERGE_PROPS_MAX, "%zu properties", props);
+	cr_assert_null(strstr(xml.buf, "rrrrrrrr"), "an over-long report was written");
+	cr_assert_null(strstr(xml.buf, "<system-out>"), "an over-long console tail was written");
+	cr_assert(strstr(xml.buf, "line=\"7\""));
+	/* RECORD_NOTES_MAX earlier attempts, no more. */
+	cr_assert(strstr(xml.buf, "message=\"try 7\""));
+	cr_assert_null(strstr(xml.buf, "message=\"try 8\""));
+	sb_free(&xml);
+	sb_free(&rec);
+	done(&o);
+}
