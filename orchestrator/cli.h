@@ -41,6 +41,8 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv);
 int cmd_kernel(const struct global_opts *g, int argc, char **argv);
 int cmd_locks(const struct global_opts *g, int argc, char **argv);
 int cmd_merge(const struct global_opts *g, int argc, char **argv);
+int cmd_compare(const struct global_opts *g, int argc, char **argv);
+int cmd_report(const struct global_opts *g, int argc, char **argv);
 void usage(FILE *f);
 
 #endif

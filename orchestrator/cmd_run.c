@@ -18,6 +18,7 @@
 #include "junit.h"
 #include "cache_owner.h"
 #include "privdrop.h"
+#include "html_cmd.h"
 #include "report_file.h"
 #include "stop.h"
 #include "hostres.h"
@@ -38,7 +39,7 @@ struct run_opts {
 	struct run_settings settings;
 	const char *kernel[PLAN_KERNELS_MAX]; /* each --kernel, in order */
 	size_t nkernel;
-	const char *junit, *json;
+	const char *junit, *json, *html;
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
@@ -117,6 +118,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		{ "junit", required_argument, NULL, 'J' },   { "json", required_argument, NULL, 'j' },
 		{ "initramfs-compression", required_argument, NULL, 'C' },
 		{ "allow-empty", no_argument, NULL, 'E' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "cpu-cap", required_argument, NULL, 'P' },
 		{ "reserve-timeout", required_argument, NULL, 'W' },
 		GLOBAL_LONGOPTS,			     { NULL, 0, NULL, 0 },
@@ -201,6 +203,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 		case 'j':
 			o->json = optarg;
 			break;
+		case 'H':
+			o->html = optarg;
+			break;
 		default:
 			if (global_opt(g, c, optarg))
 				break;
@@ -218,12 +223,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, struct glob
 /* Resolve the report files while still root: the dropped user may not be
  * allowed to reach or create them (report_file.h, docs/security.md). */
 static int open_reports(const struct run_opts *o, const struct global_opts *g,
-			struct report_file rf[2])
+			struct report_file rf[3])
 {
 	const struct privdrop_opts po = global_privdrop_opts(g);
 	const char *user = privdrop_target(&po);
-	for (int which = 0; which < 2; which++) {
-		const char *path = which ? o->json : o->junit;
+	for (int which = 0; which < 3; which++) {
+		const char *path = which == 2 ? o->html : which ? o->json : o->junit;
 		char err[1024];
 		int ret;
 
@@ -232,25 +237,27 @@ static int open_reports(const struct run_opts *o, const struct global_opts *g,
 		ret = report_file_open(&rf[which], path, user, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "ktstr-orch: cannot use the %s report path: %s\n",
-				which ? "JSON" : "JUnit", err);
+				which == 2 ? "HTML" : which ? "JSON" : "JUnit", err);
 			return ret;
 		}
 	}
 	return 0;
 }
 
-static int write_reports(struct report_file rf[2], const struct run_opts *o, const struct suite *s,
+static int write_reports(struct report_file rf[3], const struct run_opts *o, const struct suite *s,
 			 const struct plan *p, const struct test_record *recs, size_t n)
 {
 	int rc = 0;
 
-	for (int which = 0; which < 2; which++) {
+	for (int which = 0; which < 3; which++) {
 		struct strbuf sb = { 0 };
 		int ret;
 
 		if (!rf[which].path)
 			continue;
-		ret = which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
+		/* The page: drawn from the same records (html_cmd.h). */
+		ret = which == 2 ? html_render_run(&sb, s, p, recs, n, rf[2].path) :
+		      which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
 		/* A shard's JSON says which shard of which plan it is, so
 		 * that merge can tell a missing shard from an empty one. */
 		if (!ret && which && p->part_n)
@@ -258,7 +265,8 @@ static int write_reports(struct report_file rf[2], const struct run_opts *o, con
 		if (!ret)
 			ret = report_file_write(&rf[which], sb.buf ? sb.buf : "", sb.len);
 		if (ret) {
-			kerr("cannot write the %s report %s: %s", which ? "JSON" : "JUnit",
+			kerr("cannot write the %s report %s: %s",
+			     which == 2 ? "HTML" : which ? "JSON" : "JUnit",
 			     rf[which].path, strerror(-ret));
 			rc = ret;
 		}
@@ -332,7 +340,7 @@ struct run_ctx {
 	size_t nkc;
 	struct cache_owner co;
 	struct builder_client bc;	/* started as the cache owner, or pid -1 */
-	struct report_file rf[2];	/* --junit, --json */
+	struct report_file rf[3];	/* --junit, --json, --html */
 	struct image_set images;	/* owned; one set for every kernel (the
 					   initramfs does not depend on it) */
 	char err[2048], hostline[512], engine_err[1024];
@@ -668,7 +676,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	}
 	c->go = *g;
 	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
-	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
+	c->rf[0] = c->rf[1] = c->rf[2] = (struct report_file)REPORT_FILE_INIT;
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
 		c->kfd[k] = -1;
 	rc = run_plan(c, argc, argv, list_only);
@@ -681,6 +689,7 @@ int cmd_run(const struct global_opts *g, int argc, char **argv, int list_only)
 	images_free(&c->images);
 	report_file_close(&c->rf[0]);
 	report_file_close(&c->rf[1]);
+	report_file_close(&c->rf[2]);
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++) {
 		if (c->kfd[k] >= 0)
 			close(c->kfd[k]);

@@ -47,6 +47,7 @@ void usage(FILE *f)
 	      "                            how base images are packed (default none)\n"
 	      "      --junit FILE          write JUnit XML\n"
 	      "      --json FILE           write one JSON record per test\n"
+	      "      --html FILE           write one self-contained HTML page\n"
 	      "      --cpu-cap N           reserve N host CPUs for the run, host-wide, and pin\n"
 	      "                            every VM worker to them (docs/farms.md)\n"
 	      "      --reserve-timeout S   wait at most S s for CPUs or memory other runs hold\n"
@@ -81,6 +82,11 @@ void usage(FILE *f)
 	      "  merge [--json OUT] [--junit OUT] [--expect-shards N] FILE...\n"
 	      "                 one report from the --json files of a sharded run's shards;\n"
 	      "                 a shard no file carries is an infrastructure error (exit 3)\n"
+	      "  compare [--json OUT] [--gate METRIC=ABS,REL%]... A B\n"
+	      "                 two --json files test by test; exit 1 on a regression\n"
+	      "                 (docs/reports.md; `compare --help` lists the gates)\n"
+	      "  report --html OUT FILE\n"
+	      "                 the HTML page of a --json file (run's or merge's)\n"
 	      "\n"
 	      "exit status: 0 all passed, 1 test failures, 2 usage/suite errors,\n"
 	      "             3 infrastructure errors, 130 interrupted\n",
@@ -154,6 +160,11 @@ int main(int argc, char **argv)
 	/* merge only reads result files and writes the merged ones. */
 	if (!strcmp(cmd, "merge"))
 		return cmd_merge(&g, argc, argv);
+	/* compare and report only read result files and write their output. */
+	if (!strcmp(cmd, "compare"))
+		return cmd_compare(&g, argc, argv);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(&g, argc, argv);
 	fprintf(stderr, "ktstr-orch: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;
