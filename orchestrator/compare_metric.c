@@ -25,11 +25,11 @@ const struct metric_def compare_metrics[] = {
 	{ "spread_pct", "%", MD_LOWER_BETTER, 5, 50,
 	  "fairness spread of work between a cgroup's workers (metrics.cgroups[].spread_pct, "
 	  "the worst cgroup)" },
-	{ "work_units", "units", MD_HIGHER_BETTER, 0, 10,
+	{ "work_units", "units", MD_HIGHER_BETTER, 0, 25,
 	  "work done by all workers (sum of metrics.cgroups[].total_work_units)" },
 	{ "share_pct", "%", MD_EITHER, 5, 20,
 	  "a cgroup's share of all work, one per cgroup: share_pct[NAME]" },
-	{ "migrations", "count", MD_LOWER_BETTER, 20, 50,
+	{ "migrations", "count", MD_LOWER_BETTER, 50, 100,
 	  "CPU migrations of all workers (sum of metrics.workers[].migrations)" },
 	{ "imbalance_ratio", "ratio", MD_LOWER_BETTER, 1, 25,
 	  "worst nr_running imbalance between CPUs the monitor saw "
