@@ -13,10 +13,11 @@
 #include <ktstr/util.h>
 
 #include "compare.h"
+#include "helpers.h"
 
 static const struct result_limits lim = RESULT_LIMITS_DEFAULT;
 
-static void parse_ok(struct result_file *rf, const char *path, const char *json)
+static void rparse_ok(struct result_file *rf, const char *path, const char *json)
 {
 	char err[512] = "";
 
@@ -134,8 +135,8 @@ Test(compare, matches_by_full_name_and_reports_each_side)
 	snprintf(jb, sizeof(jb), "[%s,%s,%s]", rec(r1, 512, "new", "PASS", "10", 50, 50),
 		 rec(r2, 512, "t/k=7.2", "FAIL", "10", 50, 50),
 		 rec(r4, 512, "t/k=6.12", "PASS", "10", 50, 50));
-	parse_ok(&a, "a.json", ja);
-	parse_ok(&b, "b.json", jb);
+	rparse_ok(&a, "a.json", ja);
+	rparse_ok(&b, "b.json", jb);
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.matched, 2);
 	cr_assert_not_null(find(&c, CK_ONLY_A, "gone", NULL));
@@ -169,8 +170,8 @@ Test(compare, metric_gates_and_overrides)
 	 * 50/50 -> 52/48: within 5 points. */
 	snprintf(ja, sizeof(ja), "[%s]", rec(r1, 512, "t", "PASS", "100", 50, 50));
 	snprintf(jb, sizeof(jb), "[%s]", rec(r2, 512, "t", "PASS", "200", 52, 48));
-	parse_ok(&a, "a.json", ja);
-	parse_ok(&b, "b.json", jb);
+	rparse_ok(&a, "a.json", ja);
+	rparse_ok(&b, "b.json", jb);
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	const struct cmp_item *m = find(&c, CK_METRIC, "t", "max_gap_ms");
 	cr_assert(m && m->regression && m->g == G_REGRESSION);
@@ -203,9 +204,9 @@ Test(compare, missing_metric_is_reported_not_a_regression)
 	struct compare c;
 	char err[512];
 
-	parse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"vm\":{\"monitor\":"
+	rparse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"vm\":{\"monitor\":"
 			       "{\"worst_imbalance_ratio\":2}}}]");
-	parse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"workers\":"
+	rparse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"workers\":"
 			       "[{\"max_gap_ms\":5}]}}]");
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not_null(find(&c, CK_MISSING_B, "t", "imbalance_ratio"));
@@ -223,9 +224,9 @@ Test(compare, payload_metrics_gated_only_with_a_direction)
 	struct metric_gate g;
 	char err[512], why[256];
 
-	parse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"payloads\":"
+	rparse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"payloads\":"
 			       "[{\"name\":\"hb\",\"metrics\":{\"time_s\":1.0,\"gone\":null}}]}}]");
-	parse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"payloads\":"
+	rparse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"payloads\":"
 			       "[{\"name\":\"hb\",\"metrics\":{\"time_s\":2.0}}]}}]");
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	const struct cmp_item *m = find(&c, CK_METRIC, "t", "payload.hb.time_s");
@@ -247,9 +248,9 @@ Test(compare, non_finite_metric_refused)
 	char err[512] = "";
 
 	/* json-c reads NaN and Infinity literals: a file may hold them. */
-	parse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"vm\":{\"monitor\":"
+	rparse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"vm\":{\"monitor\":"
 			       "{\"worst_imbalance_ratio\":NaN}}}]");
-	parse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"workers\":"
+	rparse_ok(&b, "b.json", "[{\"name\":\"t\",\"verdict\":\"PASS\",\"metrics\":{\"workers\":"
 			       "[{\"max_gap_ms\":Infinity}]}}]");
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "a.json") && strstr(err, "imbalance_ratio") &&
@@ -268,7 +269,7 @@ Test(compare, unknown_verdict_refused)
 	struct compare c;
 	char err[512] = "";
 
-	parse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"GREAT\"}]");
+	rparse_ok(&a, "a.json", "[{\"name\":\"t\",\"verdict\":\"GREAT\"}]");
 	cr_assert_eq(compare_run(&c, &a, &a, NULL, 0, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "verdict"), "%s", err);
 	compare_free(&c);
@@ -285,11 +286,11 @@ Test(compare, metadata_differences_printed_and_absence_tolerated)
 
 	/* Both layouts a file may have: an object around the records, and a
 	 * header element in the array. */
-	parse_ok(&a, "a.json", "{\"schema\":1,\"run\":{\"tool_version\":\"0.1\",\"host\":\"h1\"},"
+	rparse_ok(&a, "a.json", "{\"schema\":1,\"run\":{\"tool_version\":\"0.1\",\"host\":\"h1\"},"
 			       "\"records\":[{\"name\":\"t\",\"verdict\":\"PASS\"}]}");
-	parse_ok(&b, "b.json", "[{\"schema\":1,\"run\":{\"tool_version\":\"0.2\",\"host\":\"h1\"}},"
+	rparse_ok(&b, "b.json", "[{\"schema\":1,\"run\":{\"tool_version\":\"0.2\",\"host\":\"h1\"}},"
 			       "{\"name\":\"t\",\"verdict\":\"PASS\"}]");
-	parse_ok(&plain, "p.json", "[{\"name\":\"t\",\"verdict\":\"PASS\"}]");
+	rparse_ok(&plain, "p.json", "[{\"name\":\"t\",\"verdict\":\"PASS\"}]");
 	cr_assert_eq(a.nmeta, 3);
 	cr_assert_eq(b.nmeta, 3);
 	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
@@ -314,7 +315,7 @@ Test(compare, metadata_differences_printed_and_absence_tolerated)
 	result_file_free(&plain);
 }
 
-static int parse_err(const char *json, const struct result_limits *l, char *err, size_t len)
+static int rparse_err(const char *json, const struct result_limits *l, char *err, size_t len)
 {
 	struct result_file rf;
 	int ret = result_file_parse(&rf, "x.json", json, strlen(json), l, err, len);
@@ -328,19 +329,19 @@ Test(read, refusals_name_the_file_and_position)
 {
 	char err[512];
 
-	cr_assert_eq(parse_err("[\n  {\"name\":\"t\",\n  \"verdict\": PASS}]", &lim, err,
+	cr_assert_eq(rparse_err("[\n  {\"name\":\"t\",\n  \"verdict\": PASS}]", &lim, err,
 			       sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "x.json:3:") && strstr(err, "not JSON"), "%s", err);
-	cr_assert_eq(parse_err("[]\n]", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[]\n]", &lim, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "x.json:2:1") && strstr(err, "after"), "%s", err);
-	cr_assert_eq(parse_err("[{\"name\":\"t\"", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[{\"name\":\"t\"", &lim, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "ends inside"), "%s", err);
-	cr_assert_eq(parse_err("42", &lim, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(parse_err("[1]", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("42", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[1]", &lim, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "element 0"), "%s", err);
-	cr_assert_eq(parse_err("[{\"name\":\"a\\u0000b\"}]", &lim, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(parse_err("[{\"name\":7}]", &lim, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(parse_err("[{\"name\":\"t\"},{\"name\":\"u\"},{\"name\":\"t\"}]", &lim, err,
+	cr_assert_eq(rparse_err("[{\"name\":\"a\\u0000b\"}]", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[{\"name\":7}]", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[{\"name\":\"t\"},{\"name\":\"u\"},{\"name\":\"t\"}]", &lim, err,
 			       sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "'t' is reported twice (elements 0 and 2)"), "%s", err);
 }
@@ -355,12 +356,12 @@ Test(read, bounds)
 	big[0] = '[';
 	big[sizeof(big) - 2] = ']';
 	big[sizeof(big) - 1] = 0;
-	cr_assert_eq(parse_err(big, &l, err, sizeof(err)), -EFBIG);
+	cr_assert_eq(rparse_err(big, &l, err, sizeof(err)), -EFBIG);
 	cr_assert(strstr(err, "more than the 64"), "%s", err);
-	cr_assert_eq(parse_err("[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]", &l, err,
+	cr_assert_eq(rparse_err("[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]", &l, err,
 			       sizeof(err)), -E2BIG);
 	cr_assert(strstr(err, "more than 2 test records"), "%s", err);
-	cr_assert_eq(parse_err("[{\"name\":\"123456789\"}]", &l, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(rparse_err("[{\"name\":\"123456789\"}]", &l, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "1..8 bytes"), "%s", err);
 	/* Nesting past RESULT_JSON_DEPTH. */
 	{
@@ -371,7 +372,7 @@ Test(read, bounds)
 		for (i = strlen(deep); i < 250; i++)
 			deep[i] = '[';
 		deep[i] = 0;
-		cr_assert_eq(parse_err(deep, &lim, err, sizeof(err)), -EINVAL);
+		cr_assert_eq(rparse_err(deep, &lim, err, sizeof(err)), -EINVAL);
 		cr_assert(strstr(err, "not JSON"), "%s", err);
 	}
 	/* Metadata past its bound is counted, not kept. */
@@ -404,4 +405,41 @@ Test(read, file_errors_tell_unreadable_from_bad)
 	cr_assert_eq(result_file_read(&rf, path, &lim, err, sizeof(err)), -EFBIG);
 	cr_assert(result_read_bad_content(-EFBIG));
 	unlink(path);
+}
+
+/* docs/reports.md's table of metrics is the code's, row for row: name,
+ * unit, direction and both default thresholds. */
+Test(compare_doc, table_matches_code)
+{
+	char path[1024], *doc = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/docs/reports.md", test_srcdir());
+	cr_assert_eq(read_file(path, &doc, &len, 1 << 20), 0, "%s", path);
+	for (size_t i = 0; i < compare_nmetrics; i++) {
+		const struct metric_def *d = &compare_metrics[i];
+		static const char *const dirs[] = { "lower", "higher", "either", "(none)" };
+		char row[256];
+
+		if (d->dir == MD_NONE)
+			snprintf(row, sizeof(row), "| `%s` | | (none) | | |", d->name);
+		else
+			snprintf(row, sizeof(row), "| `%s` | %s | %s | %g | %g |", d->name, d->unit,
+				 dirs[d->dir], d->abs, d->rel_pct);
+		cr_assert(strstr(doc, row), "docs/reports.md lacks the row '%s'", row);
+	}
+	/* And no row the code does not have. */
+	size_t rows = 0;
+	for (const char *p = doc; (p = strstr(p, "\n| `")); p++) {
+		const char *end = strchr(p + 4, '`');
+		char name[64];
+
+		if (!end || end - p - 4 >= (long)sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(end - p - 4), p + 4);
+		if (metric_def_find(name))
+			rows++;
+	}
+	cr_assert_eq(rows, compare_nmetrics);
+	free(doc);
 }
