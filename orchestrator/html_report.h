@@ -23,6 +23,8 @@
 #define HTML_LANES_MAX 256
 #define HTML_BARS_MAX 64
 #define HTML_GAPS_MAX 1024
+/* Buckets of one monitor lane drawn (the worker sends at most 64). */
+#define HTML_BUCKETS_MAX 64
 /* Bytes of one string from the file written (a title, a name). */
 #define HTML_STR_MAX 512
 

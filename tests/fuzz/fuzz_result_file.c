@@ -24,7 +24,7 @@ static void check_html(const struct strbuf *sb)
 	static const char *const tags[] = { "!DOCTYPE", "html", "head", "meta", "title", "style",
 					    "body", "h1", "h2", "h3", "p", "table", "tr", "th",
 					    "td", "span", "figure", "figcaption", "svg", "g",
-					    "rect", "text" };
+					    "rect", "text", "line" };
 
 	for (size_t i = 0; i < sb->len;) {
 		uint32_t cp;

@@ -131,3 +131,26 @@ Test(html, bounds_on_records_drawn)
 	free(p);
 	sb_free(&js);
 }
+
+Test(html, monitor_lanes_cells_and_steps)
+{
+	char *p = page("[{\"name\":\"t\",\"verdict\":\"PASS\",\"vm\":{\"monitor\":{"
+		       "\"lane_bucket_ns\":500000000,\"phases\":[{\"start_ns\":0},"
+		       "{\"step_index\":0,\"start_ns\":1000000000}],\"cpu_lanes\":["
+		       "{\"cpu\":0,\"max_nr_running\":[0,1,3,9],\"stuck_samples\":[0,0,0,0]},"
+		       "{\"cpu\":1,\"max_nr_running\":[1,2,2,2],\"stuck_samples\":[0,0,4,0]}]}}}]");
+
+	cr_assert_not_null(strstr(p, "<figure class=\"cpu-lanes\" data-test=\"t\" data-buckets=\"4\" "
+				     "data-bucket-ms=\"500\">"), "%s", p);
+	cr_assert_not_null(strstr(p, "<g class=\"cpu-lane\" data-cpu=\"1\">"));
+	/* cpu1's third cell: 4 stuck samples, red, 150 pixels from x 60+300. */
+	cr_assert_not_null(strstr(p, "<rect class=\"bucket\" data-nr=\"2\" data-stuck=\"4\" "
+				     "x=\"360.0\" y=\"14\" width=\"150.0\" height=\"12\" "
+				     "fill=\"#b2182b\">"), "%s", p);
+	cr_assert_not_null(strstr(p, "data-nr=\"9\" data-stuck=\"0\""));
+	/* Step 0 at 1 s of 2 s: the middle of the lanes. */
+	cr_assert_not_null(strstr(p, "<line class=\"step\" x1=\"360.0\""), "%s", p);
+	/* Only the step: the time before the first step is no mark. */
+	cr_assert_null(strstr(strstr(p, "<line class=\"step\"") + 1, "<line class=\"step\""));
+	free(p);
+}
