@@ -557,7 +557,7 @@ int html_render(struct strbuf *sb, const struct result_file *rf)
 	for (size_t i = 0; !ret && i < n; i++)
 		ret = shares(sb, rf->rec[i], rf->name[i]);
 	if (!ret)
-		ret = sb_printf(sb, "<h2>Gap lanes</h2>\n");
+		ret = sb_printf(sb, "<h2>Lanes</h2>\n");
 	for (size_t i = 0; !ret && i < n; i++) {
 		ret = cpu_lanes(sb, rf->rec[i], rf->name[i]);
 		if (!ret)
