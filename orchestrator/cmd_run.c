@@ -260,7 +260,7 @@ static int write_reports(struct report_file rf[3], const struct run_opts *o, con
 		      which ? json_render(&sb, s, p, recs, n) : junit_render(&sb, s, p, recs, n);
 		/* A shard's JSON says which shard of which plan it is, so
 		 * that merge can tell a missing shard from an empty one. */
-		if (!ret && which && p->part_n)
+		if (!ret && which == 1 && p->part_n)
 			ret = shard_info_append(&sb, p, recs, n, o->part_source, s->path);
 		if (!ret)
 			ret = report_file_write(&rf[which], sb.buf ? sb.buf : "", sb.len);

@@ -524,3 +524,40 @@ Test(html, real_run_page_and_compare, .timeout = 600)
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
+
+/* A shard's --json ends with its shard element; its --html page is a page,
+ * without that element, and `report --html` reads the shard file (the
+ * element shown as metadata). Shard 2 of 2 of one test runs no VM. */
+Test(html, shard_run_page_and_report)
+{
+	struct env e;
+	char kernel[1024], cmd[8192], html[1200], json[1200], page2[1200], *out = NULL;
+	char *doc = NULL;
+	int rc;
+
+	env(&e);
+	if (vmtest_kernel("vmlinux", kernel, sizeof(kernel)))
+		test_missing("no kernel to boot (set KTSTR_TEST_KERNEL)");
+	snprintf(html, sizeof(html), "%s/s.html", e.tmp);
+	snprintf(json, sizeof(json), "%s/s.json", e.tmp);
+	snprintf(page2, sizeof(page2), "%s/r.html", e.tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/examples/eevdf.yaml --partition 2/2 --filter eevdf_smt --allow-empty "
+		 "--kernel %s --json %s --html %s 2>&1", e.orch, e.src, kernel, json, html);
+	rc = sh(cmd, CMD_TIMEOUT_MS, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "cat %s", html);
+	cr_assert_eq(sh(cmd, CMD_TIMEOUT_MS, &doc), 0);
+	cr_assert(!strncmp(doc, "<!DOCTYPE html>", 15), "%s", doc);
+	cr_assert_null(strstr(doc, "ktstr_shard"), "%s", doc);
+	cr_assert(strstr(doc, "0 passed, 0 failed, 0 skipped, 0 other (0 tests)"), "%s", doc);
+	cr_assert(strstr(doc, "</body></html>\n"), "%s", doc);
+	free(doc);
+	snprintf(cmd, sizeof(cmd), "%s report --html %s %s && cat %s", e.orch, page2, json, page2);
+	rc = sh(cmd, CMD_TIMEOUT_MS, &doc);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, doc);
+	cr_assert(strstr(doc, "<tr><th>ktstr_shard.index</th><td>2</td></tr>"), "%s", doc);
+	free(doc);
+	vmtest_rm_rf(e.tmp);
+}
