@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include <ktstr/cleantext.h>
+
 #include "json_pb.h"
 #include "verdict.h"
 
@@ -206,6 +208,18 @@ static const char *meta_get(const struct result_file *rf, const char *key)
 	return NULL;
 }
 
+/* "meta  KEY: A -> B", the file's text cleaned of control bytes. */
+static void meta_line(FILE *f, const char *key, const char *a, const char *b)
+{
+	fputs("meta  ", f);
+	fput_clean(f, key);
+	fputs(": ", f);
+	fput_clean(f, a ? a : "(absent)");
+	fputs(" -> ", f);
+	fput_clean(f, b ? b : "(absent)");
+	fputc('\n', f);
+}
+
 /* The run metadata that differs (only when both files carry some). */
 static void print_meta(FILE *f, const struct result_file *a, const struct result_file *b)
 {
@@ -215,12 +229,25 @@ static void print_meta(FILE *f, const struct result_file *a, const struct result
 		const char *vb = meta_get(b, a->meta[i].key);
 
 		if (!vb || strcmp(vb, a->meta[i].value))
-			fprintf(f, "meta  %s: %s -> %s\n", a->meta[i].key, a->meta[i].value,
-				vb ? vb : "(absent)");
+			meta_line(f, a->meta[i].key, a->meta[i].value, vb);
 	}
 	for (size_t i = 0; i < b->nmeta; i++)
 		if (!meta_get(a, b->meta[i].key))
-			fprintf(f, "meta  %s: (absent) -> %s\n", b->meta[i].key, b->meta[i].value);
+			meta_line(f, b->meta[i].key, NULL, b->meta[i].value);
+}
+
+/* The start of an item's line: its tag, the test and, for a metric, the
+ * metric. Names come from the files: cleaned of control bytes, so a file
+ * cannot move a terminal's cursor or forge a line. */
+static void head(FILE *f, const char *tag, const struct cmp_item *it, bool metric)
+{
+	fprintf(f, "%-11s ", tag);
+	fput_clean(f, it->test);
+	if (metric) {
+		fputs("  ", f);
+		fput_clean(f, it->metric);
+		fputs(":", f);
+	}
 }
 
 void compare_print(FILE *f, const struct compare *c, const struct result_file *a,
@@ -228,8 +255,11 @@ void compare_print(FILE *f, const struct compare *c, const struct result_file *a
 {
 	size_t onlya = 0, onlyb = 0, outcome = 0;
 
-	fprintf(f, "compare  A %s (%zu tests)  B %s (%zu tests)\n", a->path, a->nrec, b->path,
-		b->nrec);
+	fputs("compare  A ", f);
+	fput_clean(f, a->path);
+	fprintf(f, " (%zu tests)  B ", a->nrec);
+	fput_clean(f, b->path);
+	fprintf(f, " (%zu tests)\n", b->nrec);
 	print_meta(f, a, b);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cmp_item *it = &c->it[i];
@@ -240,35 +270,32 @@ void compare_print(FILE *f, const struct compare *c, const struct result_file *a
 		snprintf(nb, sizeof(nb), "%.4g", it->b);
 		switch (it->kind) {
 		case CK_ONLY_A:
-			onlya++;
-			fprintf(f, "only in A   %s\n", it->test);
-			break;
 		case CK_ONLY_B:
-			onlyb++;
-			fprintf(f, "only in B   %s\n", it->test);
+			it->kind == CK_ONLY_A ? onlya++ : onlyb++;
+			head(f, it->kind == CK_ONLY_A ? "only in A" : "only in B", it, false);
+			fputc('\n', f);
 			break;
 		case CK_OUTCOME:
 			outcome++;
-			fprintf(f, "%-11s %s  %s -> %s\n", it->regression ? "REGRESSION" : "outcome",
-				it->test, it->va, it->vb);
+			head(f, it->regression ? "REGRESSION" : "outcome", it, false);
+			fprintf(f, "  %s -> %s\n", it->va, it->vb);
 			break;
 		case CK_MISSING_A:
-			fprintf(f, "metric      %s  %s: absent -> %s %s\n", it->test, it->metric, nb,
-				it->unit);
+			head(f, "metric", it, true);
+			fprintf(f, " absent -> %s %s\n", nb, it->unit);
 			break;
 		case CK_MISSING_B:
-			fprintf(f, "metric      %s  %s: %s %s -> absent\n", it->test, it->metric, na,
-				it->unit);
+			head(f, "metric", it, true);
+			fprintf(f, " %s %s -> absent\n", na, it->unit);
 			break;
 		case CK_METRIC:
 			if (!verbose && (it->g == G_SAME || it->g == G_BETTER || it->g == G_WORSE))
 				break;
 			snprintf(wa, sizeof(wa), "%.4g", it->gate_abs);
 			snprintf(wr, sizeof(wr), "%.4g", it->gate_rel);
-			fprintf(f, "%-11s %s  %s: %s -> %s %s (%s%+.1f%%; gate %s %s and %s%%, %s)\n",
-				it->regression ? "REGRESSION" : gate_result_name(it->g), it->test,
-				it->metric, na, nb, it->unit,
-				it->dir == MD_NONE ? "" : "worse by ",
+			head(f, it->regression ? "REGRESSION" : gate_result_name(it->g), it, true);
+			fprintf(f, " %s -> %s %s (%s%+.1f%%; gate %s %s and %s%%, %s)\n", na, nb,
+				it->unit, it->dir == MD_NONE ? "" : "worse by ",
 				it->dir == MD_NONE ? (it->a ? (it->b - it->a) / fabs(it->a) * 100 : 0)
 						   : it->worse_rel,
 				wa, it->unit, wr, metric_dir_name(it->dir));

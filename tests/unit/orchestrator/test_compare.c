@@ -443,3 +443,33 @@ Test(compare_doc, table_matches_code)
 	cr_assert_eq(rows, compare_nmetrics);
 	free(doc);
 }
+
+/* Names, metric keys and metadata come from the files: printed without
+ * their control bytes (a terminal escape, a forged line). */
+Test(compare, text_from_the_files_is_cleaned)
+{
+	struct result_file a, b;
+	struct compare c;
+	char err[512], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	rparse_ok(&a, "a.json", "[{\"host\":\"h\\u001b[2J\"},{\"name\":\"t\\u001b]0;x\\u0007\","
+				"\"verdict\":\"PASS\",\"metrics\":{\"cgroups\":[{\"name\":\"c\\ng\","
+				"\"total_work_units\":1}]}}]");
+	rparse_ok(&b, "b.json", "[{\"host\":\"h2\"},{\"name\":\"t\\u001b]0;x\\u0007\","
+				"\"verdict\":\"FAIL\",\"metrics\":{\"cgroups\":[{\"name\":\"c\\ng\","
+				"\"total_work_units\":1}]}}]");
+	cr_assert_eq(compare_run(&c, &a, &b, NULL, 0, err, sizeof(err)), 0, "%s", err);
+	f = open_memstream(&text, &len);
+	compare_print(f, &c, &a, &b, true);
+	fclose(f);
+	cr_assert_null(strchr(text, '\x1b'), "%s", text);
+	cr_assert_null(strchr(text, '\x07'), "%s", text);
+	cr_assert(strstr(text, "share_pct[c g]"), "%s", text);
+	cr_assert(strstr(text, "REGRESSION  t ]0;x   PASS -> FAIL\n"), "%s", text);
+	free(text);
+	compare_free(&c);
+	result_file_free(&a);
+	result_file_free(&b);
+}
