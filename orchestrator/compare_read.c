@@ -182,12 +182,94 @@ static int take_records(struct result_file *rf, json_object *arr, const struct r
 	return 0;
 }
 
+/* The file's JSON: one value, or JSON Lines (an object a line, as a
+ * stream written while tests end is): then rf->root is an array of those
+ * objects. An error names the line, column and byte. */
+static int parse_values(struct result_file *rf, json_tokener *tok, const char *buf, size_t len,
+			const struct result_limits *lim, char *err, size_t errlen)
+{
+	json_object *first = NULL, *lines = NULL;
+	size_t off = 0, n = 1, line, col;
+
+	for (;;) {
+		json_object *o;
+		enum json_tokener_error je;
+		size_t end;
+
+		json_tokener_reset(tok);
+		o = json_tokener_parse_ex(tok, buf + off, (int)(len - off));
+		je = json_tokener_get_error(tok);
+		end = off + json_tokener_get_parse_end(tok);
+		if (!o || je != json_tokener_success) {
+			line_col(buf, len, end, &line, &col);
+			snprintf(err, errlen, "%s:%zu:%zu (byte %zu): not JSON: %s", rf->path, line, col,
+				 end, je == json_tokener_continue || je == json_tokener_success
+					      ? "the text ends inside a value"
+					      : json_tokener_error_desc(je));
+			json_object_put(o);
+			goto err;
+		}
+		if (!first) {
+			first = o;
+		} else {
+			if (!json_object_is_type(o, json_type_object)) {
+				json_object_put(o);
+				line_col(buf, len, off, &line, &col);
+				snprintf(err, errlen, "%s:%zu:%zu (byte %zu): a JSON Lines file holds "
+						      "one object a line", rf->path, line, col, off);
+				goto err;
+			}
+			if (!lines) {
+				lines = json_object_new_array();
+				if (!lines || json_object_array_add(lines, first)) {
+					/* Not added: first is still ours. */
+					json_object_put(o);
+					json_object_put(lines);
+					json_object_put(first);
+					snprintf(err, errlen, "%s: out of memory", rf->path);
+					return -ENOMEM;
+				}
+			}
+			if (json_object_array_add(lines, o)) {
+				json_object_put(o);
+				snprintf(err, errlen, "%s: out of memory", rf->path);
+				goto err_nomem;
+			}
+			if (++n > lim->records + 16) {
+				snprintf(err, errlen, "%s: more than %zu lines of records", rf->path,
+					 lim->records);
+				json_object_put(lines);
+				return -E2BIG;
+			}
+		}
+		while (end < len && strchr(" \t\r\n", buf[end]))
+			end++;
+		if (end >= len)
+			break;
+		if (!json_object_is_type(first, json_type_object)) {
+			line_col(buf, len, end, &line, &col);
+			snprintf(err, errlen, "%s:%zu:%zu (byte %zu): text after the JSON value",
+				 rf->path, line, col, end);
+			goto err;
+		}
+		off = end;
+	}
+	rf->root = lines ? lines : first;
+	return 0;
+err_nomem:
+	json_object_put(lines);
+	return -ENOMEM;
+err:
+	/* lines owns first once it exists. */
+	json_object_put(lines ? lines : first);
+	return -EINVAL;
+}
+
 int result_file_parse(struct result_file *rf, const char *path, const char *buf, size_t len,
 		      const struct result_limits *lim, char *err, size_t errlen)
 {
 	json_tokener *tok = NULL;
 	json_object *arr = NULL;
-	size_t end, line, col;
 	int ret;
 
 	memset(rf, 0, sizeof(*rf));
@@ -203,27 +285,9 @@ int result_file_parse(struct result_file *rf, const char *path, const char *buf,
 		ret = -ENOMEM;
 		goto err;
 	}
-	rf->root = json_tokener_parse_ex(tok, buf ? buf : "", (int)len);
-	end = json_tokener_get_parse_end(tok);
-	if (!rf->root || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error je = json_tokener_get_error(tok);
-
-		line_col(buf, len, end, &line, &col);
-		snprintf(err, errlen, "%s:%zu:%zu (byte %zu): not JSON: %s", path, line, col, end,
-			 je == json_tokener_continue ? "the text ends inside a value"
-						     : json_tokener_error_desc(je));
-		ret = -EINVAL;
+	ret = parse_values(rf, tok, buf ? buf : "", len, lim, err, errlen);
+	if (ret)
 		goto err;
-	}
-	while (end < len && strchr(" \t\r\n", buf[end]))
-		end++;
-	if (end < len) {
-		line_col(buf, len, end, &line, &col);
-		snprintf(err, errlen, "%s:%zu:%zu (byte %zu): text after the JSON value", path, line,
-			 col, end);
-		ret = -EINVAL;
-		goto err;
-	}
 	if (json_object_is_type(rf->root, json_type_array)) {
 		arr = rf->root;
 	} else if (json_object_is_type(rf->root, json_type_object)) {

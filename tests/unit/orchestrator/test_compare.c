@@ -473,3 +473,40 @@ Test(compare, text_from_the_files_is_cleaned)
 	result_file_free(&a);
 	result_file_free(&b);
 }
+
+/* A JSON Lines stream (an object a line, written as tests end): its header
+ * line is metadata, its other lines records; a killed run's stream reads
+ * up to its last whole line. */
+Test(read, json_lines)
+{
+	struct result_file rf;
+	char err[512];
+
+	rparse_ok(&rf, "s.jsonl", "{\"schema\":1,\"tool_version\":\"0.2\"}\n"
+				  "{\"name\":\"t\",\"verdict\":\"PASS\"}\n"
+				  "{\"name\":\"u\",\"verdict\":\"FAIL\"}\n");
+	cr_assert_eq(rf.nrec, 2);
+	cr_assert_eq(rf.nmeta, 2);
+	cr_assert_str_eq(rf.meta[1].key, "tool_version");
+	cr_assert_geq(result_find(&rf, "u"), 0);
+	result_file_free(&rf);
+	cr_assert_eq(rparse_err("{\"name\":\"t\",\"verdict\":\"PASS\"}\n[1]\n", &lim, err,
+				sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "x.json:2:1") && strstr(err, "one object a line"), "%s", err);
+	cr_assert_eq(rparse_err("{\"name\":\"t\",\"verdict\":\"PASS\"}\n{\"name\":\"u\",\"ver", &lim,
+				err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "x.json:2:") && strstr(err, "ends inside a value"), "%s", err);
+	cr_assert_eq(rparse_err("[]\n{}", &lim, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "text after the JSON value"), "%s", err);
+	/* Lines count toward the record bound. */
+	{
+		struct result_limits l = { 1 << 20, 2, 64, 8 };
+		struct strbuf sb = { 0 };
+
+		for (int i = 0; i < 40; i++)
+			cr_assert_eq(sb_printf(&sb, "{\"name\":\"t%d\"}\n", i), 0);
+		cr_assert_eq(sb_append(&sb, "", 1), 0);
+		cr_assert_eq(rparse_err(sb.buf, &l, err, sizeof(err)), -E2BIG);
+		sb_free(&sb);
+	}
+}
