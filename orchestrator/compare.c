@@ -260,6 +260,16 @@ void compare_print(FILE *f, const struct compare *c, const struct result_file *a
 	fprintf(f, " (%zu tests)  B ", a->nrec);
 	fput_clean(f, b->path);
 	fprintf(f, " (%zu tests)\n", b->nrec);
+	for (int k = 0; k < 2; k++) {
+		const struct result_file *rf = k ? b : a;
+
+		if (!rf->cut_line)
+			continue;
+		fputs("note: ", f);
+		fput_clean(f, rf->path);
+		fprintf(f, " ends inside line %zu (a run stopped while writing it): compared "
+			   "without it\n", rf->cut_line);
+	}
 	print_meta(f, a, b);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cmp_item *it = &c->it[i];

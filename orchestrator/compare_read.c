@@ -200,6 +200,13 @@ static int parse_values(struct result_file *rf, json_tokener *tok, const char *b
 		o = json_tokener_parse_ex(tok, buf + off, (int)(len - off));
 		je = json_tokener_get_error(tok);
 		end = off + json_tokener_get_parse_end(tok);
+		if (!o && je == json_tokener_continue && first &&
+		    json_object_is_type(first, json_type_object)) {
+			/* JSON Lines whose last line is cut (a killed run): the
+			 * whole lines before it are what finished. */
+			line_col(buf, len, off, &rf->cut_line, &col);
+			break;
+		}
 		if (!o || je != json_tokener_success) {
 			line_col(buf, len, end, &line, &col);
 			snprintf(err, errlen, "%s:%zu:%zu (byte %zu): not JSON: %s", rf->path, line, col,
@@ -253,6 +260,16 @@ static int parse_values(struct result_file *rf, json_tokener *tok, const char *b
 			goto err;
 		}
 		off = end;
+	}
+	if (rf->cut_line && !lines) {
+		/* One whole line and a cut one: still a stream of records. */
+		lines = json_object_new_array();
+		if (!lines || json_object_array_add(lines, first)) {
+			json_object_put(lines);
+			json_object_put(first);
+			snprintf(err, errlen, "%s: out of memory", rf->path);
+			return -ENOMEM;
+		}
 	}
 	rf->root = lines ? lines : first;
 	return 0;

@@ -39,6 +39,8 @@ struct result_file {
 	const char **name;		/* [nrec]: each record's "name", borrowed */
 	size_t *sorted;			/* owned: record indices in name order */
 	size_t nrec;
+	size_t cut_line;		/* JSON Lines cut inside this line (a killed
+					   run's stream): left out; 0 = none */
 	struct result_meta *meta;	/* owned; NULL when the file has none */
 	size_t nmeta, meta_omitted;
 };
