@@ -376,8 +376,9 @@ Test(read, bounds)
 		cr_assert(strstr(err, "not JSON"), "%s", err);
 	}
 	/* Metadata past its bound is counted, not kept. */
-	cr_assert_eq(result_file_parse(&rf, "m.json", "{\"a\":1,\"b\":2,\"c\":3,\"records\":[]}", 34,
-				       &l, err, sizeof(err)), 0, "%s", err);
+	static const char meta3[] = "{\"a\":1,\"b\":2,\"c\":3,\"records\":[]}";
+	cr_assert_eq(result_file_parse(&rf, "m.json", meta3, strlen(meta3), &l, err, sizeof(err)),
+		     0, "%s", err);
 	cr_assert_eq(rf.nmeta, 2);
 	cr_assert_eq(rf.meta_omitted, 1);
 	result_file_free(&rf);
