@@ -40,8 +40,8 @@ int html_render_run(struct strbuf *out, const struct suite *s, const struct plan
 static void report_usage(FILE *f)
 {
 	fputs("usage: ktstr-orch report --html OUT RESULTS.json\n"
-	      "  one self-contained HTML page (outcome heatmaps, work shares, gap lanes)\n"
-	      "  from the --json file of `run` or `merge`\n", f);
+	      "  one self-contained HTML page (outcome heatmaps, work shares, CPU and gap\n"
+	      "  lanes) from the --json file of `run` or `merge`\n", f);
 }
 
 int cmd_report(const struct global_opts *g, int argc, char **argv)
