@@ -468,6 +468,48 @@ Test(html, report_page_rendered_by_chromium, .timeout = 300)
 	vmtest_rm_rf(e.tmp);
 }
 
+/* The monitor's lanes of a real run say what the guest did: after the
+ * scenario's step began (its workers started: 2 cgroups x 2 workers on 2
+ * CPUs), some CPU had 2 or more tasks runnable; the lanes cover the step. */
+static void lanes_show_the_workload(json_object *rec)
+{
+	json_object *vm, *mon, *lanes, *phases, *v;
+	uint64_t bucket, step_ns = 0;
+	size_t busy = 0, n = 0;
+	bool stepped = false;
+
+	cr_assert(json_object_object_get_ex(rec, "vm", &vm) &&
+		  json_object_object_get_ex(vm, "monitor", &mon), "no monitor report");
+	cr_assert(json_object_object_get_ex(mon, "lane_bucket_ns", &v));
+	bucket = (uint64_t)json_object_get_int64(v);
+	cr_assert_geq(bucket, 250000000ull);
+	cr_assert(json_object_object_get_ex(mon, "phases", &phases));
+	for (size_t i = 0; i < json_object_array_length(phases); i++) {
+		json_object *p = json_object_array_get_idx(phases, i), *s;
+
+		if (json_object_object_get_ex(p, "step_index", &s) &&
+		    json_object_object_get_ex(p, "start_ns", &s)) {
+			step_ns = (uint64_t)json_object_get_int64(s);
+			stepped = true;
+			break;
+		}
+	}
+	cr_assert(stepped, "the monitor saw no step");
+	cr_assert(json_object_object_get_ex(mon, "cpu_lanes", &lanes));
+	cr_assert_eq(json_object_array_length(lanes), 2, "1n1l2c1t: two CPUs");
+	for (size_t c = 0; c < 2; c++) {
+		json_object *nr;
+
+		cr_assert(json_object_object_get_ex(json_object_array_get_idx(lanes, c),
+						    "max_nr_running", &nr));
+		n = json_object_array_length(nr);
+		cr_assert_gt((uint64_t)n * bucket, step_ns, "the lanes end before the step");
+		for (size_t b = step_ns / bucket; b < n; b++)
+			busy += json_object_get_int(json_object_array_get_idx(nr, b)) >= 2;
+	}
+	cr_assert_gt(busy, 0, "no bucket after the step with 2 tasks runnable");
+}
+
 /* A real run: `run --json --html` of one VM test; its page shows its
  * outcome, compare of the run with itself exits 0, and with the recorded
  * gauntlet matches nothing (other tests) and says so. */
@@ -496,6 +538,7 @@ Test(html, real_run_page_and_compare, .timeout = 600)
 	cr_assert(root && json_object_array_length(root) == 1, "%s", json);
 	cr_assert(json_object_object_get_ex(json_object_array_get_idx(root, 0), "verdict", &v));
 	snprintf(verdict, sizeof(verdict), "%s", json_object_get_string(v));
+	lanes_show_the_workload(json_object_array_get_idx(root, 0));
 	json_object_put(root);
 	chromium(&e, html, &dom, png);
 	snprintf(cell, sizeof(cell), "data-verdict=\"%s\" data-test=\"eevdf_steady_1llc\"", verdict);
