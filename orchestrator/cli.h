@@ -87,5 +87,7 @@ int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char *
 int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_locks(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_merge(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_compare(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_report(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv);
 
 #endif

@@ -72,6 +72,10 @@ static const struct cli_opt run_opts[] = {
 	  "write JSON Lines as tests end: a header, a line per\n"
 	  "test, the totals (docs/results.md)",
 	  CLI_C_FILE, NULL },
+	{ "html", 'H', 0, "FILE",
+	  "write one self-contained HTML page: outcome heatmap,\n"
+	  "work shares, CPU and gap lanes (docs/reports.md)",
+	  CLI_C_FILE, NULL },
 	O_CPU_CAP,
 	O_RESERVE_TIMEOUT,
 	END,
@@ -160,6 +164,21 @@ static const struct cli_opt merge_opts[] = {
 	END,
 };
 
+static const struct cli_opt compare_opts[] = {
+	{ "json", 'j', 0, "OUT", "also write the comparison as JSON", CLI_C_FILE, NULL },
+	{ "gate", 'g', 0, "METRIC=ABS,REL%[,lower|higher]",
+	  "a metric's regression gate: worse by more than both\n"
+	  "ABS and REL% (default gates: docs/reports.md); up to\n"
+	  "64 times. -v prints every metric, not only changes",
+	  CLI_C_NONE, NULL },
+	END,
+};
+
+static const struct cli_opt report_opts[] = {
+	{ "html", 'H', 0, "OUT", "write the HTML page to OUT (required)", CLI_C_FILE, NULL },
+	END,
+};
+
 static const struct cli_opt completion_opts[] = { END };
 static const struct cli_opt none_opts[] = { END };
 
@@ -216,6 +235,20 @@ const struct cli_cmd cli_cmds[] = {
 	  0, 1, -1, CLI_C_FILE, merge_opts,
 	  "0 all passed, 1 test failures, 2 usage errors, 3 infrastructure\n"
 	  "errors (a shard no file carries, a file that cannot be read)" },
+	{ "compare", "A B", "two --json files test by test; exit 1 on a regression",
+	  "Matches the tests of two result files (run's or merge's --json; A the\n"
+	  "baseline) by full variant name and reports tests only in one, outcome\n"
+	  "changes and each metric's change. A regression: a test that passed in A and\n"
+	  "fails in B, or a metric worse in B than both its gate's thresholds.",
+	  0, 2, 2, CLI_C_FILE, compare_opts,
+	  "0 no regression, 1 regressions, 2 usage errors or a file that is\n"
+	  "not a result file, 3 a file that cannot be read or written" },
+	{ "report", "FILE", "the HTML page of a --json file (run's or merge's)",
+	  "Draws the self-contained HTML page of `run --html` from a --json file of\n"
+	  "`run` or `merge`.",
+	  0, 1, 1, CLI_C_FILE, report_opts,
+	  "0 written, 2 usage errors or a file that is not a result file,\n"
+	  "3 a file that cannot be read or written" },
 	{ "completion", "bash", "print the bash completion script",
 	  "Prints the bash completion script (make install puts it where bash-completion\n"
 	  "finds it).",

@@ -21,6 +21,7 @@
 #include "junit.h"
 #include "cache_owner.h"
 #include "privdrop.h"
+#include "html_cmd.h"
 #include "report_file.h"
 #include "stop.h"
 #include "hostres.h"
@@ -42,7 +43,7 @@ struct run_opts {
 	struct run_settings settings;
 	const char *kernel[PLAN_KERNELS_MAX]; /* each --kernel, in order */
 	size_t nkernel;
-	const char *junit, *json, *jsonl;
+	const char *junit, *json, *jsonl, *html;
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
@@ -196,6 +197,9 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 		case 'L':
 			o->jsonl = optarg;
 			break;
+		case 'H':
+			o->html = optarg;
+			break;
 		}
 	}
 	if (c == CLI_STOP) {
@@ -212,12 +216,12 @@ bad:
 /* Resolve the report files while still root: the dropped user may not be
  * allowed to reach or create them (report_file.h, docs/security.md). */
 static int open_reports(const struct run_opts *o, const struct global_opts *g,
-			struct report_file rf[2])
+			struct report_file rf[3])
 {
 	const struct privdrop_opts po = global_privdrop_opts(g);
 	const char *user = privdrop_target(&po);
-	for (int which = 0; which < 2; which++) {
-		const char *path = which ? o->json : o->junit;
+	for (int which = 0; which < 3; which++) {
+		const char *path = which == 2 ? o->html : which ? o->json : o->junit;
 		char err[1024];
 		int ret;
 
@@ -226,34 +230,37 @@ static int open_reports(const struct run_opts *o, const struct global_opts *g,
 		ret = report_file_open(&rf[which], path, user, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "ktstr-orch: cannot use the %s report path: %s\n",
-				which ? "JSON" : "JUnit", err);
+				which == 2 ? "HTML" : which ? "JSON" : "JUnit", err);
 			return ret;
 		}
 	}
 	return 0;
 }
 
-static int write_reports(struct report_file rf[2], const struct run_opts *o, const struct suite *s,
+static int write_reports(struct report_file rf[3], const struct run_opts *o, const struct suite *s,
 			 const struct plan *p, const struct test_record *recs, size_t n,
 			 const struct runmeta *m)
 {
 	int rc = 0;
 
-	for (int which = 0; which < 2; which++) {
+	for (int which = 0; which < 3; which++) {
 		struct strbuf sb = { 0 };
 		int ret;
 
 		if (!rf[which].path)
 			continue;
-		ret = which ? json_render(&sb, s, p, recs, n, m) : junit_render(&sb, s, p, recs, n, m);
+		/* The page: drawn from the same records (html_cmd.h). */
+		ret = which == 2 ? html_render_run(&sb, s, p, recs, n, m, rf[2].path) :
+		      which ? json_render(&sb, s, p, recs, n, m) : junit_render(&sb, s, p, recs, n, m);
 		/* A shard's JSON says which shard of which plan it is, so
 		 * that merge can tell a missing shard from an empty one. */
-		if (!ret && which && p->part_n)
+		if (!ret && which == 1 && p->part_n)
 			ret = shard_info_append(&sb, p, recs, n, o->part_source, s->path);
 		if (!ret)
 			ret = report_file_write(&rf[which], sb.buf ? sb.buf : "", sb.len);
 		if (ret) {
-			kerr("cannot write the %s report %s: %s", which ? "JSON" : "JUnit",
+			kerr("cannot write the %s report %s: %s",
+			     which == 2 ? "HTML" : which ? "JSON" : "JUnit",
 			     rf[which].path, strerror(-ret));
 			rc = ret;
 		}
@@ -327,7 +334,7 @@ struct run_ctx {
 	size_t nkc;
 	struct cache_owner co;
 	struct builder_client bc;	/* started as the cache owner, or pid -1 */
-	struct report_file rf[2];	/* --junit, --json */
+	struct report_file rf[3];	/* --junit, --json, --html */
 	struct jsonl jl;		/* --jsonl (jsonl.h) */
 	struct runmeta meta;		/* owned (runmeta.h); set before the drop */
 	struct image_set images;	/* owned; one set for every kernel (the
@@ -694,7 +701,7 @@ int cmd_run(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **a
 	}
 	c->go = *g;
 	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
-	c->rf[0] = c->rf[1] = (struct report_file)REPORT_FILE_INIT;
+	c->rf[0] = c->rf[1] = c->rf[2] = (struct report_file)REPORT_FILE_INIT;
 	c->jl = (struct jsonl)JSONL_INIT;
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
 		c->kfd[k] = -1;
@@ -715,6 +722,7 @@ out:
 	report_file_close(&c->rf[1]);
 	jsonl_close(&c->jl);
 	runmeta_free(&c->meta);
+	report_file_close(&c->rf[2]);
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++) {
 		if (c->kfd[k] >= 0)
 			close(c->kfd[k]);

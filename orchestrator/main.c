@@ -102,6 +102,11 @@ static int dispatch(const struct cli_cmd *cmd, struct global_opts *g, int argc, 
 	/* merge only reads result files and writes the merged ones. */
 	if (!strcmp(cmd->name, "merge"))
 		return cmd_merge(g, cmd, argc, argv);
+	/* compare and report only read result files and write their output. */
+	if (!strcmp(cmd->name, "compare"))
+		return cmd_compare(g, cmd, argc, argv);
+	if (!strcmp(cmd->name, "report"))
+		return cmd_report(g, cmd, argc, argv);
 	return EXIT_USAGE;
 }
 

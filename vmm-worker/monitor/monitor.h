@@ -215,6 +215,17 @@ struct monitor_phase {
  * the rest are counted as omitted. */
 void monitor_mark_phase(struct monitor *m, uint64_t now_ns, uint32_t step, uint32_t elapsed_ms);
 
+/* Lanes (monitor_lanes.c): per CPU (the first MONITOR_REPORT_CPUS_MAX),
+ * MONITOR_LANE_BUCKETS buckets of monitor time, each lane_bucket_ns wide:
+ * MONITOR_LANE_BUCKET0_NS at first, doubled (neighbours folded) whenever a
+ * sample falls past the last bucket. Fixed memory however long the run. */
+#define MONITOR_LANE_BUCKETS 64u
+#define MONITOR_LANE_BUCKET0_NS 250000000ull
+struct monitor_lane_bucket {
+	uint32_t max_nr_running;
+	uint32_t stuck_samples;
+};
+
 struct monitor_cpu_peak {
 	uint32_t max_nr_running;
 	uint32_t max_local_dsq;
@@ -245,6 +256,11 @@ struct monitor_summary {
 	uint32_t nr_phases;			     /* >= 1 */
 	uint32_t phases_omitted;
 	const struct monitor_phase *phases;	     /* (monitor's) */
+	/* [min(nr_cpus, MONITOR_REPORT_CPUS_MAX)][MONITOR_LANE_BUCKETS], the
+	 * first lane_n buckets used (monitor's). */
+	const struct monitor_lane_bucket (*lanes)[MONITOR_LANE_BUCKETS];
+	uint32_t lane_n;
+	uint64_t lane_bucket_ns;
 	struct monitor_thresholds th;
 };
 

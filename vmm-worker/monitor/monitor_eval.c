@@ -223,6 +223,7 @@ void monitor_eval_sample(struct monitor *m, struct monitor_sample_hdr *h,
 		reset_global(m);
 	}
 	dt = m->has_prev && h->t_ns > m->prev_t_ns ? h->t_ns - m->prev_t_ns : 0;
+	monitor_lane_account(m, h, cpus, vcpu_cpu_ns, dt);
 	for (uint32_t c = 0; c < m->nr_cpus; c++) {
 		struct monitor_cpu_state *cs = &m->cs[c];
 

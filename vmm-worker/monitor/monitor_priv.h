@@ -143,7 +143,20 @@ struct monitor {
 	/* The timeline (monitor_phases.c): phases[nr_phases - 1] is current. */
 	struct monitor_phase phases[MONITOR_PHASES_MAX];
 	uint32_t nr_phases, phases_omitted;
+
+	/* The lanes (monitor_lanes.c); lane_bucket_ns 0 until the first
+	 * sample. */
+	struct monitor_lane_bucket lanes[MONITOR_REPORT_CPUS_MAX][MONITOR_LANE_BUCKETS];
+	uint32_t lane_n;
+	uint64_t lane_bucket_ns;
 };
+
+/* Count one plausible sample toward the lanes, before the stall state
+ * moves to it (monitor_lanes.c): dt since the previous plausible sample
+ * (0: none), vcpu_cpu_ns may be NULL. */
+void monitor_lane_account(struct monitor *m, const struct monitor_sample_hdr *h,
+			  const struct monitor_cpu_sample *cpus, const uint64_t *vcpu_cpu_ns,
+			  uint64_t dt);
 
 /* Count one stored sample, or a violation, toward the current phase
  * (monitor_phases.c). */

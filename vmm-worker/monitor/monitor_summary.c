@@ -104,6 +104,9 @@ void monitor_summarize(const struct monitor *m, struct monitor_summary *s)
 	s->events = m->last_events;
 	s->nr_notes = m->nr_notes;
 	s->notes = m->notes;
+	s->lanes = (const struct monitor_lane_bucket (*)[MONITOR_LANE_BUCKETS])m->lanes;
+	s->lane_n = m->lane_n;
+	s->lane_bucket_ns = m->lane_bucket_ns;
 	s->th = m->th;
 }
 
@@ -193,6 +196,41 @@ static int fill_phases(const struct monitor_summary *s, Ktstr__MonitorReport *r)
 	return 0;
 }
 
+static int fill_lanes(const struct monitor_summary *s, Ktstr__MonitorReport *r)
+{
+	uint32_t n = s->nr_cpus < MONITOR_REPORT_CPUS_MAX ? s->nr_cpus : MONITOR_REPORT_CPUS_MAX;
+
+	if (!s->lane_n)
+		return 0;
+	r->cpu_lanes = calloc(n ? n : 1, sizeof(*r->cpu_lanes));
+	if (!r->cpu_lanes)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < n; c++) {
+		Ktstr__MonitorCpuLane *l = malloc(sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		ktstr__monitor_cpu_lane__init(l);
+		r->cpu_lanes[r->n_cpu_lanes++] = l;
+		l->cpu = c;
+		l->max_nr_running = calloc(s->lane_n, sizeof(*l->max_nr_running));
+		if (!l->max_nr_running)
+			return -ENOMEM;
+		l->n_max_nr_running = s->lane_n;
+		l->stuck_samples = calloc(s->lane_n, sizeof(*l->stuck_samples));
+		if (!l->stuck_samples)
+			return -ENOMEM;
+		l->n_stuck_samples = s->lane_n;
+		for (uint32_t b = 0; b < s->lane_n; b++) {
+			l->max_nr_running[b] = s->lanes[c][b].max_nr_running;
+			l->stuck_samples[b] = s->lanes[c][b].stuck_samples;
+		}
+	}
+	r->has_lane_bucket_ns = 1;
+	r->lane_bucket_ns = s->lane_bucket_ns;
+	return 0;
+}
+
 static int fill_lists(const struct monitor *m, const struct monitor_summary *s,
 		      Ktstr__MonitorReport *r)
 {
@@ -260,7 +298,7 @@ int monitor_report_fill(const struct monitor *m, Ktstr__MonitorReport **out)
 	r->sustained_samples = s.th.sustained_samples;
 	r->warmup_ns = s.th.warmup_ns;
 	if (fill_peaks(&s, r) || fill_violations(&s, r) || fill_lists(m, &s, r) ||
-	    fill_phases(&s, r))
+	    fill_phases(&s, r) || fill_lanes(&s, r))
 		goto err_free;
 	*out = r;
 	return 0;
