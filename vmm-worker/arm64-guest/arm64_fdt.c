@@ -75,7 +75,8 @@ static int memory(void *fdt, const struct arm64_fdt_spec *s)
 }
 
 /* The SHM ring: no-map, so the kernel neither allocates nor linear-maps it
- * (the guest reaches it through /dev/mem and the host reads it live). */
+ * and /proc/iomem lists it "reserved", not "System RAM": the guest reaches
+ * it through /dev/mem, the host reads it live. */
 static int reserved(void *fdt, const struct arm64_fdt_spec *s)
 {
 	uint64_t reg[2] = { s->shm_base, s->shm_size };
@@ -204,10 +205,10 @@ static int write_tree(void *fdt, int size, const struct arm64_fdt_spec *s, fdt32
 
 	snprintf(uart0, sizeof(uart0), "/serial@%llx", (unsigned long long)ARM64_UART0_BASE);
 	TRY(fdt_create(fdt, size));
-	/* /memreserve/ too: a kernel that ignores /reserved-memory (none does
-	 * today) still leaves the ring alone. */
-	if (s->shm_size)
-		TRY(fdt_add_reservemap_entry(fdt, s->shm_base, s->shm_size));
+	/* No /memreserve/ for the ring: Linux refuses a no-map reservation of
+	 * memory /memreserve/ already reserved ("Reserved memory: failed to
+	 * reserve memory for node", 6.1), and the ring would then stay in the
+	 * linear map as System RAM, which /dev/mem (STRICT_DEVMEM) refuses. */
 	TRY(fdt_finish_reservemap(fdt));
 	TRY(fdt_begin_node(fdt, ""));
 	TRY(fdt_property_string(fdt, "compatible", "linux,dummy-virt"));
