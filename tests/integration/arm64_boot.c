@@ -37,6 +37,7 @@
 #include <ktstr/util.h>
 
 #include "arm64-guest/arm64_fdt.h"
+#include "arm64-guest/arm64_image.h"
 #include "arm64-guest/arm64_layout.h"
 #include "lib/vmtest.h"
 #include "qemu/qemu_arm64.h"
@@ -278,6 +279,36 @@ Test(arm64_dtb, qemu_keeps_the_tree, .timeout = 120)
 		free(theirs);
 	}
 	vmtest_rm_rf(dir);
+}
+
+/* ---- the Debian kernel's Image header ---------------------------------- */
+
+Test(arm64_image, debian_kernel)
+{
+	char kernel[1024], busybox[1024], err[512] = "";
+	uint8_t hdr[ARM64_IMAGE_HDR_SIZE];
+	struct arm64_image_info i;
+	uint64_t load;
+	size_t len;
+	FILE *f;
+
+	if (!find_guest(kernel, sizeof(kernel), busybox, sizeof(busybox)))
+		test_missing("needs $KTSTR_CACHE_DIR/arm64/kernels/*/Image: run scripts/fetch-arm64");
+	len = file_size(kernel);
+	f = fopen(kernel, "r");
+	cr_assert(f);
+	cr_assert_eq(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	fclose(f);
+	cr_assert_eq(arm64_image_parse(hdr, sizeof(hdr), len, &i, err, sizeof(err)), 0, "%s: %s",
+		     kernel, err);
+	cr_assert_not(i.legacy);
+	cr_assert_eq(i.page_kib, 4, "Debian's cloud kernel uses 4K pages");
+	cr_assert_geq(i.image_size, len);
+	/* It fits below where QEMU puts the initrd in the boot tests' 512 MiB. */
+	cr_assert_eq(arm64_image_place(&i, MEM_BYTES, qemu_arm64_initrd_base(MEM_BYTES), &load, err,
+				       sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(load, ARM64_DRAM_BASE + i.text_offset);
 }
 
 /* ---- boot and read the topology back ---------------------------------- */
