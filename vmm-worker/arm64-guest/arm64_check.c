@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "arm64_fdt.h"
 #include "arm64_layout.h"
@@ -92,6 +93,12 @@ int arm64_fdt_check(const struct arm64_fdt_spec *s, char *err, size_t errlen)
 				 (unsigned long long)s->shm_size);
 			return -EINVAL;
 		}
+	}
+	if (s->bootargs && strlen(s->bootargs) >= ARM64_CMDLINE_MAX) {
+		snprintf(err, errlen,
+			 "arm64: the kernel command line is %zu bytes; an arm64 kernel keeps at most %u (COMMAND_LINE_SIZE) and would drop the rest",
+			 strlen(s->bootargs), ARM64_CMDLINE_MAX - 1);
+		return -EINVAL;
 	}
 	if (s->uart != ARM64_UART_PL011 && s->uart != ARM64_UART_NS16550A) {
 		snprintf(err, errlen, "arm64: unknown UART model %d", (int)s->uart);

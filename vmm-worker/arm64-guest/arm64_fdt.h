@@ -54,13 +54,16 @@ struct arm64_fdt_spec {
  * (topo_validate), vCPUs <= ARM64_MAX_VCPUS (GICv3 redistributor region),
  * RAM is a multiple of numa_nodes * ARM64_NODE_ALIGN and ends below
  * ARM64_DRAM_MAX, the SHM ring and the initrd lie inside RAM, page-aligned,
- * not overlapping. 0, or -EINVAL with the reason in err. */
+ * not overlapping, bootargs shorter than ARM64_CMDLINE_MAX. 0, or -EINVAL
+ * with the reason in err. */
 int arm64_fdt_check(const struct arm64_fdt_spec *s, char *err, size_t errlen);
 
 /* Build the tree. On success *blob is a malloc'd, finished FDT of *len bytes
  * (at most ARM64_FDT_MAX) owned by the caller (free()). Returns 0, -EINVAL
  * (arm64_fdt_check refused, reason in err), -ENOMEM, or -EOVERFLOW (the tree
- * would exceed ARM64_FDT_MAX). */
+ * would exceed ARM64_FDT_MAX: not reachable within arm64_fdt_check's bounds,
+ * whose largest tree a unit test measures; kept so a later bound change
+ * fails cleanly instead of writing past it). */
 int arm64_fdt_build(const struct arm64_fdt_spec *s, void **blob, size_t *len, char *err,
 		    size_t errlen);
 

@@ -58,6 +58,10 @@
 #define ARM64_PL011_CLOCK_HZ 24000000u
 #define ARM64_NS16550_CLOCK_HZ 1843200u
 
+/* arm64's COMMAND_LINE_SIZE (6.1): the kernel copies at most this many
+ * bytes, NUL included, of /chosen/bootargs and silently drops the rest. */
+#define ARM64_CMDLINE_MAX 2048u
+
 /* The device tree may be at most 2 MiB (arm64 booting.rst), 8-byte aligned. */
 #define ARM64_FDT_MAX (2u << 20)
 

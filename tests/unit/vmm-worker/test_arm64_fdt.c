@@ -378,6 +378,45 @@ Test(arm64_fdt, refuses_what_arm64_cannot_express)
 	s = spec_for(&topos[0], ARM64_UART_PL011);
 	s.uart = (enum arm64_uart_model)7;
 	refused(&s, "unknown UART model");
+	s = spec_for(&topos[0], ARM64_UART_PL011);
+	s.psci = (enum arm64_psci_conduit)7;
+	refused(&s, "unknown PSCI conduit");
+}
+
+Test(arm64_fdt, bootargs_bounded_by_command_line_size)
+{
+	static char line[ARM64_CMDLINE_MAX + 1];
+	struct arm64_fdt_spec s = spec_for(&topos[0], ARM64_UART_PL011);
+	size_t len;
+
+	memset(line, 'x', ARM64_CMDLINE_MAX - 1); /* 2047 bytes + NUL: the most */
+	s.bootargs = line;
+	free(build(&s, &len));
+	line[ARM64_CMDLINE_MAX - 1] = 'x';
+	refused(&s, "keeps at most 2047");
+}
+
+/* The largest tree arm64_fdt_check admits (123 vCPUs, as many NUMA nodes,
+ * the longest command line) stays far below the boot protocol's 2 MiB. */
+Test(arm64_fdt, largest_tree_fits)
+{
+	static char line[ARM64_CMDLINE_MAX];
+	struct ktstr_topo nodes = { 123, 123, 1, 1 }, cores = { 1, 1, 123, 1 },
+			  smt = { 1, 1, 41, 3 };
+	const struct ktstr_topo *t[] = { &nodes, &cores, &smt };
+	size_t len;
+
+	memset(line, 'x', sizeof(line) - 1);
+	for (int i = 0; i < 3; i++) {
+		struct arm64_fdt_spec s = spec_for(t[i], ARM64_UART_NS16550A);
+
+		s.mem_bytes = 123 * 4 * MIB;
+		s.shm_base = ARM64_DRAM_BASE + s.mem_bytes - s.shm_size;
+		s.initrd_start = s.initrd_end = 0;
+		s.bootargs = line;
+		free(build(&s, &len));
+		cr_assert_lt(len, ARM64_FDT_MAX / 4, "%zu bytes", len);
+	}
 }
 
 Test(arm64_fdt, smt_presets_refused_on_arm64)
