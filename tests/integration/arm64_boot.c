@@ -82,15 +82,25 @@ static const char init_script[] =
 	"echo KTSTR_ARM64_END\n"
 	"poweroff -f\n";
 
+/* The cache scripts/fetch-arm64 fills: $KTSTR_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ktstr, else $HOME/.cache/ktstr (as ktstr-orch's). */
 static bool find_guest(char *kernel, size_t klen, char *busybox, size_t blen)
 {
-	const char *cache = getenv("KTSTR_CACHE_DIR");
-	char pat[1024];
+	const char *cache = getenv("KTSTR_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
+		   *home = getenv("HOME");
+	char dir[900], pat[1024];
 	glob_t g;
 	bool ok;
 
-	if (!cache || !*cache)
+	if (cache && *cache)
+		snprintf(dir, sizeof(dir), "%s", cache);
+	else if (xdg && *xdg)
+		snprintf(dir, sizeof(dir), "%s/ktstr", xdg);
+	else if (home && *home)
+		snprintf(dir, sizeof(dir), "%s/.cache/ktstr", home);
+	else
 		return false;
+	cache = dir;
 	snprintf(pat, sizeof(pat), "%s/arm64/kernels/*/Image", cache);
 	if (glob(pat, 0, NULL, &g) || !g.gl_pathc) {
 		globfree(&g);
