@@ -16,6 +16,8 @@
 
 #include <ktstr/topology.h>
 
+#include "test_env.h"
+
 #include "arm64-guest/arm64_fdt.h"
 #include "arm64-guest/arm64_layout.h"
 
@@ -458,7 +460,7 @@ static char *dtc(const void *blob, size_t len)
 	snprintf(cmd, sizeof(cmd), "dtc -I dtb -O dts -o %s %s 2>%s", out, in, errf);
 	st = system(cmd);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		cr_skip_test("dtc missing: install device-tree-compiler (scripts/install-deps)");
+		test_missing("dtc missing: install device-tree-compiler (scripts/install-deps)");
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "dtc failed");
 	f = fopen(errf, "r");
 	cr_assert(f);
