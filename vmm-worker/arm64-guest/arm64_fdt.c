@@ -237,6 +237,7 @@ int arm64_fdt_build(const struct arm64_fdt_spec *s, void **blob, size_t *len, ch
 {
 	size_t size = 16384;
 	fdt32_t *dist; /* owned here, freed on every return */
+	void *buf;     /* handed to *blob on success */
 	int ret = arm64_fdt_check(s, err, errlen);
 
 	if (ret)
@@ -246,33 +247,36 @@ int arm64_fdt_build(const struct arm64_fdt_spec *s, void **blob, size_t *len, ch
 	if (!dist)
 		return -ENOMEM;
 	for (;;) {
-		void *buf = malloc(size); /* handed to *blob on success */
-
+		buf = malloc(size);
 		if (!buf) {
-			free(dist);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto err_dist;
 		}
 		ret = write_tree(buf, (int)size, s, dist);
-		if (ret >= 0) {
-			free(dist);
-			*blob = buf;
-			*len = fdt_totalsize(buf);
-			return 0;
-		}
+		if (ret >= 0)
+			break;
 		free(buf);
 		if (ret != -FDT_ERR_NOSPACE) {
-			free(dist);
 			snprintf(err, errlen, "arm64: building the device tree failed: %s",
 				 fdt_strerror(ret));
-			return -EINVAL;
+			ret = -EINVAL;
+			goto err_dist;
 		}
 		if (size >= ARM64_FDT_MAX) {
-			free(dist);
 			snprintf(err, errlen,
 				 "arm64: the device tree for %u CPUs exceeds the %u-byte limit of the arm64 boot protocol",
 				 topo_cpus(&s->topo), ARM64_FDT_MAX);
-			return -EOVERFLOW;
+			ret = -EOVERFLOW;
+			goto err_dist;
 		}
 		size *= 2;
 	}
+	free(dist);
+	*blob = buf;
+	*len = fdt_totalsize(buf);
+	return 0;
+
+err_dist:
+	free(dist);
+	return ret;
 }
