@@ -194,9 +194,15 @@ static int run_qemu(const struct qemu_arm64_in *in, char **out, int *status)
 
 /* ---- QEMU hands the kernel our tree ----------------------------------- */
 
+/* Property values are only 4-byte aligned in a blob: copy, never cast. */
 static uint64_t num_prop(const void *p, int len)
 {
-	return len == 8 ? fdt64_to_cpu(*(const fdt64_t *)p) : fdt32_to_cpu(*(const fdt32_t *)p);
+	fdt64_t v;
+
+	if (len != 8)
+		return fdt32_to_cpu(*(const fdt32_t *)p);
+	memcpy(&v, p, sizeof(v));
+	return fdt64_to_cpu(v);
 }
 
 /* Every node and property of a is in b with the same value, but for the

@@ -76,9 +76,13 @@ static uint32_t u32_prop(const void *fdt, int off, const char *name)
 	return fdt32_to_cpu(*p);
 }
 
+/* Property values are only 4-byte aligned in a blob: copy, never cast. */
 static uint64_t cell64(const void *p, int i)
 {
-	return fdt64_to_cpu(((const fdt64_t *)p)[i]);
+	fdt64_t v;
+
+	memcpy(&v, (const char *)p + 8 * i, sizeof(v));
+	return fdt64_to_cpu(v);
 }
 
 static bool has_prop(const void *fdt, int off, const char *name)
