@@ -3,8 +3,9 @@
  * (vmm-worker/arm64-guest/) and reports the requested topology from sysfs:
  * online CPUs, every CPU's thread siblings, package (= NUMA node) and
  * cluster (= LLC), every cache index's level, type and sharing (index3 is
- * the LLC), every node's cpulist and distances, and the SHM ring reserved
- * in /proc/iomem. Expected values are computed from the topology model.
+ * the LLC), every node's cpulist and distances, the SHM ring reserved in
+ * /proc/iomem, and every CPU's sched domains (SMT, MC = LLC, DIE = node,
+ * NUMA). Expected values are computed from the topology model.
  *
  * arm64_dtb/qemu_keeps_the_tree (no boot) proves the tree QEMU hands the
  * kernel is ours: QEMU's -M dumpdtb output equals our blob node for node,
@@ -79,6 +80,20 @@ static const char init_script[] =
 	"  n=$((n+1))\n"
 	"done\n"
 	"echo \"iomem $(sed -n 's/^ *\\(@SHM@-[0-9a-f]*\\) : \\(.*\\)/\\1 \\2/p' /proc/iomem)\"\n"
+	/* The scheduler's view: every CPU's sched domains, name and span
+	 * (/proc/schedstat's mask), lowest first. */
+	"mount -t debugfs debugfs /sys/kernel/debug\n"
+	"D=/sys/kernel/debug/sched/domains\n"
+	"i=0\n"
+	"while [ -d $D/cpu$i ]; do\n"
+	"  d=0\n"
+	"  while [ -d $D/cpu$i/domain$d ]; do\n"
+	"    m=$(awk -v c=cpu$i -v d=domain$d '$1 == c {f = 1; next} /^cpu/ {f = 0} f && $1 == d {print $2}' /proc/schedstat)\n"
+	"    echo \"sched cpu$i $(cat $D/cpu$i/domain$d/name) $m\"\n"
+	"    d=$((d+1))\n"
+	"  done\n"
+	"  i=$((i+1))\n"
+	"done\n"
 	"echo KTSTR_ARM64_END\n"
 	"poweroff -f\n";
 
@@ -334,6 +349,45 @@ static void fmt_set(const struct cpuset_bits *set, char *buf, size_t len)
 	cr_assert_geq(cpulist_format(set, buf, len), 0);
 }
 
+/* The sched domains Linux 6.1 builds on arm64 from the tree, for each CPU:
+ * SMT (the core's threads), MC (cpu_coregroup_mask: the LLC, from the L3
+ * nodes), DIE (the package = the NUMA node), then NUMA (all nodes, distance
+ * 20) when there are several; a level spanning what the level below it
+ * spans, or one CPU, is degenerate and dropped (NODE always is, equal to
+ * DIE). The span is /proc/schedstat's %*pb mask: ceil(cpus / 4) hex digits
+ * (the topologies here have at most 32 CPUs). */
+static void expected_domains(const struct ktstr_topo *t, struct strbuf *sb)
+{
+	uint32_t cpus = topo_cpus(t);
+
+	cr_assert_leq(cpus, 32);
+	for (uint32_t c = 0; c < cpus; c++) {
+		struct ktstr_cpu_coords cc, oc;
+		uint32_t span[4] = { 0 }, prev = 1u << c;
+		static const char *const names[] = { "SMT", "MC", "DIE", "NUMA" };
+		int levels = t->numa_nodes > 1 ? 4 : 3;
+
+		topo_cpu_coords(t, c, &cc);
+		for (uint32_t o = 0; o < cpus; o++) {
+			topo_cpu_coords(t, o, &oc);
+			if (oc.llc == cc.llc && oc.core == cc.core)
+				span[0] |= 1u << o;
+			if (oc.llc == cc.llc)
+				span[1] |= 1u << o;
+			if (oc.node == cc.node)
+				span[2] |= 1u << o;
+			span[3] |= 1u << o;
+		}
+		for (int l = 0; l < levels; l++) {
+			if (span[l] == prev)
+				continue;
+			sb_printf(sb, "sched cpu%u %s %0*x\n", c, names[l], (int)((cpus + 3) / 4),
+				  span[l]);
+			prev = span[l];
+		}
+	}
+}
+
 /* The lines /init must print for t, from the model. */
 static void expected(const struct ktstr_topo *t, uint64_t shm_base, struct strbuf *sb)
 {
@@ -389,6 +443,7 @@ static void expected(const struct ktstr_topo *t, uint64_t shm_base, struct strbu
 	}
 	sb_printf(sb, "iomem %llx-%llx reserved\n", (unsigned long long)shm_base,
 		      (unsigned long long)(shm_base + SHM_BYTES - 1));
+	expected_domains(t, sb);
 }
 
 /* The text between the markers, \r dropped (the console is a tty). */
@@ -442,8 +497,8 @@ static void boot_topology(uint32_t n, uint32_t l, uint32_t c, uint32_t t)
 		       out);
 	got = guest_block(out);
 	expected(&topo, s.shm_base, &want);
-	cr_assert_str_eq(got, want.buf, "guest reported (left) != model (right) for %u,%u,%u,%u",
-			 n, l, c, t);
+	cr_assert_str_eq(got, want.buf, "%u,%u,%u,%u: the guest reported\n%s\nthe model says\n%s", n,
+			 l, c, t, got, want.buf);
 	free(got);
 	sb_free(&want);
 	free(out);
