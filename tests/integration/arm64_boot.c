@@ -89,7 +89,9 @@ static const char init_script[] =
 	"  d=0\n"
 	"  while [ -d $D/cpu$i/domain$d ]; do\n"
 	"    m=$(awk -v c=cpu$i -v d=domain$d '$1 == c {f = 1; next} /^cpu/ {f = 0} f && $1 == d {print $2}' /proc/schedstat)\n"
-	"    echo \"sched cpu$i $(cat $D/cpu$i/domain$d/name) $m\"\n"
+	/* 6.8 renamed DIE to PKG: one name for both. */
+	"    nm=$(cat $D/cpu$i/domain$d/name); [ \"$nm\" = PKG ] && nm=DIE\n"
+	"    echo \"sched cpu$i $nm $m\"\n"
 	"    d=$((d+1))\n"
 	"  done\n"
 	"  i=$((i+1))\n"
@@ -205,6 +207,25 @@ static int run_qemu(const struct qemu_arm64_in *in, char **out, int *status)
 	rc = vmtest_run(argv.v, BOOT_TIMEOUT_MS, out, status);
 	strv_free(&argv);
 	return rc;
+}
+
+/* Whether the config beside the kernel Image (scripts/fetch-arm64 puts it
+ * there) has the line. */
+static bool kernel_has(const char *image, const char *line)
+{
+	char path[1100], buf[512];
+	const char *slash = strrchr(image, '/');
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.*s/config", slash ? (int)(slash - image) : 1,
+		 slash ? image : ".");
+	f = fopen(path, "r");
+	cr_assert(f, "%s missing: run scripts/fetch-arm64", path);
+	while (!found && fgets(buf, sizeof(buf), f))
+		found = !strncmp(buf, line, strlen(line)) && buf[strlen(line)] == '\n';
+	fclose(f);
+	return found;
 }
 
 /* ---- QEMU hands the kernel our tree ----------------------------------- */
@@ -356,7 +377,7 @@ static void fmt_set(const struct cpuset_bits *set, char *buf, size_t len)
  * spans, or one CPU, is degenerate and dropped (NODE always is, equal to
  * DIE). The span is /proc/schedstat's %*pb mask: ceil(cpus / 4) hex digits
  * (the topologies here have at most 32 CPUs). */
-static void expected_domains(const struct ktstr_topo *t, struct strbuf *sb)
+static void expected_domains(const struct ktstr_topo *t, bool cluster, struct strbuf *sb)
 {
 	uint32_t cpus = topo_cpus(t);
 
@@ -364,7 +385,9 @@ static void expected_domains(const struct ktstr_topo *t, struct strbuf *sb)
 	for (uint32_t c = 0; c < cpus; c++) {
 		struct ktstr_cpu_coords cc, oc;
 		uint32_t span[4] = { 0 }, prev = 1u << c;
-		static const char *const names[] = { "SMT", "MC", "DIE", "NUMA" };
+		/* With CONFIG_SCHED_CLUSTER the cluster level (CLS, the LLC here)
+		 * comes first and MC, the same span, is the one dropped. */
+		const char *const names[] = { "SMT", cluster ? "CLS" : "MC", "DIE", "NUMA" };
 		int levels = t->numa_nodes > 1 ? 4 : 3;
 
 		topo_cpu_coords(t, c, &cc);
@@ -389,7 +412,8 @@ static void expected_domains(const struct ktstr_topo *t, struct strbuf *sb)
 }
 
 /* The lines /init must print for t, from the model. */
-static void expected(const struct ktstr_topo *t, uint64_t shm_base, struct strbuf *sb)
+static void expected(const struct ktstr_topo *t, uint64_t shm_base, bool cluster,
+		     struct strbuf *sb)
 {
 	uint32_t cpus = topo_cpus(t);
 	struct cpuset_bits all, core, llc, node;
@@ -443,7 +467,7 @@ static void expected(const struct ktstr_topo *t, uint64_t shm_base, struct strbu
 	}
 	sb_printf(sb, "iomem %llx-%llx reserved\n", (unsigned long long)shm_base,
 		      (unsigned long long)(shm_base + SHM_BYTES - 1));
-	expected_domains(t, sb);
+	expected_domains(t, cluster, sb);
 }
 
 /* The text between the markers, \r dropped (the console is a tty). */
@@ -496,7 +520,7 @@ static void boot_topology(uint32_t n, uint32_t l, uint32_t c, uint32_t t)
 	cr_assert_null(strstr(out, "failed to reserve memory"), "the ring's reservation failed:\n%s",
 		       out);
 	got = guest_block(out);
-	expected(&topo, s.shm_base, &want);
+	expected(&topo, s.shm_base, kernel_has(kernel, "CONFIG_SCHED_CLUSTER=y"), &want);
 	cr_assert_str_eq(got, want.buf, "%u,%u,%u,%u: the guest reported\n%s\nthe model says\n%s", n,
 			 l, c, t, got, want.buf);
 	free(got);
