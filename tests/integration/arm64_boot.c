@@ -69,7 +69,10 @@ static const char init_script[] =
 	"  k=0\n"
 	"  while [ -d $S/cpu/cpu$i/cache/index$k ]; do\n"
 	"    c=$S/cpu/cpu$i/cache/index$k\n"
-	"    echo \"cpu $i index$k level $(cat $c/level) $(cat $c/type) $(cat $c/shared_cpu_list)\"\n"
+	/* L2 and L3 sizes come from the tree's cache nodes (L1's from the
+	 * CPU's CCSIDR: not ktstr's, not printed). */
+	"    sz=; [ $k -ge 2 ] && sz=\" $(cat $c/size)\"\n"
+	"    echo \"cpu $i index$k level $(cat $c/level) $(cat $c/type) $(cat $c/shared_cpu_list)$sz\"\n"
 	"    k=$((k+1))\n"
 	"  done\n"
 	"  i=$((i+1))\n"
@@ -447,8 +450,9 @@ static void expected(const struct ktstr_topo *t, uint64_t shm_base, bool cluster
 		sb_printf(sb, "cpu %u index0 level 1 Data %s\n", c, a);
 		sb_printf(sb, "cpu %u index1 level 1 Instruction %s\n", c, a);
 		fmt_set(&core, a, sizeof(a));
-		sb_printf(sb, "cpu %u index2 level 2 Unified %s\n", c, a);
-		sb_printf(sb, "cpu %u index3 level 3 Unified %s\n", c, b);
+		sb_printf(sb, "cpu %u index2 level 2 Unified %s %uK\n", c, a, ARM64_L2_BYTES >> 10);
+		sb_printf(sb, "cpu %u index3 level 3 Unified %s %uK\n", c, b,
+			  (ARM64_L3_BYTES_PER_CORE * t->cores_per_llc) >> 10);
 	}
 	for (uint32_t n = 0; n < t->numa_nodes; n++) {
 		cpuset_clear_all(&node);
