@@ -27,7 +27,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
 	-Iinclude -Isandbox -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
-HOST_LIBS := -Wl,--as-needed -ljson-c -lnettle -lyaml -lbpf -lelf -lseccomp -lcap -llz4 -lzstd -llzma -lprotobuf-c -lz -lpthread -lm
+HOST_LIBS := -Wl,--as-needed -lfdt -ljson-c -lnettle -lyaml -lbpf -lelf -lseccomp -lcap -llz4 -lzstd -llzma -lprotobuf-c -lz -lpthread -lm
 GUEST_LIBS := -lprotobuf-c -lz -lpthread -lm
 
 ifeq ($(SAN),1)
@@ -183,7 +183,19 @@ $(BUILD)/tests/bench-%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/liborchestrator.a 
 $(BUILD)/obj/tests/bench/%.o: tests/bench/%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Iorchestrator -Ivmm-worker -c -o $@ $<
 
-tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
+# arm64 guest code (vmm-worker/arm64-guest/) builds on every host: the
+# device-tree writer for the golden files (scripts/arm64-golden), and the
+# arm64 integration tests link the worker library (docs/aarch64.md).
+$(BUILD)/tests/arm64-fdt: $(BUILD)/obj/tests/tools/arm64_fdt.o $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BUILD)/obj/tests/tools/%.o: tests/tools/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Ivmm-worker -c -o $@ $<
+$(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_LIB_O) $(BUILD)/liborchestrator.a $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
+$(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
+
+tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) $(BUILD)/tests/arm64-fdt
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all

@@ -100,6 +100,11 @@ uint32_t topo_llc_node(const struct ktstr_topo *t, uint32_t llc)
 	return llc / (t->llcs / t->numa_nodes);
 }
 
+uint8_t topo_node_distance(uint32_t a, uint32_t b)
+{
+	return a == b ? 10 : 20;
+}
+
 void topo_cpu_coords(const struct ktstr_topo *t, uint32_t cpu, struct ktstr_cpu_coords *c)
 {
 	uint32_t per_llc = topo_cpus_per_llc(t);

@@ -38,6 +38,10 @@ uint32_t topo_cpus(const struct ktstr_topo *t);
 uint32_t topo_cpus_per_llc(const struct ktstr_topo *t);
 void topo_cpu_coords(const struct ktstr_topo *t, uint32_t cpu, struct ktstr_cpu_coords *c);
 uint32_t topo_llc_node(const struct ktstr_topo *t, uint32_t llc);
+/* The distance between NUMA nodes a and b every engine and architecture
+ * gives the guest (x86 SLIT and HMAT, QEMU -numa dist, the arm64
+ * /distance-map): 10 local, 20 remote. */
+uint8_t topo_node_distance(uint32_t a, uint32_t b);
 /* "1n2l4c1t"; returns snprintf's result. */
 int topo_label(const struct ktstr_topo *t, char *buf, size_t len);
 /* The x86_64 topology presets, in table order

@@ -138,11 +138,11 @@ static int args_memory(const struct qemu_args_in *in, struct strv *out)
 		ADD("node,nodeid=%u,cpus=%u-%u,memdev=m%u", i, i * cpus_per_node,
 		    (i + 1) * cpus_per_node - 1, i);
 	}
-	/* SLIT: 10 local (implicit), 20 remote; QEMU mirrors src/dst. */
+	/* SLIT: the model's distances (local is implicit); QEMU mirrors src/dst. */
 	for (uint32_t i = 0; i < in->nodes; i++)
 		for (uint32_t j = i + 1; j < in->nodes; j++) {
 			ADD("-numa");
-			ADD("dist,src=%u,dst=%u,val=20", i, j);
+			ADD("dist,src=%u,dst=%u,val=%u", i, j, topo_node_distance(i, j));
 		}
 	return 0;
 }

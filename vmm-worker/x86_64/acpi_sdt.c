@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <ktstr/le.h>
+#include <ktstr/topology.h>
 
 #include "acpi.h"
 #include "bootparams.h"
@@ -94,7 +95,7 @@ int acpi_rsdp_write(struct acpi_buf *b, uint64_t rsdt, uint64_t xsdt, uint64_t *
 
 uint8_t acpi_node_distance(uint32_t a, uint32_t b)
 {
-	return a == b ? 10 : 20;
+	return topo_node_distance(a, b);
 }
 
 int acpi_build(struct acpi_buf *b, const struct x86_machine *m, uint64_t *rsdp)

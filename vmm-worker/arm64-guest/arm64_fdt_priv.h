@@ -1,0 +1,18 @@
+/* Inside the arm64 device-tree builder (arm64_fdt.c, arm64_fdt_cpus.c).
+ * Every function writes with libfdt's sequential-write API into the tree
+ * being created and returns 0 or a negative libfdt error (FDT_ERR_*). */
+#ifndef KTSTR_ARM64_FDT_PRIV_H
+#define KTSTR_ARM64_FDT_PRIV_H
+
+#include <stdint.h>
+
+#include "arm64_fdt.h"
+
+/* /cpus: the cpu@N nodes, their L2 and L3 cache nodes, cpu-map. */
+int arm64_fdt_cpus(void *fdt, const struct ktstr_topo *t);
+
+/* A property of n big-endian u64 cells pairs (#address-cells = #size-cells
+ * = 2 under the root). */
+int arm64_fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, int n);
+
+#endif
