@@ -512,7 +512,7 @@ Test(arm64_fdt, golden_dts)
 		{ { 2, 2, 2, 1 }, 0, "2n2l2c1t-qemu.dts" }, { { 1, 2, 2, 2 }, 0, "1n2l2c2t-qemu.dts" },
 		{ { 1, 2, 2, 1 }, 1, "1n2l2c1t-kvm.dts" },
 	};
-	const char *src = getenv("KTSTR_SRCDIR");
+	const char *src = getenv("KTSTR_SRC_DIR");
 
 	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
 		struct arm64_fdt_spec s =
