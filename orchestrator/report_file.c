@@ -57,18 +57,18 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 	return -EEXIST;
 }
 
-int report_file_open(struct report_file *rf, const char *path, const char *user, char *err,
-		     size_t errlen)
+/* rf's directory and name for path; an existing non-regular file there is
+ * refused. 0 (rf->dirfd owned) or -errno with err said. */
+static int rf_parent(struct report_file *rf, const char *path, char *err, size_t errlen)
 {
-	char tmp[NAME_MAX + 64];
 	struct stat st;
-	int ret;
 
 	rf->path = path;
 	rf->fd = -1;
 	rf->dirfd = safe_open_parent(path, rf->name, sizeof(rf->name), err, errlen);
 	if (rf->dirfd < 0) {
-		ret = rf->dirfd;
+		int ret = rf->dirfd;
+
 		rf->dirfd = -1;
 		return ret;
 	}
@@ -78,64 +78,27 @@ int report_file_open(struct report_file *rf, const char *path, const char *user,
 			 "writes through a link: remove it or name another file",
 			 path, S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ? "a directory"
 							       : "not a regular file");
-		ret = -EEXIST;
-		goto err_dir;
-	}
-	if (user_may_write(rf->dirfd, user))
-		return 0;
-	/* Fallback: a fresh inode of root's, renamed into place now. */
-	rf->fd = create_temp(rf->dirfd, rf->name, tmp, sizeof(tmp));
-	if (rf->fd < 0) {
-		ret = rf->fd;
-		snprintf(err, errlen, "cannot create a file in the directory of %s: %s", path,
-			 strerror(-ret));
-		goto err_dir;
-	}
-	if (renameat(rf->dirfd, tmp, rf->dirfd, rf->name)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot put the new %s in place: %s", path, strerror(-ret));
-		unlinkat(rf->dirfd, tmp, 0);
-		goto err_fd;
+		close(rf->dirfd);
+		rf->dirfd = -1;
+		return -EEXIST;
 	}
 	return 0;
-err_fd:
-	close(rf->fd);
-	rf->fd = -1;
-err_dir:
-	close(rf->dirfd);
-	rf->dirfd = -1;
-	return ret;
 }
 
-int report_file_open_stream(struct report_file *rf, const char *path, char *err, size_t errlen)
+/* A fresh inode of ours, renamed into place now: rf->fd (owned). On
+ * failure rf->fd stays -1, err is said; rf->dirfd is the caller's. */
+static int rf_fresh(struct report_file *rf, const char *path, char *err, size_t errlen)
 {
 	char tmp[NAME_MAX + 64];
-	struct stat st;
 	int ret;
 
-	rf->path = path;
-	rf->fd = -1;
-	rf->dirfd = safe_open_parent(path, rf->name, sizeof(rf->name), err, errlen);
-	if (rf->dirfd < 0) {
-		ret = rf->dirfd;
-		rf->dirfd = -1;
-		return ret;
-	}
-	if (!fstatat(rf->dirfd, rf->name, &st, AT_SYMLINK_NOFOLLOW) && !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen,
-			 "%s exists and is not a regular file; ktstr-orch replaces only regular "
-			 "files and never writes through a link: remove it or name another file",
-			 path);
-		ret = -EEXIST;
-		goto err_dir;
-	}
 	rf->fd = create_temp(rf->dirfd, rf->name, tmp, sizeof(tmp));
 	if (rf->fd < 0) {
 		ret = rf->fd;
 		rf->fd = -1;
 		snprintf(err, errlen, "cannot create a file in the directory of %s: %s", path,
 			 strerror(-ret));
-		goto err_dir;
+		return ret;
 	}
 	if (renameat(rf->dirfd, tmp, rf->dirfd, rf->name)) {
 		ret = -errno;
@@ -143,12 +106,40 @@ int report_file_open_stream(struct report_file *rf, const char *path, char *err,
 		unlinkat(rf->dirfd, tmp, 0);
 		close(rf->fd);
 		rf->fd = -1;
-		goto err_dir;
+		return ret;
 	}
 	return 0;
-err_dir:
-	close(rf->dirfd);
-	rf->dirfd = -1;
+}
+
+int report_file_open(struct report_file *rf, const char *path, const char *user, char *err,
+		     size_t errlen)
+{
+	int ret = rf_parent(rf, path, err, errlen);
+
+	if (ret)
+		return ret;
+	if (user_may_write(rf->dirfd, user))
+		return 0;
+	/* Fallback: a fresh inode of root's, renamed into place now. */
+	ret = rf_fresh(rf, path, err, errlen);
+	if (ret) {
+		close(rf->dirfd);
+		rf->dirfd = -1;
+	}
+	return ret;
+}
+
+int report_file_open_stream(struct report_file *rf, const char *path, char *err, size_t errlen)
+{
+	int ret = rf_parent(rf, path, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = rf_fresh(rf, path, err, errlen);
+	if (ret) {
+		close(rf->dirfd);
+		rf->dirfd = -1;
+	}
 	return ret;
 }
 
