@@ -12,13 +12,6 @@
 #include "arm64_fdt_priv.h"
 #include "arm64_layout.h"
 
-#define TRY(x)                    \
-	do {                      \
-		int r_ = (x);     \
-		if (r_ < 0)       \
-			return r_; \
-	} while (0)
-
 /* Strings lists ("a\0b\0") are written with their final NUL. */
 #define PROP_STRS(fdt, name, lit) fdt_property(fdt, name, lit, sizeof(lit))
 

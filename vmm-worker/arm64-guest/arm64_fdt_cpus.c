@@ -21,13 +21,6 @@
 #include "arm64_fdt_priv.h"
 #include "arm64_layout.h"
 
-#define TRY(x)                    \
-	do {                      \
-		int r_ = (x);     \
-		if (r_ < 0)       \
-			return r_; \
-	} while (0)
-
 uint32_t arm64_phandle_cpu(const struct ktstr_topo *t, uint32_t cpu)
 {
 	(void)t;

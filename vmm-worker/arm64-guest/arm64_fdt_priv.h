@@ -15,4 +15,12 @@ int arm64_fdt_cpus(void *fdt, const struct ktstr_topo *t);
  * = 2 under the root). */
 int arm64_fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, int n);
 
+/* Return a libfdt error (negative FDT_ERR_*) from the enclosing builder. */
+#define TRY(x)                    \
+	do {                      \
+		int r_ = (x);     \
+		if (r_ < 0)       \
+			return r_; \
+	} while (0)
+
 #endif
