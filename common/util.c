@@ -95,6 +95,25 @@ int read_fd_all(int fd, struct strbuf *sb, size_t max)
 	}
 }
 
+int read_regular_bounded(const char *path, size_t max, struct strbuf *sb)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+	else if ((uint64_t)st.st_size > max)
+		ret = -EFBIG;
+	else
+		ret = read_fd_all(fd, sb, max);
+	close(fd);
+	return ret;
+}
+
 int read_file(const char *path, char **out, size_t *len, size_t max)
 {
 	struct strbuf sb = { 0 };

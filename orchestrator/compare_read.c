@@ -33,54 +33,6 @@ bool result_read_bad_content(int err)
 	return err == -EINVAL || err == -EFBIG || err == -E2BIG;
 }
 
-struct json_object *rj_obj(struct json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
-struct json_object *rj_arr(struct json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
-		return NULL;
-	return v;
-}
-
-const char *rj_str(struct json_object *o, const char *key, size_t max)
-{
-	json_object *v;
-	const char *s;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	/* Exactly its length: a \u0000 inside would cut the string short. */
-	if ((size_t)json_object_get_string_len(v) != strlen(s) || strlen(s) > max)
-		return NULL;
-	return s;
-}
-
-bool rj_num(struct json_object *o, const char *key, double *out, bool *finite)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return false;
-	if (json_object_is_type(v, json_type_int))
-		*out = (double)json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_double))
-		*out = json_object_get_double(v);
-	else
-		return false;
-	*finite = isfinite(*out);
-	return true;
-}
-
 /* One scalar as metadata text, cut to RESULT_META_VALUE_MAX. */
 static void meta_add(struct result_file *rf, const struct result_limits *lim, const char *key,
 		     json_object *v)
@@ -345,39 +297,20 @@ int result_file_read(struct result_file *rf, const char *path, const struct resu
 		     char *err, size_t errlen)
 {
 	struct strbuf sb = { 0 };
-	struct stat st;
-	int fd, ret;
+	int ret;
 
 	memset(rf, 0, sizeof(*rf));
-	/* O_NONBLOCK: a FIFO planted at path must not hang the read. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
-		return ret == -EINVAL ? -EIO : ret;
-	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
-	} else if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+	ret = read_regular_bounded(path, lim->bytes, &sb);
+	if (ret == -EISDIR || ret == -ENODEV)
 		snprintf(err, errlen, "%s: not a regular file", path);
-	} else if ((uint64_t)st.st_size > lim->bytes) {
-		ret = -EFBIG;
-		snprintf(err, errlen, "%s: %llu bytes, more than the %zu a result file may have",
-			 path, (unsigned long long)st.st_size, lim->bytes);
-	} else {
-		ret = read_fd_all(fd, &sb, lim->bytes);
-		if (ret == -EFBIG)
-			snprintf(err, errlen, "%s: grew past the %zu bytes a result file may have",
-				 path, lim->bytes);
-		else if (ret)
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-		/* -EINVAL from read() is not the content's fault. */
-		if (ret == -EINVAL)
-			ret = -EIO;
-	}
-	close(fd);
+	else if (ret == -EFBIG)
+		snprintf(err, errlen, "%s: more than the %zu bytes a result file may have", path,
+			 lim->bytes);
+	else if (ret)
+		snprintf(err, errlen, "%s: cannot open or read: %s", path, strerror(-ret));
+	/* -EINVAL from open() or read() is not the content's fault. */
+	if (ret == -EINVAL)
+		ret = -EIO;
 	if (!ret)
 		ret = result_file_parse(rf, path, sb.buf, sb.len, lim, err, errlen);
 	sb_free(&sb);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "json_get.h"
+
 struct json_object;
 
 struct result_limits {
@@ -60,14 +62,5 @@ bool result_read_bad_content(int err);
 /* The index of the record named name, or -1 (names are unique in a file). */
 long result_find(const struct result_file *rf, const char *name);
 void result_file_free(struct result_file *rf);
-
-/* Typed views of a record's fields; NULL / false when absent or of another
- * type. */
-struct json_object *rj_obj(struct json_object *o, const char *key);
-struct json_object *rj_arr(struct json_object *o, const char *key);
-/* A string of at most max bytes, without an embedded NUL. */
-const char *rj_str(struct json_object *o, const char *key, size_t max);
-/* A number (int or double); false when absent; *finite false for NaN/inf. */
-bool rj_num(struct json_object *o, const char *key, double *out, bool *finite);
 
 #endif

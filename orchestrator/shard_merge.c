@@ -15,6 +15,7 @@
 #include "report.h"
 #include "shard_assign.h"
 #include "shard_info.h"
+#include "json_get.h"
 #include "junit.h"
 #include "report.h"
 #include <ktstr/version.h>
@@ -63,26 +64,6 @@ void merge_init(struct merge *m, const struct merge_limits *lim, uint32_t expect
 	m->log = log;
 }
 
-/* A regular file (never a FIFO that would block), at most max bytes. */
-static int read_bounded(const char *path, size_t max, struct strbuf *sb)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st))
-		ret = -errno;
-	else if (!S_ISREG(st.st_mode))
-		ret = -EINVAL;
-	else if ((uint64_t)st.st_size > max)
-		ret = -EFBIG;
-	else
-		ret = read_fd_all(fd, sb, max);
-	close(fd);
-	return ret;
-}
-
 static json_object *parse_json(const struct strbuf *sb, char *why, size_t whylen)
 {
 	json_tokener *tok = json_tokener_new_ex(MERGE_JSON_DEPTH);
@@ -124,21 +105,6 @@ static bool get_int(json_object *obj, const char *key, int64_t min, int64_t max,
 	return *out >= min && *out <= max;
 }
 
-static const char *get_str(json_object *obj, const char *key, size_t max)
-{
-	json_object *v;
-	const char *s;
-
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	/* Exactly its length: a \u0000 inside would cut a name short. */
-	if ((size_t)json_object_get_string_len(v) != strlen(s) || strlen(s) > max)
-		return NULL;
-	return s;
-}
-
-/* The element a shard file ends with; why says what is wrong. */
 static int read_hdr(json_object *root, size_t nrec, struct shard_hdr *h, char *why, size_t whylen)
 {
 	json_object *last = nrec < SIZE_MAX ? json_object_array_get_idx(root, nrec) : NULL, *info;
@@ -156,8 +122,8 @@ static int read_hdr(json_object *root, size_t nrec, struct shard_hdr *h, char *w
 	    !get_int(info, "variants", 0, INT64_MAX, &h->variants) ||
 	    !get_int(info, "selected", 0, h->variants, &h->selected) ||
 	    !get_int(info, "assigned", 0, h->selected, &h->assigned) ||
-	    !(h->plan = get_str(info, "plan", 16)) || strlen(h->plan) != 16 ||
-	    strspn(h->plan, "0123456789abcdef") != 16 || !(h->suite = get_str(info, "suite", 511)) ||
+	    !(h->plan = rj_str(info, "plan", 16)) || strlen(h->plan) != 16 ||
+	    strspn(h->plan, "0123456789abcdef") != 16 || !(h->suite = rj_str(info, "suite", 511)) ||
 	    !json_object_object_get_ex(info, "positions", &h->positions) ||
 	    !json_object_is_type(h->positions, json_type_array)) {
 		snprintf(why, whylen, "its \"" SHARD_INFO_KEY "\" element lacks a field or has one "
@@ -203,8 +169,8 @@ static int read_rec(const struct shard_hdr *h, json_object *root, size_t i, uint
 		return -EINVAL;
 	}
 	if (!json_object_is_type(o, json_type_object) ||
-	    !(r->name = get_str(o, "name", MERGE_NAME_MAX)) || !r->name[0] ||
-	    !(verdict = get_str(o, "verdict", 32)) || !verdict_parse(verdict, &r->kind)) {
+	    !(r->name = rj_str(o, "name", MERGE_NAME_MAX)) || !r->name[0] ||
+	    !(verdict = rj_str(o, "verdict", 32)) || !verdict_parse(verdict, &r->kind)) {
 		snprintf(why, whylen, "record %zu has no name (1..%d bytes) or no known verdict", i,
 			 MERGE_NAME_MAX);
 		return -EINVAL;
@@ -304,12 +270,12 @@ int merge_add_file(struct merge *m, const char *path)
 		say(m, "%s: more than %zu files: merge them in groups", path, m->lim.files);
 		return -E2BIG;
 	}
-	ret = read_bounded(path, m->lim.file_bytes, &sb);
+	ret = read_regular_bounded(path, m->lim.file_bytes, &sb);
 	if (ret) {
 		say(m, "%s: cannot read it: %s", path,
-		    ret == -EFBIG    ? "larger than the limit for one file"
-		    : ret == -EINVAL ? "not a regular file"
-				     : strerror(-ret));
+		    ret == -EFBIG			       ? "larger than the limit for one file"
+		    : ret == -EISDIR || ret == -ENODEV ? "not a regular file"
+							       : strerror(-ret));
 		goto out;
 	}
 	root = parse_json(&sb, why, sizeof(why));
@@ -454,7 +420,7 @@ int merge_render_json(const struct merge *m, struct strbuf *sb)
 /* A record's string field, "" when absent. */
 static const char *rec_str(const struct merge_rec *r, const char *key)
 {
-	const char *s = get_str(r->obj, key, MERGE_NAME_MAX * 64);
+	const char *s = rj_str(r->obj, key, MERGE_NAME_MAX * 64);
 
 	return s ? s : "";
 }
@@ -496,7 +462,7 @@ static int rec_props(const struct merge_rec *r, struct junit_props *pp)
 
 static const char *str_in(json_object *o, const char *key, size_t max, size_t *len)
 {
-	const char *s = get_str(o, key, max);
+	const char *s = rj_str(o, key, max);
 
 	*len = s ? strlen(s) : 0;
 	return s;
@@ -515,7 +481,7 @@ static int junit_case_of(struct strbuf *sb, const struct merge_rec *r)
 	get_int(r->obj, "line", 0, UINT32_MAX, &line);
 	c.classname = rec_str(r, "scheduler");
 	c.name = r->name;
-	c.file = get_str(r->obj, "file", MERGE_NAME_MAX);
+	c.file = rj_str(r->obj, "file", MERGE_NAME_MAX);
 	c.line = (unsigned)line;
 	c.time_s = wall / 1000.0;
 	c.kind = r->kind;
@@ -533,13 +499,13 @@ static int junit_case_of(struct strbuf *sb, const struct merge_rec *r)
 		     i++) {
 			json_object *a = json_object_array_get_idx(ea, i);
 			const char *v = json_object_is_type(a, json_type_object)
-						? get_str(a, "verdict", 32)
+						? rj_str(a, "verdict", 32)
 						: NULL;
 			struct junit_attempt *ja = &earlier[c.nearlier];
 
 			if (!v || !verdict_parse(v, &ja->kind))
 				continue;
-			ja->message = get_str(a, "detail", MERGE_NAME_MAX * 64);
+			ja->message = rj_str(a, "detail", MERGE_NAME_MAX * 64);
 			ja->report = str_in(a, "report", MERGE_REPORT_MAX, &ja->report_len);
 			c.nearlier++;
 		}
@@ -584,7 +550,7 @@ static const char *rec_run_str(const struct merge_rec *r, const char *key, size_
 	const char *s;
 
 	if (!json_object_object_get_ex(r->obj, "run", &run) ||
-	    !json_object_is_type(run, json_type_object) || !(s = get_str(run, key, max)))
+	    !json_object_is_type(run, json_type_object) || !(s = rj_str(run, key, max)))
 		return "";
 	return s;
 }

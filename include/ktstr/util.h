@@ -28,6 +28,12 @@ struct strbuf;
  * all. Returns 0 or -errno (-EFBIG past max). sb's contents are left as read
  * so far on error; the caller frees them. */
 int read_fd_all(int fd, struct strbuf *sb, size_t max);
+/* Append the whole of the regular file at path to sb, at most max bytes; a
+ * file another user may have planted (results handed to merge, compare,
+ * report) is opened O_NONBLOCK so a FIFO cannot hang the read. 0 or -errno:
+ * -EISDIR a directory, -ENODEV another non-regular file, -EFBIG larger than
+ * max (by its size, or grown while read). */
+int read_regular_bounded(const char *path, size_t max, struct strbuf *sb);
 
 /* Read a whole (small) file into a NUL-terminated malloc'd buffer, at most
  * max bytes. Returns 0 or -errno (-EFBIG if larger than max). */
