@@ -137,6 +137,79 @@ BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
 all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests
 .DEFAULT_GOAL := all
 
+# ---- libktstr: the C test API (docs/c-api.md) ----------------------------------
+# libktstr.a / libktstr.so hold the host role (libktstr/: render a suite, run
+# ktstr-orch) and the guest role, which is the guest's own scenario engine
+# (guest/*.c but main.c, with common/ and the protobuf code) built
+# position-independent; libktstr_main.a holds main(), always static, since
+# only the program's own link defines its test registry's bounds.
+LIB_DIR := $(BUILD)/lib
+LIB_PIC_CFLAGS = $(GUEST_CFLAGS) -fPIC
+LIBKTSTR_SRCS := $(filter-out libktstr/entry.c,$(wildcard libktstr/*.c))
+LIBKTSTR_CORE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(LIBKTSTR_SRCS) \
+	$(filter-out guest/main.c guest/shell.c,$(call srcs_of,guest)))
+LIBKTSTR_BASE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(wildcard common/*.c)) \
+	$(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/lib-obj/proto/%.o,$(PROTO_C))
+LIBKTSTR_O := $(LIBKTSTR_CORE_O) $(LIBKTSTR_BASE_O)
+LIBKTSTR_LIBS := -lprotobuf-c -lz -lpthread -lm
+$(BUILD)/lib-obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/lib-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+# The public API (ktstr_*) is what the shared library exports; the guest
+# engine's names stay inside it.
+$(BUILD)/lib-obj/libktstr/%.o: libktstr/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -DKTSTR_BUILDING_LIB -Iguest -Ilibktstr -c -o $@ $<
+$(BUILD)/lib-obj/guest/%.o: guest/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -Iguest -c -o $@ $<
+$(BUILD)/lib-obj/common/%.o: common/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -c -o $@ $<
+$(BUILD)/lib-obj/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(filter-out -Werror -Wshadow -Wextra,$(LIB_PIC_CFLAGS)) -c -o $@ $<
+$(LIB_DIR)/libktstr.a: $(LIBKTSTR_O)
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+# common/ and the protobuf code as an archive: the shared library takes only
+# the members the engine uses (not the host's image compressors), and
+# --no-undefined proves its DT_NEEDED list is complete.
+$(BUILD)/lib-obj/libbase-pic.a: $(LIBKTSTR_BASE_O)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_DIR)/libktstr.so: $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a libktstr/libktstr.map
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -shared -Wl,-soname,libktstr.so.$(KTSTR_SOVERSION) \
+		-Wl,--no-undefined -Wl,--version-script,libktstr/libktstr.map -o $@ \
+		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
+$(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+KTSTR_SOVERSION := 0
+$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION
+	@mkdir -p $(dir $@); sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
+		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' $< > $@
+LIBKTSTR := $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a $(LIB_DIR)/ktstr.pc
+lib: $(LIBKTSTR)
+
+# Install lines for the lead to merge into `make install` (kept apart here):
+# headers, both libraries, main, pkg-config file.
+PREFIX ?= /usr/local
+DESTDIR ?=
+install-lib: $(LIBKTSTR)
+	install -d $(DESTDIR)$(PREFIX)/include/ktstr $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 include/ktstr/ktstr.h $(DESTDIR)$(PREFIX)/include/ktstr/
+	install -m 0644 $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(LIB_DIR)/libktstr.so $(DESTDIR)$(PREFIX)/lib/libktstr.so.$(KTSTR_SOVERSION)
+	ln -sf libktstr.so.$(KTSTR_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libktstr.so
+	install -m 0644 $(LIB_DIR)/ktstr.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+# examples/c/*.c -> one test program each, linked as a user would: the
+# static library (ktstr-example-NAME) and the shared one
+# (ktstr-example-NAME-shared, RUNPATH to the build's lib directory).
+EXAMPLE_C_SRCS := $(wildcard examples/c/*.c)
+EXAMPLE_C_BINS := $(patsubst examples/c/%.c,$(BUILD)/examples/ktstr-example-%,$(EXAMPLE_C_SRCS))
+EXAMPLE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pedantic -Iinclude
+$(BUILD)/examples/ktstr-example-%: examples/c/%.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+$(BUILD)/examples/ktstr-example-%-shared: examples/c/%.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		-L$(LIB_DIR) -lktstr -Wl,-rpath,$(abspath $(LIB_DIR))
+examples: $(EXAMPLE_C_BINS) $(addsuffix -shared,$(EXAMPLE_C_BINS))
+
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
 UNIT_DIRS := $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/*.c))))
@@ -176,7 +249,7 @@ $(BUILD)/tests/bench-%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/liborchestrator.a 
 $(BUILD)/obj/tests/bench/%.o: tests/bench/%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Iorchestrator -Ivmm-worker -c -o $@ $<
 
-tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
+tests-build: all lib examples $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all
@@ -217,6 +290,6 @@ fuzz:
 clean:
 	rm -rf build build-asan build-fuzz build-nested
 
-.PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak
+.PHONY: lib examples install-lib all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
