@@ -210,6 +210,15 @@ $(BUILD)/examples/ktstr-example-%-shared: examples/c/%.c include/ktstr/ktstr.h $
 		-L$(LIB_DIR) -lktstr -Wl,-rpath,$(abspath $(LIB_DIR))
 examples: $(EXAMPLE_C_BINS) $(addsuffix -shared,$(EXAMPLE_C_BINS))
 
+# The C API's tests: the host role's renderer beside the orchestrator's
+# parser and planner (tests/unit/orchestrator/test_capi.c), and a test
+# program whose functions fail, crash and hang (tests/integration/capi.c).
+$(BUILD)/tests/unit-orchestrator: $(BUILD)/lib-obj/libktstr/render.o
+$(BUILD)/obj/tests/unit/orchestrator/test_capi.o: CFLAGS += -Ilibktstr
+$(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
 UNIT_DIRS := $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/*.c))))
@@ -249,7 +258,7 @@ $(BUILD)/tests/bench-%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/liborchestrator.a 
 $(BUILD)/obj/tests/bench/%.o: tests/bench/%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Iorchestrator -Ivmm-worker -c -o $@ $<
 
-tests-build: all lib examples $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS)
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all

@@ -106,8 +106,10 @@ static void opts(FILE *f, const char *indent, const char *key, const void *base,
 
 		if (!o->set)
 			continue;
-		fprintf(f, any ? ", %s: " : "%s%s: {%s: ", any ? "" : indent, any ? "" : key,
-			keys[i].key);
+		if (any)
+			fprintf(f, ", %s: ", keys[i].key);
+		else
+			fprintf(f, "%s%s: {%s: ", indent, key, keys[i].key);
 		if (keys[i].is_bool)
 			fputs(o->value != 0 ? "true" : "false", f);
 		else
@@ -220,7 +222,7 @@ static int sched_out(FILE *f, const struct ktstr_scheduler *sd, char *err, size_
 			q(f, sd->flags[i].name);
 			fputc('\n', f);
 			list(f, "        ", "args", sd->flags[i].args);
-			list(f, "        ", "requires", sd->flags[i].requires);
+			list(f, "        ", "requires", sd->flags[i].requires_flags);
 		}
 	}
 	opts(f, "    ", "asserts", &sd->asserts, assert_keys,

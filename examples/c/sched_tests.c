@@ -26,7 +26,7 @@ static const struct ktstr_scheduler SIMPLE = {
 	.binary = "scx_simple",
 	.flags = (const struct ktstr_flag[]){
 		{ .name = "fifo", .args = KTSTR_LIST("-f") },
-		{ .name = "verbose", .args = KTSTR_LIST("-v"), .requires = KTSTR_LIST("fifo") },
+		{ .name = "verbose", .args = KTSTR_LIST("-v"), .requires_flags = KTSTR_LIST("fifo") },
 		{ 0 },
 	},
 	.asserts = { .max_gap_ms = KTSTR_SET(3000) },

@@ -1,0 +1,113 @@
+/* The C API end to end (docs/c-api.md): a test program built with libktstr
+ * runs its own functions in QEMU VMs through `PROG run`, which renders its
+ * tests as a suite and runs ktstr-orch on it. examples/c/sched_tests.c
+ * passes under scx_simple (with a required flag whose profile is on the
+ * command line) and the fixture scheduler, both statically and dynamically
+ * linked (the shared libktstr reaches the guest through the image's
+ * library closure), and its expected failure is XFAIL with its message;
+ * tests/integration/data/capi_faults.c shows a failed check's message, a
+ * SIGSEGV as a typed failure with the signal and output tail, and a
+ * function that never returns ending at its bound. */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/suite_run.h"
+#include "lib/vmtest.h"
+
+/* PROG run --kernel K --json tmp/r.json --filter F, with ktstr-orch found
+ * through KTSTR_ORCH and the staged schedulers. PROG is under the build
+ * directory (bin/../REL). */
+static int run_prog(const struct suite_env *e, const char *rel, const char *filter, char **out)
+{
+	char prog[2048], cmd[8192], *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	int status = 0;
+
+	snprintf(prog, sizeof(prog), "%.1000s", e->orch);
+	*strrchr(prog, '/') = '\0'; /* BUILD/bin */
+	snprintf(prog + strlen(prog), sizeof(prog) - strlen(prog), "/../%.900s", rel);
+	if (access(prog, X_OK))
+		test_missing("no test program built at that path (make tests-build)");
+	snprintf(cmd, sizeof(cmd),
+		 "KTSTR_ORCH=%s KTSTR_SCHEDULER_PATH=%s/bin %s run --kernel %s --json %s/r.json "
+		 "--filter %s 2>&1",
+		 e->orch, e->tmp, prog, e->kernel, e->tmp, filter);
+	cr_assert_eq(vmtest_run(argv, RUN_TIMEOUT_MS, out, &status), 0,
+		     "did not finish within %d s: %s", RUN_TIMEOUT_MS / 1000, cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void examples_pass(const char *prog)
+{
+	struct suite_env e;
+	char *out = NULL, *rec;
+	int rc;
+
+	suite_env_init(&e, true);
+	rc = run_prog(&e, prog, "_", &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	assert_has(out, "PASS  simple_custom_workload  (");
+	assert_has(out, "PASS  simple_cpuset  (");
+	assert_has(out, "PASS  ktstr_custom_workload  (");
+	assert_has(out, "PASS  ktstr_cpuset  (");
+	assert_has(out, "XFAIL eevdf_expected_failure  (");
+	assert_has(out, "queue depth 3 > limit 2");
+	assert_has(out, "4 passed, 0 failed, 0 skipped, 1 expected failure\n");
+	/* The function's telemetry is the test's: its cgroups' workers are
+	 * in the record, judged by the guest's checks. */
+	rec = json_record(&e, "ktstr_cpuset");
+	assert_has(rec, "\"cgroup\":\"a\"");
+	assert_has(rec, "\"cgroup\":\"b\"");
+	free(rec);
+	/* The required flag's profile reached the scheduler's command line. */
+	rec = json_record(&e, "simple_custom_workload");
+	assert_has(rec, "\"cgroup\":\"mixed\"");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+Test(capi, examples_pass_static, .timeout = 900)
+{
+	examples_pass("examples/ktstr-example-sched_tests");
+}
+
+Test(capi, examples_pass_shared_library, .timeout = 900)
+{
+	examples_pass("examples/ktstr-example-sched_tests-shared");
+}
+
+Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
+{
+	struct suite_env e;
+	char *out = NULL, *rec;
+	int rc;
+
+	suite_env_init(&e, false);
+	rc = run_prog(&e, "tests/capi-faults", "fault_", &out);
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	/* A failed check: its message is the verdict's detail. */
+	assert_has(out, "FAIL  fault_message  (");
+	assert_has(out, "FAIL: widget count 7, expected 8");
+	rec = json_record(&e, "fault_message");
+	assert_has(rec, "{\"check\":\"widgets\",\"message\":\"widget count 7, expected 8\"");
+	assert_has(rec, "\"cgroup\":\"w\"");
+	free(rec);
+	/* A crash: the signal, and what it printed before it. */
+	assert_has(out, "FAIL  fault_segv  (");
+	assert_has(out, "killed by signal 11 (Segmentation fault)");
+	assert_has(out, "capi-faults: about to dereference NULL");
+	rec = json_record(&e, "fault_segv");
+	assert_has(rec, "\"signal\":11");
+	free(rec);
+	/* A function that never returns: ended at its duration. */
+	assert_has(out, "FAIL  fault_hang  (");
+	assert_has(out, "timed out after 3000 ms");
+	assert_has(out, "capi-faults: sleeping forever");
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}

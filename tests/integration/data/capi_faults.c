@@ -1,0 +1,39 @@
+/* A C test program whose functions end badly, for tests/integration/capi.c:
+ * a failed check with a message, a SIGSEGV after some output, a function
+ * that never returns. Built by `make tests-build` as build/tests/capi-faults. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <ktstr/ktstr.h>
+
+KTSTR_TEST(fault_message)
+{
+	ktstr_cgroup_add(ctx, "w", 2, KTSTR_WORK_CPU_SPIN);
+	if (ktstr_run(ctx, 500))
+		return 1;
+	printf("ran %zu workers\n", ktstr_nworkers(ctx));
+	return ktstr_fail(ctx, "widgets", "widget count 7, expected 8");
+}
+
+KTSTR_TEST(fault_segv)
+{
+	volatile int *p = NULL;
+
+	(void)ctx;
+	printf("capi-faults: about to dereference NULL\n");
+	fflush(stdout);
+	*p = 1;
+	return 0;
+}
+
+KTSTR_TEST(fault_hang, .duration_ms = 3000)
+{
+	(void)ctx;
+	printf("capi-faults: sleeping forever\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
