@@ -144,6 +144,7 @@ all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests
 # position-independent; libktstr_main.a holds main(), always static, since
 # only the program's own link defines its test registry's bounds.
 LIB_DIR := $(BUILD)/lib
+KTSTR_SOVERSION := 0
 LIB_PIC_CFLAGS = $(GUEST_CFLAGS) -fPIC
 LIBKTSTR_SRCS := $(filter-out libktstr/entry.c,$(wildcard libktstr/*.c))
 LIBKTSTR_CORE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(LIBKTSTR_SRCS) \
@@ -171,13 +172,14 @@ $(LIB_DIR)/libktstr.a: $(LIBKTSTR_O)
 # --no-undefined proves its DT_NEEDED list is complete.
 $(BUILD)/lib-obj/libbase-pic.a: $(LIBKTSTR_BASE_O)
 	@rm -f $@; ar rcs $@ $^
-$(LIB_DIR)/libktstr.so: $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a libktstr/libktstr.map
+$(LIB_DIR)/libktstr.so: $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION)
+	ln -sf libktstr.so.$(KTSTR_SOVERSION) $@
+$(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION): $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a libktstr/libktstr.map
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -shared -Wl,-soname,libktstr.so.$(KTSTR_SOVERSION) \
 		-Wl,--no-undefined -Wl,--version-script,libktstr/libktstr.map -o $@ \
 		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
 $(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
-KTSTR_SOVERSION := 0
 $(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION
 	@mkdir -p $(dir $@); sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
 		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' $< > $@
@@ -192,7 +194,7 @@ install-lib: $(LIBKTSTR)
 	install -d $(DESTDIR)$(PREFIX)/include/ktstr $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 include/ktstr/ktstr.h $(DESTDIR)$(PREFIX)/include/ktstr/
 	install -m 0644 $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(LIB_DIR)/libktstr.so $(DESTDIR)$(PREFIX)/lib/libktstr.so.$(KTSTR_SOVERSION)
+	install -m 0755 $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libktstr.so.$(KTSTR_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libktstr.so
 	install -m 0644 $(LIB_DIR)/ktstr.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 

@@ -76,8 +76,20 @@ Test(capi, examples_pass_static, .timeout = 900)
 	examples_pass("examples/ktstr-example-sched_tests");
 }
 
+/* The shared variant finds libktstr.so.0 through its RUNPATH, the build's
+ * lib directory, packed at that path. The guest mounts tmpfs on /tmp, /run
+ * and /dev/shm, which hides anything packed under them: a checkout there
+ * cannot run a RUNPATH build (docs/c-api.md, "Library"). */
 Test(capi, examples_pass_shared_library, .timeout = 900)
 {
+	char bin[PATH_MAX], real[PATH_MAX];
+
+	if (vmtest_bin("ktstr-orch", bin, sizeof(bin)) == 0 && realpath(bin, real) &&
+	    (!strncmp(real, "/tmp/", 5) || !strncmp(real, "/run/", 5) ||
+	     !strncmp(real, "/dev/shm/", 9)))
+		cr_skip_test("build directory %s is under a directory the guest mounts tmpfs on; "
+			     "its RUNPATH library would be hidden in the guest",
+			     real);
 	examples_pass("examples/ktstr-example-sched_tests-shared");
 }
 
@@ -104,10 +116,14 @@ Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
 	rec = json_record(&e, "fault_segv");
 	assert_has(rec, "\"signal\":11");
 	free(rec);
-	/* A function that never returns: ended at its duration. */
+	/* A function that never returns: ended at its duration (3 s; the
+	 * message gives the measured time). */
 	assert_has(out, "FAIL  fault_hang  (");
-	assert_has(out, "timed out after 3000 ms");
+	assert_has(out, "FAIL: payload c_test.capi-faults: timed out after 3");
 	assert_has(out, "capi-faults: sleeping forever");
+	rec = json_record(&e, "fault_hang");
+	assert_has(rec, "\"timed_out\":true");
+	free(rec);
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
