@@ -21,6 +21,11 @@ void ctest_prepare(void)
 
 void ctest_merge(const Ktstr__CTestSpec *ct, struct result *res)
 {
+	ctest_merge_from(ct, res, KTSTR_CTEST_RESULT_PATH);
+}
+
+void ctest_merge_from(const Ktstr__CTestSpec *ct, struct result *res, const char *path)
+{
 	Ktstr__TestResult *child;
 	char *buf = NULL;
 	size_t len = 0;
@@ -28,22 +33,22 @@ void ctest_merge(const Ktstr__CTestSpec *ct, struct result *res)
 
 	if (res->tr.status != KTSTR__TEST_RESULT__STATUS__PASSED)
 		return;
-	ret = read_file(KTSTR_CTEST_RESULT_PATH, &buf, &len, KTSTR_CTEST_RESULT_MAX);
+	ret = read_file(path, &buf, &len, KTSTR_CTEST_RESULT_MAX);
 	if (ret) {
 		result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED,
 			   "c_test %s (payload %s): exited 0 but left no result at %s (%s%s); "
 			   "run it through ktstr_main (libktstr), which writes one",
-			   ct->function, ct->payload, KTSTR_CTEST_RESULT_PATH, strerror(-ret),
+			   ct->function, ct->payload, path, strerror(-ret),
 			   ret == -EFBIG ? ": larger than 1 MiB" : "");
 		return;
 	}
 	child = ktstr__test_result__unpack(NULL, len, (const uint8_t *)buf);
 	free(buf);
-	unlink(KTSTR_CTEST_RESULT_PATH);
+	unlink(path);
 	if (!child) {
 		result_set(res, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED,
 			   "c_test %s: its result at %s does not decode as ktstr.TestResult",
-			   ct->function, KTSTR_CTEST_RESULT_PATH);
+			   ct->function, path);
 		return;
 	}
 	if (result_adopt(res, child))

@@ -19,5 +19,7 @@ void ctest_prepare(void);
  * status, the timeout, the scheduler's death) already failed it with the
  * payload's check and output tail: they are left as they are. */
 void ctest_merge(const Ktstr__CTestSpec *ct, struct result *res);
+/* ctest_merge with the result file at path (tests). */
+void ctest_merge_from(const Ktstr__CTestSpec *ct, struct result *res, const char *path);
 
 #endif
