@@ -127,3 +127,74 @@ Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
+
+/* The host role without a VM: `PROG list` is ktstr-orch's list of the suite
+ * `PROG suite` prints (one semantics), on the host as it is; the guest
+ * role refuses to run outside a VM; no command is a usage error. */
+static void prog_path(const struct suite_env *e, const char *rel, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.1000s", e->orch);
+	*strrchr(buf, '/') = '\0';
+	snprintf(buf + strlen(buf), len - strlen(buf), "/../%.900s", rel);
+	if (access(buf, X_OK))
+		test_missing("no test program built at that path (make tests-build)");
+}
+
+Test(capi, list_is_ktstr_orch_list_of_its_suite, .timeout = 120)
+{
+	struct suite_env e;
+	char prog[2048], cmd[8192], *a = NULL, *b = NULL;
+
+	suite_env_init(&e, false);
+	prog_path(&e, "examples/ktstr-example-sched_tests", prog, sizeof(prog));
+	snprintf(cmd, sizeof(cmd), "KTSTR_ORCH=%s %s list --kernel %s --gauntlet 2>/dev/null", e.orch,
+		 prog, e.kernel);
+	cr_assert_eq(vmtest_sh(cmd, 60000, &a), 0, "%s: %s", cmd, a);
+	snprintf(cmd, sizeof(cmd),
+		 "%s suite > %s/s.yaml && chmod a+r %s/s.yaml && %s list %s/s.yaml --kernel %s "
+		 "--gauntlet 2>/dev/null",
+		 prog, e.tmp, e.tmp, e.orch, e.tmp, e.kernel);
+	cr_assert_eq(vmtest_sh(cmd, 60000, &b), 0, "%s: %s", cmd, b);
+	cr_assert_str_eq(a, b);
+	assert_has(a, "gauntlet/simple_custom_workload/");
+	assert_has(a, "fifo+verbose");
+	cr_assert_null(strstr(a, "/verbose "), "verbose alone is not a profile:\n%s", a);
+	free(a);
+	free(b);
+	vmtest_rm_rf(e.tmp);
+}
+
+Test(capi, guest_role_refuses_the_host_and_no_command_is_usage, .timeout = 60)
+{
+	struct suite_env e;
+	char prog[2048], *out = NULL;
+	int status = 0;
+
+	suite_env_init(&e, false);
+	prog_path(&e, "examples/ktstr-example-sched_tests", prog, sizeof(prog));
+	{
+		char *argv[] = { prog, "--ktstr-guest-run", "simple_cpuset", NULL };
+
+		cr_assert_eq(vmtest_run(argv, 10000, &out, &status), 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
+		assert_has(out, "runs only inside a ktstr VM");
+		free(out);
+	}
+	{
+		char *argv[] = { prog, "--ktstr-guest-run", "no_such_test", NULL };
+
+		cr_assert_eq(vmtest_run(argv, 10000, &out, &status), 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
+		assert_has(out, "no test function 'no_such_test' is registered");
+		free(out);
+	}
+	{
+		char *argv[] = { prog, NULL };
+
+		cr_assert_eq(vmtest_run(argv, 10000, &out, &status), 0);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
+		assert_has(out, "usage: ");
+		free(out);
+	}
+	vmtest_rm_rf(e.tmp);
+}
