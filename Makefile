@@ -196,7 +196,8 @@ install-lib: $(LIBKTSTR)
 	install -m 0644 $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libktstr.so.$(KTSTR_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libktstr.so
-	install -m 0644 $(LIB_DIR)/ktstr.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
+		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' libktstr/ktstr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ktstr.pc
 
 # examples/c/*.c -> one test program each, linked as a user would: the
 # static library (ktstr-example-NAME) and the shared one

@@ -77,11 +77,27 @@ static int run_orch(const char *cmd, const char *suite, int argc, char **argv)
 		return 3;
 	if (!orch || !*orch)
 		orch = "ktstr-orch";
-	av[0] = (char *)orch;
-	av[1] = (char *)cmd;
-	av[2] = (char *)suite;
-	for (int i = 0; i < argc; i++)
-		av[3 + i] = argv[i];
+	/* --workers is ktstr-orch's only option that must precede the
+	 * command; the program takes it anywhere after its own. */
+	{
+		int n = 0;
+
+		av[n++] = (char *)orch;
+		for (int i = 0; i < argc; i++)
+			if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+				av[n++] = argv[i];
+				av[n++] = argv[++i];
+			} else if (!strncmp(argv[i], "--workers=", 10)) {
+				av[n++] = argv[i];
+			}
+		av[n++] = (char *)cmd;
+		av[n++] = (char *)suite;
+		for (int i = 0; i < argc; i++)
+			if (!strcmp(argv[i], "--workers") && i + 1 < argc)
+				i++;
+			else if (strncmp(argv[i], "--workers=", 10))
+				av[n++] = argv[i];
+	}
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGTERM, &ign, &old_term);
 	pid = fork();

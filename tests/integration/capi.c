@@ -6,8 +6,9 @@
  * linked (the shared libktstr reaches the guest through the image's
  * library closure), and its expected failure is XFAIL with its message;
  * tests/integration/data/capi_faults.c shows a failed check's message, a
- * SIGSEGV as a typed failure with the signal and output tail, and a
- * function that never returns ending at its bound. */
+ * SIGSEGV as a typed failure with the signal and output tail, a function
+ * that never returns ending at its bound, and a scheduler that dies while
+ * the function runs as SCHED_DIED. */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ static int run_prog(const struct suite_env *e, const char *rel, const char *filt
 	if (access(prog, X_OK))
 		test_missing("no test program built at that path (make tests-build)");
 	snprintf(cmd, sizeof(cmd),
-		 "KTSTR_ORCH=%s KTSTR_SCHEDULER_PATH=%s/bin %s run --kernel %s --json %s/r.json "
+		 "KTSTR_ORCH=%s KTSTR_SCHEDULER_PATH=%s/bin %s run --workers 1 --kernel %s --json %s/r.json "
 		 "--filter %s 2>&1",
 		 e->orch, e->tmp, prog, e->kernel, e->tmp, filter);
 	cr_assert_eq(vmtest_run(argv, RUN_TIMEOUT_MS, out, &status), 0,
@@ -99,7 +100,7 @@ Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
 	char *out = NULL, *rec;
 	int rc;
 
-	suite_env_init(&e, false);
+	suite_env_init(&e, true);
 	rc = run_prog(&e, "tests/capi-faults", "fault_", &out);
 	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
 	/* A failed check: its message is the verdict's detail. */
@@ -124,6 +125,10 @@ Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
 	rec = json_record(&e, "fault_hang");
 	assert_has(rec, "\"timed_out\":true");
 	free(rec);
+	/* The scheduler dying while the function runs: PID 1's verdict. */
+	assert_has(out, "SCHED_DIED");
+	assert_has(out, "while payload c_test.capi-faults ran");
+	cr_assert_null(strstr(out, "the run outlived the scheduler"), "%s", out);
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }

@@ -28,6 +28,26 @@ KTSTR_TEST(fault_segv)
 	return 0;
 }
 
+/* ktstr's fixture scheduler, exiting with an error 2 s after it attached,
+ * while the function's run holds for 6 s: PID 1's watch sees it, stops the
+ * program and says SCHEDULER_DIED, as for a YAML test. */
+static const struct ktstr_scheduler FIXTURE = {
+	.name = "ktstr",
+	.kind = KTSTR_SCHED_NAME,
+	.binary = "scx_ktstr",
+	.ops_name = "ktstr",
+};
+
+KTSTR_TEST(fault_sched_dies, .scheduler = &FIXTURE,
+	   .extra_sched_args = KTSTR_LIST("--exit-after", "2"))
+{
+	printf("capi-faults: holding while the scheduler exits\n");
+	fflush(stdout);
+	ktstr_cgroup_add(ctx, "w", 2, KTSTR_WORK_CPU_SPIN);
+	ktstr_run(ctx, 6000);
+	return ktstr_fail(ctx, "unreachable", "the run outlived the scheduler");
+}
+
 KTSTR_TEST(fault_hang, .duration_ms = 3000)
 {
 	(void)ctx;
