@@ -175,7 +175,7 @@ $(BUILD)/lib-obj/libbase-pic.a: $(LIBKTSTR_BASE_O)
 $(LIB_DIR)/libktstr.so: $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION)
 	ln -sf libktstr.so.$(KTSTR_SOVERSION) $@
 $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION): $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a libktstr/libktstr.map
-	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -shared -Wl,-soname,libktstr.so.$(KTSTR_SOVERSION) \
+	@mkdir -p $(dir $@); $(CC) $(filter-out $(SANFLAGS),$(LDFLAGS)) -shared -Wl,-soname,libktstr.so.$(KTSTR_SOVERSION) \
 		-Wl,--no-undefined -Wl,--version-script,libktstr/libktstr.map -o $@ \
 		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
 $(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o

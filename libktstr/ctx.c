@@ -401,6 +401,20 @@ int ktstr_fail(struct ktstr_ctx *c, const char *check, const char *fmt, ...)
 	return 1;
 }
 
+int ktstr_skip(struct ktstr_ctx *c, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (c->res.tr.status == KTSTR__TEST_RESULT__STATUS__PASSED)
+		result_set(&c->res, KTSTR__TEST_RESULT__STATUS__SKIPPED, "%s", why);
+	fprintf(stderr, "SKIP: %s\n", why);
+	return 0;
+}
+
 /* The result for PID 1: written whole to a temporary file, then renamed,
  * so PID 1 never reads half of one. */
 static int write_result(const Ktstr__TestResult *tr)

@@ -135,8 +135,16 @@ static int host_role(const char *cmd, const struct ktstr_test *b, const struct k
 		fprintf(stderr, "ktstr: cannot read /proc/self/exe: %s\n", strerror(errno));
 		return 3;
 	}
-	if (!strcmp(cmd, "suite"))
-		return render_to("/dev/stdout", b, e, self) ? 2 : 0;
+	if (!strcmp(cmd, "suite")) {
+		char err[512] = "";
+		int ret = ktstr_render_suite(stdout, b, e, self, err, sizeof(err));
+
+		if (!ret && fflush(stdout))
+			ret = -errno;
+		if (ret)
+			fprintf(stderr, "ktstr: %s\n", err[0] ? err : strerror(-ret));
+		return ret ? 2 : 0;
+	}
 	snprintf(dir, sizeof(dir), "%s/ktstr-c-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "ktstr: mkdtemp %s: %s\n", dir, strerror(errno));

@@ -241,6 +241,9 @@ int ktstr_worker(const struct ktstr_ctx *ctx, size_t i, struct ktstr_worker_stat
  * Returns 1 (the value a failing test function returns). */
 int ktstr_fail(struct ktstr_ctx *ctx, const char *check, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The test cannot run here (too few CPUs, a missing feature): SKIP with
+ * this reason, unless a check failed already. Returns 0: return it. */
+int ktstr_skip(struct ktstr_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* ktstr_fail unless cond; returns !cond. */
 #define ktstr_check(ctx, cond, ...) ((cond) ? 0 : ktstr_fail((ctx), "check", __VA_ARGS__))
 /* Why the last call failed (valid until the next call). */

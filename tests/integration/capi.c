@@ -125,6 +125,9 @@ Test(capi, failures_crashes_and_hangs_are_typed, .timeout = 900)
 	rec = json_record(&e, "fault_hang");
 	assert_has(rec, "\"timed_out\":true");
 	free(rec);
+	/* A function that skips itself: SKIP with its reason. */
+	assert_has(out, "SKIP  fault_skip  (");
+	assert_has(out, "needs 64 CPUs, the VM has 2");
 	/* The scheduler dying while the function runs: PID 1's verdict. */
 	assert_has(out, "SCHED_DIED");
 	assert_has(out, "while payload c_test.capi-faults ran");

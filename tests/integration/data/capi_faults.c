@@ -48,6 +48,13 @@ KTSTR_TEST(fault_sched_dies, .scheduler = &FIXTURE,
 	return ktstr_fail(ctx, "unreachable", "the run outlived the scheduler");
 }
 
+/* Not a fault: a function that cannot run here says so. */
+KTSTR_TEST(fault_skip)
+{
+	return ktstr_skip(ctx, "needs %u CPUs, the VM has %u", ktstr_ncpus(ctx) + 62,
+			  ktstr_ncpus(ctx));
+}
+
 KTSTR_TEST(fault_hang, .duration_ms = 3000)
 {
 	(void)ctx;
