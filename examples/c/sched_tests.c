@@ -153,6 +153,40 @@ KTSTR_TEST(ktstr_cpuset, .scheduler = &FIXTURE, .asserts = { .isolation = KTSTR_
 	return cpuset_check(ctx);
 }
 
+/* Steps: a cgroup pinned by affinity to CPU 1, a second cgroup added after
+ * 400 ms and stopped 400 ms later, then a last hold. Checked on the
+ * telemetry: the pinned workers never left CPU 1, the added ones ran. */
+KTSTR_TEST(ktstr_steps, .scheduler = &FIXTURE)
+{
+	unsigned added = 0;
+	int bad = 0;
+
+	if (ktstr_cgroup_add(ctx, "pinned", 2, KTSTR_WORK_CPU_SPIN) ||
+	    ktstr_cgroup_affinity(ctx, "pinned", "1") || ktstr_step(ctx, 400) ||
+	    ktstr_step(ctx, 400) || ktstr_step_add(ctx, "added", 2, KTSTR_WORK_YIELD_HEAVY) ||
+	    ktstr_step(ctx, 400) || ktstr_step_stop(ctx, "added"))
+		return ktstr_fail(ctx, "setup", "%s", ktstr_error(ctx));
+	if (ktstr_run(ctx, 1200))
+		return 1;
+	for (size_t i = 0; i < ktstr_nworkers(ctx); i++) {
+		struct ktstr_worker_stats w;
+
+		ktstr_worker(ctx, i, &w);
+		if (!strcmp(w.cgroup, "added")) {
+			added++;
+			bad |= ktstr_check(ctx, w.iterations > 0, "added worker %u never ran",
+					   (unsigned)w.tid);
+			continue;
+		}
+		for (uint32_t k = 0; k < w.ncpus_used; k++)
+			bad |= ktstr_check(ctx, w.cpus_used[k] == 1,
+					   "pinned worker %u ran on cpu %u", (unsigned)w.tid,
+					   (unsigned)w.cpus_used[k]);
+	}
+	bad |= ktstr_check(ctx, added == 2, "%u added workers reported, expected 2", added);
+	return bad;
+}
+
 /* Fails on purpose, so the run stays green: XFAIL, with the message. */
 KTSTR_TEST(eevdf_expected_failure, .expect_verdict = "FAIL",
 	   .expect_why = "demonstrates a failing check of the test's own",

@@ -55,9 +55,10 @@ static void examples_pass(const char *prog)
 	assert_has(out, "PASS  simple_cpuset  (");
 	assert_has(out, "PASS  ktstr_custom_workload  (");
 	assert_has(out, "PASS  ktstr_cpuset  (");
+	assert_has(out, "PASS  ktstr_steps  (");
 	assert_has(out, "XFAIL eevdf_expected_failure  (");
 	assert_has(out, "queue depth 3 > limit 2");
-	assert_has(out, "4 passed, 0 failed, 0 skipped, 1 expected failure\n");
+	assert_has(out, "5 passed, 0 failed, 0 skipped, 1 expected failure\n");
 	/* The function's telemetry is the test's: its cgroups' workers are
 	 * in the record, judged by the guest's checks. */
 	rec = json_record(&e, "ktstr_cpuset");
@@ -67,6 +68,9 @@ static void examples_pass(const char *prog)
 	/* The required flag's profile reached the scheduler's command line. */
 	rec = json_record(&e, "simple_custom_workload");
 	assert_has(rec, "\"cgroup\":\"mixed\"");
+	free(rec);
+	rec = json_record(&e, "ktstr_steps");
+	assert_has(rec, "\"cgroup\":\"added\"");
 	free(rec);
 	free(out);
 	vmtest_rm_rf(e.tmp);
