@@ -11,13 +11,19 @@
 #   make setup      install Debian packages, build, fetch the default kernel
 
 BUILD ?= build
-CC ?= gcc
+# make's built-in default is cc; an explicit CC (environment or command line) wins.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
 ARCH := $(shell uname -m)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter \
 	-Wno-missing-field-initializers
+# `make CFLAGS=-O0` replaces only the optimisation default: what the build
+# needs (standard, warnings as errors, include paths, dependency files) is
+# appended with override, so a command-line CFLAGS cannot drop it.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pipe \
 	-Iinclude -Isandbox -I$(BUILD)/proto -MMD -MP
 LDFLAGS ?=
 HOST_LIBS := -Wl,--as-needed -ljson-c -lnettle -lyaml -lbpf -lelf -lseccomp -lcap -llz4 -lzstd -llzma -lprotobuf-c -lz -lpthread -lm
@@ -25,8 +31,8 @@ GUEST_LIBS := -lprotobuf-c -lz -lpthread -lm
 
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-CFLAGS += $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+override CFLAGS += $(SANFLAGS)
+override LDFLAGS += $(SANFLAGS)
 endif
 
 # ---- generated protobuf code ------------------------------------------------
@@ -73,7 +79,7 @@ KTSTR_VERSION := $(strip $(shell cat VERSION))$(shell git rev-parse --short HEAD
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(dir $@); printf '%s\n' '$(KTSTR_VERSION)' | cmp -s - $@ || printf '%s\n' '$(KTSTR_VERSION)' > $@
 $(BUILD)/obj/common/version.o $(BUILD)/guest-obj/common/version.o: $(BUILD)/version.stamp
-$(BUILD)/obj/common/version.o: CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+$(BUILD)/obj/common/version.o: override CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
 $(BUILD)/guest-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
 FORCE:
 .PHONY: FORCE
@@ -217,7 +223,7 @@ examples: $(EXAMPLE_C_BINS) $(addsuffix -shared,$(EXAMPLE_C_BINS))
 # parser and planner (tests/unit/orchestrator/test_capi.c), and a test
 # program whose functions fail, crash and hang (tests/integration/capi.c).
 $(BUILD)/tests/unit-orchestrator: $(BUILD)/lib-obj/libktstr/render.o
-$(BUILD)/obj/tests/unit/orchestrator/test_capi.o: CFLAGS += -Ilibktstr
+$(BUILD)/obj/tests/unit/orchestrator/test_capi.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
 	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
 		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)

@@ -11,9 +11,8 @@
  *   payload (the image)
  *   trailer (16 bytes): "KTSTREND", u64 payload length
  * all little-endian. A reader checks every field and the payload digest, so
- * a truncated or damaged entry is rebuilt, never served; once an entry has
- * passed that check and aged past the racy window, a stamp <hexkey>.ok lets
- * later reads skip the digest while the entry stats the same (imgstamp.h). Entries are written
+ * a truncated or damaged entry is rebuilt, never served (every disk read
+ * hashes the payload: nettle's SHA-256 makes that a few ms). Entries are written
  * to a temp file, fsync'd and renamed into place, under an exclusive flock
  * on <dir>/<hexkey>.lock that readers take too: of several builders wanting
  * the same key, one builds and the others wait (bounded), then read.
@@ -66,7 +65,6 @@ struct imgcache {
 	struct fp_record *fp[IMGCACHE_FP_MAX];	/* owned; see fprint.h */
 	size_t nfp;
 	uint64_t disk_hashed;		/* payload digests computed by disk reads */
-	int64_t racy_ns;		/* imgstamp window; FP_RACY_NS (tests: 0) */
 };
 
 /* dir NULL = the directory whose fd $KTSTR_CACHE_FD names (ktstr/imgcache_fd.h), else from the

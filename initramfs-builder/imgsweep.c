@@ -1,9 +1,11 @@
 /* Stale temporary files in the image cache: what a builder killed mid-write
- * (SIGKILL, OOM, a power cut) left behind. Images and verified stamps are
- * written under their key's lock (imgcache_lock), so a temp file whose key
- * lock is free has no writer: removed at once. Fingerprint temps are
- * written without a lock; they are removed once older than
- * IMGSWEEP_UNLOCKED_AGE_S, longer than any build may take. */
+ * (SIGKILL, OOM, a power cut) left behind. Images are written under their
+ * key's lock (imgcache_lock), so a temp file whose key lock is free has no
+ * writer: removed at once. Fingerprint temps are written without a lock;
+ * they are removed once older than IMGSWEEP_UNLOCKED_AGE_S, longer than any
+ * build may take. Verified stamps (<key>.ok and their temps), which builders
+ * before nettle's SHA-256 wrote to skip the digest, are read by nothing now:
+ * removed, under the key's lock like the images they vouched for. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,17 @@ static size_t tmp_kind(const char *name, const char **kind)
 		return 0;
 	*kind = dot + 1;
 	return klen;
+}
+
+/* "<64 hex>.ok": a stamp of an older builder. */
+static bool legacy_stamp(const char *name)
+{
+	if (strlen(name) != 67 || strcmp(name + 64, ".ok"))
+		return false;
+	for (size_t i = 0; i < 64; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return false;
+	return true;
 }
 
 /* True when nobody holds the lock of the key name[0..klen). */
@@ -76,8 +89,8 @@ int imgsweep(int dirfd, unsigned *removed)
 		return -e;
 	}
 	while ((de = readdir(d))) {
-		const char *kind;
-		size_t klen = tmp_kind(de->d_name, &kind);
+		const char *kind = "ok.tmp.";
+		size_t klen = legacy_stamp(de->d_name) ? 64 : tmp_kind(de->d_name, &kind);
 		struct stat st;
 		bool stale;
 
@@ -89,8 +102,10 @@ int imgsweep(int dirfd, unsigned *removed)
 		else
 			stale = now - st.st_mtime > IMGSWEEP_UNLOCKED_AGE_S;
 		if (stale && !unlinkat(dirfd, de->d_name, 0)) {
-			kinfo("image cache: removed %s (%lld bytes), left by a builder that died "
-			      "while writing it", de->d_name, (long long)st.st_size);
+			kinfo("image cache: removed %s (%lld bytes), %s", de->d_name,
+			      (long long)st.st_size,
+			      legacy_stamp(de->d_name) ? "a stamp no builder reads any more"
+						       : "left by a builder that died while writing it");
 			(*removed)++;
 		}
 	}

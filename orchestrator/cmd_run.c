@@ -578,18 +578,8 @@ static int run_reserve(struct run_ctx *c, struct hostres *hr)
 {
 	const struct hostres_opts ho = { .cap = c->o.cpu_cap,
 					 .timeout_s = c->o.reserve_timeout_s };
-	int ret = hostres_open(hr, &ho, c->err, sizeof(c->err));
 
-	if (!ret)
-		ret = hostres_register(hr, NULL, c->err, sizeof(c->err));
-	if (!ret)
-		return 0;
-	fprintf(stderr, "ktstr-orch: %s%s\n", strncmp(c->err, HOSTRES_CONTENTION,
-							strlen(HOSTRES_CONTENTION))
-						? "host reservation: "
-						: "",
-		c->err);
-	return ret == -EINTR ? EXIT_INTERRUPTED : ret == -ENOSPC ? EXIT_USAGE : EXIT_INFRA;
+	return hostres_start(hr, &ho, "ktstr-orch");
 }
 
 /* The VMs, the report on stdout and the report files. */

@@ -7,11 +7,14 @@
  *
  * Phases, one function each: parse the options; open the kernel (while
  * still root); prepare (drop root, preflight, the monitor's kernel layout,
- * image, specs); run the VM (interactive: the terminal raw meanwhile);
+ * image, specs); reserve its CPUs and guest RAM host-wide, as a run does
+ * (hostres.h, docs/farms.md); run the VM (interactive: the terminal raw
+ * meanwhile);
  * collect the exit status and say what the host-side monitor saw
  * (shell_status.c). A stop signal (stop.h) in any phase ends the command
  * with EXIT_INTERRUPTED, no VM left running and the terminal as it was
  * found. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +33,7 @@
 #include "cache_owner.h"
 #include "cli.h"
 #include "hostcaps.h"
+#include "hostres.h"
 #include "kernel_cache.h"
 #include "kernel_layout.h"
 #include "merge.h"
@@ -53,6 +57,10 @@ struct shell_opts {
 	Ktstr__Engine engine;
 	const char *includes[SHELL_MAX_INCLUDES];
 	size_t nincludes;
+	/* Host-wide reservation, as `run` takes it: --cpu-cap (0 = none) and
+	 * --reserve-timeout (docs/farms.md). */
+	unsigned cpu_cap;
+	uint32_t reserve_timeout_s;
 };
 
 /* One shell VM from the kernel to the exit status. spec points into this
@@ -75,6 +83,8 @@ struct shell_vm {
 	char cmdline[64];
 	struct exec_stream es;		/* --exec: the live output relay */
 	struct vm_job_result res;	/* owned: res.result */
+	struct hostres hr;		/* owned once reserved */
+	bool reserved;			/* hr is a holder: closed in release */
 	char err[4096 + 256]; /* room for a kernel path and why */
 	bool usage_error;	/* a failed phase failed on the user's input */
 };
@@ -87,6 +97,8 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 		{ "exec", required_argument, NULL, 'x' },     { "engine", required_argument, NULL, 'e' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "watchdog-timeout", required_argument, NULL, 'w' },
+		{ "cpu-cap", required_argument, NULL, 'P' },
+		{ "reserve-timeout", required_argument, NULL, 'W' },
 		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,6 +106,7 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 	int c;
 
 	o->topo = (struct ktstr_topo){ 1, 1, 1, 1 };
+	o->reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
 	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
 		unsigned long v;
 		char *end;
@@ -134,6 +147,25 @@ static int parse_shell_opts(int argc, char **argv, struct shell_opts *o, struct 
 				return -EINVAL;
 			}
 			o->watchdog_ms = (uint32_t)v * 1000;
+			break;
+		case 'P':
+			v = strtoul(optarg, &end, 10);
+			if (!isdigit((unsigned char)optarg[0]) || *end || v == 0 ||
+			    v > HOSTRES_MAX_CPUS) {
+				fprintf(stderr, "ktstr-orch shell: --cpu-cap needs a number of host "
+						"CPUs, 1..%u, got '%s'\n", HOSTRES_MAX_CPUS, optarg);
+				return -EINVAL;
+			}
+			o->cpu_cap = (unsigned)v;
+			break;
+		case 'W':
+			v = strtoul(optarg, &end, 10);
+			if (!isdigit((unsigned char)optarg[0]) || *end || v > HOSTRES_TIMEOUT_MAX_S) {
+				fprintf(stderr, "ktstr-orch shell: --reserve-timeout takes 0..%u "
+						"seconds, got '%s'\n", HOSTRES_TIMEOUT_MAX_S, optarg);
+				return -EINVAL;
+			}
+			o->reserve_timeout_s = (uint32_t)v;
 			break;
 		case 'k':
 			o->kernel = optarg;
@@ -330,6 +362,24 @@ static int shell_prepare(struct shell_vm *vm)
 	return 0;
 }
 
+/* Become a holder in the host's lock directory, as the dropped user, with
+ * the image built: its worker is then pinned to the cap (or to the CPUs
+ * nobody holds) and its guest RAM admitted, so `locks` lists the shell and
+ * no run piles onto its CPUs. Returns 0 or the exit status (printed). */
+static int shell_reserve(struct shell_vm *vm)
+{
+	const struct hostres_opts ho = { .cap = vm->o.cpu_cap,
+					 .timeout_s = vm->o.reserve_timeout_s };
+	int rc = hostres_start(&vm->hr, &ho, "ktstr-orch shell");
+
+	if (rc) {
+		hostres_close(&vm->hr);
+		return rc;
+	}
+	vm->reserved = true;
+	return 0;
+}
+
 /* Run the VM to its end. Interactive on a terminal, the terminal is raw
  * meanwhile (the guest's line discipline does the editing) and is put back
  * as it was found: here when the VM ends, and by the stop watcher the
@@ -364,6 +414,7 @@ static void shell_run_vm(struct shell_vm *vm)
 		fprintf(stderr, "ktstr-orch shell: booting %s; leave with `exit` or poweroff\r\n",
 			vm->kc.image);
 	}
+	wcfg.hostres = vm->reserved ? &vm->hr : NULL;
 	vm_backend_worker_init(&be, &wcfg);
 	/* A stop that came before this line sets the flag at once: the
 	 * backend then ends the VM as soon as it starts. */
@@ -395,6 +446,11 @@ static int shell_collect(struct shell_vm *vm)
 				"(VmResult.sandboxed=false) without --insecure-no-sandbox: its "
 				"confinement was not applied; fix the host (docs/security.md) or pass "
 				"--insecure-no-sandbox\n");
+		return EXIT_INFRA;
+	}
+	if (vm->res.infra && !r) {
+		/* No VM ran: host contention, or a worker that never started. */
+		fprintf(stderr, "ktstr-orch shell: %s\n", vm->res.error);
 		return EXIT_INFRA;
 	}
 	rc = vm->o.exec ? shell_exec_status(&vm->es, &vm->res, timeout_s)
@@ -431,6 +487,8 @@ static void shell_vm_release(struct shell_vm *vm)
 		close(vm->kfd);
 	if (vm->bc.pid >= 0)
 		builder_client_stop(&vm->bc);
+	if (vm->reserved)
+		hostres_close(&vm->hr);
 }
 
 int cmd_shell(const struct global_opts *g, int argc, char **argv)
@@ -453,6 +511,8 @@ int cmd_shell(const struct global_opts *g, int argc, char **argv)
 		rc = shell_early_exit(&vm, true);
 	} else if (shell_prepare(&vm) || stop_signal()) {
 		rc = shell_early_exit(&vm, vm.usage_error);
+	} else if ((rc = shell_reserve(&vm))) {
+		/* printed */
 	} else {
 		shell_run_vm(&vm);
 		rc = shell_collect(&vm);

@@ -14,6 +14,7 @@
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
+#include "cli.h"
 #include "stop.h"
 
 /* /proc/self/stat field 22 (starttime, clock ticks since boot): with the
@@ -309,6 +310,22 @@ int hostres_register(struct hostres *h, volatile int *stop, char *err, size_t er
 	      h->topo.llc_known ? "" : ", LLC layout unknown: each CPU counted as its own LLC",
 	      h->dir, h->holder_name);
 	return 0;
+}
+
+int hostres_start(struct hostres *h, const struct hostres_opts *o, const char *prog)
+{
+	char err[4096] = "";
+	int ret = hostres_open(h, o, err, sizeof(err));
+
+	if (!ret)
+		ret = hostres_register(h, NULL, err, sizeof(err));
+	if (!ret)
+		return 0;
+	fprintf(stderr, "%s: %s%s\n", prog,
+		strncmp(err, HOSTRES_CONTENTION, strlen(HOSTRES_CONTENTION)) ? "host reservation: "
+									      : "",
+		err);
+	return ret == -EINTR ? EXIT_INTERRUPTED : ret == -ENOSPC ? EXIT_USAGE : EXIT_INFRA;
 }
 
 void hostres_cap_list(const struct hostres *h, char *buf, size_t len)

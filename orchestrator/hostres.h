@@ -85,6 +85,13 @@ int hostres_open(struct hostres *h, const struct hostres_opts *o, char *err, siz
  * -ENOSPC (the cap can never be had here); -EINTR (*stop or a stop signal
  * while waiting); -errno. */
 int hostres_register(struct hostres *h, volatile int *stop, char *err, size_t errlen);
+/* hostres_open + hostres_register, for a command about to start VMs
+ * (`run`, `shell`), as the user the VMs run as. Returns 0, or the exit
+ * status with the reason printed on stderr after prog ("ktstr-orch"):
+ * contention (the wait ran out) and a lock directory that cannot be used
+ * EXIT_INFRA, a cap this process can never have EXIT_USAGE, a stop while
+ * waiting EXIT_INTERRUPTED. Call hostres_close whatever it returned. */
+int hostres_start(struct hostres *h, const struct hostres_opts *o, const char *prog);
 /* What the cap holds, as a CPU list ("" without a cap). */
 void hostres_cap_list(const struct hostres *h, char *buf, size_t len);
 /* Give everything back and remove the record. Call once after

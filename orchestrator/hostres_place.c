@@ -102,10 +102,12 @@ static int place_whole(const struct hostres_topo *t, const struct hostres_view *
 typedef int (*place_fn)(const struct hostres_topo *, const struct hostres_view *, unsigned,
 			struct cpuset_bits *, struct cpuset_bits *);
 
-/* Place against the view; where that fails, an empty view tells "wait"
- * (-EBUSY: the host has room once others let go) from "never" (-ENOSPC). */
+/* Place against the view; where that fails, the view of what stays held
+ * however long we wait (own, or nothing) tells "wait" (-EBUSY: the host
+ * has room once others let go) from "never" (-ENOSPC). */
 static int place(place_fn fn, const struct hostres_topo *t, const struct hostres_view *v,
-		 unsigned n, struct cpuset_bits *cpus, struct cpuset_bits *llcs)
+		 const struct hostres_view *own, unsigned n, struct cpuset_bits *cpus,
+		 struct cpuset_bits *llcs)
 {
 	static const struct hostres_view empty;
 	struct cpuset_bits c2, l2;
@@ -116,17 +118,18 @@ static int place(place_fn fn, const struct hostres_topo *t, const struct hostres
 		return 0;
 	cpuset_clear_all(cpus);
 	cpuset_clear_all(llcs);
-	return fn(t, &empty, n, &c2, &l2) ? -ENOSPC : -EBUSY;
+	return fn(t, own ? own : &empty, n, &c2, &l2) ? -ENOSPC : -EBUSY;
 }
 
 int hostres_place_cap(const struct hostres_topo *t, const struct hostres_view *v, unsigned n,
 		      struct cpuset_bits *cpus, struct cpuset_bits *llcs)
 {
-	return place(place_cap, t, v, n, cpus, llcs);
+	return place(place_cap, t, v, NULL, n, cpus, llcs);
 }
 
 int hostres_place_whole_llcs(const struct hostres_topo *t, const struct hostres_view *v,
-			     unsigned n, struct cpuset_bits *cpus, struct cpuset_bits *llcs)
+			     const struct hostres_view *own, unsigned n, struct cpuset_bits *cpus,
+			     struct cpuset_bits *llcs)
 {
-	return place(place_whole, t, v, n, cpus, llcs);
+	return place(place_whole, t, v, own, n, cpus, llcs);
 }

@@ -28,8 +28,14 @@ int hostres_place_cap(const struct hostres_topo *t, const struct hostres_view *v
 		      struct cpuset_bits *cpus, struct cpuset_bits *llcs);
 /* Whole LLCs with n usable CPUs between them: *llcs to lock exclusively,
  * *cpus their usable CPUs (the VM's to pin; hostres_topo_llc_cpus gives
- * every online CPU to lock). Returns 0, -EBUSY, -ENOSPC or -EINVAL. */
+ * every online CPU to lock). own: what the caller itself holds for as long
+ * as it lives (a capped run's cap: its CPUs and their LLCs shared), also
+ * part of v; NULL = nothing. "Never" is judged against own alone, so a
+ * reservation only the caller's own cap blocks is -ENOSPC, not a wait for
+ * something that is never given back. Returns 0, -EBUSY, -ENOSPC or
+ * -EINVAL. */
 int hostres_place_whole_llcs(const struct hostres_topo *t, const struct hostres_view *v,
-			     unsigned n, struct cpuset_bits *cpus, struct cpuset_bits *llcs);
+			     const struct hostres_view *own, unsigned n, struct cpuset_bits *cpus,
+			     struct cpuset_bits *llcs);
 
 #endif

@@ -53,6 +53,16 @@ static int check_memory(struct hostres *h, const struct vm_req *q, char *why, si
 	return ret;
 }
 
+/* What this run holds until it ends: its cap's CPUs, their LLCs shared. */
+static void own_view(const struct hostres *h, struct hostres_view *own)
+{
+	memset(own, 0, sizeof(*own));
+	own->cpu_held = h->cap_cpus;
+	for (unsigned c = 0; c < HOSTRES_MAX_CPUS; c++)
+		if (cpuset_has(&h->cap_cpus, c))
+			cpuset_add(&own->llc_shared, h->topo.llc_of[c]);
+}
+
 /* Whole LLCs for a performance-mode VM: the LLC locks and every online
  * CPU lock in them, exclusively. */
 static int take_whole_llcs(struct hostres *h, const struct hostres_view *v,
@@ -62,9 +72,28 @@ static int take_whole_llcs(struct hostres *h, const struct hostres_view *v,
 	struct cpuset_bits llcs;
 	char name[HOSTRES_NAME_MAX];
 	unsigned need = q->vcpus + 1;
-	int ret = hostres_place_whole_llcs(&h->topo, v, need, &vm->cpus, &llcs);
+	struct hostres_view own;
+	int ret;
 
+	own_view(h, &own);
+	ret = hostres_place_whole_llcs(&h->topo, v, &own, need, &vm->cpus, &llcs);
 	if (ret == -ENOSPC) {
+		static const struct hostres_view nobody;
+		struct cpuset_bits c2, l2;
+		char list[1024] = "";
+
+		if (h->o.cap && !hostres_place_whole_llcs(&h->topo, &nobody, NULL, need, &c2, &l2)) {
+			/* Only our own cap is in the way, and it is ours until the run ends. */
+			cpulist_format(&h->cap_cpus, list, sizeof(list));
+			snprintf(why, whylen, "performance mode needs %u CPUs (%u vCPUs + 1 service "
+					      "CPU) in whole LLCs that no cap shares; this run's "
+					      "--cpu-cap %u holds CPU%s %s, and so shares %s, for the "
+					      "whole run: run performance-mode tests without --cpu-cap "
+					      "(or with a cap that leaves whole LLCs free)",
+				 need, q->vcpus, h->o.cap, h->o.cap > 1 ? "s" : "", list,
+				 h->topo.llc_known ? "their LLCs" : "those CPUs");
+			return ret;
+		}
 		snprintf(why, whylen, "performance mode needs %u CPUs (%u vCPUs + 1 service CPU) in "
 				      "whole LLCs; this process may use %u CPUs", need, q->vcpus,
 			 cpuset_count(&h->topo.usable));

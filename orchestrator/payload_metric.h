@@ -64,6 +64,13 @@ int payload_metric_parse(struct ys_ctx *c, const struct ynode *n, const char *pa
 			 struct payload_metric_list *out);
 void payload_metric_list_free(struct payload_metric_list *l);
 
+/* Compile pattern into m->re and m->pattern (freed with the list): 0,
+ * -EINVAL with why filled (empty, too long, refused by
+ * payload_metric_pattern_why, not an ERE, not exactly one group), or
+ * -ENOMEM. The parser's check and the fuzz target's, one home. */
+int payload_metric_compile(struct payload_metric *m, const char *pattern, char *why,
+			   size_t whylen);
+
 /* Why pattern cannot be a metric's (no newline, no back-reference, the
  * repetition bound), or NULL when it may; regcomp judges the rest. */
 const char *payload_metric_pattern_why(const char *pattern);

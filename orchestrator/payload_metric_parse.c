@@ -4,6 +4,7 @@
 #include "payload_metric.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,53 @@ static size_t skip_bracket(const char *p, size_t i)
 	return p[i] ? i + 1 : i;
 }
 
+/* glibc compiles x+ as x x* and x{m,n} as n copies of x, so a repetition
+ * nested in another (((x+)+)+, (x+){8}) multiplies what it compiles, and
+ * stacked operators (x++++) nest without parentheses: "up" and 20 '+'
+ * compiled for 16 s into 1 GB (found by tests/fuzz/fuzz_payload_metric.c).
+ * The walk below keeps, per group, the largest copy factor of its atoms:
+ * an atom is 1, a group its largest inner factor, x+ twice x's, x{m,n}
+ * max(m,n,1) times; * and ? copy nothing. */
+#define PM_GROUP_DEPTH_MAX 16u
+
+struct pm_walk {
+	uint64_t grp[PM_GROUP_DEPTH_MAX + 1]; /* largest factor in each open group */
+	unsigned depth;
+	uint64_t last;		/* factor of the last atom, 0: none to repeat */
+	bool last_rep;		/* the previous token was a repetition operator */
+};
+
+static void pm_atom(struct pm_walk *w, uint64_t f)
+{
+	w->last = f;
+	w->last_rep = false;
+	if (f > w->grp[w->depth])
+		w->grp[w->depth] = f;
+}
+
+/* A repetition operator copying `times` of the last atom. */
+static const char *pm_repeat(struct pm_walk *w, uint64_t times)
+{
+	if (w->last_rep)
+		return "stacked repetition operators (x++, x+*, x{2}+) are refused: POSIX leaves "
+		       "them undefined and glibc nests them, compiling exponentially many copies";
+	w->last_rep = true;
+	if (!w->last)
+		return NULL; /* nothing to repeat: regcomp judges */
+	w->last *= times;
+	if (w->last > PAYLOAD_METRIC_REPEAT_MAX)
+		return "its repetitions nested in one another (x+ counts 2, x{m,n} its larger "
+		       "bound) multiply to more than 64 (glibc compiles that many copies)";
+	if (w->last > w->grp[w->depth])
+		w->grp[w->depth] = w->last;
+	return NULL;
+}
+
 const char *payload_metric_pattern_why(const char *p)
 {
+	struct pm_walk w = { .grp = { 1 }, .depth = 0, .last = 0, .last_rep = false };
 	uint64_t repeat = 1;
+	const char *why;
 
 	for (size_t i = 0; p[i];) {
 		if (p[i] == '\n' || p[i] == '\r')
@@ -49,8 +94,10 @@ const char *payload_metric_pattern_why(const char *p)
 				return "back-references (\\1..\\9) are refused: glibc may take exponential "
 				       "time matching them against the guest's output";
 			i += p[i + 1] ? 2 : 1;
+			pm_atom(&w, 1);
 		} else if (p[i] == '[') {
 			i = skip_bracket(p, i);
+			pm_atom(&w, 1);
 		} else if (p[i] == '{' &&
 			   ((p[i + 1] >= '0' && p[i + 1] <= '9') || p[i + 1] == ',')) {
 			/* An interval: "{m}", "{m,}", "{m,n}" or "{,n}", which glibc
@@ -64,15 +111,39 @@ const char *payload_metric_pattern_why(const char *p)
 				n = strtoul(e + 1, &e, 10);
 			if (n > m)
 				m = n;
-			repeat *= m > PAYLOAD_METRIC_REPEAT_MAX ? PAYLOAD_METRIC_REPEAT_MAX + 1
-			       : m ? m
-				   : 1;
+			m = m > PAYLOAD_METRIC_REPEAT_MAX ? PAYLOAD_METRIC_REPEAT_MAX + 1 : m ? m : 1;
+			repeat *= m;
 			if (repeat > PAYLOAD_METRIC_REPEAT_MAX)
 				return "its repetition counts ({m,n}) multiply to more than 64 "
 				       "(glibc copies each repeat, and nested ranges make the "
 				       "search time the guest's choice)";
+			if ((why = pm_repeat(&w, m)))
+				return why;
 			i = (size_t)(e - p);
+			if (p[i] == '}')
+				i++;
+		} else if (p[i] == '+' || p[i] == '*' || p[i] == '?') {
+			if ((why = pm_repeat(&w, p[i] == '+' ? 2 : 1)))
+				return why;
+			i++;
+		} else if (p[i] == '(') {
+			if (w.depth == PM_GROUP_DEPTH_MAX)
+				return "its groups nest deeper than 16";
+			w.grp[++w.depth] = 1;
+			w.last = 0;
+			w.last_rep = false;
+			i++;
+		} else if (p[i] == ')' && w.depth) {
+			uint64_t f = w.grp[w.depth--];
+
+			pm_atom(&w, f);
+			i++;
+		} else if (p[i] == '|' || p[i] == '^' || p[i] == '$') {
+			w.last = 0;
+			w.last_rep = false;
+			i++;
 		} else {
+			pm_atom(&w, 1);
 			i++;
 		}
 	}
@@ -100,42 +171,57 @@ static int parse_metric_name(struct ys_ctx *c, const struct ynode *n, const char
 	return 0;
 }
 
-static int parse_metric_pattern(struct ys_ctx *c, const struct ynode *n, const char *payload,
-				struct payload_metric *m)
+int payload_metric_compile(struct payload_metric *m, const char *pattern, char *why,
+			   size_t whylen)
 {
-	const char *why;
+	const char *bad;
 	char err[160];
-	int ret = ys_expect(c, n, YNODE_SCALAR, "metric pattern"), rc;
+	int rc;
 
-	if (ret)
-		return ret;
-	if (!*n->value)
-		return ys_fail(c, n, "payload '%s': metric '%s': pattern must not be empty", payload,
-			       m->name);
-	if (strlen(n->value) > PAYLOAD_METRIC_PATTERN_MAX)
-		return ys_fail(c, n, "payload '%s': metric '%s': pattern is %zu bytes, more than %d",
-			       payload, m->name, strlen(n->value), PAYLOAD_METRIC_PATTERN_MAX);
-	if ((why = payload_metric_pattern_why(n->value)))
-		return ys_fail(c, n, "payload '%s': metric '%s': pattern: %s", payload, m->name, why);
-	rc = regcomp(&m->re, n->value, REG_EXTENDED | REG_NEWLINE);
+	if (!*pattern) {
+		snprintf(why, whylen, "pattern must not be empty");
+		return -EINVAL;
+	}
+	if (strlen(pattern) > PAYLOAD_METRIC_PATTERN_MAX) {
+		snprintf(why, whylen, "pattern is %zu bytes, more than %d", strlen(pattern),
+			 PAYLOAD_METRIC_PATTERN_MAX);
+		return -EINVAL;
+	}
+	if ((bad = payload_metric_pattern_why(pattern))) {
+		snprintf(why, whylen, "pattern: %s", bad);
+		return -EINVAL;
+	}
+	rc = regcomp(&m->re, pattern, REG_EXTENDED | REG_NEWLINE);
 	if (rc) {
 		regerror(rc, &m->re, err, sizeof(err));
-		return ys_fail(c, n, "payload '%s': metric '%s': pattern is not a POSIX extended "
-				     "regular expression: %s", payload, m->name, err);
+		snprintf(why, whylen, "pattern is not a POSIX extended regular expression: %s", err);
+		return -EINVAL;
 	}
 	if (m->re.re_nsub != 1) {
-		size_t groups = m->re.re_nsub;
-
+		snprintf(why, whylen, "pattern has %zu groups; it needs exactly one, around the "
+				      "number (e.g. \"^Time: ([0-9.]+)\")", m->re.re_nsub);
 		regfree(&m->re);
-		return ys_fail(c, n, "payload '%s': metric '%s': pattern has %zu groups; it needs "
-				     "exactly one, around the number (e.g. \"^Time: ([0-9.]+)\")",
-			       payload, m->name, groups);
+		return -EINVAL;
 	}
-	if (!(m->pattern = strdup(n->value))) {
+	if (!(m->pattern = strdup(pattern))) {
 		regfree(&m->re);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int parse_metric_pattern(struct ys_ctx *c, const struct ynode *n, const char *payload,
+				struct payload_metric *m)
+{
+	char why[256];
+	int ret = ys_expect(c, n, YNODE_SCALAR, "metric pattern");
+
+	if (ret)
+		return ret;
+	ret = payload_metric_compile(m, n->value, why, sizeof(why));
+	if (ret == -EINVAL)
+		return ys_fail(c, n, "payload '%s': metric '%s': %s", payload, m->name, why);
+	return ret;
 }
 
 static int parse_metric(struct ys_ctx *c, const struct ynode *n, const char *payload,

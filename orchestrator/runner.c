@@ -32,11 +32,9 @@ struct runner_state {
 	struct vm_cancel *slots; /* one per thread */
 	volatile int stop;	/* a signal arrived: start nothing new */
 	unsigned finished_threads;
-	/* Performance mode (perf_cpus.h): CPUs this process may use and those
-	 * held by running perf VMs (under lock); cpus_freed is signalled on
-	 * every release. */
-	cpu_set_t cpus_usable, cpus_busy;
-	pthread_cond_t cpus_freed;
+	/* Performance mode, where the backend does not place it host-wide
+	 * (perf_cpus.h): the CPUs running perf VMs hold. */
+	struct perf_cpus perf;
 };
 
 struct thread_arg {
@@ -80,37 +78,15 @@ static void fail_closed_if_unconfined(const struct runner_cfg *cfg, struct test_
 	r->verdict.detail = strdup(msg);
 }
 
-#define PERF_CPU_WAIT_TICK_S 1
-
 /* Reserve vCPUs + 1 host CPUs for a performance-mode VM: pins[0..n-1] for
- * the vCPUs, pins[n] the service CPU. Waits while other perf VMs hold them
- * (each releases when its VM ends, bounded by its timeout plus the worker
- * grace), re-checking the stop flag every tick. Returns 0, -EINTR (run
- * stopped) or -ENOSPC (this host can never hold it; plan.c skips such tests
- * already, so only a changed affinity gets here). */
+ * the vCPUs, pins[n] the service CPU. Waits while other perf VMs of this
+ * run hold them, at most cfg->perf_wait_ms, re-checking the stop flag.
+ * Returns as perf_cpus_reserve. */
 static int reserve_perf_cpus(struct runner_state *st, unsigned need, uint32_t *pins)
 {
-	int r;
+	uint32_t wait_ms = st->cfg->perf_wait_ms ? st->cfg->perf_wait_ms : PERF_CPUS_WAIT_DEFAULT_MS;
 
-	pthread_mutex_lock(&st->lock);
-	while ((r = perf_cpus_pick(&st->cpus_usable, &st->cpus_busy, need, pins)) == -EBUSY &&
-	       !st->stop) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += PERF_CPU_WAIT_TICK_S;
-		pthread_cond_timedwait(&st->cpus_freed, &st->lock, &ts);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return r == -EBUSY ? -EINTR : r;
-}
-
-static void release_perf_cpus(struct runner_state *st, const uint32_t *pins, unsigned n)
-{
-	pthread_mutex_lock(&st->lock);
-	perf_cpus_release(&st->cpus_busy, pins, n);
-	pthread_cond_broadcast(&st->cpus_freed);
-	pthread_mutex_unlock(&st->lock);
+	return perf_cpus_reserve(&st->perf, need, pins, wait_ms, &st->stop);
 }
 
 /* One attempt: build the VM spec, run it, judge it. */
@@ -139,19 +115,26 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 		verdict_from_result(NULL, msg, &r->verdict);
 		return;
 	}
-	if (t->performance_mode) {
+	/* A backend that places CPUs (the host reservation) pins the VM
+	 * itself, under its own bounded wait: nothing to reserve here. */
+	if (t->performance_mode && !cfg->backend->places_cpus) {
 		unsigned ncpus = topo_cpus(&v->topo);
 
 		pins = calloc(ncpus + 1, sizeof(*pins));
 		ret = pins ? reserve_perf_cpus(st, ncpus + 1, pins) : -ENOMEM;
 		if (ret) {
-			char msg[512];
+			char msg[512], why[128];
 
+			snprintf(why, sizeof(why), "other performance-mode VMs of this run held "
+						   "them for %.1f s",
+				 (double)(cfg->perf_wait_ms ? cfg->perf_wait_ms
+							    : PERF_CPUS_WAIT_DEFAULT_MS) / 1000);
 			snprintf(msg, sizeof(msg),
 				 "performance_mode: cannot reserve %u host CPUs (%u vCPUs + 1 service "
 				 "CPU) for %s: %s", ncpus + 1, ncpus, v->name,
 				 ret == -EINTR	 ? "the run was stopped while waiting"
 				 : ret == -ENOSPC ? "this process may use fewer CPUs (taskset/cpuset)"
+				 : ret == -ETIMEDOUT ? why
 						  : strerror(-ret));
 			verdict_from_result(NULL, msg, &r->verdict);
 			free(pins);
@@ -171,7 +154,7 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	job.stdin_fd = job.stdout_fd = -1;
 	ret = cfg->backend->run(cfg->backend, &job, &st->slots[slot], &res);
 	if (npins)
-		release_perf_cpus(st, pins, npins);
+		perf_cpus_give(&st->perf, pins, npins);
 	free(pins); /* h.vm.pin_cpus borrowed it; h is not packed again */
 	h.vm.pin_cpus = NULL;
 	h.vm.n_pin_cpus = 0;
@@ -181,14 +164,19 @@ static void run_attempt(struct runner_state *st, unsigned slot, struct test_reco
 	r->vm = res.result;
 	record_engine(r, res.result, cfg->settings.engine);
 	if (verdict_from_result(res.result, res.infra || !res.result ? res.error : NULL,
-				&r->verdict))
+				&r->verdict)) {
 		kerr("%s: out of memory judging the result", v->name);
+		verdict_unknown(&r->verdict, "out of memory judging the result");
+	}
 	fail_closed_if_unconfined(cfg, r);
 	/* Before expect_failure, which must see a metric's failure. */
-	if (payload_metrics_judge(cfg->suite, &r->verdict))
+	if (payload_metrics_judge(cfg->suite, &r->verdict)) {
 		kerr("%s: out of memory reading payload metrics", v->name);
-	if (expect_apply(&t->xfail, &r->verdict))
+		verdict_unknown(&r->verdict, "out of memory reading payload metrics");
+	} else if (expect_apply(&t->xfail, &r->verdict)) {
 		kerr("%s: out of memory applying expect_failure", v->name);
+		verdict_unknown(&r->verdict, "out of memory applying expect_failure");
+	}
 	if (st->stop && verdict_is_failure(r->verdict.kind) && r->verdict.kind != V_STOPPED &&
 	    !r->verdict.tr) {
 		/* Ended by our own stop request: say so rather than blame the test. */
@@ -341,15 +329,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	if (nthreads > st.njobs)
 		nthreads = st.njobs ? (unsigned)st.njobs : 1;
 	pthread_mutex_init(&st.lock, NULL);
-	pthread_cond_init(&st.cpus_freed, NULL);
-	CPU_ZERO(&st.cpus_busy);
-	if (sched_getaffinity(0, sizeof(st.cpus_usable), &st.cpus_usable)) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		CPU_ZERO(&st.cpus_usable);
-		for (long c = 0; c < n && c < CPU_SETSIZE; c++)
-			CPU_SET((int)c, &st.cpus_usable);
-	}
+	perf_cpus_init(&st.perf, NULL);
 	progress_init(&st.pg, cfg->progress ? cfg->progress : stderr, st.njobs);
 	if (!cfg->progress)
 		st.pg.tty = false;
@@ -397,7 +377,7 @@ int runner_run(const struct runner_cfg *cfg, struct test_record **recs, size_t *
 	free(args);
 	free(st.slots);
 	free(st.jobs);
-	pthread_cond_destroy(&st.cpus_freed);
+	perf_cpus_destroy(&st.perf);
 	pthread_mutex_destroy(&st.lock);
 	*recs = st.recs;
 	return ret;
@@ -407,7 +387,7 @@ err_threads:
 	free(tids);
 	free(args);
 	free(st.slots);
-	pthread_cond_destroy(&st.cpus_freed);
+	perf_cpus_destroy(&st.perf);
 	pthread_mutex_destroy(&st.lock);
 err_recs:
 	free(st.jobs);

@@ -34,6 +34,10 @@ struct runner_cfg {
 	FILE *out;		/* per-test lines */
 	FILE *progress;		/* live progress (a TTY) or NULL */
 	bool handle_signals;	/* block SIGINT/SIGTERM and stop VMs on them */
+	/* Where the backend does not place performance-mode VMs itself: the
+	 * longest one waits for CPUs others of the run hold (perf_cpus.h);
+	 * 0 = PERF_CPUS_WAIT_DEFAULT_MS. */
+	uint32_t perf_wait_ms;
 };
 
 /* Run. *recs gets one record per variant that is kept or skipped (in plan

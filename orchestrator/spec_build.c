@@ -143,7 +143,7 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	}
 	h->vm.memory_mb = spec_memory_mb(t, &v->topo);
 	if (t->performance_mode) {
-		/* pin_cpus / service_cpu come from the runner's reservation. */
+		/* pin_cpus / service_cpu come from the host reservation (hostres.h). */
 		h->vm.has_performance_mode = 1;
 		h->vm.performance_mode = 1;
 	}

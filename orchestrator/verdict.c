@@ -58,6 +58,17 @@ void verdict_free(struct verdict *v)
 	memset(v, 0, sizeof(*v));
 }
 
+void verdict_unknown(struct verdict *v, const char *why)
+{
+	char *d = NULL;
+
+	if (asprintf(&d, "the verdict is unknown: %s", why) < 0)
+		d = NULL; /* the kind alone still fails the run */
+	free(v->detail);
+	v->detail = d;
+	v->kind = V_INFRA;
+}
+
 static const char *memmem_last(const char *hay, size_t len, const char *needle)
 {
 	size_t nl = strlen(needle);

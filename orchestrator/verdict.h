@@ -54,6 +54,11 @@ struct verdict {
  * worker crashed, hung or sent garbage): vr is then ignored. */
 int verdict_from_result(const Ktstr__VmResult *vr, const char *infra_error, struct verdict *out);
 void verdict_free(struct verdict *v);
+/* Judging could not finish (out of memory reading metrics, applying
+ * expect_failure, ...): whatever v said is not trustworthy, so it becomes an
+ * infrastructure error (exit 3) saying why, never a pass with a check left
+ * out. */
+void verdict_unknown(struct verdict *v, const char *why);
 
 /* The host-side monitor judged the run failed (VmResult.monitor), and the
  * first violation's message (docs/monitor.md). */

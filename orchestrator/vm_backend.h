@@ -42,6 +42,10 @@ struct vm_backend {
 	int (*run)(struct vm_backend *b, const struct vm_job *job, struct vm_cancel *cancel,
 		   struct vm_job_result *out);
 	void *ctx;
+	/* The backend pins performance-mode VMs itself, host-wide (the
+	 * worker backend with a host reservation, hostres.h): the run loop
+	 * then reserves no CPUs of its own (perf_cpus.h). */
+	bool places_cpus;
 };
 
 #endif

@@ -127,4 +127,5 @@ void vm_backend_worker_init(struct vm_backend *b, const struct vm_backend_worker
 {
 	b->run = worker_backend_run;
 	b->ctx = (void *)cfg;
+	b->places_cpus = cfg && cfg->hostres;
 }

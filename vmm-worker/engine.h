@@ -84,9 +84,9 @@ Ktstr__Engine engine_choose(Ktstr__Engine requested);
 
 /* Guest physical layout shared by the engines (x86_64). */
 #define GUEST_MMIO_GAP_START 0xC0000000ull
-/* Base of the SHM region: top of guest RAM below the MMIO gap. memory_bytes
- * must be <= GUEST_MMIO_GAP_START for the QEMU engine. */
-uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size);
+/* Where the SHM region goes is each engine's: the KVM engine's E820 hole at
+ * the top of RAM (x86_64/machine.c), QEMU's below the initrd its loader puts
+ * there (qemu/qemu_shm_place.c). */
 
 /* The spec's topology as the topology model's struct (validated by main.c
  * before any engine runs). */
@@ -109,9 +109,10 @@ int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_v
 int worker_ctl_service(const struct vm_inputs *in);
 
 /* Size reserved for firmware at the top of guest RAM under QEMU: SeaBIOS puts
- * its high tables (ACPI, SMBIOS) in the last few hundred KiB of RAM below
- * 4 GiB, so the QEMU engine places the SHM region just below this reserve
- * (the guest learns the address from KTSTR_SHM_BASE either way). */
+ * its high tables (ACPI, SMBIOS) and QEMU its ACPI data (160 KiB) in the last
+ * few hundred KiB of RAM below 4 GiB, so the QEMU engine places the initrd's
+ * window and the SHM region below this reserve (qemu/qemu_shm_place.c; the
+ * guest learns the address from KTSTR_SHM_BASE either way). */
 #define GUEST_QEMU_FW_RESERVE (2ull << 20)
 
 #endif

@@ -35,16 +35,6 @@ Ktstr__Engine engine_choose(Ktstr__Engine requested)
 	return KTSTR__ENGINE__ENGINE_QEMU;
 }
 
-uint64_t guest_shm_base(uint64_t memory_bytes, uint32_t shm_size)
-{
-	if (!shm_size)
-		return 0;
-	uint64_t top = memory_bytes < GUEST_MMIO_GAP_START ? memory_bytes : GUEST_MMIO_GAP_START;
-	if (shm_size >= top)
-		return 0;
-	return top - shm_size;
-}
-
 struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec)
 {
 	const Ktstr__Topology *t = spec->topology;

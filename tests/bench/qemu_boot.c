@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@
 
 #include "bench.h"
 #include "engine.h"
+#include "qemu/qemu.h"
 
 #define MARKER "KTSTR_INIT_STARTED"
 
@@ -290,19 +292,23 @@ int main(int argc, char **argv)
 	spec.shm_size = shm_kb * 1024;
 	spec.cmdline_extra = (char *)extra;
 	spec.label = "bench";
+	kfd = open(kernel, O_RDONLY | O_CLOEXEC);
+	ifd = open(initrd, O_RDONLY | O_CLOEXEC);
 	{
+		/* The engine's own placement: below the initrd QEMU loads. */
 		uint64_t mem = (uint64_t)memory_mb << 20;
-		uint64_t base = spec.shm_size
-				? guest_shm_base(mem - GUEST_QEMU_FW_RESERVE, spec.shm_size) : 0;
+		uint32_t imax = 0;
+		struct stat ist;
+		uint64_t base = 0;
 
-		if (guest_cmdline_build(&spec, base, spec.shm_size != 0, NULL, cmdline,
-					sizeof(cmdline))) {
+		if (spec.shm_size && kfd >= 0 && ifd >= 0 && fstat(ifd, &ist) == 0 &&
+		    qemu_kernel_initrd_max(kfd, &imax) == 0)
+			base = qemu_shm_place(mem, (uint64_t)ist.st_size, imax, spec.shm_size);
+		if (guest_cmdline_build(&spec, base, base != 0, NULL, cmdline, sizeof(cmdline))) {
 			fprintf(stderr, "guest_cmdline_build failed\n");
 			return 2;
 		}
 	}
-	kfd = open(kernel, O_RDONLY | O_CLOEXEC);
-	ifd = open(initrd, O_RDONLY | O_CLOEXEC);
 	if (kfd < 0 || ifd < 0) {
 		fprintf(stderr, "open kernel/initrd: %s\n", strerror(errno));
 		return 2;

@@ -243,7 +243,10 @@ Test(host_reservation, caps_are_disjoint_contention_is_exit_3_and_a_killed_holde
 	FILE *f = fopen(suite, "we");
 
 	cr_assert_not_null(f);
-	fputs("tests:\n  - {name: hold, duration: 40s, asserts: {max_spread_pct: 100},\n"
+	/* Long enough that A and B still run when the test SIGTERMs them; a
+	 * natural end (exit 0) would fail the 130 checked there. */
+	fputs("tests:\n  - {name: hold, duration: 150s, timeout: 400s,\n"
+	      "     asserts: {max_spread_pct: 100},\n"
 	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n",
 	      f);
 	cr_assert_eq(fclose(f), 0);
@@ -263,6 +266,8 @@ Test(host_reservation, caps_are_disjoint_contention_is_exit_3_and_a_killed_holde
 	cr_expect(!strchr(la, '-') && !strchr(la, ',') && !strchr(lb, '-') && !strchr(lb, ','),
 		  "one CPU each: %s and %s", la, lb);
 	cr_assert_str_neq(la, lb, "both runs were pinned to CPU %s", la);
+	cr_expect(CPU_ISSET(atoi(la), &g_pair) && CPU_ISSET(atoi(lb), &g_pair),
+		  "CPUs %s and %s are the two the runs may use", la, lb);
 	locks_cpus(a, lk, sizeof(lk));
 	cr_expect_str_eq(lk, la, "locks says run A holds %s, /proc says %s", lk, la);
 	locks_cpus(b, lk, sizeof(lk));
@@ -272,13 +277,18 @@ Test(host_reservation, caps_are_disjoint_contention_is_exit_3_and_a_killed_holde
 	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 2", suite,
 		 g_kernel);
 	c = start("d", args);
+	t_kill = await_log("d", "host reservation: --cpu-cap 1: waiting up to 2 s", WAIT_UP_MS, 20);
 	cr_expect_eq(wait_exit(c, WAIT_UP_MS), 3, "contention is an infrastructure error");
+	cr_expect_geq(ktstr_now_ms() - t_kill, 1900, "it waited its --reserve-timeout first "
+		      "(%llu ms)", (unsigned long long)(ktstr_now_ms() - t_kill));
 	file_of("d", "out", out, sizeof(out));
 	file_of("d", "err", err, sizeof(err));
 	cr_expect(strstr(err, "host reservation: --cpu-cap 1: waiting up to 2 s"), "%s", err);
 	cr_expect(strstr(err, "ktstr-orch: host contention: --cpu-cap 1: still not free after "
 			      "waiting 2 s (--reserve-timeout)"), "%s", err);
 	cr_expect_null(strstr(out, "PASS"), "never a pass: %s", out);
+	cr_expect_null(strstr(err, "SKIP"), "not a skip either: %s", err);
+	cr_expect_null(strstr(out, "SKIP"), "not a skip either: %s", out);
 
 	/* A fourth waits; SIGKILL of run A hands A's CPU over within a second. */
 	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 300", suite,
@@ -303,14 +313,157 @@ Test(host_reservation, caps_are_disjoint_contention_is_exit_3_and_a_killed_holde
 		cr_expect(*at == ',' || *at == ' ', "the waiter holds A's CPU %s: %s", la, err);
 	}
 	worker_and_qemu(c, &wc, &qc);
+	tasks_allowed(wc, l2, sizeof(l2));
+	cr_expect_str_eq(l2, la, "the waiter's worker runs on the freed CPU %s, not %s", la, l2);
 	tasks_allowed(qc, l2, sizeof(l2));
 	cr_expect_str_eq(l2, la, "the waiter's QEMU runs on the freed CPU %s, not %s", la, l2);
+	/* B kept its CPU all along. */
+	tasks_allowed(qb, l2, sizeof(l2));
+	cr_expect_str_eq(l2, lb, "run B's QEMU moved from %s to %s", lb, l2);
 
 	/* Stopped, not killed: both end as a stop (130), their VMs with them. */
 	kill(b, SIGTERM);
 	kill(c, SIGTERM);
 	cr_expect_eq(wait_exit(b, 120000), 130);
 	cr_expect_eq(wait_exit(c, 120000), 130);
+}
+
+/* The holder element of `locks --json` for pid, whole, into buf. */
+static void locks_entry(pid_t pid, char *buf, size_t len)
+{
+	char cmd[1200], *out = NULL, pat[64];
+	const char *p, *end;
+
+	snprintf(cmd, sizeof(cmd), "%s locks --json", g_orch);
+	cr_assert_eq(vmtest_sh(cmd, 30000, &out), 0, "locks failed: %s", out ? out : "");
+	snprintf(pat, sizeof(pat), "\"pid\":%d,", (int)pid);
+	p = strstr(out, pat);
+	cr_assert_not_null(p, "pid %d not among the holders: %s", (int)pid, out);
+	end = strstr(p, "\"cmd\":");
+	cr_assert_not_null(end, "%s", out);
+	end = strchr(end, '}');
+	cr_assert_not_null(end, "%s", out);
+	snprintf(buf, len, "%.*s", (int)(end - p), p);
+	free(out);
+}
+
+/* A shell is a holder like a run: `locks` lists it with its CPUs and its
+ * guest RAM while its command runs, its worker and QEMU run only on its
+ * cap (from /proc), a run that needs its CPU waits and then reports host
+ * contention naming it, a run that needs one CPU gets the other, and the
+ * shell lets go when it ends. */
+Test(host_reservation, a_shell_holds_cpus_and_memory_like_a_run, .timeout = 600)
+{
+	char args[4096], suite[1200], entry[2048], ls[256], l2[256], want[400];
+	char err[1 << 14], out[1 << 14];
+	pid_t sh, r, ws, qs;
+	uint64_t t_wait;
+	int rc;
+
+	snprintf(args, sizeof(args), "shell --kernel %s --cpu-cap 1 --memory-mb 384 "
+		 "--exec 'sleep 90; echo slept' --timeout 300", g_kernel);
+	sh = start("shell", args);
+	worker_and_qemu(sh, &ws, &qs);
+	tasks_allowed(ws, ls, sizeof(ls));
+	tasks_allowed(qs, l2, sizeof(l2));
+	cr_expect_str_eq(l2, ls, "the shell's QEMU on %s, its worker on %s", l2, ls);
+	cr_expect(!strchr(ls, '-') && !strchr(ls, ','), "one CPU: %s", ls);
+	cr_expect(CPU_ISSET(atoi(ls), &g_pair), "CPU %s is one the shell may use", ls);
+	locks_entry(sh, entry, sizeof(entry));
+	snprintf(want, sizeof(want), "\"cap\":1,\"cpus\":\"%s\"", ls);
+	cr_expect(strstr(entry, want), "locks lists the shell's cap on /proc's CPU %s: %s", ls,
+		  entry);
+	cr_expect(strstr(entry, "\"mem_mib\":384,\"vms\":1"), "and its guest RAM: %s", entry);
+	cr_expect(strstr(entry, "shell") && strstr(entry, "--exec"), "and its command: %s", entry);
+
+	/* A run that needs both CPUs: the shell's is not free. */
+	snprintf(suite, sizeof(suite), "%s/one2.yaml", g_tmp);
+	FILE *f = fopen(suite, "we");
+
+	cr_assert_not_null(f);
+	fputs("tests:\n  - {name: one, duration: 1s,\n"
+	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 2 --reserve-timeout 2", suite,
+		 g_kernel);
+	r = start("r2", args);
+	t_wait = await_log("r2", "host reservation: --cpu-cap 2: waiting up to 2 s", WAIT_UP_MS, 20);
+	rc = wait_exit(r, WAIT_UP_MS);
+	cr_expect_eq(rc, 3, "contention with the shell is an infrastructure error");
+	cr_expect_geq(ktstr_now_ms() - t_wait, 1900, "it waited its --reserve-timeout first");
+	file_of("r2", "err", err, sizeof(err));
+	file_of("r2", "out", out, sizeof(out));
+	snprintf(want, sizeof(want), "pid %d ", (int)sh);
+	cr_expect(strstr(err, "host contention: --cpu-cap 2: still not free") && strstr(err, want),
+		  "names the shell (pid %d) as the holder: %s", (int)sh, err);
+	cr_expect_null(strstr(out, "PASS"), "%s", out);
+
+	/* A run that needs one CPU gets the other: its worker and QEMU never
+	 * share the shell's. */
+	f = fopen(suite, "we");
+	cr_assert_not_null(f);
+	fputs("tests:\n  - {name: one, duration: 60s, timeout: 300s,\n"
+	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 2", suite,
+		 g_kernel);
+	r = start("r1", args);
+	worker_and_qemu(r, &ws, &qs);
+	tasks_allowed(ws, l2, sizeof(l2));
+	cr_expect(strcmp(l2, ls) && CPU_ISSET(atoi(l2), &g_pair) && !strchr(l2, ','),
+		  "the run's worker is on %s, the shell's on %s", l2, ls);
+	tasks_allowed(qs, entry, sizeof(entry));
+	cr_expect_str_eq(entry, l2, "the run's QEMU on %s, its worker on %s", entry, l2);
+	kill(r, SIGTERM);
+	cr_expect_eq(wait_exit(r, 120000), 130);
+
+	/* Stopped: the shell exits 130 and holds nothing after. */
+	kill(sh, SIGTERM);
+	cr_expect_eq(wait_exit(sh, 120000), 130);
+	{
+		char cmd[1200], *lo = NULL;
+
+		snprintf(cmd, sizeof(cmd), "%s locks --json", g_orch);
+		cr_assert_eq(vmtest_sh(cmd, 30000, &lo), 0);
+		cr_expect(strstr(lo, "\"holders\":[]"), "%s", lo);
+		free(lo);
+	}
+}
+
+/* A performance-mode test in a run whose --cpu-cap shares every LLC the
+ * test could have: refused at once, by name, not after --reserve-timeout
+ * (the cap is the run's own, held until it ends). On two CPUs, 1 vCPU + 1
+ * service CPU in whole LLCs can never be had beside a cap of 1. */
+Test(host_reservation, a_performance_vm_its_own_cap_keeps_out_fails_at_once, .timeout = 300)
+{
+	char args[4096], suite[1200], out[1 << 14], err[1 << 14];
+	pid_t r;
+	uint64_t t_reserved;
+	int rc;
+
+	snprintf(suite, sizeof(suite), "%s/perf.yaml", g_tmp);
+	FILE *f = fopen(suite, "we");
+
+	cr_assert_not_null(f);
+	fputs("tests:\n  - {name: fast, duration: 1s, performance_mode: true,\n"
+	      "     topology: {numa_nodes: 1, llcs: 1, cores_per_llc: 1, threads_per_core: 1}}\n", f);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(args, sizeof(args), "run %s --kernel %s --cpu-cap 1 --reserve-timeout 120", suite,
+		 g_kernel);
+	r = start("p", args);
+	t_reserved = await_log("p", "--cpu-cap 1: holding CPU", WAIT_UP_MS, 20);
+	rc = wait_exit(r, WAIT_UP_MS);
+	fprintf(stderr, "host_reservation: cap held to the run's end: %llu ms\n",
+		(unsigned long long)(ktstr_now_ms() - t_reserved));
+	cr_expect_eq(rc, 3, "an infrastructure error");
+	cr_expect_lt(ktstr_now_ms() - t_reserved, 30000, "no wait for the 120 s timeout");
+	file_of("p", "out", out, sizeof(out));
+	file_of("p", "err", err, sizeof(err));
+	cr_expect(strstr(out, "INFRA"), "an infrastructure error in the report: %s", out);
+	cr_expect(strstr(out, "in whole LLCs that no cap shares; this run's --cpu-cap 1 holds CPU"),
+		  "the reason: %s\n%s", out, err);
+	cr_expect_null(strstr(out, "host contention"), "not contention: %s", out);
+	cr_expect_null(strstr(err, "waiting up to"), "nothing waited: %s", err);
 }
 
 /* Every reservation option is checked, none is taken and ignored, and an
@@ -331,6 +484,10 @@ Test(host_reservation, options_and_lock_directory_are_checked, .timeout = 300)
 		{ "run SUITE --reserve-timeout -1", "--reserve-timeout takes a number", 2 },
 		{ "list SUITE --cpu-cap 1", "`list` reserves nothing", 2 },
 		{ "list SUITE --reserve-timeout 5", "`list` reserves nothing", 2 },
+		{ "shell --cpu-cap 0", "--cpu-cap needs a number of host CPUs, 1..1024", 2 },
+		{ "shell --cpu-cap x", "--cpu-cap needs a number of host CPUs", 2 },
+		{ "shell --reserve-timeout 86401", "--reserve-timeout takes 0..86400 seconds", 2 },
+		{ "shell --reserve-timeout -1", "--reserve-timeout takes 0..86400 seconds", 2 },
 		{ "locks --bogus", "usage:", 2 },
 		{ "locks extra", "locks takes no argument but --json", 2 },
 	};

@@ -104,4 +104,20 @@ uint64_t qemu_mem_total(const struct qemu_mem *m);
  * *out_fd. */
 int qemu_initrd_build(int base_fd, const uint8_t *suffix, size_t suffix_len, int *out_fd);
 
+/* Lowest guest-physical address the SHM ring may take: above the kernel
+ * QEMU loads at 16 MiB (a vmlinux's image ends well below this). */
+#define QEMU_SHM_FLOOR (128ull << 20)
+
+/* Guest-physical base of the SHM ring for a VM of ram_bytes whose initrd is
+ * initrd_size bytes (0: none) and whose kernel caps the initrd at
+ * initrd_addr_max (0: no cap, a vmlinux): below every byte QEMU's loader
+ * may copy the initrd to, and below the firmware reserve
+ * (qemu_shm_place.c says why). 0 when it does not fit above QEMU_SHM_FLOOR. */
+uint64_t qemu_shm_place(uint64_t ram_bytes, uint64_t initrd_size, uint32_t initrd_addr_max,
+			uint32_t shm_size);
+
+/* The bzImage header's initrd_addr_max of the kernel in kernel_fd (read
+ * with pread), or 0 for a vmlinux ELF. 0 or -errno. */
+int qemu_kernel_initrd_max(int kernel_fd, uint32_t *initrd_addr_max);
+
 #endif

@@ -35,7 +35,8 @@ void qemu_ring_drain(struct qemu_vm *q, bool live)
 	int rc = ring_drain(&q->ring, drain_cb, q, true);
 	q->pid = saved;
 	if (rc == -EPROTO) {
-		kwarn("qemu: the guest corrupted the SHM ring header (pointers out of range); "
+		kwarn("qemu: the guest corrupted the SHM ring (a header pointer or a message "
+		      "length out of range); "
 		      "ring messages after this point are lost");
 		q->ring_ok = false;
 	}

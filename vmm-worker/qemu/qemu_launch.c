@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ktstr/hostkvm.h>
@@ -92,14 +93,11 @@ int qemu_launch_check(struct qemu_vm *q)
 	return 0;
 }
 
-/* One memfd per NUMA node, and the worker's own mapping of the SHM ring
- * in the last one (formatted here, before QEMU or the guest can see it). */
+/* One memfd per NUMA node, and the monitor's view of them. */
 static int launch_memory(struct qemu_vm *q)
 {
 	const Ktstr__VmSpec *spec = q->in->spec;
 	struct qemu_launch *l = &q->l;
-	uint64_t mem_bytes = (uint64_t)spec->memory_mb << 20;
-	char why[512];
 	int rc;
 
 	qemu_split_memory(spec->memory_mb, l->nodes, l->node_mb);
@@ -122,10 +120,52 @@ static int launch_memory(struct qemu_vm *q)
 			snprintf(q->end->monitor.off, sizeof(q->end->monitor.off),
 				 "cannot map guest RAM for it: %s", strerror(-rc));
 	}
+	return 0;
+}
+
+/* The SHM ring, below the initrd QEMU will copy to the top of low memory
+ * (qemu_shm_place.c), mapped by the worker and formatted here, before QEMU
+ * or the guest can see it. Runs after launch_images(): the place depends on
+ * the assembled initrd's size and on the kernel's initrd_addr_max. */
+static int launch_shm(struct qemu_vm *q)
+{
+	const Ktstr__VmSpec *spec = q->in->spec;
+	struct qemu_launch *l = &q->l;
+	uint64_t mem_bytes = (uint64_t)spec->memory_mb << 20;
+	uint64_t initrd_size = 0;
+	uint32_t initrd_max = 0;
+	struct stat st;
+	char why[512];
+	int rc;
+
 	if (!spec->shm_size)
 		return 0;
-	l->shm_base = guest_shm_base(mem_bytes - GUEST_QEMU_FW_RESERVE, spec->shm_size);
-	rc = l->shm_base ? qemu_mem_map_shm(&q->mem, l->shm_base, spec->shm_size) : -ERANGE;
+	if (l->initrd_fd >= 0) {
+		if (fstat(l->initrd_fd, &st) < 0)
+			return -errno;
+		initrd_size = (uint64_t)st.st_size;
+	}
+	rc = qemu_kernel_initrd_max(l->kernel_copy >= 0 ? l->kernel_copy : q->in->kernel_fd,
+				    &initrd_max);
+	if (rc < 0) {
+		qemu_set_error(q->end, rc, "read the kernel's setup header", strerror(-rc),
+			       "pass a bzImage or a vmlinux ELF");
+		return rc;
+	}
+	l->shm_base = qemu_shm_place(mem_bytes, initrd_size, initrd_max, spec->shm_size);
+	if (!l->shm_base) {
+		snprintf(why, sizeof(why),
+			 "%u MB of guest RAM hold no %u KiB ring between 0x%llx and the %llu KiB "
+			 "initrd QEMU copies below the top of RAM",
+			 spec->memory_mb, spec->shm_size >> 10, (unsigned long long)QEMU_SHM_FLOOR,
+			 (unsigned long long)(initrd_size >> 10));
+		qemu_set_error(q->end, -ERANGE, "place the SHM ring", why,
+			       "raise memory_mb, or ship fewer or smaller include_files");
+		return -ERANGE;
+	}
+	kdbg("qemu: SHM ring at 0x%llx (+0x%x), below a %llu-byte initrd",
+	     (unsigned long long)l->shm_base, spec->shm_size, (unsigned long long)initrd_size);
+	rc = qemu_mem_map_shm(&q->mem, l->shm_base, spec->shm_size);
 	if (rc == 0)
 		rc = ring_format(q->mem.shm, spec->shm_size);
 	if (rc == 0)
@@ -241,6 +281,8 @@ int qemu_launch_setup(struct qemu_vm *q)
 	rc = launch_memory(q);
 	if (rc == 0)
 		rc = launch_images(q);
+	if (rc == 0)
+		rc = launch_shm(q);
 	if (rc < 0)
 		return rc;
 	rc = guest_cmdline_build(spec, l->shm_base, spec->shm_size != 0, NULL, l->cmdline,

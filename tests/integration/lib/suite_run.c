@@ -61,19 +61,38 @@ int run_suite(const struct suite_env *e, const char *suite, const char *filter,
 int run_suite_args(const struct suite_env *e, const char *suite, const char *filter,
 		   const char *kernel, const char *args, char **out)
 {
+	char path[2048];
+
+	snprintf(path, sizeof(path), "%s/tests/suites/%s", e->src, suite);
+	return run_suite_path(e, path, filter, kernel, args, out);
+}
+
+int run_suite_path(const struct suite_env *e, const char *suite_path, const char *filter,
+		   const char *kernel, const char *args, char **out)
+{
 	char cmd[16384];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 	int status = 0, ret;
 
 	snprintf(cmd, sizeof(cmd),
-		 "%s%s%s %s --workers 1 run %s/tests/suites/%s --kernel %s --json %s/r.json%s%s %s "
+		 "%s%s%s %s --workers 1 run %s --kernel %s --json %s/r.json%s%s %s "
 		 "2>&1",
 		 e->staged ? "KTSTR_SCHEDULER_PATH=" : "", e->staged ? e->tmp : "",
-		 e->staged ? "/bin" : "", e->orch, e->src, suite, kernel ? kernel : e->kernel,
+		 e->staged ? "/bin" : "", e->orch, suite_path, kernel ? kernel : e->kernel,
 		 e->tmp, filter ? " --filter " : "", filter ? filter : "", args ? args : "");
 	ret = vmtest_run(argv, RUN_TIMEOUT_MS, out, &status);
 	cr_assert_eq(ret, 0, "ktstr-orch did not finish within %d s: %s", RUN_TIMEOUT_MS / 1000,
 		     cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int sh_status(const char *cmd, int timeout_ms, char **out)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	int status = 0;
+
+	cr_assert_eq(vmtest_run(argv, timeout_ms, out, &status), 0, "did not end within %d s: %s",
+		     timeout_ms / 1000, cmd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -25,6 +25,14 @@ int run_suite(const struct suite_env *e, const char *suite, const char *filter,
 /* The same with extra `run` options (a shell-quoted string, or NULL). */
 int run_suite_args(const struct suite_env *e, const char *suite, const char *filter,
 		   const char *kernel, const char *args, char **out);
+/* The same for a suite file anywhere (an absolute path, say one the test
+ * wrote into tmp). */
+int run_suite_path(const struct suite_env *e, const char *suite_path, const char *filter,
+		   const char *kernel, const char *args, char **out);
+/* `/bin/sh -c cmd` with output in *out (malloc'd; NULL discards it),
+ * asserting it ended within timeout_ms. Returns its exit status, or 128 +
+ * the signal that killed it. */
+int sh_status(const char *cmd, int timeout_ms, char **out);
 /* The --json record of test `name` (one record per line), malloc'd. */
 char *json_record(const struct suite_env *e, const char *name);
 

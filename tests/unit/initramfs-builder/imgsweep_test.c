@@ -1,5 +1,6 @@
 /* imgsweep.c: a builder killed mid-write leaves "<key>.img.tmp.<pid>" files
- * (18-31 MB each) that nothing removed; the next builder's start does. */
+ * (18-31 MB each) that nothing removed; the next builder's start does, and
+ * removes the "<key>.ok" stamps older builders wrote. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -69,9 +70,13 @@ Test(imgsweep, temps_of_dead_writers_go_and_live_ones_stay)
 	mk(KEY_C ".fp.tmp.9", IMGSWEEP_UNLOCKED_AGE_S + 60);	/* unlocked and old */
 	mk(KEY_A ".fp.tmp.10", 5);			/* unlocked, may be live */
 	mk(KEY_A ".img", 0);				/* a finished entry */
+	mk(KEY_C ".ok", 0);				/* an older builder's stamp */
+	mk(KEY_A ".okay", 0);				/* not a cache name */
 	mk("notes.tmp.1", 0);				/* not a cache name */
 	cr_assert_eq(imgsweep(dirfd, &removed), 0);
-	cr_assert_eq(removed, 3);
+	cr_assert_eq(removed, 4);
+	cr_assert_not(exists(KEY_C ".ok"), "a stamp nothing reads any more stayed");
+	cr_assert(exists(KEY_A ".okay"));
 	cr_assert_not(exists(KEY_A ".img.tmp.4242"));
 	cr_assert_not(exists(KEY_A ".ok.tmp.4242"));
 	cr_assert_not(exists(KEY_C ".fp.tmp.9"));

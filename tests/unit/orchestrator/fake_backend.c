@@ -32,12 +32,14 @@ static int fake_run(struct vm_backend *b, const struct vm_job *job, struct vm_ca
 	fb->calls++;
 	if (++fb->running > fb->max_running)
 		fb->max_running = fb->running;
+	if (job->spec && job->spec->n_pin_cpus)
+		fb->pinned_calls++;
 	if (how == FAKE_FLAKY)
 		flaky_pass = fb->flaky_calls++ > 0; /* fails once, then passes */
 	pthread_mutex_unlock(&fb->lock);
 
 	/* Overlap calls so concurrency is observable. */
-	nap_ms(50);
+	nap_ms(fb->nap_ms ? fb->nap_ms : 50);
 	if (how == FAKE_WAIT_FOR_STOP) {
 		for (int i = 0; i < 200 && !__atomic_load_n(&cancel->requested, __ATOMIC_SEQ_CST); i++)
 			nap_ms(10);

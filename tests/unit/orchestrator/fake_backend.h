@@ -20,6 +20,8 @@ struct fake_backend {
 	pthread_mutex_t lock;
 	unsigned calls, running, max_running;
 	unsigned flaky_calls;
+	unsigned nap_ms;	/* each VM's run time; 0 = 50 ms */
+	unsigned pinned_calls;	/* VMs whose spec came with pin_cpus */
 };
 
 void fake_backend_init(struct fake_backend *fb);

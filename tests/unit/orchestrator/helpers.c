@@ -6,7 +6,7 @@
 
 const char *test_srcdir(void)
 {
-	const char *d = getenv("KTSTR_SRCDIR");
+	const char *d = getenv("KTSTR_SRC_DIR");
 
 	return d && *d ? d : ".";
 }

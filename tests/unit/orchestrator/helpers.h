@@ -6,7 +6,7 @@
 
 #include "suite.h"
 
-/* Source tree root: $KTSTR_SRCDIR or "." (tests run from the repo root). */
+/* Source tree root: $KTSTR_SRC_DIR or "." (tests run from the repo root). */
 const char *test_srcdir(void);
 /* Parse YAML text as a suite named "test.yaml"; asserts success. */
 struct suite *parse_ok(const char *yaml);

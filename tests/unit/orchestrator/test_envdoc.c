@@ -15,7 +15,7 @@
  *  - Makefile: "NAME ?=", "$(or $(NAME)," and "ifeq/ifneq ($(NAME),": the
  *    make variables a caller may set.
  *
- * The root is test_srcdir() ($KTSTR_SRCDIR, else "."). This file spells the
+ * The root is test_srcdir() ($KTSTR_SRC_DIR, else "."). This file spells the
  * call it looks for as GETENV so that its own text holds no such call. */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -355,7 +355,7 @@ static char *slurp(const char *root, const char *rel)
 
 	join(path, sizeof(path), root, rel);
 	ret = read_file(path, &text, &len, FILE_MAX);
-	cr_assert_eq(ret, 0, "cannot read %s: %s (run from the repository root or set KTSTR_SRCDIR)",
+	cr_assert_eq(ret, 0, "cannot read %s: %s (run from the repository root or set KTSTR_SRC_DIR)",
 		     path, strerror(-ret));
 	return text;
 }
@@ -378,7 +378,7 @@ static void walk_c(struct scan *s, const char *root, const char *rel, int pass, 
 	cr_assert_lt(depth, 16, "%s: too deep", rel);
 	join(path, sizeof(path), root, rel);
 	d = opendir(path);
-	cr_assert_not_null(d, "cannot open %s (run from the repository root or set KTSTR_SRCDIR)",
+	cr_assert_not_null(d, "cannot open %s (run from the repository root or set KTSTR_SRC_DIR)",
 			   path);
 	while ((de = readdir(d))) {
 		char sub[4096];

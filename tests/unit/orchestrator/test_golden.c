@@ -45,7 +45,7 @@ Test(golden, every_suite_matches_its_golden_output)
 
 	snprintf(dir, sizeof(dir), "%s/tests/golden/suites", test_srcdir());
 	d = opendir(dir);
-	cr_assert_not_null(d, "cannot open %s (run from the repo root or set KTSTR_SRCDIR)", dir);
+	cr_assert_not_null(d, "cannot open %s (run from the repo root or set KTSTR_SRC_DIR)", dir);
 	/* Suites are named by basename, so their directory is "." to the
 	 * parser: paths they name (include_files, config_file) are found
 	 * beside them from there. The golden files say "./include/..." and

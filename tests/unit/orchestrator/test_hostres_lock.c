@@ -383,3 +383,89 @@ Test(hostres_lock, a_stuck_admission_lock_is_reported_after_its_bound)
 	close(fd);
 	hostres_close(&h);
 }
+
+/* A capped run whose cap shares every LLC can never give its own
+ * performance-mode VM whole LLCs: refused at once with the reason, not
+ * after --reserve-timeout (the cap is held until the run ends). */
+Test(hostres_lock, a_performance_vm_its_own_cap_keeps_out_is_refused_at_once)
+{
+	struct hostres cap;
+	struct hostres_vm vm;
+	char err[2048] = "";
+	uint64_t t0;
+
+	/* 3 CPUs: 0-1 (LLC 0) and 2 (LLC 2); both LLCs shared by the cap. */
+	register_ok(&cap, 3, "0-2");
+	cap.o.timeout_s = 5;
+	t0 = ktstr_now_ms();
+	cr_expect_eq(hostres_vm_acquire(&cap, 1, true, 256, NULL, &vm, err, sizeof(err)), -ENOSPC);
+	cr_expect_lt(ktstr_now_ms() - t0, 1000, "no wait: %llu ms",
+		     (unsigned long long)(ktstr_now_ms() - t0));
+	cr_expect(strncmp(err, HOSTRES_CONTENTION, strlen(HOSTRES_CONTENTION)), "not contention: %s",
+		  err);
+	cr_expect(strstr(err, "performance mode needs 2 CPUs (1 vCPUs + 1 service CPU) in whole "
+			      "LLCs that no cap shares; this run's --cpu-cap 3 holds CPUs 0-2"),
+		  "%s", err);
+	cr_expect(strstr(err, "without --cpu-cap"), "what to do: %s", err);
+	hostres_close(&cap);
+
+	/* A cap of 2 leaves LLC 2 whole: its performance VM gets it. */
+	register_ok(&cap, 2, "0-1");
+	cr_assert_eq(hostres_vm_acquire(&cap, 1, true, 256, NULL, &vm, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect(CPU_ISSET(2, &vm.affinity) && CPU_ISSET(3, &vm.affinity));
+	hostres_vm_release(&cap, &vm);
+	hostres_close(&cap);
+}
+
+struct vm_waiter {
+	struct hostres *h;
+	uint64_t mem_mib;
+	struct hostres_vm vm;
+	int ret;
+	uint64_t done_ms;
+	char err[2048];
+};
+
+static void *wait_vm(void *arg)
+{
+	struct vm_waiter *w = arg;
+
+	w->ret = hostres_vm_acquire(w->h, 1, false, w->mem_mib, NULL, &w->vm, w->err,
+				    sizeof(w->err));
+	w->done_ms = ktstr_now_ms();
+	return NULL;
+}
+
+/* Guest RAM that others' declared VMs leave no room for: the VM waits,
+ * and proceeds as soon as the other run releases its VM. */
+Test(hostres_lock, memory_waits_then_proceeds_when_another_run_releases)
+{
+	struct hostres a, b;
+	struct hostres_vm va;
+	struct vm_waiter w = { .h = &b, .mem_mib = 1024 };
+	char err[2048] = "";
+	pthread_t th;
+	uint64_t t_rel;
+
+	set_meminfo(8192, 2048); /* room: 2048 - 512 margin = 1536 MiB */
+	register_ok(&a, 0, "");
+	register_ok(&b, 0, "");
+	b.o.timeout_s = 30;
+	cr_assert_eq(hostres_vm_acquire(&a, 1, false, 1024, NULL, &va, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(pthread_create(&th, NULL, wait_vm, &w), 0);
+	usleep(500 * 1000);
+	cr_expect_eq(w.done_ms, 0, "1024 + 1024 MiB > 1536 MiB of room: it waits");
+	t_rel = ktstr_now_ms();
+	hostres_vm_release(&a, &va);
+	pthread_join(th, NULL);
+	cr_assert_eq(w.ret, 0, "%s", w.err);
+	cr_expect_lt(w.done_ms - t_rel, 1000, "admitted %llu ms after the release",
+		     (unsigned long long)(w.done_ms - t_rel));
+	cr_expect_eq(w.vm.mem_mib, 1024);
+	cr_expect_eq(b.rec.mem_mib, 1024, "declared in the waiter's record");
+	hostres_vm_release(&b, &w.vm);
+	hostres_close(&a);
+	hostres_close(&b);
+}

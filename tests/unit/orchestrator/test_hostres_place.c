@@ -99,9 +99,9 @@ Test(hostres_place, wait_never_and_nonsense_are_told_apart)
 	cr_expect_eq(hostres_place_cap(&t, &v, 5, &a, &l), -ENOSPC, "4 CPUs: never 5");
 	cr_expect_eq(hostres_place_cap(&t, &v, 0, &a, &l), -EINVAL);
 	cr_expect_eq(hostres_place_cap(&t, &v, HOSTRES_MAX_CPUS + 1, &a, &l), -EINVAL);
-	cr_expect_eq(hostres_place_whole_llcs(&t, &v, 2, &a, &l), -EBUSY);
-	cr_expect_eq(hostres_place_whole_llcs(&t, &v, 5, &a, &l), -ENOSPC);
-	cr_expect_eq(hostres_place_whole_llcs(&t, &v, 0, &a, &l), -EINVAL);
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 2, &a, &l), -EBUSY);
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 5, &a, &l), -ENOSPC);
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 0, &a, &l), -EINVAL);
 }
 
 Test(hostres_place, performance_mode_takes_whole_llcs_nobody_touches)
@@ -111,23 +111,23 @@ Test(hostres_place, performance_mode_takes_whole_llcs_nobody_touches)
 	struct cpuset_bits a, l, all;
 
 	hostres_topo_uniform(&t, 8, 4);
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 3, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 3, &a, &l), 0);
 	expect_list(&a, "0-3", "all of LLC 0 for 2 vCPUs + 1 service CPU");
 	expect_list(&l, "0", "LLC 0, exclusively");
 	/* A cap holding one CPU of LLC 0 shared-locks it: the whole LLC is out. */
 	cpuset_add(&v.cpu_held, 1);
 	cpuset_add(&v.llc_shared, 0);
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 3, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 3, &a, &l), 0);
 	expect_list(&a, "4-7", "LLC 4");
-	cr_expect_eq(hostres_place_whole_llcs(&t, &v, 5, &a, &l), -EBUSY,
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 5, &a, &l), -EBUSY,
 		     "two whole LLCs are needed and one is shared");
 	/* A held CPU alone (no LLC lock) also spoils its LLC. */
 	memset(&v, 0, sizeof(v));
 	cpuset_add(&v.cpu_held, 6);
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 4, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 4, &a, &l), 0);
 	expect_list(&a, "0-3", "LLC 4 has a held CPU");
 	memset(&v, 0, sizeof(v));
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 5, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 5, &a, &l), 0);
 	expect_list(&l, "0,4", "5 CPUs: both LLCs");
 	hostres_topo_llc_cpus(&t, &l, &all);
 	expect_list(&all, "0-7", "every CPU of them to lock");
@@ -142,7 +142,7 @@ Test(hostres_place, performance_mode_picks_the_smallest_llc_that_fits)
 	hostres_topo_uniform(&t, 8, 4);
 	for (unsigned c = 6; c < 8; c++)
 		t.llc_of[c] = 6; /* LLCs 0 (0-3), 4 (4-5), 6 (6-7) */
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 2, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 2, &a, &l), 0);
 	expect_list(&l, "4", "the first 2-CPU LLC, not half of the 4-CPU one");
 	expect_list(&a, "4-5", "its CPUs");
 }
@@ -155,11 +155,11 @@ Test(hostres_place, an_llc_counts_only_the_cpus_this_process_may_use)
 
 	hostres_topo_uniform(&t, 8, 4);
 	t.usable.w[0] &= ~1ull; /* taskset: CPU 0 is not ours */
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 3, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 3, &a, &l), 0);
 	expect_list(&a, "1-3", "pins only where this process may run");
 	hostres_topo_llc_cpus(&t, &l, &all);
 	expect_list(&all, "0-3", "but the lock covers the whole LLC");
-	cr_expect_eq(hostres_place_whole_llcs(&t, &v, 8, &a, &l), -ENOSPC, "7 usable CPUs");
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 8, &a, &l), -ENOSPC, "7 usable CPUs");
 	cr_expect_eq(hostres_place_cap(&t, &v, 8, &a, &l), -ENOSPC);
 }
 
@@ -181,8 +181,50 @@ Test(hostres_place, unknown_layout_counts_each_cpu_as_its_own_llc)
 	hold(&v, &b);
 	cr_expect_eq(hostres_place_cap(&t, &v, 1, &a, &l), -EBUSY, "a third waits");
 	memset(&v, 0, sizeof(v));
-	cr_assert_eq(hostres_place_whole_llcs(&t, &v, 2, &a, &l), 0);
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, NULL, 2, &a, &l), 0);
 	expect_list(&l, "0-1", "performance mode: two one-CPU LLCs");
+}
+
+/* A capped run's own cap stays held for the whole run: a performance-mode
+ * VM that only the cap keeps out can never fit, whatever others release,
+ * so it is "never" (-ENOSPC), not a wait until --reserve-timeout. */
+Test(hostres_place, own_cap_covering_every_llc_is_never_not_a_wait)
+{
+	struct hostres_topo t;
+	struct hostres_view v = { 0 }, own = { 0 };
+	struct cpuset_bits a, l;
+
+	hostres_topo_uniform(&t, 4, 4); /* one LLC (0): CPUs 0-3 */
+	cpuset_add(&own.cpu_held, 0);	/* our --cpu-cap 1: CPU 0, LLC 0 shared */
+	cpuset_add(&own.llc_shared, 0);
+	v = own;
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, &own, 2, &a, &l), -ENOSPC,
+		     "the cap's LLC is the only one: never");
+	cr_expect_eq(cpuset_count(&a) + cpuset_count(&l), 0, "nothing placed");
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, NULL, 2, &a, &l), -EBUSY,
+		     "without own, the same view is a wait (another run's cap)");
+
+	/* Two LLCs (0-1, 2-3), a cap in each: the cap covers every LLC. */
+	hostres_topo_uniform(&t, 4, 2);
+	memset(&own, 0, sizeof(own));
+	cpuset_add(&own.cpu_held, 0);
+	cpuset_add(&own.cpu_held, 2);
+	cpuset_add(&own.llc_shared, 0);
+	cpuset_add(&own.llc_shared, 2);
+	v = own;
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, &own, 2, &a, &l), -ENOSPC);
+	/* A cap in LLC 0 only: LLC 2 is free once others let go, so wait. */
+	memset(&own, 0, sizeof(own));
+	cpuset_add(&own.cpu_held, 0);
+	cpuset_add(&own.llc_shared, 0);
+	v = own;
+	cpuset_add(&v.llc_excl, 2); /* another run's performance-mode VM */
+	cpuset_add(&v.cpu_held, 2);
+	cpuset_add(&v.cpu_held, 3);
+	cr_expect_eq(hostres_place_whole_llcs(&t, &v, &own, 2, &a, &l), -EBUSY);
+	v = own;
+	cr_assert_eq(hostres_place_whole_llcs(&t, &v, &own, 2, &a, &l), 0);
+	expect_list(&l, "2", "the LLC the cap leaves whole");
 }
 
 /* hostres_topo_probe_at on fake sysfs trees. */

@@ -281,3 +281,17 @@ Test(verdict, an_empty_crash_message_is_a_crash_with_no_text)
 	r->ring[r->n_ring++] = m;
 	judge(r, V_GUEST_PANIC, "guest crashed");
 }
+
+/* Judging that could not finish (runner.c: out of memory reading metrics or
+ * applying expect_failure) never leaves a PASS behind: an infrastructure
+ * error that says why. */
+Test(verdict, an_unfinished_judgement_is_an_infrastructure_error)
+{
+	struct verdict v = { .kind = V_PASS, .detail = strdup("all checks passed") };
+
+	verdict_unknown(&v, "out of memory reading payload metrics");
+	cr_assert_eq(v.kind, V_INFRA);
+	cr_assert(verdict_is_failure(v.kind) && verdict_is_infra(v.kind));
+	cr_assert_str_eq(v.detail, "the verdict is unknown: out of memory reading payload metrics");
+	verdict_free(&v);
+}

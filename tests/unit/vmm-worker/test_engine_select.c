@@ -26,12 +26,3 @@ Test(engine_select, auto_picks_kvm_only_on_hardware_kvm)
 	else
 		cr_assert_eq(e, KTSTR__ENGINE__ENGINE_QEMU, "kind %s must not pick KVM", kind);
 }
-
-Test(engine_select, shm_is_at_the_top_of_ram_below_the_gap)
-{
-	cr_assert_eq(guest_shm_base(256ull << 20, 1u << 20), 255ull << 20);
-	cr_assert_eq(guest_shm_base(8ull << 30, 16u << 20), GUEST_MMIO_GAP_START - (16u << 20));
-	cr_assert_eq(guest_shm_base(GUEST_MMIO_GAP_START, 4096), GUEST_MMIO_GAP_START - 4096);
-	cr_assert_eq(guest_shm_base(256ull << 20, 0), 0, "no ring, no base");
-	cr_assert_eq(guest_shm_base(1u << 20, 1u << 20), 0, "a ring as large as RAM is refused");
-}
