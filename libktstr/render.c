@@ -133,9 +133,30 @@ static int abs_path(const char *p, char *out, size_t len)
 	return snprintf(out, len, "%s/%s", cwd, p) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
+/* A field its kind does not use would be ignored: refused instead. */
+static int check_kind_fields(const struct ktstr_scheduler *sd, char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (sd->kind != KTSTR_SCHED_KERNEL_BUILTIN && (sd->enable || sd->disable))
+		what = ".enable/.disable (only KTSTR_SCHED_KERNEL_BUILTIN runs commands)";
+	else if ((sd->kind == KTSTR_SCHED_NONE || sd->kind == KTSTR_SCHED_KERNEL_BUILTIN) &&
+		 sd->binary)
+		what = ".binary (only KTSTR_SCHED_NAME and KTSTR_SCHED_PATH start one)";
+	if (!what)
+		return 0;
+	snprintf(err, errlen, "scheduler '%s': %s is set but its kind does not use it; remove it",
+		 sd->name ? sd->name : "", what);
+	return -EINVAL;
+}
+
 static int sched_out(FILE *f, const struct ktstr_scheduler *sd, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
+	int ret = check_kind_fields(sd, err, errlen);
+
+	if (ret)
+		return ret;
 
 	fputs("  - name: ", f);
 	q(f, sd->name ? sd->name : "");

@@ -211,6 +211,40 @@ Test(capi, a_path_scheduler_without_binary_is_refused)
 	free(text);
 }
 
+/* A field the scheduler's kind would ignore is refused, not dropped. */
+static const struct ktstr_scheduler enable_on_name = {
+	.name = "n",
+	.kind = KTSTR_SCHED_NAME,
+	.binary = "scx_n",
+	.enable = KTSTR_LIST("echo 1"),
+};
+static const struct ktstr_scheduler binary_on_none = {
+	.name = "z",
+	.kind = KTSTR_SCHED_NONE,
+	.binary = "scx_z",
+};
+
+static void refused(const struct ktstr_scheduler *sd, const char *want)
+{
+	struct ktstr_test t = { .name = "t", .scheduler = sd };
+	char *text = NULL, err[512] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_eq(ktstr_render_suite(f, &t, &t + 1, TWIN_BINARY, err, sizeof(err)), -EINVAL);
+	fclose(f);
+	cr_assert(strstr(err, want), "%s", err);
+	free(text);
+}
+
+Test(capi, a_field_its_kind_ignores_is_refused)
+{
+	refused(&enable_on_name, "scheduler 'n': .enable/.disable (only KTSTR_SCHED_KERNEL_BUILTIN "
+				 "runs commands) is set but its kind does not use it");
+	refused(&binary_on_none, "scheduler 'z': .binary (only KTSTR_SCHED_NAME and "
+				 "KTSTR_SCHED_PATH start one) is set");
+}
+
 /* Strings are written as YAML double-quoted scalars: quotes, backslashes
  * and control characters come back as they were. */
 static const struct ktstr_scheduler q = {
