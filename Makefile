@@ -161,10 +161,10 @@ LIBKTSTR_O := $(LIBKTSTR_CORE_O) $(LIBKTSTR_BASE_O)
 LIBKTSTR_LIBS := -lprotobuf-c -lz -lpthread -lm
 $(BUILD)/lib-obj/common/version.o: $(BUILD)/version.stamp
 $(BUILD)/lib-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
-# The public API (ktstr_*) is what the shared library exports; the guest
-# engine's names stay inside it.
+# Built as the guest's own objects are (no sanitizer: a C test program runs in
+# the guest), position-independent.
 $(BUILD)/lib-obj/libktstr/%.o: libktstr/%.c $(PROTO_H)
-	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -DKTSTR_BUILDING_LIB -Iguest -Ilibktstr -c -o $@ $<
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -Iguest -Ilibktstr -c -o $@ $<
 $(BUILD)/lib-obj/guest/%.o: guest/%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -Iguest -c -o $@ $<
 $(BUILD)/lib-obj/common/%.o: common/%.c $(PROTO_H)
@@ -175,7 +175,8 @@ $(LIB_DIR)/libktstr.a: $(LIBKTSTR_O)
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 # common/ and the protobuf code as an archive: the shared library takes only
 # the members the engine uses (not the host's image compressors), and
-# --no-undefined proves its DT_NEEDED list is complete.
+# --no-undefined proves its DT_NEEDED list is complete. It exports the public
+# API only (libktstr/libktstr.map); the guest engine's names stay inside.
 $(BUILD)/lib-obj/libbase-pic.a: $(LIBKTSTR_BASE_O)
 	@rm -f $@; ar rcs $@ $^
 $(LIB_DIR)/libktstr.so: $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION)
