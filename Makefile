@@ -144,6 +144,79 @@ BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
 all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests
 .DEFAULT_GOAL := all
 
+# ---- libktstr: the C test API (docs/c-api.md) ----------------------------------
+# libktstr.a / libktstr.so hold the host role (libktstr/: render a suite, run
+# ktstr-orch) and the guest role, which is the guest's own scenario engine
+# (guest/*.c but main.c, with common/ and the protobuf code) built
+# position-independent; libktstr_main.a holds main(), always static, since
+# only the program's own link defines its test registry's bounds.
+LIB_DIR := $(BUILD)/lib
+KTSTR_SOVERSION := 0
+LIB_PIC_CFLAGS = $(GUEST_CFLAGS) -fPIC
+LIBKTSTR_SRCS := $(filter-out libktstr/entry.c,$(wildcard libktstr/*.c))
+LIBKTSTR_CORE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(LIBKTSTR_SRCS) \
+	$(filter-out guest/main.c guest/shell.c,$(call srcs_of,guest)))
+LIBKTSTR_BASE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(wildcard common/*.c)) \
+	$(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/lib-obj/proto/%.o,$(PROTO_C))
+LIBKTSTR_O := $(LIBKTSTR_CORE_O) $(LIBKTSTR_BASE_O)
+LIBKTSTR_LIBS := -lprotobuf-c -lz -lpthread -lm
+$(BUILD)/lib-obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/lib-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+# Built as the guest's own objects are (no sanitizer: a C test program runs in
+# the guest), position-independent.
+$(BUILD)/lib-obj/libktstr/%.o: libktstr/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -Iguest -Ilibktstr -c -o $@ $<
+$(BUILD)/lib-obj/guest/%.o: guest/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -Iguest -c -o $@ $<
+$(BUILD)/lib-obj/common/%.o: common/%.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(LIB_PIC_CFLAGS) -c -o $@ $<
+$(BUILD)/lib-obj/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(filter-out -Werror -Wshadow -Wextra,$(LIB_PIC_CFLAGS)) -c -o $@ $<
+$(LIB_DIR)/libktstr.a: $(LIBKTSTR_O)
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+# common/ and the protobuf code as an archive: the shared library takes only
+# the members the engine uses (not the host's image compressors), and
+# --no-undefined proves its DT_NEEDED list is complete. It exports the public
+# API only (libktstr/libktstr.map); the guest engine's names stay inside.
+$(BUILD)/lib-obj/libbase-pic.a: $(LIBKTSTR_BASE_O)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_DIR)/libktstr.so: $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION)
+	ln -sf libktstr.so.$(KTSTR_SOVERSION) $@
+$(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION): $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a libktstr/libktstr.map
+	@mkdir -p $(dir $@); $(CC) $(filter-out $(SANFLAGS),$(LDFLAGS)) -shared -Wl,-soname,libktstr.so.$(KTSTR_SOVERSION) \
+		-Wl,--no-undefined -Wl,--version-script,libktstr/libktstr.map -o $@ \
+		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
+$(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION
+	@mkdir -p $(dir $@); sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
+		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' $< > $@
+LIBKTSTR := $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a $(LIB_DIR)/ktstr.pc
+lib: $(LIBKTSTR)
+
+# examples/c/*.c -> one test program each, linked as a user would: the
+# static library (ktstr-example-NAME) and the shared one
+# (ktstr-example-NAME-shared, RUNPATH to the build's lib directory).
+EXAMPLE_C_SRCS := $(wildcard examples/c/*.c)
+EXAMPLE_C_BINS := $(patsubst examples/c/%.c,$(BUILD)/examples/ktstr-example-%,$(EXAMPLE_C_SRCS))
+EXAMPLE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pedantic -Iinclude
+$(BUILD)/examples/ktstr-example-%: examples/c/%.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+$(BUILD)/examples/ktstr-example-%-shared: examples/c/%.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		-L$(LIB_DIR) -lktstr -Wl,-rpath,$(abspath $(LIB_DIR))
+examples: $(EXAMPLE_C_BINS) $(addsuffix -shared,$(EXAMPLE_C_BINS))
+
+# The C API's tests: the host role's renderer beside the orchestrator's
+# parser and planner (tests/unit/orchestrator/test_capi.c), and a test
+# program whose functions fail, crash and hang (tests/integration/capi.c).
+$(BUILD)/tests/unit-orchestrator: $(BUILD)/lib-obj/libktstr/render.o
+$(BUILD)/obj/tests/unit/orchestrator/test_capi.o: override CFLAGS += -Ilibktstr
+$(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
 UNIT_DIRS := $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/*.c))))
@@ -195,7 +268,8 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
 
-tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) $(BUILD)/tests/arm64-fdt
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
+	$(BUILD)/tests/arm64-fdt
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all
@@ -246,7 +320,20 @@ I_BIN = $(DESTDIR)$(PREFIX)/bin
 I_LIBEXEC = $(DESTDIR)$(PREFIX)/libexec/ktstr
 I_MAN1 = $(DESTDIR)$(PREFIX)/share/man/man1
 I_COMP = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-install: all
+I_INC = $(DESTDIR)$(PREFIX)/include/ktstr
+I_LIB = $(DESTDIR)$(PREFIX)/lib
+# The C API (docs/c-api.md): its header, both libraries, the dual-role main
+# and the pkg-config file, whose prefix is PREFIX.
+INSTALL_LIBS := libktstr.a libktstr_main.a libktstr.so.$(KTSTR_SOVERSION) libktstr.so
+install-lib: lib
+	install -d -m 0755 $(I_INC) $(I_LIB)/pkgconfig
+	install -m 0644 include/ktstr/ktstr.h $(I_INC)/
+	install -m 0644 $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a $(I_LIB)/
+	install -m 0755 $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION) $(I_LIB)/
+	ln -sf libktstr.so.$(KTSTR_SOVERSION) $(I_LIB)/libktstr.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
+		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' libktstr/ktstr.pc.in > $(I_LIB)/pkgconfig/ktstr.pc
+install: all install-lib
 	install -d -m 0755 $(I_BIN) $(I_LIBEXEC) $(I_MAN1) $(I_COMP)
 	install -m 0755 $(BUILD)/bin/ktstr-orch $(I_BIN)/ktstr-orch
 	install -m 0755 $(addprefix $(BUILD)/bin/,$(INSTALL_HELPERS)) $(I_LIBEXEC)/
@@ -255,13 +342,14 @@ install: all
 	chmod 0644 $(I_COMP)/ktstr-orch.tmp && mv -f $(I_COMP)/ktstr-orch.tmp $(I_COMP)/ktstr-orch
 uninstall:
 	rm -f $(I_BIN)/ktstr-orch $(addprefix $(I_LIBEXEC)/,$(INSTALL_HELPERS)) \
-		$(addprefix $(I_MAN1)/,$(notdir $(INSTALL_MAN1))) $(I_COMP)/ktstr-orch
-	-rmdir $(I_LIBEXEC) 2>/dev/null
+		$(addprefix $(I_MAN1)/,$(notdir $(INSTALL_MAN1))) $(I_COMP)/ktstr-orch \
+		$(I_INC)/ktstr.h $(addprefix $(I_LIB)/,$(INSTALL_LIBS)) $(I_LIB)/pkgconfig/ktstr.pc
+	-rmdir $(I_LIBEXEC) $(I_INC) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz build-nested
 
 .PHONY: all test test-unit test-vm asan bench setup clean tests-build fuzz test-nested soak \
-	install uninstall
+	install uninstall lib examples install-lib
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "ctest.h"
 #include "gtopo.h"
 #include "mounts.h"
 #include "ktstr/log.h"
@@ -222,7 +223,13 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 			.npayloads = g->n_payloads,
 		};
 
+		/* A C test's body is the scenario's one payload run; its own
+		 * result is taken after it (guest/ctest.c). */
+		if (g->c_test)
+			ctest_prepare();
 		scenario_run(&env, g->scenario, &res);
+		if (g->c_test)
+			ctest_merge(g->c_test, &res);
 	}
 	finish(&res, &sched);
 }

@@ -155,6 +155,35 @@ int result_add_cgroup(struct result *r, const char *name, const char *cpus, uint
 	return 0;
 }
 
+/* Moves the n pointers of src onto dst's array, emptying src. */
+static int adopt(void ***dst, size_t *dn, size_t *cap, void ***src, size_t *sn)
+{
+	while (*sn) {
+		void **s = slot(dst, dn, cap);
+
+		if (!s)
+			return -ENOMEM;
+		*s = (*src)[0];
+		memmove(*src, *src + 1, (*sn - 1) * sizeof(**src));
+		(*sn)--;
+	}
+	return 0;
+}
+
+int result_adopt(struct result *r, Ktstr__TestResult *child)
+{
+	int ret = adopt((void ***)&r->tr.failures, &r->tr.n_failures, &r->cap_f,
+			(void ***)&child->failures, &child->n_failures);
+
+	if (!ret)
+		ret = adopt((void ***)&r->tr.cgroups, &r->tr.n_cgroups, &r->cap_c,
+			    (void ***)&child->cgroups, &child->n_cgroups);
+	if (!ret)
+		ret = adopt((void ***)&r->tr.workers, &r->tr.n_workers, &r->cap_w,
+			    (void ***)&child->workers, &child->n_workers);
+	return ret;
+}
+
 int result_exit_code(const struct result *r)
 {
 	return r->tr.status == KTSTR__TEST_RESULT__STATUS__PASSED ||

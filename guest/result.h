@@ -28,6 +28,10 @@ int result_add_cgroup(struct result *r, const char *name, const char *cpus, uint
 		      double spread_pct, uint64_t max_gap_ms, uint64_t total_units);
 /* Append pr (owned from here on, freed by result_free even on failure). */
 int result_add_payload(struct result *r, Ktstr__PayloadResult *pr);
+/* Move child's failures, cgroups and workers onto r (a C test's result,
+ * guest/ctest.c); child keeps nothing of them and is still the caller's
+ * to free. -ENOMEM leaves the rest in child. */
+int result_adopt(struct result *r, Ktstr__TestResult *child);
 /* Exit code for the host: 0 for PASSED/SKIPPED, 1 otherwise. */
 int result_exit_code(const struct result *r);
 void result_free(struct result *r);

@@ -85,6 +85,18 @@ static int validate(const Ktstr__GuestSpec *g, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (g->c_test) {
+		size_t i;
+
+		for (i = 0; i < g->n_payloads; i++)
+			if (!strcmp(g->payloads[i]->name, g->c_test->payload))
+				break;
+		if (i == g->n_payloads) {
+			snprintf(err, errlen, "c_test: payload \"%.64s\" is not in the spec",
+				 g->c_test->payload);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

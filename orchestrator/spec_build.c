@@ -28,6 +28,7 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 	Ktstr__SchedulerSpec ss = KTSTR__SCHEDULER_SPEC__INIT;
 	Ktstr__AssertSpec as;
 	Ktstr__Topology topo = KTSTR__TOPOLOGY__INIT;
+	Ktstr__CTestSpec ct = KTSTR__CTEST_SPEC__INIT;
 	struct strv args = { 0 };
 	size_t n;
 	int ret;
@@ -77,6 +78,11 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 	/* Every image carries every payload (images.c): the spec names them all. */
 	gs.n_payloads = s->npayloads;
 	gs.payloads = s->pspecs;
+	if (t->c_test_function) {
+		ct.payload = t->c_test_payload;
+		ct.function = t->c_test_function;
+		gs.c_test = &ct;
+	}
 	n = ktstr__guest_spec__get_packed_size(&gs);
 	*buf = malloc(n ? n : 1);
 	if (!*buf) {

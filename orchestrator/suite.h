@@ -93,6 +93,9 @@ struct test_def {
 	/* include_files of its own: they make the test an image of its own. */
 	struct include_list includes;
 	size_t image;		  /* the image it boots (suite_image_sched) */
+	/* c_test: (suite_ctest.h): the payload carrying the binary and the
+	 * function it runs; NULL for a YAML scenario. Owned. */
+	char *c_test_payload, *c_test_function;
 	unsigned line;
 };
 

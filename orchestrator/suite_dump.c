@@ -120,6 +120,9 @@ int suite_dump(FILE *f, const struct suite *s)
 		if (t->image != t->sched)
 			fprintf(f, "  image %zu (its own)\n", t->image);
 		dump_includes(f, "  ", &t->includes);
+		if (t->c_test_function)
+			fprintf(f, "  c_test %s in payload %s\n", t->c_test_function,
+				t->c_test_payload);
 		if (!profiles_generate(sd, t->required_mask, t->excluded_mask, &masks, &n)) {
 			for (size_t m = 0; m < n; m++) {
 				struct strv args = { 0 };

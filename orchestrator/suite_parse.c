@@ -18,6 +18,7 @@
 #include "plan.h"
 #include "safe_path.h"
 #include "scenario_catalog.h"
+#include "suite_ctest.h"
 #include "ktstr/asserts.h"
 #include "ktstr/gtopo.h"
 #include "ktstr/scenario_rules.h"
@@ -39,7 +40,7 @@ static const char *const test_keys[] = { "name",	     "scheduler",	"topology",
 					 "extra_sched_args", "required_flags",	"excluded_flags",
 					 "constraints",	     "requires_smt",	"memory_mb",
 					 "timeout",	     "performance_mode", "expect_failure",
-					 "watchdog_timeout", "include_files", NULL };
+					 "watchdog_timeout", "include_files", "c_test", NULL };
 static const char *const cons_keys[] = { "min_numa_nodes", "max_numa_nodes", "min_llcs",
 					 "max_llcs",	   "min_cpus",	     "max_cpus",
 					 "requires_smt",   NULL };
@@ -74,6 +75,8 @@ static void test_free(struct test_def *t)
 	strv_free(&t->extra_sched_args);
 	expect_free(&t->xfail);
 	include_list_free(&t->includes);
+	free(t->c_test_payload);
+	free(t->c_test_function);
 }
 
 void suite_free(struct suite *s)
@@ -682,7 +685,7 @@ static int check_payload_ops(struct ys_ctx *c, const struct ynode *n, const stru
 		       "scenario.%s: %s", path, why);
 }
 
-static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suite *s,
+static int parse_test(struct ys_ctx *c, const struct ynode *n, struct suite *s,
 		      struct test_def *t)
 {
 	const struct ynode *v;
@@ -713,7 +716,14 @@ static int parse_test(struct ys_ctx *c, const struct ynode *n, const struct suit
 	sd = &s->scheds[t->sched];
 	if ((v = ymap_get(n, "topology")) && (ret = parse_topology(c, v, false, &t->topo)))
 		return ret;
-	if ((v = ymap_get(n, "scenario")))
+	if ((v = ymap_get(n, "c_test"))) {
+		if (ymap_get(n, "scenario"))
+			return ys_fail(c, ymap_get(n, "scenario"),
+				       "test '%s': scenario and c_test exclude each other (the "
+				       "C function is the test's scenario); remove one",
+				       t->name);
+		ret = suite_ctest_parse(c, v, s, t);
+	} else if ((v = ymap_get(n, "scenario")))
 		ret = parse_scenario(c, v, t);
 	else
 		ret = scenario_catalog_build("steady", &t->scenario, c->err, c->errlen);
@@ -931,10 +941,8 @@ static int parse_payloads(struct ys_ctx *c, const struct ynode *n, struct suite 
 	if (n->n > KTSTR_PAYLOAD_MAX)
 		return ys_fail(c, n, "%zu payloads, more than the %d a suite may declare", n->n,
 			       KTSTR_PAYLOAD_MAX);
-	s->payloads = calloc(n->n ? n->n : 1, sizeof(*s->payloads));
-	s->pspecs = calloc(n->n ? n->n : 1, sizeof(*s->pspecs));
-	if (!s->payloads || !s->pspecs)
-		return -ENOMEM;
+	if ((ret = suite_payloads_alloc(s)))
+		return ret;
 	for (size_t i = 0; i < n->n; i++) {
 		s->pspecs[i] = &s->payloads[i].spec;
 		ret = parse_payload(c, n->keys[i], n->items[i], s, &s->payloads[i]);

@@ -120,4 +120,13 @@
 #define KTSTR_INITRD_SPEC_DIR "/ktstr"
 #define KTSTR_INITRD_SPEC_PATH KTSTR_INITRD_SPEC_DIR "/spec.pb"
 
+/* C tests (docs/c-api.md): the guest runs a C test binary as
+ * `BINARY KTSTR_CTEST_RUN_ARG FUNCTION`; the binary writes the function's
+ * TestResult (packed, at most KTSTR_CTEST_RESULT_MAX bytes) to
+ * KTSTR_CTEST_RESULT_PATH and exits 0. Any other ending (an exit status, a
+ * signal, the timeout) is judged as a payload's, with its output tail. */
+#define KTSTR_CTEST_RUN_ARG "--ktstr-guest-run"
+#define KTSTR_CTEST_RESULT_PATH "/tmp/ktstr-ctest-result.pb"
+#define KTSTR_CTEST_RESULT_MAX (1u << 20)
+
 #endif

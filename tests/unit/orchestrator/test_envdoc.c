@@ -409,7 +409,7 @@ static void scan_tree(struct scan *s, const char *root)
 {
 	static const char *const c_dirs[] = {
 		"orchestrator", "vmm-worker", "initramfs-builder", "common", "guest",
-		"sandbox", "schedulers", "tests", "include",
+		"sandbox", "schedulers", "tests", "include", "libktstr",
 	};
 	char path[4096];
 	struct dirent *de;

@@ -97,5 +97,5 @@ Test(golden, every_error_names_file_line_and_column)
 	cr_assert_str_eq(e, "test.yaml:3:5: unknown key 'bogus' in test (allowed: name, scheduler, "
 			    "topology, scenario, duration, asserts, extra_sched_args, required_flags, "
 			    "excluded_flags, constraints, requires_smt, memory_mb, timeout, performance_mode, "
-			    "expect_failure, watchdog_timeout, include_files)");
+			    "expect_failure, watchdog_timeout, include_files, c_test)");
 }
