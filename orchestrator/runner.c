@@ -259,9 +259,12 @@ static int supervise(struct runner_state *st, unsigned nthreads, bool handle_sig
 		pthread_mutex_lock(&st->lock);
 		finished = st->finished_threads;
 		pthread_mutex_unlock(&st->lock);
-		if (finished == nthreads)
-			return got;
 		sig = handle_signals ? stop_signal() : 0;
+		/* A signal that reached the workers too (a CI engine's SIGTERM
+		 * to the whole job) may end every VM before this loop looks:
+		 * the run was still interrupted (exit 130), not failed. */
+		if (finished == nthreads)
+			return got ? got : sig;
 		if (sig && !got) {
 			pthread_mutex_lock(&st->lock);
 			progress_clear(&st->pg);
