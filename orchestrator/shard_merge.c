@@ -377,6 +377,7 @@ static int mark_dups(struct merge *m)
 
 int merge_finish(struct merge *m)
 {
+	uint64_t unreported;
 	int ret;
 
 	if (!m->total && m->expect) {
@@ -389,10 +390,15 @@ int merge_finish(struct merge *m)
 		say(m, "no shard file could be merged: nothing to report");
 		return 0;
 	}
+	/* Files that claim more assigned variants than the plan selected are
+	 * someone's forgery: the count left over is 0, not a wrapped one. */
+	unreported = m->assigned > m->selected ? 0 : m->selected - m->assigned;
+	/* One record per missing shard: at most SHARD_TOTAL_MAX, the bound on
+	 * total a file may claim (read_hdr). */
 	for (uint32_t k = 1; k <= m->total; k++) {
 		if (m->shard_path[k - 1])
 			continue;
-		ret = add_missing(m, k, m->selected - m->assigned);
+		ret = add_missing(m, k, unreported);
 		if (ret)
 			return ret;
 	}

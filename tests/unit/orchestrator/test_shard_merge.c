@@ -330,3 +330,24 @@ Test(shard_merge, junit_texts_from_a_record_are_bounded)
 	sb_free(&rec);
 	done(&o);
 }
+
+/* Shards whose assigned counts add up to more than the plan selected (each
+ * within bounds, together a forgery): the count of variants in the missing
+ * shard is 0, not a wrapped 2^64 - 1. */
+Test(shard_merge, assigned_counts_past_the_selection_do_not_wrap)
+{
+	const char *f[2] = {
+		shard_file("a.json", REC("a", "PASS") ",\n" REC("b", "PASS") ",\n" REC("c", "PASS"),
+			   INFO(1, 3, 3, "[0,1,2]")),
+		shard_file("b.json", REC("d", "PASS") ",\n" REC("e", "PASS") ",\n" REC("f", "PASS"),
+			   INFO(2, 3, 3, "[3,4,5]")),
+	};
+	struct out o;
+
+	run_merge(&o, &deflim, 0, f, 2);
+	cr_assert_eq(o.rc, 3, "%s", o.log);
+	cr_assert(strstr(o.log, "shard 3 of 3 missing"), "%s", o.log);
+	cr_assert(strstr(o.log, "0 of the 5 selected variants were in the missing shards"), "%s",
+		  o.log);
+	done(&o);
+}
