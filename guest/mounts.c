@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -11,10 +13,33 @@
 struct mnt {
 	const char *src, *dir, *type;
 	int essential;
+	/* A scratch tmpfs over a directory of the root: the image's own files
+	 * there (a payload or C test whose libraries were packed from a host
+	 * path under /tmp or /run) must stay visible, so the mount is skipped
+	 * when the directory holds anything; the root is writable anyway. */
+	bool unless_image_has_files;
 };
+
+static bool has_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return any;
+}
 
 static int do_mount(const struct mnt *m)
 {
+	if (m->unless_image_has_files && has_entries(m->dir)) {
+		kinfo("%s holds files of the image: not hiding them under a tmpfs", m->dir);
+		return 0;
+	}
 	mkdir_p(m->dir, 0755);
 	if (mount(m->src, m->dir, m->type, 0, NULL) && errno != EBUSY) {
 		int ret = -errno;
@@ -43,9 +68,9 @@ int mounts_rest(void)
 		{ "tracefs", "/sys/kernel/tracing", "tracefs", 0 },
 		{ "bpf", "/sys/fs/bpf", "bpf", 0 },
 		{ "cgroup2", "/sys/fs/cgroup", "cgroup2", 1 },
-		{ "tmpfs", "/tmp", "tmpfs", 1 },
-		{ "tmpfs", "/dev/shm", "tmpfs", 0 },
-		{ "tmpfs", "/run", "tmpfs", 0 },
+		{ "tmpfs", "/tmp", "tmpfs", 1, true },
+		{ "tmpfs", "/dev/shm", "tmpfs", 0, false },
+		{ "tmpfs", "/run", "tmpfs", 0, true },
 		{ "devpts", "/dev/pts", "devpts", 0 },
 	};
 	int first = 0;
