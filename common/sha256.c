@@ -6,6 +6,9 @@
 #undef sha256_update
 #undef sha256_digest
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <ktstr/sha256.h>
 
 _Static_assert(sizeof(struct sha256_ctx) <= sizeof(((struct sha256 *)0)->ctx),
@@ -50,4 +53,35 @@ void sha256_hex(const uint8_t digest[SHA256_LEN], char *out)
 		out[2 * i + 1] = hex[digest[i] & 15];
 	}
 	out[SHA256_HEX_LEN] = '\0';
+}
+
+int sha256_fd(int fd, uint64_t max, uint64_t *len, uint8_t out[SHA256_LEN])
+{
+	/* Read through a small buffer rather than mmap: faulting a fresh
+	 * mapping of a 3.5 MB image in cost 3-5 ms here (a nested VM), more
+	 * than hashing it (2.2 ms); pread copies 64 KiB at a time with no
+	 * faults and keeps the fd's own offset. */
+	uint8_t buf[64 * 1024];
+	struct sha256 s;
+	uint64_t off = 0;
+
+	sha256_init(&s);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		if ((uint64_t)n > max - off)
+			return -EFBIG; /* grew past the bound while read */
+		sha256_update(&s, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	sha256_final(&s, out);
+	if (len)
+		*len = off;
+	return 0;
 }

@@ -13,17 +13,14 @@
 
 #include "json_pb.h"
 
-#define HASH_CHUNK (1u << 20)
-
-/* pread from offset 0 so a shared fd (a kernel the VMs boot) keeps its
- * offset. The caller checked nothing: a FIFO or device is refused here. */
+/* pread from offset 0 (sha256_fd) so a shared fd (a kernel the VMs boot)
+ * keeps its offset. The caller checked nothing: a FIFO or device is refused
+ * here. */
 int runmeta_hash_fd(int fd, char hex[SHA256_HEX_LEN + 1])
 {
 	uint8_t dig[SHA256_LEN];
-	struct sha256 h;
 	struct stat st;
-	char *buf;
-	off_t off = 0;
+	int ret;
 
 	hex[0] = '\0';
 	if (fstat(fd, &st))
@@ -32,33 +29,9 @@ int runmeta_hash_fd(int fd, char hex[SHA256_HEX_LEN + 1])
 		return -EINVAL;
 	if ((uint64_t)st.st_size > RUNMETA_HASH_MAX)
 		return -EFBIG;
-	buf = malloc(HASH_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	sha256_init(&h);
-	for (;;) {
-		ssize_t n = pread(fd, buf, HASH_CHUNK, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = -errno;
-
-			free(buf);
-			return e;
-		}
-		if (!n)
-			break;
-		/* A file that grows while read is cut at the bound. */
-		if ((uint64_t)off + (uint64_t)n > RUNMETA_HASH_MAX) {
-			free(buf);
-			return -EFBIG;
-		}
-		sha256_update(&h, buf, (size_t)n);
-		off += n;
-	}
-	free(buf);
-	sha256_final(&h, dig);
+	ret = sha256_fd(fd, RUNMETA_HASH_MAX, NULL, dig);
+	if (ret)
+		return ret;
 	sha256_hex(dig, hex);
 	return 0;
 }

@@ -26,6 +26,10 @@ void sha256_update(struct sha256 *s, const void *data, size_t len);
 void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
 /* One-shot helper. */
 void sha256_buf(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+/* The digest of fd's bytes from offset 0 to its end, read with pread (the
+ * fd's offset is left alone); *len (may be NULL) gets how many. 0, or
+ * -errno; -EFBIG when there are more than max. */
+int sha256_fd(int fd, uint64_t max, uint64_t *len, uint8_t out[SHA256_LEN]);
 /* Lower-case hex, out must hold SHA256_HEX_LEN + 1 bytes. */
 void sha256_hex(const uint8_t digest[SHA256_LEN], char *out);
 

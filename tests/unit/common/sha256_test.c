@@ -1,5 +1,8 @@
 /* FIPS 180-4 / NIST example vectors. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +48,27 @@ Test(sha256, incremental_matches_one_shot)
 	sha256_hex(a, hex);
 	cr_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(m);
+}
+
+/* sha256_fd: the digest of the whole file through pread, the fd's offset
+ * left alone, its length reported, and a file past max refused. */
+Test(sha256, fd_matches_the_buffer_and_bounds_its_length)
+{
+	static uint8_t data[200000];
+	uint8_t a[SHA256_LEN], b[SHA256_LEN];
+	uint64_t len = 0;
+	int fd = memfd_create("sha", 0);
+
+	cr_assert_geq(fd, 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	cr_assert_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	cr_assert_eq(lseek(fd, 1234, SEEK_SET), 1234);
+	sha256_buf(data, sizeof(data), a);
+	cr_assert_eq(sha256_fd(fd, sizeof(data), &len, b), 0);
+	cr_assert_eq(memcmp(a, b, SHA256_LEN), 0);
+	cr_assert_eq(len, sizeof(data));
+	cr_assert_eq(lseek(fd, 0, SEEK_CUR), 1234, "the fd's offset moved");
+	cr_assert_eq(sha256_fd(fd, sizeof(data) - 1, &len, b), -EFBIG);
+	close(fd);
 }
