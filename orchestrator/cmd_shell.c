@@ -145,7 +145,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			    v > HOSTRES_MAX_CPUS) {
 				fprintf(stderr, "ktstr-orch shell: --cpu-cap needs a number of host "
 						"CPUs, 1..%u, got '%s'\n", HOSTRES_MAX_CPUS, optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->cpu_cap = (unsigned)v;
 			break;
@@ -154,7 +154,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			if (!isdigit((unsigned char)optarg[0]) || *end || v > HOSTRES_TIMEOUT_MAX_S) {
 				fprintf(stderr, "ktstr-orch shell: --reserve-timeout takes 0..%u "
 						"seconds, got '%s'\n", HOSTRES_TIMEOUT_MAX_S, optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->reserve_timeout_s = (uint32_t)v;
 			break;

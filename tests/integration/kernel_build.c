@@ -287,6 +287,7 @@ Test(kernel_build, a_failed_or_hung_build_says_why_and_leaves_nothing, .timeout 
 {
 	struct kb_env k;
 	char args[8192], *out = NULL, *err = NULL, pidf[1200], *pids = NULL;
+	unsigned secs;
 	uint64_t t0;
 	size_t n;
 
@@ -300,15 +301,18 @@ Test(kernel_build, a_failed_or_hung_build_says_why_and_leaves_nothing, .timeout 
 	free(out);
 	free(err);
 
-	/* Past --timeout: make's whole process group goes (the sleep too). */
+	/* Past --timeout: make's whole process group goes (the sleep too).
+	 * The sleep's length is this test's own, so that a "sleep 300" of
+	 * anything else running on the host is not taken for ours. */
 	snprintf(pidf, sizeof(pidf), "%s/sleepers", k.e.tmp);
-	snprintf(args, sizeof(args), "build --source %s %s --make-arg FAKE_SLEEP=300 --timeout 4",
-		 k.tree, k.margs);
+	secs = 3000 + (unsigned)getpid() % 5000;
+	snprintf(args, sizeof(args), "build --source %s %s --make-arg FAKE_SLEEP=%u --timeout 4",
+		 k.tree, k.margs, secs);
 	t0 = ktstr_now_ms();
 	cr_assert_eq(kb(&k, args, &out, &err), 3, "%s", err);
 	cr_assert_lt(ktstr_now_ms() - t0, 60000, "bounded by --timeout");
 	assert_has(err, "ran past --timeout");
-	snprintf(args, sizeof(args), "pgrep -f 'slee[p] 300' > %s; true", pidf);
+	snprintf(args, sizeof(args), "pgrep -f 'slee[p] %u' > %s; true", secs, pidf);
 	free(out);
 	cr_assert_eq(vmtest_sh(args, 10000, &out), 0);
 	cr_assert_eq(read_file(pidf, &pids, &n, 4096), 0);
