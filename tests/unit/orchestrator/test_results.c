@@ -455,17 +455,17 @@ Test(results, merged_junit_equals_an_unsharded_runs)
 	static const struct merge_limits lim = MERGE_LIMITS_DEFAULT;
 	struct merge m;
 	FILE *null = fopen("/dev/null", "w");
+	char *paths[3] = { NULL, NULL, NULL };
 
 	run_shard(s, 0, 0, &whole, NULL);
 	for (uint32_t k = 1; k <= 3; k++) {
-		char *path;
-
 		run_shard(s, k, 3, NULL, &sj[k - 1]);
-		path = strdup(write_tmp(sj[k - 1].buf, sj[k - 1].len));
+		/* merge keeps the path (borrowed) until merge_free. */
+		paths[k - 1] = strdup(write_tmp(sj[k - 1].buf, sj[k - 1].len));
 		if (k == 1)
 			merge_init(&m, &lim, 3, null);
-		cr_assert_eq(merge_add_file(&m, path), 0);
-		unlink(path);
+		cr_assert_eq(merge_add_file(&m, paths[k - 1]), 0);
+		unlink(paths[k - 1]);
 	}
 	cr_assert_eq(merge_finish(&m), 0);
 	cr_assert_not(m.infra, "the shards did not merge cleanly");
@@ -483,8 +483,10 @@ Test(results, merged_junit_equals_an_unsharded_runs)
 	fclose(null);
 	sb_free(&whole);
 	sb_free(&merged);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 3; k++) {
 		sb_free(&sj[k]);
+		free(paths[k]);
+	}
 	suite_free(s);
 }
 
