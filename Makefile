@@ -280,7 +280,7 @@ test-vm: tests-build
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 tests-build
-	BUILD=build-asan scripts/run-tests unit
+	SAN=1 BUILD=build-asan scripts/run-tests unit
 
 bench: all $(BENCH_BINS)
 	BUILD=$(BUILD) scripts/bench
