@@ -177,7 +177,7 @@ static int xsd_check(const char *xml, size_t len)
 		size_t elen;
 
 		read_file("/tmp/ktstr-xsd.err", &err, &elen, 1 << 16);
-		cr_log_error("xmllint: %s", err ? err : "?");
+		cr_log_info("xmllint: %s", err ? err : "?"); /* an error only where the test expects validity */
 		free(err);
 	}
 	unlink(path);
