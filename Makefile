@@ -216,11 +216,9 @@ $(BUILD)/obj/tests/unit/orchestrator/test_capi.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
 	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
 		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
-# The VM builder's user and the static program it runs in the guest
-# (tests/integration/capi_vm.c).
-$(BUILD)/obj/tests/unit/orchestrator/test_vm_result.o: override CFLAGS += -Ilibktstr
-$(BUILD)/tests/capi-vm-run: tests/integration/data/capi_vm_run.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a
-	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+# The VM builder's reader (unit) and the static program examples/c/vm_run.c
+# runs in the guest (tests/integration/capi_vm.c).
+$(BUILD)/obj/tests/unit/orchestrator/test_vm_result.o $(BUILD)/obj/tests/unit/orchestrator/test_shell_result.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-vm-prog: tests/integration/data/capi_vm_prog.c
 	@mkdir -p $(dir $@); $(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
@@ -275,7 +273,7 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
 
-tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-run $(BUILD)/tests/capi-vm-prog $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
 	$(BUILD)/tests/arm64-fdt
 
 test: tests-build

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+extern char **environ;
+
 int main(int argc, char **argv)
 {
 	cpu_set_t set;
@@ -20,7 +22,9 @@ int main(int argc, char **argv)
 	if (!sched_getaffinity(0, sizeof(set), &set))
 		printf("affinity_cpus=%d\n", CPU_COUNT(&set));
 	printf("online_cpus=%ld\n", sysconf(_SC_NPROCESSORS_ONLN));
-	printf("env_KTSTR_VM_TEST=[%s]\n", getenv("KTSTR_VM_TEST") ? getenv("KTSTR_VM_TEST") : "");
+	/* Its whole environment, as the builder's env entries set it. */
+	for (char **e = environ; *e; e++)
+		printf("env:[%s]\n", *e);
 	fflush(stdout);
 	if (argc > 1 && !strncmp(argv[1], "exit:", 5))
 		return atoi(argv[1] + 5);
