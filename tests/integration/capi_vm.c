@@ -157,3 +157,24 @@ Test(capi_vm, crash_reads_128_plus_the_signal, .timeout = 600)
 	free(out);
 	vmtest_rm_rf(e.tmp);
 }
+
+/* SIGTERM to ktstr-orch (a killed CI job) while it boots or runs the VM:
+ * interrupted, with ktstr-orch's word for it, not an infra error. */
+Test(capi_vm, a_stopped_orchestrator_is_interrupted, .timeout = 600)
+{
+	struct vm_env e;
+	char cmd[8192], *out = NULL;
+
+	vm_env_init(&e, false);
+	/* The example's only child is ktstr-orch; it alone gets the signal. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s -k %s -t 240 %s sleep > %s/out 2>&1 & p=$!; sleep 3; "
+		 "kill -TERM $(pgrep -P $p); wait $p; echo status=$?; cat %s/out",
+		 e.runner, e.kernel, e.prog, e.tmp, e.tmp);
+	cr_assert_eq(sh_status(cmd, RUN_TIMEOUT_MS, &out), 0, "%s", out);
+	assert_has(out, "status=0\n");
+	assert_has(out, "rc=0\noutcome=interrupted\n");
+	assert_has(out, "error=Terminated\n");
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
