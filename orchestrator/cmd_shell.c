@@ -149,7 +149,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			    v > HOSTRES_MAX_CPUS) {
 				fprintf(stderr, "ktstr-orch shell: --cpu-cap needs a number of host "
 						"CPUs, 1..%u, got '%s'\n", HOSTRES_MAX_CPUS, optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->cpu_cap = (unsigned)v;
 			break;
@@ -158,7 +158,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			if (!isdigit((unsigned char)optarg[0]) || *end || v > HOSTRES_TIMEOUT_MAX_S) {
 				fprintf(stderr, "ktstr-orch shell: --reserve-timeout takes 0..%u "
 						"seconds, got '%s'\n", HOSTRES_TIMEOUT_MAX_S, optarg);
-				return -EINVAL;
+				goto bad;
 			}
 			o->reserve_timeout_s = (uint32_t)v;
 			break;
@@ -527,7 +527,7 @@ int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char *
 						  sizeof(vm.err))) {
 		fprintf(stderr, "ktstr-orch shell: %s\n", vm.err);
 		shell_result_free(&vm.sr);
-		return EXIT_USAGE;
+		return cli_usage_hint(cmd);
 	}
 	po = global_privdrop_opts(&vm.go);
 	if (cache_owner_resolve(&po, &vm.co, vm.err, sizeof(vm.err))) {
