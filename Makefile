@@ -188,7 +188,7 @@ $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION): $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/l
 		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
 $(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
-$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION
+$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION Makefile
 	@mkdir -p $(dir $@); sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
 		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' $< > $@
 LIBKTSTR := $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a $(LIB_DIR)/ktstr.pc
