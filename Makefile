@@ -159,7 +159,7 @@ LIBKTSTR_CORE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(LIBKTSTR_SRCS) \
 LIBKTSTR_BASE_O := $(patsubst %.c,$(BUILD)/lib-obj/%.o,$(wildcard common/*.c)) \
 	$(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/lib-obj/proto/%.o,$(PROTO_C))
 LIBKTSTR_O := $(LIBKTSTR_CORE_O) $(LIBKTSTR_BASE_O)
-LIBKTSTR_LIBS := -lprotobuf-c -lz -lpthread -lm
+LIBKTSTR_LIBS := -ljson-c -lprotobuf-c -lz -lpthread -lm
 $(BUILD)/lib-obj/common/version.o: $(BUILD)/version.stamp
 $(BUILD)/lib-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
 # Built as the guest's own objects are (no sanitizer: a C test program runs in
@@ -188,7 +188,7 @@ $(LIB_DIR)/libktstr.so.$(KTSTR_SOVERSION): $(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/l
 		$(LIBKTSTR_CORE_O) $(BUILD)/lib-obj/libbase-pic.a $(LIBKTSTR_LIBS)
 $(LIB_DIR)/libktstr_main.a: $(BUILD)/lib-obj/libktstr/entry.o
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
-$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION
+$(LIB_DIR)/ktstr.pc: libktstr/ktstr.pc.in VERSION Makefile
 	@mkdir -p $(dir $@); sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(strip $(shell cat VERSION))|' \
 		-e 's|@LIBS@|$(LIBKTSTR_LIBS)|' $< > $@
 LIBKTSTR := $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr.so $(LIB_DIR)/libktstr_main.a $(LIB_DIR)/ktstr.pc
@@ -211,11 +211,16 @@ examples: $(EXAMPLE_C_BINS) $(addsuffix -shared,$(EXAMPLE_C_BINS))
 # The C API's tests: the host role's renderer beside the orchestrator's
 # parser and planner (tests/unit/orchestrator/test_capi.c), and a test
 # program whose functions fail, crash and hang (tests/integration/capi.c).
-$(BUILD)/tests/unit-orchestrator: $(BUILD)/lib-obj/libktstr/render.o
+$(BUILD)/tests/unit-orchestrator: $(addprefix $(BUILD)/lib-obj/libktstr/,render.o vm_result.o vm.o orch.o)
 $(BUILD)/obj/tests/unit/orchestrator/test_capi.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
 	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
 		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+# The VM builder's reader (unit) and the static program examples/c/vm_run.c
+# runs in the guest (tests/integration/capi_vm.c).
+$(BUILD)/obj/tests/unit/orchestrator/test_vm_result.o $(BUILD)/obj/tests/unit/orchestrator/test_shell_result.o: override CFLAGS += -Ilibktstr
+$(BUILD)/tests/capi-vm-prog: tests/integration/data/capi_vm_prog.c
+	@mkdir -p $(dir $@); $(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
@@ -268,7 +273,7 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
 
-tests-build: all lib examples $(BUILD)/tests/capi-faults $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
 	$(BUILD)/tests/arm64-fdt
 
 test: tests-build

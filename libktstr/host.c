@@ -16,6 +16,7 @@
 #include <ktstr/guest_contract.h>
 #include <ktstr/ktstr.h>
 
+#include "orch.h"
 #include "render.h"
 
 static void usage(FILE *f, const char *prog)
@@ -67,7 +68,7 @@ static int render_to(const char *path, const struct ktstr_test *b, const struct 
  * 130, which is passed on, so we only wait. */
 static int run_orch(const char *cmd, const char *suite, int argc, char **argv)
 {
-	const char *orch = getenv("KTSTR_ORCH");
+	const char *orch = ktstr_orch_path();
 	char **av = calloc((size_t)argc + 4, sizeof(*av));
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_term;
 	int st = 0;
@@ -75,8 +76,6 @@ static int run_orch(const char *cmd, const char *suite, int argc, char **argv)
 
 	if (!av)
 		return 3;
-	if (!orch || !*orch)
-		orch = "ktstr-orch";
 	/* --workers is ktstr-orch's only option that must precede the
 	 * command; the program takes it anywhere after its own. */
 	{

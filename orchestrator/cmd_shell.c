@@ -26,6 +26,7 @@
 
 #include <ktstr/guest_contract.h>
 #include <ktstr/log.h>
+#include <ktstr/shell_result.h>
 #include <ktstr/topology.h>
 #include <ktstr/util.h>
 
@@ -40,6 +41,7 @@
 #include "preflight.h"
 #include "shell_exec.h"
 #include "shell_image.h"
+#include "shell_result.h"
 #include "shell_status.h"
 #include "stop.h"
 #include "vm_backend_worker.h"
@@ -54,6 +56,7 @@ struct shell_opts {
 	 * 0 = the kernel's own (docs/shell.md says why that is the default). */
 	uint32_t watchdog_ms;
 	const char *kernel, *exec;
+	const char *result_json; /* --result-json FILE (with --exec) */
 	Ktstr__Engine engine;
 	const char *includes[SHELL_MAX_INCLUDES];
 	size_t nincludes;
@@ -83,6 +86,7 @@ struct shell_vm {
 	char cmdline[64];
 	struct exec_stream es;		/* --exec: the live output relay */
 	struct vm_job_result res;	/* owned: res.result */
+	struct shell_result sr;		/* owned: --result-json */
 	struct hostres hr;		/* owned once reserved */
 	bool reserved;			/* hr is a holder: closed in release */
 	char err[4096 + 256]; /* room for a kernel path and why */
@@ -164,6 +168,9 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 		case 'x':
 			o->exec = optarg;
 			break;
+		case 'R':
+			o->result_json = optarg;
+			break;
 		case 'e':
 			if (engine_parse(optarg, &o->engine)) {
 				fprintf(stderr, "ktstr-orch shell: --engine takes auto, kvm or qemu\n");
@@ -186,6 +193,11 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 		}
 	}
 	*rc = cp->exit;
+	if (c != CLI_STOP && o->result_json && !o->exec) {
+		/* Interactive, the output is the terminal's, not ours to keep. */
+		fprintf(stderr, "ktstr-orch shell: --result-json needs --exec\n");
+		goto bad;
+	}
 	return c != CLI_STOP;
 bad:
 	*rc = cli_usage_hint(cp->cmd);
@@ -199,6 +211,7 @@ static int shell_open_kernel(struct shell_vm *vm)
 	int ret;
 
 	hostcaps_probe(vm->o.engine, &vm->hc);
+	vm->sr.engine = engine_name(vm->hc.engine);
 	ret = kernel_resolve(vm->o.kernel, vm->hc.engine, &vm->kc, vm->err, sizeof(vm->err));
 	if (ret)
 		return ret < 0 ? ret : -EINVAL;
@@ -388,6 +401,7 @@ static void shell_run_vm(struct shell_vm *vm)
 	job.stdin_fd = exec ? -1 : STDIN_FILENO;
 	job.stdout_fd = exec ? -1 : STDOUT_FILENO;
 	if (exec) {
+		vm->es.tail = vm->sr.fd >= 0 ? &vm->sr.tail : NULL;
 		job.on_output = exec_stream_on_output;
 		job.on_output_arg = &vm->es;
 	} else if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
@@ -423,6 +437,7 @@ static int shell_collect(struct shell_vm *vm)
 	if (stop_signal()) {
 		fprintf(stderr, "ktstr-orch shell: %s: the VM was stopped\n",
 			strsignal(stop_signal()));
+		shell_result_set(&vm->sr, KTSTR_SR_INTERRUPTED, 0, strsignal(stop_signal()));
 		return EXIT_INTERRUPTED;
 	}
 	if (r && !vm->go.insecure_no_sandbox && !vm->res.infra &&
@@ -433,15 +448,27 @@ static int shell_collect(struct shell_vm *vm)
 				"(VmResult.sandboxed=false) without --insecure-no-sandbox: its "
 				"confinement was not applied; fix the host (docs/security.md) or pass "
 				"--insecure-no-sandbox\n");
+		shell_result_set(&vm->sr, KTSTR_SR_INFRA_ERROR, 0,
+				 "the VM worker ran unsandboxed without --insecure-no-sandbox");
 		return EXIT_INFRA;
 	}
 	if (vm->res.infra && !r) {
 		/* No VM ran: host contention, or a worker that never started. */
 		fprintf(stderr, "ktstr-orch shell: %s\n", vm->res.error);
+		shell_result_set(&vm->sr, KTSTR_SR_INFRA_ERROR, 0, vm->res.error);
 		return EXIT_INFRA;
 	}
 	rc = vm->o.exec ? shell_exec_status(&vm->es, &vm->res, timeout_s)
 			: shell_interactive_status(&vm->res, timeout_s);
+	if (vm->es.have_code)
+		shell_result_set(&vm->sr, KTSTR_SR_EXITED, vm->es.exit_code, NULL);
+	else if (rc == SHELL_EXIT_TIMEOUT)
+		shell_result_set(&vm->sr, KTSTR_SR_TIMED_OUT, 0, "still running at --timeout");
+	else
+		shell_result_set(&vm->sr, KTSTR_SR_INFRA_ERROR, 0,
+				 vm->res.error[0] ? vm->res.error
+						  : "the command's exit status never arrived (the "
+						    "console tail is on ktstr-orch's stderr)");
 	shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
 	return rc;
 }
@@ -449,13 +476,17 @@ static int shell_collect(struct shell_vm *vm)
 /* A phase before the VM failed, or a stop came during it: a stop wins,
  * since the failure was most likely the stop killing a child (the
  * builder). usage_error: the failure is the user's (EXIT_USAGE). */
-static int shell_early_exit(const struct shell_vm *vm, bool usage_error)
+static int shell_early_exit(struct shell_vm *vm, bool usage_error)
 {
 	if (stop_signal()) {
 		fprintf(stderr, "ktstr-orch shell: %s: stopped before the VM started\n",
 			strsignal(stop_signal()));
+		shell_result_set(&vm->sr, KTSTR_SR_INTERRUPTED, 0, strsignal(stop_signal()));
 		return EXIT_INTERRUPTED;
 	}
+	shell_result_set(&vm->sr, KTSTR_SR_INFRA_ERROR, 0,
+			 vm->err[0] ? vm->err
+				    : "failed before the VM started (ktstr-orch's stderr says why)");
 	if (vm->err[0])
 		fprintf(stderr, "ktstr-orch shell: %s\n", vm->err);
 	return usage_error ? EXIT_USAGE : EXIT_INFRA;
@@ -476,12 +507,13 @@ static void shell_vm_release(struct shell_vm *vm)
 		builder_client_stop(&vm->bc);
 	if (vm->reserved)
 		hostres_close(&vm->hr);
+	shell_result_free(&vm->sr);
 }
 
 int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct shell_vm vm = { .go = *g, .kfd = -1, .img = { .fd = -1 },
-			       .bc = { .pid = -1, .sock = -1 } };
+			       .bc = { .pid = -1, .sock = -1 }, .sr = { .fd = -1 } };
 	struct privdrop_opts po;
 	struct cli_parser cp;
 	int rc;
@@ -489,9 +521,20 @@ int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char *
 	cli_begin(&cp, cmd, &vm.go, argc, argv);
 	if (!parse_shell_opts(&cp, &vm.o, &rc))
 		return rc;
+	/* Opened as the caller, before anything can fail on the way to a
+	 * VM: from here every end writes it. */
+	if (vm.o.result_json && shell_result_open(&vm.sr, vm.o.result_json, vm.err,
+						  sizeof(vm.err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", vm.err);
+		shell_result_free(&vm.sr);
+		return cli_usage_hint(cmd);
+	}
 	po = global_privdrop_opts(&vm.go);
 	if (cache_owner_resolve(&po, &vm.co, vm.err, sizeof(vm.err))) {
 		fprintf(stderr, "ktstr-orch shell: %s\n", vm.err);
+		shell_result_set(&vm.sr, KTSTR_SR_INFRA_ERROR, 0, vm.err);
+		shell_result_finish(&vm.sr);
+		shell_result_free(&vm.sr);
 		return EXIT_USAGE;
 	}
 	if (shell_open_kernel(&vm)) {
@@ -500,9 +543,18 @@ int cmd_shell(struct global_opts *g, const struct cli_cmd *cmd, int argc, char *
 		rc = shell_early_exit(&vm, vm.usage_error);
 	} else if ((rc = shell_reserve(&vm))) {
 		/* printed */
+		shell_result_set(&vm.sr, rc == EXIT_INTERRUPTED ? KTSTR_SR_INTERRUPTED
+								: KTSTR_SR_INFRA_ERROR,
+				 0, "the host-wide reservation failed (ktstr-orch's stderr says why)");
 	} else {
 		shell_run_vm(&vm);
 		rc = shell_collect(&vm);
+	}
+	if (shell_result_finish(&vm.sr)) {
+		fprintf(stderr, "ktstr-orch shell: --result-json %s: cannot write it\n",
+			vm.o.result_json);
+		if (rc != EXIT_INTERRUPTED)
+			rc = EXIT_INFRA;
 	}
 	shell_vm_release(&vm);
 	return rc;

@@ -53,10 +53,43 @@ _Static_assert(sizeof("\n" KTSTR_COM2_EXEC_EXIT KTSTR_COM2_EXIT) - 1 + 2 * 12 <=
 		       sizeof(((struct exec_stream *)0)->hold),
 	       "exec_stream.hold holds a whole trailer");
 
+void exec_tail_add(struct exec_tail *t, const char *p, size_t n)
+{
+	t->total += n;
+	if (!t->cap)
+		return;
+	if (n >= t->cap) {
+		memcpy(t->buf, p + n - t->cap, t->cap);
+		t->start = 0;
+		t->len = t->cap;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t->buf[(t->start + t->len) % t->cap] = p[i];
+		if (t->len < t->cap)
+			t->len++;
+		else
+			t->start = (t->start + 1) % t->cap;
+	}
+}
+
+void exec_tail_copy(const struct exec_tail *t, char *out)
+{
+	size_t first = t->cap - t->start < t->len ? t->cap - t->start : t->len;
+
+	memcpy(out, t->buf + t->start, first);
+	memcpy(out + first, t->buf, t->len - first);
+}
+
+/* What is shown is also what the tail keeps, so a replay of the capture
+ * (quiet: shown live already) adds nothing twice. */
 static void stream_out(struct exec_stream *es, const char *p, size_t n)
 {
-	if (!es->quiet && n)
-		fwrite(p, 1, n, stdout);
+	if (es->quiet || !n)
+		return;
+	fwrite(p, 1, n, stdout);
+	if (es->tail)
+		exec_tail_add(es->tail, p, n);
 }
 
 void exec_stream_feed(struct exec_stream *es, const uint8_t *data, size_t len)

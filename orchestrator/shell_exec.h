@@ -15,7 +15,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The last cap bytes of the command's output (the trailer excluded), kept
+ * for `shell --result-json` (shell_result.h): a ring over buf, which the
+ * owner of the struct allocates and frees. total counts every byte, so
+ * total - len were dropped. */
+struct exec_tail {
+	char *buf;
+	size_t cap, len, start;
+	uint64_t total;
+};
+
+/* Append n bytes, dropping the oldest beyond cap. */
+void exec_tail_add(struct exec_tail *t, const char *p, size_t n);
+/* Copy the kept bytes in order into out (room for t->len). */
+void exec_tail_copy(const struct exec_tail *t, char *out);
+
 struct exec_stream {
+	struct exec_tail *tail; /* NULL: none; not owned */
 	char hold[64]; /* a prefix of the trailer (at most 53 bytes) */
 	size_t held;
 	bool quiet; /* parse only: the output was already shown */

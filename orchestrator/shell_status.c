@@ -68,7 +68,7 @@ int shell_exec_status(struct exec_stream *es, const struct vm_job_result *res,
 	/* No live stream (or it missed the end): the full COM2 capture, shown
 	 * only if nothing was shown live. */
 	if (!es->have_code && res->result && res->result->has_guest_output) {
-		struct exec_stream again = { .quiet = es->any };
+		struct exec_stream again = { .quiet = es->any, .tail = es->tail };
 
 		exec_stream_feed(&again, res->result->guest_output.data,
 				 res->result->guest_output.len);

@@ -249,6 +249,92 @@ int ktstr_skip(struct ktstr_ctx *ctx, const char *fmt, ...) __attribute__((forma
 /* Why the last call failed (valid until the next call). */
 const char *ktstr_error(const struct ktstr_ctx *ctx);
 
+/* ---- Programmatic runs: the VM builder (host side) ----------------------
+ * Boot one VM and run one program in it, with its arguments, and get the
+ * typed end back:
+ *
+ *   struct ktstr_vm_builder *b = ktstr_vm_builder_new();
+ *   const char *args[] = { "a b", "it's" };
+ *   struct ktstr_vm_result r;
+ *
+ *   ktstr_vm_builder_init(b, "./my_prog", args, 2);
+ *   ktstr_vm_builder_topology(b, 1, 1, 2, 1);
+ *   if (!ktstr_vm_run(b, &r) && r.outcome == KTSTR_VM_EXITED)
+ *           printf("exit %d\n%s", r.exit_code, r.output);
+ *   ktstr_vm_result_free(&r);
+ *   ktstr_vm_builder_free(b);
+ *
+ * The library never opens /dev/kvm nor starts a VM itself: it runs the
+ * unprivileged `ktstr-orch shell --exec ... --result-json FILE` ($KTSTR_ORCH,
+ * else ktstr-orch on PATH), so the VM runs through the same confined
+ * initramfs builder and VM worker as every test. The program is copied
+ * into the guest (/include-files/<basename>): it must be static or its
+ * libraries must be in the guest. Its argv reaches it exactly: each word
+ * travels quoted, never interpreted by a shell.
+ * Setters return 0 or -errno (-EINVAL a bad value, -E2BIG a bound below
+ * exceeded, -ENOMEM); a failed setter leaves the builder as it was. */
+#define KTSTR_VM_MAX_ARGS 256		  /* init's arguments */
+#define KTSTR_VM_MAX_ARG_BYTES 16384	  /* their bytes in all (quoted: 4x, in one argv word) */
+#define KTSTR_VM_MAX_ENV 64		  /* ktstr_vm_builder_env entries */
+#define KTSTR_VM_MAX_INCLUDES 63	  /* extra files (ktstr-orch's 64 less init) */
+#define KTSTR_VM_OUTPUT_MAX (1u << 20)	  /* output: its last bytes */
+
+enum ktstr_vm_engine { KTSTR_VM_ENGINE_AUTO, KTSTR_VM_ENGINE_KVM, KTSTR_VM_ENGINE_QEMU };
+
+enum ktstr_vm_outcome {
+	KTSTR_VM_EXITED = 1,	/* the program ran to its end: exit_code */
+	KTSTR_VM_TIMED_OUT,	/* still running at the timeout: the VM was stopped */
+	KTSTR_VM_INFRA_ERROR,	/* no status: kernel, image, worker, host; see error */
+	KTSTR_VM_INTERRUPTED,	/* a stop signal (SIGINT, SIGTERM) reached ktstr-orch */
+};
+
+struct ktstr_vm_result {
+	enum ktstr_vm_outcome outcome;
+	/* KTSTR_VM_EXITED: the status as the guest's shell reports it, 0..255;
+	 * a program killed by signal N reads 128+N (the shell cannot tell
+	 * that from exit(128+N)). */
+	int exit_code;
+	/* The last KTSTR_VM_OUTPUT_MAX bytes of its stdout and stderr, as it
+	 * wrote them, NUL-terminated after output_len (it may hold NULs
+	 * itself); output_bytes counts all it wrote. Owned. */
+	char *output;
+	size_t output_len;
+	unsigned long long output_bytes;
+	char engine[8];			/* the engine that ran it: "kvm" / "qemu" */
+	unsigned long long wall_ms;	/* ktstr-orch's wall time */
+	char *error;			/* why, when not KTSTR_VM_EXITED; else NULL. Owned. */
+};
+
+struct ktstr_vm_builder;
+
+/* NULL: out of memory. Defaults: ktstr-orch's kernel (as `run` picks it),
+ * topology 1,1,1,1, its memory default, engine auto, timeout 300 s. */
+struct ktstr_vm_builder *ktstr_vm_builder_new(void);
+void ktstr_vm_builder_free(struct ktstr_vm_builder *b);
+/* A kernel image path, a cache key or a version, as --kernel takes it. */
+int ktstr_vm_builder_kernel(struct ktstr_vm_builder *b, const char *kernel);
+/* The program to run (a host path) and its arguments (argv[1..]). */
+int ktstr_vm_builder_init(struct ktstr_vm_builder *b, const char *path,
+			  const char *const *args, size_t nargs);
+int ktstr_vm_builder_topology(struct ktstr_vm_builder *b, unsigned numa_nodes, unsigned llcs,
+			      unsigned cores_per_llc, unsigned threads_per_core);
+int ktstr_vm_builder_memory_mb(struct ktstr_vm_builder *b, unsigned mb); /* 128..1048576 */
+int ktstr_vm_builder_engine(struct ktstr_vm_builder *b, enum ktstr_vm_engine engine);
+int ktstr_vm_builder_timeout_s(struct ktstr_vm_builder *b, unsigned s); /* 1..86400 */
+/* One more host file for the guest, at /include-files/<basename>. */
+int ktstr_vm_builder_include(struct ktstr_vm_builder *b, const char *path);
+/* NAME=VALUE in the program's environment. */
+int ktstr_vm_builder_env(struct ktstr_vm_builder *b, const char *name_value);
+/* Run it and wait for the VM (bounded: the timeout plus ktstr-orch's own
+ * bounds on booking the host and booting). *out is always filled; free it
+ * with ktstr_vm_result_free. 0: ktstr-orch gave a typed result, whatever
+ * its outcome (an infra error included: read out->outcome). -errno: no
+ * result could be had (-EINVAL no init set, -ENOENT ktstr-orch not found,
+ * -EPROTO it wrote no or a bad result, -ETIMEDOUT it did not end); then
+ * out->outcome is KTSTR_VM_INFRA_ERROR and out->error says why. */
+int ktstr_vm_run(struct ktstr_vm_builder *b, struct ktstr_vm_result *out);
+void ktstr_vm_result_free(struct ktstr_vm_result *r);
+
 #ifdef __cplusplus
 }
 #endif

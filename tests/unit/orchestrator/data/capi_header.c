@@ -52,3 +52,29 @@ KTSTR_TEST(header_fields, .scheduler = &SCHED, .llcs = 2, .duration_ms = 5000)
 		return ktstr_check(ctx, w.work_units > 0, "worker %u idle", (unsigned)w.tid);
 	return ktstr_fail(ctx, "mine", "%s", ktstr_test_name(ctx));
 }
+
+/* The VM builder's declarations, used as a program would. */
+int header_vm_run(const char *prog);
+int header_vm_run(const char *prog)
+{
+	static const char *const args[] = { "a b", "c" };
+	struct ktstr_vm_builder *b = ktstr_vm_builder_new();
+	struct ktstr_vm_result r;
+	int ret;
+
+	if (!b)
+		return -1;
+	ret = ktstr_vm_builder_init(b, prog, args, 2) ||
+	      ktstr_vm_builder_topology(b, 1, 1, 2, 1) ||
+	      ktstr_vm_builder_memory_mb(b, 512) ||
+	      ktstr_vm_builder_engine(b, KTSTR_VM_ENGINE_QEMU) ||
+	      ktstr_vm_builder_timeout_s(b, 60) || ktstr_vm_builder_env(b, "A=1") ||
+	      ktstr_vm_builder_kernel(b, "6.12") || ktstr_vm_builder_include(b, "/etc/hosts");
+	if (!ret)
+		ret = ktstr_vm_run(b, &r);
+	if (!ret)
+		ret = r.outcome == KTSTR_VM_EXITED ? r.exit_code : -(int)r.outcome;
+	ktstr_vm_result_free(&r);
+	ktstr_vm_builder_free(b);
+	return ret;
+}
