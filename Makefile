@@ -216,6 +216,13 @@ $(BUILD)/obj/tests/unit/orchestrator/test_capi.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
 	@mkdir -p $(dir $@); $(CC) $(EXAMPLE_CFLAGS) -o $@ $< $(LIB_DIR)/libktstr_main.a \
 		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+# Built with gcc --coverage for run --coverage (docs/c-api.md, "Coverage"):
+# compiled apart so its .gcno/.gcda are named after the object.
+$(BUILD)/tests/capi-cov: tests/integration/data/capi_cov.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(BUILD)/tests/capi-cov-obj; rm -f $(BUILD)/tests/capi-cov-obj/*.gcda; \
+		$(CC) $(EXAMPLE_CFLAGS) -O0 --coverage -c -o $(BUILD)/tests/capi-cov-obj/capi_cov.o $< && \
+		$(CC) --coverage -o $@ $(BUILD)/tests/capi-cov-obj/capi_cov.o $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
 
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
@@ -268,7 +275,7 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
 
-tests-build: all lib examples $(BUILD)/tests/capi-faults $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-cov $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
 	$(BUILD)/tests/arm64-fdt
 
 test: tests-build
