@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@
 #include <ktstr/ring.h>
 
 #include "coverage.h"
+#include "helpers.h"
+#include "plan.h"
+#include "spec_build.h"
 
 static int check(const char *p, size_t len)
 {
@@ -216,4 +220,43 @@ Test(coverage_open, a_file_in_the_way_is_refused)
 	cr_assert_neq(coverage_open(&co, path, NULL, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "exists and is not a directory"), "%s", err);
 	unlink(path);
+}
+
+/* run --coverage reaches the guest as CTestSpec.coverage, and only then. */
+static Ktstr__GuestSpec *packed(const char *yaml, bool coverage)
+{
+	struct plan_opts o = { .host = { .cpus = 64, .llcs = 4, .max_cpus_per_llc = 16,
+					 .max_vcpus = 64 },
+			       .kernel_scx = 1 };
+	struct suite *s = parse_ok(yaml);
+	struct plan p;
+	char err[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Ktstr__GuestSpec *g;
+
+	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(spec_pack_guest(s, &p.v[0], coverage, &buf, &len), 0);
+	g = ktstr__guest_spec__unpack(NULL, len, buf);
+	cr_assert_not_null(g);
+	free(buf);
+	plan_free(&p);
+	suite_free(s);
+	return g;
+}
+
+Test(coverage_spec, the_flag_reaches_c_tests_only_when_asked)
+{
+	static const char c_yaml[] = "schedulers:\n  - name: base\n    binary: none\n"
+				     "tests:\n  - name: t\n    scheduler: base\n"
+				     "    c_test: {binary: /bin/true, function: fn}\n";
+	Ktstr__GuestSpec *g = packed(c_yaml, true);
+
+	cr_assert_not_null(g->c_test);
+	cr_assert(g->c_test->has_coverage && g->c_test->coverage);
+	ktstr__guest_spec__free_unpacked(g, NULL);
+	g = packed(c_yaml, false);
+	cr_assert_not_null(g->c_test);
+	cr_assert_not(g->c_test->has_coverage);
+	ktstr__guest_spec__free_unpacked(g, NULL);
 }
