@@ -28,9 +28,12 @@ void coverage_env(int on)
 		 * the prefix, so the host can put each file where gcov wants. */
 		setenv("GCOV_PREFIX", KTSTR_COV_PREFIX, 1);
 		setenv("GCOV_PREFIX_STRIP", "0", 1);
+		/* clang -fprofile-instr-generate: one .profraw per process. */
+		setenv("LLVM_PROFILE_FILE", KTSTR_COV_PREFIX KTSTR_COV_PROFRAW, 1);
 	} else {
 		unsetenv("GCOV_PREFIX");
 		unsetenv("GCOV_PREFIX_STRIP");
+		unsetenv("LLVM_PROFILE_FILE");
 	}
 }
 

@@ -103,6 +103,81 @@ Test(capi_cov, two_vms_counts_merge, .timeout = 900)
 	vmtest_rm_rf(e.tmp);
 }
 
+/* The count llvm-cov gives the line holding mark ("   13|      2|  code"). */
+static void llvm_count(const char *bin, const char *profdata, const char *mark, char *count,
+		       size_t len)
+{
+	char cmd[8192], *out = NULL, *line, *bar;
+
+	snprintf(cmd, sizeof(cmd), "llvm-cov show %.2000s -instr-profile=%.2000s 2>&1", bin,
+		 profdata);
+	cr_assert_eq(vmtest_sh(cmd, 60000, &out), 0, "%s:\n%s", cmd, out);
+	line = strstr(out, mark);
+	cr_assert_not_null(line, "no line with %s in llvm-cov's output:\n%s", mark, out);
+	while (line > out && line[-1] != '\n')
+		line--;
+	bar = strchr(line, '|');
+	cr_assert_not_null(bar);
+	line = bar + 1;
+	while (*line == ' ')
+		line++;
+	snprintf(count, len, "%.*s", (int)strcspn(line, "|"), line);
+	free(out);
+}
+
+/* clang -fprofile-instr-generate: each VM's .profraw lands in DIR/TEST/,
+ * and llvm-profdata merge sums them: the marked line 1 per VM, 2 merged. */
+Test(capi_cov, clang_profraw_two_vms_merge, .timeout = 900)
+{
+	char build[PATH_MAX], bin[PATH_MAX + 32], cov[PATH_MAX + 8], cmd[16384], pd[PATH_MAX + 32];
+	char count[32], *out = NULL;
+	struct suite_env e;
+	int status = 0;
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	suite_env_init(&e, true);
+	cr_assert_eq(vmtest_build_dir(build, sizeof(build)), 0);
+	snprintf(bin, sizeof(bin), "%.2000s/tests/capi-cov-clang", build);
+	if (access(bin, X_OK) || access("/usr/bin/llvm-profdata", X_OK) ||
+	    access("/usr/bin/llvm-cov", X_OK))
+		test_missing("build/tests/capi-cov-clang (make tests-build with clang) or "
+			     "llvm-profdata/llvm-cov (llvm)");
+	snprintf(cov, sizeof(cov), "%.2000s/cov", e.tmp);
+	snprintf(cmd, sizeof(cmd),
+		 "LLVM_PROFILE_FILE=%s/host.profraw KTSTR_ORCH=%s KTSTR_SCHEDULER_PATH=%s/bin %s run "
+		 "--workers 1 --kernel %s --coverage %s --filter cov_ 2>&1",
+		 e.tmp, e.orch, e.tmp, bin, e.kernel, cov);
+	cr_assert_eq(vmtest_run(argv, RUN_TIMEOUT_MS, &out, &status), 0, "%s", cmd);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s:\n%s", cmd, out);
+	assert_has(out, "coverage: 2 file(s) from 2 VM(s) under ");
+	free(out);
+	/* The host role's own profile went where LLVM_PROFILE_FILE said, not
+	 * into the working directory or among the guests'. */
+	snprintf(pd, sizeof(pd), "%.2000s/host.profraw", e.tmp);
+	cr_assert_eq(access(pd, F_OK), 0, "the host role wrote no %s", pd);
+	for (int i = 0; i < 2; i++) {
+		const char *t = i ? "cov_two" : "cov_one";
+
+		snprintf(pd, sizeof(pd), "%.2000s/%d.profdata", e.tmp, i);
+		snprintf(cmd, sizeof(cmd), "llvm-profdata merge -o %.2000s %.2000s/%s/ktstr-*.profraw",
+			 pd, cov, t);
+		cr_assert_eq(vmtest_sh(cmd, 60000, &out), 0, "%s:\n%s", cmd, out);
+		free(out);
+		llvm_count(bin, pd, "KTSTR-COV-MARK", count, sizeof(count));
+		cr_assert_str_eq(count, "1", "%s: the marked line ran %s times", t, count);
+	}
+	snprintf(pd, sizeof(pd), "%.2000s/m.profdata", e.tmp);
+	snprintf(cmd, sizeof(cmd), "llvm-profdata merge -o %.2000s %.2000s/*/ktstr-*.profraw", pd,
+		 cov);
+	cr_assert_eq(vmtest_sh(cmd, 60000, &out), 0, "%s:\n%s", cmd, out);
+	free(out);
+	llvm_count(bin, pd, "KTSTR-COV-MARK", count, sizeof(count));
+	cr_assert_str_eq(count, "2", "merged: the marked line ran %s times", count);
+	llvm_count(bin, pd, "KTSTR-COV-NEVER", count, sizeof(count));
+	cr_assert_str_eq(count, "0", "merged: a line never run counts %s", count);
+	vmtest_rm_rf(e.tmp);
+}
+
 /* A suite without a c_test: --coverage would collect nothing, so it is
  * refused before any VM starts. */
 Test(capi_cov, refused_without_c_test)

@@ -218,7 +218,9 @@ Test(coverage, env_points_gcov_at_the_prefix_and_is_cleared)
 	coverage_env(1);
 	cr_assert_str_eq(getenv("GCOV_PREFIX"), KTSTR_COV_PREFIX);
 	cr_assert_str_eq(getenv("GCOV_PREFIX_STRIP"), "0");
+	cr_assert_str_eq(getenv("LLVM_PROFILE_FILE"), "/tmp/ktstr-cov/ktstr-%p.profraw");
 	coverage_env(0);
+	cr_assert_null(getenv("LLVM_PROFILE_FILE"));
 	cr_assert_null(getenv("GCOV_PREFIX"));
 	cr_assert_null(getenv("GCOV_PREFIX_STRIP"));
 }
