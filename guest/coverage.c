@@ -1,14 +1,16 @@
 /* Collect a C test's coverage files and send them through the ring
  * (coverage.h). The tree under the prefix is the tenant binary's doing, so
  * it is walked as untrusted: no link is followed (O_NOFOLLOW), only
- * regular files are read, and depth, path length, file count, file size and
- * the total are bounded; what is over a bound is named in a note. */
+ * regular files are read, and depth, path length, entries looked at, file
+ * count, file size and the total are bounded; what is over a bound is
+ * named in a note. */
 #include "coverage.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,8 @@ struct walk {
 	char path[KTSTR_COV_PATH_MAX + 2]; /* below the prefix, "/..." */
 	char note[1024];		   /* what was skipped, first few */
 	size_t note_len;
+	unsigned entries;		   /* looked at so far */
+	bool stopped;			   /* past KTSTR_COV_ENTRIES_MAX */
 };
 
 static void skip(struct walk *w, const char *why, const char *fmt, ...)
@@ -59,7 +63,9 @@ static void skip(struct walk *w, const char *why, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
-	kwarn("coverage: %s not sent: %s", name, why);
+	/* The first few on the console; all of them are counted. */
+	if (w->st->skipped <= 16)
+		kwarn("coverage: %s not sent: %s", name, why);
 	if (w->note_len >= sizeof(w->note) - 1)
 		return;
 	n = snprintf(w->note + w->note_len, sizeof(w->note) - w->note_len, "%s%s (%s)",
@@ -158,6 +164,17 @@ static void walk_dir(struct walk *w, int dfd, unsigned depth)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		if (w->stopped)
+			break;
+		if (++w->entries > KTSTR_COV_ENTRIES_MAX) {
+			/* The tree is the tenant's: its size bounds no walk.
+			 * Said at the head of the note (coverage_collect). */
+			kwarn("coverage: the walk stopped after %u entries, at %s/%s",
+			      KTSTR_COV_ENTRIES_MAX, w->path, de->d_name);
+			w->st->skipped++;
+			w->stopped = true;
+			break;
+		}
 		if (base + 1 + nl > KTSTR_COV_PATH_MAX) {
 			char why[64];
 
@@ -217,9 +234,15 @@ int coverage_collect(const char *dir, coverage_send_fn send, void *ctx,
 		char text[1200];
 		uint8_t *msg;
 		size_t len;
-		int n = snprintf(text, sizeof(text), "%u coverage file(s) not sent: %s",
-				 st->skipped, w->note);
+		char stop[96] = "";
+		int n;
 
+		if (w->stopped)
+			snprintf(stop, sizeof(stop), " (the walk stopped after %u entries; what "
+						     "follows was not looked at)",
+				 KTSTR_COV_ENTRIES_MAX);
+		n = snprintf(text, sizeof(text), "%u coverage file(s) not sent%s: %s", st->skipped,
+			     stop, w->note);
 		if (n > (int)sizeof(text) - 1)
 			n = (int)sizeof(text) - 1;
 		if (!covmsg_build(NULL, 0, text, (size_t)n, &msg, &len)) {

@@ -147,5 +147,6 @@
 #define KTSTR_COV_TOTAL_MAX (8u << 20)
 #define KTSTR_COV_PATH_MAX 1024u /* bytes of the path below the prefix */
 #define KTSTR_COV_DEPTH_MAX 32u	 /* directory levels walked */
+#define KTSTR_COV_ENTRIES_MAX 4096u /* directory entries looked at, in all */
 
 #endif

@@ -224,3 +224,26 @@ Test(coverage, env_points_gcov_at_the_prefix_and_is_cleared)
 	cr_assert_null(getenv("GCOV_PREFIX"));
 	cr_assert_null(getenv("GCOV_PREFIX_STRIP"));
 }
+
+Test(coverage, the_walk_is_bounded_by_entries)
+{
+	char d[64], name[128];
+	struct coverage_stats st;
+	struct got g = { 0 };
+	int fd;
+
+	tmpdir(d, sizeof(d));
+	for (unsigned i = 0; i < KTSTR_COV_ENTRIES_MAX + 10; i++) {
+		snprintf(name, sizeof(name), "%s/e%u", d, i);
+		fd = open(name, O_WRONLY | O_CREAT, 0644);
+		cr_assert_geq(fd, 0);
+		close(fd);
+	}
+	cr_assert_eq(coverage_collect(d, record, &g, &st), 0);
+	/* 256 sent, the rest up to the bound over the count, then one stop. */
+	cr_assert_eq(g.files, KTSTR_COV_FILES_MAX);
+	cr_assert_eq(st.sent + st.skipped, KTSTR_COV_ENTRIES_MAX + 1);
+	cr_assert(strstr(g.note, "not sent (the walk stopped after 4096 entries; what follows "
+			     "was not looked at): "), "%s", g.note);
+	rm_rf(d);
+}
