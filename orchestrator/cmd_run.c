@@ -398,7 +398,6 @@ static int resolve_kernels(struct run_ctx *c, bool list_only)
 	return 0;
 }
 
-/* Suite, host, kernels and plan: nothing started, ids unchanged. */
 /* --coverage: every VM's PROFRAW files under DIR/TEST/, with a line that
  * says where (and, when nothing came, why to look). */
 static void write_coverage(struct run_ctx *c, const struct test_record *recs, size_t nrecs)
@@ -410,8 +409,8 @@ static void write_coverage(struct run_ctx *c, const struct test_record *recs, si
 			continue;
 		if (coverage_write_vm(&c->cov, name, recs[i].vm, stderr) == 0)
 			fprintf(stderr, "ktstr-orch: coverage: %s sent no coverage files (not "
-					"built with --coverage, or it did not exit normally: gcov "
-					"writes at exit)\n", name);
+					"built with coverage, or it did not exit normally: the "
+					"coverage runtime writes at exit)\n", name);
 	}
 	printf("coverage: %u file(s) from %u VM(s) under %s/TEST/ (merge: docs/c-api.md, "
 	       "\"Coverage\")%s\n", c->cov.files, c->cov.vms, c->o.coverage,
@@ -419,6 +418,7 @@ static void write_coverage(struct run_ctx *c, const struct test_record *recs, si
 	fflush(stderr);
 }
 
+/* Suite, host, kernels and plan: nothing started, ids unchanged. */
 static int run_plan(struct run_ctx *c, bool list_only)
 {
 	struct privdrop_opts po;

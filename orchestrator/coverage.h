@@ -2,10 +2,11 @@
  * (PROFRAW messages, ktstr/covmsg.h) written under DIR (docs/c-api.md,
  * "Coverage").
  *
- * Each VM's files go to DIR/<test>/<absolute path the binary wrote>, one
- * tree per VM: gcc's .gcda counters are summed by gcov-tool, which the
- * orchestrator does not run on guest bytes; the documented
- * `gcov-tool merge` loop folds the trees into one. <test> is the variant's
+ * Each VM's files go to DIR/<test>/<absolute path the binary wrote> (a
+ * .gcda at its build path, clang's /ktstr-PID.profraw), one tree per VM:
+ * the counters are summed by gcov-tool / llvm-profdata, which read every
+ * format version and which the orchestrator does not run on guest bytes;
+ * docs/c-api.md shows the merge. <test> is the variant's
  * name with '/' turned into '+'. The guest's path is untrusted: it must be
  * absolute, every component a plain name (no "", ".", "..", no NUL), at
  * most KTSTR_COV_PATH_MAX bytes and KTSTR_COV_DEPTH_MAX + 1 components;
