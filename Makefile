@@ -221,6 +221,19 @@ $(BUILD)/tests/capi-faults: tests/integration/data/capi_faults.c include/ktstr/k
 $(BUILD)/obj/tests/unit/orchestrator/test_vm_result.o $(BUILD)/obj/tests/unit/orchestrator/test_shell_result.o: override CFLAGS += -Ilibktstr
 $(BUILD)/tests/capi-vm-prog: tests/integration/data/capi_vm_prog.c
 	@mkdir -p $(dir $@); $(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
+# Built with gcc --coverage for run --coverage (docs/c-api.md, "Coverage"):
+# compiled apart so its .gcno/.gcda are named after the object.
+$(BUILD)/tests/capi-cov: tests/integration/data/capi_cov.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(BUILD)/tests/capi-cov-obj; rm -f $(BUILD)/tests/capi-cov-obj/*.gcda; \
+		$(CC) $(EXAMPLE_CFLAGS) -O0 --coverage -c -o $(BUILD)/tests/capi-cov-obj/capi_cov.o $< && \
+		$(CC) --coverage -o $@ $(BUILD)/tests/capi-cov-obj/capi_cov.o $(LIB_DIR)/libktstr_main.a \
+		$(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
+# The same program with clang's source-based coverage (.profraw), where
+# there is a clang (scripts/install-deps installs one).
+CLANG_FOR_TESTS := $(shell command -v clang 2>/dev/null)
+$(BUILD)/tests/capi-cov-clang: tests/integration/data/capi_cov.c include/ktstr/ktstr.h $(LIB_DIR)/libktstr.a $(LIB_DIR)/libktstr_main.a
+	@mkdir -p $(dir $@); $(CLANG_FOR_TESTS) $(EXAMPLE_CFLAGS) -O0 -fprofile-instr-generate -fcoverage-mapping \
+		-o $@ $< $(LIB_DIR)/libktstr_main.a $(LIB_DIR)/libktstr.a $(LIBKTSTR_LIBS)
 
 # ---- tests ----------------------------------------------------------------------
 # tests/unit/<component>/*.c -> one criterion binary per component.
@@ -273,7 +286,8 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
 
-tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
+tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(BUILD)/tests/capi-cov \
+	$(if $(CLANG_FOR_TESTS),$(BUILD)/tests/capi-cov-clang) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
 	$(BUILD)/tests/arm64-fdt
 
 test: tests-build

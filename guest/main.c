@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "coverage.h"
 #include "ctest.h"
 #include "gtopo.h"
 #include "mounts.h"
@@ -225,9 +226,18 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 
 		/* A C test's body is the scenario's one payload run; its own
 		 * result is taken after it (guest/ctest.c). */
+		bool cov = g->c_test && g->c_test->has_coverage && g->c_test->coverage;
+
 		if (g->c_test)
 			ctest_prepare();
+		/* The payload inherits PID 1's environment (payload.c). */
+		if (cov)
+			coverage_env(1);
 		scenario_run(&env, g->scenario, &res);
+		if (cov) {
+			coverage_env(0);
+			coverage_send(&g_rep);
+		}
 		if (g->c_test)
 			ctest_merge(g->c_test, &res);
 	}

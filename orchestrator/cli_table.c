@@ -76,6 +76,10 @@ static const struct cli_opt run_opts[] = {
 	  "write one self-contained HTML page: outcome heatmap,\n"
 	  "work shares, CPU and gap lanes (docs/reports.md)",
 	  CLI_C_FILE, NULL },
+	{ "coverage", 'V', 0, "DIR",
+	  "C tests built with coverage: each VM's .gcda or\n"
+	  ".profraw files under DIR/TEST/ (docs/c-api.md)",
+	  CLI_C_DIR, NULL },
 	O_CPU_CAP,
 	O_RESERVE_TIMEOUT,
 	END,

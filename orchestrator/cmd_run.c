@@ -20,6 +20,7 @@
 #include "jsonl_record.h"
 #include "junit.h"
 #include "cache_owner.h"
+#include "coverage.h"
 #include "privdrop.h"
 #include "html_cmd.h"
 #include "report_file.h"
@@ -44,6 +45,7 @@ struct run_opts {
 	const char *kernel[PLAN_KERNELS_MAX]; /* each --kernel, in order */
 	size_t nkernel;
 	const char *junit, *json, *jsonl, *html;
+	const char *coverage; /* --coverage DIR (coverage.h); NULL = none */
 	unsigned retries;
 	const char *suite;
 	bool allow_empty; /* selecting no test is not an error */
@@ -200,6 +202,10 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 		case 'H':
 			o->html = optarg;
 			break;
+		case 'V':
+			o->coverage = optarg;
+			o->settings.coverage = true;
+			break;
 		}
 	}
 	if (c == CLI_STOP) {
@@ -336,6 +342,7 @@ struct run_ctx {
 	struct builder_client bc;	/* started as the cache owner, or pid -1 */
 	struct report_file rf[3];	/* --junit, --json, --html */
 	struct jsonl jl;		/* --jsonl (jsonl.h) */
+	struct coverage_out cov;	/* --coverage (coverage.h); dirfd owned */
 	struct runmeta meta;		/* owned (runmeta.h); set before the drop */
 	struct image_set images;	/* owned; one set for every kernel (the
 					   initramfs does not depend on it) */
@@ -391,6 +398,26 @@ static int resolve_kernels(struct run_ctx *c, bool list_only)
 	return 0;
 }
 
+/* --coverage: every VM's PROFRAW files under DIR/TEST/, with a line that
+ * says where (and, when nothing came, why to look). */
+static void write_coverage(struct run_ctx *c, const struct test_record *recs, size_t nrecs)
+{
+	for (size_t i = 0; i < nrecs; i++) {
+		const char *name = c->p.v[recs[i].vidx].name;
+
+		if (!recs[i].vm || !c->s->tests[c->p.v[recs[i].vidx].test].c_test_function)
+			continue;
+		if (coverage_write_vm(&c->cov, name, recs[i].vm, stderr) == 0)
+			fprintf(stderr, "ktstr-orch: coverage: %s sent no coverage files (not "
+					"built with coverage, or it did not exit normally: the "
+					"coverage runtime writes at exit)\n", name);
+	}
+	printf("coverage: %u file(s) from %u VM(s) under %s/TEST/ (merge: docs/c-api.md, "
+	       "\"Coverage\")%s\n", c->cov.files, c->cov.vms, c->o.coverage,
+	       c->cov.problems ? "; see the notes above" : "");
+	fflush(stderr);
+}
+
 /* Suite, host, kernels and plan: nothing started, ids unchanged. */
 static int run_plan(struct run_ctx *c, bool list_only)
 {
@@ -440,6 +467,18 @@ static int run_plan(struct run_ctx *c, bool list_only)
 		plan_explain_empty(c->s, &c->p, &c->o.plan, c->err, sizeof(c->err));
 		fprintf(stderr, "ktstr-orch: %s: no test selected: %s\n", c->o.suite, c->err);
 		return EXIT_USAGE;
+	}
+	if (c->o.coverage) {
+		size_t t = 0;
+
+		while (t < c->s->ntests && !c->s->tests[t].c_test_function)
+			t++;
+		if (t == c->s->ntests) {
+			fprintf(stderr, "ktstr-orch: --coverage: %s has no c_test test; coverage is "
+					"collected only from C test binaries (docs/c-api.md, "
+					"\"Coverage\")\n", c->o.suite);
+			return EXIT_USAGE;
+		}
 	}
 	if (c->go.workers) {
 		snprintf(c->workers_why, sizeof(c->workers_why), "--workers");
@@ -503,6 +542,15 @@ static int run_as_root(struct run_ctx *c)
 	}
 	if (open_reports(&c->o, &c->go, c->rf))
 		return EXIT_USAGE;
+	if (c->o.coverage) {
+		const struct privdrop_opts cpo = global_privdrop_opts(&c->go);
+
+		if (coverage_open(&c->cov, c->o.coverage, privdrop_target(&cpo), c->err,
+				  sizeof(c->err))) {
+			fprintf(stderr, "ktstr-orch: %s\n", c->err);
+			return EXIT_USAGE;
+		}
+	}
 	if (c->o.jsonl && jsonl_open(&c->jl, c->o.jsonl, c->err, sizeof(c->err))) {
 		fprintf(stderr, "ktstr-orch: cannot use the JSON Lines report path: %s\n", c->err);
 		return EXIT_USAGE;
@@ -668,6 +716,8 @@ static int run_tests(struct run_ctx *c)
 			runner_free_records(recs, nrecs);
 		return EXIT_INFRA;
 	}
+	if (c->o.coverage)
+		write_coverage(c, recs, nrecs);
 	records_totals(recs, nrecs, &tot);
 	for (size_t i = 0; i < nrecs; i++)
 		if (verdict_is_failure(recs[i].verdict.kind) && recs[i].verdict.kind != V_STOPPED)
@@ -703,6 +753,7 @@ int cmd_run(struct global_opts *g, const struct cli_cmd *cmd, int argc, char **a
 	c->bc = (struct builder_client){ .pid = -1, .sock = -1 };
 	c->rf[0] = c->rf[1] = c->rf[2] = (struct report_file)REPORT_FILE_INIT;
 	c->jl = (struct jsonl)JSONL_INIT;
+	c->cov.dirfd = -1;
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++)
 		c->kfd[k] = -1;
 	c->o.reserve_timeout_s = HOSTRES_TIMEOUT_DEFAULT_S;
@@ -723,6 +774,7 @@ out:
 	jsonl_close(&c->jl);
 	runmeta_free(&c->meta);
 	report_file_close(&c->rf[2]);
+	coverage_close(&c->cov);
 	for (size_t k = 0; k < PLAN_KERNELS_MAX; k++) {
 		if (c->kfd[k] >= 0)
 			close(c->kfd[k]);

@@ -20,7 +20,8 @@ uint32_t spec_memory_mb(const struct test_def *t, const struct ktstr_topo *topo)
 	return m < 256 ? 256 : m;
 }
 
-int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **buf, size_t *len)
+int spec_pack_guest(const struct suite *s, const struct variant *v, bool coverage, uint8_t **buf,
+		    size_t *len)
 {
 	const struct test_def *t = &s->tests[v->test];
 	const struct sched_def *sd = &s->scheds[t->sched];
@@ -81,6 +82,10 @@ int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **bu
 	if (t->c_test_function) {
 		ct.payload = t->c_test_payload;
 		ct.function = t->c_test_function;
+		if (coverage) {
+			ct.has_coverage = 1;
+			ct.coverage = 1;
+		}
 		gs.c_test = &ct;
 	}
 	n = ktstr__guest_spec__get_packed_size(&gs);
@@ -161,7 +166,7 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	}
 	h->vm.cmdline_extra = h->cmdline;
 	h->vm.label = h->label;
-	ret = spec_pack_guest(s, v, &gs, &gslen);
+	ret = spec_pack_guest(s, v, rs->coverage, &gs, &gslen);
 	if (ret)
 		goto err;
 	ret = spec_build_suffix(gs, gslen, &h->suffix, &suflen);

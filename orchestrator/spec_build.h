@@ -37,10 +37,16 @@ struct run_settings {
 	 * per kernel from its vmlinux; the runner sets it per VM from
 	 * runner_cfg.kernel_layouts; borrowed); NULL = no monitor. */
 	const Ktstr__GuestKernelLayout *kernel_layout;
+	/* run --coverage: c_test binaries run with the gcov runtime pointed
+	 * at a guest directory PID 1 sends back (CTestSpec.coverage,
+	 * coverage.h). Other tests are unchanged. */
+	bool coverage;
 };
 
-/* Pack the GuestSpec of v (malloc'd buffer, caller frees). */
-int spec_pack_guest(const struct suite *s, const struct variant *v, uint8_t **buf, size_t *len);
+/* Pack the GuestSpec of v (malloc'd buffer, caller frees); coverage: the
+ * c_test's CTestSpec.coverage (run_settings.coverage). */
+int spec_pack_guest(const struct suite *s, const struct variant *v, bool coverage, uint8_t **buf,
+		    size_t *len);
 /* A newc cpio holding /ktstr/spec.pb = the packed GuestSpec (caller frees). */
 int spec_build_suffix(const uint8_t *spec, size_t speclen, uint8_t **buf, size_t *len);
 /* The suffix as it must follow a base packed with compression: LZ4 after an

@@ -129,4 +129,24 @@
 #define KTSTR_CTEST_RESULT_PATH "/tmp/ktstr-ctest-result.pb"
 #define KTSTR_CTEST_RESULT_MAX (1u << 20)
 
+/* Coverage of C tests (docs/c-api.md, "Coverage"; ktstr/covmsg.h has the
+ * PROFRAW message). With CTestSpec.coverage the guest runs the binary with
+ * GCOV_PREFIX=KTSTR_COV_PREFIX and GCOV_PREFIX_STRIP=0, so gcc's runtime
+ * writes each .gcda at exit to KTSTR_COV_PREFIX + its absolute build path
+ * (and LLVM_PROFILE_FILE for clang's, KTSTR_COV_PROFRAW);
+ * PID 1 then sends every regular file under KTSTR_COV_PREFIX, within these
+ * bounds (what is over one is named in a note message, never lost
+ * silently). KTSTR_COV_TOTAL_MAX stays well inside the worker's ring keep
+ * budget (vmm-worker/capture.h CAPTURE_KEEP_BYTES, 16 MiB). */
+#define KTSTR_COV_PREFIX "/tmp/ktstr-cov"
+/* clang's -fprofile-instr-generate runtime writes here instead
+ * (LLVM_PROFILE_FILE, %p: the process id), below the prefix too. */
+#define KTSTR_COV_PROFRAW "/ktstr-%p.profraw"
+#define KTSTR_COV_FILES_MAX 256u
+#define KTSTR_COV_FILE_MAX (1u << 20)
+#define KTSTR_COV_TOTAL_MAX (8u << 20)
+#define KTSTR_COV_PATH_MAX 1024u /* bytes of the path below the prefix */
+#define KTSTR_COV_DEPTH_MAX 32u	 /* directory levels walked */
+#define KTSTR_COV_ENTRIES_MAX 4096u /* directory entries looked at, in all */
+
 #endif

@@ -44,7 +44,7 @@ enum ktstr_msg_type {
 	KTSTR_MSG_CRASH = 0x43525348,	   /* "CRSH": UTF-8 text */
 	KTSTR_MSG_PAYLOAD_METRICS = 0x504D4554, /* "PMET" */
 	KTSTR_MSG_RAW_PAYLOAD_OUTPUT = 0x5241574F, /* "RAWO" */
-	KTSTR_MSG_PROFRAW = 0x50524157,	   /* "PRAW": raw bytes */
+	KTSTR_MSG_PROFRAW = 0x50524157,	   /* "PRAW": a coverage file, ktstr/covmsg.h */
 };
 
 /* Values of the signal slots. */

@@ -31,7 +31,7 @@ static Ktstr__GuestSpec *sent_spec(const char *yaml)
 
 	cr_assert_eq(plan_build(s, &o, &p, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(p.n, 1);
-	cr_assert_eq(spec_pack_guest(s, &p.v[0], &buf, &len), 0);
+	cr_assert_eq(spec_pack_guest(s, &p.v[0], false, &buf, &len), 0);
 	g = ktstr__guest_spec__unpack(NULL, len, buf);
 	cr_assert_not_null(g);
 	free(buf);
