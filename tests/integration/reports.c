@@ -211,7 +211,7 @@ Test(compare, bad_input_exit_codes_and_bounds)
 		 e.tmp);
 	rc = sh(cmd, CMD_TIMEOUT_MS, &out);
 	cr_assert_eq(rc, 3, "exit %d:\n%s", rc, out);
-	cr_assert(strstr(out, "none.json: cannot open: No such file"), "%s", out);
+	cr_assert(strstr(out, "none.json: cannot open or read: No such file"), "%s", out);
 	free(out);
 	/* A FIFO with no writer: refused at once, never waited on. */
 	snprintf(p, sizeof(p), "%s/fifo.json", e.tmp);
