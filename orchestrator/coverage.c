@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/cleantext.h>
 #include <ktstr/covmsg.h>
 #include <ktstr/guest_contract.h>
 #include <ktstr/ring.h>
@@ -201,8 +202,10 @@ int coverage_write_vm(struct coverage_out *co, const char *label, const Ktstr__V
 			continue;
 		}
 		if (!m.path_len) {
-			fprintf(log, "ktstr-orch: coverage: %s: the guest says: %.*s\n", label,
-				(int)(m.data_len > 1200 ? 1200 : m.data_len), (const char *)m.data);
+			/* Guest bytes: control characters never reach the terminal. */
+			fprintf(log, "ktstr-orch: coverage: %s: the guest says: ", label);
+			fput_clean_n(log, (const char *)m.data, m.data_len > 1200 ? 1200 : m.data_len);
+			fputc('\n', log);
 			co->problems++;
 			continue;
 		}
