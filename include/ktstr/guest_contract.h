@@ -23,6 +23,15 @@
  * guest, which opens it for every line below. */
 #define KTSTR_GUEST_COM2_DEV "/dev/ttyS1"
 
+/* arm64 guests (docs/aarch64.md, "Per engine"): the QEMU engine's virt
+ * machine has one non-secure UART, a PL011 (ttyAMA0), which is the kernel
+ * console; the guest's output port is a virtio console (virtio-serial on
+ * the generic PCIe host the device tree describes), which Linux names hvc0.
+ * Written: vmm-worker's arm64 QEMU command line and device tree. Read: the
+ * arm64 ktstr-guest (report_open_com2) and vmm-worker/cmdline.c. */
+#define KTSTR_GUEST_CONSOLE_ARM64 "ttyAMA0"
+#define KTSTR_GUEST_COM2_DEV_ARM64 "/dev/hvc0"
+
 /* ---- COM2 lines (guest writes, host reads) ------------------------------ */
 
 /* First line PID 1 prints, as soon as COM2 is open (guest/main.c). The
