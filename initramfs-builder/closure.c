@@ -1,5 +1,6 @@
 /* Library resolution. Every candidate is opened through plan_read_host, so
  * the plan module stays the single place that reads host files. */
+#include <elf.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -87,6 +88,7 @@ int closure_init(struct closure *c, const char *ld_library_path, struct ktstr_er
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->machine = EM_X86_64;
 	ret = ldcache_load(&c->cache, CL_LDSO_CACHE);
 	if (ret && ret != -ENOENT)
 		return ktstr_error_set(e, ret, "read dynamic linker cache", CL_LDSO_CACHE,
@@ -154,9 +156,10 @@ int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry 
 	struct elf_info ei;
 	int ret;
 
-	ret = elf_inspect(pe->data, pe->len, &ei, why, sizeof(why));
+	ret = elf_inspect(pe->data, pe->len, c->machine, &ei, why, sizeof(why));
 	if (ret)
-		return ktstr_error_set(e, ret, "inspect ELF", host, "pass an x86-64 ELF binary", "%s", why);
+		return ktstr_error_set(e, ret, "inspect ELF", host,
+				       "pass an ELF binary of the guest's architecture", "%s", why);
 	/* The main program's $ORIGIN is its real location (ld.so reads
 	 * /proc/self/exe), so resolve symlinks for roots. The answer decides
 	 * where RPATH/RUNPATH $ORIGIN points, so the fingerprint keeps it; a
@@ -231,6 +234,7 @@ struct cl_found {
 	struct elf_info ei;	/* owned */
 	enum cl_source src;
 	struct fp_deps *deps;	/* plan's recorder (may be NULL); not owned */
+	unsigned machine;	/* the guest's ELF machine (closure.machine) */
 };
 
 /* Try dir/name. 1 = found (f filled), 0 = not here, <0 = hard error. */
@@ -254,7 +258,7 @@ static int cl_try(const char *dir, const char *name, const char *origin, enum cl
 		return ret;
 	if (ret)
 		return 0;	/* absent or unreadable here: keep searching, like ld.so */
-	if (elf_inspect(f->data, f->len, &f->ei, why, sizeof(why))) {
+	if (elf_inspect(f->data, f->len, f->machine, &f->ei, why, sizeof(why))) {
 		free(f->data);	/* wrong class/machine or not ELF: skip it */
 		f->data = NULL;
 		return 0;
@@ -442,7 +446,7 @@ static int cl_add_interp(struct closure *c, struct plan *p, size_t idx, struct k
 {
 	const struct closure_obj *o = &c->objs[idx];
 	const char *interp = o->ei.interp, *base;
-	struct cl_found f = { .deps = p->deps };
+	struct cl_found f = { .deps = p->deps, .machine = c->machine };
 	int ret, added;
 
 	if (!interp)
@@ -479,7 +483,7 @@ int closure_resolve(struct closure *c, struct plan *p, struct ktstr_error *e)
 	for (idx = 0; idx < c->nobjs; idx++) {
 		for (i = 0; i < c->objs[idx].ei.nneeded; i++) {
 			const char *name = c->objs[idx].ei.needed[i];
-			struct cl_found f = { .deps = p->deps };
+			struct cl_found f = { .deps = p->deps, .machine = c->machine };
 			int added;
 
 			ret = cl_seen(c, c->objs[idx].root, name);

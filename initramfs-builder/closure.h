@@ -36,6 +36,10 @@ struct closure {
 	size_t nroots;
 	char **seen;		/* "<root>\n<name>" already resolved; owned */
 	size_t nseen;
+	/* The guest's ELF machine (BuildRequest.arch): roots of another are
+	 * refused, libraries of another skipped as ld.so would. closure_init
+	 * sets x86_64; plan_from_request the request's. */
+	unsigned machine;
 };
 
 /* ld_library_path may be NULL. Loads /etc/ld.so.cache if present. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/arch.h>
+
 #include "elfinfo.h"
 
 int elf_is_elf(const uint8_t *buf, size_t len)
@@ -96,7 +98,8 @@ static int elf_read_dynamic(Elf *e, struct elf_info *ei, char *why, size_t whyle
 	return 0;
 }
 
-int elf_inspect(const uint8_t *buf, size_t len, struct elf_info *out, char *why, size_t whylen)
+int elf_inspect(const uint8_t *buf, size_t len, unsigned machine, struct elf_info *out, char *why,
+		size_t whylen)
 {
 	GElf_Ehdr eh;
 	size_t phnum, i;
@@ -123,9 +126,12 @@ int elf_inspect(const uint8_t *buf, size_t len, struct elf_info *out, char *why,
 		ret = -EINVAL;
 		goto out;
 	}
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
-		snprintf(why, whylen, "ELF for another architecture (class %u, machine %u); "
-			 "the guest is x86-64", eh.e_ident[EI_CLASS], eh.e_machine);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != machine) {
+		char mb[2][32];
+
+		snprintf(why, whylen, "ELF for another architecture (class %u, %s); the guest is %s",
+			 eh.e_ident[EI_CLASS], ktstr_elf_machine_name(eh.e_machine, mb[0], sizeof(mb[0])),
+			 ktstr_elf_machine_name(machine, mb[1], sizeof(mb[1])));
 		ret = -ENOEXEC;
 		goto out;
 	}

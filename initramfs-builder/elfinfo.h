@@ -18,10 +18,12 @@ struct elf_info {
 
 /* 1 if buf starts with the ELF magic. */
 int elf_is_elf(const uint8_t *buf, size_t len);
-/* Parse an x86-64 ELF64 image. All strings in *out are malloc'd copies
- * (free with elf_info_free). Returns 0, -ENOEXEC (not ELF / other class or
+/* Parse an ELF64 image for machine (EM_X86_64, EM_AARCH64: the guest's,
+ * ktstr_arch_elf_machine). All strings in *out are malloc'd copies (free
+ * with elf_info_free). Returns 0, -ENOEXEC (not ELF / other class or
  * machine; why explains), or -EINVAL (damaged). */
-int elf_inspect(const uint8_t *buf, size_t len, struct elf_info *out, char *why, size_t whylen);
+int elf_inspect(const uint8_t *buf, size_t len, unsigned machine, struct elf_info *out, char *why,
+		size_t whylen);
 void elf_info_free(struct elf_info *ei);
 
 #endif

@@ -44,6 +44,7 @@ void fp_request_key(const Ktstr__BuildRequest *req, uint32_t compression,
 	fp_u64(&s, FP_FORMAT_VERSION);
 	fp_u64(&s, IMAGE_FORMAT_VERSION);
 	fp_u64(&s, compression);
+	fp_u64(&s, req->has_arch ? (uint64_t)req->arch : 0);
 	fp_str(&s, req->init_path);
 	fp_str(&s, req->scheduler_path);
 	fp_str(&s, req->ld_library_path);

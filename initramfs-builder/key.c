@@ -22,6 +22,7 @@ void image_key(const struct plan *p, uint32_t compression, uint8_t key[SHA256_LE
 	sha256_update(&s, domain, sizeof(domain));
 	key_u64(&s, IMAGE_FORMAT_VERSION);
 	key_u64(&s, compression);
+	key_u64(&s, p->arch);
 	key_u64(&s, p->n);
 	for (i = 0; i < p->n; i++) {
 		const struct plan_entry *pe = &p->v[i];

@@ -1,5 +1,5 @@
-/* Content key of an image: SHA-256 over a format version, the compression
- * and, for every entry in archive order, its kind, guest path, mode, length
+/* Content key of an image: SHA-256 over a format version, the compression,
+ * the guest architecture (BuildRequest.arch) and, for every entry in archive order, its kind, guest path, mode, length
  * and bytes (symlink target for symlinks). Host paths, timestamps and the
  * request's ld_library_path are not in the key: two requests that pack the
  * same bytes at the same places share one image. */

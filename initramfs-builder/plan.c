@@ -12,6 +12,8 @@
 #include "ktstr/util.h"
 #include "closure.h"
 #include "elfinfo.h"
+#include <ktstr/arch.h>
+
 #include "plan.h"
 
 void plan_init(struct plan *p)
@@ -331,6 +333,13 @@ int plan_from_request(struct plan *p, const Ktstr__BuildRequest *req, struct kts
 	ret = closure_init(&c, req->ld_library_path, e);
 	if (ret)
 		return ret;
+	p->arch = req->has_arch ? (uint32_t)req->arch : KTSTR__ARCH__ARCH_X86_64;
+	if (!ktstr_arch_elf_machine((Ktstr__Arch)p->arch)) {
+		ret = ktstr_error_set(e, EINVAL, "read the request", NULL, NULL,
+				      "unknown guest architecture %u", p->arch);
+		goto out;
+	}
+	c.machine = ktstr_arch_elf_machine((Ktstr__Arch)p->arch);
 	for (i = 0; i < ARRAY_SIZE(std_dirs); i++) {
 		ret = plan_add_dir(p, std_dirs[i].path, std_dirs[i].mode, e);
 		if (ret)

@@ -41,6 +41,7 @@ struct plan {
 	struct plan_entry *v;	/* owned array */
 	size_t n, cap;
 	uint64_t total_bytes;
+	uint32_t arch;		/* BuildRequest.arch (Ktstr__Arch): in the image key */
 	char **libs;		/* guest paths of the resolved library closure */
 	size_t nlibs;
 	/* Where to record every host path looked at and its stat, for the

@@ -8,6 +8,8 @@
  * to be unique within one command (and below GOPT_USER, cli.h). */
 #include <string.h>
 
+#include <ktstr/arch.h>
+
 #include "cli.h"
 #include "cli_table.h"
 
@@ -33,6 +35,11 @@
 	  "naming the closest test names)",                                                         \
 	  CLI_C_NONE, NULL }
 #define O_ENGINE(code) { "engine", code, 0, "E", "auto, kvm or qemu (default auto)", CLI_C_WORDS, ENGINE_WORDS }
+#define O_ARCH                                                                                      \
+	{ "arch", 'A', 0, "A",                                                                      \
+	  "the guest's architecture: x86_64 or arm64 (alias\n"                                     \
+	  "aarch64; default x86_64; docs/aarch64.md)",                                             \
+	  CLI_C_WORDS, KTSTR_ARCH_WORDS }
 #define O_RUN_KERNEL                                                                                \
 	{ "kernel", 'k', 0, "K",                                                                    \
 	  "kernel image or directory, cache key, version or\n"                                      \
@@ -62,6 +69,7 @@ static const struct cli_opt run_opts[] = {
 	{ "timeout", 't', 0, "S", "VM timeout for tests that set none (default 60)", CLI_C_NONE,
 	  NULL },
 	O_ENGINE('e'),
+	O_ARCH,
 	O_RUN_KERNEL,
 	{ "initramfs-compression", 'C', 0, "C",
 	  "none, gzip or lz4: how base images are packed\n(default none)", CLI_C_WORDS,
@@ -87,7 +95,8 @@ static const struct cli_opt run_opts[] = {
 
 /* The run options that shape the plan; the rest would be taken and ignored. */
 static const struct cli_opt list_opts[] = {
-	O_GAUNTLET, O_BUDGET, O_FILTER, O_PARTITION, O_ALLOW_EMPTY, O_ENGINE('e'), O_RUN_KERNEL, END,
+	O_GAUNTLET, O_BUDGET, O_FILTER, O_PARTITION, O_ALLOW_EMPTY, O_ENGINE('e'), O_ARCH, O_RUN_KERNEL,
+	END,
 };
 
 static const struct cli_opt shell_opts[] = {
@@ -97,6 +106,7 @@ static const struct cli_opt shell_opts[] = {
 	{ "memory-mb", 'm', 0, "M", "guest RAM, 128..1048576 MiB (default max(64 per\nCPU, 512))",
 	  CLI_C_NONE, NULL },
 	{ "kernel", 'k', 0, "K", "the kernel to boot (as for run)", CLI_C_KERNEL, NULL },
+	O_ARCH,
 	{ "include", 'i', 'i', "FILE", "copy FILE into the guest; up to 64 times", CLI_C_FILE,
 	  NULL },
 	{ "exec", 'x', 0, "CMD", "run CMD in the guest and exit with its status", CLI_C_NONE,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ktstr/arch.h>
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
@@ -158,6 +159,14 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 					optarg);
 				goto bad;
 			}
+			break;
+		case 'A':
+			if (ktstr_arch_parse(optarg, &o->plan.arch)) {
+				fprintf(stderr, "ktstr-orch: --arch takes x86_64 or arm64 (aarch64), "
+						"got '%s'\n", optarg);
+				goto bad;
+			}
+			o->settings.arch = o->plan.arch;
 			break;
 		case 'k':
 			if (o->nkernel == PLAN_KERNELS_MAX) {
@@ -371,7 +380,8 @@ static int resolve_kernels(struct run_ctx *c, bool list_only)
 		const char *arg = c->o.nkernel ? c->o.kernel[i] : NULL;
 		struct kernel_choice *kc = &c->kc[i];
 
-		if (kernel_resolve(arg, c->o.settings.engine, kc, c->err, sizeof(c->err))) {
+		if (kernel_resolve_arch(arg, c->o.settings.engine, c->o.plan.arch, kc, c->err,
+					sizeof(c->err))) {
 			if (list_only && !arg)
 				return 0;
 			fprintf(stderr, "ktstr-orch: %s\n", c->err);
@@ -432,7 +442,14 @@ static int run_plan(struct run_ctx *c, bool list_only)
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return EXIT_USAGE;
 	}
+	/* An arm64 guest on an x86_64 host runs under QEMU only. */
+	if (engine_for_arch(c->o.settings.engine, c->o.plan.arch, &c->o.settings.engine, c->err,
+			    sizeof(c->err))) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_USAGE;
+	}
 	hostcaps_probe(c->o.settings.engine, &c->o.plan.host);
+	c->o.plan.host.guest_arch = c->o.plan.arch;
 	hostcaps_describe(&c->o.plan.host, c->hostline, sizeof(c->hostline));
 	if (c->o.cpu_cap > c->o.plan.host.cpus) {
 		fprintf(stderr, "ktstr-orch: --cpu-cap %u: the host has %u CPUs\n", c->o.cpu_cap,
@@ -459,6 +476,15 @@ static int run_plan(struct run_ctx *c, bool list_only)
 	c->o.plan.quiet = false;
 	if (plan_build(c->s, &c->o.plan, &c->p, c->err, sizeof(c->err))) {
 		fprintf(stderr, "ktstr-orch: %s: %s\n", c->o.suite, c->err);
+		return EXIT_USAGE;
+	}
+	/* A test whose own topology the guest architecture cannot express is
+	 * a suite error before any boot; `list` shows the plan first. */
+	if (c->p.refused && !list_only) {
+		plan_print_refused(stderr, &c->p);
+		fprintf(stderr, "ktstr-orch: %s: %zu test(s) cannot run on an %s guest (above); "
+				"nothing was started\n", c->o.suite, c->p.refused,
+			ktstr_arch_name(c->p.arch));
 		return EXIT_USAGE;
 	}
 	/* A filter that matches nothing is almost always a typo, and a run
@@ -508,6 +534,14 @@ static int run_list(struct run_ctx *c)
 		       c->engine_err);
 	if (report_list(stdout, c->s, &c->p, &c->o.plan.host, c->kc, c->nkc))
 		return EXIT_INFRA;
+	if (c->p.refused) {
+		fflush(stdout);
+		plan_print_refused(stderr, &c->p);
+		fprintf(stderr, "ktstr-orch: %s: %zu test(s) cannot run on an %s guest: `run` "
+				"would refuse the suite\n", c->o.suite, c->p.refused,
+			ktstr_arch_name(c->p.arch));
+		return EXIT_USAGE;
+	}
 	/* What `run` would add: its concurrency and whether it oversubscribes. */
 	printf("# workers: %u (%s)\n", c->go.workers, c->workers_why);
 	if (c->p.kept && preflight_cpu_plan(&c->p, &c->o.plan.host, c->go.workers, c->err,
@@ -590,8 +624,15 @@ static int run_as_root(struct run_ctx *c)
  * tests run unmonitored and the run says why, once. */
 static void monitor_layouts(struct run_ctx *c)
 {
-	for (size_t k = 0; k < c->nkc; k++)
+	for (size_t k = 0; k < c->nkc; k++) {
+		/* The monitor reads x86_64 guest memory only (docs/monitor.md). */
+		if (c->p.arch != KTSTR__ARCH__ARCH_X86_64) {
+			kwarn("monitor: off for kernel %s: not available for %s guests",
+			      c->kc[k].image, ktstr_arch_name(c->p.arch));
+			continue;
+		}
 		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image);
+	}
 }
 
 /* As the dropped user: preflight what the builder and workers need, then
@@ -612,6 +653,12 @@ static int run_images(struct run_ctx *c)
 	 * before the drop), else as this user. */
 	if (!ret && !c->co.set)
 		ret = images_check_readable(c->s, &c->p, user, c->err, sizeof(c->err));
+	/* Every ELF the images hold is for the guest's architecture: read as
+	 * this user, never as root. */
+	if (!ret && images_check_arch(c->s, &c->p, c->err, sizeof(c->err)) == -ENOEXEC) {
+		fprintf(stderr, "ktstr-orch: %s\n", c->err);
+		return EXIT_USAGE;
+	}
 	if (!ret)
 		ret = preflight_engine(&c->o.plan.host, user, c->err, sizeof(c->err));
 	if (ret) {

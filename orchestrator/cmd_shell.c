@@ -24,6 +24,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <ktstr/arch.h>
+#include <ktstr/arm64_check.h>
 #include <ktstr/guest_contract.h>
 #include <ktstr/log.h>
 #include <ktstr/shell_result.h>
@@ -58,6 +60,7 @@ struct shell_opts {
 	const char *kernel, *exec;
 	const char *result_json; /* --result-json FILE (with --exec) */
 	Ktstr__Engine engine;
+	Ktstr__Arch arch;	/* --arch (docs/aarch64.md) */
 	const char *includes[SHELL_MAX_INCLUDES];
 	size_t nincludes;
 	/* Host-wide reservation, as `run` takes it: --cpu-cap (0 = none) and
@@ -93,11 +96,19 @@ struct shell_vm {
 	bool usage_error;	/* a failed phase failed on the user's input */
 };
 
+/* Guest RAM: --memory-mb, else max(64 per CPU, 512) MiB. */
+static uint32_t shell_memory_mb(const struct shell_opts *o)
+{
+	uint32_t cpus = topo_cpus(&o->topo);
+
+	return o->memory_mb ? o->memory_mb : (cpus * 64 > 512 ? cpus * 64 : 512);
+}
+
 /* Returns true to go on; false with *rc the exit status (--help: 0, a
  * usage error: 2, said). */
 static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *rc)
 {
-	char err[256];
+	char err[512];
 	int c;
 
 	o->topo = (struct ktstr_topo){ 1, 1, 1, 1 };
@@ -177,6 +188,13 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 				goto bad;
 			}
 			break;
+		case 'A':
+			if (ktstr_arch_parse(optarg, &o->arch)) {
+				fprintf(stderr, "ktstr-orch shell: --arch takes x86_64 or arm64 "
+						"(aarch64), got '%s'\n", optarg);
+				goto bad;
+			}
+			break;
 		case 'i':
 			if (o->nincludes == SHELL_MAX_INCLUDES) {
 				fprintf(stderr, "ktstr-orch shell: at most %d --include files\n",
@@ -193,6 +211,13 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 		}
 	}
 	*rc = cp->exit;
+	/* What arm64 cannot express is refused before anything boots. */
+	if (c != CLI_STOP && o->arch == KTSTR__ARCH__ARCH_ARM64 &&
+	    arm64_guest_check(&o->topo, (uint64_t)shell_memory_mb(o) << 20, NULL, err,
+			      sizeof(err))) {
+		fprintf(stderr, "ktstr-orch shell: %s\n", err);
+		goto bad;
+	}
 	if (c != CLI_STOP && o->result_json && !o->exec) {
 		/* Interactive, the output is the terminal's, not ours to keep. */
 		fprintf(stderr, "ktstr-orch shell: --result-json needs --exec\n");
@@ -210,9 +235,17 @@ static int shell_open_kernel(struct shell_vm *vm)
 {
 	int ret;
 
-	hostcaps_probe(vm->o.engine, &vm->hc);
+	Ktstr__Engine engine;
+
+	/* An arm64 guest on an x86_64 host runs under QEMU only. */
+	ret = engine_for_arch(vm->o.engine, vm->o.arch, &engine, vm->err, sizeof(vm->err));
+	if (ret)
+		return ret;
+	hostcaps_probe(engine, &vm->hc);
+	vm->hc.guest_arch = vm->o.arch;
 	vm->sr.engine = engine_name(vm->hc.engine);
-	ret = kernel_resolve(vm->o.kernel, vm->hc.engine, &vm->kc, vm->err, sizeof(vm->err));
+	ret = kernel_resolve_arch(vm->o.kernel, vm->hc.engine, vm->o.arch, &vm->kc, vm->err,
+				  sizeof(vm->err));
 	if (ret)
 		return ret < 0 ? ret : -EINVAL;
 	vm->kfd = open(vm->kc.image, O_RDONLY | O_CLOEXEC);
@@ -230,7 +263,6 @@ static void shell_fill_spec(struct shell_vm *vm)
 {
 	const struct shell_opts *o = &vm->o;
 	Ktstr__VmSpec *spec = &vm->spec;
-	uint32_t cpus = topo_cpus(&o->topo);
 
 	ktstr__topology__init(&vm->topo);
 	vm->topo.numa_nodes = o->topo.numa_nodes;
@@ -239,8 +271,12 @@ static void shell_fill_spec(struct shell_vm *vm)
 	vm->topo.threads_per_core = o->topo.threads_per_core;
 	ktstr__vm_spec__init(spec);
 	spec->engine = vm->hc.engine;
+	if (o->arch != KTSTR__ARCH__ARCH_X86_64) {
+		spec->has_arch = 1;
+		spec->arch = o->arch;
+	}
 	spec->topology = &vm->topo;
-	spec->memory_mb = o->memory_mb ? o->memory_mb : (cpus * 64 > 512 ? cpus * 64 : 512);
+	spec->memory_mb = shell_memory_mb(o);
 	spec->timeout_ms = o->timeout_ms ? o->timeout_ms
 			   : o->exec	 ? SHELL_EXEC_TIMEOUT_MS
 					 : SHELL_INTERACTIVE_TIMEOUT_MS;
@@ -277,7 +313,12 @@ static void shell_fill_spec(struct shell_vm *vm)
  * nothing, so it is refused. 0 or -errno, vm->err set. */
 static int shell_monitor(struct shell_vm *vm)
 {
-	vm->layout = kernel_layout_for_monitor(vm->kc.image);
+	/* The monitor reads x86_64 guest memory only (docs/monitor.md). */
+	if (vm->o.arch != KTSTR__ARCH__ARCH_X86_64)
+		kwarn("monitor: off for kernel %s: not available for %s guests", vm->kc.image,
+		      ktstr_arch_name(vm->o.arch));
+	else
+		vm->layout = kernel_layout_for_monitor(vm->kc.image);
 	if (vm->layout || !vm->o.watchdog_ms)
 		return 0;
 	vm->usage_error = true;
@@ -343,7 +384,7 @@ static int shell_prepare(struct shell_vm *vm)
 	if (!ret)
 		ret = shell_monitor(vm);
 	if (!ret)
-		ret = shell_image_build(o->includes, o->nincludes, vm->go.insecure_no_sandbox,
+		ret = shell_image_build(o->includes, o->nincludes, vm->go.insecure_no_sandbox, o->arch,
 					vm->co.set ? &vm->bc : NULL, &vm->img, vm->err,
 					sizeof(vm->err));
 	if (vm->bc.pid >= 0)

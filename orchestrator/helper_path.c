@@ -16,11 +16,11 @@
 #include "helper_path.h"
 
 static const char *const helper_names[] = {
-	"ktstr-vmm-worker", "ktstr-initramfs-builder", "ktstr-guest",
+	"ktstr-vmm-worker", "ktstr-initramfs-builder", "ktstr-guest", "arm64/ktstr-guest",
 };
 /* Each helper's override (docs/environment.md), in enum order. */
 static const char *const helper_env[] = {
-	"KTSTR_VMM_WORKER", "KTSTR_INITRAMFS_BUILDER", "KTSTR_GUEST",
+	"KTSTR_VMM_WORKER", "KTSTR_INITRAMFS_BUILDER", "KTSTR_GUEST", "KTSTR_GUEST_ARM64",
 };
 _Static_assert(sizeof(helper_names) / sizeof(helper_names[0]) == HELPER_COUNT &&
 		       sizeof(helper_env) / sizeof(helper_env[0]) == HELPER_COUNT,

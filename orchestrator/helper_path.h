@@ -24,6 +24,10 @@ enum helper {
 	HELPER_VMM_WORKER,	/* ktstr-vmm-worker, $KTSTR_VMM_WORKER */
 	HELPER_BUILDER,		/* ktstr-initramfs-builder, $KTSTR_INITRAMFS_BUILDER */
 	HELPER_GUEST,		/* ktstr-guest, $KTSTR_GUEST */
+	/* arm64/ktstr-guest, $KTSTR_GUEST_ARM64: the arm64 guest's PID 1, in
+	 * an arm64/ folder next to ktstr-guest (build/bin/arm64/,
+	 * libexec/ktstr/arm64/; docs/aarch64.md) */
+	HELPER_GUEST_ARM64,
 	HELPER_COUNT,
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ktstr/arch.h>
 #include <ktstr/cpulist.h>
 #include <ktstr/hostkvm.h>
 #include <ktstr/topology.h>
@@ -33,6 +34,26 @@ int engine_parse(const char *s, Ktstr__Engine *out)
 		*out = KTSTR__ENGINE__ENGINE_QEMU;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+int engine_for_arch(Ktstr__Engine requested, Ktstr__Arch arch, Ktstr__Engine *out, char *err,
+		    size_t errlen)
+{
+	*out = requested;
+	if (arch == ktstr_arch_host())
+		return 0;
+	if (requested == KTSTR__ENGINE__ENGINE_KVM) {
+		snprintf(err, errlen,
+			 "--engine kvm cannot run an %s guest on this %s host: KVM runs guests of "
+			 "the host's own architecture; use --engine qemu (or auto), which emulates "
+			 "%s with qemu-system-%s",
+			 ktstr_arch_name(arch), ktstr_arch_name(ktstr_arch_host()),
+			 ktstr_arch_name(arch),
+			 arch == KTSTR__ARCH__ARCH_ARM64 ? "aarch64" : "x86_64");
+		return -EINVAL;
+	}
+	*out = KTSTR__ENGINE__ENGINE_QEMU;
 	return 0;
 }
 

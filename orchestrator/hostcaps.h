@@ -33,6 +33,10 @@ struct host_caps {
 	uint32_t max_vcpus;	   /* largest VM this host runs in reasonable time */
 	char kvm_kind[32];	   /* ktstr_kvm_kind() (include/ktstr/hostkvm.h) */
 	char llc_note[160];	   /* why the LLC layout is unknown; "" when known */
+	/* The guest architecture the engine is checked for (preflight_engine:
+	 * qemu-system-x86_64 or qemu-system-aarch64). Set by the caller after
+	 * the probe; 0 = x86_64. */
+	Ktstr__Arch guest_arch;
 };
 
 /* Probe the host. requested = the --engine choice (AUTO resolves here).
@@ -59,5 +63,11 @@ void hostcaps_describe(const struct host_caps *hc, char *buf, size_t len);
 const char *engine_name(Ktstr__Engine e);
 /* Parse "auto|kvm|qemu"; -EINVAL otherwise. */
 int engine_parse(const char *s, Ktstr__Engine *out);
+/* The engine to probe for a guest of arch: a guest of another
+ * architecture than the host's runs only under QEMU (TCG; the KVM engine
+ * runs the host's own architecture), so AUTO becomes QEMU there and KVM is
+ * refused: -EINVAL with err (docs/aarch64.md). Otherwise requested. */
+int engine_for_arch(Ktstr__Engine requested, Ktstr__Arch arch, Ktstr__Engine *out, char *err,
+		    size_t errlen);
 
 #endif

@@ -11,12 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ktstr/arch.h>
 #include <ktstr/log.h>
 #include <ktstr/spawn.h>
 #include <ktstr/util.h>
 
 #include "builder_client.h"
 #include "helper_path.h"
+#include "kernel_arch.h"
 #include "kernel_cache.h"
 #include "pathjoin.h"
 
@@ -39,10 +41,12 @@ static int try_cand(const char *dir, const char *name, struct strbuf *tried, cha
 	return r;
 }
 
-/* scripts/build-schedulers output: <ktstr cache>/schedulers/<version>/bin;
- * the most recently built version wins. */
-static int try_cached_build(const char *name, struct strbuf *tried, char **found)
+/* scripts/build-schedulers output: <ktstr cache>/schedulers/<version>/bin
+ * (arm64: <version>/arm64/bin); the most recently built version wins. */
+static int try_cached_build(const char *name, Ktstr__Arch arch, struct strbuf *tried,
+			    char **found)
 {
+	const char *sub = arch == KTSTR__ARCH__ARCH_ARM64 ? "arm64/bin" : "bin";
 	char base[PATH_MAX], dir[PATH_MAX], best[PATH_MAX] = "";
 	time_t best_t = 0;
 	DIR *d;
@@ -56,7 +60,8 @@ static int try_cached_build(const char *name, struct strbuf *tried, char **found
 		struct stat st;
 
 		if (de->d_name[0] == '.' ||
-		    snprintf(cand, sizeof(cand), "%s/%s/bin/%s", dir, de->d_name, name) >= (int)sizeof(cand))
+		    snprintf(cand, sizeof(cand), "%s/%s/%s/%s", dir, de->d_name, sub, name) >=
+			    (int)sizeof(cand))
 			continue;
 		if (!stat(cand, &st) && S_ISREG(st.st_mode) && !access(cand, X_OK) &&
 		    (!best[0] || st.st_mtime > best_t)) {
@@ -66,12 +71,21 @@ static int try_cached_build(const char *name, struct strbuf *tried, char **found
 	}
 	closedir(d);
 	if (!best[0])
-		return sb_printf(tried, "%s%s/*/bin/%s", tried->len ? ", " : "", dir, name);
+		return sb_printf(tried, "%s%s/*/%s/%s", tried->len ? ", " : "", dir, sub, name);
 	return try_cand(NULL, best, tried, found);
 }
 
 int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, size_t errlen)
 {
+	return scheduler_resolve_arch(s, sd, KTSTR__ARCH__ARCH_X86_64, err, errlen);
+}
+
+int scheduler_resolve_arch(const struct suite *s, struct sched_def *sd, Ktstr__Arch arch,
+			   char *err, size_t errlen)
+{
+	const bool arm64 = arch == KTSTR__ARCH__ARCH_ARM64;
+	const char *path_env = arm64 ? "KTSTR_SCHEDULER_PATH_ARM64" : "KTSTR_SCHEDULER_PATH";
+	const char *build_rel = arm64 ? "/../schedulers/arm64" : "/../schedulers";
 	struct strbuf tried = { 0 };
 	char self[PATH_MAX];
 	const char *env;
@@ -91,7 +105,7 @@ int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, si
 	r = try_cand(s->dir, sd->binary, &tried, &sd->resolved_path);
 	if (!r && (env = getenv("KTSTR_SCHEDULER")) && *env)
 		r = try_cand(NULL, env, &tried, &sd->resolved_path);
-	if (!r && (env = getenv("KTSTR_SCHEDULER_PATH")) && *env) {
+	if (!r && (env = getenv(path_env)) && *env) {
 		char *dup = strdup(env), *save = NULL;
 
 		if (!dup)
@@ -102,19 +116,20 @@ int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, si
 		free(dup);
 	}
 	if (!r && !ktstr_self_dir(self, sizeof(self)) &&
-	    strlen(self) + sizeof("/../schedulers") < sizeof(self)) {
-		strcat(self, "/../schedulers");
+	    strlen(self) + strlen(build_rel) < sizeof(self)) {
+		strcat(self, build_rel);
 		r = try_cand(self, sd->binary, &tried, &sd->resolved_path);
 	}
 	if (!r)
-		r = try_cached_build(sd->binary, &tried, &sd->resolved_path);
+		r = try_cached_build(sd->binary, arch, &tried, &sd->resolved_path);
 	if (r == 0)
 		snprintf(err, errlen,
-			 "scheduler '%s' (line %u of %s): binary '%s' not found; looked at %s. Put "
+			 "scheduler '%s' (line %u of %s): %sbinary '%s' not found; looked at %s. Put "
 			 "it beside the suite file, set KTSTR_SCHEDULER=/path/to/%s or add its "
-			 "directory to KTSTR_SCHEDULER_PATH",
-			 sd->name, sd->line, s->path, sd->binary, tried.buf ? tried.buf : "nothing",
-			 sd->binary);
+			 "directory to %s%s",
+			 sd->name, sd->line, s->path, arm64 ? "arm64 " : "", sd->binary,
+			 tried.buf ? tried.buf : "nothing", sd->binary, path_env,
+			 arm64 ? " (scripts/build-schedulers --arch arm64 builds them)" : "");
 out:
 	sb_free(&tried);
 	if (r < 0)
@@ -124,17 +139,59 @@ out:
 
 int guest_binary_path(char *buf, size_t len, char *err, size_t errlen)
 {
-	/* The one helper lookup (helper_path.h). */
-	int ret = helper_path(HELPER_GUEST, buf, len, err, errlen);
+	return guest_binary_path_arch(KTSTR__ARCH__ARCH_X86_64, buf, len, err, errlen);
+}
 
-	if (ret)
+int guest_binary_path_arch(Ktstr__Arch arch, char *buf, size_t len, char *err, size_t errlen)
+{
+	const bool arm64 = arch == KTSTR__ARCH__ARCH_ARM64;
+	/* The one helper lookup (helper_path.h). */
+	int ret = helper_path(arm64 ? HELPER_GUEST_ARM64 : HELPER_GUEST, buf, len, err, errlen);
+
+	if (ret) {
+		if (arm64 && ret == -ENOENT && strlen(err) + 1 < errlen)
+			snprintf(err + strlen(err), errlen - strlen(err),
+				 " (make builds it where aarch64-linux-gnu-gcc is installed: "
+				 "scripts/install-deps; docs/aarch64.md)");
 		return ret;
+	}
 	if (access(buf, R_OK)) {
-		snprintf(err, errlen, "guest init %s is not readable: build it (make) or set "
-			 "KTSTR_GUEST", buf);
+		snprintf(err, errlen, "guest init %s is not readable: build it (make) or set %s",
+			 buf, arm64 ? "KTSTR_GUEST_ARM64" : "KTSTR_GUEST");
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* arm64: $KTSTR_BUSYBOX_ARM64, else <ktstr cache>/arm64/busybox. */
+static int busybox_arm64(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("KTSTR_BUSYBOX_ARM64");
+	char base[PATH_MAX];
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		if (!access(buf, X_OK))
+			return 0;
+		snprintf(err, errlen, "KTSTR_BUSYBOX_ARM64=%s is not an executable file", env);
+		return -ENOENT;
+	}
+	if (!ktstr_cache_base(base, sizeof(base)) &&
+	    !path_join(buf, len, base, "arm64", "busybox") && !access(buf, X_OK))
+		return 0;
+	snprintf(err, errlen,
+		 "arm64 busybox not found (looked at %s): run scripts/fetch-arm64 (busybox-static "
+		 "for arm64 into the ktstr cache) or set KTSTR_BUSYBOX_ARM64",
+		 buf[0] ? buf : "<ktstr cache>/arm64/busybox, no cache directory");
+	return -ENOENT;
+}
+
+int busybox_path_arch(Ktstr__Arch arch, char *buf, size_t len, char *err, size_t errlen)
+{
+	if (len)
+		buf[0] = '\0';
+	return arch == KTSTR__ARCH__ARCH_ARM64 ? busybox_arm64(buf, len, err, errlen)
+					       : busybox_path(buf, len, err, errlen);
 }
 
 int busybox_path(char *buf, size_t len, char *err, size_t errlen)
@@ -186,13 +243,15 @@ static bool *needed_images(const struct suite *s, const struct plan *p)
 	return need;
 }
 
-static int resolve_needed(struct suite *s, const bool *need, char *err, size_t errlen)
+static int resolve_needed(struct suite *s, const bool *need, Ktstr__Arch arch, char *err,
+			  size_t errlen)
 {
 	int ret = 0;
 
 	for (size_t i = 0; i < s->nimages && !ret; i++)
 		if (need[i])
-			ret = scheduler_resolve(s, &s->scheds[suite_image_sched(s, i)], err, errlen);
+			ret = scheduler_resolve_arch(s, &s->scheds[suite_image_sched(s, i)], arch,
+						     err, errlen);
 	return ret;
 }
 
@@ -205,7 +264,7 @@ int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errl
 		snprintf(err, errlen, "out of memory resolving schedulers");
 		return -ENOMEM;
 	}
-	ret = resolve_needed(s, need, err, errlen);
+	ret = resolve_needed(s, need, p->arch, err, errlen);
 	free(need);
 	return ret;
 }
@@ -286,10 +345,58 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
 	if (ret || !any)
 		return ret;
 	/* Path lookups fail here with their own message; images_build repeats them. */
-	if (!guest_binary_path(guest, sizeof(guest), err, errlen))
+	if (!guest_binary_path_arch(p->arch, guest, sizeof(guest), err, errlen))
 		ret = check_readable("guest init", guest, user, err, errlen);
-	if (!ret && !busybox_path(bb, sizeof(bb), err, errlen))
+	if (!ret && !busybox_path_arch(p->arch, bb, sizeof(bb), err, errlen))
 		ret = check_readable("busybox", bb, user, err, errlen);
+	return ret;
+}
+
+int images_check_arch(const struct suite *s, const struct plan *p, char *err, size_t errlen)
+{
+	char guest[PATH_MAX], bb[PATH_MAX], what[300];
+	bool *need = needed_images(s, p);
+	int ret = 0;
+
+	if (!need) {
+		snprintf(err, errlen, "out of memory checking the image inputs");
+		return -ENOMEM;
+	}
+	if (!any_need(need, s->nimages))
+		goto out;
+	ret = guest_binary_path_arch(p->arch, guest, sizeof(guest), err, errlen);
+	if (!ret)
+		ret = elf_check_arch("guest init", guest, p->arch, err, errlen);
+	if (!ret)
+		ret = busybox_path_arch(p->arch, bb, sizeof(bb), err, errlen);
+	if (!ret)
+		ret = elf_check_arch("busybox", bb, p->arch, err, errlen);
+	for (size_t i = 0; i < s->npayloads && !ret; i++) {
+		snprintf(what, sizeof(what), "payload '%s'", s->payloads[i].spec.name);
+		ret = elf_check_arch(what, s->payloads[i].host_path, p->arch, err, errlen);
+	}
+	for (size_t i = 0; i < s->nimages && !ret; i++) {
+		const struct sched_def *sd = &s->scheds[suite_image_sched(s, i)];
+		const struct include_list *lists[4];
+		size_t nl;
+
+		if (!need[i])
+			continue;
+		if (sd->resolved_path) {
+			snprintf(what, sizeof(what), "scheduler '%s' binary", sd->name);
+			ret = elf_check_arch(what, sd->resolved_path, p->arch, err, errlen);
+		}
+		nl = suite_image_lists(s, i, lists);
+		for (size_t l = 0; l < nl && !ret; l++)
+			for (size_t k = 0; k < lists[l]->n && !ret; k++) {
+				snprintf(what, sizeof(what), "%s file (for %s)", lists[l]->field,
+					 lists[l]->v[k].dest);
+				ret = elf_check_arch(what, lists[l]->v[k].host, p->arch, err,
+						     errlen);
+			}
+	}
+out:
+	free(need);
 	return ret;
 }
 
@@ -341,11 +448,11 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 		out->landlock[i] = -1;
 		imgs[i].fd = -1;
 	}
-	ret = resolve_needed(s, need, err, errlen);
+	ret = resolve_needed(s, need, p->arch, err, errlen);
 	if (!ret)
-		ret = guest_binary_path(guest, sizeof(guest), err, errlen);
+		ret = guest_binary_path_arch(p->arch, guest, sizeof(guest), err, errlen);
 	if (!ret)
-		ret = busybox_path(bb, sizeof(bb), err, errlen);
+		ret = busybox_path_arch(p->arch, bb, sizeof(bb), err, errlen);
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < s->nimages && !ret; i++) {
@@ -401,6 +508,10 @@ int images_build_with(struct suite *s, const struct plan *p, uint32_t compressio
 		req.files = files;
 		req.has_compression = 1;
 		req.compression = compression;
+		if (p->arch != KTSTR__ARCH__ARCH_X86_64) {
+			req.has_arch = 1;
+			req.arch = p->arch;
+		}
 		t0 = ktstr_now_ms();
 		ret = builder_client_build(bcp, &req, 0, &imgs[i], err, errlen);
 		if (!ret) {

@@ -20,6 +20,14 @@
  * relative to the suite file. Returns 0, or -ENOENT with err listing every
  * place looked at. */
 int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, size_t errlen);
+/* The same for a guest architecture. ARCH_ARM64 (docs/aarch64.md): beside
+ * the suite file, $KTSTR_SCHEDULER, each directory of
+ * $KTSTR_SCHEDULER_PATH_ARM64 (not $KTSTR_SCHEDULER_PATH: that holds x86_64
+ * builds), <bin>/../schedulers/arm64, then <ktstr cache>/schedulers/
+ * <version>/arm64/bin (scripts/build-schedulers --arch arm64). What is found
+ * must still be an arm64 ELF (images_check_arch). */
+int scheduler_resolve_arch(const struct suite *s, struct sched_def *sd, Ktstr__Arch arch,
+			   char *err, size_t errlen);
 
 /* The ktstr-guest binary: $KTSTR_GUEST, beside this executable or in
  * ../libexec/ktstr (helper_path.h). */
@@ -27,6 +35,12 @@ int guest_binary_path(char *buf, size_t len, char *err, size_t errlen);
 /* busybox for the guest (/bin/busybox in the image): $KTSTR_BUSYBOX, else
  * /bin/busybox, /usr/bin/busybox. Must be static. */
 int busybox_path(char *buf, size_t len, char *err, size_t errlen);
+/* The same for a guest architecture: x86_64 as above; arm64 the
+ * arm64/ktstr-guest helper (helper_path.h, $KTSTR_GUEST_ARM64) and
+ * $KTSTR_BUSYBOX_ARM64, else <ktstr cache>/arm64/busybox
+ * (scripts/fetch-arm64). */
+int guest_binary_path_arch(Ktstr__Arch arch, char *buf, size_t len, char *err, size_t errlen);
+int busybox_path_arch(Ktstr__Arch arch, char *buf, size_t len, char *err, size_t errlen);
 
 struct image_set {
 	int *fds;	/* per image index: sealed memfd or -1; owned */
@@ -46,6 +60,13 @@ int images_resolve(struct suite *s, const struct plan *p, char *err, size_t errl
  * or -EACCES with err saying which file and what to do. */
 int images_check_readable(const struct suite *s, const struct plan *p, const char *user,
 			  char *err, size_t errlen);
+
+/* Every ELF file the kept variants' images would hold (ktstr-guest,
+ * busybox, schedulers, payloads, included files) is built for p->arch
+ * (libelf's e_machine; files that are not ELF pass). Run as the dropped
+ * user, before the build. Returns 0, or -ENOEXEC with err naming the file,
+ * its machine and the run's architecture, or -errno. */
+int images_check_arch(const struct suite *s, const struct plan *p, char *err, size_t errlen);
 
 /* Build every image the kept variants of p need, packed with compression
  * (KTSTR__COMPRESSION__*). insecure_no_sandbox starts the builder with

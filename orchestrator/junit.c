@@ -177,6 +177,8 @@ int junit_run_props(struct junit_props *pp, const struct runmeta *m, size_t unsa
 		ret = junit_props_add(pp, "ktstr.duration_ms", num);
 	}
 	if (!ret)
+		ret = junit_props_add(pp, "ktstr.arch", m->arch);
+	if (!ret)
 		ret = junit_props_add(pp, "ktstr.suite", m->suite);
 	if (!ret)
 		ret = junit_props_add(pp, "ktstr.suite_sha256", m->suite_sha256);

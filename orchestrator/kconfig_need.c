@@ -10,11 +10,13 @@
 
 #define CHK true
 #define OPT false
+#define X86 KCONFIG_X86_64
+#define ARM64 KCONFIG_ARM64
 
 const struct kconfig_need kconfig_needs[] = {
 	/* `make tinyconfig` with the ARCH kbuild derives from `uname -m` (x86)
 	 * asks whether to build 64-bit and says no. */
-	{ "64BIT", "y", OPT, "an x86_64 kernel (a tinyconfig would be 32-bit)" },
+	{ "64BIT", "y", OPT, "an x86_64 kernel (a tinyconfig would be 32-bit)", X86 },
 	/* The scheduler under test and what loading it takes. */
 	{ "SCHED_CLASS_EXT", "y", CHK, "the sched_ext class the schedulers under test plug into" },
 	{ "BPF", "y", OPT, "BPF core (BPF_SYSCALL depends on it)" },
@@ -35,18 +37,18 @@ const struct kconfig_need kconfig_needs[] = {
 	/* Topology: what the VMM describes must be what the guest sees. */
 	{ "SMP", "y", OPT, "more than one vCPU" },
 	{ "NR_CPUS", "512", OPT, "room for the largest topologies" },
-	{ "X86_X2APIC", "y", OPT, "APIC ids above 255 in large topologies" },
+	{ "X86_X2APIC", "y", OPT, "APIC ids above 255 in large topologies", X86 },
 	{ "SCHED_SMT", "y", OPT, "SMT scheduling domains (threads per core)" },
 	{ "SCHED_MC", "y", OPT, "multi-core (LLC) scheduling domains" },
 	{ "NUMA", "y", OPT, "NUMA nodes" },
 	{ "PCI", "y", OPT, "X86_64_ACPI_NUMA depends on it (the VM has no PCI device ktstr uses)" },
-	{ "ACPI", "y", OPT, "the MADT and SRAT the VMM writes: CPUs and NUMA nodes" },
-	{ "X86_64_ACPI_NUMA", "y", OPT, "NUMA nodes from the SRAT" },
+	{ "ACPI", "y", OPT, "the MADT and SRAT the VMM writes: CPUs and NUMA nodes", X86 },
+	{ "X86_64_ACPI_NUMA", "y", OPT, "NUMA nodes from the SRAT", X86 },
 	/* Boot: both engines load the kernel without firmware. */
-	{ "HYPERVISOR_GUEST", "y", OPT, "PVH and KVM_GUEST depend on it" },
+	{ "HYPERVISOR_GUEST", "y", OPT, "PVH and KVM_GUEST depend on it", X86 },
 	{ "PARAVIRT", "y", OPT, "KVM_GUEST depends on it" },
-	{ "KVM_GUEST", "y", OPT, "kvm-clock: a stable clock on the KVM engine" },
-	{ "PVH", "y", CHK, "the PVH entry: QEMU boots the ELF vmlinux without the decompressor" },
+	{ "KVM_GUEST", "y", OPT, "kvm-clock: a stable clock on the KVM engine", X86 },
+	{ "PVH", "y", CHK, "the PVH entry: QEMU boots the ELF vmlinux without the decompressor", X86 },
 	{ "BLK_DEV_INITRD", "y", CHK, "the guest's root file system is the initramfs" },
 	{ "RD_GZIP", "y", OPT, "gzip initramfs images (--compression gzip)" },
 	{ "RD_LZ4", "y", OPT, "LZ4 initramfs images (--compression lz4)" },
@@ -54,8 +56,8 @@ const struct kconfig_need kconfig_needs[] = {
 	{ "BINFMT_SCRIPT", "y", OPT, "#! scripts as payloads" },
 	{ "PRINTK", "y", OPT, "kernel messages, panics and sched_ext errors on COM1" },
 	{ "TTY", "y", OPT, "the serial ports" },
-	{ "SERIAL_8250", "y", OPT, "COM1 (the console) and COM2 (the guest's report)" },
-	{ "SERIAL_8250_CONSOLE", "y", CHK, "console=ttyS0: the kernel log the host captures" },
+	{ "SERIAL_8250", "y", OPT, "COM1 (the console) and COM2 (the guest's report)", X86 },
+	{ "SERIAL_8250_CONSOLE", "y", CHK, "console=ttyS0: the kernel log the host captures", X86 },
 	{ "UNIX98_PTYS", "y", OPT, "devpts, for the terminal of `ktstr-orch shell`" },
 	/* File systems and devices PID 1 mounts and opens. */
 	{ "PROC_FS", "y", OPT, "/proc" },
@@ -89,12 +91,28 @@ const struct kconfig_need kconfig_needs[] = {
 	{ "UNIX", "y", OPT, "AF_UNIX sockets (hackbench's default mode)" },
 	{ "KALLSYMS", "y", OPT, "symbolic stack traces in the kernel log" },
 	{ "KALLSYMS_ALL", "y", OPT, "data symbols in /proc/kallsyms" },
+	/* arm64 guests (docs/aarch64.md): QEMU virt's PL011 is the console,
+	 * the guest's output port a virtio console on virtio-serial-pci. */
+	{ "SERIAL_AMBA_PL011", "y", OPT, "arm64: QEMU virt's PL011 UART", ARM64 },
+	{ "SERIAL_AMBA_PL011_CONSOLE", "y", CHK,
+	  "arm64: console=ttyAMA0, the kernel log the host captures", ARM64 },
+	{ "VIRTIO_CONSOLE", "y", OPT,
+	  "arm64: /dev/hvc0, the guest's output port (without it the guest reports through the "
+	  "ring only)", ARM64 },
 };
 const size_t kconfig_nneeds = ARRAY_SIZE(kconfig_needs);
+
+bool kconfig_need_for(const struct kconfig_need *n, Ktstr__Arch arch)
+{
+	return n->arch == KCONFIG_ALL ||
+	       n->arch == (arch == KTSTR__ARCH__ARCH_ARM64 ? KCONFIG_ARM64 : KCONFIG_X86_64);
+}
 
 int kconfig_need_add(struct kcfg *c)
 {
 	for (size_t i = 0; i < kconfig_nneeds; i++) {
+		if (!kconfig_need_for(&kconfig_needs[i], KTSTR__ARCH__ARCH_X86_64))
+			continue;
 		int r = kcfg_set(c, kconfig_needs[i].name, kconfig_needs[i].value, "ktstr");
 
 		if (r)
@@ -105,13 +123,19 @@ int kconfig_need_add(struct kcfg *c)
 
 int kconfig_validate(const char *text, char *missing, size_t len)
 {
+	return kconfig_validate_arch(text, KTSTR__ARCH__ARCH_X86_64, missing, len);
+}
+
+int kconfig_validate_arch(const char *text, Ktstr__Arch arch, char *missing, size_t len)
+{
 	size_t off = 0;
 	int n = 0;
 
 	if (len)
 		missing[0] = '\0';
 	for (size_t i = 0; i < kconfig_nneeds; i++) {
-		if (!kconfig_needs[i].checked || kconfig_has(text, kconfig_needs[i].name))
+		if (!kconfig_needs[i].checked || !kconfig_need_for(&kconfig_needs[i], arch) ||
+		    kconfig_has(text, kconfig_needs[i].name))
 			continue;
 		n++;
 		if (off < len)

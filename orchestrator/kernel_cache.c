@@ -131,15 +131,17 @@ bool kver_prefix(const char *want, const char *s)
 	return wl && !strncmp(s, want, wl) && !isalnum((unsigned char)s[wl]);
 }
 
-/* A cache entry is a directory holding a kernel image; anything else in
- * the root (another tool's cache, a temp dir) is not one. */
+/* A cache entry is a directory holding a kernel image (an arm64 entry's
+ * is an Image: docs/aarch64.md); anything else in the root (another tool's
+ * cache, a temp dir) is not one. */
 static bool is_entry(const char *entry)
 {
+	static const char *const images[] = { "vmlinux", "bzImage", "Image" };
 	char p[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < 2; i++)
-		if (!path_join(p, sizeof(p), entry, i ? "bzImage" : "vmlinux", NULL) && !stat(p, &st) &&
+	for (size_t i = 0; i < ARRAY_SIZE(images); i++)
+		if (!path_join(p, sizeof(p), entry, images[i], NULL) && !stat(p, &st) &&
 		    S_ISREG(st.st_mode))
 			return true;
 	return false;
@@ -208,6 +210,9 @@ int kcache_scan(const char *root, struct kcache_entry **v, size_t *n)
 		if (meta_get(entry, "version", k->version, sizeof(k->version)) || !k->version[0])
 			snprintf(k->version, sizeof(k->version), "%s", k->key);
 		meta_get(entry, "suite", k->suite, sizeof(k->suite));
+		/* metadata arch= (arm64 entries); none: an x86_64 entry. */
+		if (meta_get(entry, "arch", k->arch, sizeof(k->arch)) || !k->arch[0])
+			snprintf(k->arch, sizeof(k->arch), "x86_64");
 		/* A built kernel has no Debian suite: `kernel list` says "build" in
 		 * that column, and no fetch takes it for its suite's kernel. */
 		if (!k->suite[0] && !meta_get(entry, "source", src, sizeof(src)) &&

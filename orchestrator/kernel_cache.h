@@ -53,6 +53,15 @@ int kcache_root(char *buf, size_t len);
  * -EBUSY (the entry is being removed or replaced). */
 int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
 		   size_t errlen);
+/* The same for a guest architecture (docs/aarch64.md): the default is the
+ * newest cached entry of that architecture (metadata arch=, none =
+ * x86_64), a version that names entries of several architectures picks
+ * arch's, a directory is searched for arch's image names (arm64: Image,
+ * arch/arm64/boot/Image), and an image whose header says another
+ * architecture is refused (-EINVAL, kernel_check_arch). kernel_resolve is
+ * this with ARCH_X86_64. */
+int kernel_resolve_arch(const char *arg, Ktstr__Engine engine, Ktstr__Arch arch,
+			struct kernel_choice *kc, char *err, size_t errlen);
 /* Drop kc's entry lock (after kernel_resolve only). */
 void kernel_choice_release(struct kernel_choice *kc);
 
@@ -88,6 +97,7 @@ struct kcache_entry {
 	char key[256];		/* its directory's name */
 	char version[256];	/* metadata version=, else the key */
 	char suite[32];		/* metadata suite=, "" when not fetched */
+	char arch[16];		/* metadata arch= ("arm64"), else "x86_64" */
 	int scx;		/* as kernel_choice.scx */
 };
 

@@ -12,6 +12,9 @@
 #include <ktstr/log.h>
 #include <ktstr/util.h>
 
+#include <ktstr/arch.h>
+
+#include "kernel_arch.h"
 #include "kernel_cache.h"
 #include "pathjoin.h"
 
@@ -27,14 +30,21 @@ static bool is_file(const char *p)
  * bzImage is arch/x86/boot/bzImage and config .config. A build tree's
  * vmlinux still carries its debug info: past KTSTR_KERNEL_IMAGE_MAX (what
  * the VMs accept) QEMU boots its bzImage instead. */
-static int from_dir(const char *dir, Ktstr__Engine engine, struct kernel_choice *kc)
+static int from_dir(const char *dir, Ktstr__Engine engine, Ktstr__Arch arch,
+		    struct kernel_choice *kc)
 {
 	const char *order_q[] = { "vmlinux", "bzImage", "vmlinuz", "arch/x86/boot/bzImage" };
 	const char *order_k[] = { "bzImage", "vmlinuz", "arch/x86/boot/bzImage", "vmlinux" };
-	const char **order = engine == KTSTR__ENGINE__ENGINE_KVM ? order_k : order_q;
+	/* An arm64 guest boots an uncompressed Image (QEMU engine; the arm64
+	 * cache entries hold one: docs/aarch64.md). */
+	const char *order_a[] = { "Image", "arch/arm64/boot/Image" };
+	const char **order = arch == KTSTR__ARCH__ARCH_ARM64	 ? order_a
+			     : engine == KTSTR__ENGINE__ENGINE_KVM ? order_k
+								   : order_q;
+	size_t norder = arch == KTSTR__ARCH__ARCH_ARM64 ? ARRAY_SIZE(order_a) : ARRAY_SIZE(order_q);
 	const char *configs[] = { "config", ".config" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(order_q); i++) {
+	for (size_t i = 0; i < norder; i++) {
 		struct stat st;
 
 		if (path_join(kc->image, sizeof(kc->image), dir, order[i], NULL))
@@ -77,7 +87,7 @@ static void from_file(const char *path, struct kernel_choice *kc)
 /* The cache entry want names (kcache_select; NULL: the newest with
  * sched_ext, else the newest), locked shared into kc->lockfd. what starts
  * every message ("--kernel 7.3"). */
-static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
+static int from_cache(const char *want, const char *what, Ktstr__Engine engine, Ktstr__Arch arch,
 		      struct kernel_choice *kc, char *err, size_t errlen)
 {
 	char root[PATH_MAX], entry[PATH_MAX], closest[1024];
@@ -123,6 +133,14 @@ static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
 			ret = -ENOENT;
 			goto out;
 		}
+		/* "7.2.13" names the amd64 and the arm64 entry: the run's. */
+		for (size_t i = 0; i < n; i++)
+			if (sel[i] && !strcmp(v[i].arch, ktstr_arch_name(arch))) {
+				for (size_t j = 0; j < n; j++)
+					if (sel[j] && strcmp(v[j].arch, ktstr_arch_name(arch)))
+						sel[j] = false, nsel--;
+				break;
+			}
 		while (!sel[pick])
 			pick++;
 		if (nsel > 1)
@@ -130,13 +148,29 @@ static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
 			      "another; `ktstr-orch kernel list`)",
 			      what, nsel, v[pick].key);
 	} else {
-		while (pick < n && v[pick].scx != 1)
+		const char *an = ktstr_arch_name(arch);
+		size_t first = n;
+
+		for (size_t i = 0; i < n && first == n; i++)
+			if (!strcmp(v[i].arch, an))
+				first = i;
+		if (first == n) {
+			snprintf(err, errlen,
+				 "%s: the kernel cache %s has no %s kernel. Run `ktstr-orch kernel "
+				 "fetch --arch %s` or pass --kernel /path/to/%s",
+				 what, root, an, an,
+				 arch == KTSTR__ARCH__ARCH_ARM64 ? "Image" : "vmlinux-or-bzImage");
+			ret = -ENOENT;
+			goto out;
+		}
+		pick = first;
+		while (pick < n && (v[pick].scx != 1 || strcmp(v[pick].arch, an)))
 			pick++;
 		if (pick == n)
-			pick = 0;
+			pick = first;
 	}
 	if (path_join(entry, sizeof(entry), root, v[pick].key, NULL) ||
-	    from_dir(entry, engine, kc)) {
+	    from_dir(entry, engine, arch, kc)) {
 		snprintf(err, errlen, "%s: the cache entry %s/%s holds no kernel image", what, root,
 			 v[pick].key);
 		ret = -ENOENT;
@@ -159,7 +193,7 @@ out:
 	return ret;
 }
 
-static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
+static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine, Ktstr__Arch arch,
 		       struct kernel_choice *kc, char *err, size_t errlen)
 {
 	struct stat st;
@@ -169,9 +203,12 @@ static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
 			from_file(arg, kc);
 			return 0;
 		}
-		if (!from_dir(arg, engine, kc))
+		if (!from_dir(arg, engine, arch, kc))
 			return 0;
-		snprintf(err, errlen, "%s: the directory holds no vmlinux, bzImage nor vmlinuz", what);
+		snprintf(err, errlen, "%s: the directory holds no %s", what,
+			 arch == KTSTR__ARCH__ARCH_ARM64 ? "Image nor arch/arm64/boot/Image (an arm64 "
+							   "kernel)"
+							 : "vmlinux, bzImage nor vmlinuz");
 		return -ENOENT;
 	}
 	/* Keys and versions have no '/': this was meant as a path. */
@@ -179,11 +216,18 @@ static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
 		snprintf(err, errlen, "%s: %s", what, strerror(errno));
 		return -ENOENT;
 	}
-	return from_cache(arg, what, engine, kc, err, errlen);
+	return from_cache(arg, what, engine, arch, kc, err, errlen);
 }
 
 int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
 		   size_t errlen)
+{
+	return kernel_resolve_arch(arg, engine, KTSTR__ARCH__ARCH_X86_64, kc, err, errlen);
+}
+
+/* The resolution without the architecture check. */
+static int resolve_any(const char *arg, Ktstr__Engine engine, Ktstr__Arch arch,
+		       struct kernel_choice *kc, char *err, size_t errlen)
 {
 	const char *env = getenv("KTSTR_KERNEL");
 	char what[320];
@@ -194,16 +238,28 @@ int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *
 	if (arg) {
 		snprintf(kc->origin, sizeof(kc->origin), "--kernel");
 		snprintf(what, sizeof(what), "--kernel %s", arg);
-		return resolve_one(arg, what, engine, kc, err, errlen);
+		return resolve_one(arg, what, engine, arch, kc, err, errlen);
 	}
 	if (env && *env) {
 		snprintf(kc->origin, sizeof(kc->origin), "$KTSTR_KERNEL");
 		snprintf(what, sizeof(what), "KTSTR_KERNEL=%s", env);
-		return resolve_one(env, what, engine, kc, err, errlen);
+		return resolve_one(env, what, engine, arch, kc, err, errlen);
 	}
 	snprintf(kc->origin, sizeof(kc->origin), "cache");
-	return from_cache(NULL, "no kernel (neither --kernel nor KTSTR_KERNEL is set)", engine, kc,
-			  err, errlen);
+	return from_cache(NULL, "no kernel (neither --kernel nor KTSTR_KERNEL is set)", engine,
+			  arch, kc, err, errlen);
+}
+
+int kernel_resolve_arch(const char *arg, Ktstr__Engine engine, Ktstr__Arch arch,
+			struct kernel_choice *kc, char *err, size_t errlen)
+{
+	int ret = resolve_any(arg, engine, arch, kc, err, errlen);
+
+	if (!ret)
+		ret = kernel_check_arch(kc->image, arch, err, errlen);
+	if (ret)
+		kernel_choice_release(kc);
+	return ret;
 }
 
 void kernel_choice_release(struct kernel_choice *kc)

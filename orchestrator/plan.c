@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/arch.h>
+#include <ktstr/arm64_check.h>
 #include <ktstr/gtopo.h>
 #include <ktstr/scenario_rules.h>
 #include <ktstr/util.h>
@@ -14,6 +16,7 @@
 #include "merge.h"
 #include "profiles.h"
 #include "shard_assign.h"
+#include "spec_build.h"
 
 const char *variant_state_name(enum variant_state st)
 {
@@ -26,6 +29,7 @@ const char *variant_state_name(enum variant_state st)
 		[VAR_DROP_FILTER] = "drop",
 		[VAR_DROP_PARTITION] = "drop",
 		[VAR_DROP_BUDGET] = "drop",
+		[VAR_REFUSED_ARCH] = "refused",
 	};
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
@@ -199,6 +203,33 @@ static int make_name(struct variant *v, const struct suite *s, const struct plan
 	return 0;
 }
 
+/* Whether the guest architecture can express v (host-independent, like
+ * the rest of select_one): on arm64 a gauntlet preset not marked arm64 or
+ * beyond its limits is dropped (the gauntlet runs the presets that fit),
+ * a test's own topology is refused with the reason (a suite error). */
+static bool check_arch(const struct suite *s, const struct plan_opts *o, struct variant *v)
+{
+	const struct test_def *t = &s->tests[v->test];
+	char why[sizeof(v->reason)];
+	size_t np = 0;
+	const struct ktstr_topo_preset *presets = topo_presets(&np);
+	bool base = v->preset == VARIANT_BASE_PRESET;
+
+	if (o->arch != KTSTR__ARCH__ARCH_ARM64)
+		return true;
+	if (!base && v->preset < np && arm64_preset_check(&presets[v->preset], why, sizeof(why)))
+		goto refuse;
+	if (!arm64_guest_check(&v->topo, (uint64_t)spec_memory_mb(t, &v->topo) << 20, NULL, why,
+			       sizeof(why)))
+		return true;
+refuse:
+	if (base)
+		set_reason(v, VAR_REFUSED_ARCH, "test '%s' (line %u): %s", t->name, t->line, why);
+	else
+		set_reason(v, VAR_DROP_CONSTRAINT, "%s", why);
+	return false;
+}
+
 /* What depends on the suite and the options alone, never on the host, so
  * that every shard of a job selects and weighs the same variants: the
  * filter, the test's constraints, its scenario's fit on v's gauntlet
@@ -214,6 +245,8 @@ static void select_one(const struct suite *s, const struct plan_opts *o, struct 
 		set_reason(v, VAR_DROP_FILTER, "name does not contain '%s'", o->filter);
 		return;
 	}
+	if (!check_arch(s, o, v))
+		return;
 	if (!check_constraints(&c, &v->topo, v)) {
 		if (v->preset == VARIANT_BASE_PRESET) /* its own topology breaks them: say so, skip */
 			v->state = VAR_SKIP_HOST;
@@ -610,6 +643,7 @@ int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p,
 	p->nkernels = o->nkernels ? o->nkernels : 1;
 	p->part_k = o->part_k;
 	p->part_n = o->part_n;
+	p->arch = o->arch;
 	p->kernels = calloc(p->nkernels, sizeof(*p->kernels));
 	if (!p->kernels) {
 		snprintf(err, errlen, "out of memory while planning");
@@ -634,10 +668,22 @@ int plan_build(const struct suite *s, const struct plan_opts *o, struct plan *p,
 			check_one(s, o, p, &p->v[i]);
 	if (o->budget_s)
 		apply_budget(s, o, p);
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].state == VAR_KEPT)
-			p->kept++;
+	for (size_t i = 0; i < p->n; i++) {
+		p->kept += p->v[i].state == VAR_KEPT;
+		p->refused += p->v[i].state == VAR_REFUSED_ARCH;
+	}
 	return 0;
+}
+
+size_t plan_print_refused(FILE *f, const struct plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].state == VAR_REFUSED_ARCH && ++n)
+			fprintf(f, "ktstr-orch: %s guest: %s\n", ktstr_arch_name(p->arch),
+				p->v[i].reason);
+	return n;
 }
 
 void plan_free(struct plan *p)

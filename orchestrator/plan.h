@@ -7,8 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <ktstr/topology.h>
+
+#include "common.pb-c.h"
 
 #include "hostcaps.h"
 #include "suite.h"
@@ -23,6 +26,9 @@ enum variant_state {
 	VAR_DROP_FILTER,
 	VAR_DROP_PARTITION,
 	VAR_DROP_BUDGET,
+	/* its own topology is one the guest architecture cannot express
+	 * (arm64: ktstr/arm64_check.h): a suite error, before any boot */
+	VAR_REFUSED_ARCH,
 };
 
 #define VARIANT_BASE_PRESET UINT16_MAX
@@ -52,7 +58,7 @@ struct variant {
 	uint8_t kernel;		/* index into plan.kernels */
 	uint32_t profile;	/* active flags bitmask */
 	struct ktstr_topo topo;
-	char reason[192];	/* why dropped/skipped; empty when kept */
+	char reason[384];	/* why dropped/skipped/refused; empty when kept */
 };
 
 struct plan_opts {
@@ -67,6 +73,10 @@ struct plan_opts {
 	size_t nkernels;
 	int kernel_scx;
 	bool quiet;		   /* no budget summary on stderr */
+	/* The guest architecture (--arch). ARCH_ARM64: a base topology arm64
+	 * cannot express is VAR_REFUSED_ARCH, a gauntlet preset it cannot a
+	 * VAR_DROP_CONSTRAINT (docs/aarch64.md). */
+	Ktstr__Arch arch;
 };
 
 struct plan {
@@ -75,6 +85,8 @@ struct plan {
 	struct plan_kernel *kernels; /* owned copy of the options' (or the one implicit) */
 	size_t nkernels;	     /* >= 1 once built */
 	size_t kept;
+	size_t refused;		     /* VAR_REFUSED_ARCH variants: the run must not start */
+	Ktstr__Arch arch;	     /* the options' */
 	/* The shard assignment (apply_partition): what the filter selected
 	 * in every shard, what this shard holds of it (= selected_all without
 	 * --partition), and a fingerprint of the names and weights it was
@@ -110,6 +122,10 @@ void plan_free(struct plan *p);
 /* Whether t is within c; when not, why says which bound it breaks. */
 bool plan_topo_in_constraints(const struct topo_constraints *c, const struct ktstr_topo *t,
 			      char *why, size_t whylen);
+
+/* The refused variants (VAR_REFUSED_ARCH), one line each, on f; returns
+ * how many. For `run` and `list` to say before exiting 2. */
+size_t plan_print_refused(FILE *f, const struct plan *p);
 
 /* Variants that --filter and --partition selected (whatever happened to
  * them after: a skip or a constraint drop is still a selected test). */

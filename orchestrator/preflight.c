@@ -13,13 +13,20 @@ const char *const preflight_qemu_dirs[] = { "/usr/local/bin", "/usr/bin", "/bin"
 
 int preflight_qemu(const char *const *dirs, char *err, size_t errlen)
 {
+	return preflight_qemu_arch(dirs, KTSTR__ARCH__ARCH_X86_64, err, errlen);
+}
+
+int preflight_qemu_arch(const char *const *dirs, Ktstr__Arch arch, char *err, size_t errlen)
+{
+	const bool arm64 = arch == KTSTR__ARCH__ARCH_ARM64;
+	const char *bin = arm64 ? "qemu-system-aarch64" : "qemu-system-x86_64";
 	char path[4096], tried[1024] = "";
 	size_t tl = 0;
 
 	if (!dirs)
 		dirs = preflight_qemu_dirs;
 	for (size_t i = 0; dirs[i]; i++) {
-		snprintf(path, sizeof(path), "%s/qemu-system-x86_64", dirs[i]);
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], bin);
 		if (!access(path, X_OK))
 			return 0;
 		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
@@ -27,11 +34,19 @@ int preflight_qemu(const char *const *dirs, char *err, size_t errlen)
 		if (tl >= sizeof(tried))
 			tl = sizeof(tried) - 1;
 	}
-	snprintf(err, errlen,
-		 "the QEMU engine needs qemu-system-x86_64, not found in %s (VM workers run with a "
-		 "clean environment and look only there): install it (Debian/Ubuntu: apt-get "
-		 "install qemu-system-x86), or use --engine kvm on a host with hardware KVM",
-		 tried);
+	if (arm64)
+		snprintf(err, errlen,
+			 "an arm64 guest needs qemu-system-aarch64, not found in %s (VM workers run "
+			 "with a clean environment and look only there): install it (Debian/Ubuntu: "
+			 "apt-get install qemu-system-arm; scripts/install-deps does)",
+			 tried);
+	else
+		snprintf(err, errlen,
+			 "the QEMU engine needs qemu-system-x86_64, not found in %s (VM workers run "
+			 "with a clean environment and look only there): install it (Debian/Ubuntu: "
+			 "apt-get install qemu-system-x86), or use --engine kvm on a host with "
+			 "hardware KVM",
+			 tried);
 	return -ENOENT;
 }
 
@@ -80,7 +95,7 @@ int preflight_engine(const struct host_caps *hc, const char *user, char *err, si
 	if (hc->engine == KTSTR__ENGINE__ENGINE_KVM)
 		return preflight_kvm(NULL, user, err, errlen);
 	if (hc->engine == KTSTR__ENGINE__ENGINE_QEMU)
-		return preflight_qemu(NULL, err, errlen);
+		return preflight_qemu_arch(NULL, hc->guest_arch, err, errlen);
 	return 0;
 }
 
@@ -148,7 +163,7 @@ size_t preflight_scheduler_binaries(struct suite *s, const struct plan *p, FILE 
 			kept += p->v[k].state == VAR_KEPT;
 		}
 		/* One that no selected variant uses is never looked for by run. */
-		if (!used || scheduler_resolve(s, sd, err, sizeof(err)) != -ENOENT)
+		if (!used || scheduler_resolve_arch(s, sd, p->arch, err, sizeof(err)) != -ENOENT)
 			continue;
 		missing++;
 		if (kept)

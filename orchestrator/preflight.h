@@ -22,6 +22,9 @@ extern const char *const preflight_qemu_dirs[];
 /* The QEMU engine: qemu-system-x86_64 executable in one of dirs (NULL =
  * preflight_qemu_dirs). Returns 0 or -ENOENT with err set. */
 int preflight_qemu(const char *const *dirs, char *err, size_t errlen);
+/* The same for a guest of arch: qemu-system-aarch64 for arm64 (Debian
+ * package qemu-system-arm). */
+int preflight_qemu_arch(const char *const *dirs, Ktstr__Arch arch, char *err, size_t errlen);
 /* The KVM engine: dev (NULL = /dev/kvm) exists and this process may read
  * and write it. user names the account in the message. Returns 0, -ENOENT
  * or -EACCES with err set. */

@@ -1,3 +1,4 @@
+#include <ktstr/arch.h>
 #include <ktstr/cleantext.h>
 #include <ktstr/guest_contract.h>
 #include <ktstr/util.h>
@@ -613,6 +614,11 @@ int report_list(FILE *f, const struct suite *s, const struct plan *p, const stru
 	char host[512];
 
 	hostcaps_describe(hc, host, sizeof(host));
+	/* An x86_64 plan's header is as it always was. */
+	if (p->arch != KTSTR__ARCH__ARCH_X86_64 &&
+	    strlen(host) + 32 < sizeof(host))
+		snprintf(host + strlen(host), sizeof(host) - strlen(host), "; guest %s",
+			 ktstr_arch_name(p->arch));
 	if (nkc < 2) {
 		fprintf(f, "# host: %s; kernel %s (sched_ext %s)\n", host,
 			nkc && kc->image[0] ? kc->image : "(none)", scx_word(nkc ? kc->scx : -1));
@@ -637,10 +643,14 @@ int report_list(FILE *f, const struct suite *s, const struct plan *p, const stru
 			run++;
 		else if (v->state == VAR_SKIP_HOST || v->state == VAR_SKIP_KERNEL)
 			skip++;
-		else
+		else if (v->state != VAR_REFUSED_ARCH)
 			drop++;
 	}
-	fprintf(f, "%zu variants: %zu run, %zu skipped, %zu dropped\n", p->n, run, skip, drop);
+	fprintf(f, "%zu variants: %zu run, %zu skipped, %zu dropped", p->n, run, skip, drop);
+	if (p->refused)
+		fprintf(f, ", %zu refused (cannot run on an %s guest)", p->refused,
+			ktstr_arch_name(p->arch));
+	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;
 }
 

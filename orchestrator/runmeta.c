@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ktstr/arch.h>
 #include <ktstr/cleantext.h>
 #include <ktstr/version.h>
 
@@ -75,6 +76,7 @@ int runmeta_init(struct runmeta *m, const struct suite *s, const struct plan *p)
 	m->start_ms = wall_ms();
 	runmeta_iso8601(m->start_ms, m->started, sizeof(m->started));
 	snprintf(m->reservation, sizeof(m->reservation), "none");
+	m->arch = ktstr_arch_name(p->arch);
 	m->suite = s->path;
 	hash_path(s->path, m->suite_sha256);
 	for (size_t k = 0; k < p->nkernels && k < PLAN_KERNELS_MAX; k++)
@@ -152,6 +154,10 @@ int runmeta_json(struct strbuf *sb, const struct runmeta *m)
 	if (!ret)
 		ret = sb_printf(sb, ",");
 	if (!ret)
+		ret = jstr(sb, "arch", m->arch);
+	if (!ret)
+		ret = sb_printf(sb, ",");
+	if (!ret)
 		ret = jstr(sb, "suite", m->suite);
 	if (!ret)
 		ret = sb_printf(sb, ",");
@@ -184,6 +190,7 @@ void runmeta_print(FILE *f, const struct runmeta *m)
 	fprintf(f, ", started %s; suite ", m->started);
 	fput_clean(f, m->suite);
 	fprintf(f, " (sha256 %s)\n", or_unknown(m->suite_sha256));
+	fprintf(f, "# guest architecture: %s\n", or_unknown(m->arch));
 	for (size_t k = 0; k < m->nkernels; k++) {
 		fputs("# kernel ", f);
 		fput_clean(f, or_unknown(m->kernels[k].name));

@@ -40,6 +40,7 @@ struct runmeta {
 	char started[32];		/* start_ms in ISO 8601, UTC, to the second */
 	uint64_t duration_ms;		/* set by runmeta_finish */
 	bool finished;
+	const char *arch;		/* the guest architecture (ktstr_arch_name) */
 	const char *suite;		/* borrowed: the path as given */
 	char suite_sha256[SHA256_HEX_LEN + 1];
 	/* Host-wide reservation (hostres.h): the CPUs the run held for its
@@ -68,8 +69,8 @@ void runmeta_finish(struct runmeta *m);
 void runmeta_iso8601(uint64_t ms, char *buf, size_t len);
 /* The metadata as one JSON object (docs/results.md, "Run metadata"). */
 int runmeta_json(struct strbuf *sb, const struct runmeta *m);
-/* The report header: "# ktstr VERSION on HOST, started ..., suite ... (sha256 ...)"
- * and one line per kernel and reservation. */
+/* The report header: "# ktstr VERSION on HOST, started ..., suite ... (sha256 ...)",
+ * "# guest architecture: ARCH", and one line per kernel and reservation. */
 void runmeta_print(FILE *f, const struct runmeta *m);
 void runmeta_free(struct runmeta *m);
 

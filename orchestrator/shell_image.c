@@ -11,10 +11,11 @@
 #include <ktstr/strv.h>
 
 #include "images.h"
+#include "kernel_arch.h"
 #include "spec_build.h"
 
 int shell_image_build(const char *const *includes, size_t nincludes, bool insecure,
-		      struct builder_client *started, struct builder_image *img, char *err,
+		      Ktstr__Arch arch, struct builder_client *started, struct builder_image *img, char *err,
 		      size_t errlen)
 {
 	struct builder_client own = { .pid = -1, .sock = -1 };
@@ -31,9 +32,15 @@ int shell_image_build(const char *const *includes, size_t nincludes, bool insecu
 		snprintf(err, errlen, "at most %d --include files", SHELL_MAX_INCLUDES);
 		return -E2BIG;
 	}
-	ret = guest_binary_path(guest, sizeof(guest), err, errlen);
+	ret = guest_binary_path_arch(arch, guest, sizeof(guest), err, errlen);
 	if (!ret)
-		ret = busybox_path(bb, sizeof(bb), err, errlen);
+		ret = elf_check_arch("guest init", guest, arch, err, errlen);
+	if (!ret)
+		ret = busybox_path_arch(arch, bb, sizeof(bb), err, errlen);
+	if (!ret)
+		ret = elf_check_arch("busybox", bb, arch, err, errlen);
+	for (size_t i = 0; i < nincludes && !ret; i++)
+		ret = elf_check_arch("--include", includes[i], arch, err, errlen);
 	if (ret)
 		return ret;
 	ktstr__file_spec__init(&specs[0]);
@@ -55,6 +62,10 @@ int shell_image_build(const char *const *includes, size_t nincludes, bool insecu
 		files[i + 1] = &specs[i + 1];
 	}
 	req.init_path = guest;
+	if (arch != KTSTR__ARCH__ARCH_X86_64) {
+		req.has_arch = 1;
+		req.arch = arch;
+	}
 	req.n_files = 1 + nincludes;
 	req.files = files;
 	ret = started ? 0 : builder_client_start(bc, &bo, err, errlen);

@@ -17,10 +17,12 @@
 /* Build the base image through `started` (a builder a root ktstr-orch
  * started as the image cache's owner; the caller stops it) or, NULL, a
  * builder of its own. Fails closed, as `run` does (images.c), when the
- * builder ran unsandboxed without insecure. Returns 0 or -errno with err
+ * builder ran unsandboxed without insecure. arch: the guest's (its
+ * ktstr-guest and busybox, images.h); an --include that is an ELF of
+ * another architecture is refused (-ENOEXEC). Returns 0 or -errno with err
  * filled. */
 int shell_image_build(const char *const *includes, size_t nincludes, bool insecure,
-		      struct builder_client *started,
+		      Ktstr__Arch arch, struct builder_client *started,
 		      struct builder_image *img, char *err, size_t errlen);
 /* The cpio suffix holding the shell's GuestSpec (exec NULL: interactive).
  * *suffix is malloc'd. Returns 0 or -ENOMEM. */

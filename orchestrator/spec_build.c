@@ -142,6 +142,10 @@ int spec_build_vm(const struct suite *s, const struct variant *v, const struct r
 	h->topo.threads_per_core = v->topo.threads_per_core;
 	h->vm.topology = &h->topo;
 	h->vm.engine = rs->engine;
+	if (rs->arch != KTSTR__ARCH__ARCH_X86_64) {
+		h->vm.has_arch = 1;
+		h->vm.arch = rs->arch;
+	}
 	if (rs->insecure_no_sandbox) {
 		h->vm.has_insecure_no_sandbox = 1;
 		h->vm.insecure_no_sandbox = 1;

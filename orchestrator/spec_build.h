@@ -19,6 +19,8 @@
 
 struct run_settings {
 	Ktstr__Engine engine;
+	/* --arch: VmSpec.arch (docs/aarch64.md); ARCH_X86_64 = 0 by default. */
+	Ktstr__Arch arch;
 	uint32_t timeout_ms;	/* CLI --timeout; 0 = SPEC_DEFAULT_TIMEOUT_MS */
 	/* --insecure-no-sandbox: VmSpec.insecure_no_sandbox; without it a
 	 * result with sandboxed=false is an infrastructure error. */

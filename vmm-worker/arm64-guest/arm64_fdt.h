@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ktstr/arm64_check.h"
 #include "ktstr/topology.h"
 
 enum arm64_uart_model {
@@ -55,7 +56,9 @@ struct arm64_fdt_spec {
  * RAM is a multiple of numa_nodes * ARM64_NODE_ALIGN and ends below
  * ARM64_DRAM_MAX, the SHM ring and the initrd lie inside RAM, page-aligned,
  * not overlapping, bootargs shorter than ARM64_CMDLINE_MAX. 0, or -EINVAL
- * with the reason in err. */
+ * with the reason in err. The first half is arm64_guest_check
+ * (ktstr/arm64_check.h), which the orchestrator calls while planning;
+ * arm64_fdt_check.c adds the rest. */
 int arm64_fdt_check(const struct arm64_fdt_spec *s, char *err, size_t errlen);
 
 /* Build the tree. On success *blob is a malloc'd, finished FDT of *len bytes
@@ -67,11 +70,7 @@ int arm64_fdt_check(const struct arm64_fdt_spec *s, char *err, size_t errlen);
 int arm64_fdt_build(const struct arm64_fdt_spec *s, void **blob, size_t *len, char *err,
 		    size_t errlen);
 
-/* Whether a named topology preset may run on an arm64 guest: presets not
- * marked arm64 (the SMT ones, as in the reference) are refused with the
- * reason. Explicit N,L,C,T topologies with threads are expressible (threadN
- * nodes in cpu-map) and pass arm64_fdt_check. */
-int arm64_preset_check(const struct ktstr_topo_preset *p, char *err, size_t errlen);
+/* arm64_preset_check and arm64_guest_check: ktstr/arm64_check.h. */
 
 /* Phandles are fixed numbers, so the tree is byte-for-byte reproducible and
  * written in one pass: the GIC, the PL011 clock, then one per CPU, per core
