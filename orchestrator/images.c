@@ -83,8 +83,11 @@ int scheduler_resolve(const struct suite *s, struct sched_def *sd, char *err, si
 int scheduler_resolve_arch(const struct suite *s, struct sched_def *sd, Ktstr__Arch arch,
 			   char *err, size_t errlen)
 {
+	/* The scheduler search path per guest architecture (docs/environment.md). */
+	static const char *const path_envs[] = { "KTSTR_SCHEDULER_PATH",
+						  "KTSTR_SCHEDULER_PATH_ARM64" };
 	const bool arm64 = arch == KTSTR__ARCH__ARCH_ARM64;
-	const char *path_env = arm64 ? "KTSTR_SCHEDULER_PATH_ARM64" : "KTSTR_SCHEDULER_PATH";
+	const char *path_env = path_envs[arm64];
 	const char *build_rel = arm64 ? "/../schedulers/arm64" : "/../schedulers";
 	struct strbuf tried = { 0 };
 	char self[PATH_MAX];
@@ -105,7 +108,7 @@ int scheduler_resolve_arch(const struct suite *s, struct sched_def *sd, Ktstr__A
 	r = try_cand(s->dir, sd->binary, &tried, &sd->resolved_path);
 	if (!r && (env = getenv("KTSTR_SCHEDULER")) && *env)
 		r = try_cand(NULL, env, &tried, &sd->resolved_path);
-	if (!r && (env = getenv(path_env)) && *env) {
+	if (!r && (env = getenv(path_envs[arm64])) && *env) {
 		char *dup = strdup(env), *save = NULL;
 
 		if (!dup)

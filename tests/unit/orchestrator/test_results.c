@@ -51,6 +51,7 @@ static void fixed_meta(struct runmeta *m, const char *suite)
 	runmeta_iso8601(m->start_ms, m->started, sizeof(m->started));
 	m->duration_ms = 4242;
 	m->finished = true;
+	m->arch = "arm64";
 	m->suite = suite;
 	memset(m->suite_sha256, 'a', SHA256_HEX_LEN);
 	m->nkernels = 1;
@@ -229,6 +230,7 @@ Test(results, junit_matches_its_golden_file_and_the_schema)
 	cr_assert(strstr(sb.buf, "<property name=\"flaky\" value=\"true\"/>"));
 	cr_assert(strstr(sb.buf, "<property name=\"ktstr.version\" value=\"VERSION\"/>"));
 	cr_assert(strstr(sb.buf, "<property name=\"ktstr.host_cpus\" value=\"0-1\"/>"));
+	cr_assert(strstr(sb.buf, "<property name=\"ktstr.arch\" value=\"arm64\"/>"));
 	sb_free(&sb);
 	free_records(s, &p, recs, n);
 }
