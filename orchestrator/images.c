@@ -180,7 +180,7 @@ static int busybox_arm64(char *buf, size_t len, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	if (!ktstr_cache_base(base, sizeof(base)) &&
-	    !path_join(buf, len, base, "arm64", "busybox") && !access(buf, X_OK))
+	    !path_join(buf, len, base, "arm64/busybox", NULL) && !access(buf, X_OK))
 		return 0;
 	snprintf(err, errlen,
 		 "arm64 busybox not found (looked at %s): run scripts/fetch-arm64 (busybox-static "

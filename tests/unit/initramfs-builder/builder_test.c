@@ -16,6 +16,8 @@
 #include "ktstr/le.h"
 #include <ktstr/memfd.h>
 #include "ktstr/util.h"
+#include "key.h"
+#include "plan.h"
 #include "server.h"
 #include "th.h"
 
@@ -454,5 +456,71 @@ Test(builder, cache_names_cannot_leave_the_dir)
 	cr_assert_eq(c.dirfd, -1, "memory-only cache holds no dir fd");
 	cr_assert_eq(imgcache_lock(&c, good), -ENOENT);
 	imgcache_free(&c);
+	fx_free(&f);
+}
+
+/* A header-only static ELF64 executable for machine (no program headers:
+ * nothing to resolve). */
+static void write_elf(const char *path, uint16_t machine)
+{
+	uint8_t eh[64] = { 0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */ };
+
+	put_le16(eh + 16, 2);	     /* ET_EXEC */
+	put_le16(eh + 18, machine);
+	put_le32(eh + 20, 1);	     /* EV_CURRENT */
+	put_le16(eh + 52, 64);	     /* e_ehsize */
+	th_write(path, eh, sizeof(eh), 0755);
+}
+
+/* The guest architecture (BuildRequest.arch, docs/aarch64.md): an arm64
+ * image packs aarch64 ELF files and refuses x86 ones, naming both
+ * machines; the same bytes for another arch never share a key. */
+Test(builder, the_guest_arch_picks_the_elf_machine_and_is_in_the_key)
+{
+	struct fixture f;
+	struct builder b;
+	struct builder_result r;
+	struct ktstr_error e;
+	struct plan p0, p1;
+	uint8_t k0[SHA256_LEN], k1[SHA256_LEN];
+	char init[PATH_MAX + 16], msg[1024];
+
+	plan_init(&p0);
+	plan_init(&p1);
+	p1.arch = KTSTR__ARCH__ARCH_ARM64;
+	image_key(&p0, 0, k0);
+	image_key(&p1, 0, k1);
+	cr_assert_neq(memcmp(k0, k1, SHA256_LEN), 0, "an arm64 image never shares an x86 key");
+	plan_free(&p0);
+	plan_free(&p1);
+
+	fx_init(&f, 0);
+	snprintf(init, sizeof(init), "%s/init-a64", f.dir);
+	write_elf(init, 183 /* EM_AARCH64 */);
+	f.req.init_path = init;
+	f.req.scheduler_path = NULL;
+	f.req.has_arch = 1;
+	f.req.arch = KTSTR__ARCH__ARCH_ARM64;
+	cr_assert_eq(builder_init(&b, f.cache), 0);
+	cr_assert_eq(build(&b, &f.req, &r, &e), 0, "an aarch64 /init for an arm64 guest");
+	builder_result_free(&r);
+	/* The same file for an x86_64 guest: refused, both machines named. */
+	f.req.has_arch = 0;
+	cr_assert_neq(build(&b, &f.req, &r, &e), 0);
+	ktstr_error_format(&e, msg, sizeof(msg));
+	cr_assert(strstr(msg, "aarch64") && strstr(msg, "the guest is x86_64") &&
+			  strstr(msg, "init-a64"),
+		  "%s", msg);
+	/* An x86 scheduler in an arm64 image: refused the same way. */
+	f.req.has_arch = 1;
+	snprintf(init, sizeof(init), "%s/scx-x86", f.dir);
+	write_elf(init, 62 /* EM_X86_64 */);
+	f.req.scheduler_path = init;
+	cr_assert_neq(build(&b, &f.req, &r, &e), 0);
+	ktstr_error_format(&e, msg, sizeof(msg));
+	cr_assert(strstr(msg, "x86_64") && strstr(msg, "the guest is aarch64") &&
+			  strstr(msg, "scx-x86"),
+		  "%s", msg);
+	builder_free(&b);
 	fx_free(&f);
 }
