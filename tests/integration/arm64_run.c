@@ -1,0 +1,277 @@
+/* `ktstr-orch run --arch arm64` end to end (docs/aarch64.md): an EEVDF
+ * steady test on a Debian sid arm64 kernel under QEMU TCG, 1,2,2,1, passes
+ * and its results say arm64; and what must be refused before any boot is:
+ * a topology arm64 cannot express (exit 2 with the reason), an x86 kernel
+ * for an arm64 run, the KVM engine for an arm64 guest on an x86_64 host,
+ * an --arch nobody knows.
+ *
+ * The boot needs the arm64 kernel ($KTSTR_TEST_KERNEL_ARM64, else the
+ * newest $KTSTR_CACHE_DIR/kernels/ entry with arch=arm64: `ktstr-orch
+ * kernel fetch --arch arm64`), the arm64 ktstr-guest (build/bin/arm64/,
+ * built where aarch64-linux-gnu-gcc is installed), the arm64 busybox
+ * (scripts/fetch-arm64) and qemu-system-aarch64; without one it is skipped
+ * saying which. The refusals need only ktstr-orch. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ktstr/util.h"
+#include "lib/suite_run.h"
+#include "lib/vmtest.h"
+
+#define QEMU_AARCH64 "/usr/bin/qemu-system-aarch64"
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path, 0644), 0);
+}
+
+/* A file that is an arm64 Image as far as its header goes: enough for
+ * everything refused before a boot. */
+static void fake_image(const char *path)
+{
+	char buf[4096] = { 0 };
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0);
+	memcpy(buf + 56, "ARM\x64", 4);
+	cr_assert_eq(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+}
+
+/* The arm64 kernel to boot: $KTSTR_TEST_KERNEL_ARM64, else the newest
+ * cache entry whose metadata says arch=arm64. */
+static bool find_arm64_kernel(char *buf, size_t len)
+{
+	const char *env = getenv("KTSTR_TEST_KERNEL_ARM64"), *cache = getenv("KTSTR_CACHE_DIR");
+	char pat[1024];
+	glob_t g;
+	bool ok = false;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, R_OK) == 0;
+	}
+	if (!cache || !*cache)
+		return false;
+	snprintf(pat, sizeof(pat), "%s/kernels/*-cloud-arm64/metadata", cache);
+	if (glob(pat, 0, NULL, &g))
+		return false;
+	/* glob sorts: the last is the newest of one naming scheme. */
+	for (size_t i = g.gl_pathc; i-- > 0 && !ok;) {
+		char *text = NULL;
+		size_t n = 0;
+
+		if (read_file(g.gl_pathv[i], &text, &n, 1 << 16))
+			continue;
+		if (strstr(text, "\narch=arm64") || !strncmp(text, "arch=arm64", 10)) {
+			snprintf(buf, len, "%.*s/Image",
+				 (int)(strrchr(g.gl_pathv[i], '/') - g.gl_pathv[i]), g.gl_pathv[i]);
+			ok = access(buf, R_OK) == 0;
+		}
+		free(text);
+	}
+	globfree(&g);
+	return ok;
+}
+
+static bool arm64_busybox(void)
+{
+	const char *env = getenv("KTSTR_BUSYBOX_ARM64"), *cache = getenv("KTSTR_CACHE_DIR");
+	char p[1024];
+
+	if (env && *env)
+		return access(env, X_OK) == 0;
+	snprintf(p, sizeof(p), "%s/arm64/busybox", cache ? cache : "");
+	return cache && access(p, X_OK) == 0;
+}
+
+static bool arm64_guest(void)
+{
+	const char *env = getenv("KTSTR_GUEST_ARM64");
+	char p[1024];
+
+	if (env && *env)
+		return access(env, R_OK) == 0;
+	return vmtest_bin("arm64/ktstr-guest", p, sizeof(p)) == 0;
+}
+
+static const char steady_suite[] =
+	"tests:\n"
+	"  - {name: steady_arm64, scenario: steady, topology: \"1,2,2,1\", duration: 2s,\n"
+	"     memory_mb: 512, asserts: {max_spread_pct: 35, max_gap_ms: 3000}}\n";
+
+Test(arm64_run, eevdf_steady_passes_on_an_arm64_guest, .timeout = 600)
+{
+	struct suite_env e;
+	char kernel[1024], suite[1200], args[64], *out = NULL, *rec;
+	int rc;
+
+	if (access(QEMU_AARCH64, X_OK))
+		test_missing("needs %s (qemu-system-arm)", QEMU_AARCH64);
+	if (!find_arm64_kernel(kernel, sizeof(kernel)))
+		test_missing("needs an arm64 kernel: $KTSTR_TEST_KERNEL_ARM64 or `ktstr-orch kernel "
+			     "fetch --arch arm64`");
+	if (!arm64_busybox())
+		test_missing("needs the arm64 busybox: scripts/fetch-arm64");
+	if (!arm64_guest())
+		test_missing("needs the arm64 ktstr-guest (build/bin/arm64/ktstr-guest: make with "
+			     "aarch64-linux-gnu-gcc installed)");
+	suite_env_init(&e, false);
+	snprintf(suite, sizeof(suite), "%s/arm64.yaml", e.tmp);
+	write_text(suite, steady_suite);
+	snprintf(args, sizeof(args), " --arch arm64 --timeout 300");
+	rc = run_suite_path(&e, suite, NULL, kernel, args, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	assert_has(out, "# guest architecture: arm64\n");
+	assert_has(out, "PASS  steady_arm64  (");
+	assert_has(out, "\n1 passed, 0 failed, 0 skipped\n");
+	rec = json_record(&e, "steady_arm64");
+	assert_has(rec, "\"verdict\":\"PASS\"");
+	assert_has(rec, "\"arch\":\"arm64\"");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* The refusals below start no VM: they need ktstr-orch and nothing else. */
+struct refusal_env {
+	char orch[1024], tmp[1024], suite[1200], image[1200];
+};
+
+static void refusal_env_init(struct refusal_env *r, const char *suite_text)
+{
+	if (vmtest_bin("ktstr-orch", r->orch, sizeof(r->orch)))
+		test_missing("ktstr-orch not built");
+	cr_assert_eq(vmtest_tmpdir(r->tmp, sizeof(r->tmp)), 0);
+	cr_assert_eq(chmod(r->tmp, 0755), 0);
+	snprintf(r->suite, sizeof(r->suite), "%s/s.yaml", r->tmp);
+	write_text(r->suite, suite_text);
+	snprintf(r->image, sizeof(r->image), "%s/Image", r->tmp);
+	fake_image(r->image);
+}
+
+static int orch(const struct refusal_env *r, const char *args, char **out)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", r->orch, args);
+	return sh_status(cmd, 60000, out);
+}
+
+Test(arm64_run, a_topology_arm64_cannot_express_is_a_suite_error_before_any_boot)
+{
+	struct refusal_env r;
+	char args[4096], *out = NULL;
+	int rc;
+
+	refusal_env_init(&r, "tests:\n"
+			     "  - {name: fits, topology: \"1,2,2,1\"}\n"
+			     "  - {name: too_wide, topology: \"1,2,64,1\"}\n");
+	snprintf(args, sizeof(args), "run %s --arch arm64 --kernel %s --json %s/r.json", r.suite,
+		 r.image, r.tmp);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "arm64 guest: test 'too_wide' (line 3): arm64: 128 vCPUs exceed the 123");
+	assert_has(out, "1 test(s) cannot run on an arm64 guest (above); nothing was started");
+	cr_assert_null(strstr(out, "# ktstr "), "a run header: something started:\n%s", out);
+	snprintf(args, sizeof(args), "%s/r.json", r.tmp);
+	cr_assert_neq(access(args, F_OK), 0, "no report is written for a refused suite");
+	free(out);
+
+	/* list shows the plan, the refusal in it, and exits as run would. */
+	snprintf(args, sizeof(args), "list %s --arch aarch64", r.suite);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "; guest arm64");
+	assert_has(out, "refused too_wide");
+	assert_has(out, "run  fits");
+	assert_has(out, "1 refused (cannot run on an arm64 guest)");
+	free(out);
+
+	/* The same suite for x86_64 plans both. */
+	snprintf(args, sizeof(args), "list %s", r.suite);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	cr_assert_null(strstr(out, "refused"), "%s", out);
+	free(out);
+	vmtest_rm_rf(r.tmp);
+}
+
+Test(arm64_run, the_wrong_kernel_engine_or_arch_name_is_refused_before_any_boot)
+{
+	struct refusal_env r;
+	char args[4096], bz[1200], *out = NULL;
+	int rc, fd;
+
+	refusal_env_init(&r, "tests:\n  - {name: t, topology: \"1,1,2,1\"}\n");
+	/* An x86 bzImage for an arm64 run. */
+	snprintf(bz, sizeof(bz), "%s/bzImage", r.tmp);
+	fd = open(bz, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0);
+	{
+		char buf[4096] = { 0 };
+
+		memcpy(buf + 0x202, "HdrS", 4);
+		cr_assert_eq(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	}
+	close(fd);
+	snprintf(args, sizeof(args), "run %s --arch arm64 --kernel %s", r.suite, bz);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "is an x86_64 kernel");
+	assert_has(out, "the run's guest is arm64");
+	free(out);
+	/* The arm64 Image for an x86_64 run. */
+	snprintf(args, sizeof(args), "run %s --kernel %s", r.suite, r.image);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "is an arm64 kernel");
+	free(out);
+	/* KVM cannot run an arm64 guest on an x86_64 host. */
+#if defined(__x86_64__)
+	snprintf(args, sizeof(args), "run %s --arch arm64 --engine kvm --kernel %s", r.suite,
+		 r.image);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "--engine kvm cannot run an arm64 guest on this x86_64 host");
+	free(out);
+	snprintf(args, sizeof(args), "shell --arch arm64 --engine kvm --kernel %s --exec true",
+		 r.image);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "--engine kvm cannot run an arm64 guest");
+	free(out);
+#endif
+	/* An architecture nobody knows, on each command that takes --arch. */
+	for (const char *cmd[] = { "run", "list", "shell", NULL }, **c = cmd; *c; c++) {
+		snprintf(args, sizeof(args), "%s %s --arch sparc64", *c,
+			 strcmp(*c, "shell") ? r.suite : "");
+		rc = orch(&r, args, &out);
+		cr_assert_eq(rc, 2, "%s: exit %d:\n%s", *c, rc, out);
+		assert_has(out, "--arch takes x86_64 or arm64 (aarch64), got 'sparc64'");
+		free(out);
+	}
+	/* shell: a topology arm64 cannot express, before anything boots. */
+	snprintf(args, sizeof(args),
+		 "shell --arch arm64 --topology 2,2,1,1 --memory-mb 130 --kernel %s --exec true",
+		 r.image);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "multiple of 4 MiB");
+	free(out);
+	vmtest_rm_rf(r.tmp);
+}
