@@ -363,3 +363,30 @@ Test(kcache_arch, install_arm64_refuses_what_is_not_an_image)
 	rmtmp();
 	free(img);
 }
+
+/* A gzip'd vmlinuz that inflates past KTSTR_KERNEL_IMAGE_MAX (what a VM
+ * accepts) is refused, not inflated without end. */
+Test(kcache_arch, install_arm64_bounds_the_inflated_image, .timeout = 120)
+{
+	size_t ilen = (size_t)KTSTR_KERNEL_IMAGE_MAX + 1, zlen = 0, hlen;
+	uint8_t *img = calloc(1, ilen), *hdr = make_image(NULL, 0, &hlen), *gz = NULL;
+	char tree[256], boot[300], key[256], p[512];
+
+	cr_assert_not_null(img);
+	memcpy(img, hdr, 64);
+	put_le64(img + 16, ilen + 4096);
+	cr_assert_eq(compress_gzip(img, ilen, &gz, &zlen), 0);
+	free(img);
+	mktmp();
+	snprintf(tree, sizeof(tree), "%s/tree", cache);
+	snprintf(boot, sizeof(boot), "%s/boot", tree);
+	cr_assert_eq(mkdir_p(boot, 0755), 0);
+	put(boot, "vmlinuz-6.1-big-cloud-arm64", gz, zlen);
+	puts_(boot, "config-6.1-big-cloud-arm64", CFG);
+	cr_assert_eq(kcache_install_arm64(tree, "bookworm", "p", false, key, sizeof(key)), -EFBIG);
+	snprintf(p, sizeof(p), "%s/6.1-big-cloud-arm64", kroot);
+	cr_assert_neq(access(p, F_OK), 0, "nothing cached");
+	rmtmp();
+	free(gz);
+	free(hdr);
+}
