@@ -216,7 +216,7 @@ static uint8_t *make_image(const void *blob, size_t blen, size_t *len)
 	return img;
 }
 
-static uint8_t *make_btf(size_t *len)
+static uint8_t *make_btf_named(const char *ops, size_t *len)
 {
 	struct btf *btf = btf__new_empty();
 	const void *raw;
@@ -224,7 +224,7 @@ static uint8_t *make_btf(size_t *len)
 	__u32 sz;
 	int id = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
 
-	cr_assert_gt(btf__add_struct(btf, "sched_ext_ops", 4), 0);
+	cr_assert_gt(btf__add_struct(btf, ops, 4), 0);
 	cr_assert_eq(btf__add_field(btf, "dispatch", id, 0, 0), 0);
 	raw = btf__raw_data(btf, &sz);
 	copy = malloc(sz);
@@ -232,6 +232,11 @@ static uint8_t *make_btf(size_t *len)
 	*len = sz;
 	btf__free(btf);
 	return copy;
+}
+
+static uint8_t *make_btf(size_t *len)
+{
+	return make_btf_named("sched_ext_ops", len);
 }
 
 static bool same_file(const char *path, const void *data, size_t len)
@@ -353,11 +358,27 @@ Test(kcache_arch, install_arm64_refuses_what_is_not_an_image)
 	put_le64(img + 16, 4096);
 	put(mod, "vmlinuz", img, ilen);
 	cr_assert_eq(kcache_install_arm64(tree, "sid", "p", false, key, sizeof(key)), -EINVAL);
-	/* No BTF inside: cached (it boots), without vmlinux.btf. */
+	/* BTF without sched_ext_ops though the config has sched_ext: not the
+	 * kernel's BTF, so not stored; the kernel is (it boots). */
+	{
+		size_t blen;
+		uint8_t *other = make_btf_named("other_ops", &blen);
+
+		free(img);
+		img = make_image(other, blen, &ilen);
+		free(other);
+	}
+	put(mod, "vmlinuz", img, ilen);
+	cr_assert_eq(kcache_install_arm64(tree, "sid", "p", false, key, sizeof(key)), 0);
+	snprintf(p, sizeof(p), "%s/7.2-x/vmlinux.btf", kroot);
+	cr_assert_neq(access(p, F_OK), 0, "a BTF without sched_ext_ops is not the kernel's");
+	snprintf(p, sizeof(p), "%s/7.2-x/Image", kroot);
+	cr_assert_eq(access(p, F_OK), 0);
+	/* No BTF inside at all: the same. */
 	free(img);
 	img = make_image(NULL, 0, &ilen);
 	put(mod, "vmlinuz", img, ilen);
-	cr_assert_eq(kcache_install_arm64(tree, "sid", "p", false, key, sizeof(key)), 0);
+	cr_assert_eq(kcache_install_arm64(tree, "sid", "p", true, key, sizeof(key)), 0);
 	snprintf(p, sizeof(p), "%s/7.2-x/vmlinux.btf", kroot);
 	cr_assert_neq(access(p, F_OK), 0);
 	rmtmp();
