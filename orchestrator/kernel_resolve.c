@@ -122,8 +122,8 @@ static int from_cache(const char *want, const char *what, const char *arch,
 	}
 	keep_arch(v, &n, arch, want, other, sizeof(other));
 	if (!n && other[0]) {
-		snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests: name a %s "
-				      "kernel, or pass --arch for that one", what, other, arch, arch);
+		snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests (`ktstr-orch "
+				      "kernel list` shows each kernel's arch)", what, other, arch);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -151,9 +151,9 @@ static int from_cache(const char *want, const char *what, const char *arch,
 		}
 		nsel = kcache_select(v, n, want, sel);
 		if (!nsel && other[0]) {
-			snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests: name "
-					      "a %s kernel, or pass --arch for that one", what, other,
-				 arch, arch);
+			snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests "
+					      "(`ktstr-orch kernel list` shows each kernel's arch)",
+				 what, other, arch);
 			ret = -ENOENT;
 			goto out;
 		}
