@@ -380,8 +380,8 @@ static int resolve_kernels(struct run_ctx *c, bool list_only)
 		const char *arg = c->o.nkernel ? c->o.kernel[i] : NULL;
 		struct kernel_choice *kc = &c->kc[i];
 
-		if (kernel_resolve_arch(arg, c->o.settings.engine, c->o.plan.arch, kc, c->err,
-					sizeof(c->err))) {
+		if (kernel_resolve_arch(arg, ktstr_arch_name(c->o.plan.arch), c->o.settings.engine,
+					kc, c->err, sizeof(c->err))) {
 			if (list_only && !arg)
 				return 0;
 			fprintf(stderr, "ktstr-orch: %s\n", c->err);

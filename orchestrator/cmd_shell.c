@@ -244,8 +244,8 @@ static int shell_open_kernel(struct shell_vm *vm)
 	hostcaps_probe(engine, &vm->hc);
 	vm->hc.guest_arch = vm->o.arch;
 	vm->sr.engine = engine_name(vm->hc.engine);
-	ret = kernel_resolve_arch(vm->o.kernel, vm->hc.engine, vm->o.arch, &vm->kc, vm->err,
-				  sizeof(vm->err));
+	ret = kernel_resolve_arch(vm->o.kernel, ktstr_arch_name(vm->o.arch), vm->hc.engine,
+				  &vm->kc, vm->err, sizeof(vm->err));
 	if (ret)
 		return ret < 0 ? ret : -EINVAL;
 	vm->kfd = open(vm->kc.image, O_RDONLY | O_CLOEXEC);

@@ -144,3 +144,8 @@ int kconfig_validate_arch(const char *text, Ktstr__Arch arch, char *missing, siz
 	}
 	return n;
 }
+
+int kconfig_validate_arm64(const char *text, char *missing, size_t len)
+{
+	return kconfig_validate_arch(text, KTSTR__ARCH__ARCH_ARM64, missing, len);
+}

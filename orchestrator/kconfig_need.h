@@ -45,5 +45,7 @@ int kconfig_validate(const char *config_text, char *missing, size_t len);
 /* The same for a kernel of arch: options of the other architecture are
  * not demanded (an arm64 config has no PVH nor 8250 console). */
 int kconfig_validate_arch(const char *config_text, Ktstr__Arch arch, char *missing, size_t len);
+/* kconfig_validate_arch for ARCH_ARM64 (its callers' name). */
+int kconfig_validate_arm64(const char *config_text, char *missing, size_t len);
 
 #endif

@@ -166,7 +166,7 @@ Test(arch, kernel_resolution_takes_the_runs_architecture, .init = mkdir_tmp, .fi
 	fputs("key=7.2.13+deb14-cloud-arm64\nversion=7.2.13+deb14-cloud-arm64\narch=arm64\n", f);
 	fclose(f);
 
-	cr_assert_eq(kernel_resolve_arch(NULL, KTSTR__ENGINE__ENGINE_QEMU, KTSTR__ARCH__ARCH_ARM64,
+	cr_assert_eq(kernel_resolve_arch(NULL, "arm64", KTSTR__ENGINE__ENGINE_QEMU,
 					 &kc, err, sizeof(err)),
 		     0, "%s", err);
 	cr_assert_str_eq(kc.key, "7.2.13+deb14-cloud-arm64", "the default is the arm64 entry");
@@ -177,18 +177,18 @@ Test(arch, kernel_resolution_takes_the_runs_architecture, .init = mkdir_tmp, .fi
 	cr_assert_str_eq(kc.key, "7.2.13+deb14-cloud-amd64", "x86_64 never defaults to arm64");
 	kernel_choice_release(&kc);
 	/* A version naming both: the run's architecture's entry. */
-	cr_assert_eq(kernel_resolve_arch("7.2.13", KTSTR__ENGINE__ENGINE_QEMU,
-					 KTSTR__ARCH__ARCH_ARM64, &kc, err, sizeof(err)),
+	cr_assert_eq(kernel_resolve_arch("7.2.13", "arm64", KTSTR__ENGINE__ENGINE_QEMU, &kc, err,
+					 sizeof(err)),
 		     0, "%s", err);
 	cr_assert_str_eq(kc.key, "7.2.13+deb14-cloud-arm64");
 	kernel_choice_release(&kc);
 	/* An x86 kernel named by key for an arm64 run: the directory has no
 	 * Image; by path: the header says x86. */
-	cr_assert_neq(kernel_resolve_arch("7.2.13+deb14-cloud-amd64", KTSTR__ENGINE__ENGINE_QEMU,
-					  KTSTR__ARCH__ARCH_ARM64, &kc, err, sizeof(err)),
+	cr_assert_neq(kernel_resolve_arch("7.2.13+deb14-cloud-amd64", "arm64",
+					  KTSTR__ENGINE__ENGINE_QEMU, &kc, err, sizeof(err)),
 		      0);
 	snprintf(path, sizeof(path), "%s/7.2.13+deb14-cloud-amd64/bzImage", kdir);
-	cr_assert_eq(kernel_resolve_arch(path, KTSTR__ENGINE__ENGINE_QEMU, KTSTR__ARCH__ARCH_ARM64,
+	cr_assert_eq(kernel_resolve_arch(path, "arm64", KTSTR__ENGINE__ENGINE_QEMU,
 					 &kc, err, sizeof(err)),
 		     -EINVAL);
 	cr_assert(strstr(err, "x86_64 kernel") && strstr(err, "--arch arm64"), "%s", err);
@@ -199,7 +199,7 @@ Test(arch, kernel_resolution_takes_the_runs_architecture, .init = mkdir_tmp, .fi
 	/* No arm64 entry at all: say how to get one. */
 	snprintf(path, sizeof(path), "rm -rf %s/7.2.13+deb14-cloud-arm64", kdir);
 	cr_assert_eq(system(path), 0);
-	cr_assert_eq(kernel_resolve_arch(NULL, KTSTR__ENGINE__ENGINE_QEMU, KTSTR__ARCH__ARCH_ARM64,
+	cr_assert_eq(kernel_resolve_arch(NULL, "arm64", KTSTR__ENGINE__ENGINE_QEMU,
 					 &kc, err, sizeof(err)),
 		     -ENOENT);
 	cr_assert(strstr(err, "kernel fetch --arch arm64"), "%s", err);
