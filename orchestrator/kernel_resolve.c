@@ -270,7 +270,9 @@ int kernel_resolve_arch(const char *arg, const char *arch, Ktstr__Engine engine,
 	Ktstr__Arch a;
 	int ret;
 
-	if (ktstr_arch_parse(arch ? arch : "x86_64", &a)) {
+	if (!arch)
+		arch = "x86_64";
+	if (ktstr_arch_parse(arch, &a)) {
 		snprintf(err, errlen, "unknown guest architecture '%s'", arch);
 		return -EINVAL;
 	}
