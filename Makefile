@@ -333,6 +333,8 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
+# integ-arm64_guest builds its GuestSpec with the orchestrator's scenario catalogue.
+$(BUILD)/obj/tests/integration/arm64_guest.o: override CFLAGS += -Iorchestrator
 
 tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(BUILD)/tests/capi-cov \
 	$(if $(CLANG_FOR_TESTS),$(BUILD)/tests/capi-cov-clang) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
