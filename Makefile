@@ -122,8 +122,8 @@ $(BUILD)/bin/ktstr-initramfs-builder: $(BUILD)/obj/initramfs-builder/main.o $(BU
 # static PID 1), built from its own object tree per guest architecture by
 # guest_rules below: the host's own (x86_64 on CI) with $(CC) into
 # $(BUILD)/bin/ktstr-guest, and arm64 with GUEST_CC_arm64 into
-# $(BUILD)/bin/arm64/ktstr-guest, where ktstr-orch looks for it: beside the
-# host's guest (orchestrator/helper_path.c; docs/aarch64.md).
+# $(BUILD)/bin/arm64/ktstr-guest: arm64/ktstr-guest beside the host's guest,
+# the layout ktstr-orch's helper lookup expects (docs/aarch64.md).
 GUEST_CFLAGS := $(filter-out $(SANFLAGS),$(CFLAGS))
 # srcs_of for a guest architecture: that architecture's folders, not the host's.
 guest_srcs_of = $(filter-out $(foreach a,$(filter-out $(2),$(ARCHES)),$(1)/$(a)/%),$(sort $(shell find $(1) -name '*.c')))
@@ -158,15 +158,11 @@ ARM64_GUEST := $(BUILD)/bin/arm64/ktstr-guest
 ARM64_GUEST_MISSING := $(strip $(if $(shell command -v $(GUEST_CC_arm64) 2>/dev/null),\
 	$(foreach l,protobuf-c z c m pthread,$(if $(filter /%,$(shell $(GUEST_CC_arm64) -print-file-name=lib$(l).a 2>/dev/null)),,lib$(l).a)),\
 	$(GUEST_CC_arm64)))
-ifeq ($(ARM64_GUEST_MISSING),)
-$(eval $(call guest_rules,$(BUILD)/guest-obj-arm64,$(ARM64_GUEST),$(GUEST_CC_arm64),$(GUEST_AR_arm64),aarch64))
-ARM64_GUEST_TARGET := $(ARM64_GUEST)
-else
-ARM64_GUEST_TARGET := arm64-guest-skipped
+$(if $(ARM64_GUEST_MISSING),,$(eval $(call guest_rules,$(BUILD)/guest-obj-arm64,$(ARM64_GUEST),$(GUEST_CC_arm64),$(GUEST_AR_arm64),aarch64)))
+ARM64_GUEST_TARGET := $(if $(ARM64_GUEST_MISSING),arm64-guest-skipped,$(ARM64_GUEST))
 arm64-guest-skipped:
 	@echo "make: arm64 guest skipped ($(ARM64_GUEST) not built): $(ARM64_GUEST_MISSING) not found; scripts/install-deps installs gcc-aarch64-linux-gnu, libprotobuf-c-dev:arm64 and zlib1g-dev:arm64"
 .PHONY: arm64-guest-skipped
-endif
 arm64-guest: $(ARM64_GUEST_TARGET)
 .PHONY: arm64-guest
 # The unit test of the built arm64 guest (tests/unit/guest/arm64_elf_test.c)
@@ -377,10 +373,10 @@ fuzz:
 	BUILD=$(BUILD)-fuzz scripts/fuzz $(FUZZ_SECS)
 
 # ---- install -------------------------------------------------------------------
-# ktstr-orch in PREFIX/bin; its helpers in PREFIX/libexec/ktstr (the arm64
-# guest, where built, as arm64/ktstr-guest beside the host's, as in
-# $(BUILD)/bin), where it finds
-# them relative to its own /proc/self/exe (orchestrator/helper_path.h); man
+# ktstr-orch in PREFIX/bin; its helpers in PREFIX/libexec/ktstr, where it finds
+# them relative to its own /proc/self/exe (orchestrator/helper_path.h), the
+# arm64 guest (where built) as arm64/ktstr-guest beside the host's guest, as
+# in $(BUILD)/bin; man
 # pages; the bash completion, written by ktstr-orch from its option table.
 # DESTDIR stages the tree for a package (docs/install.md).
 PREFIX ?= /usr/local
