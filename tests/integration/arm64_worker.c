@@ -13,7 +13,8 @@
  * writes an EXIT message into the ring through /dev/mem, which the worker
  * reports as guest_exit_code; PSCI SYSTEM_OFF is OUTCOME_POWER_OFF. COM1
  * (the PL011) carries the kernel's boot log. A guest that never powers off
- * ends as OUTCOME_TIMEOUT within its bound.
+ * ends as OUTCOME_TIMEOUT within its bound; PSCI SYSTEM_RESET is
+ * OUTCOME_RESET and a panic (PID 1 exits) OUTCOME_GUEST_PANIC, as on x86.
  *
  * Kernel: $KTSTR_TEST_KERNEL_ARM64, else the newest
  * $KTSTR_CACHE_DIR/kernels/<release>-cloud-arm64/Image (`ktstr-orch kernel fetch --arch
@@ -134,7 +135,13 @@ static void replace(char *s, size_t cap, const char *key, const char *val)
 	memcpy(at, val, strlen(val));
 }
 
-static void prepare(struct fixture *fx, bool power_off)
+/* How /init ends. */
+#define END_POWER_OFF "poweroff -f"
+#define END_NEVER "while :; do sleep 1; done"
+#define END_RESET "reboot -f"
+#define END_EXIT "exit 1" /* PID 1 exits: the kernel panics */
+
+static void prepare(struct fixture *fx, const char *end)
 {
 	char script[sizeof(init_script) + 128], crc[16];
 	uint8_t payload[4] = { EXIT_CODE, 0, 0, 0 }; /* i32 little-endian */
@@ -150,8 +157,7 @@ static void prepare(struct fixture *fx, bool power_off)
 	snprintf(script, sizeof(script), "%s", init_script);
 	snprintf(crc, sizeof(crc), "0x%08x", ktstr_crc32(payload, sizeof(payload)));
 	replace(script, sizeof(script), "@CRC@", crc);
-	replace(script, sizeof(script), "@MODE@",
-		power_off ? "poweroff -f" : "while :; do sleep 1; done");
+	replace(script, sizeof(script), "@MODE@", end);
 	cr_assert_eq(vmtest_tmpdir(fx->dir, sizeof(fx->dir)), 0);
 	snprintf(fx->initrd, sizeof(fx->initrd), "%s/initrd.cpio", fx->dir);
 	rc = arm64_initramfs(fx->busybox, script, fx->initrd);
@@ -255,7 +261,7 @@ Test(arm64_worker, boots_reports_and_powers_off, .timeout = 400)
 	char want[256], *com1, *com2;
 	uint64_t shm = ARM64_DRAM_BASE + ((uint64_t)MEM_MB << 20) - SHM_BYTES;
 
-	prepare(&fx, true);
+	prepare(&fx, END_POWER_OFF);
 	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
 	run(&fx, fx.kernel, &spec, &seen, &out);
 	r = out.result;
@@ -314,7 +320,7 @@ Test(arm64_worker, never_powers_off_times_out, .timeout = 200)
 	struct worker_outcome out;
 	uint64_t t0;
 
-	prepare(&fx, false);
+	prepare(&fx, END_NEVER);
 	spec_init(&spec, &topo, HANG_TIMEOUT_MS);
 	t0 = ktstr_now_ms();
 	run(&fx, fx.kernel, &spec, &seen, &out);
@@ -327,6 +333,44 @@ Test(arm64_worker, never_powers_off_times_out, .timeout = 200)
 	sb_free(&seen.port[2]);
 	worker_outcome_free(&out);
 	vmtest_rm_rf(fx.dir);
+}
+
+/* How else the guest can end, after a boot that reached /init. */
+static void ends_as(const char *end, Ktstr__Outcome want, const char *com1_needle)
+{
+	struct fixture fx = { 0 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	struct seen seen = { 0 };
+	struct worker_outcome out;
+	char *com1, *com2;
+
+	prepare(&fx, end);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	run(&fx, fx.kernel, &spec, &seen, &out);
+	com1 = text_of(out.result->console_tail);
+	com2 = text_of(out.result->guest_output);
+	cr_assert(!out.infra_error, "%s", out.error.why);
+	cr_assert_eq(out.result->outcome, want, "outcome %s (%s)\nCOM1:\n%s\nCOM2:\n%s",
+		     outcome_name(out.result->outcome), err_why(out.result), com1, com2);
+	cr_assert(strstr(com2, "KTSTR_ARM64_DONE\n"), "COM2:\n%s", com2);
+	cr_assert(strstr(com1, com1_needle), "no '%s' on COM1:\n%s", com1_needle, com1);
+	free(com1);
+	free(com2);
+	sb_free(&seen.port[1]);
+	sb_free(&seen.port[2]);
+	worker_outcome_free(&out);
+	vmtest_rm_rf(fx.dir);
+}
+
+Test(arm64_worker, psci_reset_is_reset, .timeout = 400)
+{
+	ends_as(END_RESET, KTSTR__OUTCOME__OUTCOME_RESET, "reboot: Restarting system");
+}
+
+Test(arm64_worker, init_exit_is_guest_panic, .timeout = 400)
+{
+	ends_as(END_EXIT, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, "Kernel panic - not syncing");
 }
 
 /* Not an arm64 Image: refused before QEMU starts, with the reason. */
