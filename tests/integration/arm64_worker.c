@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ktstr/le.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
 
@@ -373,37 +374,135 @@ Test(arm64_worker, init_exit_is_guest_panic, .timeout = 400)
 	ends_as(END_EXIT, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, "Kernel panic - not syncing");
 }
 
-/* Not an arm64 Image: refused before QEMU starts, with the reason. */
-Test(arm64_worker, x86_kernel_refused, .timeout = 60)
+/* ---- refused before QEMU starts, with the reason ------------------------
+ * No boot: a file with an arm64 Image header (or not) is all the worker
+ * reads before these refusals. */
+
+#define FAKE_LEN 4096u
+
+/* An arm64 Image header (booting.rst): text_offset 0, image_size, flags
+ * little-endian, 4K pages, anywhere; magic "ARM\x64" at 56. */
+static void fake_image(uint8_t *b, uint64_t image_size)
+{
+	memset(b, 0, FAKE_LEN);
+	put_le64(b + 16, image_size);
+	put_le64(b + 24, 0xa);
+	memcpy(b + 56, "ARM\x64", 4);
+}
+
+static void put(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(write_full(fd, data, len), 0);
+	close(fd);
+}
+
+/* Run spec with kernel = kernel[0..klen) and a 4 KiB initrd; expect
+ * ENGINE_ERROR with what and a why holding why_part. */
+static void refused(Ktstr__VmSpec *spec, const uint8_t *kernel, size_t klen, const char *what,
+		    const char *why_part)
 {
 	struct fixture fx = { 0 };
-	Ktstr__VmSpec spec;
-	Ktstr__Topology topo;
 	struct seen seen = { 0 };
 	struct worker_outcome out;
-	char elf[512];
-	uint8_t hdr[256] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
-	int fd;
+	char kpath[512];
+	static const uint8_t initrd[4096];
 
 	need_qemu();
 	need_worker(&fx);
 	cr_assert_eq(vmtest_tmpdir(fx.dir, sizeof(fx.dir)), 0);
-	snprintf(elf, sizeof(elf), "%s/vmlinux", fx.dir);
-	fd = open(elf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write_full(fd, hdr, sizeof(hdr)), 0);
-	close(fd);
-	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
-	run(&fx, elf, &spec, &seen, &out);
-	cr_assert_eq(out.result->outcome, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR);
+	snprintf(kpath, sizeof(kpath), "%s/kernel", fx.dir);
+	put(kpath, kernel, klen);
+	snprintf(fx.initrd, sizeof(fx.initrd), "%s/initrd", fx.dir);
+	put(fx.initrd, initrd, sizeof(initrd));
+	run(&fx, kpath, spec, &seen, &out);
+	cr_assert_eq(out.result->outcome, KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR, "outcome %s",
+		     outcome_name(out.result->outcome));
 	cr_assert(out.result->error && out.result->error->what);
-	cr_assert_str_eq(out.result->error->what, "check the arm64 kernel");
-	cr_assert(strstr(err_why(out.result), "not a bootable arm64 Image"), "%s",
-		  err_why(out.result));
-	cr_assert(strstr(err_why(out.result), "ELF"), "the reason names what it is: %s",
+	cr_assert_str_eq(out.result->error->what, what, "why: %s", err_why(out.result));
+	cr_assert(strstr(err_why(out.result), why_part), "no '%s' in: %s", why_part,
 		  err_why(out.result));
 	worker_outcome_free(&out);
 	vmtest_rm_rf(fx.dir);
+}
+
+Test(arm64_worker, elf_kernel_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	refused(&spec, k, sizeof(k), "check the arm64 kernel", "an ELF file");
+}
+
+Test(arm64_worker, bzimage_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN] = { 0 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	memcpy(k + 0x202, "HdrS", 4);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	refused(&spec, k, sizeof(k), "check the arm64 kernel", "an x86 bzImage");
+}
+
+/* RAM that does not split into the tree's equal 2 MiB-multiple nodes. */
+Test(arm64_worker, memory_not_split_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, FAKE_LEN);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	spec.memory_mb = MEM_MB + 2; /* 2 nodes: 257 MiB each */
+	refused(&spec, k, sizeof(k), "lay out guest RAM for an arm64 guest",
+		"does not split into 2 NUMA nodes");
+}
+
+/* One memfd per node plus the tree's: at most 9 nodes. */
+Test(arm64_worker, ten_nodes_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, FAKE_LEN);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	topo.numa_nodes = topo.llcs = 10;
+	spec.memory_mb = 1000;
+	refused(&spec, k, sizeof(k), "lay out guest RAM for QEMU", "takes 1..9");
+}
+
+/* A kernel that would reach into the initrd QEMU loads at RAM + 128 MiB
+ * (QEMU loads it at RAM + 2 MiB: 126 MiB fit, 127 do not). */
+Test(arm64_worker, kernel_over_initrd_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, 127ull << 20);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	refused(&spec, k, sizeof(k), "place the arm64 kernel", "below the initrd");
+}
+
+/* QEMU puts the tree 2 MiB-aligned after the initrd: with a 126 MiB ring
+ * in 256 MiB the tree (at RAM + 130 MiB) would start inside the ring. */
+Test(arm64_worker, ring_under_the_tree_refused, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, FAKE_LEN);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	spec.memory_mb = 256;
+	spec.shm_size = 126u << 20;
+	refused(&spec, k, sizeof(k), "place the SHM ring", "the device tree it puts after it");
 }
 
 /* Engine KVM for an arm64 guest: refused, naming both architectures. */

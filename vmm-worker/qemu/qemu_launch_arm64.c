@@ -40,7 +40,9 @@
  * guarantees) is refused with the reason. */
 static int check_image(struct qemu_vm *q, struct arm64_image_info *info)
 {
-	uint8_t hdr[ARM64_IMAGE_HDR_SIZE];
+	/* The Image header, and enough beyond it for arm64_image_parse to name
+	 * an x86 bzImage (its "HdrS" at 0x202). */
+	uint8_t hdr[1024];
 	char err[384], why[512];
 	struct stat st;
 	ssize_t n;
@@ -51,12 +53,12 @@ static int check_image(struct qemu_vm *q, struct arm64_image_info *info)
 	n = pread(q->in->kernel_fd, hdr, sizeof(hdr), 0);
 	if (n < 0)
 		return -errno;
-	if (n != (ssize_t)sizeof(hdr)) {
+	if (n < (ssize_t)ARM64_IMAGE_HDR_SIZE) {
 		snprintf(err, sizeof(err), "the kernel file is %lld bytes, shorter than the %u-byte "
 			 "arm64 Image header", (long long)st.st_size, ARM64_IMAGE_HDR_SIZE);
 		rc = -ENOEXEC;
 	} else {
-		rc = arm64_image_parse(hdr, sizeof(hdr), (uint64_t)st.st_size, info, err,
+		rc = arm64_image_parse(hdr, (size_t)n, (uint64_t)st.st_size, info, err,
 				       sizeof(err));
 	}
 	if (rc < 0) {
@@ -181,18 +183,28 @@ static int make_dtb(struct qemu_vm *q, uint64_t initrd_size)
 }
 
 /* The kernel must fit between the start of RAM and the initrd QEMU loads
- * after it (QEMU would move the initrd up, away from the tree's range). */
+ * after it (QEMU would move the initrd up, away from the tree's range, and
+ * the tree after it). QEMU's loader (hw/arm/boot.c) puts an Image whose
+ * text_offset is below its 4 KiB boot stub 2 MiB further up than the boot
+ * protocol's first slot (arm64_image_place's, a KVM loader's): the limit
+ * given to arm64_image_place is lowered by that. */
+#define QEMU_ARM64_STUB_MAX 4096u
+#define QEMU_ARM64_IMAGE_SHIFT (2 * MIB)
 static int check_kernel_fits(struct qemu_vm *q, uint64_t initrd_size)
 {
-	uint64_t mem = (uint64_t)q->in->spec->memory_mb << 20, load;
+	uint64_t mem = (uint64_t)q->in->spec->memory_mb << 20, load, limit = 0;
 	struct arm64_image_info info;
 	char err[384];
 	int rc = check_image(q, &info);
 
 	if (rc < 0)
 		return rc;
-	rc = arm64_image_place(&info, mem, initrd_size ? qemu_arm64_initrd_base(mem) : 0, &load,
-			       err, sizeof(err));
+	if (initrd_size) {
+		limit = qemu_arm64_initrd_base(mem);
+		if (info.text_offset < QEMU_ARM64_STUB_MAX)
+			limit -= QEMU_ARM64_IMAGE_SHIFT;
+	}
+	rc = arm64_image_place(&info, mem, limit, &load, err, sizeof(err));
 	if (rc < 0)
 		qemu_set_error(q->end, rc, "place the arm64 kernel", err,
 			       "raise memory_mb (QEMU loads the initrd at RAM + min(RAM/2, 128 MiB))");
