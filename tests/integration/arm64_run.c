@@ -130,7 +130,13 @@ Test(arm64_run, eevdf_steady_passes_on_an_arm64_guest, .timeout = 600)
 	if (!arm64_guest())
 		test_missing("needs the arm64 ktstr-guest (build/bin/arm64/ktstr-guest: make with "
 			     "aarch64-linux-gnu-gcc installed)");
-	suite_env_init(&e, false);
+	/* suite_env_init wants the x86 test kernel; this run needs only ours. */
+	memset(&e, 0, sizeof(e));
+	if (vmtest_bin("ktstr-orch", e.orch, sizeof(e.orch)))
+		test_missing("ktstr-orch not built");
+	cr_assert_eq(vmtest_src_dir(e.src, sizeof(e.src)), 0);
+	cr_assert_eq(vmtest_tmpdir(e.tmp, sizeof(e.tmp)), 0);
+	cr_assert_eq(chmod(e.tmp, 0755), 0);
 	snprintf(suite, sizeof(suite), "%s/arm64.yaml", e.tmp);
 	write_text(suite, steady_suite);
 	snprintf(args, sizeof(args), " --arch arm64 --timeout 300");
