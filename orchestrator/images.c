@@ -357,7 +357,7 @@ int images_check_readable(const struct suite *s, const struct plan *p, const cha
 
 int images_check_arch(const struct suite *s, const struct plan *p, char *err, size_t errlen)
 {
-	char guest[PATH_MAX], bb[PATH_MAX], what[300];
+	char path[PATH_MAX], what[300];
 	bool *need = needed_images(s, p);
 	int ret = 0;
 
@@ -367,13 +367,8 @@ int images_check_arch(const struct suite *s, const struct plan *p, char *err, si
 	}
 	if (!any_need(need, s->nimages))
 		goto out;
-	ret = guest_binary_path_arch(p->arch, guest, sizeof(guest), err, errlen);
-	if (!ret)
-		ret = elf_check_arch("guest init", guest, p->arch, err, errlen);
-	if (!ret)
-		ret = busybox_path_arch(p->arch, bb, sizeof(bb), err, errlen);
-	if (!ret)
-		ret = elf_check_arch("busybox", bb, p->arch, err, errlen);
+	/* The suite's own files first: a missing ktstr-guest or busybox is
+	 * the build's to report, and must not hide a wrong binary. */
 	for (size_t i = 0; i < s->npayloads && !ret; i++) {
 		snprintf(what, sizeof(what), "payload '%s'", s->payloads[i].spec.name);
 		ret = elf_check_arch(what, s->payloads[i].host_path, p->arch, err, errlen);
@@ -398,6 +393,13 @@ int images_check_arch(const struct suite *s, const struct plan *p, char *err, si
 						     errlen);
 			}
 	}
+	if (!ret && !guest_binary_path_arch(p->arch, path, sizeof(path), err, errlen))
+		ret = elf_check_arch("guest init", path, p->arch, err, errlen);
+	if (ret == -ENOEXEC)
+		goto out;
+	ret = 0;
+	if (!busybox_path_arch(p->arch, path, sizeof(path), err, errlen))
+		ret = elf_check_arch("busybox", path, p->arch, err, errlen);
 out:
 	free(need);
 	return ret;

@@ -109,6 +109,8 @@ static bool arm64_guest(void)
 	return vmtest_bin("arm64/ktstr-guest", p, sizeof(p)) == 0;
 }
 
+static void boot_env_init(struct suite_env *e, char *kernel, size_t klen);
+
 static const char steady_suite[] =
 	"tests:\n"
 	"  - {name: steady_arm64, scenario: steady, topology: \"1,2,2,1\", duration: 2s,\n"
@@ -120,23 +122,7 @@ Test(arm64_run, eevdf_steady_passes_on_an_arm64_guest, .timeout = 600)
 	char kernel[1024], suite[1200], args[64], *out = NULL, *rec;
 	int rc;
 
-	if (access(QEMU_AARCH64, X_OK))
-		test_missing("needs %s (qemu-system-arm)", QEMU_AARCH64);
-	if (!find_arm64_kernel(kernel, sizeof(kernel)))
-		test_missing("needs an arm64 kernel: $KTSTR_TEST_KERNEL_ARM64 or `ktstr-orch kernel "
-			     "fetch --arch arm64`");
-	if (!arm64_busybox())
-		test_missing("needs the arm64 busybox: scripts/fetch-arm64");
-	if (!arm64_guest())
-		test_missing("needs the arm64 ktstr-guest (build/bin/arm64/ktstr-guest: make with "
-			     "aarch64-linux-gnu-gcc installed)");
-	/* suite_env_init wants the x86 test kernel; this run needs only ours. */
-	memset(&e, 0, sizeof(e));
-	if (vmtest_bin("ktstr-orch", e.orch, sizeof(e.orch)))
-		test_missing("ktstr-orch not built");
-	cr_assert_eq(vmtest_src_dir(e.src, sizeof(e.src)), 0);
-	cr_assert_eq(vmtest_tmpdir(e.tmp, sizeof(e.tmp)), 0);
-	cr_assert_eq(chmod(e.tmp, 0755), 0);
+	boot_env_init(&e, kernel, sizeof(kernel));
 	snprintf(suite, sizeof(suite), "%s/arm64.yaml", e.tmp);
 	write_text(suite, steady_suite);
 	snprintf(args, sizeof(args), " --arch arm64 --timeout 300");
@@ -146,6 +132,81 @@ Test(arm64_run, eevdf_steady_passes_on_an_arm64_guest, .timeout = 600)
 	assert_has(out, "PASS  steady_arm64  (");
 	assert_has(out, "\n1 passed, 0 failed, 0 skipped\n");
 	rec = json_record(&e, "steady_arm64");
+	assert_has(rec, "\"verdict\":\"PASS\"");
+	assert_has(rec, "\"arch\":\"arm64\"");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* The arm64 scx_simple: $KTSTR_SCHEDULER_PATH_ARM64's, else the newest
+ * <cache>/schedulers/<version>/arm64/bin/ (scripts/build-schedulers --arch
+ * arm64), the directory ktstr-orch itself looks in last. */
+static bool arm64_scx_simple(void)
+{
+	const char *env = getenv("KTSTR_SCHEDULER_PATH_ARM64"), *cache = getenv("KTSTR_CACHE_DIR");
+	char pat[1024];
+	glob_t g = { 0 };
+	bool ok;
+
+	if (env && *env) {
+		snprintf(pat, sizeof(pat), "%s/scx_simple", env);
+		return access(pat, X_OK) == 0;
+	}
+	snprintf(pat, sizeof(pat), "%s/schedulers/*/arm64/bin/scx_simple", cache ? cache : "");
+	ok = cache && !glob(pat, 0, NULL, &g) && g.gl_pathc;
+	globfree(&g);
+	return ok;
+}
+
+/* Everything a boot needs, or skip saying what is missing. */
+static void boot_env_init(struct suite_env *e, char *kernel, size_t klen)
+{
+	if (access(QEMU_AARCH64, X_OK))
+		test_missing("needs %s (qemu-system-arm)", QEMU_AARCH64);
+	if (!find_arm64_kernel(kernel, klen))
+		test_missing("needs an arm64 kernel: $KTSTR_TEST_KERNEL_ARM64 or `ktstr-orch kernel "
+			     "fetch --arch arm64`");
+	if (!arm64_busybox())
+		test_missing("needs the arm64 busybox: scripts/fetch-arm64");
+	if (!arm64_guest())
+		test_missing("needs the arm64 ktstr-guest (build/bin/arm64/ktstr-guest: make with "
+			     "aarch64-linux-gnu-gcc installed)");
+	/* suite_env_init wants the x86 test kernel; these runs need ours. */
+	memset(e, 0, sizeof(*e));
+	if (vmtest_bin("ktstr-orch", e->orch, sizeof(e->orch)))
+		test_missing("ktstr-orch not built");
+	cr_assert_eq(vmtest_src_dir(e->src, sizeof(e->src)), 0);
+	cr_assert_eq(vmtest_tmpdir(e->tmp, sizeof(e->tmp)), 0);
+	cr_assert_eq(chmod(e->tmp, 0755), 0);
+}
+
+static const char simple_suite[] =
+	"schedulers:\n"
+	"  - {name: simple, binary: scx_simple}\n"
+	"tests:\n"
+	"  - {name: simple_arm64, scheduler: simple, scenario: steady, topology: \"1,2,2,1\",\n"
+	"     duration: 2s, memory_mb: 512}\n";
+
+Test(arm64_run, scx_simple_built_for_arm64_attaches_and_passes, .timeout = 600)
+{
+	struct suite_env e;
+	char kernel[1024], suite[1200], *out = NULL, *rec;
+	int rc;
+
+	if (!arm64_scx_simple())
+		test_missing("needs an arm64 scx_simple: scripts/build-schedulers --arch arm64 or "
+			     "$KTSTR_SCHEDULER_PATH_ARM64");
+	boot_env_init(&e, kernel, sizeof(kernel));
+	snprintf(suite, sizeof(suite), "%s/simple.yaml", e.tmp);
+	write_text(suite, simple_suite);
+	/* A PASS needs the scheduler attached: the guest reports
+	 * SCHED_NOT_ATTACHED otherwise. */
+	rc = run_suite_path(&e, suite, NULL, kernel, " --arch arm64 --timeout 300", &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	assert_has(out, "# scheduler simple (sha256 ");
+	assert_has(out, "PASS  simple_arm64  (");
+	rec = json_record(&e, "simple_arm64");
 	assert_has(rec, "\"verdict\":\"PASS\"");
 	assert_has(rec, "\"arch\":\"arm64\"");
 	free(rec);
@@ -278,6 +339,41 @@ Test(arm64_run, the_wrong_kernel_engine_or_arch_name_is_refused_before_any_boot)
 	rc = orch(&r, args, &out);
 	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
 	assert_has(out, "multiple of 4 MiB");
+	free(out);
+	vmtest_rm_rf(r.tmp);
+}
+
+/* A scheduler built for x86_64 in an arm64 run: refused before the image
+ * is built, naming the file, its machine and the run's architecture. The
+ * check runs where the image inputs are checked, after the arm64
+ * ktstr-guest and busybox are found: it needs them, not a kernel. */
+Test(arm64_run, an_x86_scheduler_in_an_arm64_run_is_refused_before_any_boot)
+{
+	struct refusal_env r;
+	char args[4096], sched[1200], *out = NULL;
+	unsigned char eh[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	int rc, fd;
+
+	if (!arm64_busybox() || !arm64_guest())
+		test_missing("needs the arm64 busybox and ktstr-guest (scripts/fetch-arm64, make)");
+	refusal_env_init(&r, "schedulers:\n  - {name: s, binary: {path: scx_x86}}\n"
+			     "tests:\n  - {name: t, scheduler: s, topology: \"1,1,2,1\"}\n");
+	snprintf(sched, sizeof(sched), "%s/scx_x86", r.tmp);
+	eh[16] = 2;   /* ET_EXEC */
+	eh[18] = 62;  /* EM_X86_64 */
+	eh[20] = 1;   /* EV_CURRENT */
+	eh[52] = 64;  /* e_ehsize */
+	fd = open(sched, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, eh, sizeof(eh)), (ssize_t)sizeof(eh));
+	close(fd);
+	snprintf(args, sizeof(args), "--workers 1 run %s --arch arm64 --kernel %s", r.suite,
+		 r.image);
+	rc = orch(&r, args, &out);
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	assert_has(out, "scheduler 's' binary");
+	assert_has(out, "scx_x86 is an ELF file for x86_64, but the run's guest is arm64");
+	cr_assert_null(strstr(out, "# ktstr "), "a run header: something started:\n%s", out);
 	free(out);
 	vmtest_rm_rf(r.tmp);
 }
