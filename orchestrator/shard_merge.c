@@ -567,12 +567,13 @@ int merge_render_junit(const struct merge *m, struct strbuf *sb)
 	struct run_totals t;
 	double wall_s;
 	size_t n = m->nrec, unsandboxed = 0;
-	char hosts[256] = "", started[32] = "", num[32];
+	char hosts[256] = "", archs[64] = "", started[32] = "", num[32];
 	int ret = merged_totals(m, &t, &wall_s);
 
 	for (size_t i = 0; i < m->nrec; i++) {
 		const char *h = rec_run_str(&m->rec[i], "host", 255);
 		const char *st = rec_run_str(&m->rec[i], "started", 31);
+		const char *ar = rec_run_str(&m->rec[i], "arch", 15);
 
 		n -= m->rec[i].dup;
 		unsandboxed += !m->rec[i].dup && (!strcmp(rec_tristate(&m->rec[i], "worker_sandboxed"),
@@ -583,6 +584,10 @@ int merge_render_junit(const struct merge *m, struct strbuf *sb)
 		 * host once, as far as the attribute holds them. */
 		if (st[0] && (!started[0] || strcmp(st, started) < 0))
 			snprintf(started, sizeof(started), "%s", st);
+		/* The guest architecture(s), as the shards' run metadata say. */
+		if (ar[0] && !strstr(archs, ar) && strlen(archs) + strlen(ar) + 2 < sizeof(archs))
+			snprintf(archs + strlen(archs), sizeof(archs) - strlen(archs), "%s%s",
+				 archs[0] ? "," : "", ar);
 		if (h[0] && !strstr(hosts, h) && strlen(hosts) + strlen(h) + 2 < sizeof(hosts))
 			snprintf(hosts + strlen(hosts), sizeof(hosts) - strlen(hosts), "%s%s",
 				 hosts[0] ? "," : "", h);
@@ -594,6 +599,8 @@ int merge_render_junit(const struct merge *m, struct strbuf *sb)
 	snprintf(num, sizeof(num), "%u", m->total);
 	if (!ret)
 		ret = junit_props_add(&props, "ktstr.merged_shards", num);
+	if (!ret && archs[0])
+		ret = junit_props_add(&props, "ktstr.arch", archs);
 	if (!ret) {
 		struct junit_suite js = {
 			.name = m->suite, .tests = n, .failures = t.failed - t.infra,

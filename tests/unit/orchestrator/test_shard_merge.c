@@ -351,3 +351,32 @@ Test(shard_merge, assigned_counts_past_the_selection_do_not_wrap)
 		  o.log);
 	done(&o);
 }
+
+/* The merged JUnit names the guest architecture the shards' run metadata
+ * name (docs/results.md), each once; shards from before it name none. */
+Test(shard_merge, the_merged_junit_names_the_shards_architecture)
+{
+	const char *f[2];
+	struct strbuf xml = { 0 };
+	struct out o;
+
+	f[0] = shard_file("a.json",
+			  "  {\"name\":\"x\",\"verdict\":\"PASS\",\"run\":{\"arch\":\"arm64\"}}",
+			  INFO(1, 2, 1, "[0]"));
+	f[1] = shard_file("b.json",
+			  "  {\"name\":\"y\",\"verdict\":\"PASS\",\"run\":{\"arch\":\"arm64\"}}",
+			  INFO(2, 2, 1, "[1]"));
+	run_merge(&o, &deflim, 0, f, 2);
+	cr_assert_eq(o.rc, 0, "%s", o.log);
+	cr_assert_eq(merge_render_junit(&o.m, &xml), 0);
+	cr_assert(strstr(xml.buf, "<property name=\"ktstr.arch\" value=\"arm64\"/>"), "%s", xml.buf);
+	sb_free(&xml);
+	done(&o);
+
+	f[0] = shard_file("c.json", REC("x", "PASS"), INFO(1, 1, 1, "[0]"));
+	run_merge(&o, &deflim, 0, f, 1);
+	cr_assert_eq(merge_render_junit(&o.m, &xml), 0);
+	cr_assert_null(strstr(xml.buf, "ktstr.arch"), "%s", xml.buf);
+	sb_free(&xml);
+	done(&o);
+}
