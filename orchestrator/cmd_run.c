@@ -625,10 +625,10 @@ static int run_as_root(struct run_ctx *c)
 static void monitor_layouts(struct run_ctx *c)
 {
 	for (size_t k = 0; k < c->nkc; k++) {
-		/* The monitor reads x86_64 guest memory only (docs/monitor.md). */
-		if (c->p.arch != KTSTR__ARCH__ARCH_X86_64) {
-			kwarn("monitor: off for kernel %s: not available for %s guests",
-			      c->kc[k].image, ktstr_arch_name(c->p.arch));
+		const char *off = monitor_off_for_arch(c->p.arch);
+
+		if (off) {
+			kwarn("monitor: off for kernel %s: %s", c->kc[k].image, off);
 			continue;
 		}
 		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image);

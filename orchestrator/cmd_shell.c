@@ -313,10 +313,10 @@ static void shell_fill_spec(struct shell_vm *vm)
  * nothing, so it is refused. 0 or -errno, vm->err set. */
 static int shell_monitor(struct shell_vm *vm)
 {
-	/* The monitor reads x86_64 guest memory only (docs/monitor.md). */
-	if (vm->o.arch != KTSTR__ARCH__ARCH_X86_64)
-		kwarn("monitor: off for kernel %s: not available for %s guests", vm->kc.image,
-		      ktstr_arch_name(vm->o.arch));
+	const char *off = monitor_off_for_arch(vm->o.arch);
+
+	if (off)
+		kwarn("monitor: off for kernel %s: %s", vm->kc.image, off);
 	else
 		vm->layout = kernel_layout_for_monitor(vm->kc.image);
 	if (vm->layout || !vm->o.watchdog_ms)
@@ -510,7 +510,11 @@ static int shell_collect(struct shell_vm *vm)
 				 vm->res.error[0] ? vm->res.error
 						  : "the command's exit status never arrived (the "
 						    "console tail is on ktstr-orch's stderr)");
-	shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
+	if (monitor_off_for_arch(vm->o.arch))
+		fprintf(stderr, "ktstr-orch shell: monitor: off: %s\n",
+			monitor_off_for_arch(vm->o.arch));
+	else
+		shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
 	return rc;
 }
 

@@ -718,3 +718,8 @@ Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image)
 		kinfo("monitor: on for kernel %s", image);
 	return l;
 }
+
+const char *monitor_off_for_arch(Ktstr__Arch arch)
+{
+	return arch == KTSTR__ARCH__ARCH_ARM64 ? "not available for arm64 guests" : NULL;
+}

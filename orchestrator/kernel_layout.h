@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.pb-c.h"
 #include "monitor.pb-c.h"
 
 #define KERNEL_LAYOUT_FILE_MAX (1ull << 30) /* larger vmlinux files are refused */
@@ -41,5 +42,10 @@ int kernel_layout_from_vmlinux(const char *path, Ktstr__GuestKernelLayout **out,
  * off for kernel K: why"; the VMs then run unmonitored). Returns the layout
  * (free with ktstr__guest_kernel_layout__free_unpacked), or NULL: off. */
 Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image);
+
+/* Why the host-side monitor cannot watch a guest of arch at all, in the
+ * words every report uses ("not available for arm64 guests": it reads
+ * x86_64 guest memory only, docs/monitor.md); NULL for x86_64. */
+const char *monitor_off_for_arch(Ktstr__Arch arch);
 
 #endif
