@@ -110,6 +110,11 @@ $(foreach c,$(COMPONENTS),$(eval $(call component_rules,$(c))))
 $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@); echo 'typedef int ktstr_empty_tu;' | $(CC) -x c -c -o $@ -
 
+# `kernel fetch --arch arm64` checks an Image with the worker's own header
+# parser: one source, linked into both.
+$(BUILD)/liborchestrator.a: $(BUILD)/obj/vmm-worker/arm64-guest/arm64_image.o
+$(BUILD)/obj/orchestrator/kernel_fetch_arm64.o: override CFLAGS += -Ivmm-worker
+
 # Host binaries: dynamic, with the sanitizers in SAN builds. -I<component> lets
 # a component include its private headers by name.
 $(BUILD)/bin/ktstr-orch: $(BUILD)/obj/orchestrator/main.o $(BUILD)/liborchestrator.a $(BASELIBS)

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_table.h"
+#include "guest_arch.h"
 
 #define END { NULL, 0, 0, NULL, NULL, CLI_C_NONE, NULL }
 #define ENGINE_WORDS "auto kvm qemu"
@@ -126,6 +127,8 @@ static const struct cli_opt kfetch_opts[] = {
 	{ "mirror", 'm', 0, "URL", "a Debian mirror to try, in order; up to 8 times", CLI_C_NONE,
 	  NULL },
 	O_FORCE("ask the mirror even when the kernel is cached"),
+	{ "arch", 'A', 0, "A", "the guest architecture: x86_64 or arm64 (alias\naarch64; default x86_64)",
+	  CLI_C_WORDS, GUEST_ARCH_CHOICES },
 	END,
 };
 
@@ -221,8 +224,8 @@ const struct cli_cmd cli_cmds[] = {
 	  "source identity + config). Takes --source DIR or --git URL --ref REF. A\n"
 	  "dirty tree is built, not cached.",
 	  0, 0, 0, CLI_C_NONE, kbuild_opts, K_EXITS },
-	{ "kernel list", "", "cached kernels: key, version, suite, sched_ext, size",
-	  "Lists the cached kernels: key, version, suite, sched_ext, size.", 0, 0, 0, CLI_C_NONE,
+	{ "kernel list", "", "cached kernels: version, suite, sched_ext, size, arch",
+	  "Lists the cached kernels: key, version, suite, sched_ext, size, arch.", 0, 0, 0, CLI_C_NONE,
 	  none_opts, K_EXITS },
 	{ "kernel path", "", "the kernel image a run would boot",
 	  "Prints the path of the kernel image a run would boot.", 0, 0, 0, CLI_C_NONE,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "guest_arch.h"
 #include "hostcaps.h"
 #include "kernel_cache.h"
 #include "kernel_build.h"
@@ -47,6 +48,15 @@ int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char 
 		case 's':
 			fo.suite = optarg;
 			break;
+		case 'A': {
+			Ktstr__Arch ga;
+
+			if (guest_arch_parse(optarg, &ga))
+				return cli_usage_error(cmd, "--arch takes x86_64 or arm64 (alias "
+							    "aarch64), not '%s'", optarg);
+			fo.arch = guest_arch_name(ga);
+			break;
+		}
 		case 'm':
 			if (fo.nmirrors == KERNEL_MIRRORS_MAX)
 				return cli_usage_error(cmd, "at most %d --mirror", KERNEL_MIRRORS_MAX);

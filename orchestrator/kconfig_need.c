@@ -3,6 +3,7 @@
 #include "kconfig_need.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <ktstr/util.h>
 
@@ -103,7 +104,16 @@ int kconfig_need_add(struct kcfg *c)
 	return 0;
 }
 
-int kconfig_validate(const char *text, char *missing, size_t len)
+/* The checked options an arm64 kernel needs otherwise (kconfig_need.h):
+ * the x86 one, and its arm64 counterpart or NULL. */
+static const struct {
+	const char *x86, *arm64;
+} arm64_swaps[] = {
+	{ "PVH", NULL },
+	{ "SERIAL_8250_CONSOLE", "SERIAL_AMBA_PL011_CONSOLE" },
+};
+
+static int validate(const char *text, bool arm64, char *missing, size_t len)
 {
 	size_t off = 0;
 	int n = 0;
@@ -111,12 +121,27 @@ int kconfig_validate(const char *text, char *missing, size_t len)
 	if (len)
 		missing[0] = '\0';
 	for (size_t i = 0; i < kconfig_nneeds; i++) {
-		if (!kconfig_needs[i].checked || kconfig_has(text, kconfig_needs[i].name))
+		const char *name = kconfig_needs[i].name;
+
+		for (size_t j = 0; arm64 && j < ARRAY_SIZE(arm64_swaps); j++)
+			if (name && !strcmp(name, arm64_swaps[j].x86))
+				name = arm64_swaps[j].arm64;
+		if (!name || !kconfig_needs[i].checked || kconfig_has(text, name))
 			continue;
 		n++;
 		if (off < len)
 			off += (size_t)snprintf(missing + off, len - off, "%sCONFIG_%s", off ? " " : "",
-						kconfig_needs[i].name);
+						name);
 	}
 	return n;
+}
+
+int kconfig_validate(const char *text, char *missing, size_t len)
+{
+	return validate(text, false, missing, len);
+}
+
+int kconfig_validate_arm64(const char *text, char *missing, size_t len)
+{
+	return validate(text, true, missing, len);
 }

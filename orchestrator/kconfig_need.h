@@ -30,5 +30,9 @@ int kconfig_need_add(struct kcfg *c);
  * (space-separated, CONFIG_ prefixed) into missing; returns how many are
  * missing. */
 int kconfig_validate(const char *config_text, char *missing, size_t len);
+/* The same for an arm64 kernel: it boots its Image with a device tree (no
+ * PVH entry) and its console is the PL011 ttyAMA0, so PVH is not checked
+ * and SERIAL_AMBA_PL011_CONSOLE replaces SERIAL_8250_CONSOLE. */
+int kconfig_validate_arm64(const char *config_text, char *missing, size_t len);
 
 #endif

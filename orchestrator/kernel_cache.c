@@ -131,15 +131,17 @@ bool kver_prefix(const char *want, const char *s)
 	return wl && !strncmp(s, want, wl) && !isalnum((unsigned char)s[wl]);
 }
 
-/* A cache entry is a directory holding a kernel image; anything else in
- * the root (another tool's cache, a temp dir) is not one. */
+/* A cache entry is a directory holding a kernel image (x86's vmlinux or
+ * bzImage, arm64's Image); anything else in the root (another tool's
+ * cache, a temp dir) is not one. */
 static bool is_entry(const char *entry)
 {
+	static const char *const images[] = { "vmlinux", "bzImage", "Image" };
 	char p[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < 2; i++)
-		if (!path_join(p, sizeof(p), entry, i ? "bzImage" : "vmlinux", NULL) && !stat(p, &st) &&
+	for (size_t i = 0; i < ARRAY_SIZE(images); i++)
+		if (!path_join(p, sizeof(p), entry, images[i], NULL) && !stat(p, &st) &&
 		    S_ISREG(st.st_mode))
 			return true;
 	return false;
@@ -208,6 +210,9 @@ int kcache_scan(const char *root, struct kcache_entry **v, size_t *n)
 		if (meta_get(entry, "version", k->version, sizeof(k->version)) || !k->version[0])
 			snprintf(k->version, sizeof(k->version), "%s", k->key);
 		meta_get(entry, "suite", k->suite, sizeof(k->suite));
+		/* Entries from before arm64 have no arch: they are x86_64. */
+		if (meta_get(entry, "arch", k->arch, sizeof(k->arch)) || !k->arch[0])
+			snprintf(k->arch, sizeof(k->arch), "x86_64");
 		/* A built kernel has no Debian suite: `kernel list` says "build" in
 		 * that column, and no fetch takes it for its suite's kernel. */
 		if (!k->suite[0] && !meta_get(entry, "source", src, sizeof(src)) &&
@@ -585,12 +590,12 @@ int kcache_list(FILE *out)
 		unsigned long long b = entry_bytes(root, v[i].key);
 
 		total += b;
-		fprintf(out, "%-40s version %-28s suite %-9s sched_ext %-7s size %s\n", v[i].key,
-			v[i].version, v[i].suite[0] ? v[i].suite : "?",
+		fprintf(out, "%-40s version %-28s suite %-9s sched_ext %-7s size %-9s arch %s\n",
+			v[i].key, v[i].version, v[i].suite[0] ? v[i].suite : "?",
 			v[i].scx == 1	? "yes"
 			: v[i].scx == 0 ? "no"
 					: "unknown",
-			fmt_size(b, sz, sizeof(sz)));
+			fmt_size(b, sz, sizeof(sz)), v[i].arch);
 	}
 	if (!n)
 		fprintf(out, "(no cached kernels in %s: run `ktstr-orch kernel fetch`)\n", root);

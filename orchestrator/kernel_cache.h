@@ -4,14 +4,16 @@
  * ~/.cache/ktstr (shared with the image builder's images/ and the scheduler
  * builds' schedulers/); kernels live in its kernels/ subdirectory. One directory per entry, named by its key
  * ("7.2.13+deb14-cloud-amd64"), holding bzImage, vmlinux, vmlinux.btf, config
- * and metadata (key=value lines). Entries appear by atomic rename, so a
+ * and metadata (key=value lines); an arm64 entry ("...-cloud-arm64") holds
+ * Image instead of bzImage and vmlinux, and metadata arch=arm64 (none:
+ * x86_64). Entries appear by atomic rename, so a
  * reader never sees half of one, and go by rename to a dot name first, for
  * the same reason. Names starting with a dot are work areas, never entries.
  *
  * Locks (flock on the entry's directory): a process that resolved an entry
  * holds a shared lock until it exits; `kernel clean` and `kernel fetch
  * --force` take an exclusive one without waiting and refuse an entry in
- * use. Work areas (.apt-SUITE, .tmp-KEY-PID, .rm-PID-KEY, .kbuild-HASH) are locked
+ * use. Work areas (.apt-SUITE[-arm64], .tmp-KEY-PID, .rm-PID-KEY, .kbuild-HASH) are locked
  * exclusively by whoever works in them, so one whose lock is free is a
  * leftover. */
 #ifndef KTSTR_ORCH_KERNEL_CACHE_H
@@ -53,6 +55,12 @@ int kcache_root(char *buf, size_t len);
  * -EBUSY (the entry is being removed or replaced). */
 int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
 		   size_t errlen);
+/* The same for a guest of architecture arch ("x86_64", "arm64"; NULL:
+ * x86_64): a cache lookup sees only that architecture's entries (the
+ * newest x86_64 kernel is never an arm64 one), and an arm64 entry's image
+ * is its Image. kernel_resolve is this with arch NULL. */
+int kernel_resolve_arch(const char *arg, const char *arch, Ktstr__Engine engine,
+			struct kernel_choice *kc, char *err, size_t errlen);
 /* Drop kc's entry lock (after kernel_resolve only). */
 void kernel_choice_release(struct kernel_choice *kc);
 
@@ -88,6 +96,7 @@ struct kcache_entry {
 	char key[256];		/* its directory's name */
 	char version[256];	/* metadata version=, else the key */
 	char suite[32];		/* metadata suite=, "" when not fetched */
+	char arch[16];		/* metadata arch= ("arm64"), else "x86_64" */
 	int scx;		/* as kernel_choice.scx */
 };
 

@@ -15,6 +15,7 @@
 #include <ktstr/strv.h>
 #include <ktstr/util.h>
 
+#include "guest_arch.h"
 #include "kconfig_need.h"
 #include "kernel_cache.h"
 #include "kernel_store.h"
@@ -124,6 +125,7 @@ struct apt_ctx {
 	char work[PATH_MAX];
 	char opt_src[PATH_MAX + 40], opt_lists[PATH_MAX + 40], opt_cache[PATH_MAX + 40];
 	char opt_status[PATH_MAX + 40];
+	char opt_arch[64], opt_archs[64]; /* the packages' architecture, not the host's */
 	int lockfd; /* exclusive lock on work (kernel_cache.h), owned; -1 none */
 };
 
@@ -148,14 +150,22 @@ static void apt_argv(struct apt_ctx *a, const char *tool, char **argv, size_t *n
 	/* As root apt would switch to _apt for downloads, which cannot write
 	 * our private dirs; as a user this option is a no-op. */
 	argv[i++] = geteuid() == 0 ? "APT::Sandbox::User=root" : "Debug::NoLocking=0";
+	/* The guest's architecture alone: apt downloads packages of any
+	 * architecture it is told, whatever dpkg on this host knows. */
+	argv[i++] = "-o";
+	argv[i++] = a->opt_arch;
+	argv[i++] = "-o";
+	argv[i++] = a->opt_archs;
 	argv[i++] = "-q";
 	*n = i;
 }
 
-/* The private apt state of suite, locked, with its sources on the
- * --mirror URLs, else the system's. a->lockfd is owned by the caller on
- * success (closed on failure). */
-static int apt_setup(struct apt_ctx *a, const struct kfetch_opts *o, const char *suite)
+/* The private apt state of suite for Debian architecture deb (.apt-SUITE
+ * for amd64, .apt-SUITE-DEB otherwise: each keeps its own package lists),
+ * locked, with its sources on the --mirror URLs, else the system's.
+ * a->lockfd is owned by the caller on success (closed on failure). */
+static int apt_setup(struct apt_ctx *a, const struct kfetch_opts *o, const char *suite,
+		     const char *deb)
 {
 	char path[PATH_MAX + 64], root[PATH_MAX];
 	struct strbuf sb = { 0 };
@@ -179,7 +189,9 @@ static int apt_setup(struct apt_ctx *a, const struct kfetch_opts *o, const char 
 		ret = system_debian_uris(&uris);
 	if (ret)
 		goto err_uris;
-	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s", root, suite) >= (int)sizeof(a->work)) {
+	if (snprintf(a->work, sizeof(a->work), "%s/.apt-%s%s%s", root, suite,
+		     strcmp(deb, "amd64") ? "-" : "", strcmp(deb, "amd64") ? deb : "") >=
+	    (int)sizeof(a->work)) {
 		ret = -ENAMETOOLONG;
 		goto err_uris;
 	}
@@ -193,6 +205,8 @@ static int apt_setup(struct apt_ctx *a, const struct kfetch_opts *o, const char 
 	snprintf(a->opt_lists, sizeof(a->opt_lists), "Dir::State::Lists=%s/lists", a->work);
 	snprintf(a->opt_cache, sizeof(a->opt_cache), "Dir::Cache=%s/cache", a->work);
 	snprintf(a->opt_status, sizeof(a->opt_status), "Dir::State::status=%s/status", a->work);
+	snprintf(a->opt_arch, sizeof(a->opt_arch), "APT::Architecture=%s", deb);
+	snprintf(a->opt_archs, sizeof(a->opt_archs), "APT::Architectures::=%s", deb);
 	/* Two fetches of one suite would share (and break) this state. */
 	a->lockfd = kcache_lock(a->work, true);
 	if (a->lockfd < 0) {
@@ -239,12 +253,15 @@ err_uris:
 static int apt_run(struct apt_ctx *a, const char *tool, const char *const *args, int timeout,
 		   struct strbuf *out, int quiet)
 {
-	char *argv[40];
+	char *argv[64];
 	size_t n;
 
 	apt_argv(a, tool, argv, &n);
-	for (; *args && n < 39; args++)
+	for (; *args; args++) {
+		if (n == ARRAY_SIZE(argv) - 1)
+			return -E2BIG;
 		argv[n++] = (char *)*args;
+	}
 	argv[n] = NULL;
 	return proc_run(argv, timeout, out, quiet);
 }
@@ -287,12 +304,15 @@ static int apt_depends(struct apt_ctx *a, const char *pkg, struct strv *out)
 }
 
 /* The kernel packages behind the meta package: walk Depends two levels
- * deep, keeping linux-* cloud-amd64 packages (image/binary/base). */
-static int resolve_packages(struct apt_ctx *a, const char *meta, struct strv *pkgs)
+ * deep, keeping linux-* cloud-DEB packages (image/binary/base). */
+static int resolve_packages(struct apt_ctx *a, const char *meta, const char *deb,
+			    struct strv *pkgs)
 {
 	struct strv level = { 0 };
+	char flavour[32];
 	int ret = strv_push(&level, meta);
 
+	snprintf(flavour, sizeof(flavour), "cloud-%s", deb);
 	for (int depth = 0; depth < 3 && !ret && level.n; depth++) {
 		struct strv next = { 0 };
 
@@ -300,7 +320,7 @@ static int resolve_packages(struct apt_ctx *a, const char *meta, struct strv *pk
 			if (strv_find(pkgs, level.v[i]) >= 0)
 				continue;
 			if (depth > 0 && (strncmp(level.v[i], "linux-", 6) ||
-					  !strstr(level.v[i], "cloud-amd64") ||
+					  !strstr(level.v[i], flavour) ||
 					  strstr(level.v[i], "-dbg") || strstr(level.v[i], "-modules-")))
 				continue;
 			ret = strv_push(pkgs, level.v[i]);
@@ -339,25 +359,18 @@ static int find_named(const char *dir, const char *prefix, char *out, size_t out
 	return ret;
 }
 
-int kcache_install(const char *tree, const char *suite, const char *packages, bool force,
-		   char *key, size_t keylen)
+int kfetch_tree_files(const char *tree, const char *packages, char *image, size_t ilen,
+		      char *config, size_t clen, char *key, size_t keylen)
 {
-	char image[PATH_MAX], config[PATH_MAX];
-	char err[512], missing[512];
-	char *img = NULL, *cfg = NULL;
-	uint8_t *vml = NULL, *btf = NULL;
-	size_t imglen, cfglen, vmllen = 0, btflen = 0;
 	const char *base;
-	struct strbuf meta = { 0 };
-	int ret, nmiss;
 
 	/* usr/lib/modules/<v>/vmlinuz (sid linux-binary) or boot/vmlinuz-<v>. */
-	if (find_named(tree, "vmlinuz", image, sizeof(image), 4)) {
+	if (find_named(tree, "vmlinuz", image, ilen, 4)) {
 		fprintf(stderr, "ktstr-orch kernel fetch: no vmlinuz in the extracted packages (%s)\n",
 			packages);
 		return -ENOENT;
 	}
-	if (find_named(tree, "config", config, sizeof(config), 4)) {
+	if (find_named(tree, "config", config, clen, 4)) {
 		fprintf(stderr, "ktstr-orch kernel fetch: no kernel config in the extracted packages "
 				"(%s)\n", packages);
 		return -ENOENT;
@@ -375,6 +388,38 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 		s = strrchr(tmpd, '/');
 		snprintf(key, keylen, "%s", s ? s + 1 : "kernel");
 	}
+	return 0;
+}
+
+int kfetch_metadata(struct strbuf *sb, const char *key, const char *suite, const char *packages,
+		    const char *config, const char *missing, const char *arch)
+{
+	int ret = sb_printf(sb, "key=%s\nversion=%s\nsource=debian\nsuite=%s\npackages=%s\n"
+				"sched_ext=%s\nmissing_config=%s\nfetched=%lld\n",
+			    key, key, suite, packages,
+			    kconfig_has(config, "SCHED_CLASS_EXT") ? "yes" : "no", missing,
+			    (long long)time(NULL));
+
+	/* x86_64 entries say nothing: those of before arm64 read the same. */
+	if (!ret && arch && strcmp(arch, "x86_64"))
+		ret = sb_printf(sb, "arch=%s\n", arch);
+	return ret;
+}
+
+int kcache_install(const char *tree, const char *suite, const char *packages, bool force,
+		   char *key, size_t keylen)
+{
+	char image[PATH_MAX], config[PATH_MAX];
+	char err[512], missing[512];
+	char *img = NULL, *cfg = NULL;
+	uint8_t *vml = NULL, *btf = NULL;
+	size_t imglen, cfglen, vmllen = 0, btflen = 0;
+	struct strbuf meta = { 0 };
+	int ret, nmiss;
+
+	if ((ret = kfetch_tree_files(tree, packages, image, sizeof(image), config, sizeof(config),
+				     key, keylen)))
+		return ret;
 	if ((ret = read_file(image, &img, &imglen, KTSTR_KERNEL_IMAGE_MAX)) ||
 	    (ret = read_file(config, &cfg, &cfglen, 16u << 20))) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot read %s: %s\n", img ? config : image,
@@ -394,11 +439,7 @@ int kcache_install(const char *tree, const char *suite, const char *packages, bo
 	}
 	if (vmlinux_extract_btf(vml, vmllen, &btf, &btflen, err, sizeof(err)))
 		kwarn("%s: %s (schedulers that need BTF will not load)", key, err);
-	if ((ret = sb_printf(&meta, "key=%s\nversion=%s\nsource=debian\nsuite=%s\npackages=%s\n"
-				       "sched_ext=%s\nmissing_config=%s\nfetched=%lld\n",
-			     key, key, suite, packages,
-			     kconfig_has(cfg, "SCHED_CLASS_EXT") ? "yes" : "no", missing,
-			     (long long)time(NULL))))
+	if ((ret = kfetch_metadata(&meta, key, suite, packages, cfg, missing, NULL)))
 		goto out;
 	{
 		struct kstore_in si = { .who = "kernel fetch", .key = key, .bzimage = img,
@@ -419,22 +460,28 @@ out:
 
 int kfetch_cached(const struct kfetch_opts *o, char *key, size_t keylen)
 {
-	const char *suite = o->suite ? o->suite : "sid";
+	const char *suite = o->suite ? o->suite : "sid", *arch;
 	char root[PATH_MAX], want[300];
 	struct kcache_entry *v;
+	Ktstr__Arch ga;
 	size_t n;
 	int ret;
 
+	if (guest_arch_parse(o->arch, &ga))
+		return -EINVAL;
+	arch = guest_arch_name(ga);
 	if ((ret = kcache_root(root, sizeof(root))) || (ret = kcache_scan(root, &v, &n)))
 		return ret;
 	/* The meta package linux-image-X-cloud-amd64 is release X-cloud-amd64;
 	 * without a version the newest fetched from the suite was its current
 	 * kernel when fetched (--force asks again). */
 	if (o->version)
-		snprintf(want, sizeof(want), "%s-cloud-amd64", o->version);
+		snprintf(want, sizeof(want), "%s-cloud-%s", o->version, guest_arch_deb(ga));
 	ret = -ENOENT;
 	for (size_t i = 0; i < n && ret; i++) {
-		if (o->version ? strcmp(v[i].key, want) : strcmp(v[i].suite, suite))
+		/* Another architecture's kernel is never this one's newest. */
+		if (strcmp(v[i].arch, arch) ||
+		    (o->version ? strcmp(v[i].key, want) : strcmp(v[i].suite, suite)))
 			continue;
 		snprintf(key, keylen, "%s", v[i].key);
 		ret = 0;
@@ -469,8 +516,9 @@ static int extract_debs(const char *debs, const char *tree)
 
 /* The network part, in the locked private apt state a. */
 static int fetch_with_apt(struct apt_ctx *a, const struct kfetch_opts *o, const char *suite,
-			  FILE *out)
+			  Ktstr__Arch ga, FILE *out)
 {
+	const char *deb = guest_arch_deb(ga);
 	const char *update[] = { "update", NULL };
 	char meta[256], tree[PATH_MAX + 16], debs[PATH_MAX + 8], key[256], cwd[PATH_MAX];
 	const char *args[24] = { "download" };
@@ -490,16 +538,19 @@ static int fetch_with_apt(struct apt_ctx *a, const struct kfetch_opts *o, const 
 			o->nmirrors ? "--mirror" : SYSTEM_SOURCES);
 		return ret < 0 ? ret : -EIO;
 	}
+	/* bookworm's amd64 kernel is 6.12 (the one x86 tests use without
+	 * sched_ext); its arm64 one the suite's own 6.1. */
 	if (o->version)
-		snprintf(meta, sizeof(meta), "linux-image-%s-cloud-amd64", o->version);
+		snprintf(meta, sizeof(meta), "linux-image-%s-cloud-%s", o->version, deb);
+	else if (ga == KTSTR__ARCH__ARCH_X86_64 && strcmp(suite, "sid"))
+		snprintf(meta, sizeof(meta), "linux-image-6.12-cloud-amd64");
 	else
-		snprintf(meta, sizeof(meta), "%s",
-			 !strcmp(suite, "sid") ? "linux-image-cloud-amd64" : "linux-image-6.12-cloud-amd64");
-	ret = resolve_packages(a, meta, &pkgs);
+		snprintf(meta, sizeof(meta), "linux-image-cloud-%s", deb);
+	ret = resolve_packages(a, meta, deb, &pkgs);
 	if (ret == -ENOENT && o->version) {
 		strv_free(&pkgs);
 		strncat(meta, "-unsigned", sizeof(meta) - strlen(meta) - 1);
-		ret = resolve_packages(a, meta, &pkgs);
+		ret = resolve_packages(a, meta, deb, &pkgs);
 	}
 	if (ret || pkgs.n < 2) {
 		fprintf(stderr, "ktstr-orch kernel fetch: cannot resolve %s in %s%s\n", meta, suite,
@@ -529,7 +580,8 @@ static int fetch_with_apt(struct apt_ctx *a, const struct kfetch_opts *o, const 
 	}
 	kcache_rmtree(tree);
 	if (!(ret = mkdir_p(tree, 0755)) && !(ret = extract_debs(debs, tree)))
-		ret = kcache_install(tree, suite, pkglist ? pkglist : "", o->force, key, sizeof(key));
+		ret = (ga == KTSTR__ARCH__ARCH_ARM64 ? kcache_install_arm64 : kcache_install)(
+			tree, suite, pkglist ? pkglist : "", o->force, key, sizeof(key));
 	if (!ret)
 		fprintf(out, "%s\n", key);
 out:
@@ -545,11 +597,17 @@ int kernel_fetch(const struct kfetch_opts *o, FILE *out)
 {
 	const char *suite = o->suite ? o->suite : "sid";
 	struct apt_ctx a;
+	Ktstr__Arch ga;
 	char key[256];
 	int ret;
 
 	if (strcmp(suite, "sid") && strcmp(suite, "bookworm")) {
 		fprintf(stderr, "ktstr-orch kernel fetch: --suite takes sid or bookworm\n");
+		return -EINVAL;
+	}
+	if (guest_arch_parse(o->arch, &ga)) {
+		fprintf(stderr, "ktstr-orch kernel fetch: --arch '%s': ktstr's guests are x86_64 or "
+				"arm64 (alias aarch64)\n", o->arch);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < o->nmirrors; i++) {
@@ -570,9 +628,9 @@ int kernel_fetch(const struct kfetch_opts *o, FILE *out)
 		fprintf(out, "%s\n", key);
 		return 0;
 	}
-	if ((ret = apt_setup(&a, o, suite)))
+	if ((ret = apt_setup(&a, o, suite, guest_arch_deb(ga))))
 		return ret;
-	ret = fetch_with_apt(&a, o, suite, out);
+	ret = fetch_with_apt(&a, o, suite, ga, out);
 	close(a.lockfd);
 	return ret;
 }

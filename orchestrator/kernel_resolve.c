@@ -27,14 +27,17 @@ static bool is_file(const char *p)
  * bzImage is arch/x86/boot/bzImage and config .config. A build tree's
  * vmlinux still carries its debug info: past KTSTR_KERNEL_IMAGE_MAX (what
  * the VMs accept) QEMU boots its bzImage instead. */
-static int from_dir(const char *dir, Ktstr__Engine engine, struct kernel_choice *kc)
+static int from_dir(const char *dir, bool arm64, Ktstr__Engine engine, struct kernel_choice *kc)
 {
 	const char *order_q[] = { "vmlinux", "bzImage", "vmlinuz", "arch/x86/boot/bzImage" };
 	const char *order_k[] = { "bzImage", "vmlinuz", "arch/x86/boot/bzImage", "vmlinux" };
-	const char **order = engine == KTSTR__ENGINE__ENGINE_KVM ? order_k : order_q;
+	/* arm64: the uncompressed Image, which both engines boot. */
+	const char *order_a[] = { "Image", "arch/arm64/boot/Image" };
+	const char **order = arm64 ? order_a : engine == KTSTR__ENGINE__ENGINE_KVM ? order_k : order_q;
+	size_t norder = arm64 ? ARRAY_SIZE(order_a) : ARRAY_SIZE(order_q);
 	const char *configs[] = { "config", ".config" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(order_q); i++) {
+	for (size_t i = 0; i < norder; i++) {
 		struct stat st;
 
 		if (path_join(kc->image, sizeof(kc->image), dir, order[i], NULL))
@@ -74,13 +77,34 @@ static void from_file(const char *path, struct kernel_choice *kc)
 	kc->scx = kconfig_file_scx(kc->config);
 }
 
-/* The cache entry want names (kcache_select; NULL: the newest with
- * sched_ext, else the newest), locked shared into kc->lockfd. what starts
- * every message ("--kernel 7.3"). */
-static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
-		      struct kernel_choice *kc, char *err, size_t errlen)
+/* Keep the entries of arch in v[0..*n) (their order kept); say whether
+ * want named an entry of another architecture (other, its arch). */
+static void keep_arch(struct kcache_entry *v, size_t *n, const char *arch, const char *want,
+		      char *other, size_t olen)
 {
-	char root[PATH_MAX], entry[PATH_MAX], closest[1024];
+	size_t k = 0;
+
+	other[0] = '\0';
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp(v[i].arch, arch)) {
+			v[k++] = v[i];
+			continue;
+		}
+		if (want && !other[0] &&
+		    (!strcmp(v[i].key, want) || !strcmp(v[i].version, want) ||
+		     kver_prefix(want, v[i].key) || kver_prefix(want, v[i].version)))
+			snprintf(other, olen, "%s (%s)", v[i].key, v[i].arch);
+	}
+	*n = k;
+}
+
+/* The cache entry want names (kcache_select; NULL: the newest with
+ * sched_ext, else the newest) among arch's entries, locked shared into
+ * kc->lockfd. what starts every message ("--kernel 7.3"). */
+static int from_cache(const char *want, const char *what, const char *arch,
+		      Ktstr__Engine engine, struct kernel_choice *kc, char *err, size_t errlen)
+{
+	char root[PATH_MAX], entry[PATH_MAX], closest[1024], other[300];
 	struct kcache_entry *v = NULL;
 	bool *sel = NULL;
 	size_t n = 0, nsel, pick = 0;
@@ -96,6 +120,20 @@ static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
 			 strerror(-ret));
 		return ret;
 	}
+	keep_arch(v, &n, arch, want, other, sizeof(other));
+	if (!n && other[0]) {
+		snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests (`ktstr-orch "
+				      "kernel list` shows each kernel's arch)", what, other, arch);
+		ret = -ENOENT;
+		goto out;
+	}
+	if (!n && strcmp(arch, "x86_64")) {
+		snprintf(err, errlen,
+			 "%s: the kernel cache %s has no %s kernel. Run `ktstr-orch kernel fetch "
+			 "--arch %s` (Debian sid's %s cloud kernel)", what, root, arch, arch, arch);
+		ret = -ENOENT;
+		goto out;
+	}
 	if (!n) {
 		snprintf(err, errlen,
 			 "%s: the kernel cache %s is empty. Run `ktstr-orch kernel fetch` (Debian sid "
@@ -105,13 +143,20 @@ static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
 		goto out;
 	}
 	if (want) {
-		sel = calloc(n, sizeof(*sel));
+		sel = calloc(n ? n : 1, sizeof(*sel));
 		if (!sel) {
 			snprintf(err, errlen, "%s: out of memory", what);
 			ret = -ENOMEM;
 			goto out;
 		}
 		nsel = kcache_select(v, n, want, sel);
+		if (!nsel && other[0]) {
+			snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests "
+					      "(`ktstr-orch kernel list` shows each kernel's arch)",
+				 what, other, arch);
+			ret = -ENOENT;
+			goto out;
+		}
 		if (!nsel) {
 			kcache_closest(v, n, want, closest, sizeof(closest));
 			snprintf(err, errlen,
@@ -136,7 +181,7 @@ static int from_cache(const char *want, const char *what, Ktstr__Engine engine,
 			pick = 0;
 	}
 	if (path_join(entry, sizeof(entry), root, v[pick].key, NULL) ||
-	    from_dir(entry, engine, kc)) {
+	    from_dir(entry, !strcmp(arch, "arm64"), engine, kc)) {
 		snprintf(err, errlen, "%s: the cache entry %s/%s holds no kernel image", what, root,
 			 v[pick].key);
 		ret = -ENOENT;
@@ -159,8 +204,8 @@ out:
 	return ret;
 }
 
-static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
-		       struct kernel_choice *kc, char *err, size_t errlen)
+static int resolve_one(const char *arg, const char *what, const char *arch,
+		       Ktstr__Engine engine, struct kernel_choice *kc, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -169,9 +214,10 @@ static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
 			from_file(arg, kc);
 			return 0;
 		}
-		if (!from_dir(arg, engine, kc))
+		if (!from_dir(arg, !strcmp(arch, "arm64"), engine, kc))
 			return 0;
-		snprintf(err, errlen, "%s: the directory holds no vmlinux, bzImage nor vmlinuz", what);
+		snprintf(err, errlen, "%s: the directory holds no %s", what,
+			 strcmp(arch, "arm64") ? "vmlinux, bzImage nor vmlinuz" : "arm64 Image");
 		return -ENOENT;
 	}
 	/* Keys and versions have no '/': this was meant as a path. */
@@ -179,31 +225,39 @@ static int resolve_one(const char *arg, const char *what, Ktstr__Engine engine,
 		snprintf(err, errlen, "%s: %s", what, strerror(errno));
 		return -ENOENT;
 	}
-	return from_cache(arg, what, engine, kc, err, errlen);
+	return from_cache(arg, what, arch, engine, kc, err, errlen);
 }
 
 int kernel_resolve(const char *arg, Ktstr__Engine engine, struct kernel_choice *kc, char *err,
 		   size_t errlen)
 {
+	return kernel_resolve_arch(arg, NULL, engine, kc, err, errlen);
+}
+
+int kernel_resolve_arch(const char *arg, const char *arch, Ktstr__Engine engine,
+			struct kernel_choice *kc, char *err, size_t errlen)
+{
 	const char *env = getenv("KTSTR_KERNEL");
 	char what[320];
 
 	memset(kc, 0, sizeof(*kc));
+	if (!arch)
+		arch = "x86_64";
 	kc->scx = -1;
 	kc->lockfd = -1;
 	if (arg) {
 		snprintf(kc->origin, sizeof(kc->origin), "--kernel");
 		snprintf(what, sizeof(what), "--kernel %s", arg);
-		return resolve_one(arg, what, engine, kc, err, errlen);
+		return resolve_one(arg, what, arch, engine, kc, err, errlen);
 	}
 	if (env && *env) {
 		snprintf(kc->origin, sizeof(kc->origin), "$KTSTR_KERNEL");
 		snprintf(what, sizeof(what), "KTSTR_KERNEL=%s", env);
-		return resolve_one(env, what, engine, kc, err, errlen);
+		return resolve_one(env, what, arch, engine, kc, err, errlen);
 	}
 	snprintf(kc->origin, sizeof(kc->origin), "cache");
-	return from_cache(NULL, "no kernel (neither --kernel nor KTSTR_KERNEL is set)", engine, kc,
-			  err, errlen);
+	return from_cache(NULL, "no kernel (neither --kernel nor KTSTR_KERNEL is set)", arch, engine,
+			  kc, err, errlen);
 }
 
 void kernel_choice_release(struct kernel_choice *kc)

@@ -60,6 +60,8 @@ int kcache_store(const struct kstore_in *in)
 		goto fail_tmp;
 	if (in->vmlinux && (ret = write_blob(tmp, "vmlinux", in->vmlinux, in->vmllen)))
 		goto fail_tmp;
+	if (in->image && (ret = write_blob(tmp, "Image", in->image, in->imglen)))
+		goto fail_tmp;
 	if (in->config && (ret = write_blob(tmp, "config", in->config, in->cfglen)))
 		goto fail_tmp;
 	if (in->btf && (ret = write_blob(tmp, "vmlinux.btf", in->btf, in->btflen)))

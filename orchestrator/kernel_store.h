@@ -15,6 +15,8 @@ struct kstore_in {
 	size_t bzlen;
 	const void *vmlinux;
 	size_t vmllen;
+	const void *image;	/* an arm64 Image (x86 entries: NULL) */
+	size_t imglen;
 	const void *config;
 	size_t cfglen;
 	const void *btf;

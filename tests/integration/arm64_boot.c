@@ -14,7 +14,8 @@
  *
  * The guest is a busybox-static:arm64 initramfs whose /init prints what it
  * reads and powers off (PSCI SYSTEM_OFF ends QEMU). scripts/fetch-arm64 puts
- * the kernel and busybox in $KTSTR_CACHE_DIR/arm64/; without them (or QEMU)
+ * the kernel (bookworm's, through `ktstr-orch kernel fetch --arch arm64`)
+ * in the kernel cache and busybox in $KTSTR_CACHE_DIR/arm64/; without them (or QEMU)
  * the boot tests skip here and fail under KTSTR_REQUIRE_VM=1.
  * Boots take 30-60 s each under TCG on 2 loaded cores: four topologies. */
 #include <criterion/criterion.h>
@@ -102,15 +103,19 @@ static const char init_script[] =
 	"echo KTSTR_ARM64_END\n"
 	"poweroff -f\n";
 
-/* The cache scripts/fetch-arm64 fills: $KTSTR_CACHE_DIR, else
- * $XDG_CACHE_HOME/ktstr, else $HOME/.cache/ktstr (as ktstr-orch's). */
+/* The kernel cache entry `ktstr-orch kernel fetch --arch arm64 --suite
+ * bookworm` makes (scripts/fetch-arm64 runs it): kernels/<release>-cloud-
+ * arm64/Image whose metadata says suite=bookworm, since the sched domain
+ * names expected below are 6.1's (DIE; 6.7 renamed it PKG); busybox from
+ * arm64/busybox. The cache is $KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr,
+ * else $HOME/.cache/ktstr (as ktstr-orch's). */
 static bool find_guest(char *kernel, size_t klen, char *busybox, size_t blen)
 {
 	const char *cache = getenv("KTSTR_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
 		   *home = getenv("HOME");
 	char dir[900], pat[1024];
 	glob_t g;
-	bool ok;
+	bool ok = false;
 
 	if (cache && *cache)
 		snprintf(dir, sizeof(dir), "%s", cache);
@@ -121,16 +126,30 @@ static bool find_guest(char *kernel, size_t klen, char *busybox, size_t blen)
 	else
 		return false;
 	cache = dir;
-	snprintf(pat, sizeof(pat), "%s/arm64/kernels/*/Image", cache);
+	snprintf(pat, sizeof(pat), "%s/kernels/*-cloud-arm64/Image", cache);
 	if (glob(pat, 0, NULL, &g) || !g.gl_pathc) {
 		globfree(&g);
 		return false;
 	}
-	snprintf(kernel, klen, "%s", g.gl_pathv[g.gl_pathc - 1]); /* newest release */
+	/* The last bookworm one in glob's order: the newest 6.1 ABI. */
+	for (size_t i = g.gl_pathc; i-- > 0 && !ok;) {
+		char meta[1100], *text = NULL;
+		const char *slash = strrchr(g.gl_pathv[i], '/');
+		size_t n;
+
+		snprintf(meta, sizeof(meta), "%.*s/metadata", (int)(slash - g.gl_pathv[i]),
+			 g.gl_pathv[i]);
+		if (read_file(meta, &text, &n, 65536))
+			continue;
+		if (strstr(text, "\nsuite=bookworm\n") && strstr(text, "\narch=arm64\n")) {
+			snprintf(kernel, klen, "%s", g.gl_pathv[i]);
+			ok = true;
+		}
+		free(text);
+	}
 	globfree(&g);
 	snprintf(busybox, blen, "%s/arm64/busybox", cache);
-	ok = access(kernel, R_OK) == 0 && access(busybox, R_OK) == 0;
-	return ok;
+	return ok && access(kernel, R_OK) == 0 && access(busybox, R_OK) == 0;
 }
 
 static void put_file(const char *path, const void *data, size_t len)
@@ -348,7 +367,8 @@ Test(arm64_image, debian_kernel)
 	FILE *f;
 
 	if (!find_guest(kernel, sizeof(kernel), busybox, sizeof(busybox)))
-		test_missing("needs $KTSTR_CACHE_DIR/arm64/kernels/*/Image: run scripts/fetch-arm64");
+		test_missing("needs bookworm's arm64 kernel in $KTSTR_CACHE_DIR/kernels/: run "
+			     "scripts/fetch-arm64");
 	len = file_size(kernel);
 	f = fopen(kernel, "r");
 	cr_assert(f);
@@ -506,7 +526,7 @@ static void boot_topology(uint32_t n, uint32_t l, uint32_t c, uint32_t t)
 	if (access(QEMU_AARCH64, X_OK))
 		test_missing("needs %s (qemu-system-arm)", QEMU_AARCH64);
 	if (!find_guest(kernel, sizeof(kernel), busybox, sizeof(busybox)))
-		test_missing("needs $KTSTR_CACHE_DIR/arm64/kernels/*/Image and "
+		test_missing("needs bookworm's arm64 kernel in $KTSTR_CACHE_DIR/kernels/ and "
 			     "$KTSTR_CACHE_DIR/arm64/busybox: run scripts/fetch-arm64");
 	cr_assert_eq(vmtest_tmpdir(dir, sizeof(dir)), 0);
 	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", dir);
