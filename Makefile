@@ -79,9 +79,8 @@ KTSTR_VERSION := $(strip $(shell cat VERSION))$(shell git rev-parse --short HEAD
 	{ git diff --quiet HEAD -- 2>/dev/null || printf '.dirty'; })
 $(BUILD)/version.stamp: FORCE
 	@mkdir -p $(dir $@); printf '%s\n' '$(KTSTR_VERSION)' | cmp -s - $@ || printf '%s\n' '$(KTSTR_VERSION)' > $@
-$(BUILD)/obj/common/version.o $(BUILD)/guest-obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/common/version.o: $(BUILD)/version.stamp
 $(BUILD)/obj/common/version.o: override CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
-$(BUILD)/guest-obj/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
 FORCE:
 .PHONY: FORCE
 
@@ -125,28 +124,73 @@ $(BUILD)/bin/ktstr-initramfs-builder: $(BUILD)/obj/initramfs-builder/main.o $(BU
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # The guest is PID 1 in a VM: static, never sanitized (ASan cannot run as a
-# static PID 1), built from its own object tree.
+# static PID 1), built from its own object tree per guest architecture by
+# guest_rules below: the host's own (x86_64 on CI) with $(CC) into
+# $(BUILD)/bin/ktstr-guest, and arm64 with GUEST_CC_arm64 into
+# $(BUILD)/bin/arm64/ktstr-guest: arm64/ktstr-guest beside the host's guest,
+# the layout ktstr-orch's helper lookup expects (docs/aarch64.md).
 GUEST_CFLAGS := $(filter-out $(SANFLAGS),$(CFLAGS))
-# common/ is linked as an archive, so the guest takes only the objects it
-# uses (not, say, the host's gzip/LZ4 image writers).
-GUEST_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(call srcs_of,guest))
-GUEST_COMMON_O := $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(wildcard common/*.c))
-$(BUILD)/guest-obj/libktstr-common.a: $(GUEST_COMMON_O)
-	@rm -f $@; ar rcs $@ $^
-$(BUILD)/guest-obj/%.o: %.c $(PROTO_H)
-	@mkdir -p $(dir $@); $(CC) $(GUEST_CFLAGS) -Iguest -c -o $@ $<
-$(BUILD)/guest-obj/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
-	@mkdir -p $(dir $@); $(CC) $(filter-out -Werror -Wshadow -Wextra,$(GUEST_CFLAGS)) -c -o $@ $<
-GUEST_PROTO_O := $(patsubst $(BUILD)/proto/%.pb-c.c,$(BUILD)/guest-obj/proto/%.o,$(PROTO_C))
-$(BUILD)/bin/ktstr-guest: $(GUEST_O) $(GUEST_PROTO_O) $(BUILD)/guest-obj/libktstr-common.a
-	@mkdir -p $(dir $@); $(CC) -static -o $@ $^ $(GUEST_LIBS)
+# srcs_of for a guest architecture: that architecture's folders, not the host's.
+guest_srcs_of = $(filter-out $(foreach a,$(filter-out $(2),$(ARCHES)),$(1)/$(a)/%),$(sort $(shell find $(1) -name '*.c')))
+
+# $(call guest_rules,OBJDIR,BIN,COMPILER,AR,ARCH): objects under OBJDIR (guest/,
+# common/ as an archive, so the guest takes only the objects it uses, not
+# the host's gzip/LZ4 image writers, and the protobuf-c code), linked
+# -static into BIN with GUEST_LIBS.
+define guest_rules
+$(1)/common/version.o: $(BUILD)/version.stamp
+$(1)/common/version.o: GUEST_CFLAGS += -DKTSTR_VERSION='"$(KTSTR_VERSION)"'
+$(1)/libktstr-common.a: $(patsubst %.c,$(1)/%.o,$(wildcard common/*.c))
+	@rm -f $$@; $(4) rcs $$@ $$^
+$(1)/proto/%.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	@mkdir -p $$(dir $$@); $(3) $$(filter-out -Werror -Wshadow -Wextra,$$(GUEST_CFLAGS)) -c -o $$@ $$<
+$(1)/%.o: %.c $(PROTO_H)
+	@mkdir -p $$(dir $$@); $(3) $$(GUEST_CFLAGS) -Iguest -c -o $$@ $$<
+$(2): $(patsubst %.c,$(1)/%.o,$(call guest_srcs_of,guest,$(5))) \
+		$(patsubst $(BUILD)/proto/%.pb-c.c,$(1)/proto/%.o,$(PROTO_C)) $(1)/libktstr-common.a
+	@mkdir -p $$(dir $$@); $(3) -static -o $$@ $$^ $(GUEST_LIBS)
+endef
+$(eval $(call guest_rules,$(BUILD)/guest-obj,$(BUILD)/bin/ktstr-guest,$$(CC),ar,$(ARCH)))
+
+# The arm64 guest, with Debian's cross compiler (gcc-aarch64-linux-gnu) and
+# the arm64 multiarch libraries (libprotobuf-c-dev:arm64, zlib1g-dev:arm64),
+# which scripts/install-deps installs; an aarch64 host builds it natively.
+# Where the compiler or a library is missing, `make all` skips it and says
+# so once (ARM64_GUEST_MISSING names what is missing).
+GUEST_CC_arm64 ?= $(if $(filter aarch64,$(ARCH)),$(CC),aarch64-linux-gnu-gcc)
+GUEST_AR_arm64 ?= $(if $(filter aarch64,$(ARCH)),ar,aarch64-linux-gnu-ar)
+ARM64_GUEST := $(BUILD)/bin/arm64/ktstr-guest
+ARM64_GUEST_MISSING := $(strip $(if $(shell command -v $(GUEST_CC_arm64) 2>/dev/null),\
+	$(foreach l,protobuf-c z c m pthread,$(if $(filter /%,$(shell $(GUEST_CC_arm64) -print-file-name=lib$(l).a 2>/dev/null)),,lib$(l).a)),\
+	$(GUEST_CC_arm64)))
+$(if $(ARM64_GUEST_MISSING),,$(eval $(call guest_rules,$(BUILD)/guest-obj-arm64,$(ARM64_GUEST),$(GUEST_CC_arm64),$(GUEST_AR_arm64),aarch64)))
+ARM64_GUEST_TARGET := $(if $(ARM64_GUEST_MISSING),arm64-guest-skipped,$(ARM64_GUEST))
+arm64-guest-skipped:
+	@echo "make: arm64 guest skipped ($(ARM64_GUEST) not built): $(ARM64_GUEST_MISSING) not found; scripts/install-deps installs gcc-aarch64-linux-gnu, libprotobuf-c-dev:arm64 and zlib1g-dev:arm64"
+.PHONY: arm64-guest-skipped
+arm64-guest: $(ARM64_GUEST_TARGET)
+.PHONY: arm64-guest
+# The unit test of the built arm64 guest (tests/unit/guest/arm64_elf_test.c)
+# is told what was missing, so it skips with that reason, and fails where
+# the guest should have been built; the stamp rebuilds it when that changes.
+$(BUILD)/arm64-guest.stamp: FORCE
+	@mkdir -p $(dir $@); printf '%s\n' '$(ARM64_GUEST_MISSING)' | cmp -s - $@ || printf '%s\n' '$(ARM64_GUEST_MISSING)' > $@
+$(BUILD)/obj/tests/unit/guest/arm64_elf_test.o: $(BUILD)/arm64-guest.stamp
+$(BUILD)/obj/tests/unit/guest/arm64_elf_test.o: override CFLAGS += -DKTSTR_ARM64_GUEST_MISSING='"$(ARM64_GUEST_MISSING)"'
+# The ring's cases (tests/unit/common/ring_cases.c) built for aarch64, run
+# under qemu-aarch64-static by scripts/arm64-ring-lane (scripts/run-tests).
+ARM64_TEST_BINS := $(if $(ARM64_GUEST_MISSING),,$(BUILD)/tests/arm64/ring-cases)
+$(BUILD)/tests/arm64/ring-cases: $(BUILD)/guest-obj-arm64/tests/arm64/ring_cases_main.o \
+		$(BUILD)/guest-obj-arm64/tests/unit/common/ring_cases.o $(BUILD)/guest-obj-arm64/libktstr-common.a
+	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -static -o $@ $^ $(GUEST_LIBS)
+$(BUILD)/guest-obj-arm64/tests/arm64/ring_cases_main.o: GUEST_CFLAGS += -Itests/unit/common
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(firstword $(subst /, ,$*)) -c -o $@ $<
 
 BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
-all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests
+all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests $(ARM64_GUEST_TARGET)
 .DEFAULT_GOAL := all
 
 # ---- libktstr: the C test API (docs/c-api.md) ----------------------------------
@@ -290,10 +334,12 @@ $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_L
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
 	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
+# integ-arm64_guest builds its GuestSpec with the orchestrator's scenario catalogue.
+$(BUILD)/obj/tests/integration/arm64_guest.o: override CFLAGS += -Iorchestrator
 
 tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(BUILD)/tests/capi-cov \
 	$(if $(CLANG_FOR_TESTS),$(BUILD)/tests/capi-cov-clang) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \
-	$(BUILD)/tests/arm64-fdt
+	$(BUILD)/tests/arm64-fdt $(ARM64_TEST_BINS)
 
 test: tests-build
 	BUILD=$(BUILD) scripts/run-tests all
@@ -333,7 +379,9 @@ fuzz:
 
 # ---- install -------------------------------------------------------------------
 # ktstr-orch in PREFIX/bin; its helpers in PREFIX/libexec/ktstr, where it finds
-# them relative to its own /proc/self/exe (orchestrator/helper_path.h); man
+# them relative to its own /proc/self/exe (orchestrator/helper_path.h), the
+# arm64 guest (where built) as arm64/ktstr-guest beside the host's guest, as
+# in $(BUILD)/bin; man
 # pages; the bash completion, written by ktstr-orch from its option table.
 # DESTDIR stages the tree for a package (docs/install.md).
 PREFIX ?= /usr/local
@@ -361,6 +409,8 @@ install: all install-lib
 	install -d -m 0755 $(I_BIN) $(I_LIBEXEC) $(I_MAN1) $(I_COMP)
 	install -m 0755 $(BUILD)/bin/ktstr-orch $(I_BIN)/ktstr-orch
 	install -m 0755 $(addprefix $(BUILD)/bin/,$(INSTALL_HELPERS)) $(I_LIBEXEC)/
+	$(if $(ARM64_GUEST_MISSING),@echo "make: arm64 guest not installed ($(ARM64_GUEST_MISSING) not found at build time)",\
+		install -d -m 0755 $(I_LIBEXEC)/arm64 && install -m 0755 $(ARM64_GUEST) $(I_LIBEXEC)/arm64/ktstr-guest)
 	install -m 0644 $(INSTALL_MAN1) $(I_MAN1)/
 	$(BUILD)/bin/ktstr-orch completion bash > $(I_COMP)/ktstr-orch.tmp
 	chmod 0644 $(I_COMP)/ktstr-orch.tmp && mv -f $(I_COMP)/ktstr-orch.tmp $(I_COMP)/ktstr-orch
@@ -368,7 +418,8 @@ uninstall:
 	rm -f $(I_BIN)/ktstr-orch $(addprefix $(I_LIBEXEC)/,$(INSTALL_HELPERS)) \
 		$(addprefix $(I_MAN1)/,$(notdir $(INSTALL_MAN1))) $(I_COMP)/ktstr-orch \
 		$(I_INC)/ktstr.h $(addprefix $(I_LIB)/,$(INSTALL_LIBS)) $(I_LIB)/pkgconfig/ktstr.pc
-	-rmdir $(I_LIBEXEC) $(I_INC) 2>/dev/null
+	rm -f $(I_LIBEXEC)/arm64/ktstr-guest
+	-rmdir $(I_LIBEXEC)/arm64 $(I_LIBEXEC) $(I_INC) 2>/dev/null
 
 clean:
 	rm -rf build build-asan build-fuzz build-nested

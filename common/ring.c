@@ -1,5 +1,17 @@
 /* SHM ring: guest writer, host reader. Layout and rules in ktstr/ring.h.
  *
+ * Memory type: an arm64 guest maps the ring through /dev/mem from a
+ * /reserved-memory no-map region, which the kernel maps as Device memory.
+ * There an unaligned access faults, exclusives (LDXR/STXR) and LSE atomics
+ * are not guaranteed to work, and glibc's memcpy/memset use unaligned
+ * accesses and DC ZVA. So every access to the region in this file is a
+ * naturally aligned plain load or store (acquire/release where ordering
+ * matters), the bulk copies go through ring_copy_to_region /
+ * ring_copy_from_region, and nothing here does a read-modify-write atomic.
+ * The same code runs on x86_64 and on the host side: one copy routine that
+ * the host's unit tests exercise is the one the arm64 guest runs, and the
+ * cost (messages are kilobytes, word-wise copies) does not matter.
+ *
  * Ordering: the guest writes a message's bytes, then publishes write_ptr with
  * a release store; the host loads write_ptr with acquire before reading the
  * bytes. The host publishes read_ptr the same way after consuming. Both sides
@@ -7,7 +19,6 @@
  * thread), so plain stores would not be enough. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
@@ -31,10 +42,45 @@ static uint32_t load32(const struct ktstr_ring *r, unsigned off)
 	return __atomic_load_n((const uint32_t *)(uintptr_t)(r->base + off), __ATOMIC_ACQUIRE);
 }
 
+/* Unaligned 8-byte access to normal memory (the caller's buffer): the
+ * compiler emits a plain load/store, never a library call, at any -O. */
+typedef uint64_t __attribute__((aligned(1), may_alias)) u64_unaligned;
+
+void ring_copy_to_region(volatile void *dst, const void *src, size_t n)
+{
+	volatile uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	/* Volatile accesses are never merged, widened, vectorised or turned
+	 * into a memcpy call, so each one below is exactly one aligned access
+	 * to the region. */
+	for (; n && ((uintptr_t)d & 7); n--)
+		*d++ = *s++;
+	for (; n >= 8; n -= 8, d += 8, s += 8)
+		*(volatile uint64_t *)d = *(const u64_unaligned *)s;
+	for (; n; n--)
+		*d++ = *s++;
+}
+
+void ring_copy_from_region(void *dst, const volatile void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const volatile uint8_t *s = src;
+
+	for (; n && ((uintptr_t)s & 7); n--)
+		*d++ = *s++;
+	for (; n >= 8; n -= 8, d += 8, s += 8)
+		*(u64_unaligned *)d = *(const volatile uint64_t *)s;
+	for (; n; n--)
+		*d++ = *s++;
+}
+
 int ring_format(void *region, size_t size)
 {
 	struct ktstr_ring_hdr h = { 0 };
 
+	if ((uintptr_t)region & 7)
+		return -EINVAL;
 	if (size <= KTSTR_RING_HDR_SIZE + KTSTR_RING_MSG_HDR_SIZE ||
 	    size - KTSTR_RING_HDR_SIZE > KTSTR_RING_MAX_CAPACITY)
 		return -EINVAL;
@@ -43,7 +89,7 @@ int ring_format(void *region, size_t size)
 	h.capacity = (uint32_t)(size - KTSTR_RING_HDR_SIZE);
 	/* Write the magic last so a reader never sees a half-formatted header
 	 * that claims to be valid. */
-	memcpy((uint8_t *)region + 4, (uint8_t *)&h + 4, sizeof(h) - 4);
+	ring_copy_to_region((uint8_t *)region + 4, (uint8_t *)&h + 4, sizeof(h) - 4);
 	__atomic_store_n((uint32_t *)region, h.magic, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -52,8 +98,10 @@ int ring_attach(struct ktstr_ring *r, void *region, size_t size)
 {
 	uint32_t cap;
 
-	memset(r, 0, sizeof(*r));
-	if (size <= KTSTR_RING_HDR_SIZE + KTSTR_RING_MSG_HDR_SIZE)
+	*r = (struct ktstr_ring){ 0 };
+	/* The header's 64-bit pointers are loaded with acquire: such a load
+	 * must be aligned (arm64 faults, x86 would split it). */
+	if (size <= KTSTR_RING_HDR_SIZE + KTSTR_RING_MSG_HDR_SIZE || ((uintptr_t)region & 7))
 		return -EINVAL;
 	r->base = region;
 	r->size = size;
@@ -73,9 +121,9 @@ static void put_bytes(struct ktstr_ring *r, uint64_t pos, const void *src, uint3
 	uint32_t first = len < r->capacity - off ? len : r->capacity - off;
 	volatile uint8_t *data = r->base + KTSTR_RING_HDR_SIZE;
 
-	memcpy((void *)(uintptr_t)(data + off), src, first);
+	ring_copy_to_region(data + off, src, first);
 	if (first < len)
-		memcpy((void *)(uintptr_t)data, (const uint8_t *)src + first, len - first);
+		ring_copy_to_region(data, (const uint8_t *)src + first, len - first);
 }
 
 static void get_bytes(const struct ktstr_ring *r, uint64_t pos, void *dst, uint32_t len)
@@ -84,9 +132,9 @@ static void get_bytes(const struct ktstr_ring *r, uint64_t pos, void *dst, uint3
 	uint32_t first = len < r->capacity - off ? len : r->capacity - off;
 	const volatile uint8_t *data = r->base + KTSTR_RING_HDR_SIZE;
 
-	memcpy(dst, (const void *)(uintptr_t)(data + off), first);
+	ring_copy_from_region(dst, data + off, first);
 	if (first < len)
-		memcpy((uint8_t *)dst + first, (const void *)(uintptr_t)data, len - first);
+		ring_copy_from_region((uint8_t *)dst + first, data, len - first);
 }
 
 int ring_write(struct ktstr_ring *r, uint32_t type, const void *payload, uint32_t len)
@@ -100,6 +148,8 @@ int ring_write(struct ktstr_ring *r, uint32_t type, const void *payload, uint32_
 	/* A host that wrote a read_ptr ahead of write_ptr is broken; treat the
 	 * ring as full rather than overwrite unread data. */
 	if (rd > w || need > r->capacity - (w - rd)) {
+		/* Load then store, not an atomic add: the guest is the only
+		 * writer of drops, and Device memory has no RMW atomics. */
 		store64(r, OFF_DROPS, load64(r, OFF_DROPS) + 1);
 		return -ENOSPC;
 	}

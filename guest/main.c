@@ -256,8 +256,8 @@ int main(int argc, char **argv)
 	klog_init("ktstr-guest");
 	report_init(&g_rep);
 	mounts_dev();
-	if (report_open_com2(&g_rep, KTSTR_GUEST_COM2_DEV))
-		kerr("open %s: %s; reporting only through the SHM ring", KTSTR_GUEST_COM2_DEV,
+	if (report_open_com2(&g_rep, GUEST_OUTPUT_DEV))
+		kerr("open %s: %s; reporting only through the SHM ring", GUEST_OUTPUT_DEV,
 		     strerror(errno));
 	ret = spec_load(SPEC_PATH, &g, err, sizeof(err));
 	if (ret || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)

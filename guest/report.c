@@ -58,7 +58,8 @@ void report_open_ring(struct report *r, const char *cmdline)
 	}
 	if (ret) {
 		kerr(KTSTR_CMDLINE_SHM_BASE "/" KTSTR_CMDLINE_SHM_SIZE
-		     " are malformed or out of range; reporting through COM2 only");
+		     " are malformed or out of range (the base must be 8-byte aligned); "
+		     "reporting through COM2 only");
 		return;
 	}
 	ret = shm_map("/dev/mem", base, size, &r->shm, err, sizeof(err));

@@ -17,8 +17,19 @@ struct report {
 	struct guest_shm shm; /* valid when have_ring */
 };
 
+/* The guest's output port ("COM2" in the protocol's words) for the
+ * architecture this guest is built for; the one place that chooses
+ * (ktstr/guest_contract.h names both): x86_64 the second 16550 (ttyS1),
+ * arm64 the virtio console (hvc0) of the QEMU engine's virt machine. */
+#if defined(__aarch64__)
+#define GUEST_OUTPUT_DEV KTSTR_GUEST_COM2_DEV_ARM64
+#else
+#define GUEST_OUTPUT_DEV KTSTR_GUEST_COM2_DEV
+#endif
+
 void report_init(struct report *r);
-/* Open COM2 (/dev/ttyS1), raw output (no \n -> \r\n), and make it fd 1/2. */
+/* Open the output port dev (GUEST_OUTPUT_DEV), raw output (no \n -> \r\n),
+ * and make it fd 1/2. */
 int report_open_com2(struct report *r, const char *dev);
 /* Map the ring from the environment / cmdline; failures are logged on COM2
  * and leave the report COM2-only. */

@@ -57,12 +57,12 @@ static void reopen_com2(struct report *rep)
 	if (old < 0)
 		return;
 	rep->com2_fd = -1;
-	ret = report_open_com2(rep, KTSTR_GUEST_COM2_DEV);
+	ret = report_open_com2(rep, GUEST_OUTPUT_DEV);
 	close(old);
 	if (ret)
 		kerr("reopen %s after the shell's hangup: %s; its exit status reaches the "
 		     "host only through the SHM ring, if any",
-		     KTSTR_GUEST_COM2_DEV, strerror(-ret));
+		     GUEST_OUTPUT_DEV, strerror(-ret));
 }
 
 int shell_run(struct report *rep, const char *exec_cmd)

@@ -1,7 +1,10 @@
-/* /dev/mem mapping of the ring. The region is an E820 hole, so the kernel
- * never uses it; with iomem=relaxed a STRICT_DEVMEM kernel still lets PID 1
- * map it. MAP_SHARED + O_SYNC keep the stores uncached-visible to the host
- * that reads the same guest-physical pages. */
+/* /dev/mem mapping of the ring. The region is kept from the kernel (x86_64:
+ * an E820 hole, memmap=; arm64: a /reserved-memory no-map node of the device
+ * tree), so the kernel never uses it; with iomem=relaxed a STRICT_DEVMEM
+ * kernel still lets PID 1 map it. MAP_SHARED + O_SYNC keep the stores
+ * uncached-visible to the host that reads the same guest-physical pages.
+ * On arm64 the mapping is Device memory: only aligned accesses, no atomics
+ * (common/ring.c does every access to it; so does the zero check below). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +15,14 @@
 
 #include "ktstr/guest_contract.h"
 #include "shm.h"
+
+/* How the host keeps the ring out of the kernel's RAM, named in the errors
+ * (the guest is built per architecture, so the compile target decides). */
+#if defined(__aarch64__)
+#define SHM_RESERVATION "a /reserved-memory no-map region of the device tree"
+#else
+#define SHM_RESERVATION "an E820 hole (memmap=)"
+#endif
 
 static int parse_u64(const char *s, uint64_t *v)
 {
@@ -50,8 +61,11 @@ int shm_parse_params(const char *env_base, const char *env_size, const char *cmd
 		return -EINVAL;
 	if (*size == 0) /* shell VMs: no ring */
 		return -ENOENT;
+	/* 8-byte alignment: the header's 64-bit fields are loaded with
+	 * acquire, which must be aligned (ktstr/ring.h). */
 	if (*size <= KTSTR_RING_HDR_SIZE + KTSTR_RING_MSG_HDR_SIZE ||
-	    *size - KTSTR_RING_HDR_SIZE > KTSTR_RING_MAX_CAPACITY || *base + *size < *base)
+	    *size - KTSTR_RING_HDR_SIZE > KTSTR_RING_MAX_CAPACITY || *base + *size < *base ||
+	    (*base & 7))
 		return -EINVAL;
 	return 0;
 }
@@ -78,10 +92,11 @@ int shm_map(const char *memdev, uint64_t base, uint64_t size, struct guest_shm *
 	ret = -errno;
 	close(fd); /* the mapping keeps the pages; the fd is not needed */
 	if (map == MAP_FAILED && ret == -EAGAIN) {
-		/* PAT refuses an uncached mapping when the kernel already tracks
-		 * the range with another memory type; a cached mapping is still
-		 * coherent with the host (same physical pages, x86 is cache
-		 * coherent), so retry without O_SYNC. */
+		/* x86 PAT refuses an uncached mapping when the kernel already
+		 * tracks the range with another memory type; a cached mapping is
+		 * still coherent with the host (same physical pages, x86 is cache
+		 * coherent), so retry without O_SYNC. arm64 has no such refusal
+		 * (and maps a no-map region as Device memory either way). */
 		fd = open(memdev, O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {
 			map = mmap(NULL, size + lead, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -93,7 +108,7 @@ int shm_map(const char *memdev, uint64_t base, uint64_t size, struct guest_shm *
 	if (map == MAP_FAILED) {
 		snprintf(err, errlen,
 			 "mmap %s at 0x%llx (+%llu bytes) for the SHM ring: %s; is the region "
-			 "an E820 hole (memmap=) and iomem=relaxed set?",
+			 SHM_RESERVATION " and iomem=relaxed set?",
 			 memdev, (unsigned long long)base, (unsigned long long)size,
 			 strerror(-ret));
 		return ret;
@@ -105,7 +120,7 @@ int shm_map(const char *memdev, uint64_t base, uint64_t size, struct guest_shm *
 		/* An all-zero header means nobody formatted it (e.g. the QEMU
 		 * engine with a fresh backing file); anything else is someone
 		 * else's data and must not be overwritten. */
-		const uint8_t *h = (const uint8_t *)map + lead;
+		const volatile uint8_t *h = (const volatile uint8_t *)map + lead;
 		int zero = 1;
 
 		for (unsigned i = 0; i < KTSTR_RING_HDR_SIZE; i++)

@@ -20,7 +20,8 @@ struct guest_shm {
 
 /* Parse base and size: the env values win, else "KTSTR_SHM_BASE=0x..." and
  * "KTSTR_SHM_SIZE=0x..." tokens of cmdline. Returns 0, -ENOENT when neither
- * names a region (no ring: report through COM2), -EINVAL on bad numbers. */
+ * names a region (no ring: report through the output port), -EINVAL on bad
+ * numbers (unparsable, a size out of range, a base not 8-byte aligned). */
 int shm_parse_params(const char *env_base, const char *env_size, const char *cmdline,
 		     uint64_t *base, uint64_t *size);
 

@@ -19,7 +19,13 @@
  * after a whole message is in place; the host reads write_ptr (acquire).
  *
  * The host side treats the region as hostile: every field is read once into a
- * local, validated, and payload bytes are copied out before the CRC check. */
+ * local, validated, and payload bytes are copied out before the CRC check.
+ *
+ * The region starts 8-byte aligned, and every access to it is a naturally
+ * aligned load or store with no read-modify-write atomic: an arm64 guest maps
+ * it as Device memory (a /reserved-memory no-map region through /dev/mem),
+ * where unaligned accesses fault and exclusives are not guaranteed
+ * (docs/aarch64.md, "The SHM ring on arm64"). */
 #ifndef KTSTR_RING_H
 #define KTSTR_RING_H
 
@@ -75,11 +81,13 @@ struct ktstr_ring {
 };
 
 /* Host: write a fresh header (zeroed pointers) into region[0..size).
- * -EINVAL if size <= header + message header or capacity > 1 GiB. */
+ * -EINVAL if region is not 8-byte aligned, size <= header + message header
+ * or capacity > 1 GiB. */
 int ring_format(void *region, size_t size);
 
 /* Attach to a formatted region: validates magic, version and that capacity
- * fits size. Returns 0 or -EINVAL / -EPROTO. */
+ * fits size. Returns 0, -EINVAL (region not 8-byte aligned, size too small)
+ * or -EPROTO (no valid header). */
 int ring_attach(struct ktstr_ring *r, void *region, size_t size);
 
 /* Guest: append one message. Not thread-safe (callers serialize). Returns 0,
@@ -104,6 +112,13 @@ int ring_drain(struct ktstr_ring *r, ring_msg_cb cb, void *ctx, bool commit);
 uint8_t ring_slot_get(const struct ktstr_ring *r, unsigned offset);
 void ring_slot_set(struct ktstr_ring *r, unsigned offset, uint8_t v);
 uint64_t ring_drops(const struct ktstr_ring *r);
+
+/* Copy n bytes between normal memory and the ring region (any alignment of
+ * either pointer, any n). On the region side only naturally aligned
+ * accesses: bytes up to an 8-byte boundary, then aligned 64-bit words, then
+ * bytes; never a memcpy/memset call. The result equals memcpy's. */
+void ring_copy_to_region(volatile void *dst, const void *src, size_t n);
+void ring_copy_from_region(void *dst, const volatile void *src, size_t n);
 
 /* Four-char name of a message type ("TEST"), or NULL if unknown. */
 const char *ring_msg_name(uint32_t type);
