@@ -557,6 +557,20 @@ Test(arm64_worker, ring_under_the_tree_refused, .timeout = 60)
 	refused(&spec, k, sizeof(k), "place the SHM ring", "the device tree it puts after it");
 }
 
+/* VmSpec.qemu_binary overrides the default qemu-system-aarch64. */
+Test(arm64_worker, qemu_binary_overrides_default, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, FAKE_LEN);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	spec.qemu_binary = "/nonexistent/qemu-system-aarch64";
+	refused(&spec, k, sizeof(k), "locate the QEMU binary",
+		"/nonexistent/qemu-system-aarch64 not found");
+}
+
 /* Engine KVM for an arm64 guest: refused, naming both architectures. */
 Test(arm64_worker, kvm_engine_refused, .timeout = 60)
 {
