@@ -333,9 +333,7 @@ $(BUILD)/obj/tests/tools/%.o: tests/tools/%.c $(PROTO_H)
 $(BUILD)/tests/integ-arm64_%: $(BUILD)/obj/tests/integration/arm64_%.o $(INTEG_LIB_O) $(BUILD)/liborchestrator.a $(BUILD)/libvmm-worker.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
 $(BUILD)/obj/tests/integration/arm64_%.o: tests/integration/arm64_%.c $(PROTO_H)
-	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -c -o $@ $<
-# integ-arm64_guest builds its GuestSpec with the orchestrator's scenario catalogue.
-$(BUILD)/obj/tests/integration/arm64_guest.o: override CFLAGS += -Iorchestrator
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Itests -Itests/integration -Ivmm-worker -Iorchestrator -c -o $@ $<
 
 tests-build: all lib examples $(BUILD)/tests/capi-faults $(BUILD)/tests/capi-vm-prog $(BUILD)/tests/capi-cov \
 	$(if $(CLANG_FOR_TESTS),$(BUILD)/tests/capi-cov-clang) $(UNIT_BINS) $(INTEG_BINS) $(BENCH_BINS) \

@@ -43,6 +43,18 @@ static const char base_words[] =
 	"cryptomgr.notests nomodules iomem=relaxed loglevel=1 rdinit=/init "
 	"sysctl.kernel.unprivileged_bpf_disabled=0 sysctl.kernel.sched_schedstats=1";
 
+/* The arm64 guest (QEMU engine, docs/aarch64.md): the same ktstr words,
+ * without the x86-only ones. console=ttyAMA0 is the PL011 (COM1); the
+ * output port is the virtio console /dev/hvc0, which needs no word. No
+ * reboot=k (PSCI resets and powers off), no i8042.* (no such controller),
+ * no no_timer_check/tsc=reliable (the architected timer), and the ring is
+ * reserved by the device tree's /reserved-memory, not by memmap=. */
+static const char arm64_words[] =
+	"console=" KTSTR_GUEST_CONSOLE_ARM64 " panic=-1 "
+	"nokaslr mitigations=off random.trust_cpu=on "
+	"cryptomgr.notests nomodules iomem=relaxed loglevel=1 rdinit=/init "
+	"sysctl.kernel.unprivileged_bpf_disabled=0 sysctl.kernel.sched_schedstats=1";
+
 struct cl {
 	char *buf;
 	size_t len, pos;
@@ -81,6 +93,8 @@ static bool words_ok(const char *s)
 int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_via_memmap,
 			const char *extra_engine, char *buf, size_t len)
 {
+	const char *base = spec->arch == KTSTR__ARCH__ARCH_ARM64 ? arm64_words : base_words;
+
 	if (!buf || !len)
 		return -ENOSPC;
 	buf[0] = '\0';
@@ -89,14 +103,14 @@ int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_v
 		return -EINVAL;
 
 	struct cl c = { .buf = buf, .len = len };
-	cl_add(&c, "%s", base_words);
+	cl_add(&c, "%s", base);
 	/* protobuf-c stores the declared default when the field is absent. */
 	uint32_t shm = spec->shm_size;
 	if (shm) {
 		/* memmap=SIZE$BASE makes the kernel treat the region as reserved
 		 * (QEMU's E820 has no hole there), so it is never used as RAM
 		 * and /dev/mem may map it. */
-		if (shm_via_memmap)
+		if (shm_via_memmap && spec->arch != KTSTR__ARCH__ARCH_ARM64)
 			cl_add(&c, " memmap=0x%" PRIx32 "$0x%" PRIx64, shm, shm_base);
 		/* The guest finds the ring from these (guest/shm.c). */
 		cl_add(&c, " " KTSTR_CMDLINE_SHM_BASE "=0x%" PRIx64 " " KTSTR_CMDLINE_SHM_SIZE

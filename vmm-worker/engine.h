@@ -11,7 +11,10 @@
  *     KTSTR_SHM_BASE=0x... KTSTR_SHM_SIZE=0x... on the command line and maps
  *     it through /dev/mem (iomem=relaxed).
  *   - initrd = base image (FD_INITRD) followed by spec->initrd_suffix.
- *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra. */
+ *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra.
+ * An arm64 guest (spec->arch, QEMU engine only, docs/aarch64.md): COM1 = the
+ * PL011 (ttyAMA0), COM2 = a virtio console (/dev/hvc0); the ring is the top
+ * of RAM, reserved by the device tree, announced by the same words. */
 #ifndef KTSTR_WORKER_ENGINE_H
 #define KTSTR_WORKER_ENGINE_H
 
@@ -81,6 +84,18 @@ int qemu_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 const char *kvm_engine_kind(void);
 /* Resolve ENGINE_AUTO. */
 Ktstr__Engine engine_choose(Ktstr__Engine requested);
+/* Resolve ENGINE_AUTO for a guest architecture: an arm64 guest always runs on
+ * the QEMU engine (contract in docs/aarch64.md). */
+Ktstr__Engine engine_choose_arch(Ktstr__Engine requested, Ktstr__Arch arch);
+/* Whether this worker can run the spec's guest architecture as asked: 0, or
+ * -ENOTSUP / -EINVAL with why naming the host and guest architecture and what
+ * to do (engine KVM for an arm64 guest; the monitor for an arm64 guest; an
+ * unknown arch). main.c's validate_spec refuses the RunVm with it. */
+int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len);
+/* "x86_64" / "aarch64": the architecture this worker was built for. */
+const char *engine_host_arch(void);
+/* "x86_64" / "arm64": a guest architecture's name in messages. */
+const char *engine_guest_arch(Ktstr__Arch arch);
 
 /* Guest physical layout shared by the engines (x86_64). */
 #define GUEST_MMIO_GAP_START 0xC0000000ull

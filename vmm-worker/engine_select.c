@@ -35,6 +35,63 @@ Ktstr__Engine engine_choose(Ktstr__Engine requested)
 	return KTSTR__ENGINE__ENGINE_QEMU;
 }
 
+const char *engine_host_arch(void)
+{
+#if defined(__x86_64__)
+	return "x86_64";
+#elif defined(__aarch64__)
+	return "aarch64";
+#else
+	return "unknown";
+#endif
+}
+
+const char *engine_guest_arch(Ktstr__Arch arch)
+{
+	return arch == KTSTR__ARCH__ARCH_ARM64 ? "arm64" : "x86_64";
+}
+
+int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len)
+{
+	const char *host = engine_host_arch(), *guest = engine_guest_arch(spec->arch);
+
+	if (spec->arch != KTSTR__ARCH__ARCH_X86_64 && spec->arch != KTSTR__ARCH__ARCH_ARM64) {
+		snprintf(why, len, "unknown guest architecture %d: this worker runs x86_64 and "
+			 "arm64 guests", (int)spec->arch);
+		return -EINVAL;
+	}
+	if (spec->arch != KTSTR__ARCH__ARCH_ARM64)
+		return 0;
+	/* KVM runs guests of the host's own architecture only, and
+	 * ktstr has no arm64 KVM engine yet (docs/aarch64.md). */
+	if (spec->engine == KTSTR__ENGINE__ENGINE_KVM) {
+		snprintf(why, len,
+			 "engine KVM cannot run an %s guest on this %s host: %s; use engine QEMU "
+			 "(or AUTO), which runs it under qemu-system-aarch64 (TCG)",
+			 guest, host,
+			 strcmp(host, "aarch64") ? "KVM runs only guests of the host's architecture"
+						 : "ktstr's arm64 KVM engine is not written yet");
+		return -ENOTSUP;
+	}
+	/* The host-side monitor reads guest memory with an x86_64 kernel
+	 * layout (docs/monitor.md): it has no arm64 reading. */
+	if (spec->kernel_layout || spec->monitor) {
+		snprintf(why, len,
+			 "the host-side monitor (kernel_layout/monitor) reads x86_64 guest kernels "
+			 "only; an arm64 VmSpec must not carry them (the orchestrator sends none)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+Ktstr__Engine engine_choose_arch(Ktstr__Engine requested, Ktstr__Arch arch)
+{
+	/* engine_arch_check refused KVM for an arm64 guest: AUTO is QEMU. */
+	if (arch == KTSTR__ARCH__ARCH_ARM64)
+		return KTSTR__ENGINE__ENGINE_QEMU;
+	return engine_choose(requested);
+}
+
 struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec)
 {
 	const Ktstr__Topology *t = spec->topology;

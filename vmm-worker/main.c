@@ -159,6 +159,8 @@ static int validate_spec(const Ktstr__VmSpec *s, const struct run_fds *f, char *
 		snprintf(why, len, "unknown engine %d", (int)s->engine);
 		return -EINVAL;
 	}
+	if (engine_arch_check(s, why, len) < 0)
+		return -EINVAL;
 	if (s->memory_mb < MIN_MEMORY_MB) {
 		snprintf(why, len, "memory_mb %u is below the minimum %u", s->memory_mb,
 			 MIN_MEMORY_MB);
@@ -379,9 +381,10 @@ static int run_vm(int ctl, const Ktstr__VmSpec *spec, const struct run_fds *f, u
 					 "allocate the capture", "out of memory",
 					 "free host memory", ENOMEM, start_us);
 
-	Ktstr__Engine engine = engine_choose(spec->engine);
-	kinfo("worker: running %s VM%s%s (%u MB, timeout %u ms, /dev/kvm: %s)",
-	      engine == KTSTR__ENGINE__ENGINE_KVM ? "KVM" : "QEMU", spec->label ? " " : "",
+	Ktstr__Engine engine = engine_choose_arch(spec->engine, spec->arch);
+	kinfo("worker: running %s %s VM%s%s (%u MB, timeout %u ms, /dev/kvm: %s)",
+	      engine == KTSTR__ENGINE__ENGINE_KVM ? "KVM" : "QEMU",
+	      engine_guest_arch(spec->arch), spec->label ? " " : "",
 	      spec->label ? spec->label : "", spec->memory_mb, spec->timeout_ms,
 	      kvm_engine_kind());
 	if (engine == KTSTR__ENGINE__ENGINE_KVM)

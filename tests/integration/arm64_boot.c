@@ -32,7 +32,6 @@
 
 #include <libfdt.h>
 
-#include <ktstr/cpio.h>
 #include <ktstr/cpulist.h>
 #include <ktstr/strv.h>
 #include <ktstr/topology.h>
@@ -41,6 +40,7 @@
 #include "arm64-guest/arm64_fdt.h"
 #include "arm64-guest/arm64_image.h"
 #include "arm64-guest/arm64_layout.h"
+#include "lib/arm64_guest.h"
 #include "lib/vmtest.h"
 #include "qemu/qemu_arm64.h"
 
@@ -106,27 +106,17 @@ static const char init_script[] =
 /* The kernel cache entry `ktstr-orch kernel fetch --arch arm64 --suite
  * bookworm` makes (scripts/fetch-arm64 runs it): kernels/<release>-cloud-
  * arm64/Image whose metadata says suite=bookworm, since the sched domain
- * names expected below are 6.1's (DIE; 6.7 renamed it PKG); busybox from
- * arm64/busybox. The cache is $KTSTR_CACHE_DIR, else $XDG_CACHE_HOME/ktstr,
- * else $HOME/.cache/ktstr (as ktstr-orch's). */
+ * names expected below are 6.1's (DIE; 6.7 renamed it PKG); busybox as
+ * lib/arm64_guest.c finds it. */
 static bool find_guest(char *kernel, size_t klen, char *busybox, size_t blen)
 {
-	const char *cache = getenv("KTSTR_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
-		   *home = getenv("HOME");
 	char dir[900], pat[1024];
 	glob_t g;
 	bool ok = false;
 
-	if (cache && *cache)
-		snprintf(dir, sizeof(dir), "%s", cache);
-	else if (xdg && *xdg)
-		snprintf(dir, sizeof(dir), "%s/ktstr", xdg);
-	else if (home && *home)
-		snprintf(dir, sizeof(dir), "%s/.cache/ktstr", home);
-	else
+	if (arm64_cache_dir(dir, sizeof(dir)) < 0)
 		return false;
-	cache = dir;
-	snprintf(pat, sizeof(pat), "%s/kernels/*-cloud-arm64/Image", cache);
+	snprintf(pat, sizeof(pat), "%s/kernels/*-cloud-arm64/Image", dir);
 	if (glob(pat, 0, NULL, &g) || !g.gl_pathc) {
 		globfree(&g);
 		return false;
@@ -148,8 +138,7 @@ static bool find_guest(char *kernel, size_t klen, char *busybox, size_t blen)
 		free(text);
 	}
 	globfree(&g);
-	snprintf(busybox, blen, "%s/arm64/busybox", cache);
-	return ok && access(kernel, R_OK) == 0 && access(busybox, R_OK) == 0;
+	return ok && access(kernel, R_OK) == 0 && arm64_busybox(busybox, blen) == 0;
 }
 
 static void put_file(const char *path, const void *data, size_t len)
@@ -172,28 +161,17 @@ static size_t file_size(const char *path)
 /* The initramfs: /bin/busybox and /init (with the ring's base put in). */
 static void make_initramfs(const char *busybox, const char *out, uint64_t shm_base)
 {
-	struct cpio_writer w;
 	char script[sizeof(init_script) + 32], hex[32], *at;
-	uint8_t *buf;
-	size_t len;
-	int fd = open(busybox, O_RDONLY | O_CLOEXEC);
+	int rc;
 
-	cr_assert_geq(fd, 0);
 	snprintf(hex, sizeof(hex), "%llx", (unsigned long long)shm_base);
 	snprintf(script, sizeof(script), "%s", init_script);
 	at = strstr(script, "@SHM@");
 	cr_assert(at);
 	memmove(at + strlen(hex), at + 5, strlen(at + 5) + 1);
 	memcpy(at, hex, strlen(hex));
-	cpio_init(&w, 0);
-	cr_assert_eq(cpio_add_dir(&w, "/bin", 0755), 0);
-	cr_assert_eq(cpio_add_file_fd(&w, "/bin/busybox", 0755, fd, 16u << 20), 0);
-	cr_assert_eq(cpio_add_file(&w, "/init", 0755, script, strlen(script)), 0);
-	cr_assert_eq(cpio_finish(&w), 0);
-	close(fd);
-	cpio_take(&w, &buf, &len);
-	put_file(out, buf, len);
-	free(buf);
+	rc = arm64_initramfs(busybox, script, out);
+	cr_assert_eq(rc, 0, "initramfs %s: %s", out, strerror(-rc));
 }
 
 /* Build the tree for t into dir/guest.dtb, the initrd range being where QEMU
@@ -212,7 +190,8 @@ static void make_dtb(const struct ktstr_topo *t, const char *dir, size_t initrd_
 				      .initrd_start = qemu_arm64_initrd_base(MEM_BYTES),
 				      .bootargs = BOOTARGS,
 				      .uart = ARM64_UART_PL011,
-				      .psci = ARM64_PSCI_HVC };
+				      .psci = ARM64_PSCI_HVC,
+				      .pcie = true };
 	s->initrd_end = s->initrd_start + initrd_len;
 	cr_assert_eq(arm64_fdt_build(s, &blob, &len, err, sizeof(err)), 0, "%s", err);
 	snprintf(dtb, dlen, "%s/guest.dtb", dir);

@@ -30,7 +30,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct arm64_fdt_spec s = { .bootargs = "", .uart = ARM64_UART_PL011,
-				    .psci = ARM64_PSCI_HVC };
+				    .psci = ARM64_PSCI_HVC, .pcie = true };
 	unsigned long long mem_mb = 0, shm_mb = 16;
 	const char *out = NULL;
 	char err[512];
@@ -53,8 +53,10 @@ int main(int argc, char **argv)
 			shm_mb = strtoull(optarg, NULL, 10);
 			break;
 		case 'e':
-			if (!strcmp(optarg, "kvm"))
+			if (!strcmp(optarg, "kvm")) {
 				s.uart = ARM64_UART_NS16550A;
+				s.pcie = false; /* no PCI bus under the KVM engine */
+			}
 			else if (strcmp(optarg, "qemu"))
 				return usage();
 			break;

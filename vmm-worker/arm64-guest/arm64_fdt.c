@@ -116,8 +116,9 @@ static int gic(void *fdt, uint32_t cpus)
 	TRY(fdt_begin_node(fdt, name));
 	TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 3));
-	/* No child nodes (no ITS: ktstr guests have no PCI/MSI); dtc wants the
-	 * cell count of an interrupt provider spelled out. */
+	/* No child nodes (no ITS: the QEMU engine's PCI devices use INTx, and
+	 * QEMU runs with its=off); dtc wants the cell count of an interrupt
+	 * provider spelled out. */
 	TRY(fdt_property_u32(fdt, "#address-cells", 0));
 	TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
 	TRY(fdt_property_u32(fdt, "#redistributor-regions", 1));
@@ -221,6 +222,8 @@ static int write_tree(void *fdt, int size, const struct arm64_fdt_spec *s, fdt32
 	TRY(timer(fdt));
 	TRY(psci(fdt, s->psci));
 	TRY(uarts(fdt, s->uart));
+	if (s->pcie)
+		TRY(arm64_fdt_pcie(fdt));
 	TRY(fdt_end_node(fdt));
 	return fdt_finish(fdt);
 }

@@ -10,6 +10,7 @@
 #ifndef KTSTR_ARM64_FDT_H
 #define KTSTR_ARM64_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,10 @@ struct arm64_fdt_spec {
 	const char *bootargs;		   /* kernel command line (may be "") */
 	enum arm64_uart_model uart;
 	enum arm64_psci_conduit psci;
+	/* Describe QEMU virt's generic PCIe host (pcie@4010000000), where the
+	 * QEMU engine puts the guest's virtio console. The KVM engine has no
+	 * PCI bus. */
+	bool pcie;
 };
 
 /* Nominal caches (not the host's: a guest's cache sizes only inform its
@@ -81,5 +86,10 @@ int arm64_preset_check(const struct ktstr_topo_preset *p, char *err, size_t errl
 uint32_t arm64_phandle_cpu(const struct ktstr_topo *t, uint32_t cpu);
 uint32_t arm64_phandle_l2(const struct ktstr_topo *t, uint32_t core_global);
 uint32_t arm64_phandle_l3(const struct ktstr_topo *t, uint32_t llc);
+
+/* The GIC SPI (not INTID: SPI n is INTID 32 + n) of PCI INTx pin (0 = INTA)
+ * of a device in slot, as QEMU virt wires it and the tree's interrupt-map
+ * says: ARM64_PCIE_SPI_BASE + (slot + pin) % 4. */
+uint32_t arm64_pcie_intx_spi(uint32_t slot, uint32_t pin);
 
 #endif

@@ -11,6 +11,9 @@
 /* /cpus: the cpu@N nodes, their L2 and L3 cache nodes, cpu-map. */
 int arm64_fdt_cpus(void *fdt, const struct ktstr_topo *t);
 
+/* The QEMU engine's PCIe host node (arm64_fdt_pci.c). */
+int arm64_fdt_pcie(void *fdt);
+
 /* A property of n big-endian u64 cells pairs (#address-cells = #size-cells
  * = 2 under the root). */
 int arm64_fdt_prop_u64s(void *fdt, const char *name, const uint64_t *v, int n);

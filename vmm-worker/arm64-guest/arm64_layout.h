@@ -58,6 +58,26 @@
 #define ARM64_PL011_CLOCK_HZ 24000000u
 #define ARM64_NS16550_CLOCK_HZ 1843200u
 
+/* QEMU virt's generic PCIe host (the QEMU engine only: the guest's virtio
+ * console sits on it), as QEMU 7.2 places it with highmem=on, which the
+ * QEMU engine forces: the ECAM is the high one (256 buses at 256 GiB +
+ * 256 MiB; 7.2 has no option for the low 16-bus one but highmem=off, which
+ * caps RAM at 3 GiB), I/O ports at 0x3eff0000, a 32-bit window below the
+ * ECAM's low alternative and a 64-bit one at 512 GiB. INTA..INTD are SPIs
+ * 3..6 (INTIDs 35..38), swizzled per slot (arm64_pcie_intx_spi). All of it
+ * lies above ARM64_DRAM_MAX or below ARM64_DRAM_BASE. */
+#define ARM64_PCIE_ECAM_BASE 0x4010000000ull
+#define ARM64_PCIE_ECAM_SIZE 0x10000000ull
+#define ARM64_PCIE_BUSES 256u
+#define ARM64_PCIE_PIO_BASE 0x3eff0000ull
+#define ARM64_PCIE_PIO_SIZE 0x10000ull
+#define ARM64_PCIE_MMIO_BASE 0x10000000ull
+#define ARM64_PCIE_MMIO_SIZE 0x2eff0000ull
+#define ARM64_PCIE_MMIO64_BASE 0x8000000000ull
+#define ARM64_PCIE_MMIO64_SIZE 0x8000000000ull
+#define ARM64_PCIE_SPI_BASE 3u
+#define ARM64_PCIE_INTX 4u
+
 /* arm64's COMMAND_LINE_SIZE (6.1): the kernel copies at most this many
  * bytes, NUL included, of /chosen/bootargs and silently drops the rest. */
 #define ARM64_CMDLINE_MAX 2048u

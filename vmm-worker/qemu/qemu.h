@@ -68,6 +68,10 @@ struct qemu_seen {
 };
 Ktstr__Outcome qemu_outcome(const struct qemu_seen *s);
 
+/* The QEMU binary per guest architecture when VmSpec.qemu_binary is unset. */
+#define QEMU_BINARY_X86_64 "qemu-system-x86_64"
+#define QEMU_BINARY_ARM64 "qemu-system-aarch64"
+
 /* Resolve the QEMU binary (a path, or a name looked up on $PATH) before any
  * confinement. Returns 0 or -ENOENT / -errno from access(). */
 int qemu_find_binary(const char *name, char *out, size_t outlen);

@@ -23,14 +23,25 @@ struct qemu_arm64_in {
 	 * its changes) to this path and exits without booting (-M dumpdtb=):
 	 * how tests prove QEMU boots ktstr's tree. */
 	const char *dumpdtb;
+	/* ktstr-vmm-worker's run (all set together; fd_qmp < 0 = the
+	 * standalone line the boot tests use: RAM from QEMU, -serial stdio).
+	 * The fds as QEMU sees them: guest RAM as one memfd per NUMA node
+	 * (shared, so the worker reads the SHM ring at the top of RAM),
+	 * COM1 = the PL011 console, COM2 = a virtio console on virt's PCIe
+	 * host (/dev/hvc0 in the guest), QMP, QEMU's log. QEMU starts paused
+	 * (-S) under its own -sandbox, as the x86 line (qemu_args.c). */
+	int fd_qmp, fd_com1, fd_com2, fd_log;
+	const int *fd_mem; /* numa_nodes entries */
 };
 
 /* Where QEMU virt loads the initrd of a -kernel boot (hw/arm/boot.c):
  * DRAM + min(RAM / 2, 128 MiB), above any kernel smaller than that. */
 uint64_t qemu_arm64_initrd_base(uint64_t mem_bytes);
 
-/* Append the argv (program first) to out; the console (PL011) is QEMU's
- * stdio. 0 or -ENOMEM/-EINVAL (a topology QEMU's -numa cannot split). */
+/* Append the argv (program first) to out. 0 or -ENOMEM/-EINVAL (a topology
+ * QEMU's -numa cannot split). The machine is always virt with GICv3,
+ * highmem=on (the tree's PCIe host is the high-ECAM one, arm64_layout.h)
+ * and its=off (the tree has no ITS). */
 int qemu_arm64_args(const struct qemu_arm64_in *in, struct strv *out);
 
 #endif

@@ -24,13 +24,10 @@
 #include "qemu_priv.h"
 #include "sandbox.h"
 
-/* ktstr_spawn passes at most 16 fds: 6 fixed ones + one memfd per node. */
-#define QEMU_SPAWN_MAX_NODES 10u
-
 void qemu_launch_init(struct qemu_launch *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->initrd_fd = l->kernel_copy = l->llfd = -1;
+	l->initrd_fd = l->kernel_copy = l->llfd = l->dtb_fd = -1;
 	for (int i = 0; i < 3; i++)
 		l->pairs[i][0] = l->pairs[i][1] = -1;
 	l->logp[0] = l->logp[1] = l->errp[0] = l->errp[1] = -1;
@@ -48,6 +45,7 @@ void qemu_launch_release(struct qemu_launch *l)
 	qemu_close_fd(&l->errp[1]);
 	qemu_close_fd(&l->initrd_fd);
 	qemu_close_fd(&l->kernel_copy);
+	qemu_close_fd(&l->dtb_fd);
 	qemu_close_fd(&l->llfd);
 	strv_free(&l->argv);
 }
@@ -56,17 +54,31 @@ int qemu_launch_check(struct qemu_vm *q)
 {
 	const Ktstr__VmSpec *spec = q->in->spec;
 	struct qemu_launch *l = &q->l;
+	bool arm64 = spec->arch == KTSTR__ARCH__ARCH_ARM64;
+	/* The default binary follows the guest; VmSpec.qemu_binary wins. */
+	const char *bin = spec->qemu_binary && *spec->qemu_binary ? spec->qemu_binary
+			  : arm64			       ? QEMU_BINARY_ARM64
+							       : QEMU_BINARY_X86_64;
 	char why[512];
 	int rc;
 
-	rc = qemu_find_binary(spec->qemu_binary, l->qemu_path, sizeof(l->qemu_path));
+	rc = qemu_find_binary(bin, l->qemu_path, sizeof(l->qemu_path));
 	if (rc < 0) {
-		snprintf(why, sizeof(why), "%s not found or not executable (%s)",
-			 spec->qemu_binary ? spec->qemu_binary : "qemu-system-x86_64 on PATH",
-			 strerror(-rc));
+		snprintf(why, sizeof(why), "%s%s not found or not executable (%s)", bin,
+			 strchr(bin, '/') ? "" : " on PATH", strerror(-rc));
 		qemu_set_error(q->end, rc, "locate the QEMU binary", why,
-			       "install qemu-system-x86 or set the spec's qemu_binary to its path");
+			       arm64 ? "install qemu-system-arm (qemu-system-aarch64) or set the "
+				       "spec's qemu_binary to its path"
+				     : "install qemu-system-x86 or set the spec's qemu_binary to its path");
 		return rc;
+	}
+	if (arm64) {
+		/* KVM accelerates only guests of the host's architecture. */
+		if (spec->qemu_allow_kvm)
+			kinfo("qemu: KVM acceleration allowed, but an arm64 guest on this %s host "
+			      "runs under TCG", engine_host_arch());
+		snprintf(q->end->engine_detail, sizeof(q->end->engine_detail), "qemu-tcg");
+		return qemu_arm64_launch_check(q);
 	}
 	if (spec->qemu_allow_kvm) {
 		const char *k = kvm_engine_kind();
@@ -94,7 +106,7 @@ int qemu_launch_check(struct qemu_vm *q)
 }
 
 /* One memfd per NUMA node, and the monitor's view of them. */
-static int launch_memory(struct qemu_vm *q)
+int qemu_launch_memory(struct qemu_vm *q)
 {
 	const Ktstr__VmSpec *spec = q->in->spec;
 	struct qemu_launch *l = &q->l;
@@ -187,7 +199,7 @@ static int launch_shm(struct qemu_vm *q)
  * /proc/self/fd path. Under Landlock only a file that is not reachable by
  * path (a memfd) opens there. The orchestrator hands the kernel as a sealed
  * memfd already; anything else is copied. */
-static int launch_images(struct qemu_vm *q)
+int qemu_launch_images(struct qemu_vm *q)
 {
 	const Ktstr__VmSpec *spec = q->in->spec;
 	struct qemu_launch *l = &q->l;
@@ -216,7 +228,7 @@ static int launch_images(struct qemu_vm *q)
 
 /* Pre-connected sockets and pipes: QEMU gets no listening socket and the
  * worker never needs accept(). */
-static int launch_channels(struct qemu_launch *l)
+int qemu_launch_channels(struct qemu_launch *l)
 {
 	for (int i = 0; i < 3; i++)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l->pairs[i]) != 0)
@@ -278,9 +290,11 @@ int qemu_launch_setup(struct qemu_vm *q)
 	struct qemu_launch *l = &q->l;
 	int rc;
 
-	rc = launch_memory(q);
+	if (spec->arch == KTSTR__ARCH__ARCH_ARM64)
+		return qemu_arm64_launch_setup(q);
+	rc = qemu_launch_memory(q);
 	if (rc == 0)
-		rc = launch_images(q);
+		rc = qemu_launch_images(q);
 	if (rc == 0)
 		rc = launch_shm(q);
 	if (rc < 0)
@@ -294,7 +308,7 @@ int qemu_launch_setup(struct qemu_vm *q)
 			       "shorten or fix cmdline_extra");
 		return rc;
 	}
-	rc = launch_channels(l);
+	rc = qemu_launch_channels(l);
 	if (rc < 0) {
 		qemu_set_error(q->end, rc, "create sockets/pipes for QEMU", strerror(-rc),
 			       "check the open file limit (ulimit -n)");
@@ -325,6 +339,7 @@ static void adopt_fds(struct qemu_vm *q)
 	qemu_close_fd(&l->errp[1]);
 	qemu_close_fd(&l->initrd_fd);
 	qemu_close_fd(&l->kernel_copy);
+	qemu_close_fd(&l->dtb_fd);
 	for (uint32_t i = 0; i < QEMU_MAX_NODES; i++)
 		qemu_close_fd(&q->mem.fd[i]);
 	q->fd[Q_QMP] = l->pairs[0][0];

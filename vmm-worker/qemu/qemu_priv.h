@@ -21,6 +21,12 @@
 #include "engine.h"
 #include "qemu.h"
 
+/* ktstr_spawn passes at most 16 fds: 6 fixed ones (QMP, COM1, COM2, log,
+ * kernel, initrd) + one memfd per node; an arm64 guest's device tree is a
+ * seventh, so it gets one node less. */
+#define QEMU_SPAWN_MAX_NODES 10u
+#define QEMU_SPAWN_MAX_NODES_ARM64 (QEMU_SPAWN_MAX_NODES - 1u)
+
 #define QEMU_ERR_TAIL 2048 /* bytes of QEMU's stderr kept for the error */
 
 /* Worker-side fds while QEMU runs, indexes into qemu_vm.fd[]. COM1..ERR are
@@ -39,6 +45,7 @@ struct qemu_launch {
 	uint64_t shm_base;	/* guest physical base of the SHM ring, 0 = none */
 	int initrd_fd;		/* memfd: base image + suffix, or -1 */
 	int kernel_copy;	/* sealed memfd copy of main.c's kernel fd, or -1 */
+	int dtb_fd;		/* arm64: sealed memfd of ktstr's device tree, or -1 */
 	int llfd;		/* QEMU's Landlock ruleset, or -1 (none/unsupported) */
 	int pairs[3][2];	/* QMP, COM1, COM2 socketpairs: [0] worker, [1] QEMU */
 	int logp[2];		/* QEMU's cpu_reset log: [0] worker reads, [1] QEMU */
@@ -85,6 +92,16 @@ int qemu_launch_setup(struct qemu_vm *q);
 int qemu_spawn_paused(struct qemu_vm *q);
 void qemu_launch_init(struct qemu_launch *l);
 void qemu_launch_release(struct qemu_launch *l);
+/* Setup steps both guest architectures share (qemu_launch.c). */
+int qemu_launch_memory(struct qemu_vm *q);
+int qemu_launch_images(struct qemu_vm *q);
+int qemu_launch_channels(struct qemu_launch *l);
+
+/* qemu_launch_arm64.c: the arm64 guest's check and setup, in place of the
+ * x86 ones (qemu_launch_check / qemu_launch_setup dispatch on
+ * VmSpec.arch). Each returns 0 or -errno with end's error set. */
+int qemu_arm64_launch_check(struct qemu_vm *q);
+int qemu_arm64_launch_setup(struct qemu_vm *q);
 
 /* qemu_confine.c. Each returns 0 or -errno with end's error set. */
 int qemu_confine_prepare(struct qemu_vm *q);

@@ -19,7 +19,7 @@
 int qemu_find_binary(const char *name, char *out, size_t outlen)
 {
 	if (!name || !*name)
-		name = "qemu-system-x86_64";
+		name = QEMU_BINARY_X86_64;
 	if (strchr(name, '/')) {
 		if (access(name, X_OK) != 0)
 			return -errno;

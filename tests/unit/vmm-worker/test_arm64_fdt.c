@@ -41,6 +41,8 @@ static struct arm64_fdt_spec spec_for(const struct ktstr_topo *t, enum arm64_uar
 		.bootargs = "console=ttyAMA0 panic=-1",
 		.uart = u,
 		.psci = ARM64_PSCI_HVC,
+		/* The QEMU engine's tree has the PCIe host; the KVM engine's not. */
+		.pcie = u == ARM64_UART_PL011,
 	};
 	s.shm_base = ARM64_DRAM_BASE + s.mem_bytes - s.shm_size;
 	return s;
@@ -297,6 +299,90 @@ Test(arm64_fdt, every_node_for_each_topology)
 			check_devices(fdt, &s);
 			free(fdt);
 		}
+}
+
+/* The PCIe host, read back: what Linux's pci-host-generic needs to find the
+ * bus (ECAM, bus range, windows) and to route INTx (interrupt-map: every
+ * slot and pin to the GIC SPI QEMU virt wires it to). The expected SPIs are
+ * QEMU 7.2's own tree (-M virt,gic-version=3 -M dumpdtb=), not a formula. */
+Test(arm64_fdt, pcie_host_node)
+{
+	static const uint32_t qemu_spi[4][4] = {
+		{ 3, 4, 5, 6 }, { 4, 5, 6, 3 }, { 5, 6, 3, 4 }, { 6, 3, 4, 5 },
+	};
+	static const uint64_t want_ranges[3][5] = {
+		/* space, pci address, cpu address, size */
+		{ 0x01000000, 0, 0x3eff0000, 0x10000 },
+		{ 0x02000000, 0x10000000, 0x10000000, 0x2eff0000 },
+		{ 0x03000000, 0x8000000000, 0x8000000000, 0x8000000000 },
+	};
+	struct arm64_fdt_spec s = spec_for(&topos[2], ARM64_UART_PL011);
+	size_t len;
+	void *fdt = build(&s, &len);
+	int off = node(fdt, "/pcie@4010000000"), plen, gic;
+	const fdt32_t *p;
+
+	cr_assert_eq(fdt_node_check_compatible(fdt, off, "pci-host-ecam-generic"), 0);
+	cr_assert_str_eq(fdt_getprop(fdt, off, "device_type", NULL), "pci");
+	cr_assert_eq(u32_prop(fdt, off, "#address-cells"), 3);
+	cr_assert_eq(u32_prop(fdt, off, "#size-cells"), 2);
+	cr_assert_eq(u32_prop(fdt, off, "#interrupt-cells"), 1);
+	cr_assert(has_prop(fdt, off, "dma-coherent"));
+	p = fdt_getprop(fdt, off, "reg", &plen);
+	cr_assert_eq(plen, 16);
+	cr_assert_eq(cell64(p, 0), 0x4010000000ull, "the high ECAM (highmem=on)");
+	cr_assert_eq(cell64(p, 1), 0x10000000ull, "256 buses x 1 MiB");
+	p = fdt_getprop(fdt, off, "bus-range", &plen);
+	cr_assert_eq(plen, 8);
+	cr_assert_eq(fdt32_to_cpu(p[0]), 0);
+	cr_assert_eq(fdt32_to_cpu(p[1]), 255);
+	p = fdt_getprop(fdt, off, "ranges", &plen);
+	cr_assert_eq(plen, 3 * 7 * 4, "I/O, MMIO32 and MMIO64 windows");
+	for (int i = 0; i < 3; i++) {
+		const fdt32_t *r = p + 7 * i;
+
+		cr_assert_eq(fdt32_to_cpu(r[0]), want_ranges[i][0], "window %d space", i);
+		cr_assert_eq(((uint64_t)fdt32_to_cpu(r[1]) << 32) | fdt32_to_cpu(r[2]),
+			     want_ranges[i][1], "window %d pci address", i);
+		cr_assert_eq(((uint64_t)fdt32_to_cpu(r[3]) << 32) | fdt32_to_cpu(r[4]),
+			     want_ranges[i][2], "window %d cpu address", i);
+		cr_assert_eq(((uint64_t)fdt32_to_cpu(r[5]) << 32) | fdt32_to_cpu(r[6]),
+			     want_ranges[i][3], "window %d size", i);
+	}
+	/* No window overlaps RAM or the ring. */
+	for (int i = 0; i < 3; i++)
+		cr_assert(want_ranges[i][2] + want_ranges[i][3] <= ARM64_DRAM_BASE ||
+			  want_ranges[i][2] >= ARM64_DRAM_MAX);
+	p = fdt_getprop(fdt, off, "interrupt-map-mask", &plen);
+	cr_assert_eq(plen, 16);
+	cr_assert_eq(fdt32_to_cpu(p[0]), 0x1800, "slot bits 11-12 (slot % 4)");
+	cr_assert_eq(fdt32_to_cpu(p[3]), 7, "the pin");
+	p = fdt_getprop(fdt, off, "interrupt-map", &plen);
+	cr_assert_eq(plen, 16 * 8 * 4, "4 slots x 4 pins, 8 cells each");
+	for (uint32_t slot = 0; slot < 4; slot++)
+		for (uint32_t pin = 0; pin < 4; pin++) {
+			const fdt32_t *e = p + 8 * (slot * 4 + pin);
+
+			cr_assert_eq(fdt32_to_cpu(e[0]), slot << 11);
+			cr_assert_eq(fdt32_to_cpu(e[1]) | fdt32_to_cpu(e[2]), 0);
+			cr_assert_eq(fdt32_to_cpu(e[3]), pin + 1, "INTA = 1");
+			gic = fdt_node_offset_by_phandle(fdt, fdt32_to_cpu(e[4]));
+			cr_assert_geq(gic, 0);
+			cr_assert(has_prop(fdt, gic, "interrupt-controller"));
+			cr_assert_eq(u32_prop(fdt, gic, "#address-cells"), 0,
+				     "no parent unit address in the rows");
+			cr_assert_eq(fdt32_to_cpu(e[5]), ARM64_GIC_SPI);
+			cr_assert_eq(fdt32_to_cpu(e[6]), qemu_spi[slot][pin], "slot %u pin %u",
+				     slot, pin);
+			cr_assert_eq(arm64_pcie_intx_spi(slot, pin), qemu_spi[slot][pin]);
+			cr_assert_eq(fdt32_to_cpu(e[7]), ARM64_IRQ_LEVEL_HIGH);
+		}
+	free(fdt);
+	/* The KVM engine's tree has no PCI bus. */
+	s = spec_for(&topos[2], ARM64_UART_NS16550A);
+	fdt = build(&s, &len);
+	cr_assert_eq(fdt_path_offset(fdt, "/pcie@4010000000"), -FDT_ERR_NOTFOUND);
+	free(fdt);
 }
 
 Test(arm64_fdt, mpidr_is_qemu_virt_gicv3_affinity)

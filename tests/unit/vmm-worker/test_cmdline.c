@@ -84,3 +84,28 @@ Test(cmdline, control_characters_are_refused)
 	spec.cmdline_extra = "a=b\ninjected";
 	cr_assert_eq(guest_cmdline_build(&spec, 0x100000, true, NULL, buf, sizeof(buf)), -EINVAL);
 }
+
+/* An arm64 guest (QEMU engine): the PL011 console, the same ktstr words and
+ * ring keys the guest reads, no x86-only word (the tree's /reserved-memory
+ * reserves the ring, PSCI resets, there is no i8042 or TSC). */
+Test(cmdline, arm64_words)
+{
+	char buf[2048];
+
+	spec.arch = KTSTR__ARCH__ARCH_ARM64;
+	spec.shm_size = 16u << 20;
+	spec.cmdline_extra = "loglevel=7";
+	/* shm_via_memmap is ignored for arm64: memmap= is x86's E820. */
+	cr_assert_eq(guest_cmdline_build(&spec, 0x5f000000, true, NULL, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf,
+			 "console=ttyAMA0 panic=-1 nokaslr mitigations=off random.trust_cpu=on "
+			 "cryptomgr.notests nomodules iomem=relaxed loglevel=1 rdinit=/init "
+			 "sysctl.kernel.unprivileged_bpf_disabled=0 "
+			 "sysctl.kernel.sched_schedstats=1 KTSTR_SHM_BASE=0x5f000000 "
+			 "KTSTR_SHM_SIZE=0x1000000 loglevel=7");
+	const char *never[] = { "console=ttyS0", "reboot=k", "i8042.noaux", "tsc=reliable",
+				"no_timer_check", "acpi=off" };
+	for (size_t i = 0; i < ARRAY_SIZE(never); i++)
+		cr_expect(!strstr(buf, never[i]), "%s in an arm64 line: %s", never[i], buf);
+	cr_expect(!strstr(buf, "memmap="), "memmap= in an arm64 line: %s", buf);
+}
