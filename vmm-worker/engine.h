@@ -11,7 +11,10 @@
  *     KTSTR_SHM_BASE=0x... KTSTR_SHM_SIZE=0x... on the command line and maps
  *     it through /dev/mem (iomem=relaxed).
  *   - initrd = base image (FD_INITRD) followed by spec->initrd_suffix.
- *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra. */
+ *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra.
+ * An arm64 guest (spec->arch, QEMU engine only, docs/aarch64.md): COM1 = the
+ * PL011 (ttyAMA0), COM2 = a virtio console (/dev/hvc0); the ring is the top
+ * of RAM, reserved by the device tree, announced by the same words. */
 #ifndef KTSTR_WORKER_ENGINE_H
 #define KTSTR_WORKER_ENGINE_H
 

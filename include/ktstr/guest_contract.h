@@ -28,7 +28,8 @@
  * console; the guest's output port is a virtio console (virtio-serial on
  * the generic PCIe host the device tree describes), which Linux names hvc0.
  * Written: vmm-worker's arm64 QEMU command line and device tree. Read: the
- * arm64 ktstr-guest (report_open_com2) and vmm-worker/cmdline.c. */
+ * arm64 ktstr-guest (GUEST_OUTPUT_DEV in guest/report.h, chosen by the
+ * architecture it is compiled for) and vmm-worker/cmdline.c. */
 #define KTSTR_GUEST_CONSOLE_ARM64 "ttyAMA0"
 #define KTSTR_GUEST_COM2_DEV_ARM64 "/dev/hvc0"
 

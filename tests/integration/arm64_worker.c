@@ -35,6 +35,8 @@
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
 
+#include <ktstr/guest_contract.h>
+
 #include "arm64-guest/arm64_layout.h"
 #include "lib/arm64_guest.h"
 #include "lib/vmtest.h"
@@ -55,6 +57,7 @@ struct fixture {
 	char worker[PATH_MAX];
 	char dir[256];
 	char initrd[512];
+	int stdin_fd, stdout_fd; /* interactive runs; 0 = none (set -1 by run) */
 };
 
 static bool find_kernel(char *buf, size_t len)
@@ -106,7 +109,7 @@ static const char init_script[] =
 	"mount -t devtmpfs devtmpfs /dev 2>/dev/null\n"
 	"i=0\n"
 	"while [ ! -e /dev/hvc0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n"
-	"exec 3>/dev/hvc0\n"
+	"exec 3<>/dev/hvc0\n"
 	"echo KTSTR_INIT_STARTED >&3\n"
 	"B=$(sed -n 's/.*KTSTR_SHM_BASE=\\(0x[0-9a-f]*\\).*/\\1/p' /proc/cmdline)\n"
 	"S=$(sed -n 's/.*KTSTR_SHM_SIZE=\\(0x[0-9a-f]*\\).*/\\1/p' /proc/cmdline)\n"
@@ -141,6 +144,8 @@ static void replace(char *s, size_t cap, const char *key, const char *val)
 #define END_NEVER "while :; do sleep 1; done"
 #define END_RESET "reboot -f"
 #define END_EXIT "exit 1" /* PID 1 exits: the kernel panics */
+/* Interactive: a line the host typed comes back through the output port. */
+#define END_ECHO "echo " KTSTR_COM2_SHELL_READY " >&3; read -r l <&3; echo \"GOT $l\" >&3; poweroff -f"
 
 static void prepare(struct fixture *fx, const char *end)
 {
@@ -219,8 +224,9 @@ static void run(struct fixture *fx, const char *kernel, Ktstr__VmSpec *spec, str
 		ifd = open(fx->initrd, O_RDONLY | O_CLOEXEC);
 		cr_assert(ifd >= 0, "open %s: %s", fx->initrd, strerror(errno));
 	}
-	fds = (struct worker_fds){ .kernel_fd = kfd, .initrd_fd = ifd, .stdin_fd = -1,
-				   .stdout_fd = -1 };
+	fds = (struct worker_fds){ .kernel_fd = kfd, .initrd_fd = ifd,
+				   .stdin_fd = fx->stdin_fd > 0 ? fx->stdin_fd : -1,
+				   .stdout_fd = fx->stdout_fd > 0 ? fx->stdout_fd : -1 };
 	cr_assert_eq(worker_run_vm(spec, &fds, &o, out), 0);
 	close(kfd);
 	if (ifd >= 0)
@@ -374,6 +380,52 @@ Test(arm64_worker, init_exit_is_guest_panic, .timeout = 400)
 	ends_as(END_EXIT, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, "Kernel panic - not syncing");
 }
 
+/* Interactive (ktstr-orch shell): terminal input reaches the guest's output
+ * port, the virtio console, and its output reaches the terminal. The worker
+ * holds the input until the guest says KTSTR_SHELL_READY (as on x86: a port
+ * no one has open drops what arrives). */
+Test(arm64_worker, interactive_input_reaches_hvc0, .timeout = 400)
+{
+	struct fixture fx = { 0 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	struct seen seen = { 0 };
+	struct worker_outcome out;
+	int in[2], term[2];
+	char *com2, got[8192] = "";
+	ssize_t n;
+
+	prepare(&fx, END_ECHO);
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(term, O_CLOEXEC | O_NONBLOCK), 0);
+	cr_assert_eq(write_full(in[1], "ping-from-host\n", 15), 0);
+	fx.stdin_fd = in[0];
+	fx.stdout_fd = term[1];
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	spec.has_interactive = true;
+	spec.interactive = true;
+	run(&fx, fx.kernel, &spec, &seen, &out);
+	com2 = text_of(out.result->guest_output);
+	cr_assert(!out.infra_error, "%s", out.error.why);
+	cr_assert_eq(out.result->outcome, KTSTR__OUTCOME__OUTCOME_POWER_OFF,
+		     "outcome %s (%s)\nCOM2:\n%s", outcome_name(out.result->outcome),
+		     err_why(out.result), com2);
+	cr_assert(strstr(com2, "GOT ping-from-host\n"), "COM2:\n%s", com2);
+	n = read(term[0], got, sizeof(got) - 1);
+	cr_assert_gt(n, 0, "nothing reached the terminal");
+	got[n] = '\0';
+	cr_assert(strstr(got, "GOT ping-from-host"), "terminal got:\n%s", got);
+	free(com2);
+	close(in[0]);
+	close(in[1]);
+	close(term[0]);
+	close(term[1]);
+	sb_free(&seen.port[1]);
+	sb_free(&seen.port[2]);
+	worker_outcome_free(&out);
+	vmtest_rm_rf(fx.dir);
+}
+
 /* ---- refused before QEMU starts, with the reason ------------------------
  * No boot: a file with an arm64 Image header (or not) is all the worker
  * reads before these refusals. */
@@ -503,6 +555,20 @@ Test(arm64_worker, ring_under_the_tree_refused, .timeout = 60)
 	spec.memory_mb = 256;
 	spec.shm_size = 126u << 20;
 	refused(&spec, k, sizeof(k), "place the SHM ring", "the device tree it puts after it");
+}
+
+/* VmSpec.qemu_binary overrides the default qemu-system-aarch64. */
+Test(arm64_worker, qemu_binary_overrides_default, .timeout = 60)
+{
+	uint8_t k[FAKE_LEN];
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+
+	fake_image(k, FAKE_LEN);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	spec.qemu_binary = "/nonexistent/qemu-system-aarch64";
+	refused(&spec, k, sizeof(k), "locate the QEMU binary",
+		"/nonexistent/qemu-system-aarch64 not found");
 }
 
 /* Engine KVM for an arm64 guest: refused, naming both architectures. */

@@ -1,4 +1,5 @@
-/* The QEMU engine: runs qemu-system-x86_64 as a child in its own process
+/* The QEMU engine: runs qemu-system-x86_64 (qemu-system-aarch64 for an arm64
+ * guest, qemu_launch_arm64.c) as a child in its own process
  * group and turns what it sees into a capture and a struct vm_end. This
  * file runs the phases (qemu_priv.h names the file of each) and owns the
  * tear-down.

@@ -24,7 +24,6 @@
 #include "qemu_priv.h"
 #include "sandbox.h"
 
-
 void qemu_launch_init(struct qemu_launch *l)
 {
 	memset(l, 0, sizeof(*l));
