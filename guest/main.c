@@ -247,6 +247,8 @@ static void __attribute__((noreturn)) run_test(Ktstr__GuestSpec *g)
 int main(int argc, char **argv)
 {
 	Ktstr__GuestSpec *g = NULL;
+	const char *out_dev;
+	bool out_refused;
 	char err[512];
 	struct stat st;
 	int ret;
@@ -256,9 +258,12 @@ int main(int argc, char **argv)
 	klog_init("ktstr-guest");
 	report_init(&g_rep);
 	mounts_dev();
-	if (report_open_com2(&g_rep, GUEST_OUTPUT_DEV))
-		kerr("open %s: %s; reporting only through the SHM ring", GUEST_OUTPUT_DEV,
-		     strerror(errno));
+	out_dev = report_output_dev(getenv(KTSTR_CMDLINE_OUTPUT_PORT), &out_refused);
+	if ((ret = report_open_com2(&g_rep, out_dev)))
+		kerr("open %s: %s; reporting only through the SHM ring", out_dev, strerror(-ret));
+	if (out_refused)
+		kerr(KTSTR_CMDLINE_OUTPUT_PORT "=%.64s names no output port (ttyS1, hvc0); "
+		     "opened %s", getenv(KTSTR_CMDLINE_OUTPUT_PORT), out_dev);
 	ret = spec_load(SPEC_PATH, &g, err, sizeof(err));
 	if (ret || g->mode != KTSTR__GUEST_SPEC__MODE__MODE_SHELL)
 		report_line(&g_rep, KTSTR_COM2_INIT_STARTED);

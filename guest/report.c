@@ -22,6 +22,20 @@ void report_init(struct report *r)
 	r->com2_fd = -1;
 }
 
+const char *report_output_dev(const char *env, bool *refused)
+{
+	static const char *const known[] = { KTSTR_GUEST_COM2_DEV, KTSTR_GUEST_COM2_DEV_ARM64 };
+
+	*refused = false;
+	if (!env || !*env)
+		return GUEST_OUTPUT_DEV;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(env, known[i] + strlen("/dev/")))
+			return known[i];
+	*refused = true;
+	return GUEST_OUTPUT_DEV;
+}
+
 int report_open_com2(struct report *r, const char *dev)
 {
 	struct termios t;
@@ -37,6 +51,7 @@ int report_open_com2(struct report *r, const char *dev)
 		tcsetattr(fd, TCSANOW, &t);
 	}
 	r->com2_fd = fd;
+	r->com2_dev = dev;
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	return 0;

@@ -13,6 +13,7 @@
 
 struct report {
 	int com2_fd;	     /* owned; -1 = none (tests, or no serial port) */
+	const char *com2_dev; /* the port com2_fd is (a static string), NULL = none */
 	bool have_ring;
 	struct guest_shm shm; /* valid when have_ring */
 };
@@ -27,8 +28,13 @@ struct report {
 #define GUEST_OUTPUT_DEV KTSTR_GUEST_COM2_DEV
 #endif
 
+/* The output port to open: KTSTR_CMDLINE_OUTPUT_PORT's value (env, may be
+ * NULL) when it names a known port, else GUEST_OUTPUT_DEV; *refused says a
+ * value was given and not taken (the caller says so on the port). */
+const char *report_output_dev(const char *env, bool *refused);
+
 void report_init(struct report *r);
-/* Open the output port dev (GUEST_OUTPUT_DEV), raw output (no \n -> \r\n),
+/* Open the output port dev (report_output_dev's), raw output (no \n -> \r\n),
  * and make it fd 1/2. */
 int report_open_com2(struct report *r, const char *dev);
 /* Map the ring from the environment / cmdline; failures are logged on COM2

@@ -52,17 +52,18 @@ static const char *shell_path(void)
  * report_open_com2 also makes it raw again and fds 1/2 again. */
 static void reopen_com2(struct report *rep)
 {
+	const char *dev = rep->com2_dev;
 	int old = rep->com2_fd, ret;
 
-	if (old < 0)
+	if (old < 0 || !dev)
 		return;
 	rep->com2_fd = -1;
-	ret = report_open_com2(rep, GUEST_OUTPUT_DEV);
+	ret = report_open_com2(rep, dev);
 	close(old);
 	if (ret)
 		kerr("reopen %s after the shell's hangup: %s; its exit status reaches the "
 		     "host only through the SHM ring, if any",
-		     GUEST_OUTPUT_DEV, strerror(-ret));
+		     dev, strerror(-ret));
 }
 
 int shell_run(struct report *rep, const char *exec_cmd)

@@ -105,6 +105,16 @@
 #define KTSTR_CMDLINE_SHM_BASE "KTSTR_SHM_BASE"
 #define KTSTR_CMDLINE_SHM_SIZE "KTSTR_SHM_SIZE"
 
+/* The guest's output port where it is not the architecture's default
+ * (GUEST_OUTPUT_DEV: ttyS1 on x86_64, hvc0 on arm64): the device's name
+ * under /dev, one of the two ports above ("ttyS1", "hvc0"); anything else
+ * is refused and the default used (guest/report.c, report_output_dev).
+ * Written: an engine whose output port differs (the arm64 KVM engine's is
+ * its second 16550, ttyS1: it has no virtio console). An engine cannot
+ * leave the choice to the guest probing devices: an 8250 port without
+ * hardware still opens and swallows what is written. */
+#define KTSTR_CMDLINE_OUTPUT_PORT "KTSTR_OUTPUT_PORT"
+
 /* A whole word a user may put in a suite's kernel arguments to make the
  * guest ignore the ring and report through COM2 only (guest/main.c;
  * docs/guest.md). The host never writes it. */
