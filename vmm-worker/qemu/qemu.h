@@ -32,6 +32,11 @@ struct qemu_args_in {
  * [A-Za-z0-9_.-] allowed) or a topology QEMU cannot express. */
 int qemu_args_build(const struct qemu_args_in *in, struct strv *out);
 
+/* The tail every guest architecture's command line ends with: QMP on
+ * fd_qmp, QEMU's cpu_reset log to fd_log, QEMU's own -sandbox. 0 or
+ * -ENOMEM. */
+int qemu_args_control(int fd_qmp, int fd_log, struct strv *out);
+
 /* Split memory_mb over nodes (the last node takes the remainder). */
 void qemu_split_memory(uint32_t memory_mb, uint32_t nodes, uint64_t *node_mb);
 

@@ -170,8 +170,15 @@ static int args_devices(const struct qemu_args_in *in, struct strv *out)
 	ADD("socket,id=com2,fd=%d", in->fd_com2);
 	ADD("-serial");
 	ADD("chardev:com2");
+	return qemu_args_control(in->fd_qmp, in->fd_log, out);
+}
+
+int qemu_args_control(int fd_qmp, int fd_log, struct strv *out)
+{
+	int rc;
+
 	ADD("-chardev");
-	ADD("socket,id=qmp,fd=%d", in->fd_qmp);
+	ADD("socket,id=qmp,fd=%d", fd_qmp);
 	ADD("-mon");
 	ADD("chardev=qmp,mode=control");
 	/* Under TCG a triple fault becomes an ordinary guest reset; only the
@@ -179,7 +186,7 @@ static int args_devices(const struct qemu_args_in *in, struct strv *out)
 	ADD("-d");
 	ADD("cpu_reset");
 	ADD("-D");
-	ADD("/proc/self/fd/%d", in->fd_log);
+	ADD("/proc/self/fd/%d", fd_log);
 	/* QEMU's own seccomp filter: the emulator runs guest-controlled code
 	 * paths, so it may not exec, change privileges or use obsolete calls. */
 	ADD("-sandbox");

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "arm64-guest/arm64_layout.h"
+#include "qemu.h"
 #include "qemu_arm64.h"
 
 #define ADD(...)                                              \
@@ -42,19 +43,8 @@ static int args_channels(const struct qemu_arm64_in *in, struct strv *out)
 	ADD("socket,id=com2,fd=%d", in->fd_com2);
 	ADD("-device");
 	ADD("virtconsole,bus=vser0.0,chardev=com2");
-	ADD("-chardev");
-	ADD("socket,id=qmp,fd=%d", in->fd_qmp);
-	ADD("-mon");
-	ADD("chardev=qmp,mode=control");
-	/* QEMU's reset log, as on x86: the worker reads it from a pipe. */
-	ADD("-d");
-	ADD("cpu_reset");
-	ADD("-D");
-	ADD("/proc/self/fd/%d", in->fd_log);
-	/* QEMU's own seccomp filter, as on x86 (qemu_args.c says why). */
-	ADD("-sandbox");
-	ADD("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-	return 0;
+	/* QMP, the reset log and QEMU's own seccomp filter, as on x86. */
+	return qemu_args_control(in->fd_qmp, in->fd_log, out);
 }
 
 int qemu_arm64_args(const struct qemu_arm64_in *in, struct strv *out)

@@ -238,6 +238,20 @@ int qemu_launch_channels(struct qemu_launch *l)
 	return 0;
 }
 
+void qemu_keep_common(struct qemu_vm *q, int *qmp, int *com1, int *com2, int *log, int *kernel,
+		      int *initrd)
+{
+	struct qemu_launch *l = &q->l;
+
+	l->nkeep = 0;
+	*qmp = qemu_keep(l, l->pairs[0][1]);
+	*com1 = qemu_keep(l, l->pairs[1][1]);
+	*com2 = qemu_keep(l, l->pairs[2][1]);
+	*log = qemu_keep(l, l->logp[1]);
+	*kernel = qemu_keep(l, l->kernel_copy >= 0 ? l->kernel_copy : q->in->kernel_fd);
+	*initrd = l->initrd_fd >= 0 ? qemu_keep(l, l->initrd_fd) : -1;
+}
+
 /* The fds QEMU gets, in order (they become 3, 4, ... in the child), and
  * its argv naming them. */
 static int launch_argv(struct qemu_vm *q)
@@ -248,26 +262,11 @@ static int launch_argv(struct qemu_vm *q)
 				   .cmdline = l->cmdline };
 	int rc;
 
-	l->nkeep = 0;
-	ai.fd_qmp = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[0][1];
-	ai.fd_com1 = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[1][1];
-	ai.fd_com2 = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[2][1];
-	ai.fd_log = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->logp[1];
-	ai.fd_kernel = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->kernel_copy >= 0 ? l->kernel_copy : q->in->kernel_fd;
-	ai.fd_initrd = -1;
-	if (l->initrd_fd >= 0) {
-		ai.fd_initrd = 3 + (int)l->nkeep;
-		l->keep[l->nkeep++] = l->initrd_fd;
-	}
+	qemu_keep_common(q, &ai.fd_qmp, &ai.fd_com1, &ai.fd_com2, &ai.fd_log, &ai.fd_kernel,
+			 &ai.fd_initrd);
 	for (uint32_t i = 0; i < l->nodes; i++) {
-		ai.fd_mem[i] = 3 + (int)l->nkeep;
+		ai.fd_mem[i] = qemu_keep(l, q->mem.fd[i]);
 		ai.node_mb[i] = l->node_mb[i];
-		l->keep[l->nkeep++] = q->mem.fd[i];
 	}
 	rc = qemu_args_build(&ai, &l->argv);
 	if (rc < 0) {

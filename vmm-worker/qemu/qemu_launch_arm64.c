@@ -224,27 +224,11 @@ static int build_argv(struct qemu_vm *q)
 				    .append = l->cmdline, .fd_mem = fd_mem };
 	int rc;
 
-	l->nkeep = 0;
-	ai.fd_qmp = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[0][1];
-	ai.fd_com1 = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[1][1];
-	ai.fd_com2 = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->pairs[2][1];
-	ai.fd_log = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->logp[1];
-	fd_kernel = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->kernel_copy >= 0 ? l->kernel_copy : q->in->kernel_fd;
-	if (l->initrd_fd >= 0) {
-		fd_initrd = 3 + (int)l->nkeep;
-		l->keep[l->nkeep++] = l->initrd_fd;
-	}
-	fd_dtb = 3 + (int)l->nkeep;
-	l->keep[l->nkeep++] = l->dtb_fd;
-	for (uint32_t i = 0; i < l->nodes; i++) {
-		fd_mem[i] = 3 + (int)l->nkeep;
-		l->keep[l->nkeep++] = q->mem.fd[i];
-	}
+	qemu_keep_common(q, &ai.fd_qmp, &ai.fd_com1, &ai.fd_com2, &ai.fd_log, &fd_kernel,
+			 &fd_initrd);
+	fd_dtb = qemu_keep(l, l->dtb_fd);
+	for (uint32_t i = 0; i < l->nodes; i++)
+		fd_mem[i] = qemu_keep(l, q->mem.fd[i]);
 	snprintf(kernel, sizeof(kernel), "/proc/self/fd/%d", fd_kernel);
 	snprintf(initrd, sizeof(initrd), "/proc/self/fd/%d", fd_initrd);
 	snprintf(dtb, sizeof(dtb), "/proc/self/fd/%d", fd_dtb);

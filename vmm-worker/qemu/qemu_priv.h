@@ -80,6 +80,21 @@ struct qemu_vm {
 	uint64_t stop_event_us;
 };
 
+/* Hand fd to QEMU: the number QEMU sees it as (3, 4, ... in the order
+ * kept; keep[] is sized for every caller's count). */
+static inline int qemu_keep(struct qemu_launch *l, int fd)
+{
+	l->keep[l->nkeep] = fd;
+	return 3 + (int)l->nkeep++;
+}
+
+/* The fds every guest architecture's QEMU gets first, in this order
+ * (qemu_launch.c): QMP, COM1, COM2, the cpu_reset log, the kernel, the
+ * initrd (*initrd = -1 when none). Starts the list afresh. */
+void qemu_keep_common(struct qemu_vm *q, int *qmp, int *com1, int *com2, int *log, int *kernel,
+		      int *initrd);
+
+
 /* qemu_engine.c */
 void qemu_set_error(struct vm_end *end, int err, const char *what, const char *why,
 		    const char *hint);
