@@ -43,6 +43,7 @@
 #include "ktstr/le.h"
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
+#include "lib/ring_tally.h"
 #include "lib/vmtest.h"
 #include "qemu/qemu_arm64.h"
 #include "scenario_catalog.h"
@@ -59,44 +60,8 @@
 struct boot {
 	char dir[512];
 	char *console, *hvc;
-	Ktstr__TestResult *result; /* the last CRC-valid TEST message */
-	int have_exit, exit_code, crc_bad;
-	unsigned stimuli, scen_start, scen_end, messages;
+	struct ring_tally t; /* what the ring carried */
 };
-
-static int on_msg(void *ctx, uint32_t type, const uint8_t *p, uint32_t len, bool crc_ok)
-{
-	struct boot *b = ctx;
-
-	b->messages++;
-	if (!crc_ok) {
-		b->crc_bad++;
-		return 0;
-	}
-	switch (type) {
-	case KTSTR_MSG_TEST_RESULT:
-		if (b->result)
-			ktstr__test_result__free_unpacked(b->result, NULL);
-		b->result = ktstr__test_result__unpack(NULL, len, p);
-		break;
-	case KTSTR_MSG_EXIT:
-		if (len == 4) {
-			b->have_exit = 1;
-			b->exit_code = (int)(int32_t)get_le32(p);
-		}
-		break;
-	case KTSTR_MSG_STIMULUS:
-		b->stimuli++;
-		break;
-	case KTSTR_MSG_SCENARIO_START:
-		b->scen_start++;
-		break;
-	case KTSTR_MSG_SCENARIO_END:
-		b->scen_end++;
-		break;
-	}
-	return 0;
-}
 
 /* The newest arm64 kernel Image of the cache; *virtio_console: whether its
  * config beside it has CONFIG_VIRTIO_CONSOLE=y. */
@@ -300,15 +265,14 @@ static void boot(struct boot *b, const Ktstr__GuestSpec *spec, bool ktstr_tree)
 	if (read_file(hvc, &b->hvc, &n, 16u << 20))
 		b->hvc = strdup("");
 	cr_assert_eq(ring_attach(&ring, map, SHM_BYTES), 0, "the guest broke the ring's header");
-	cr_assert_geq(ring_drain(&ring, on_msg, b, false), 0);
+	cr_assert_geq(ring_drain(&ring, ring_tally_msg, &b->t, false), 0);
 	munmap(map, SHM_BYTES);
 	close(fd);
 }
 
 static void boot_free(struct boot *b)
 {
-	if (b->result)
-		ktstr__test_result__free_unpacked(b->result, NULL);
+	ring_tally_release(&b->t);
 	free(b->console);
 	free(b->hvc);
 	vmtest_rm_rf(b->dir);
@@ -324,20 +288,20 @@ Test(arm64_guest, steady_on_ktstr_tree_passes_through_the_ring, .timeout = 400)
 	spec_steady(&g, &sc, &a);
 	boot(&b, &g, true);
 	cr_assert_null(strstr(b.console, "failed to reserve memory"), "console: %s", b.console);
-	cr_assert_eq(b.crc_bad, 0, "%d ring messages failed their CRC", b.crc_bad);
-	cr_assert_not_null(b.result, "no TEST message in the ring (%u messages); console: %s",
-			   b.messages, b.console);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
-		     b.result->detail ? b.result->detail : "");
-	cr_assert_eq(b.result->guest_cpus, 2);
-	cr_assert_gt(b.result->n_workers, 0);
-	for (size_t i = 0; i < b.result->n_workers; i++)
-		cr_assert_gt(b.result->workers[i]->work_units, 0, "worker %zu did no work", i);
-	cr_assert(b.have_exit && b.exit_code == 0, "exit message %d, code %d", b.have_exit,
-		  b.exit_code);
-	cr_assert_eq(b.scen_start, 1);
-	cr_assert_eq(b.scen_end, 1);
-	cr_assert_geq(b.stimuli, 1);
+	cr_assert_eq(b.t.crc_bad, 0, "%d ring messages failed their CRC", b.t.crc_bad);
+	cr_assert_not_null(b.t.result, "no TEST message in the ring (%u messages); console: %s",
+			   b.t.messages, b.console);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
+		     b.t.result->detail ? b.t.result->detail : "");
+	cr_assert_eq(b.t.result->guest_cpus, 2);
+	cr_assert_gt(b.t.result->n_workers, 0);
+	for (size_t i = 0; i < b.t.result->n_workers; i++)
+		cr_assert_gt(b.t.result->workers[i]->work_units, 0, "worker %zu did no work", i);
+	cr_assert(b.t.have_exit && b.t.exit_code == 0, "exit message %d, code %d", b.t.have_exit,
+		  b.t.exit_code);
+	cr_assert_eq(b.t.scen_start, 1);
+	cr_assert_eq(b.t.scen_end, 1);
+	cr_assert_geq(b.t.stimuli, 1);
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
@@ -361,14 +325,14 @@ Test(arm64_guest, output_port_is_hvc0, .timeout = 400)
 		  b.hvc);
 	cr_assert(strstr(b.hvc, KTSTR_COM2_RESULT_START "\n"), "%s: %s", KTSTR_GUEST_COM2_DEV_ARM64,
 		  b.hvc);
-	cr_assert(b.have_exit, "no EXIT message in the ring; console: %s", b.console);
-	snprintf(exit_line, sizeof(exit_line), KTSTR_COM2_EXIT "%d\n", b.exit_code);
+	cr_assert(b.t.have_exit, "no EXIT message in the ring; console: %s", b.console);
+	snprintf(exit_line, sizeof(exit_line), KTSTR_COM2_EXIT "%d\n", b.t.exit_code);
 	cr_assert(strstr(b.hvc, exit_line), "%s lacks '%s' (the ring's exit code): %s",
 		  KTSTR_GUEST_COM2_DEV_ARM64, exit_line, b.hvc);
 	/* Raw output (OPOST off): no \r\n. */
 	cr_assert_null(strstr(b.hvc, "\r\n"), "%s is not raw: %s", KTSTR_GUEST_COM2_DEV_ARM64, b.hvc);
-	cr_assert_not_null(b.result, "no TEST message in the ring");
-	cr_assert_eq(b.crc_bad, 0);
+	cr_assert_not_null(b.t.result, "no TEST message in the ring");
+	cr_assert_eq(b.t.crc_bad, 0);
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }

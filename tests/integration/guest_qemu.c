@@ -20,6 +20,7 @@
 #include "ktstr/le.h"
 #include "ktstr/ring.h"
 #include "ktstr/util.h"
+#include "lib/ring_tally.h"
 #include "lib/vmtest.h"
 #include "scenario_catalog.h"
 
@@ -30,44 +31,8 @@
 struct boot {
 	char dir[512];
 	char *com2;
-	Ktstr__TestResult *result; /* last CRC-valid TEST message */
-	int have_exit, exit_code;
-	unsigned stimuli, scen_start, scen_end, sched_exit;
+	struct ring_tally t; /* what the ring carried */
 };
-
-static int on_msg(void *ctx, uint32_t type, const uint8_t *p, uint32_t len, bool crc_ok)
-{
-	struct boot *b = ctx;
-
-	if (!crc_ok)
-		return 0;
-	switch (type) {
-	case KTSTR_MSG_TEST_RESULT:
-		if (b->result)
-			ktstr__test_result__free_unpacked(b->result, NULL);
-		b->result = ktstr__test_result__unpack(NULL, len, p);
-		break;
-	case KTSTR_MSG_EXIT:
-		if (len == 4) {
-			b->have_exit = 1;
-			b->exit_code = (int)(int32_t)get_le32(p);
-		}
-		break;
-	case KTSTR_MSG_STIMULUS:
-		b->stimuli++;
-		break;
-	case KTSTR_MSG_SCENARIO_START:
-		b->scen_start++;
-		break;
-	case KTSTR_MSG_SCENARIO_END:
-		b->scen_end++;
-		break;
-	case KTSTR_MSG_SCHED_EXIT:
-		b->sched_exit++;
-		break;
-	}
-	return 0;
-}
 
 static int add_host_file(struct cpio_writer *w, const char *guest, const char *host)
 {
@@ -166,15 +131,14 @@ static void boot(struct boot *b, const Ktstr__GuestSpec *spec, int with_ok, cons
 			b->com2 = strdup("");
 	}
 	cr_assert_eq(ring_attach(&ring, map, SHM_SIZE), 0);
-	ring_drain(&ring, on_msg, b, false);
+	ring_drain(&ring, ring_tally_msg, &b->t, false);
 	munmap(map, SHM_SIZE);
 	close(fd);
 }
 
 static void boot_free(struct boot *b)
 {
-	if (b->result)
-		ktstr__test_result__free_unpacked(b->result, NULL);
+	ring_tally_release(&b->t);
 	free(b->com2);
 	vmtest_rm_rf(b->dir);
 }
@@ -225,18 +189,18 @@ Test(guest_qemu, canned_steady_eevdf_passes_and_reports_on_ring_and_com2, .timeo
 	cr_assert(strstr(b.com2, "KTSTR_INIT_STARTED"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "===KTSTR_TEST_RESULT_START==="));
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=0"), "COM2: %s", b.com2);
-	cr_assert_not_null(b.result, "no TEST message in the ring; COM2: %s", b.com2);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
-		     b.result->detail ? b.result->detail : "");
-	cr_assert_eq(b.result->n_workers, 4);
-	for (size_t i = 0; i < b.result->n_workers; i++)
-		cr_assert_gt(b.result->workers[i]->work_units, 0);
-	cr_assert_eq(b.result->n_cgroups, 2);
-	cr_assert_eq(b.result->guest_cpus, 4);
-	cr_assert(b.have_exit && b.exit_code == 0);
-	cr_assert_eq(b.scen_start, 1);
-	cr_assert_eq(b.scen_end, 1);
-	cr_assert_geq(b.stimuli, 1);
+	cr_assert_not_null(b.t.result, "no TEST message in the ring; COM2: %s", b.com2);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
+		     b.t.result->detail ? b.t.result->detail : "");
+	cr_assert_eq(b.t.result->n_workers, 4);
+	for (size_t i = 0; i < b.t.result->n_workers; i++)
+		cr_assert_gt(b.t.result->workers[i]->work_units, 0);
+	cr_assert_eq(b.t.result->n_cgroups, 2);
+	cr_assert_eq(b.t.result->guest_cpus, 4);
+	cr_assert(b.t.have_exit && b.t.exit_code == 0);
+	cr_assert_eq(b.t.scen_start, 1);
+	cr_assert_eq(b.t.scen_end, 1);
+	cr_assert_geq(b.t.stimuli, 1);
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
@@ -252,14 +216,14 @@ Test(guest_qemu, cpuset_apply_keeps_workers_inside_their_cpusets, .timeout = 200
 	a.has_isolation = 1;
 	a.isolation = 1;
 	boot(&b, &g, 1, "vmlinux");
-	cr_assert_not_null(b.result, "COM2: %s", b.com2);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
-		     b.result->detail ? b.result->detail : "");
-	cr_assert_eq(b.stimuli, 2);
-	cr_assert_eq(b.result->steps_completed, 2);
+	cr_assert_not_null(b.t.result, "COM2: %s", b.com2);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__PASSED, "detail: %s",
+		     b.t.result->detail ? b.t.result->detail : "");
+	cr_assert_eq(b.t.stimuli, 2);
+	cr_assert_eq(b.t.result->steps_completed, 2);
 	/* 4 CPUs -> 3 usable -> disjoint halves 0 and 1-2 */
-	cr_assert_str_eq(b.result->cgroups[0]->cpuset, "0");
-	cr_assert_str_eq(b.result->cgroups[1]->cpuset, "1-2");
+	cr_assert_str_eq(b.t.result->cgroups[0]->cpuset, "0");
+	cr_assert_str_eq(b.t.result->cgroups[1]->cpuset, "1-2");
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
@@ -273,8 +237,8 @@ Test(guest_qemu, missing_init_sentinel_reports_truncated_image, .timeout = 200)
 
 	spec_test(&g, &sc, &a, "steady");
 	boot(&b, &g, 0, "vmlinux");
-	cr_assert_not_null(b.result, "COM2: %s", b.com2);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE);
+	cr_assert_not_null(b.t.result, "COM2: %s", b.com2);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__TRUNCATED_IMAGE);
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=1"));
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
@@ -294,9 +258,9 @@ Test(guest_qemu, scheduler_on_kernel_without_sched_ext_is_not_attached, .timeout
 	s.name = "simple";
 	g.scheduler = &s;
 	boot(&b, &g, 1, "noscx");
-	cr_assert_not_null(b.result, "COM2: %s", b.com2);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
-	cr_assert(strstr(b.result->detail, "sched_ext sysfs absent"), "%s", b.result->detail);
+	cr_assert_not_null(b.t.result, "COM2: %s", b.com2);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__SCHEDULER_NOT_ATTACHED);
+	cr_assert(strstr(b.t.result->detail, "sched_ext sysfs absent"), "%s", b.t.result->detail);
 	cr_assert(strstr(b.com2, "SCHEDULER_NOT_ATTACHED: sched_ext sysfs absent"));
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
@@ -316,7 +280,7 @@ Test(guest_qemu, shell_exec_prints_output_and_exit_code, .timeout = 200)
 	cr_assert(strstr(b.com2, "hello-from-guest"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "KTSTR_EXEC_EXIT=3"), "COM2: %s", b.com2);
 	cr_assert_null(strstr(b.com2, "KTSTR_INIT_STARTED"));
-	cr_assert_eq(b.have_exit, 0, "ring_disabled must keep the ring untouched");
+	cr_assert_eq(b.t.have_exit, 0, "ring_disabled must keep the ring untouched");
 	boot_free(&b);
 }
 
@@ -337,17 +301,17 @@ Test(guest_qemu, a_topology_other_than_the_asked_one_fails_setup, .timeout = 200
 	t.cores_per_llc = 4;
 	g.topology = &t;
 	boot(&b, &g, 1, "vmlinux");
-	cr_assert_not_null(b.result, "COM2: %s", b.com2);
-	cr_assert_eq(b.result->status, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "detail: %s",
-		     b.result->detail ? b.result->detail : "");
-	cr_assert(strstr(b.result->detail, "sees different LLCs: asked {cpus 0-3; cores [0] [1] "
+	cr_assert_not_null(b.t.result, "COM2: %s", b.com2);
+	cr_assert_eq(b.t.result->status, KTSTR__TEST_RESULT__STATUS__SETUP_FAILED, "detail: %s",
+		     b.t.result->detail ? b.t.result->detail : "");
+	cr_assert(strstr(b.t.result->detail, "sees different LLCs: asked {cpus 0-3; cores [0] [1] "
 					   "[2] [3]; llcs [0-3]; nodes [0-3]}, seen {cpus 0-3; "
 					   "cores [0] [1] [2] [3]; llcs [0-1] [2-3]; nodes [0-3]}"),
-		  "%s", b.result->detail);
+		  "%s", b.t.result->detail);
 	cr_assert(strstr(b.com2, "TOPOLOGY_MISMATCH: topology mismatch"), "COM2: %s", b.com2);
 	cr_assert(strstr(b.com2, "KTSTR_EXIT=1"), "COM2: %s", b.com2);
-	cr_assert_eq(b.result->n_workers, 0, "nothing ran");
-	cr_assert_eq(b.scen_start, 0);
+	cr_assert_eq(b.t.result->n_workers, 0, "nothing ran");
+	cr_assert_eq(b.t.scen_start, 0);
 	boot_free(&b);
 	protobuf_c_message_free_unpacked(&sc->base, NULL);
 }
