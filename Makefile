@@ -198,7 +198,7 @@ ARM64_KVM_MISSING := $(if $(ARM64_GUEST_MISSING),$(ARM64_GUEST_MISSING),$(strip 
 	$(if $(shell echo '\#include <asm/kvm.h>' | $(GUEST_CC_arm64) -E -x c - >/dev/null 2>&1 && echo ok),,asm/kvm.h)))
 ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c,\
 	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
-	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c)
+	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
 ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
 $(BUILD)/tests/arm64/kvm-cases: $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/libktstr-common.a
 	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -o $@ $^ -l:libfdt.so.1 $(GUEST_LIBS)

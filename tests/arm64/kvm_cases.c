@@ -13,6 +13,8 @@
 
 #include "aarch64/a64_machine.h"
 #include "kvm_fake.h"
+#include "policy.h"
+#include <sys/syscall.h>
 #include "worker.pb-c.h"
 
 static int failures;
@@ -337,10 +339,41 @@ static int unknown_mmio_is_an_error(void)
 {
 	CHECK(mmio(0x0a000000, 1, 4, 1, NULL) == A64_EXIT_ERROR, "MMIO at 0xa000000 not an error");
 	CHECK(strstr(err, "0xa000000"), "the error does not name the address: %s", err);
+	const struct fake_call *c = &fake_calls[fake_ncalls - 1];
+	CHECK(c->req == KVM_GET_ONE_REG && c->fd == FAKE_VCPU_FD0 && c->u.reg.id == 0x6030000000100040ull &&
+		      strstr(err, "PC 0xffff800008012340"),
+	      "the error does not name the guest PC read with KVM_GET_ONE_REG: %s", err);
 	CHECK(a64_exit_outcome(A64_EXIT_ERROR) == KTSTR__OUTCOME__OUTCOME_KVM_ERROR,
 	      "an error is not OUTCOME_KVM_ERROR");
 	CHECK(mmio(0x09001000, 1, 4, 1, NULL) == A64_EXIT_ERROR,
 	      "a 4-byte write to UART1's byte registers was accepted");
+	return 0;
+}
+
+/* The vCPU thread's seccomp table as the arm64 worker builds it
+ * (sandbox/policy_worker_vcpu.c compiled for aarch64): exactly the ioctls a
+ * confined arm64 vCPU thread makes, none of x86's. */
+static int vcpu_seccomp_table(void)
+{
+	static const unsigned long want[] = { KVM_RUN, KVM_GET_ONE_REG, KVM_IRQ_LINE };
+	const struct sandbox_policy *p = &sandbox_policy_worker_vcpu;
+	unsigned found = 0;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct sandbox_rule *r = &p->rules[i];
+		CHECK(r->nr == __NR_ioctl && r->nconds == 1 && r->conds[0].arg == 1,
+		      "rule %zu (%s) is not an ioctl-number rule", i, r->name);
+		unsigned long req = (unsigned long)r->conds[0].b;
+		int ok = 0;
+		for (unsigned k = 0; k < 3; k++)
+			if (req == (uint32_t)want[k]) {
+				ok = 1;
+				found |= 1u << k;
+			}
+		CHECK(ok, "rule %zu allows ioctl 0x%lx (%s), which the arm64 vCPU thread never makes", i,
+		      req, r->who);
+	}
+	CHECK(found == 7 && p->nrules == 3, "%zu rules; KVM_RUN/GET_ONE_REG/IRQ_LINE found: 0x%x",
+	      p->nrules, found);
 	return 0;
 }
 
@@ -357,6 +390,7 @@ int main(void)
 	report("ier_raises_irq", ier_raises_irq());
 	report("system_events", system_events());
 	report("unknown_mmio_is_an_error", unknown_mmio_is_an_error());
+	report("vcpu_seccomp_table", vcpu_seccomp_table());
 	a64_vm_close(&vm);
 	return failures ? 1 : 0;
 }

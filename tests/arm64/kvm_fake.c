@@ -73,6 +73,12 @@ int a64_ioctl(int fd, unsigned long req, void *arg)
 		c->u.reg.val = *(uint64_t *)(uintptr_t)r->addr;
 		return 0;
 	}
+	case KVM_GET_ONE_REG: {
+		struct kvm_one_reg *r = arg;
+		c->u.reg.id = r->id;
+		*(uint64_t *)(uintptr_t)r->addr = FAKE_PC;
+		return 0;
+	}
 	case KVM_IRQ_LINE:
 		c->u.irq = *(struct kvm_irq_level *)arg;
 		return 0;

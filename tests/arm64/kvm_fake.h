@@ -15,6 +15,7 @@
 #define FAKE_VCPU_FD0 1100 /* vCPU i is FAKE_VCPU_FD0 + i */
 #define FAKE_TARGET 5u	   /* KVM_ARM_TARGET_GENERIC_V8 */
 #define FAKE_MAX_CALLS 4096u
+#define FAKE_PC 0xffff800008012340ull /* what KVM_GET_ONE_REG of the PC answers */
 
 struct fake_call {
 	int fd;

@@ -58,7 +58,22 @@ static int uart_mmio(struct uart16550 *u, uint64_t off, struct kvm_run *run)
 	return 0;
 }
 
+static enum a64_exit_result handle(struct a64_vm *vm, uint32_t cpu, char *err, size_t errlen);
+
 enum a64_exit_result a64_handle_exit(struct a64_vm *vm, uint32_t cpu, char *err, size_t errlen)
+{
+	enum a64_exit_result r = handle(vm, cpu, err, errlen);
+	if (r == A64_EXIT_ERROR) {
+		/* Where the guest was: the instruction that made the access. */
+		uint64_t pc = 0;
+		size_t n = strlen(err);
+		if (a64_vcpu_pc(vm, cpu, &pc) == 0 && n < errlen)
+			snprintf(err + n, errlen - n, " (guest PC 0x%llx)", (unsigned long long)pc);
+	}
+	return r;
+}
+
+static enum a64_exit_result handle(struct a64_vm *vm, uint32_t cpu, char *err, size_t errlen)
 {
 	struct kvm_run *run = vm->run[cpu];
 	static const uint64_t base[A64_NUARTS] = { ARM64_UART0_BASE, ARM64_UART1_BASE };

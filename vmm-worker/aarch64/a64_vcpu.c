@@ -97,3 +97,10 @@ int a64_vcpu_boot_regs(struct a64_vm *vm, uint64_t pc, uint64_t fdt, char *err, 
 	}
 	return 0;
 }
+
+int a64_vcpu_pc(struct a64_vm *vm, uint32_t cpu, uint64_t *pc)
+{
+	struct kvm_one_reg r = { .id = a64_core_reg_id(offsetof(struct kvm_regs, regs.pc)),
+				 .addr = (uintptr_t)pc };
+	return a64_ioctl(vm->vcpu_fd[cpu], KVM_GET_ONE_REG, &r);
+}

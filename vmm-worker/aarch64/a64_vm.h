@@ -90,6 +90,8 @@ int a64_vcpus_create(struct a64_vm *vm, char *err, size_t errlen);
  * tree, X1..X3 = 0, PSTATE = EL1h with D, A, I, F masked. */
 #define A64_BOOT_PSTATE 0x3c5ull
 int a64_vcpu_boot_regs(struct a64_vm *vm, uint64_t pc, uint64_t fdt, char *err, size_t errlen);
+/* vCPU cpu's PC (KVM_GET_ONE_REG), for error reports: 0 or -errno. */
+int a64_vcpu_pc(struct a64_vm *vm, uint32_t cpu, uint64_t *pc);
 /* The KVM_SET_ONE_REG id of the 64-bit core register at byte offset off of
  * struct kvm_regs. */
 uint64_t a64_core_reg_id(size_t off);
