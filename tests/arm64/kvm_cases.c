@@ -5,7 +5,9 @@
  * engine". One "PASS name" / "FAIL name: why" line per check. Expected values
  * are written out here from the KVM API and the arm64 boot protocol, not taken
  * from the engine's own helpers. */
+#include <errno.h>
 #include <libfdt.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +379,106 @@ static int vcpu_seccomp_table(void)
 	return 0;
 }
 
+static int run_loop_power_off(void)
+{
+	static const struct fake_exit script[] = {
+		{ .rc = -EINTR },
+		{ .reason = KVM_EXIT_MMIO, .addr = 0x09001000, .len = 1, .write = 1, .data = 'h' },
+		{ .reason = KVM_EXIT_MMIO, .addr = 0x09001000, .len = 1, .write = 1, .data = 'i' },
+		{ .reason = KVM_EXIT_SYSTEM_EVENT, .event = KVM_SYSTEM_EVENT_SHUTDOWN },
+	};
+	memcpy(fake_exits, script, sizeof(script));
+	fake_nexits = 4;
+	fake_next_exit = fake_runs = 0;
+	out_len[0] = out_len[1] = 0;
+	atomic_bool stop = false;
+	enum a64_exit_result res = A64_EXIT_ERROR;
+	int rc = a64_vcpu_loop(&vm, 0, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_POWER_OFF, "loop: rc %d result %d (%s)", rc, res, err);
+	CHECK(fake_runs == 4, "%u KVM_RUNs, expected 4 (one kicked by EINTR)", fake_runs);
+	CHECK(out_len[1] == 2 && memcmp(out_byte[1], "hi", 2) == 0, "COM2 got %u bytes", out_len[1]);
+	return 0;
+}
+
+static int run_loop_stop_and_errors(void)
+{
+	atomic_bool stop = true;
+	enum a64_exit_result res = A64_EXIT_ERROR;
+	fake_nexits = fake_next_exit = fake_runs = 0;
+	int rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_CONTINUE && fake_runs == 0,
+	      "a stopped vCPU ran: rc %d result %d, %u KVM_RUNs", rc, res, fake_runs);
+	stop = false;
+	fake_exits[0] = (struct fake_exit){ .rc = -EFAULT };
+	fake_nexits = 1;
+	rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
+	CHECK(rc == -EFAULT && strstr(err, "KVM_RUN"), "KVM_RUN failing: rc %d, %s", rc, err);
+	fake_exits[0] = (struct fake_exit){ .reason = KVM_EXIT_FAIL_ENTRY };
+	fake_nexits = 1;
+	fake_next_exit = 0;
+	rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_ERROR && strstr(err, "exit reason 9"),
+	      "FAIL_ENTRY: rc %d result %d, %s", rc, res, err);
+	return 0;
+}
+
+/* A machine set up from spec s with fake_fail_req failing: the return and
+ * the reason. */
+static unsigned setup_calls; /* KVM calls the last try_setup made */
+static int try_setup(const struct ktstr_topo *t, uint64_t mem, unsigned long fail_req, char *e,
+		     size_t elen)
+{
+	struct a64_machine_spec s = {
+		.topo = *t, .mem_bytes = mem, .kernel = kernel, .kernel_len = KLEN, .bootargs = "",
+	};
+	struct a64_vm v;
+	struct a64_boot b;
+	fake_reset();
+	fake_fail_req = fail_req;
+	fake_fail_errno = ENODEV;
+	a64_vm_init(&v);
+	e[0] = 0;
+	int rc = a64_machine_setup(&v, &s, &b, e, elen);
+	setup_calls = fake_ncalls;
+	a64_vm_close(&v);
+	fake_reset();
+	return rc;
+}
+
+static int setup_refusals(void)
+{
+	char e[300];
+	struct ktstr_topo big = { 1, 1, 124, 1 }, ok = { 1, 1, 2, 1 };
+	int rc = try_setup(&big, 256ull << 20, 0, e, sizeof(e));
+	/* Refused before KVM is asked anything. */
+	CHECK(rc == -EINVAL && strstr(e, "124 vCPUs") && strstr(e, "123") && setup_calls == 0,
+	      "124 vCPUs: %d %s (%u KVM calls)", rc, e, setup_calls);
+	rc = try_setup(&(struct ktstr_topo){ 2, 2, 1, 1 }, 258ull << 20, 0, e, sizeof(e));
+	CHECK(rc == -EINVAL && strstr(e, "does not split") && setup_calls == 0,
+	      "258 MiB on 2 nodes: %d %s (%u KVM calls)", rc, e, setup_calls);
+	rc = try_setup(&ok, 256ull << 20, 0, e, sizeof(e));
+	CHECK(rc == 0, "1,1,2,1 with 256 MiB refused: %d %s", rc, e);
+	static const struct {
+		unsigned long req;
+		const char *says;
+	} fails[] = {
+		{ KVM_CREATE_VM, "KVM_CREATE_VM" },
+		{ KVM_SET_USER_MEMORY_REGION, "slot 0 at 0x40000000" },
+		{ KVM_ARM_PREFERRED_TARGET, "KVM_ARM_PREFERRED_TARGET" },
+		{ KVM_ARM_VCPU_INIT, "KVM_ARM_VCPU_INIT vCPU 0" },
+		{ KVM_CREATE_DEVICE, "GICv3" },
+		{ KVM_SET_DEVICE_ATTR, "distributor address" },
+		{ KVM_SET_ONE_REG, "x0 =" },
+	};
+	for (unsigned k = 0; k < sizeof(fails) / sizeof(fails[0]); k++) {
+		rc = try_setup(&ok, 256ull << 20, fails[k].req, e, sizeof(e));
+		CHECK(rc == -ENODEV && strstr(e, fails[k].says) && strstr(e, strerror(ENODEV)),
+		      "%s failing: rc %d, error \"%s\" does not say \"%s\"", fails[k].says, rc, e,
+		      fails[k].says);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	if (setup()) {
@@ -391,6 +493,9 @@ int main(void)
 	report("system_events", system_events());
 	report("unknown_mmio_is_an_error", unknown_mmio_is_an_error());
 	report("vcpu_seccomp_table", vcpu_seccomp_table());
+	report("run_loop_power_off", run_loop_power_off());
+	report("run_loop_stop_and_errors", run_loop_stop_and_errors());
+	report("setup_refusals", setup_refusals());
 	a64_vm_close(&vm);
 	return failures ? 1 : 0;
 }

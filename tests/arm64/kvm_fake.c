@@ -8,11 +8,20 @@
 
 struct fake_call fake_calls[FAKE_MAX_CALLS];
 unsigned fake_ncalls;
+struct fake_exit fake_exits[FAKE_MAX_EXITS];
+unsigned fake_nexits, fake_next_exit, fake_runs;
+unsigned long fake_fail_req;
+int fake_fail_errno;
+/* The kvm_run mapping of each vCPU fd (a64_map_run), for KVM_RUN to fill. */
+static struct kvm_run *run_of[256];
 
 void fake_reset(void)
 {
 	fake_ncalls = 0;
 	memset(fake_calls, 0, sizeof(fake_calls));
+	fake_nexits = fake_next_exit = fake_runs = 0;
+	fake_fail_req = 0;
+	fake_fail_errno = 0;
 }
 
 int a64_open_kvm(void)
@@ -28,6 +37,8 @@ int a64_ioctl(int fd, unsigned long req, void *arg)
 	c->fd = fd;
 	c->req = req;
 	c->arg = (uintptr_t)arg;
+	if (fake_fail_req && req == fake_fail_req)
+		return -fake_fail_errno;
 	switch (req) {
 	case KVM_GET_API_VERSION:
 		return KVM_API_VERSION;
@@ -87,14 +98,43 @@ int a64_ioctl(int fd, unsigned long req, void *arg)
 	}
 }
 
+int a64_run(int vcpu_fd)
+{
+	unsigned i = (unsigned)(vcpu_fd - FAKE_VCPU_FD0);
+	fake_runs++;
+	if (i >= 256 || !run_of[i] || fake_next_exit >= fake_nexits)
+		return -EIO; /* no scripted exit left: a case that loops too far fails */
+	const struct fake_exit *x = &fake_exits[fake_next_exit++];
+	if (x->rc < 0)
+		return x->rc;
+	struct kvm_run *r = run_of[i];
+	r->exit_reason = x->reason;
+	if (x->reason == KVM_EXIT_MMIO) {
+		r->mmio.phys_addr = x->addr;
+		r->mmio.len = x->len;
+		r->mmio.is_write = (uint8_t)x->write;
+		memset(r->mmio.data, 0, sizeof(r->mmio.data));
+		r->mmio.data[0] = x->data;
+	} else if (x->reason == KVM_EXIT_SYSTEM_EVENT) {
+		r->system_event.type = x->event;
+	}
+	return 0;
+}
+
 void *a64_map_run(int vcpu_fd, size_t size)
 {
-	(void)vcpu_fd;
-	return calloc(1, size);
+	void *p = calloc(1, size);
+	unsigned i = (unsigned)(vcpu_fd - FAKE_VCPU_FD0);
+	if (i < 256)
+		run_of[i] = p;
+	return p;
 }
 
 void a64_unmap_run(void *run, size_t size)
 {
 	(void)size;
+	for (unsigned i = 0; i < 256; i++)
+		if (run_of[i] == run)
+			run_of[i] = NULL;
 	free(run);
 }

@@ -37,6 +37,23 @@ struct fake_call {
 	} u;
 };
 
+/* What the next KVM_RUN does: rc < 0 returns that error; else the exit
+ * (reason, and for MMIO addr/len/write/data, for a system event type). */
+struct fake_exit {
+	int rc;
+	uint32_t reason;
+	uint64_t addr;
+	uint32_t len, write;
+	uint8_t data;
+	uint32_t event;
+};
+#define FAKE_MAX_EXITS 32u
+extern struct fake_exit fake_exits[FAKE_MAX_EXITS];
+extern unsigned fake_nexits, fake_next_exit, fake_runs;
+/* Make every ioctl with request fail_req fail with -fail_errno (0 = none). */
+extern unsigned long fake_fail_req;
+extern int fake_fail_errno;
+
 extern struct fake_call fake_calls[FAKE_MAX_CALLS];
 extern unsigned fake_ncalls;
 void fake_reset(void);

@@ -83,7 +83,10 @@ static enum a64_exit_result handle(struct a64_vm *vm, uint32_t cpu, char *err, s
 		for (unsigned i = 0; i < A64_NUARTS; i++) {
 			if (a < base[i] || a - base[i] >= ARM64_UART_SIZE)
 				continue;
-			if (uart_mmio(&vm->uart[i], a - base[i], run) < 0) {
+			pthread_mutex_lock(&vm->lock);
+			int rc = uart_mmio(&vm->uart[i], a - base[i], run), irq_err = vm->irq_err;
+			pthread_mutex_unlock(&vm->lock);
+			if (rc < 0) {
 				snprintf(err, errlen,
 					 "vCPU %u: %u-byte MMIO %s at 0x%llx (UART%u + 0x%llx): the "
 					 "ns16550a takes 1-byte accesses (reg-shift 0)",
@@ -91,9 +94,9 @@ static enum a64_exit_result handle(struct a64_vm *vm, uint32_t cpu, char *err, s
 					 (unsigned long long)a, i, (unsigned long long)(a - base[i]));
 				return A64_EXIT_ERROR;
 			}
-			if (vm->irq_err) {
+			if (irq_err) {
 				snprintf(err, errlen, "vCPU %u: UART%u interrupt (KVM_IRQ_LINE): %s", cpu,
-					 i, strerror(-vm->irq_err));
+					 i, strerror(-irq_err));
 				return A64_EXIT_ERROR;
 			}
 			return A64_EXIT_CONTINUE;

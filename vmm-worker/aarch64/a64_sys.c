@@ -2,6 +2,7 @@
  * this file for a recording fake at link time). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,6 +21,12 @@ int a64_ioctl(int fd, unsigned long req, void *arg)
 	do
 		rc = ioctl(fd, req, arg);
 	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : rc;
+}
+
+int a64_run(int vcpu_fd)
+{
+	int rc = ioctl(vcpu_fd, KVM_RUN, 0);
 	return rc < 0 ? -errno : rc;
 }
 

@@ -14,6 +14,9 @@
 int a64_open_kvm(void);
 /* ioctl(fd, req, arg), retried on EINTR: >= 0 (the ioctl's value) or -errno. */
 int a64_ioctl(int fd, unsigned long req, void *arg);
+/* ioctl(vcpu_fd, KVM_RUN, 0), NOT retried: -EINTR means a signal kicked the
+ * vCPU out (the run loop then looks at its stop flag). >= 0 or -errno. */
+int a64_run(int vcpu_fd);
 /* mmap of a vCPU fd's kvm_run (size from KVM_GET_VCPU_MMAP_SIZE): the
  * mapping, owned by the caller (a64_unmap_run), or NULL with errno set. */
 void *a64_map_run(int vcpu_fd, size_t size);

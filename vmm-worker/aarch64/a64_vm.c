@@ -13,6 +13,7 @@ void a64_vm_init(struct a64_vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->gic_fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
 	for (unsigned i = 0; i < A64_MAX_NODES; i++)
 		vm->node[i].memfd = -1;
 }

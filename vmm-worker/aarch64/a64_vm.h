@@ -10,6 +10,8 @@
 #ifndef KTSTR_A64_VM_H
 #define KTSTR_A64_VM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,7 +60,10 @@ struct a64_vm {
 	} uart_line[A64_NUARTS]; /* each UART's callback context */
 	a64_out_fn out;
 	void *out_ctx;
-	int irq_err; /* the last KVM_IRQ_LINE failure (-errno), 0 = none */
+	int irq_err; /* the last KVM_IRQ_LINE failure (-errno), 0 = none; under lock */
+	/* The UART models and irq_err are shared by every vCPU thread (and the
+	 * control thread's interactive input): lock serialises them. */
+	pthread_mutex_t lock;
 };
 
 /* The boot placement: the Image at load (arm64_image_place), the initrd at
@@ -128,6 +133,12 @@ enum a64_exit_result {
 	A64_EXIT_ERROR,		/* anything else: OUTCOME_KVM_ERROR, reason in err */
 };
 enum a64_exit_result a64_handle_exit(struct a64_vm *vm, uint32_t cpu, char *err, size_t errlen);
+/* One vCPU's run loop (a64_run.c): KVM_RUN and a64_handle_exit until an
+ * exit ends the VM (*res, reason in err for A64_EXIT_ERROR) or *stop is set
+ * (*res = A64_EXIT_CONTINUE; a signal's EINTR brings the vCPU out of
+ * KVM_RUN to see it). 0, or -errno when KVM_RUN itself fails (err says). */
+int a64_vcpu_loop(struct a64_vm *vm, uint32_t cpu, const atomic_bool *stop,
+		  enum a64_exit_result *res, char *err, size_t errlen);
 /* The worker's outcome (proto Outcome number) for an exit result. */
 int a64_exit_outcome(enum a64_exit_result r);
 
