@@ -200,9 +200,12 @@ ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-w
 	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
 	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
 ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
-$(BUILD)/tests/arm64/kvm-cases: $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/libktstr-common.a
-	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -o $@ $^ -l:libfdt.so.1 $(GUEST_LIBS)
-$(ARM64_KVM_OBJS): GUEST_CFLAGS += -Ivmm-worker
+# a64_sys.o (the real syscalls) is compiled, so it builds here too, but not
+# linked: the fake takes its place.
+$(BUILD)/tests/arm64/kvm-cases: $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/libktstr-common.a \
+		$(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o
+	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -o $@ $(filter-out %/a64_sys.o,$^) -l:libfdt.so.1 $(GUEST_LIBS)
+$(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o: GUEST_CFLAGS += -Ivmm-worker
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)

@@ -315,6 +315,26 @@ static int ier_raises_irq(void)
 	return 0;
 }
 
+static int input_reaches_the_guest(void)
+{
+	unsigned before;
+	CHECK(a64_uart_input(&vm, 2, (const uint8_t *)"q", 1) == 1, "COM2 took no byte");
+	uint8_t v = 0;
+	CHECK(mmio(0x09001005, 0, 1, 0, &v) == A64_EXIT_CONTINUE && (v & 0x01), "LSR 0x%02x: no DR", v);
+	CHECK(mmio(0x09001000, 0, 1, 0, &v) == A64_EXIT_CONTINUE && v == 'q', "RBR 0x%02x, expected 'q'", v);
+	CHECK(mmio(0x09001005, 0, 1, 0, &v) == A64_EXIT_CONTINUE && !(v & 0x01), "LSR 0x%02x: DR after the read", v);
+	/* With IER RDI the byte raises SPI 2. */
+	CHECK(mmio(0x09001001, 1, 1, 0x01, NULL) == A64_EXIT_CONTINUE, "IER: %s", err);
+	before = fake_ncalls;
+	CHECK(a64_uart_input(&vm, 2, (const uint8_t *)"r", 1) == 1, "COM2 took no byte");
+	const struct fake_call *c = &fake_calls[fake_ncalls - 1];
+	CHECK(fake_ncalls > before && c->req == KVM_IRQ_LINE && c->u.irq.irq == ((1u << 24) | 34u) &&
+		      c->u.irq.level == 1,
+	      "input with IER RDI did not raise INTID 34");
+	CHECK(a64_uart_input(&vm, 3, (const uint8_t *)"x", 1) == 0, "port 3 took a byte");
+	return 0;
+}
+
 static int system_events(void)
 {
 	static const struct {
@@ -490,6 +510,7 @@ int main(void)
 	report("thr_reaches_com2", thr_to_com2());
 	report("lsr_transmitter_empty", lsr_transmitter_empty());
 	report("ier_raises_irq", ier_raises_irq());
+	report("input_reaches_the_guest", input_reaches_the_guest());
 	report("system_events", system_events());
 	report("unknown_mmio_is_an_error", unknown_mmio_is_an_error());
 	report("vcpu_seccomp_table", vcpu_seccomp_table());

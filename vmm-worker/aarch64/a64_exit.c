@@ -35,6 +35,16 @@ void a64_uarts_init(struct a64_vm *vm, a64_out_fn out, void *ctx)
 	}
 }
 
+size_t a64_uart_input(struct a64_vm *vm, unsigned port, const uint8_t *data, size_t len)
+{
+	if (port < 1 || port > A64_NUARTS)
+		return 0;
+	pthread_mutex_lock(&vm->lock);
+	size_t n = uart_receive(&vm->uart[port - 1], data, len);
+	pthread_mutex_unlock(&vm->lock);
+	return n;
+}
+
 /* One MMIO access to UART u at byte offset off: 0, or -EINVAL when the
  * access is not one the tree's reg-shift/reg-io-width allows. */
 static int uart_mmio(struct uart16550 *u, uint64_t off, struct kvm_run *run)

@@ -124,6 +124,10 @@ int a64_copy_in(struct a64_vm *vm, uint64_t gpa, const void *src, size_t len, ch
 
 /* a64_exit.c: the UARTs and the exits. */
 void a64_uarts_init(struct a64_vm *vm, a64_out_fn out, void *ctx);
+/* Host -> guest bytes into UART port (1 = COM1, 2 = COM2: interactive
+ * input), under the lock; the model raises the RX interrupt when enabled.
+ * Returns how many fit in the RX FIFO. */
+size_t a64_uart_input(struct a64_vm *vm, unsigned port, const uint8_t *data, size_t len);
 /* What one KVM_RUN exit means for the VM. */
 enum a64_exit_result {
 	A64_EXIT_CONTINUE,
