@@ -244,6 +244,14 @@ static int tree_in_guest_memory(void)
 	const fdt64_t *ie = fdt_getprop(fdt, ch, "linux,initrd-end", &len);
 	CHECK(is && ie && fdt64_to_cpu(*is) == EXP_INITRD && fdt64_to_cpu(*ie) == EXP_INITRD + ILEN,
 	      "/chosen initrd range is not [0x%llx, +%u)", (unsigned long long)EXP_INITRD, ILEN);
+	int rm = fdt_path_offset(fdt, "/reserved-memory"), shm = rm >= 0 ? fdt_first_subnode(fdt, rm) : -1;
+	const fdt64_t *sr = shm >= 0 ? fdt_getprop(fdt, shm, "reg", &len) : NULL;
+	CHECK(sr && len == 16 && fdt64_to_cpu(sr[0]) == SHM_BASE && fdt64_to_cpu(sr[1]) == SHM_SIZE,
+	      "/reserved-memory does not hold the ring at 0x%llx", (unsigned long long)SHM_BASE);
+	const uint32_t *magic = a64_gpa(&vm, SHM_BASE, 8);
+	CHECK(magic && *magic == 0x53544D52u && vm.ring.base == (volatile uint8_t *)magic,
+	      "no formatted ring (magic STMR) at 0x%llx, or the engine's view is elsewhere",
+	      (unsigned long long)SHM_BASE);
 	const char *m = fdt_getprop(fdt, fdt_path_offset(fdt, "/psci"), "method", &len);
 	CHECK(m && strcmp(m, "hvc") == 0, "/psci method is not hvc");
 	const uint8_t *k = a64_gpa(&vm, EXP_LOAD, KLEN), *i = a64_gpa(&vm, EXP_INITRD, ILEN);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "a64_machine.h"
 #include "arm64-guest/arm64_fdt.h"
@@ -32,6 +33,26 @@ int a64_machine_setup(struct a64_vm *vm, const struct a64_machine_spec *s, struc
 		rc = a64_gic_init(vm, err, errlen);
 	if (rc)
 		return rc;
+	/* The SHM ring: formatted in guest RAM (the top of the last node, as
+	 * the tree's /reserved-memory says) before the guest can look. */
+	if (s->shm_size) {
+		void *shm = a64_gpa(vm, s->shm_base, s->shm_size);
+		if (!shm) {
+			snprintf(err, errlen,
+				 "arm64 KVM: the SHM ring [0x%llx, +%llu) is not inside one node's RAM",
+				 (unsigned long long)s->shm_base, (unsigned long long)s->shm_size);
+			return -EINVAL;
+		}
+		rc = ring_format(shm, s->shm_size);
+		if (!rc)
+			rc = ring_attach(&vm->ring, shm, s->shm_size);
+		if (rc) {
+			snprintf(err, errlen, "arm64 KVM: ring_format/attach of %llu bytes at 0x%llx: %s",
+				 (unsigned long long)s->shm_size, (unsigned long long)s->shm_base,
+				 strerror(-rc));
+			return rc;
+		}
+	}
 	/* 4. The placement (the tree's slot sized for the largest tree, so
 	 * the tree can name the initrd before its own size is known), the
 	 * tree with the KVM engine's two ns16550a UARTs, and the copies. */

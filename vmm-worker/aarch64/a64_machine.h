@@ -1,6 +1,6 @@
 /* The arm64 KVM machine from a spec, in the order KVM needs (docs/aarch64.md,
  * "The arm64 KVM engine"): VM, RAM slots per node, vCPUs (PSCI 0.2, vCPU 0 on),
- * GICv3 created then initialised, the Image / initrd / device tree placed and
+ * GICv3 created then initialised, the SHM ring formatted (vm->ring), the Image / initrd / device tree placed and
  * copied, vCPU 0's boot registers. After it returns 0 the vCPUs may run. */
 #ifndef KTSTR_A64_MACHINE_H
 #define KTSTR_A64_MACHINE_H

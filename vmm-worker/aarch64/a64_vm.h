@@ -21,6 +21,7 @@
 #include "arm64-guest/arm64_image.h"
 #include "arm64-guest/arm64_layout.h"
 #include "kvm/uart16550.h"
+#include "ktstr/ring.h"
 #include "ktstr/topology.h"
 
 #define A64_MAX_NODES 64u
@@ -52,6 +53,7 @@ struct a64_vm {
 	uint32_t nnodes;
 	struct a64_node_ram node[A64_MAX_NODES];
 	uint64_t mem_bytes;
+	struct ktstr_ring ring; /* the SHM ring's host view (a64_machine_setup); base NULL = none */
 	struct uart16550 uart[A64_NUARTS];
 	struct a64_uart_line {
 		struct a64_vm *vm;
