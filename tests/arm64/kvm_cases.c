@@ -415,9 +415,10 @@ static int run_loop_power_off(void)
 		{ .reason = KVM_EXIT_MMIO, .addr = 0x09001000, .len = 1, .write = 1, .data = 'i' },
 		{ .reason = KVM_EXIT_SYSTEM_EVENT, .event = KVM_SYSTEM_EVENT_SHUTDOWN },
 	};
-	memcpy(fake_exits, script, sizeof(script));
-	fake_nexits = 4;
-	fake_next_exit = fake_runs = 0;
+	memcpy(fake_exits[0], script, sizeof(script));
+	fake_nexits[0] = 4;
+	fake_next_exit[0] = 0;
+	fake_runs = 0;
 	out_len[0] = out_len[1] = 0;
 	atomic_bool stop = false;
 	enum a64_exit_result res = A64_EXIT_ERROR;
@@ -432,21 +433,51 @@ static int run_loop_stop_and_errors(void)
 {
 	atomic_bool stop = true;
 	enum a64_exit_result res = A64_EXIT_ERROR;
-	fake_nexits = fake_next_exit = fake_runs = 0;
+	fake_nexits[1] = fake_next_exit[1] = 0;
+	fake_runs = 0;
 	int rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
 	CHECK(rc == 0 && res == A64_EXIT_CONTINUE && fake_runs == 0,
 	      "a stopped vCPU ran: rc %d result %d, %u KVM_RUNs", rc, res, fake_runs);
 	stop = false;
-	fake_exits[0] = (struct fake_exit){ .rc = -EFAULT };
-	fake_nexits = 1;
+	fake_exits[1][0] = (struct fake_exit){ .rc = -EFAULT };
+	fake_nexits[1] = 1;
 	rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
 	CHECK(rc == -EFAULT && strstr(err, "KVM_RUN"), "KVM_RUN failing: rc %d, %s", rc, err);
-	fake_exits[0] = (struct fake_exit){ .reason = KVM_EXIT_FAIL_ENTRY };
-	fake_nexits = 1;
-	fake_next_exit = 0;
+	fake_exits[1][0] = (struct fake_exit){ .reason = KVM_EXIT_FAIL_ENTRY };
+	fake_nexits[1] = 1;
+	fake_next_exit[1] = 0;
 	rc = a64_vcpu_loop(&vm, 1, &stop, &res, err, sizeof(err));
 	CHECK(rc == 0 && res == A64_EXIT_ERROR && strstr(err, "exit reason 9"),
 	      "FAIL_ENTRY: rc %d result %d, %s", rc, res, err);
+	return 0;
+}
+
+/* All 8 vCPUs on threads: vCPU 5 writes to COM2 and powers off; the other
+ * seven sit in KVM_RUN (the fake blocks them) until the engine kicks them. */
+static int threads_end_on_power_off(void)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		fake_nexits[i] = fake_next_exit[i] = 0;
+		vm.run[i]->immediate_exit = 0;
+	}
+	fake_exits[5][0] = (struct fake_exit){ .reason = KVM_EXIT_MMIO, .addr = 0x09001000,
+					       .len = 1, .write = 1, .data = '!' };
+	fake_exits[5][1] = (struct fake_exit){ .reason = KVM_EXIT_SYSTEM_EVENT,
+					       .event = KVM_SYSTEM_EVENT_SHUTDOWN };
+	fake_nexits[5] = 2;
+	fake_kick_timeouts = 0;
+	out_len[1] = 0;
+	atomic_bool stop = false;
+	struct a64_end end;
+	int rc = a64_vm_run(&vm, &stop, &end);
+	CHECK(rc == 0 && end.ended && end.res == A64_EXIT_POWER_OFF && end.cpu == 5,
+	      "run: rc %d ended %d result %d cpu %u (%s)", rc, end.ended, end.res, end.cpu, end.err);
+	CHECK(fake_kick_timeouts == 0, "%u vCPUs were never kicked out of KVM_RUN",
+	      (unsigned)fake_kick_timeouts);
+	CHECK(atomic_load(&stop) && out_len[1] == 1 && out_byte[1][0] == '!',
+	      "stop %d, COM2 %u bytes", (int)atomic_load(&stop), out_len[1]);
+	for (unsigned i = 0; i < 8; i++)
+		vm.run[i]->immediate_exit = 0;
 	return 0;
 }
 
@@ -524,6 +555,7 @@ int main(void)
 	report("vcpu_seccomp_table", vcpu_seccomp_table());
 	report("run_loop_power_off", run_loop_power_off());
 	report("run_loop_stop_and_errors", run_loop_stop_and_errors());
+	report("threads_end_on_power_off", threads_end_on_power_off());
 	report("setup_refusals", setup_refusals());
 	a64_vm_close(&vm);
 	return failures ? 1 : 0;

@@ -2,14 +2,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aarch64/a64_sys.h"
 #include "kvm_fake.h"
 
 struct fake_call fake_calls[FAKE_MAX_CALLS];
 unsigned fake_ncalls;
-struct fake_exit fake_exits[FAKE_MAX_EXITS];
-unsigned fake_nexits, fake_next_exit, fake_runs;
+struct fake_exit fake_exits[FAKE_MAX_VCPUS][FAKE_MAX_EXITS];
+unsigned fake_nexits[FAKE_MAX_VCPUS], fake_next_exit[FAKE_MAX_VCPUS];
+atomic_uint fake_runs, fake_kick_timeouts;
 unsigned long fake_fail_req;
 int fake_fail_errno;
 /* The kvm_run mapping of each vCPU fd (a64_map_run), for KVM_RUN to fill. */
@@ -19,7 +21,10 @@ void fake_reset(void)
 {
 	fake_ncalls = 0;
 	memset(fake_calls, 0, sizeof(fake_calls));
-	fake_nexits = fake_next_exit = fake_runs = 0;
+	memset(fake_nexits, 0, sizeof(fake_nexits));
+	memset(fake_next_exit, 0, sizeof(fake_next_exit));
+	fake_runs = 0;
+	fake_kick_timeouts = 0;
 	fake_fail_req = 0;
 	fake_fail_errno = 0;
 }
@@ -102,12 +107,22 @@ int a64_run(int vcpu_fd)
 {
 	unsigned i = (unsigned)(vcpu_fd - FAKE_VCPU_FD0);
 	fake_runs++;
-	if (i >= 256 || !run_of[i] || fake_next_exit >= fake_nexits)
-		return -EIO; /* no scripted exit left: a case that loops too far fails */
-	const struct fake_exit *x = &fake_exits[fake_next_exit++];
+	if (i >= FAKE_MAX_VCPUS || !run_of[i])
+		return -EBADF;
+	struct kvm_run *r = run_of[i];
+	if (fake_next_exit[i] >= fake_nexits[i]) {
+		/* Blocked in the guest until kicked (bounded). */
+		for (unsigned ms = 0; ms < 10000; ms++) {
+			if (__atomic_load_n(&r->immediate_exit, __ATOMIC_ACQUIRE))
+				return -EINTR;
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		}
+		fake_kick_timeouts++;
+		return -ETIMEDOUT;
+	}
+	const struct fake_exit *x = &fake_exits[i][fake_next_exit[i]++];
 	if (x->rc < 0)
 		return x->rc;
-	struct kvm_run *r = run_of[i];
 	r->exit_reason = x->reason;
 	if (x->reason == KVM_EXIT_MMIO) {
 		r->mmio.phys_addr = x->addr;

@@ -6,6 +6,7 @@
 #ifndef KTSTR_KVM_FAKE_H
 #define KTSTR_KVM_FAKE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -48,8 +49,14 @@ struct fake_exit {
 	uint32_t event;
 };
 #define FAKE_MAX_EXITS 32u
-extern struct fake_exit fake_exits[FAKE_MAX_EXITS];
-extern unsigned fake_nexits, fake_next_exit, fake_runs;
+#define FAKE_MAX_VCPUS 16u
+/* Per vCPU: its script, how long it is, the next entry. When a vCPU's script
+ * is used up, KVM_RUN blocks as a powered-off or halted vCPU would: it
+ * returns -EINTR once the engine sets immediate_exit (its kick), or
+ * -ETIMEDOUT after 10 s (counted in fake_kick_timeouts) when nothing does. */
+extern struct fake_exit fake_exits[FAKE_MAX_VCPUS][FAKE_MAX_EXITS];
+extern unsigned fake_nexits[FAKE_MAX_VCPUS], fake_next_exit[FAKE_MAX_VCPUS];
+extern atomic_uint fake_runs, fake_kick_timeouts;
 /* Make every ioctl with request fail_req fail with -fail_errno (0 = none). */
 extern unsigned long fake_fail_req;
 extern int fake_fail_errno;

@@ -11,6 +11,7 @@
 #define KTSTR_A64_VM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -145,6 +146,23 @@ enum a64_exit_result a64_handle_exit(struct a64_vm *vm, uint32_t cpu, char *err,
  * KVM_RUN to see it). 0, or -errno when KVM_RUN itself fails (err says). */
 int a64_vcpu_loop(struct a64_vm *vm, uint32_t cpu, const atomic_bool *stop,
 		  enum a64_exit_result *res, char *err, size_t errlen);
+/* a64_threads.c: every vCPU on its own thread until one ends the VM or *stop
+ * is set (then the caller kicks them: a64_vm_kick_all). The first vCPU whose
+ * loop ends records it in *end, sets *stop and kicks the others out of
+ * KVM_RUN (immediate_exit and A64_KICK_SIGNAL, whose no-op handler this
+ * installs). Returns once every thread is joined: 0, or -errno when a thread
+ * could not start (the started ones are stopped). */
+#define A64_KICK_SIGNAL SIGRTMIN
+struct a64_end {
+	bool ended;
+	int rc;			  /* a64_vcpu_loop's return (-errno: KVM_RUN failed) */
+	enum a64_exit_result res; /* why: A64_EXIT_POWER_OFF, ... */
+	uint32_t cpu;		  /* the vCPU that ended it */
+	char err[256];		  /* the reason, for A64_EXIT_ERROR */
+};
+int a64_vm_run(struct a64_vm *vm, atomic_bool *stop, struct a64_end *end);
+/* Kick every started vCPU thread out of KVM_RUN; the caller holds vm->lock. */
+void a64_vm_kick_all(struct a64_vm *vm, const pthread_t *tids, const bool *started);
 /* The worker's outcome (proto Outcome number) for an exit result. */
 int a64_exit_outcome(enum a64_exit_result r);
 
