@@ -184,6 +184,28 @@ $(BUILD)/tests/arm64/ring-cases: $(BUILD)/guest-obj-arm64/tests/arm64/ring_cases
 		$(BUILD)/guest-obj-arm64/tests/unit/common/ring_cases.o $(BUILD)/guest-obj-arm64/libktstr-common.a
 	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -static -o $@ $^ $(GUEST_LIBS)
 $(BUILD)/guest-obj-arm64/tests/arm64/ring_cases_main.o: GUEST_CFLAGS += -Itests/unit/common
+# The arm64 KVM engine (vmm-worker/aarch64/, which the worker builds only on
+# aarch64 hosts) cross-built with the recording fake of its syscall door
+# (tests/arm64/kvm_fake.c in place of a64_sys.c), run under
+# qemu-aarch64-static by scripts/arm64-kvm-lane. Needs the arm64 KVM headers
+# (linux-libc-dev:arm64) and arm64's libfdt.so.1 (libfdt1:arm64). Linked
+# dynamically: Debian's libfdt-dev is not multiarch (the arm64 one would
+# replace the host's, which the worker needs), so there is no arm64 libfdt.a;
+# the header is architecture-independent and the cross compiler finds the
+# host's /usr/include/libfdt.h.
+ARM64_KVM_MISSING := $(if $(ARM64_GUEST_MISSING),$(ARM64_GUEST_MISSING),$(strip \
+	$(if $(filter /%,$(shell $(GUEST_CC_arm64) -print-file-name=libfdt.so.1 2>/dev/null)),,libfdt.so.1) \
+	$(if $(shell echo '\#include <asm/kvm.h>' | $(GUEST_CC_arm64) -E -x c - >/dev/null 2>&1 && echo ok),,asm/kvm.h)))
+ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c,\
+	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
+	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
+ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
+# a64_sys.o (the real syscalls) is compiled, so it builds here too, but not
+# linked: the fake takes its place.
+$(BUILD)/tests/arm64/kvm-cases: $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/libktstr-common.a \
+		$(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o
+	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -o $@ $(filter-out %/a64_sys.o,$^) -l:libfdt.so.1 $(GUEST_LIBS)
+$(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o: GUEST_CFLAGS += -Ivmm-worker
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)

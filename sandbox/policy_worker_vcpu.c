@@ -37,6 +37,16 @@ static const struct sandbox_rule vcpu_rules[] = {
 		    SB_EQ32(1, KVM_SIGNAL_MSI)),
 	SB_ALLOW_IF(ioctl, "IOAPIC (split irqchip): mirror level entries as MSI routes so KVM "
 		    "exits on their EOI", SB_EQ32(1, KVM_SET_GSI_ROUTING)),
+#elif defined(__aarch64__)
+	/* The arm64 KVM engine (vmm-worker/aarch64/): everything else it asks
+	 * of KVM (VCPU_INIT, SET_ONE_REG, the GIC device and its attributes,
+	 * memory slots) happens before any vCPU thread confines itself. None
+	 * of x86's (GET_REGS/SREGS, TRANSLATE, MSI routing) exist here. */
+	SB_ALLOW_IF(ioctl, "vCPU loop: run the guest", SB_EQ32(1, KVM_RUN)),
+	SB_ALLOW_IF(ioctl, "exit handling: the PC for error reports (a64_vcpu_pc)",
+		    SB_EQ32(1, KVM_GET_ONE_REG)),
+	SB_ALLOW_IF(ioctl, "serial emulation: raise/lower the UARTs' SPIs 1 and 2 (GICv3)",
+		    SB_EQ32(1, KVM_IRQ_LINE)),
 #endif
 };
 

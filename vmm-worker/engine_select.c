@@ -62,15 +62,16 @@ int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len)
 	}
 	if (spec->arch != KTSTR__ARCH__ARCH_ARM64)
 		return 0;
-	/* KVM runs guests of the host's own architecture only, and
-	 * ktstr has no arm64 KVM engine yet (docs/aarch64.md). */
+	/* KVM runs guests of the host's own architecture only, and the
+	 * arm64 KVM engine (vmm-worker/aarch64/) is not yet wired into the
+	 * worker's run loop (docs/aarch64.md, "The arm64 KVM engine"). */
 	if (spec->engine == KTSTR__ENGINE__ENGINE_KVM) {
 		snprintf(why, len,
 			 "engine KVM cannot run an %s guest on this %s host: %s; use engine QEMU "
 			 "(or AUTO), which runs it under qemu-system-aarch64 (TCG)",
 			 guest, host,
 			 strcmp(host, "aarch64") ? "KVM runs only guests of the host's architecture"
-						 : "ktstr's arm64 KVM engine is not written yet");
+						 : "ktstr's arm64 KVM engine is not yet wired into the worker");
 		return -ENOTSUP;
 	}
 	/* The host-side monitor reads guest memory with an x86_64 kernel

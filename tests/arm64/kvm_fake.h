@@ -1,0 +1,68 @@
+/* A recording fake of the arm64 KVM engine's syscall door
+ * (vmm-worker/aarch64/a64_sys.h), linked instead of a64_sys.c into
+ * build/tests/arm64/kvm-cases (scripts/arm64-kvm-lane). It answers as arm64
+ * KVM would and keeps every ioctl with a copy of what it was given, so the
+ * cases check each value the engine hands to KVM. */
+#ifndef KTSTR_KVM_FAKE_H
+#define KTSTR_KVM_FAKE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#define FAKE_KVM_FD 1000
+#define FAKE_VM_FD 1001
+#define FAKE_GIC_FD 1002
+#define FAKE_VCPU_FD0 1100 /* vCPU i is FAKE_VCPU_FD0 + i */
+#define FAKE_TARGET 5u	   /* KVM_ARM_TARGET_GENERIC_V8 */
+#define FAKE_MAX_CALLS 4096u
+#define FAKE_PC 0xffff800008012340ull /* what KVM_GET_ONE_REG of the PC answers */
+
+struct fake_call {
+	int fd;
+	unsigned long req;
+	uintptr_t arg;		/* the scalar argument (KVM_CREATE_VCPU, KVM_CREATE_VM) */
+	union {
+		struct kvm_userspace_memory_region mem;
+		struct kvm_vcpu_init init;
+		struct kvm_create_device dev;
+		struct kvm_irq_level irq;
+		struct {
+			uint32_t group;
+			uint64_t attr, val; /* val: what addr pointed at (0 when NULL) */
+			int has_val;
+		} attr;
+		struct {
+			uint64_t id, val;
+		} reg;
+	} u;
+};
+
+/* What the next KVM_RUN does: rc < 0 returns that error; else the exit
+ * (reason, and for MMIO addr/len/write/data, for a system event type). */
+struct fake_exit {
+	int rc;
+	uint32_t reason;
+	uint64_t addr;
+	uint32_t len, write;
+	uint8_t data;
+	uint32_t event;
+};
+#define FAKE_MAX_EXITS 32u
+#define FAKE_MAX_VCPUS 16u
+/* Per vCPU: its script, how long it is, the next entry. When a vCPU's script
+ * is used up, KVM_RUN blocks as a powered-off or halted vCPU would: it
+ * returns -EINTR once the engine sets immediate_exit (its kick), or
+ * -ETIMEDOUT after 10 s (counted in fake_kick_timeouts) when nothing does. */
+extern struct fake_exit fake_exits[FAKE_MAX_VCPUS][FAKE_MAX_EXITS];
+extern unsigned fake_nexits[FAKE_MAX_VCPUS], fake_next_exit[FAKE_MAX_VCPUS];
+extern atomic_uint fake_runs, fake_kick_timeouts;
+/* Make every ioctl with request fail_req fail with -fail_errno (0 = none). */
+extern unsigned long fake_fail_req;
+extern int fake_fail_errno;
+
+extern struct fake_call fake_calls[FAKE_MAX_CALLS];
+extern unsigned fake_ncalls;
+void fake_reset(void);
+
+#endif
