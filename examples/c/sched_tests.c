@@ -155,8 +155,13 @@ KTSTR_TEST(ktstr_cpuset, .scheduler = &FIXTURE, .asserts = { .isolation = KTSTR_
 
 /* Steps: a cgroup pinned by affinity to CPU 1, a second cgroup added after
  * 400 ms and stopped 400 ms later, then a last hold. Checked on the
- * telemetry: the pinned workers never left CPU 1, the added ones ran. */
-KTSTR_TEST(ktstr_steps, .scheduler = &FIXTURE)
+ * telemetry: the pinned workers never left CPU 1, the added ones ran.
+ * Fairness inside "added" is not a property of this layout: a yielder the
+ * scheduler puts on CPU 1 shares it with the two pinned spinners, one on
+ * CPU 0 has it alone (CI saw spread=21%, 41-62%; a yielder beside two
+ * spinners can be off-CPU nearly always), so spread is not judged here:
+ * a limit of 100 %. */
+KTSTR_TEST(ktstr_steps, .scheduler = &FIXTURE, .asserts = { .max_spread_pct = KTSTR_SET(100) })
 {
 	unsigned added = 0;
 	int bad = 0;
