@@ -202,7 +202,8 @@ $(BUILD)/guest-obj-arm64/tests/arm64/ring_cases_main.o: GUEST_CFLAGS += -Itests/
 ARM64_KVM_MISSING := $(if $(ARM64_GUEST_MISSING),$(ARM64_GUEST_MISSING),$(strip \
 	$(if $(filter /%,$(shell $(GUEST_CC_arm64) -print-file-name=libfdt.so.1 2>/dev/null)),,libfdt.so.1) \
 	$(if $(shell echo '\#include <asm/kvm.h>' | $(GUEST_CC_arm64) -E -x c - >/dev/null 2>&1 && echo ok),,asm/kvm.h)))
-ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c,\
+# a64_engine.c is the worker's entry (engine.h, vm_monitor.h): not the lane's.
+ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c vmm-worker/aarch64/a64_engine.c,\
 	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
 	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
 ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
