@@ -221,9 +221,13 @@ $(BUILD)/obj/%.o: %.c $(PROTO_H)
 # Every object of the host binaries (common/, sandbox/, each host component's
 # library and main.o), for this host's ARCH: scripts/arm64-host-build makes
 # it with ARCH=aarch64 and the cross compiler (compile only, no link).
-HOST_OBJS := $(COMMON_O) $(SANDBOX_O) $(foreach c,$(HOST_COMPONENTS),$($(c)_LIB_O) $(BUILD)/obj/$(c)/main.o)
+HOST_OBJS := $(PROTO_O) $(COMMON_O) $(SANDBOX_O) $(foreach c,$(HOST_COMPONENTS),$($(c)_LIB_O) $(BUILD)/obj/$(c)/main.o)
 host-objs: $(HOST_OBJS)
 .PHONY: host-objs
+# The library names of HOST_LIBS (fdt json-c ...), for scripts/arm64-host-build.
+print-host-libs:
+	@echo $(patsubst -l%,%,$(filter -l%,$(HOST_LIBS)))
+.PHONY: print-host-libs
 
 BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
 all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests $(ARM64_GUEST_TARGET)
