@@ -63,8 +63,14 @@ $(BUILD)/libktstr-proto.a: $(PROTO_O)
 # vmm-worker/kvm/ and vmm-worker/qemu/), except folders named after another
 # architecture: vmm-worker/x86_64/ builds only on x86_64. Basenames are unique
 # per component (ar keeps one member per name).
+# vmm-worker/kvm/'s kvm_*.c drive x86's KVM (CPUID, MSRs, LAPIC, PIT,
+# segment registers) and are x86_64's too; its device models (uart16550.c,
+# which the arm64 KVM engine also uses, i8042.c, ioapic.c) are plain C and
+# build everywhere.
 ARCHES := x86_64 aarch64
-OTHER_ARCH_DIRS = $(foreach a,$(filter-out $(ARCH),$(ARCHES)),$(1)/$(a)/%)
+ONLY_ON_x86_64 := vmm-worker/kvm/kvm_%.c
+ONLY_ON_aarch64 :=
+OTHER_ARCH_DIRS = $(foreach a,$(filter-out $(ARCH),$(ARCHES)),$(1)/$(a)/% $(ONLY_ON_$(a)))
 srcs_of = $(filter-out $(call OTHER_ARCH_DIRS,$(1)),$(sort $(shell find $(1) -name '*.c')))
 lib_srcs_of = $(filter-out $(1)/main.c,$(call srcs_of,$(1)))
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -196,7 +202,8 @@ $(BUILD)/guest-obj-arm64/tests/arm64/ring_cases_main.o: GUEST_CFLAGS += -Itests/
 ARM64_KVM_MISSING := $(if $(ARM64_GUEST_MISSING),$(ARM64_GUEST_MISSING),$(strip \
 	$(if $(filter /%,$(shell $(GUEST_CC_arm64) -print-file-name=libfdt.so.1 2>/dev/null)),,libfdt.so.1) \
 	$(if $(shell echo '\#include <asm/kvm.h>' | $(GUEST_CC_arm64) -E -x c - >/dev/null 2>&1 && echo ok),,asm/kvm.h)))
-ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c,\
+# a64_engine.c is the worker's entry (engine.h, vm_monitor.h): not the lane's.
+ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c vmm-worker/aarch64/a64_engine.c,\
 	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
 	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
 ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
@@ -210,6 +217,17 @@ $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o: GUEST_C
 $(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(firstword $(subst /, ,$*)) -c -o $@ $<
+
+# Every object of the host binaries (common/, sandbox/, each host component's
+# library and main.o), for this host's ARCH: scripts/arm64-host-build makes
+# it with ARCH=aarch64 and the cross compiler (compile only, no link).
+HOST_OBJS := $(PROTO_O) $(COMMON_O) $(SANDBOX_O) $(foreach c,$(HOST_COMPONENTS),$($(c)_LIB_O) $(BUILD)/obj/$(c)/main.o)
+host-objs: $(HOST_OBJS)
+.PHONY: host-objs
+# The library names of HOST_LIBS (fdt json-c ...), for scripts/arm64-host-build.
+print-host-libs:
+	@echo $(patsubst -l%,%,$(filter -l%,$(HOST_LIBS)))
+.PHONY: print-host-libs
 
 BINS := $(foreach c,$(COMPONENTS),$(BUILD)/bin/$(BIN_$(c)))
 all: $(BINS) $(BUILD)/bin/ktstr-tiny-guests $(ARM64_GUEST_TARGET)

@@ -112,6 +112,11 @@ struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec);
  * words are passed in extra_engine (may be NULL). Returns 0 or -ENOSPC. */
 int guest_cmdline_build(const Ktstr__VmSpec *spec, uint64_t shm_base, bool shm_via_memmap,
 			const char *extra_engine, char *buf, size_t len);
+/* The same for an arm64 guest under the arm64 KVM engine (vmm-worker/aarch64/):
+ * console=ttyS0 and KTSTR_OUTPUT_PORT=ttyS1 (its two ns16550a UARTs) in place
+ * of the QEMU engine's PL011 console. -EINVAL for a spec that is not arm64. */
+int guest_cmdline_build_arm64_kvm(const Ktstr__VmSpec *spec, uint64_t shm_base,
+				  const char *extra_engine, char *buf, size_t len);
 
 /* ---- Control socket service ---------------------------------------------
  * Control socket service for engines (worker_ctl.c). An engine that polls

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ktstr/guest_contract.h>
 #include <ktstr/util.h>
 
 #include "engine.h"
@@ -108,4 +109,46 @@ Test(cmdline, arm64_words)
 	for (size_t i = 0; i < ARRAY_SIZE(never); i++)
 		cr_expect(!strstr(buf, never[i]), "%s in an arm64 line: %s", never[i], buf);
 	cr_expect(!strstr(buf, "memmap="), "memmap= in an arm64 line: %s", buf);
+}
+
+/* An arm64 guest under the arm64 KVM engine: its UARTs are two ns16550a, so
+ * the console is ttyS0 and the guest is told its output port is ttyS1 (the
+ * word guest/report.c reads); nothing of the QEMU engine's PL011 or of x86. */
+Test(cmdline, arm64_kvm_words)
+{
+	char buf[2048];
+
+	spec.arch = KTSTR__ARCH__ARCH_ARM64;
+	spec.shm_size = 16u << 20;
+	spec.cmdline_extra = "loglevel=7";
+	cr_assert_eq(guest_cmdline_build_arm64_kvm(&spec, 0x5f000000, NULL, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf,
+			 "console=ttyS0 KTSTR_OUTPUT_PORT=ttyS1 panic=-1 nokaslr mitigations=off "
+			 "random.trust_cpu=on cryptomgr.notests nomodules iomem=relaxed loglevel=1 "
+			 "rdinit=/init sysctl.kernel.unprivileged_bpf_disabled=0 "
+			 "sysctl.kernel.sched_schedstats=1 KTSTR_SHM_BASE=0x5f000000 "
+			 "KTSTR_SHM_SIZE=0x1000000 loglevel=7");
+	cr_expect(has_word(buf, KTSTR_CMDLINE_OUTPUT_PORT "=ttyS1"));
+	const char *never[] = { "ttyAMA0", "reboot=k", "i8042.noaux", "tsc=reliable",
+				"no_timer_check", "memmap=" };
+	for (size_t i = 0; i < ARRAY_SIZE(never); i++)
+		cr_expect(!strstr(buf, never[i]), "%s in an arm64 KVM line: %s", never[i], buf);
+	/* Control characters and a line too long are refused as for the others. */
+	spec.cmdline_extra = "a\nb";
+	cr_expect_eq(guest_cmdline_build_arm64_kvm(&spec, 0x5f000000, NULL, buf, sizeof(buf)),
+		     -EINVAL);
+	spec.cmdline_extra = NULL;
+	cr_expect_eq(guest_cmdline_build_arm64_kvm(&spec, 0x5f000000, NULL, buf, 64), -ENOSPC);
+	cr_expect_str_eq(buf, "");
+}
+
+/* The arm64 KVM engine's words are for arm64 guests only. */
+Test(cmdline, arm64_kvm_words_refuse_an_x86_spec)
+{
+	char buf[2048] = "x";
+
+	spec.arch = KTSTR__ARCH__ARCH_X86_64;
+	cr_assert_eq(guest_cmdline_build_arm64_kvm(&spec, 0x5f000000, NULL, buf, sizeof(buf)),
+		     -EINVAL);
+	cr_expect_str_eq(buf, "");
 }
