@@ -277,16 +277,13 @@ static int launch_argv(struct qemu_vm *q)
 			       "use plain feature names such as xsave or avx");
 		return rc;
 	}
-	if (klog_get_level() >= KLOG_DEBUG)
-		for (size_t i = 0; i < l->argv.n; i++)
-			kdbg("qemu argv[%zu] = %s", i, l->argv.v[i]);
+	qemu_log_argv(l);
 	return 0;
 }
 
 int qemu_launch_setup(struct qemu_vm *q)
 {
 	const Ktstr__VmSpec *spec = q->in->spec;
-	struct qemu_launch *l = &q->l;
 	int rc;
 
 	if (spec->arch == KTSTR__ARCH__ARCH_ARM64)
@@ -298,22 +295,41 @@ int qemu_launch_setup(struct qemu_vm *q)
 		rc = launch_shm(q);
 	if (rc < 0)
 		return rc;
-	rc = guest_cmdline_build(spec, l->shm_base, spec->shm_size != 0, NULL, l->cmdline,
-				 sizeof(l->cmdline));
-	if (rc < 0) {
+	rc = qemu_launch_cmdline(q, spec->shm_size != 0);
+	if (rc == 0)
+		rc = qemu_launch_open_channels(q);
+	return rc < 0 ? rc : launch_argv(q);
+}
+
+int qemu_launch_cmdline(struct qemu_vm *q, bool memmap)
+{
+	struct qemu_launch *l = &q->l;
+	int rc = guest_cmdline_build(q->in->spec, l->shm_base, memmap, NULL, l->cmdline,
+				     sizeof(l->cmdline));
+
+	if (rc < 0)
 		qemu_set_error(q->end, rc, "build the guest kernel command line",
 			       rc == -ENOSPC ? "longer than the kernel's 2048 bytes"
 					     : "cmdline_extra has control characters",
 			       "shorten or fix cmdline_extra");
-		return rc;
-	}
-	rc = qemu_launch_channels(l);
-	if (rc < 0) {
+	return rc;
+}
+
+int qemu_launch_open_channels(struct qemu_vm *q)
+{
+	int rc = qemu_launch_channels(&q->l);
+
+	if (rc < 0)
 		qemu_set_error(q->end, rc, "create sockets/pipes for QEMU", strerror(-rc),
 			       "check the open file limit (ulimit -n)");
-		return rc;
-	}
-	return launch_argv(q);
+	return rc;
+}
+
+void qemu_log_argv(const struct qemu_launch *l)
+{
+	if (klog_get_level() >= KLOG_DEBUG)
+		for (size_t i = 0; i < l->argv.n; i++)
+			kdbg("qemu argv[%zu] = %s", i, l->argv.v[i]);
 }
 
 /* ktstr_spawn's child hook: enforce the Landlock ruleset in QEMU's process

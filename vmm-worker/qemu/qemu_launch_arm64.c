@@ -243,9 +243,7 @@ static int build_argv(struct qemu_vm *q)
 			       "use llcs that are a multiple of numa_nodes");
 		return rc;
 	}
-	if (klog_get_level() >= KLOG_DEBUG)
-		for (size_t i = 0; i < l->argv.n; i++)
-			kdbg("qemu argv[%zu] = %s", i, l->argv.v[i]);
+	qemu_log_argv(l);
 	return 0;
 }
 
@@ -273,26 +271,16 @@ int qemu_arm64_launch_setup(struct qemu_vm *q)
 	if (rc < 0)
 		return rc;
 	l->shm_base = spec->shm_size ? ARM64_DRAM_BASE + mem - spec->shm_size : 0;
-	rc = guest_cmdline_build(spec, l->shm_base, false, NULL, l->cmdline, sizeof(l->cmdline));
-	if (rc < 0) {
-		qemu_set_error(q->end, rc, "build the guest kernel command line",
-			       rc == -ENOSPC ? "longer than the kernel's 2048 bytes"
-					     : "cmdline_extra has control characters",
-			       "shorten or fix cmdline_extra");
-		return rc;
-	}
-	rc = make_dtb(q, initrd_size);
+	/* The tree's /reserved-memory reserves the ring: no memmap=. */
+	rc = qemu_launch_cmdline(q, false);
+	if (rc == 0)
+		rc = make_dtb(q, initrd_size);
 	if (rc == 0 && spec->shm_size)
 		rc = map_ring(q);
 	if (rc < 0)
 		return rc;
 	kdbg("qemu: arm64 guest, SHM ring at 0x%llx (+0x%x), top of RAM",
 	     (unsigned long long)l->shm_base, spec->shm_size);
-	rc = qemu_launch_channels(l);
-	if (rc < 0) {
-		qemu_set_error(q->end, rc, "create sockets/pipes for QEMU", strerror(-rc),
-			       "check the open file limit (ulimit -n)");
-		return rc;
-	}
-	return build_argv(q);
+	rc = qemu_launch_open_channels(q);
+	return rc < 0 ? rc : build_argv(q);
 }

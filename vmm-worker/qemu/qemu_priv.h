@@ -111,6 +111,13 @@ void qemu_launch_release(struct qemu_launch *l);
 int qemu_launch_memory(struct qemu_vm *q);
 int qemu_launch_images(struct qemu_vm *q);
 int qemu_launch_channels(struct qemu_launch *l);
+/* The steps every guest architecture's launch shares, each setting q's
+ * error with what to do when it fails (qemu_launch.c): the guest command
+ * line into l->cmdline (memmap: reserve the ring with memmap=, x86's E820
+ * way), the channels, and the argv in the debug log. */
+int qemu_launch_cmdline(struct qemu_vm *q, bool memmap);
+int qemu_launch_open_channels(struct qemu_vm *q);
+void qemu_log_argv(const struct qemu_launch *l);
 
 /* qemu_launch_arm64.c: the arm64 guest's check and setup, in place of the
  * x86 ones (qemu_launch_check / qemu_launch_setup dispatch on
