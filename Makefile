@@ -205,7 +205,7 @@ ARM64_KVM_MISSING := $(if $(ARM64_GUEST_MISSING),$(ARM64_GUEST_MISSING),$(strip 
 # a64_engine.c is the worker's entry (engine.h, vm_monitor.h): not the lane's.
 ARM64_KVM_OBJS := $(patsubst %.c,$(BUILD)/guest-obj-arm64/%.o,$(filter-out vmm-worker/aarch64/a64_sys.c vmm-worker/aarch64/a64_engine.c,\
 	$(wildcard vmm-worker/aarch64/*.c)) vmm-worker/kvm/uart16550.c $(wildcard vmm-worker/arm64-guest/*.c) \
-	tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
+	vmm-worker/vcpu_pool.c tests/arm64/kvm_fake.c tests/arm64/kvm_cases.c sandbox/policy_worker_vcpu.c)
 ARM64_TEST_BINS += $(if $(ARM64_KVM_MISSING),,$(BUILD)/tests/arm64/kvm-cases)
 # a64_sys.o (the real syscalls) is compiled, so it builds here too, but not
 # linked: the fake takes its place.

@@ -12,9 +12,11 @@
  *     it through /dev/mem (iomem=relaxed).
  *   - initrd = base image (FD_INITRD) followed by spec->initrd_suffix.
  *   - Kernel command line = guest_cmdline_build() + spec->cmdline_extra.
- * An arm64 guest (spec->arch, QEMU engine only, docs/aarch64.md): COM1 = the
- * PL011 (ttyAMA0), COM2 = a virtio console (/dev/hvc0); the ring is the top
- * of RAM, reserved by the device tree, announced by the same words. */
+ * An arm64 guest (spec->arch, docs/aarch64.md): under QEMU, COM1 = the PL011
+ * (ttyAMA0) and COM2 = a virtio console (/dev/hvc0); under the arm64 KVM
+ * engine (aarch64 hosts), COM1 and COM2 = two ns16550a UARTs on MMIO
+ * (ttyS0, ttyS1). Either way the ring is the top of RAM, reserved by the
+ * device tree and announced by the same words. */
 #ifndef KTSTR_WORKER_ENGINE_H
 #define KTSTR_WORKER_ENGINE_H
 
@@ -84,14 +86,20 @@ int qemu_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct v
 const char *kvm_engine_kind(void);
 /* Resolve ENGINE_AUTO. */
 Ktstr__Engine engine_choose(Ktstr__Engine requested);
-/* Resolve ENGINE_AUTO for a guest architecture: an arm64 guest always runs on
- * the QEMU engine (contract in docs/aarch64.md). */
+/* Resolve ENGINE_AUTO for a guest architecture: KVM where the host has
+ * hardware KVM of the guest's architecture (an arm64 guest on an aarch64
+ * host, an x86_64 one on an x86_64 host), else QEMU (docs/aarch64.md). The
+ * _on form takes the host ("x86_64"/"aarch64") and its KVM, for tests. */
 Ktstr__Engine engine_choose_arch(Ktstr__Engine requested, Ktstr__Arch arch);
+Ktstr__Engine engine_choose_arch_on(const char *host, bool hardware_kvm, Ktstr__Engine requested,
+				    Ktstr__Arch arch);
 /* Whether this worker can run the spec's guest architecture as asked: 0, or
  * -ENOTSUP / -EINVAL with why naming the host and guest architecture and what
- * to do (engine KVM for an arm64 guest; the monitor for an arm64 guest; an
- * unknown arch). main.c's validate_spec refuses the RunVm with it. */
+ * to do (engine KVM for a guest of another architecture than the host's;
+ * the monitor for an arm64 guest; an unknown arch). main.c's validate_spec
+ * refuses the RunVm with it. The _on form takes the host, for tests. */
 int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len);
+int engine_arch_check_on(const char *host, const Ktstr__VmSpec *spec, char *why, size_t len);
 /* "x86_64" / "aarch64": the architecture this worker was built for. */
 const char *engine_host_arch(void);
 /* "x86_64" / "arm64": a guest architecture's name in messages. */

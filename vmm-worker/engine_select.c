@@ -51,32 +51,40 @@ const char *engine_guest_arch(Ktstr__Arch arch)
 	return arch == KTSTR__ARCH__ARCH_ARM64 ? "arm64" : "x86_64";
 }
 
-int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len)
+/* The guest architecture KVM on a host_arch host runs ("x86_64" hosts run
+ * x86_64 guests, "aarch64" hosts arm64 ones), or -1 for another host. */
+static int kvm_guest_arch(const char *host_arch)
 {
-	const char *host = engine_host_arch(), *guest = engine_guest_arch(spec->arch);
+	if (!strcmp(host_arch, "x86_64"))
+		return KTSTR__ARCH__ARCH_X86_64;
+	if (!strcmp(host_arch, "aarch64"))
+		return KTSTR__ARCH__ARCH_ARM64;
+	return -1;
+}
+
+int engine_arch_check_on(const char *host, const Ktstr__VmSpec *spec, char *why, size_t len)
+{
+	const char *guest = engine_guest_arch(spec->arch);
 
 	if (spec->arch != KTSTR__ARCH__ARCH_X86_64 && spec->arch != KTSTR__ARCH__ARCH_ARM64) {
 		snprintf(why, len, "unknown guest architecture %d: this worker runs x86_64 and "
 			 "arm64 guests", (int)spec->arch);
 		return -EINVAL;
 	}
-	if (spec->arch != KTSTR__ARCH__ARCH_ARM64)
-		return 0;
-	/* KVM runs guests of the host's own architecture only, and the
-	 * arm64 KVM engine (vmm-worker/aarch64/) is not yet wired into the
-	 * worker's run loop (docs/aarch64.md, "The arm64 KVM engine"). */
-	if (spec->engine == KTSTR__ENGINE__ENGINE_KVM) {
+	/* KVM runs guests of the host's own architecture only: x86_64 ones
+	 * on kvm/ (x86_64 hosts), arm64 ones on aarch64/ (aarch64 hosts). */
+	if (spec->engine == KTSTR__ENGINE__ENGINE_KVM && kvm_guest_arch(host) != (int)spec->arch) {
 		snprintf(why, len,
-			 "engine KVM cannot run an %s guest on this %s host: %s; use engine QEMU "
-			 "(or AUTO), which runs it under qemu-system-aarch64 (TCG)",
-			 guest, host,
-			 strcmp(host, "aarch64") ? "KVM runs only guests of the host's architecture"
-						 : "ktstr's arm64 KVM engine is not yet wired into the worker");
+			 "engine KVM cannot run an %s guest on this %s host: KVM runs only guests "
+			 "of the host's architecture; use engine QEMU (or AUTO), which runs it "
+			 "under %s (TCG)", guest, host,
+			 spec->arch == KTSTR__ARCH__ARCH_ARM64 ? "qemu-system-aarch64"
+							       : "qemu-system-x86_64");
 		return -ENOTSUP;
 	}
 	/* The host-side monitor reads guest memory with an x86_64 kernel
 	 * layout (docs/monitor.md): it has no arm64 reading. */
-	if (spec->kernel_layout || spec->monitor) {
+	if (spec->arch == KTSTR__ARCH__ARCH_ARM64 && (spec->kernel_layout || spec->monitor)) {
 		snprintf(why, len,
 			 "the host-side monitor (kernel_layout/monitor) reads x86_64 guest kernels "
 			 "only; an arm64 VmSpec must not carry them (the orchestrator sends none)");
@@ -85,12 +93,26 @@ int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len)
 	return 0;
 }
 
+int engine_arch_check(const Ktstr__VmSpec *spec, char *why, size_t len)
+{
+	return engine_arch_check_on(engine_host_arch(), spec, why, len);
+}
+
+Ktstr__Engine engine_choose_arch_on(const char *host, bool hardware_kvm, Ktstr__Engine requested,
+				    Ktstr__Arch arch)
+{
+	if (requested == KTSTR__ENGINE__ENGINE_KVM || requested == KTSTR__ENGINE__ENGINE_QEMU)
+		return requested;
+	/* AUTO: KVM only where it can boot this guest, i.e. hardware KVM of
+	 * the guest's own architecture. */
+	return hardware_kvm && kvm_guest_arch(host) == (int)arch ? KTSTR__ENGINE__ENGINE_KVM
+								 : KTSTR__ENGINE__ENGINE_QEMU;
+}
+
 Ktstr__Engine engine_choose_arch(Ktstr__Engine requested, Ktstr__Arch arch)
 {
-	/* engine_arch_check refused KVM for an arm64 guest: AUTO is QEMU. */
-	if (arch == KTSTR__ARCH__ARCH_ARM64)
-		return KTSTR__ENGINE__ENGINE_QEMU;
-	return engine_choose(requested);
+	return engine_choose_arch_on(engine_host_arch(), ktstr_kvm_is_hardware(kvm_engine_kind()),
+				     requested, arch);
 }
 
 struct ktstr_topo vm_spec_topo(const Ktstr__VmSpec *spec)

@@ -93,6 +93,27 @@ void perf_thread_apply(bool pin, uint32_t cpu, int prio, int *pin_err, int *rt_e
 /* The fix for a SCHED_FIFO failure (err = positive errno). */
 const char *perf_rt_hint(int err);
 
+/* What one vCPU thread applied to itself in performance mode. */
+struct perf_thread {
+	bool done;	     /* it got that far (read after the join) */
+	int pin_err, rt_err; /* 0 or errno */
+};
+/* On vCPU thread index, before its seccomp policy (which allows neither
+ * call): onto its own host CPU (spec->pin_cpus[index] when the spec pins
+ * every vCPU) at SCHED_FIFO PERF_RT_VCPU. A FIFO PERF_RT_SERVICE inherited
+ * from the control thread is lowered, which needs no privilege. */
+void perf_vcpu_apply(const Ktstr__VmSpec *spec, uint32_t ncpus, uint32_t index,
+		     struct perf_thread *t);
+/* On the control thread, before confinement (affinity and SCHED_FIFO need
+ * no seccomp rule then, and CAP_SYS_NICE is still there): onto the service
+ * CPU at SCHED_FIFO PERF_RT_SERVICE, with notes in p for what failed. vCPU
+ * threads inherit both, then move (perf_vcpu_apply). */
+void perf_service_apply(const Ktstr__VmSpec *spec, struct perf_report *p);
+/* After the join: fold what each vCPU thread applied (ncpus entries of t)
+ * into p (pinned, rt, notes). */
+void perf_fold_vcpus(const Ktstr__VmSpec *spec, uint32_t ncpus, const struct perf_thread *t,
+		     struct perf_report *p);
+
 /* Fill VmResult.perf from r (storage in *out and *notes, owned by the
  * caller and valid while the VmResult is). */
 void perf_fill_result(const struct perf_report *r, Ktstr__PerfModeReport *out,

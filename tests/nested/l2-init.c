@@ -41,9 +41,13 @@
  *
  * Static, libc only, no allocation: it is PID 1 and must never fail
  * silently; any unreadable file is reported as "?" rather than skipped. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* cpu_set_t, sched_setaffinity */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +221,24 @@ static void run_scheduler(void)
 		for (int i = 0; i < want && nspin < (int)(sizeof(spin) / sizeof(spin[0])); i++) {
 			pid_t p = fork();
 
-			if (p == 0)
+			if (p == 0) {
+				/* Stall run: the first task on each CPU is
+				 * pinned there, so the CPU that stops
+				 * dispatching holds a runnable task that can
+				 * run nowhere else and never runs: the
+				 * kernel's watchdog must see it. Unpinned
+				 * tasks alone would all move to the other
+				 * CPUs, and the stall would go unseen unless
+				 * some kthread of that CPU happened to wake. */
+				if (stall && i < ncpus_seen) {
+					cpu_set_t set;
+
+					CPU_ZERO(&set);
+					CPU_SET(i, &set);
+					sched_setaffinity(0, sizeof(set), &set);
+				}
 				spin_until(deadline);
+			}
 			if (p > 0)
 				spin[nspin++] = p;
 		}

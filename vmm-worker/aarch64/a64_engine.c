@@ -1,33 +1,468 @@
-/* ENGINE_KVM on an aarch64 host: the worker's entry to the KVM engine
- * (engine.h). The arm64 KVM engine's machine, vCPUs and exits exist
- * (a64_machine.c, a64_threads.c; docs/aarch64.md, "The arm64 KVM engine"),
- * but what kvm/kvm_engine.c does around them for x86 (the VmSpec's inputs
- * read into a64_machine_spec, guest_cmdline_build_arm64_kvm, the watchdog
- * and StopVm, capture frames from the UARTs, ring draining, per-thread
- * seccomp, the VmResult figures) is not written yet. Until it is, the
- * engine refuses every VM with that reason instead of the worker failing to
- * link on aarch64; engine_arch_check already refuses engine KVM for an
- * arm64 guest before this is reached, so only an x86_64 guest on an aarch64
- * host with KVM (which KVM cannot run either) ends here. */
+/* ENGINE_KVM on an aarch64 host: the worker's entry to the arm64 KVM engine
+ * (engine.h; docs/aarch64.md, "The arm64 KVM engine"). What kvm/kvm_engine.c
+ * does for x86, around the arm64 machine (a64_machine.c): the VmSpec read
+ * into a64_machine_spec, one thread per vCPU (vcpu_pool.h, a64_threads.c),
+ * and the calling thread watching every 100 ms (vm_watch.h): serial output
+ * to the capture, the SHM ring, the console's panic marker, SCHED_EXIT,
+ * StopVm, interactive input and the watchdog. Whatever ends the VM first is
+ * its outcome: PSCI SYSTEM_OFF = POWER_OFF, SYSTEM_RESET = RESET, a crash
+ * event = GUEST_PANIC, an exit no device answers = KVM_ERROR.
+ *
+ * Guest contract: COM1 = UART0 (ttyS0, the console), COM2 = UART1 (ttyS1,
+ * KTSTR_OUTPUT_PORT), both ns16550a on MMIO; the ring in the top shm_size
+ * bytes of RAM (arm64_shm_base), reserved by the tree and announced by
+ * KTSTR_SHM_BASE/KTSTR_SHM_SIZE (guest_cmdline_build_arm64_kvm).
+ *
+ * Confinement, as the x86 engine's (docs/security.md, "KVM engine"), before
+ * the first guest instruction and in this order: setup opens everything
+ * (then /dev/kvm and the RAM memfds are closed); the fd inventory; the
+ * namespaces, no capabilities, no_new_privs while single-threaded; each
+ * vCPU thread loads WORKER_VCPU (sandbox/policy_worker_vcpu.c, its aarch64
+ * rules) for itself; this thread loads WORKER_CTL; then the gate opens.
+ * VmSpec.insecure_no_sandbox skips the last four (vm_end.sandboxed stays
+ * false). The host-side monitor reads x86_64 guests only: engine_arch_check
+ * refuses it for an arm64 guest before this runs. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ktstr/error.h>
+#include <ktstr/log.h>
+#include <ktstr/util.h>
 
+#include "a64_machine.h"
+#include "capture.h"
 #include "engine.h"
+#include "perf.h"
+#include "sandbox.h"
+#include "serial_out.h"
+#include "vcpu_pool.h"
+#include "vm_watch.h"
+#include "worker_sandbox.h"
+
+#define WHO "arm64 KVM engine"
+#define KVM_ERROR_HINT "see the console tail and the guest PC in the reason"
+
+struct a64_engine {
+	const struct vm_inputs *in;
+	struct vm_capture *cap;
+	struct vm_end *end;
+	struct a64_vm vm; /* vm.lock guards the UARTs, the queues, the ends */
+	struct a64_boot boot;
+	pthread_cond_t cond;
+	atomic_bool stop;
+	struct a64_end vend; /* how a vCPU ended the VM (under vm.lock) */
+	struct a64_runner runner;
+	struct vcpu_pool pool;
+	struct perf_thread *vperf; /* performance mode: ncpus entries, owned */
+	struct serial_out com_out[2];
+	bool ended; /* end->outcome is final (under vm.lock) */
+	bool have_ring, confine;
+	uint32_t ring_crc_errors;
+};
+
+/* Record how the VM ended (first call wins) and stop every vCPU. Under
+ * vm.lock. */
+static void engine_end(struct a64_engine *e, Ktstr__Outcome o, const char *why)
+{
+	if (!e->ended) {
+		e->ended = true;
+		e->end->outcome = o;
+		e->end->end_us = ktstr_now_us();
+		vm_watch_note_end(e->end, o, why, KVM_ERROR_HINT);
+	}
+	a64_runner_stop(&e->runner);
+}
+
+/* The UARTs' bytes (a64_out_fn), on a vCPU thread under vm.lock: room is
+ * waited for (bounded, see serial_out.h) so nothing the guest writes while
+ * the VM runs is lost. Waiting inside the UART model's transmit is safe:
+ * the byte is its last use of the model's state for this write. */
+static void uart_out(void *ctx, unsigned port, uint8_t byte)
+{
+	struct a64_engine *e = ctx;
+	unsigned i = port == 2 ? 1 : 0;
+
+	if (!e->ended)
+		serial_out_wait_room(e->com_out, 1, &e->vm.lock, &e->cond, &e->stop);
+	serial_out_put(&e->com_out[i], i, byte, e->in->stdout_fd >= 0, &e->cond);
+}
+
+static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
+{
+	struct a64_engine *e = ctx;
+
+	if (!crc_ok)
+		e->ring_crc_errors++;
+	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
+}
+
+/* Under vm.lock. */
+static void drain_ring(struct a64_engine *e)
+{
+	if (e->have_ring && ring_drain(&e->vm.ring, ring_cb, e, true) < 0) {
+		kwarn(WHO ": SHM ring header corrupt; ignoring the ring from now on");
+		e->have_ring = false;
+	}
+}
+
+/* Shell mode: terminal bytes into COM2's RX FIFO, once the guest's shell
+ * said it is ready (earlier bytes are lost to its port setup). */
+static void feed_stdin(struct a64_engine *e)
+{
+	uint8_t buf[UART_FIFO_LEN];
+	struct pollfd p = { .fd = e->in->stdin_fd, .events = POLLIN };
+	size_t room;
+	ssize_t n;
+
+	pthread_mutex_lock(&e->vm.lock);
+	room = capture_shell_ready(e->cap) ? uart_rx_room(&e->vm.uart[1]) : 0;
+	pthread_mutex_unlock(&e->vm.lock);
+	if (!room || poll(&p, 1, 0) <= 0)
+		return;
+	n = read(e->in->stdin_fd, buf, room);
+	if (n > 0)
+		a64_uart_input(&e->vm, 2, buf, (size_t)n);
+}
+
+/* A vCPU's end, as the worker's outcome (under vm.lock). */
+static void end_from_vcpu(struct a64_engine *e)
+{
+	char why[320];
+	Ktstr__Outcome o = (Ktstr__Outcome)a64_exit_outcome(e->vend.res);
+
+	switch (e->vend.res) {
+	case A64_EXIT_POWER_OFF:
+		snprintf(why, sizeof(why), "vCPU %u: PSCI SYSTEM_OFF", e->vend.cpu);
+		break;
+	case A64_EXIT_RESET:
+		snprintf(why, sizeof(why), "vCPU %u: PSCI SYSTEM_RESET", e->vend.cpu);
+		break;
+	case A64_EXIT_PANIC:
+		snprintf(why, sizeof(why), "vCPU %u: KVM crash system event", e->vend.cpu);
+		break;
+	default:
+		snprintf(why, sizeof(why), "%s", e->vend.err[0] ? e->vend.err : "vCPU error");
+		o = KTSTR__OUTCOME__OUTCOME_KVM_ERROR;
+		break;
+	}
+	engine_end(e, o, why);
+}
+
+/* The watchdog loop; returns when the VM has ended. */
+static void watch(struct a64_engine *e)
+{
+	struct vm_watch w;
+
+	vm_watch_init(&w, e->in, e->cap);
+	pthread_mutex_lock(&e->vm.lock);
+	while (!e->ended) {
+		uint64_t now = ktstr_now_ms();
+		struct timespec ts;
+		Ktstr__Outcome o;
+		char why[256];
+
+		serial_out_drain(e->com_out, e->cap, &e->cond);
+		drain_ring(e);
+		if (e->vend.ended) {
+			end_from_vcpu(e);
+			break;
+		}
+		o = vm_watch_verdict(&w, now, why, sizeof(why));
+		if (o != KTSTR__OUTCOME__OUTCOME_UNKNOWN) {
+			engine_end(e, o, why);
+			break;
+		}
+		if (vm_watch_soft_stop_due(&w, now, e->have_ring))
+			ring_slot_set(&e->vm.ring, 14, KTSTR_SLOT0_SHUTDOWN);
+		if (vcpu_pool_all_done(&e->pool)) {
+			engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR,
+				   "every vCPU thread stopped without an outcome");
+			break;
+		}
+		pthread_mutex_unlock(&e->vm.lock);
+		if (e->in->stdin_fd >= 0)
+			feed_stdin(e);
+		vm_watch_service_ctl(e->in);
+		pthread_mutex_lock(&e->vm.lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += VM_WATCH_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->cond, &e->vm.lock, &ts);
+	}
+	pthread_mutex_unlock(&e->vm.lock);
+}
+
+/* Map fd whole, read-only (0 bytes: *p = NULL). The mapping is the
+ * caller's; the fd stays main.c's. */
+static int map_fd(int fd, void **p, size_t *len)
+{
+	struct stat st;
+
+	*p = NULL;
+	*len = 0;
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!st.st_size)
+		return 0;
+	*p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*p == MAP_FAILED) {
+		*p = NULL;
+		return -errno;
+	}
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+/* The machine from the VmSpec: everything that opens an fd or touches KVM
+ * happens here, before any confinement. */
+static int setup(struct a64_engine *e, struct ktstr_error *err)
+{
+	const Ktstr__VmSpec *spec = e->in->spec;
+	uint64_t mem = (uint64_t)spec->memory_mb << 20;
+	struct a64_machine_spec ms = {
+		.topo = vm_spec_topo(spec),
+		.mem_bytes = mem,
+		.shm_size = spec->shm_size,
+		.shm_base = arm64_shm_base(mem, spec->shm_size),
+		.initrd_tail = spec->has_initrd_suffix ? spec->initrd_suffix.data : NULL,
+		.initrd_tail_len = spec->has_initrd_suffix ? spec->initrd_suffix.len : 0,
+	};
+	char cmdline[ARM64_CMDLINE_MAX], why[512];
+	void *kernel = NULL, *initrd = NULL;
+	size_t klen = 0, ilen = 0;
+	int r;
+
+	r = guest_cmdline_build_arm64_kvm(spec, ms.shm_base, NULL, cmdline, sizeof(cmdline));
+	if (r)
+		return ktstr_error_set(err, -r, WHO ": build the kernel command line", NULL,
+				       "shorten cmdline_extra",
+				       "it must fit arm64's %u bytes (COMMAND_LINE_SIZE) with the NUL",
+				       ARM64_CMDLINE_MAX);
+	ms.bootargs = cmdline;
+	if ((r = map_fd(e->in->kernel_fd, &kernel, &klen)) ||
+	    (r = map_fd(e->in->initrd_fd, &initrd, &ilen))) {
+		ktstr_error_set(err, -r, WHO ": map the kernel and initrd", NULL, NULL,
+				"mmap of FD_KERNEL/FD_INITRD: %s", strerror(-r));
+		goto out;
+	}
+	ms.kernel = kernel;
+	ms.kernel_len = klen;
+	ms.initrd = initrd;
+	ms.initrd_len = ilen;
+	a64_uarts_init(&e->vm, uart_out, e);
+	r = a64_machine_setup(&e->vm, &ms, &e->boot, why, sizeof(why));
+	if (r) {
+		ktstr_error_set(err, -r, WHO ": set up the VM", NULL,
+				"fix the topology, memory_mb, shm_size or the kernel as the reason says",
+				"%s", why);
+		goto out;
+	}
+	e->have_ring = ms.shm_size != 0;
+	if (spec->performance_mode && !(e->vperf = calloc(e->vm.ncpus, sizeof(*e->vperf)))) {
+		r = ktstr_error_set(err, ENOMEM, WHO ": out of memory", NULL, NULL, "vCPU records");
+		goto out;
+	}
+	/* What a running VM does not need, a confined worker must not hold. */
+	a64_vm_drop_setup_fds(&e->vm);
+	r = a64_kick_handler_install();
+	if (r)
+		ktstr_error_set(err, -r, WHO ": install the vCPU kick handler", NULL, NULL, "%s",
+				strerror(-r));
+out:
+	/* The guest has its copies; the files stay main.c's. */
+	if (kernel)
+		munmap(kernel, klen);
+	if (initrd)
+		munmap(initrd, ilen);
+	return r;
+}
+
+static int sandbox_fail(struct ktstr_error *err, int r, const char *step, const char *why)
+{
+	char full[768]; /* logged whole; the VmResult keeps the first 255 bytes */
+
+	snprintf(full, sizeof(full), WHO ": %s: %.640s", step, why);
+	kerr("%s", full);
+	return ktstr_error_set(err, -r, WORKER_SB_WHAT, NULL, WORKER_SB_HINT, "%s", full);
+}
+
+/* The fd inventory and the namespaces: before any thread exists. */
+static int confine_prepare(struct a64_engine *e, struct ktstr_error *err)
+{
+	int *fds = calloc(e->vm.ncpus + 2, sizeof(*fds));
+	char why[640];
+	size_t n = 0;
+	int r;
+
+	if (!fds)
+		return ktstr_error_set(err, ENOMEM, WHO ": out of memory", NULL, NULL, "fd inventory");
+	fds[n++] = e->vm.vm_fd;
+	fds[n++] = e->vm.gic_fd;
+	for (uint32_t i = 0; i < e->vm.ncpus; i++)
+		fds[n++] = e->vm.vcpu_fd[i];
+	/* Now: the empty root below hides /proc, where the check looks. */
+	r = worker_sandbox_fd_check(fds, n, why, sizeof(why));
+	free(fds);
+	if (r < 0)
+		return sandbox_fail(err, r, "fd inventory before confinement", why);
+	r = worker_sandbox_prepare(SANDBOX_NS_DEFAULT | SANDBOX_NS_EMPTY_ROOT, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "namespaces/capabilities", why);
+	return 0;
+}
+
+/* Every vCPU thread confined itself (vcpu_prepare): now this thread. */
+static int confine_ctl(struct a64_engine *e, struct ktstr_error *err)
+{
+	char why[640];
+	int r;
+
+	r = vcpu_pool_wait_prepared(&e->pool, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "vCPU thread policy (worker-vcpu)", why);
+	r = worker_sandbox_confine(0, NULL, 0, 0, why, sizeof(why));
+	if (r < 0)
+		return sandbox_fail(err, r, "control thread policy (worker-ctl)", why);
+	e->end->sandboxed = true;
+	kinfo(WHO ": worker confined (control thread %s, %u vCPU threads %s, no capabilities, "
+	      "own user/mount/net/ipc/uts namespaces, empty root)",
+	      sandbox_role_name(SANDBOX_ROLE_WORKER_CTL), e->vm.ncpus,
+	      sandbox_role_name(SANDBOX_ROLE_WORKER_VCPU));
+	return 0;
+}
+
+/* The pool's prepare, on vCPU thread index before its first KVM_RUN:
+ * performance mode, then its own WORKER_VCPU policy. */
+static int vcpu_prepare(void *ctx, uint32_t index, char *err, size_t len)
+{
+	struct a64_engine *e = ctx;
+
+	if (e->vperf)
+		perf_vcpu_apply(e->in->spec, e->vm.ncpus, index, &e->vperf[index]);
+	return e->confine ? sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, len) : 0;
+}
+
+static void vcpu_run(void *ctx, uint32_t index)
+{
+	struct a64_engine *e = ctx;
+
+	a64_runner_vcpu(&e->runner, index);
+}
+
+static int start_vcpus(struct a64_engine *e, struct ktstr_error *err)
+{
+	static const struct vcpu_pool_ops ops = { .prepare = vcpu_prepare, .run = vcpu_run };
+	char why[160];
+	int r;
+
+	r = vcpu_pool_init(&e->pool, e->vm.ncpus, &e->vm.lock, &e->cond, &e->stop,
+			   A64_KICK_SIGNAL, WHO, &ops, e);
+	if (r)
+		return ktstr_error_set(err, -r, WHO ": out of memory", NULL, NULL, "vCPU threads");
+	r = vcpu_pool_start(&e->pool, why, sizeof(why));
+	if (r)
+		ktstr_error_set(err, -r, WHO ": cannot start vCPU threads", NULL,
+				"raise the thread limit (ulimit -u)", "%s", why);
+	return r;
+}
+
+/* After the join: whatever the guest wrote after the last tick. */
+static void post_mortem(struct a64_engine *e)
+{
+	pthread_mutex_lock(&e->vm.lock);
+	serial_out_drain(e->com_out, e->cap, &e->cond);
+	serial_out_report(e->com_out, WHO);
+	drain_ring(e);
+	if (e->have_ring)
+		capture_ring_stats(e->cap, ring_drops(&e->vm.ring), e->ring_crc_errors);
+	/* A panic printed just before a reset is the real story. */
+	if (capture_saw_panic(e->cap) && e->end->outcome != KTSTR__OUTCOME__OUTCOME_TIMEOUT &&
+	    e->end->outcome != KTSTR__OUTCOME__OUTCOME_STOPPED)
+		e->end->outcome = KTSTR__OUTCOME__OUTCOME_GUEST_PANIC;
+	pthread_mutex_unlock(&e->vm.lock);
+}
 
 int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
 {
-	(void)cap;
+	struct a64_engine *e = calloc(1, sizeof(*e));
+	struct ktstr_error err = { 0 };
+	int r;
+
 	memset(end, 0, sizeof(*end));
 	vm_monitor_init(&end->monitor);
 	end->engine = KTSTR__ENGINE__ENGINE_KVM;
 	snprintf(end->engine_detail, sizeof(end->engine_detail), "kvm");
-	end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
-	return ktstr_error_set(&end->error, ENOTSUP, "KVM engine on an aarch64 host", NULL,
-			       "use engine QEMU (docs/aarch64.md, \"The arm64 KVM engine\")",
-			       "cannot run this %s guest: the arm64 KVM engine is not yet wired "
-			       "into the worker, and KVM runs only guests of the host's "
-			       "architecture", engine_guest_arch(in->spec->arch));
+	end->perf.requested = in->spec->performance_mode;
+	if (!e) {
+		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+		return ktstr_error_set(&end->error, ENOMEM, WHO ": allocate the engine", NULL,
+				       "free host memory", "out of memory");
+	}
+	e->in = in;
+	e->cap = cap;
+	e->end = end;
+	e->confine = !in->spec->insecure_no_sandbox;
+	atomic_init(&e->stop, false);
+	a64_vm_init(&e->vm);
+	pthread_cond_init(&e->cond, NULL);
+	e->runner = (struct a64_runner){ .vm = &e->vm, .stop = &e->stop, .end = &e->vend,
+					 .pool = &e->pool, .cond = &e->cond };
+
+	r = setup(e, &err);
+	if (!r && in->spec->performance_mode)
+		perf_service_apply(in->spec, &end->perf);
+	if (!r && e->confine)
+		r = confine_prepare(e, &err);
+	if (!r)
+		r = start_vcpus(e, &err);
+	if (!r && e->confine)
+		r = confine_ctl(e, &err);
+	if (r) {
+		a64_runner_stop(&e->runner); /* threads at the gate leave */
+		vcpu_pool_open_gate(&e->pool);
+		vcpu_pool_join(&e->pool);
+		end->sandboxed = false; /* the guest never ran */
+		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
+		end->error = err;
+		end->end_us = ktstr_now_us();
+		end->engine_start_us = end->end_us;
+		goto out;
+	}
+	/* Shell mode: COM2 is the terminal (the capture writes it). */
+	if (in->stdout_fd >= 0)
+		capture_set_com2_mirror(cap, in->stdout_fd);
+	end->setup_us = ktstr_now_us() - in->worker_start_us;
+	end->engine_start_us = ktstr_now_us();
+	vcpu_pool_open_gate(&e->pool); /* the first guest instruction */
+	capture_vm_started(cap, KTSTR__ENGINE__ENGINE_KVM, end->engine_detail, end->setup_us, 0);
+	watch(e);
+	vcpu_pool_join(&e->pool);
+	post_mortem(e);
+out:
+	if (e->vperf)
+		perf_fold_vcpus(in->spec, e->vm.ncpus, e->vperf, &end->perf);
+	/* A vCPU thread that never left KVM_RUN still uses its fd and
+	 * kvm_run: leave the VM to the process's exit then. */
+	bool leaked = false;
+	for (uint32_t i = 0; e->pool.slot && i < e->pool.n; i++)
+		leaked |= e->pool.slot[i].leaked;
+	if (!leaked)
+		a64_vm_close(&e->vm);
+	vcpu_pool_free(&e->pool);
+	free(e->vperf);
+	pthread_cond_destroy(&e->cond);
+	if (!leaked)
+		free(e);
+	return r;
 }

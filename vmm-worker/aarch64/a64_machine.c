@@ -56,7 +56,8 @@ int a64_machine_setup(struct a64_vm *vm, const struct a64_machine_spec *s, struc
 	/* 4. The placement (the tree's slot sized for the largest tree, so
 	 * the tree can name the initrd before its own size is known), the
 	 * tree with the KVM engine's two ns16550a UARTs, and the copies. */
-	rc = a64_boot_place(vm, &ii, s->initrd_len, ARM64_FDT_MAX, s->shm_base, b, err, errlen);
+	rc = a64_boot_place(vm, &ii, (uint64_t)s->initrd_len + s->initrd_tail_len, ARM64_FDT_MAX,
+			    s->shm_base, b, err, errlen);
 	if (rc)
 		return rc;
 	if (s->kernel_len > ii.image_size) {
@@ -87,6 +88,9 @@ int a64_machine_setup(struct a64_vm *vm, const struct a64_machine_spec *s, struc
 		rc = a64_copy_in(vm, b->load, s->kernel, s->kernel_len, err, errlen);
 	if (!rc && s->initrd_len)
 		rc = a64_copy_in(vm, b->initrd_start, s->initrd, s->initrd_len, err, errlen);
+	if (!rc && s->initrd_tail_len)
+		rc = a64_copy_in(vm, b->initrd_start + s->initrd_len, s->initrd_tail,
+				 s->initrd_tail_len, err, errlen);
 	/* 5. vCPU 0 enters the Image with the tree in X0. */
 	if (!rc)
 		rc = a64_vcpu_boot_regs(vm, b->load, b->fdt_addr, err, errlen);

@@ -15,6 +15,11 @@ struct a64_machine_spec {
 	size_t kernel_len;
 	const void *initrd; /* borrowed; initrd_len 0 = none */
 	size_t initrd_len;
+	/* Bytes that follow the initrd in guest RAM (the worker's
+	 * VmSpec.initrd_suffix: a second cpio the kernel unpacks after the
+	 * first), borrowed; 0 = none. */
+	const void *initrd_tail;
+	size_t initrd_tail_len;
 	const char *bootargs;
 };
 

@@ -124,6 +124,19 @@ void *a64_gpa(const struct a64_vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+void a64_vm_drop_setup_fds(struct a64_vm *vm)
+{
+	if (vm->kvm_fd >= 0) {
+		close(vm->kvm_fd);
+		vm->kvm_fd = -1;
+	}
+	for (unsigned n = 0; n < A64_MAX_NODES; n++)
+		if (vm->node[n].memfd >= 0) {
+			close(vm->node[n].memfd);
+			vm->node[n].memfd = -1;
+		}
+}
+
 void a64_vm_close(struct a64_vm *vm)
 {
 	for (uint32_t i = 0; vm->run && i < vm->ncpus; i++)

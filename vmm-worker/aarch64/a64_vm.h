@@ -146,12 +146,11 @@ enum a64_exit_result a64_handle_exit(struct a64_vm *vm, uint32_t cpu, char *err,
  * KVM_RUN to see it). 0, or -errno when KVM_RUN itself fails (err says). */
 int a64_vcpu_loop(struct a64_vm *vm, uint32_t cpu, const atomic_bool *stop,
 		  enum a64_exit_result *res, char *err, size_t errlen);
-/* a64_threads.c: every vCPU on its own thread until one ends the VM or *stop
- * is set (then the caller kicks them: a64_vm_kick_all). The first vCPU whose
- * loop ends records it in *end, sets *stop and kicks the others out of
- * KVM_RUN (immediate_exit and A64_KICK_SIGNAL, whose no-op handler this
- * installs). Returns once every thread is joined: 0, or -errno when a thread
- * could not start (the started ones are stopped). */
+/* a64_threads.c: the vCPU threads (vmm-worker/vcpu_pool.h, shared with the
+ * x86 engine) running a64_vcpu_loop. The first vCPU whose loop ends the VM
+ * records it in the runner's end, sets *stop and kicks the others out of
+ * KVM_RUN (immediate_exit and A64_KICK_SIGNAL, whose handler must be a
+ * no-op installed without SA_RESTART: a64_kick_handler_install). */
 #define A64_KICK_SIGNAL SIGRTMIN
 struct a64_end {
 	bool ended;
@@ -160,12 +159,33 @@ struct a64_end {
 	uint32_t cpu;		  /* the vCPU that ended it */
 	char err[256];		  /* the reason, for A64_EXIT_ERROR */
 };
+struct vcpu_pool;
+struct a64_runner {
+	struct a64_vm *vm;
+	atomic_bool *stop;
+	struct a64_end *end;	 /* under vm->lock */
+	struct vcpu_pool *pool;	 /* for the kick */
+	pthread_cond_t *cond;	 /* broadcast when the end is recorded; may be NULL */
+};
+int a64_kick_handler_install(void);
+/* vCPU cpu's whole run (a vcpu_pool run callback's body). */
+void a64_runner_vcpu(struct a64_runner *r, uint32_t cpu);
+/* Stop every vCPU: *stop, immediate_exit on each, the kick signal to each
+ * running thread. Callable with or without vm->lock held. */
+void a64_runner_stop(struct a64_runner *r);
+/* Every vCPU on its own thread until one ends the VM or *stop is set (by
+ * another thread, which then calls a64_runner_stop): the standalone run the
+ * arm64-kvm lane's cases use; the worker's engine (a64_engine.c) runs the
+ * same threads under its watchdog. 0 once every thread is joined, or
+ * -errno when a thread could not start (the started ones are stopped). */
 int a64_vm_run(struct a64_vm *vm, atomic_bool *stop, struct a64_end *end);
-/* Kick every started vCPU thread out of KVM_RUN; the caller holds vm->lock. */
-void a64_vm_kick_all(struct a64_vm *vm, const pthread_t *tids, const bool *started);
 /* The worker's outcome (proto Outcome number) for an exit result. */
 int a64_exit_outcome(enum a64_exit_result r);
 
+/* Once the VM is set up: close what a running VM no longer needs and a
+ * confined worker must not hold: /dev/kvm (only system ioctls: new VMs) and
+ * the RAM memfds (their mappings, which KVM's slots name, stay). */
+void a64_vm_drop_setup_fds(struct a64_vm *vm);
 void a64_vm_close(struct a64_vm *vm);
 
 #endif

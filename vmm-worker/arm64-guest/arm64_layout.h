@@ -78,6 +78,15 @@
 #define ARM64_PCIE_SPI_BASE 3u
 #define ARM64_PCIE_INTX 4u
 
+/* The SHM ring's guest physical base: the top shm_size bytes of RAM (the
+ * last node's), which the tree's /reserved-memory withholds from Linux.
+ * Both engines put it there (qemu/qemu_launch_arm64.c, aarch64/
+ * a64_engine.c). 0 = no ring. */
+static inline uint64_t arm64_shm_base(uint64_t mem_bytes, uint64_t shm_size)
+{
+	return shm_size ? ARM64_DRAM_BASE + mem_bytes - shm_size : 0;
+}
+
 /* arm64's COMMAND_LINE_SIZE (6.1): the kernel copies at most this many
  * bytes, NUL included, of /chosen/bootargs and silently drops the rest. */
 #define ARM64_CMDLINE_MAX 2048u

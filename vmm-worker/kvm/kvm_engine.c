@@ -35,14 +35,13 @@
 #include "capture.h"
 #include "kvm_priv.h"
 #include "sandbox.h"
+#include "vm_watch.h"
 #include "worker_sandbox.h"
 #include "ktstr/log.h"
 #include "ktstr/topology.h"
 #include "ktstr/util.h"
 #include "x86_64/pagetables.h"
 
-#define TICK_MS 100
-#define SOFT_STOP_LEAD_MS 3000u /* ask the guest to finish this long before the hard stop */
 
 static void kick_handler(int sig)
 {
@@ -52,14 +51,10 @@ static void kick_handler(int sig)
 void kvm_engine_kick_all(struct kvm_engine *e)
 {
 	atomic_store(&e->stop, true);
-	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++) {
-		struct kvm_vcpu *v = &e->vcpus[i];
-
-		if (v->run)
-			v->run->immediate_exit = 1;
-		if (v->started && !atomic_load(&v->done))
-			pthread_kill(v->thread, e->kick_signal);
-	}
+	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++)
+		if (e->vcpus[i].run)
+			e->vcpus[i].run->immediate_exit = 1;
+	vcpu_pool_kick(&e->pool);
 }
 
 void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, const char *fmt, ...)
@@ -79,20 +74,9 @@ void kvm_engine_end(struct kvm_engine *e, Ktstr__Outcome outcome, bool locked, c
 			vsnprintf(why, sizeof(why), fmt, ap);
 			va_end(ap);
 		}
-		/* Only these endings are errors; the others are how a VM ends. */
-		if (outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ||
-		    outcome == KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE)
-			ktstr_error_note(&e->end->error,
-					 outcome == KTSTR__OUTCOME__OUTCOME_KVM_ERROR
-						 ? "KVM error while the guest ran"
-						 : "KVM emulation failure",
-					 NULL,
-					 "see the console tail; on kvm_pvm a stock kernel cannot run "
-					 "(use --engine qemu)",
-					 "%s", why);
-		if (outcome == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD)
-			ktstr_error_note(&e->end->error, "the guest flooded the SHM ring", NULL,
-					 CAPTURE_FLOOD_HINT, "%s", why);
+		vm_watch_note_end(e->end, outcome, why,
+				  "see the console tail; on kvm_pvm a stock kernel cannot run "
+				  "(use --engine qemu)");
 		pthread_cond_broadcast(&e->cond);
 	}
 	if (!locked)
@@ -195,96 +179,44 @@ static int kvm_ram_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 	return 0;
 }
 
-/* The host CPU time of each vCPU thread so far, for the monitor's stall
- * check (a vCPU the host did not run is not a stalled CPU). */
-static const uint64_t *vcpu_times(struct kvm_engine *e, uint64_t *ns)
-{
-	for (uint32_t i = 0; i < e->m.ncpus; i++) {
-		struct timespec ts = { 0 };
-		clockid_t cid;
-
-		if (!e->vcpus[i].started || pthread_getcpuclockid(e->vcpus[i].thread, &cid) ||
-		    clock_gettime(cid, &ts))
-			return NULL;
-		ns[i] = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	}
-	return ns;
-}
-
 /* The watchdog loop; returns when the VM has ended. */
 static void watch(struct kvm_engine *e)
 {
-	uint32_t timeout = e->in->spec->timeout_ms;
-	uint64_t start = ktstr_now_ms(), deadline = start + timeout;
-	bool soft_sent = false;
+	struct vm_watch w;
 
+	vm_watch_init(&w, e->in, e->cap);
 	pthread_mutex_lock(&e->lock);
 	while (!e->ended) {
 		struct timespec ts;
 		uint64_t now = ktstr_now_ms();
-		bool all_done = true;
+		Ktstr__Outcome o;
+		char why[256];
 
 		kvm_io_drain_serial(e);
 		drain_ring(e);
 		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
-				vcpu_times(e, e->vcpu_ns));
+				vcpu_pool_times(&e->pool, e->vcpu_ns));
 		if (e->have_ring && vm_monitor_take_dump_request(&e->end->monitor))
 			ring_slot_set(&e->ring, 12, 'D');
-		if (capture_saw_panic(e->cap)) {
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_PANIC, true, "kernel panic on the console");
+		o = vm_watch_verdict(&w, now, why, sizeof(why));
+		if (o != KTSTR__OUTCOME__OUTCOME_UNKNOWN) {
+			kvm_engine_end(e, o, true, "%s", why);
 			break;
 		}
-		if (capture_saw_sched_exit(e->cap)) {
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_SCHED_EXIT, true, "guest reported SCHED_EXIT");
-			break;
-		}
-		if (capture_flooded(e->cap)) {
-			char why[256];
-
-			capture_flood_text(e->cap, why, sizeof(why));
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD, true, "%s", why);
-			break;
-		}
-		if (e->in->stop_requested && *e->in->stop_requested) {
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_STOPPED, true, "stop requested");
-			break;
-		}
-		if (now >= deadline) {
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_TIMEOUT, true,
-				       "watchdog: the VM ran for its whole %u ms", timeout);
-			break;
-		}
-		if (!soft_sent && e->have_ring && timeout > 2 * SOFT_STOP_LEAD_MS &&
-		    now + SOFT_STOP_LEAD_MS >= deadline) {
+		if (vm_watch_soft_stop_due(&w, now, e->have_ring))
 			ring_slot_set(&e->ring, 14, KTSTR_SLOT0_SHUTDOWN);
-			soft_sent = true;
-		}
-		for (uint32_t i = 0; i < e->m.ncpus; i++)
-			all_done &= atomic_load(&e->vcpus[i].done);
-		if (all_done) {
+		if (vcpu_pool_all_done(&e->pool)) {
 			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR, true,
 				       "every vCPU thread stopped without an outcome");
 			break;
 		}
-		if (e->in->stdin_fd >= 0) {
-			pthread_mutex_unlock(&e->lock);
+		pthread_mutex_unlock(&e->lock);
+		if (e->in->stdin_fd >= 0)
 			feed_stdin(e);
-			pthread_mutex_lock(&e->lock);
-		}
-		/* StopVm (or the orchestrator vanishing) arrives on the control
-		 * socket; service it every tick so a stop takes at most one
-		 * TICK_MS to act on. */
-		if (e->in->ctl_sock >= 0) {
-			struct pollfd p = { .fd = e->in->ctl_sock, .events = POLLIN };
-
-			if (poll(&p, 1, 0) > 0) {
-				pthread_mutex_unlock(&e->lock);
-				worker_ctl_service(e->in);
-				pthread_mutex_lock(&e->lock);
-			}
-		}
+		vm_watch_service_ctl(e->in);
+		pthread_mutex_lock(&e->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += TICK_MS * 1000000L;
+		ts.tv_nsec += VM_WATCH_TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
@@ -407,63 +339,6 @@ out:
 	free(map);
 }
 
-/* Performance mode, control thread, before confinement (affinity and
- * SCHED_FIFO need no seccomp rule then, and CAP_SYS_NICE is still there):
- * onto the service CPU at SCHED_FIFO 2. vCPU threads inherit both and then
- * move to their own CPU and lower themselves to FIFO 1 (kvm_vcpu.c), which
- * needs no privilege. */
-static void perf_service_thread(struct kvm_engine *e)
-{
-	const Ktstr__VmSpec *spec = e->in->spec;
-	struct perf_report *p = &e->end->perf;
-	int pin_err, rt_err;
-
-	perf_thread_apply(spec->has_service_cpu, spec->service_cpu, PERF_RT_SERVICE, &pin_err,
-			  &rt_err);
-	p->service_pinned = spec->has_service_cpu && !pin_err;
-	p->service_rt = !rt_err;
-	if (!spec->has_service_cpu)
-		perf_note(p, true, "no service_cpu: the control thread is not pinned and may share "
-			  "a vCPU's host CPU (ktstr-orch reserves one)");
-	else if (pin_err)
-		perf_note(p, true, "pinning the control thread to CPU %u: %s; use a CPU in this "
-			  "process's affinity mask (taskset/cgroup cpuset)", spec->service_cpu,
-			  strerror(pin_err));
-	if (rt_err)
-		perf_note(p, true, "SCHED_FIFO %d for the control thread: %s; %s", PERF_RT_SERVICE,
-			  strerror(rt_err), perf_rt_hint(rt_err));
-}
-
-/* After the join: fold what each vCPU thread applied into the report. */
-static void perf_fold_vcpus(struct kvm_engine *e)
-{
-	const Ktstr__VmSpec *spec = e->in->spec;
-	struct perf_report *p = &e->end->perf;
-	bool pinned = spec->n_pin_cpus == e->m.ncpus, rt = true, any = false;
-
-	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++) {
-		struct kvm_vcpu *v = &e->vcpus[i];
-
-		if (!v->perf_done) {
-			pinned = rt = false;
-			continue;
-		}
-		any = true;
-		if (v->pin_err && pinned)
-			perf_note(p, true, "pinning vCPU %u to host CPU %u: %s; use CPUs in this "
-				  "process's affinity mask", i, spec->pin_cpus[i], strerror(v->pin_err));
-		if (v->rt_err && rt)
-			perf_note(p, true, "SCHED_FIFO %d for vCPU %u: %s; %s", PERF_RT_VCPU, i,
-				  strerror(v->rt_err), perf_rt_hint(v->rt_err));
-		pinned &= !v->pin_err;
-		rt &= !v->rt_err;
-	}
-	if (!spec->n_pin_cpus)
-		perf_note(p, true, "no pin_cpus: vCPU threads float over the host's CPUs");
-	p->pinned = any && pinned;
-	p->rt = any && rt;
-}
-
 static int setup(struct kvm_engine *e, struct ktstr_error *err)
 {
 	const Ktstr__VmSpec *spec = e->in->spec;
@@ -560,7 +435,7 @@ static int confine_ctl(struct kvm_engine *e, struct ktstr_error *err)
 	char why[640];
 	int r;
 
-	r = kvm_vcpus_wait_confined(e, why, sizeof(why));
+	r = vcpu_pool_wait_prepared(&e->pool, why, sizeof(why));
 	if (r < 0)
 		return sandbox_fail(err, r, "vCPU thread policy (worker-vcpu)", why);
 	/* engine_fds NULL: the inventory was checked before the empty root. */
@@ -605,7 +480,7 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 
 	r = setup(e, &err);
 	if (!r && in->spec->performance_mode)
-		perf_service_thread(e);
+		perf_service_apply(in->spec, &end->perf);
 	if (!r && e->confine)
 		r = confine_prepare(e, &err);
 	if (!r)
@@ -620,16 +495,16 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 			capture_set_com2_mirror(cap, in->stdout_fd);
 		end->setup_us = ktstr_now_us() - in->worker_start_us;
 		end->engine_start_us = ktstr_now_us();
-		kvm_vcpus_open_gate(e); /* the first guest instruction */
+		vcpu_pool_open_gate(&e->pool); /* the first guest instruction */
 		capture_vm_started(cap, KTSTR__ENGINE__ENGINE_KVM, end->engine_detail,
 				   end->setup_us, 0);
 	}
 	if (r) {
 		kvm_engine_kick_all(e); /* sets stop: threads at the gate leave */
-		kvm_vcpus_open_gate(e);
+		vcpu_pool_open_gate(&e->pool);
 		kvm_vcpus_join(e);
 		if (in->spec->performance_mode)
-			perf_fold_vcpus(e);
+			perf_fold_vcpus(in->spec, e->m.ncpus, e->vperf, &end->perf);
 		end->sandboxed = false; /* the guest never ran */
 		end->outcome = KTSTR__OUTCOME__OUTCOME_ENGINE_ERROR;
 		end->error = err;
@@ -641,14 +516,11 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 	watch(e);
 	kvm_vcpus_join(e);
 	if (in->spec->performance_mode)
-		perf_fold_vcpus(e);
+		perf_fold_vcpus(in->spec, e->m.ncpus, e->vperf, &end->perf);
 	/* Post-mortem: whatever the guest wrote after the last tick. */
 	pthread_mutex_lock(&e->lock);
 	kvm_io_drain_serial(e);
-	for (int i = 0; i < 2; i++)
-		if (e->com_out[i].dropped)
-			kwarn("KVM engine: %llu bytes of COM%d output written after the VM ended "
-			      "were dropped", (unsigned long long)e->com_out[i].dropped, i + 1);
+	serial_out_report(e->com_out, "KVM engine");
 	kvm_io_report(e);
 	drain_ring(e);
 	if (e->have_ring)

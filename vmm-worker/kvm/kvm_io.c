@@ -22,44 +22,24 @@
 /* Called under lock by a vCPU thread (uart_write): queue the byte for the
  * control thread. kvm_io_port made room before the exit was handled, so a
  * byte is only dropped after the VM ended (counted, never silent). */
-static void serial_out(struct kvm_engine *e, unsigned port, uint8_t b)
+static void queue_serial(struct kvm_engine *e, unsigned port, uint8_t b)
 {
-	struct kvm_serial_out *o = &e->com_out[port];
-
-	if (o->len == sizeof(o->buf)) {
-		o->dropped++;
-		return;
-	}
-	o->buf[o->len++] = b;
-	/* Interactive: a line should reach the terminal now, not at the
-	 * next tick. Otherwise wake the control thread once enough waits. */
-	if (o->len >= KVM_SERIAL_HIGH || (port == 1 && b == '\n' && e->in->stdout_fd >= 0))
-		pthread_cond_broadcast(&e->cond);
+	serial_out_put(&e->com_out[port], port, b, e->in->stdout_fd >= 0, &e->cond);
 }
 
 static void com1_tx(void *ctx, uint8_t b)
 {
-	serial_out(ctx, 0, b);
+	queue_serial(ctx, 0, b);
 }
 
 static void com2_tx(void *ctx, uint8_t b)
 {
-	serial_out(ctx, 1, b);
+	queue_serial(ctx, 1, b);
 }
 
 void kvm_io_drain_serial(struct kvm_engine *e)
 {
-	struct kvm_serial_out *c1 = &e->com_out[0], *c2 = &e->com_out[1];
-
-	if (c1->len)
-		capture_com1(e->cap, c1->buf, c1->len);
-	/* Shell mode: the capture also writes COM2 to stdout_fd (its mirror,
-	 * set by kvm_engine_run as the QEMU engine does). */
-	if (c2->len)
-		capture_com2(e->cap, c2->buf, c2->len);
-	if (c1->len || c2->len)
-		pthread_cond_broadcast(&e->cond); /* vCPUs waiting for room */
-	c1->len = c2->len = 0;
+	serial_out_drain(e->com_out, e->cap, &e->cond);
 }
 
 /* An ISA interrupt line (under lock). In-kernel irqchip: KVM's PIC and
@@ -210,22 +190,9 @@ void kvm_io_port(struct kvm_engine *e, struct kvm_run *run)
 
 	pthread_mutex_lock(&e->lock);
 	/* Room for every byte this exit can emit on COM1/COM2, taken before
-	 * any device state changes (the wait drops the lock). Bounded: the
-	 * control thread drains every tick, and once the VM ended nothing
-	 * waits. */
-	while (write && !e->ended && !atomic_load(&e->stop) && need &&
-	       (KVM_SERIAL_BUF - e->com_out[0].len < need || KVM_SERIAL_BUF - e->com_out[1].len < need)) {
-		struct timespec ts;
-
-		pthread_cond_broadcast(&e->cond);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-	}
+	 * any device state changes (the wait drops the lock). */
+	if (write && !e->ended)
+		serial_out_wait_room(e->com_out, need, &e->lock, &e->cond, &e->stop);
 	for (uint32_t n = 0; n < run->io.count; n++)
 		port_access(e, run->io.port, data + (size_t)n * run->io.size, run->io.size, write);
 	pthread_mutex_unlock(&e->lock);

@@ -13,6 +13,8 @@
 #include "ioapic.h"
 #include "kvm_vm.h"
 #include "uart16550.h"
+#include "serial_out.h"
+#include "vcpu_pool.h"
 #include "x86_64/acpi_pm.h"
 #include "x86_64/cpuid.h"
 #include "x86_64/loader.h"
@@ -26,31 +28,6 @@ struct kvm_vcpu {
 	uint32_t index;		/* CPU number (0 = BSP) */
 	int fd;			/* owned */
 	struct kvm_run *run;	/* mmap of vm.run_size, owned */
-	pthread_t thread;
-	bool started;
-	atomic_bool done;	/* the thread left its run loop */
-	/* Confinement report (under eng->lock): 0 = not yet, 1 = the
-	 * WORKER_VCPU policy is loaded, -errno = it failed (sb_err says why). */
-	int sb_state;
-	char sb_err[256];
-	/* Performance mode, set by the thread itself before its filter (read
-	 * after the join): affinity / SCHED_FIFO results, 0 or errno. */
-	bool perf_done;
-	int pin_err, rt_err;
-};
-
-/* Serial output on its way from a vCPU thread to the control thread. Only
- * the control thread touches the capture (which sends frames on the control
- * socket): vCPU threads, which run guest code, then need no socket syscall
- * at all. 64 KiB per port holds one maximal rep-outsb exit (4 KiB) many
- * times over; a vCPU that finds no room waits for the next drain, as a real
- * UART holds a guest that writes faster than the line. */
-#define KVM_SERIAL_BUF (64u << 10)
-#define KVM_SERIAL_HIGH (4u << 10) /* wake the control thread from here on */
-struct kvm_serial_out {
-	uint8_t buf[KVM_SERIAL_BUF];
-	size_t len;
-	uint64_t dropped; /* bytes written after the VM ended with no room left */
 };
 
 struct kvm_engine {
@@ -61,6 +38,10 @@ struct kvm_engine {
 	struct kvm_vm vm;
 	struct x86_kernel kernel;
 	struct kvm_vcpu *vcpus;	/* m.ncpus entries, owned */
+	struct vcpu_pool pool;	/* their threads (vcpu_pool.h) */
+	/* Performance mode, m.ncpus entries, owned: what each vCPU thread
+	 * applied to itself before its filter (read after the join). */
+	struct perf_thread *vperf;
 	uint64_t *vcpu_ns;	/* m.ncpus entries, owned: the monitor's vCPU times */
 
 	/* Devices, the capture and the end record are touched by every vCPU
@@ -87,14 +68,11 @@ struct kvm_engine {
 	int kick_signal;
 
 	/* COM1 (0) and COM2 (1) output not yet captured (under lock). */
-	struct kvm_serial_out com_out[2];
+	struct serial_out com_out[2];
 
-	/* Confinement (docs/security.md, "KVM engine"). confine: load the
-	 * policies (false only with VmSpec.insecure_no_sandbox). gate_open:
-	 * the control thread is confined too, vCPU threads may enter KVM_RUN
-	 * (under lock; a thread that sees stop instead leaves). */
+	/* Confinement (docs/security.md, "KVM engine"): load the policies
+	 * (false only with VmSpec.insecure_no_sandbox). */
 	bool confine;
-	bool gate_open;
 };
 
 /* Record how the VM ended (first call wins) and stop every vCPU. Takes the
@@ -123,13 +101,9 @@ void kvm_io_report(struct kvm_engine *e);
 /* vCPUs: create and set up every vCPU; start/join threads. */
 int kvm_vcpus_create(struct kvm_engine *e, const struct x86_cpuid *supported,
 		     const struct x86_feature_bit *off, size_t noff, struct ktstr_error *err);
+/* Start the vCPU threads (vcpu_pool.h): each applies performance mode and
+ * its WORKER_VCPU policy, then waits at the gate (e->pool). */
 int kvm_vcpus_start(struct kvm_engine *e, struct ktstr_error *err);
-/* Confined start (e->confine): wait, bounded, until every started vCPU
- * thread reported its WORKER_VCPU policy. Returns 0, or -errno with why
- * naming the vCPU and the step that failed. */
-int kvm_vcpus_wait_confined(struct kvm_engine *e, char *why, size_t len);
-/* Let the vCPU threads enter KVM_RUN (or, with e->stop, leave). */
-void kvm_vcpus_open_gate(struct kvm_engine *e);
 void kvm_vcpus_join(struct kvm_engine *e);
 void kvm_vcpus_destroy(struct kvm_engine *e);
 

@@ -21,10 +21,6 @@
 #include "x86_64/pagetables.h"
 #include "x86_64/regs.h"
 
-#define JOIN_BOUND_S 5
-/* vCPU threads report their policy and wait for the gate at most this
- * long: both take milliseconds; only a stalled host comes near it. */
-#define KVM_GATE_WAIT_MS 10000
 
 static int vcpu_fail(struct ktstr_error *err, int e, uint32_t cpu, const char *step)
 {
@@ -279,83 +275,24 @@ static bool handle_exit(struct kvm_engine *e, struct kvm_vcpu *v)
 	}
 }
 
-/* A bounded wait on e->cond (under e->lock) until deadline_ms. */
-static void cond_wait_until(struct kvm_engine *e, uint64_t deadline_ms)
+/* The pool's prepare (vcpu_pool.h), on vCPU thread index before its first
+ * KVM_RUN: performance mode, then this thread's own WORKER_VCPU policy,
+ * loaded after every setup ioctl (kvm_vcpus_create). */
+static int vcpu_prepare(void *ctx, uint32_t index, char *err, size_t len)
 {
-	struct timespec ts;
-	uint64_t now = ktstr_now_ms(), left = deadline_ms > now ? deadline_ms - now : 0;
+	struct kvm_engine *e = ctx;
 
-	if (left > 100)
-		left = 100; /* re-check the state at least every 100 ms */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(left / 1000);
-	ts.tv_nsec += (long)(left % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	if (e->vperf)
+		perf_vcpu_apply(e->in->spec, e->m.ncpus, index, &e->vperf[index]);
+	return e->confine ? sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, len) : 0;
 }
 
-/* Confine this vCPU thread (WORKER_VCPU, this thread only) and wait at the
- * start gate until the control thread is confined too. Returns true when
- * the thread may run the guest. The filter is loaded here, in the thread
- * that runs guest code, after every setup ioctl (kvm_vcpus_create) and
- * before the first KVM_RUN: nothing the guest does can reach a syscall the
- * policy does not name. */
-static bool vcpu_confine_and_wait(struct kvm_engine *e, struct kvm_vcpu *v)
+/* The pool's run: KVM_RUN and the exits until the VM ends. */
+static void vcpu_run(void *ctx, uint32_t index)
 {
-	uint64_t deadline = ktstr_now_ms() + KVM_GATE_WAIT_MS;
-	char err[sizeof(v->sb_err)] = "";
-	int r = 0;
-	bool go;
+	struct kvm_engine *e = ctx;
+	struct kvm_vcpu *v = &e->vcpus[index];
 
-	char name[16];
-
-	/* Named for ps/top and /proc/PID/task/TID/comm ("ktstr-vcpu3"); on
-	 * the calling thread glibc uses prctl(PR_SET_NAME), done before the
-	 * filter, which does not allow prctl. */
-	snprintf(name, sizeof(name), "ktstr-vcpu%u", v->index % 100000u);
-	pthread_setname_np(pthread_self(), name);
-	/* Performance mode: onto its own host CPU at SCHED_FIFO 1, before
-	 * the filter (which allows neither call). Inherited FIFO 2 from the
-	 * control thread is lowered, which needs no privilege. */
-	if (e->in->spec->performance_mode) {
-		const Ktstr__VmSpec *spec = e->in->spec;
-		bool pin = spec->n_pin_cpus == e->m.ncpus;
-
-		perf_thread_apply(pin, pin ? spec->pin_cpus[v->index] : 0, PERF_RT_VCPU, &v->pin_err,
-				  &v->rt_err);
-		v->perf_done = true;
-	}
-	if (e->confine)
-		r = sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, sizeof(err));
-	pthread_mutex_lock(&e->lock);
-	v->sb_state = r < 0 ? r : 1;
-	if (r < 0)
-		snprintf(v->sb_err, sizeof(v->sb_err), "%s", err);
-	pthread_cond_broadcast(&e->cond);
-	while (r == 0 && !e->gate_open && !atomic_load(&e->stop) && ktstr_now_ms() < deadline)
-		cond_wait_until(e, deadline);
-	go = r == 0 && e->gate_open && !atomic_load(&e->stop);
-	pthread_mutex_unlock(&e->lock);
-	if (r == 0 && !go && !atomic_load(&e->stop))
-		kerr("KVM engine: vCPU %u: the start gate did not open within %d ms; the vCPU "
-		     "leaves without running the guest", v->index, KVM_GATE_WAIT_MS);
-	return go;
-}
-
-static void *vcpu_thread(void *arg)
-{
-	struct kvm_vcpu *v = arg;
-	struct kvm_engine *e = v->eng;
-	sigset_t set;
-
-	if (!vcpu_confine_and_wait(e, v))
-		goto out;
-	sigemptyset(&set);
-	sigaddset(&set, e->kick_signal);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!atomic_load(&e->stop)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -367,113 +304,43 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(e, v))
 			break;
 	}
-out:
-	atomic_store(&v->done, true);
-	pthread_mutex_lock(&e->lock);
-	pthread_cond_broadcast(&e->cond);
-	pthread_mutex_unlock(&e->lock);
-	return NULL;
-}
-
-int kvm_vcpus_wait_confined(struct kvm_engine *e, char *why, size_t len)
-{
-	uint64_t deadline = ktstr_now_ms() + KVM_GATE_WAIT_MS;
-	int r = 0;
-
-	pthread_mutex_lock(&e->lock);
-	for (;;) {
-		uint32_t pending = 0;
-
-		for (uint32_t i = 0; i < e->m.ncpus && !r; i++) {
-			struct kvm_vcpu *v = &e->vcpus[i];
-
-			if (!v->started)
-				continue;
-			if (v->sb_state < 0) {
-				snprintf(why, len, "vCPU %u: %s", i, v->sb_err);
-				r = v->sb_state;
-			} else if (v->sb_state == 0) {
-				pending++;
-			}
-		}
-		if (r || !pending)
-			break;
-		if (ktstr_now_ms() >= deadline) {
-			snprintf(why, len, "%u vCPU thread(s) did not report their WORKER_VCPU seccomp "
-				 "policy within %d ms (host overloaded?)", pending, KVM_GATE_WAIT_MS);
-			r = -ETIMEDOUT;
-			break;
-		}
-		cond_wait_until(e, deadline);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return r;
-}
-
-void kvm_vcpus_open_gate(struct kvm_engine *e)
-{
-	pthread_mutex_lock(&e->lock);
-	e->gate_open = true;
-	pthread_cond_broadcast(&e->cond);
-	pthread_mutex_unlock(&e->lock);
 }
 
 int kvm_vcpus_start(struct kvm_engine *e, struct ktstr_error *err)
 {
-	sigset_t set, old;
-	int r = 0;
+	static const struct vcpu_pool_ops ops = { .prepare = vcpu_prepare, .run = vcpu_run };
+	char why[160];
+	int r;
 
-	/* Threads start with the kick signal blocked and unblock it only in
-	 * their loop, so a kick never lands on a thread outside KVM_RUN's
-	 * reach; the main thread keeps it blocked. */
-	sigemptyset(&set);
-	sigaddset(&set, e->kick_signal);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	for (uint32_t i = 0; i < e->m.ncpus; i++) {
-		r = pthread_create(&e->vcpus[i].thread, NULL, vcpu_thread, &e->vcpus[i]);
-		if (r) {
-			char why[128];
-
-			snprintf(why, sizeof(why), "pthread_create for vCPU %u: %s", i, strerror(r));
-			kvm_err_set(err, r, "KVM engine: cannot start vCPU threads", why,
-				    "raise the thread limit (ulimit -u)");
-			r = -r;
-			break;
-		}
-		e->vcpus[i].started = true;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = vcpu_pool_init(&e->pool, e->m.ncpus, &e->lock, &e->cond, &e->stop, e->kick_signal,
+			   "KVM engine", &ops, e);
+	if (!r && e->in->spec->performance_mode &&
+	    !(e->vperf = calloc(e->m.ncpus, sizeof(*e->vperf))))
+		r = -ENOMEM;
+	if (r)
+		return kvm_err_set(err, -r, "KVM engine: out of memory", "vCPU threads", NULL);
+	r = vcpu_pool_start(&e->pool, why, sizeof(why));
+	if (r)
+		kvm_err_set(err, -r, "KVM engine: cannot start vCPU threads", why,
+			    "raise the thread limit (ulimit -u)");
 	return r;
 }
 
 void kvm_vcpus_join(struct kvm_engine *e)
 {
-	for (uint32_t i = 0; i < e->m.ncpus; i++) {
-		struct kvm_vcpu *v = &e->vcpus[i];
-		struct timespec ts;
-
-		if (!v->started)
-			continue;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += JOIN_BOUND_S;
-		if (pthread_timedjoin_np(v->thread, NULL, &ts) == ETIMEDOUT) {
-			/* A vCPU that ignores kicks would hang the worker:
-			 * report it and leave the thread and its fd alone
-			 * (the process exits after the result is sent). */
-			kerr("KVM engine: vCPU %u did not stop within %d s after the VM ended; leaving it",
-			     i, JOIN_BOUND_S);
-			v->fd = -1;
-			v->run = NULL;
+	vcpu_pool_join(&e->pool);
+	for (uint32_t i = 0; e->pool.slot && i < e->pool.n; i++) {
+		/* Still in KVM_RUN: its fd and kvm_run mapping must stay. */
+		if (e->pool.slot[i].leaked) {
+			e->vcpus[i].fd = -1;
+			e->vcpus[i].run = NULL;
 		}
-		v->started = false;
 	}
 }
 
 void kvm_vcpus_destroy(struct kvm_engine *e)
 {
-	if (!e->vcpus)
-		return;
-	for (uint32_t i = 0; i < e->m.ncpus; i++) {
+	for (uint32_t i = 0; e->vcpus && i < e->m.ncpus; i++) {
 		struct kvm_vcpu *v = &e->vcpus[i];
 
 		if (v->run)
@@ -485,4 +352,7 @@ void kvm_vcpus_destroy(struct kvm_engine *e)
 	e->vcpus = NULL;
 	free(e->vcpu_ns);
 	e->vcpu_ns = NULL;
+	free(e->vperf);
+	e->vperf = NULL;
+	vcpu_pool_free(&e->pool);
 }

@@ -270,7 +270,7 @@ int qemu_arm64_launch_setup(struct qemu_vm *q)
 	rc = check_kernel_fits(q, initrd_size);
 	if (rc < 0)
 		return rc;
-	l->shm_base = spec->shm_size ? ARM64_DRAM_BASE + mem - spec->shm_size : 0;
+	l->shm_base = arm64_shm_base(mem, spec->shm_size);
 	/* The tree's /reserved-memory reserves the ring: no memmap=. */
 	rc = qemu_launch_cmdline(q, false);
 	if (rc == 0)

@@ -36,47 +36,67 @@ static void arch_spec(Ktstr__VmSpec *s, Ktstr__Arch arch, Ktstr__Engine engine)
 	s->engine = engine;
 }
 
-/* An arm64 guest runs on the QEMU engine whatever AUTO would pick for x86
- * (hardware KVM included); asking for KVM is refused with the host and guest
- * architecture and what to use instead. */
-Test(engine_select, arm64_guest_runs_on_qemu)
+/* AUTO picks KVM only where the host has hardware KVM of the guest's own
+ * architecture: an arm64 guest on an aarch64 host, an x86_64 one on an
+ * x86_64 host; anything else runs on QEMU (TCG). Explicit requests stand
+ * (engine_arch_check refuses the impossible ones). */
+Test(engine_select, auto_picks_kvm_for_the_hosts_own_architecture)
+{
+	const Ktstr__Engine A = KTSTR__ENGINE__ENGINE_AUTO, K = KTSTR__ENGINE__ENGINE_KVM,
+			    Q = KTSTR__ENGINE__ENGINE_QEMU;
+	const Ktstr__Arch X = KTSTR__ARCH__ARCH_X86_64, R = KTSTR__ARCH__ARCH_ARM64;
+
+	cr_assert_eq(engine_choose_arch_on("aarch64", true, A, R), K);
+	cr_assert_eq(engine_choose_arch_on("aarch64", false, A, R), Q);
+	cr_assert_eq(engine_choose_arch_on("aarch64", true, A, X), Q);
+	cr_assert_eq(engine_choose_arch_on("x86_64", true, A, X), K);
+	cr_assert_eq(engine_choose_arch_on("x86_64", true, A, R), Q);
+	cr_assert_eq(engine_choose_arch_on("x86_64", false, A, X), Q);
+	cr_assert_eq(engine_choose_arch_on("x86_64", false, K, X), K);
+	cr_assert_eq(engine_choose_arch_on("aarch64", true, Q, R), Q);
+	/* This host: as engine_choose for its own guests, QEMU for others. */
+	cr_assert_eq(engine_choose_arch(A, X),
+		     strcmp(engine_host_arch(), "x86_64") ? Q : engine_choose(A));
+	cr_assert_eq(engine_choose_arch(A, R),
+		     strcmp(engine_host_arch(), "aarch64") ? Q : engine_choose(A));
+}
+
+/* Engine KVM for a guest of another architecture than the host's is refused
+ * with both architectures and what to use instead; for the host's own
+ * architecture it is accepted (the arm64 KVM engine on aarch64 hosts). */
+Test(engine_select, kvm_only_for_the_hosts_own_architecture)
 {
 	Ktstr__VmSpec s;
 	char why[512] = "";
 
-	arch_spec(&s, KTSTR__ARCH__ARCH_ARM64, KTSTR__ENGINE__ENGINE_AUTO);
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(engine_choose_arch(KTSTR__ENGINE__ENGINE_AUTO, KTSTR__ARCH__ARCH_ARM64),
-		     KTSTR__ENGINE__ENGINE_QEMU);
-	s.engine = KTSTR__ENGINE__ENGINE_QEMU;
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(engine_choose_arch(KTSTR__ENGINE__ENGINE_QEMU, KTSTR__ARCH__ARCH_ARM64),
-		     KTSTR__ENGINE__ENGINE_QEMU);
-	/* x86_64 guests: as before. */
-	cr_assert_eq(engine_choose_arch(KTSTR__ENGINE__ENGINE_KVM, KTSTR__ARCH__ARCH_X86_64),
-		     KTSTR__ENGINE__ENGINE_KVM);
-	cr_assert_eq(engine_choose_arch(KTSTR__ENGINE__ENGINE_AUTO, KTSTR__ARCH__ARCH_X86_64),
-		     engine_choose(KTSTR__ENGINE__ENGINE_AUTO));
-}
-
-Test(engine_select, kvm_for_arm64_guest_refused_with_both_arches)
-{
-	Ktstr__VmSpec s;
-	char why[512] = "", host[64];
-
 	arch_spec(&s, KTSTR__ARCH__ARCH_ARM64, KTSTR__ENGINE__ENGINE_KVM);
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -ENOTSUP);
-	snprintf(host, sizeof(host), "this %s host", engine_host_arch());
-	cr_assert(strstr(why, "arm64 guest"), "%s", why);
-	cr_assert(strstr(why, host), "%s", why);
-	cr_assert(strstr(why, "use engine QEMU"), "%s", why);
+	cr_assert_eq(engine_arch_check_on("x86_64", &s, why, sizeof(why)), -ENOTSUP);
+	cr_assert(strstr(why, "an arm64 guest on this x86_64 host"), "%s", why);
+	cr_assert(strstr(why, "KVM runs only guests of the host's architecture"), "%s", why);
+	cr_assert(strstr(why, "use engine QEMU") && strstr(why, "qemu-system-aarch64"), "%s", why);
+	cr_assert_eq(engine_arch_check_on("aarch64", &s, why, sizeof(why)), 0, "%s", why);
+
+	arch_spec(&s, KTSTR__ARCH__ARCH_X86_64, KTSTR__ENGINE__ENGINE_KVM);
+	cr_assert_eq(engine_arch_check_on("x86_64", &s, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(engine_arch_check_on("aarch64", &s, why, sizeof(why)), -ENOTSUP);
+	cr_assert(strstr(why, "an x86_64 guest on this aarch64 host"), "%s", why);
+	cr_assert(strstr(why, "qemu-system-x86_64"), "%s", why);
+
+	/* AUTO and QEMU are never refused for either guest on either host. */
+	for (int g = 0; g < 2; g++) {
+		arch_spec(&s, g ? KTSTR__ARCH__ARCH_ARM64 : KTSTR__ARCH__ARCH_X86_64,
+			  KTSTR__ENGINE__ENGINE_AUTO);
+		cr_assert_eq(engine_arch_check_on("x86_64", &s, why, sizeof(why)), 0, "%s", why);
+		cr_assert_eq(engine_arch_check_on("aarch64", &s, why, sizeof(why)), 0, "%s", why);
+		s.engine = KTSTR__ENGINE__ENGINE_QEMU;
+		cr_assert_eq(engine_arch_check_on("aarch64", &s, why, sizeof(why)), 0, "%s", why);
+	}
+	/* This worker's own host. */
 #if defined(__x86_64__)
 	cr_assert_str_eq(engine_host_arch(), "x86_64");
-	cr_assert(strstr(why, "KVM runs only guests of the host's architecture"), "%s", why);
+#elif defined(__aarch64__)
+	cr_assert_str_eq(engine_host_arch(), "aarch64");
 #endif
-	/* KVM for an x86_64 guest is not this check's business. */
-	arch_spec(&s, KTSTR__ARCH__ARCH_X86_64, KTSTR__ENGINE__ENGINE_KVM);
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0);
 	/* An architecture this worker does not know. */
 	arch_spec(&s, (Ktstr__Arch)7, KTSTR__ENGINE__ENGINE_QEMU);
 	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -EINVAL);

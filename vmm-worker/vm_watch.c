@@ -1,0 +1,70 @@
+/* A KVM engine's watchdog verdicts (vm_watch.h). */
+#include <poll.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "ktstr/util.h"
+#include "vm_watch.h"
+
+void vm_watch_init(struct vm_watch *w, const struct vm_inputs *in, struct vm_capture *cap)
+{
+	w->in = in;
+	w->cap = cap;
+	w->deadline_ms = ktstr_now_ms() + in->spec->timeout_ms;
+	w->soft_sent = false;
+}
+
+Ktstr__Outcome vm_watch_verdict(struct vm_watch *w, uint64_t now_ms, char *why, size_t len)
+{
+	if (capture_saw_panic(w->cap)) {
+		snprintf(why, len, "kernel panic on the console");
+		return KTSTR__OUTCOME__OUTCOME_GUEST_PANIC;
+	}
+	if (capture_saw_sched_exit(w->cap)) {
+		snprintf(why, len, "guest reported SCHED_EXIT");
+		return KTSTR__OUTCOME__OUTCOME_SCHED_EXIT;
+	}
+	if (capture_flooded(w->cap)) {
+		capture_flood_text(w->cap, why, len);
+		return KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD;
+	}
+	if (w->in->stop_requested && *w->in->stop_requested) {
+		snprintf(why, len, "stop requested");
+		return KTSTR__OUTCOME__OUTCOME_STOPPED;
+	}
+	if (now_ms >= w->deadline_ms) {
+		snprintf(why, len, "watchdog: the VM ran for its whole %u ms", w->in->spec->timeout_ms);
+		return KTSTR__OUTCOME__OUTCOME_TIMEOUT;
+	}
+	return KTSTR__OUTCOME__OUTCOME_UNKNOWN;
+}
+
+bool vm_watch_soft_stop_due(struct vm_watch *w, uint64_t now_ms, bool have_ring)
+{
+	if (w->soft_sent || !have_ring || w->in->spec->timeout_ms <= 2 * VM_WATCH_SOFT_STOP_LEAD_MS ||
+	    now_ms + VM_WATCH_SOFT_STOP_LEAD_MS < w->deadline_ms)
+		return false;
+	w->soft_sent = true;
+	return true;
+}
+
+void vm_watch_service_ctl(const struct vm_inputs *in)
+{
+	struct pollfd p = { .fd = in->ctl_sock, .events = POLLIN };
+
+	if (in->ctl_sock >= 0 && poll(&p, 1, 0) > 0)
+		worker_ctl_service(in);
+}
+
+void vm_watch_note_end(struct vm_end *end, Ktstr__Outcome o, const char *why,
+		       const char *kvm_hint)
+{
+	if (o == KTSTR__OUTCOME__OUTCOME_KVM_ERROR || o == KTSTR__OUTCOME__OUTCOME_EMULATION_FAILURE)
+		ktstr_error_note(&end->error,
+				 o == KTSTR__OUTCOME__OUTCOME_KVM_ERROR ? "KVM error while the guest ran"
+									 : "KVM emulation failure",
+				 NULL, kvm_hint, "%s", why);
+	if (o == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD)
+		ktstr_error_note(&end->error, "the guest flooded the SHM ring", NULL,
+				 CAPTURE_FLOOD_HINT, "%s", why);
+}

@@ -1,0 +1,45 @@
+/* The engine-independent verdicts of a KVM engine's watchdog tick (x86_64
+ * kvm/kvm_engine.c, aarch64 aarch64/a64_engine.c): what in the capture,
+ * the control socket or the clock ends the VM, and when to ask the guest to
+ * finish. The engine runs the loop, drains its devices and records the end
+ * (its own lock and end record). */
+#ifndef KTSTR_WORKER_VM_WATCH_H
+#define KTSTR_WORKER_VM_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define VM_WATCH_TICK_MS 100
+/* Ask the guest to finish (ring slot 14) this long before the hard stop. */
+#define VM_WATCH_SOFT_STOP_LEAD_MS 3000u
+
+struct vm_watch {
+	const struct vm_inputs *in;
+	struct vm_capture *cap;
+	uint64_t deadline_ms; /* ktstr_now_ms() at init + the spec's timeout */
+	bool soft_sent;
+};
+
+void vm_watch_init(struct vm_watch *w, const struct vm_inputs *in, struct vm_capture *cap);
+/* What ends the VM now, checked in this order: a kernel panic on the
+ * console, SCHED_EXIT, a flooding guest, a stop request, the deadline.
+ * OUTCOME_UNKNOWN when nothing does; else the outcome with why filled. */
+Ktstr__Outcome vm_watch_verdict(struct vm_watch *w, uint64_t now_ms, char *why, size_t len);
+/* True once, VM_WATCH_SOFT_STOP_LEAD_MS before the deadline, for a VM with
+ * a ring whose timeout leaves room for it: the engine then writes
+ * KTSTR_SLOT0_SHUTDOWN into ring slot 14. */
+bool vm_watch_soft_stop_due(struct vm_watch *w, uint64_t now_ms, bool have_ring);
+/* The error an ending carries (end->error): only KVM errors, emulation
+ * failures and a flooding guest are errors; the other outcomes are how a
+ * VM ends. kvm_hint: what to do about a KVM error on this engine. */
+void vm_watch_note_end(struct vm_end *end, Ktstr__Outcome o, const char *why,
+		       const char *kvm_hint);
+/* StopVm (or the orchestrator vanishing) arrives on the control socket:
+ * service it when readable, without blocking, so a stop takes at most one
+ * tick to act on. Call without the engine's lock. */
+void vm_watch_service_ctl(const struct vm_inputs *in);
+
+#endif
