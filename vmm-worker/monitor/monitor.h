@@ -146,6 +146,10 @@ struct monitor_cpu_sample {
 	uint32_t scx_nr_running; /* rq->scx.nr_running (0 without sched_ext) */
 	uint32_t local_dsq;	/* rq->scx.local_dsq.nr */
 	uint32_t scx_flags;	/* rq->scx.flags */
+	/* This CPU's own dispatch_keep_last counter (its per-CPU sched_ext
+	 * event stats; 0 without them): the keep-last check charges a CPU
+	 * only while it had other runnable tasks (monitor_eval.c). */
+	uint64_t keep_last;
 };
 
 #define MONITOR_SAMPLE_IMPLAUSIBLE (1u << 0)

@@ -95,12 +95,28 @@ static void judge_stall(struct monitor *m, uint32_t c, const struct monitor_cpu_
 }
 
 /* Tasks waiting somewhere: a CPU with more than the one it runs. */
-static bool someone_waits(const struct monitor *m, const struct monitor_cpu_sample *cpus)
+/* dispatch_keep_last events per second charged to CPUs that had other
+ * runnable tasks. Keeping the last task is what a CPU with one runnable task
+ * does at every slice's end and at every sched_yield() (one spinner per CPU:
+ * ~50/s each; a lone yield-heavy worker: tens of thousands per second);
+ * it is a symptom only where the CPU kept it while another task on its own
+ * runqueue waited, i.e. its dispatch failed to hand it the queued work. A
+ * waiter on another CPU says nothing about this one (the C example
+ * ktstr_steps: a yielding worker alone on CPU 0, two pinned spinners on
+ * CPU 1). nr_running is the sample's: the count a CPU had when read. */
+static double keep_last_rate(const struct monitor *m, const struct monitor_cpu_sample *cpus,
+			     double dt)
 {
-	for (uint32_t c = 0; c < m->nr_cpus; c++)
-		if (cpus[c].nr_running > 1)
-			return true;
-	return false;
+	uint64_t n = 0;
+
+	for (uint32_t c = 0; c < m->nr_cpus; c++) {
+		uint64_t cur = cpus[c].keep_last, prev = m->cs[c].prev_keep_last;
+
+		/* A counter that went down belongs to a new scheduler. */
+		if (cpus[c].nr_running > 1 && cur >= prev)
+			n += cur - prev;
+	}
+	return (double)n / dt;
 }
 
 static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, const uint64_t *ev,
@@ -128,17 +144,13 @@ static void judge_rates(struct monitor *m, const struct monitor_sample_hdr *h, c
 				  rate, m->th.max_fallback_rate, m->fallback.n);
 	}
 	if (l->ev_keep_last >= 0 && m->th.max_keep_last_rate > 0) {
-		uint64_t cur = ev[l->ev_keep_last];
-		double rate = cur >= m->prev_keep_last ? (double)(cur - m->prev_keep_last) / dt : 0;
+		double rate = keep_last_rate(m, cpus, dt);
 
-		/* Keeping the last task is what a CPU with one runnable task
-		 * does at every slice's end (one spinner per CPU: ~50/s each);
-		 * it is a symptom only while tasks wait somewhere. */
-		if (streak_step(&m->keep_last,
-				rate > m->th.max_keep_last_rate && someone_waits(m, cpus), h,
+		if (streak_step(&m->keep_last, rate > m->th.max_keep_last_rate, h,
 				m->th.sustained_samples))
 			monitor_violation(m, MONITOR_CHECK_KEEP_LAST_RATE, &m->keep_last, h,
-				  "dispatch_keep_last rate %.0f/s > %.0f/s for %u consecutive samples",
+				  "dispatch_keep_last rate %.0f/s on CPUs with waiting tasks > %.0f/s "
+				  "for %u consecutive samples",
 				  rate, m->th.max_keep_last_rate, m->keep_last.n);
 	}
 out:
@@ -146,7 +158,8 @@ out:
 	if (have) {
 		m->prev_events_t_ns = h->t_ns;
 		m->prev_fallback = l->ev_fallback >= 0 ? ev[l->ev_fallback] : 0;
-		m->prev_keep_last = l->ev_keep_last >= 0 ? ev[l->ev_keep_last] : 0;
+		for (uint32_t c = 0; c < m->nr_cpus; c++)
+			m->cs[c].prev_keep_last = cpus[c].keep_last;
 	}
 }
 

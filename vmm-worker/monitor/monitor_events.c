@@ -45,7 +45,7 @@ static int counters_base(struct monitor *m, uint64_t *base, const char **why)
 	return 0;
 }
 
-int monitor_read_events(struct monitor *m, uint64_t *sums)
+int monitor_read_events(struct monitor *m, uint64_t *sums, struct monitor_cpu_sample *cpus)
 {
 	uint8_t buf[MONITOR_EVENT_STATS_MAX];
 	const char *why = NULL;
@@ -68,6 +68,8 @@ int monitor_read_events(struct monitor *m, uint64_t *sums)
 
 			memcpy(&v, buf + m->l.ev_off[i], sizeof(v));
 			sums[i] += v; /* s64 counters: two's complement sum */
+			if ((int32_t)i == m->l.ev_keep_last)
+				cpus[cpu].keep_last = v;
 		}
 	}
 	if (ret && ret != -ENOENT && !m->events_note_said) {

@@ -75,6 +75,7 @@ struct monitor_streak {
 struct monitor_cpu_state {
 	uint64_t rq_gpa; /* CPU's struct rq, whole object in RAM (ready) */
 	uint64_t prev_clock, prev_vcpu_ns;
+	uint64_t prev_keep_last; /* its keep_last at the last sample with events */
 	uint32_t prev_nr_running;
 	bool prev_vcpu_known;
 	struct monitor_streak stall;	   /* confirmed by vCPU run time */
@@ -117,7 +118,7 @@ struct monitor {
 	bool has_prev; /* the previous sample was plausible */
 	uint64_t prev_t_ns;
 	bool prev_events_valid;
-	uint64_t prev_events_t_ns, prev_fallback, prev_keep_last;
+	uint64_t prev_events_t_ns, prev_fallback;
 	uint64_t implausible, evaluated;
 	char first_implausible[MONITOR_MSG_MAX];
 	bool clock_seen, clock_varied;
@@ -172,9 +173,10 @@ void monitor_eval_sample(struct monitor *m, struct monitor_sample_hdr *h,
 			 const struct monitor_cpu_sample *cpus, const uint64_t *events,
 			 const uint64_t *vcpu_cpu_ns);
 
-/* Read the sched_ext event counters summed over CPUs (monitor_events.c).
- * 0, or -errno when they are not reachable now. */
-int monitor_read_events(struct monitor *m, uint64_t *sums);
+/* Read the sched_ext event counters summed over CPUs into sums, and each
+ * CPU's own dispatch_keep_last into cpus[c].keep_last (monitor_events.c).
+ * 0, or -errno when they are not reachable now (then neither is valid). */
+int monitor_read_events(struct monitor *m, uint64_t *sums, struct monitor_cpu_sample *cpus);
 
 /* The runnable-task check for one plausible, sched_ext-enabled sample
  * (monitor_tasks.c): sched_ext's watchdog rule from outside. */

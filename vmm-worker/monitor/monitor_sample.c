@@ -138,7 +138,7 @@ int monitor_sample(struct monitor *m, uint64_t now_ns, const uint64_t *vcpu_cpu_
 	} else {
 		account(m, cpus);
 		if ((h->flags & MONITOR_SAMPLE_SCX_ENABLED) && m->l.nr_events) {
-			if (!monitor_read_events(m, ev)) {
+			if (!monitor_read_events(m, ev, cpus)) {
 				h->flags |= MONITOR_SAMPLE_EVENTS;
 				memcpy(m->last_events, ev, m->l.nr_events * sizeof(*ev));
 				m->events_valid = true;
