@@ -39,11 +39,10 @@
 #include "capture.h"
 #include "engine.h"
 #include "perf.h"
-#include "sandbox.h"
 #include "serial_out.h"
 #include "vcpu_pool.h"
+#include "kvm_confine.h"
 #include "vm_watch.h"
-#include "worker_sandbox.h"
 
 #define WHO "arm64 KVM engine"
 #define KVM_ERROR_HINT "see the console tail and the guest PC in the reason"
@@ -288,20 +287,10 @@ out:
 	return r;
 }
 
-static int sandbox_fail(struct ktstr_error *err, int r, const char *step, const char *why)
-{
-	char full[768]; /* logged whole; the VmResult keeps the first 255 bytes */
-
-	snprintf(full, sizeof(full), WHO ": %s: %.640s", step, why);
-	kerr("%s", full);
-	return ktstr_error_set(err, -r, WORKER_SB_WHAT, NULL, WORKER_SB_HINT, "%s", full);
-}
-
 /* The fd inventory and the namespaces: before any thread exists. */
 static int confine_prepare(struct a64_engine *e, struct ktstr_error *err)
 {
 	int *fds = calloc(e->vm.ncpus + 2, sizeof(*fds));
-	char why[640];
 	size_t n = 0;
 	int r;
 
@@ -311,35 +300,9 @@ static int confine_prepare(struct a64_engine *e, struct ktstr_error *err)
 	fds[n++] = e->vm.gic_fd;
 	for (uint32_t i = 0; i < e->vm.ncpus; i++)
 		fds[n++] = e->vm.vcpu_fd[i];
-	/* Now: the empty root below hides /proc, where the check looks. */
-	r = worker_sandbox_fd_check(fds, n, why, sizeof(why));
+	r = kvm_confine_prepare(WHO, fds, n, err);
 	free(fds);
-	if (r < 0)
-		return sandbox_fail(err, r, "fd inventory before confinement", why);
-	r = worker_sandbox_prepare(SANDBOX_NS_DEFAULT | SANDBOX_NS_EMPTY_ROOT, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "namespaces/capabilities", why);
-	return 0;
-}
-
-/* Every vCPU thread confined itself (vcpu_prepare): now this thread. */
-static int confine_ctl(struct a64_engine *e, struct ktstr_error *err)
-{
-	char why[640];
-	int r;
-
-	r = vcpu_pool_wait_prepared(&e->pool, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "vCPU thread policy (worker-vcpu)", why);
-	r = worker_sandbox_confine(0, NULL, 0, 0, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "control thread policy (worker-ctl)", why);
-	e->end->sandboxed = true;
-	kinfo(WHO ": worker confined (control thread %s, %u vCPU threads %s, no capabilities, "
-	      "own user/mount/net/ipc/uts namespaces, empty root)",
-	      sandbox_role_name(SANDBOX_ROLE_WORKER_CTL), e->vm.ncpus,
-	      sandbox_role_name(SANDBOX_ROLE_WORKER_VCPU));
-	return 0;
+	return r;
 }
 
 /* The pool's prepare, on vCPU thread index before its first KVM_RUN:
@@ -348,9 +311,7 @@ static int vcpu_prepare(void *ctx, uint32_t index, char *err, size_t len)
 {
 	struct a64_engine *e = ctx;
 
-	if (e->vperf)
-		perf_vcpu_apply(e->in->spec, e->vm.ncpus, index, &e->vperf[index]);
-	return e->confine ? sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, len) : 0;
+	return kvm_confine_vcpu(e->in->spec, e->vm.ncpus, index, e->vperf, e->confine, err, len);
 }
 
 static void vcpu_run(void *ctx, uint32_t index)
@@ -426,8 +387,9 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 		r = confine_prepare(e, &err);
 	if (!r)
 		r = start_vcpus(e, &err);
-	if (!r && e->confine)
-		r = confine_ctl(e, &err);
+	/* Every vCPU thread confined itself (vcpu_prepare): now this one. */
+	if (!r && e->confine && !(r = kvm_confine_ctl(WHO, &e->pool, &err)))
+		end->sandboxed = true;
 	if (r) {
 		a64_runner_stop(&e->runner); /* threads at the gate leave */
 		vcpu_pool_open_gate(&e->pool);

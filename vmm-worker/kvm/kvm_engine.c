@@ -35,8 +35,8 @@
 #include "capture.h"
 #include "kvm_priv.h"
 #include "sandbox.h"
+#include "kvm_confine.h"
 #include "vm_watch.h"
-#include "worker_sandbox.h"
 #include "ktstr/log.h"
 #include "ktstr/topology.h"
 #include "ktstr/util.h"
@@ -396,20 +396,10 @@ static int setup(struct kvm_engine *e, struct ktstr_error *err)
 	return r;
 }
 
-static int sandbox_fail(struct ktstr_error *err, int r, const char *step, const char *why)
-{
-	char full[768]; /* logged whole; the VmResult keeps the first 255 bytes */
-
-	snprintf(full, sizeof(full), "KVM engine: %s: %.640s", step, why);
-	kerr("%s", full);
-	return kvm_err_set(err, -r, WORKER_SB_WHAT, full, WORKER_SB_HINT);
-}
-
 /* Steps 2-3 (see the top of this file): before any thread exists. */
 static int confine_prepare(struct kvm_engine *e, struct ktstr_error *err)
 {
 	int *fds = calloc(e->m.ncpus + 1, sizeof(*fds));
-	char why[640];
 	size_t n = 0;
 	int r;
 
@@ -418,36 +408,9 @@ static int confine_prepare(struct kvm_engine *e, struct ktstr_error *err)
 	fds[n++] = e->vm.vm_fd;
 	for (uint32_t i = 0; i < e->m.ncpus; i++)
 		fds[n++] = e->vcpus[i].fd;
-	/* Now: the empty root below hides /proc, where the check looks. */
-	r = worker_sandbox_fd_check(fds, n, why, sizeof(why));
+	r = kvm_confine_prepare("KVM engine", fds, n, err);
 	free(fds);
-	if (r < 0)
-		return sandbox_fail(err, r, "fd inventory before confinement", why);
-	r = worker_sandbox_prepare(SANDBOX_NS_DEFAULT | SANDBOX_NS_EMPTY_ROOT, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "namespaces/capabilities", why);
-	return 0;
-}
-
-/* Steps 4-5: every vCPU thread confined itself, now this thread. */
-static int confine_ctl(struct kvm_engine *e, struct ktstr_error *err)
-{
-	char why[640];
-	int r;
-
-	r = vcpu_pool_wait_prepared(&e->pool, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "vCPU thread policy (worker-vcpu)", why);
-	/* engine_fds NULL: the inventory was checked before the empty root. */
-	r = worker_sandbox_confine(0, NULL, 0, 0, why, sizeof(why));
-	if (r < 0)
-		return sandbox_fail(err, r, "control thread policy (worker-ctl)", why);
-	e->end->sandboxed = true;
-	kinfo("KVM engine: worker confined (control thread %s, %u vCPU threads %s, no "
-	      "capabilities, own user/mount/net/ipc/uts namespaces, empty root)",
-	      sandbox_role_name(SANDBOX_ROLE_WORKER_CTL), e->m.ncpus,
-	      sandbox_role_name(SANDBOX_ROLE_WORKER_VCPU));
-	return 0;
+	return r;
 }
 
 int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm_end *end)
@@ -485,8 +448,9 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 		r = confine_prepare(e, &err);
 	if (!r)
 		r = kvm_vcpus_start(e, &err);
-	if (!r && e->confine)
-		r = confine_ctl(e, &err);
+	/* Steps 4-5: every vCPU thread confined itself, now this thread. */
+	if (!r && e->confine && !(r = kvm_confine_ctl("KVM engine", &e->pool, &err)))
+		end->sandboxed = true;
 	if (!r) {
 		/* Shell mode: COM2 is the terminal. The capture writes it (on
 		 * this thread, from kvm_io_drain_serial); a closed terminal is

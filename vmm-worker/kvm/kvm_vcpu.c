@@ -16,7 +16,7 @@
 #include "kvm_priv.h"
 #include "ktstr/log.h"
 #include "ktstr/util.h"
-#include "sandbox.h"
+#include "kvm_confine.h"
 #include "x86_64/layout.h"
 #include "x86_64/pagetables.h"
 #include "x86_64/regs.h"
@@ -282,9 +282,7 @@ static int vcpu_prepare(void *ctx, uint32_t index, char *err, size_t len)
 {
 	struct kvm_engine *e = ctx;
 
-	if (e->vperf)
-		perf_vcpu_apply(e->in->spec, e->m.ncpus, index, &e->vperf[index]);
-	return e->confine ? sandbox_load_policy(SANDBOX_ROLE_WORKER_VCPU, 0, NULL, err, len) : 0;
+	return kvm_confine_vcpu(e->in->spec, e->m.ncpus, index, e->vperf, e->confine, err, len);
 }
 
 /* The pool's run: KVM_RUN and the exits until the VM ends. */
