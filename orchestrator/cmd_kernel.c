@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/arch.h>
+
 #include "cli.h"
 #include "guest_arch.h"
 #include "hostcaps.h"
@@ -52,8 +54,7 @@ int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char 
 		case 'A':
 			/* fetch: the entry to cache; path: the guest to resolve for. */
 			if (guest_arch_parse(optarg, &arch))
-				return cli_usage_error(cmd, "--arch takes x86_64 or arm64 (alias "
-							    "aarch64), not '%s'", optarg);
+				return cli_usage_error(cmd, KTSTR_ARCH_BAD_FMT, optarg);
 			fo.arch = guest_arch_name(arch);
 			break;
 		case 'm':

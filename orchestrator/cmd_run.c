@@ -162,8 +162,7 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 			break;
 		case 'A':
 			if (ktstr_arch_parse(optarg, &o->plan.arch)) {
-				fprintf(stderr, "ktstr-orch: --arch takes x86_64 or arm64 (aarch64), "
-						"got '%s'\n", optarg);
+				fprintf(stderr, "ktstr-orch: " KTSTR_ARCH_BAD_FMT "\n", optarg);
 				goto bad;
 			}
 			o->settings.arch = o->plan.arch;

@@ -190,8 +190,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			break;
 		case 'A':
 			if (ktstr_arch_parse(optarg, &o->arch)) {
-				fprintf(stderr, "ktstr-orch shell: --arch takes x86_64 or arm64 "
-						"(aarch64), got '%s'\n", optarg);
+				fprintf(stderr, "ktstr-orch shell: " KTSTR_ARCH_BAD_FMT "\n", optarg);
 				goto bad;
 			}
 			break;
