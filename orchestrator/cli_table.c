@@ -12,7 +12,6 @@
 
 #include "cli.h"
 #include "cli_table.h"
-#include "guest_arch.h"
 
 #define END { NULL, 0, 0, NULL, NULL, CLI_C_NONE, NULL }
 #define ENGINE_WORDS "auto kvm qemu"
@@ -137,8 +136,7 @@ static const struct cli_opt kfetch_opts[] = {
 	{ "mirror", 'm', 0, "URL", "a Debian mirror to try, in order; up to 8 times", CLI_C_NONE,
 	  NULL },
 	O_FORCE("ask the mirror even when the kernel is cached"),
-	{ "arch", 'A', 0, "A", "the guest architecture: x86_64 or arm64 (alias\naarch64; default x86_64)",
-	  CLI_C_WORDS, GUEST_ARCH_CHOICES },
+	O_ARCH,
 	END,
 };
 
@@ -162,6 +160,7 @@ static const struct cli_opt kbuild_opts[] = {
 static const struct cli_opt kpath_opts[] = {
 	{ "kernel", 'k', 0, "K", "the kernel to resolve (as for run)", CLI_C_KERNEL, NULL },
 	O_ENGINE('e'),
+	O_ARCH,
 	END,
 };
 
@@ -238,7 +237,10 @@ const struct cli_cmd cli_cmds[] = {
 	  "Lists the cached kernels: key, version, suite, sched_ext, size, arch.", 0, 0, 0, CLI_C_NONE,
 	  none_opts, K_EXITS },
 	{ "kernel path", "", "the kernel image a run would boot",
-	  "Prints the path of the kernel image a run would boot.", 0, 0, 0, CLI_C_NONE,
+	  "Prints the path of the kernel image `run` with the same --kernel, --engine\n"
+	  "and --arch would boot (the same resolution; --arch arm64 looks only at arm64\n"
+	  "kernels).",
+	  0, 0, 0, CLI_C_NONE,
 	  kpath_opts, K_EXITS },
 	{ "kernel clean", "[KEY|PREFIX]", "remove cached kernels (never one in use)",
 	  "Removes the kernels named (never one in use); with nothing named only the apt\n"

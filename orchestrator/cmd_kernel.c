@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ktstr/arch.h>
+
 #include "cli.h"
 #include "guest_arch.h"
 #include "hostcaps.h"
@@ -31,6 +33,7 @@ int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char 
 	struct kbuild_opts bo = { .base = "defconfig" };
 	const char *kernel = NULL, *sub = cmd->name + strlen("kernel "), *what = NULL;
 	Ktstr__Engine engine = KTSTR__ENGINE__ENGINE_AUTO;
+	Ktstr__Arch arch = KTSTR__ARCH__ARCH_X86_64;
 	bool all = false, dry_run = false;
 	struct cli_parser cp;
 	struct host_caps hc;
@@ -48,15 +51,12 @@ int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char 
 		case 's':
 			fo.suite = optarg;
 			break;
-		case 'A': {
-			Ktstr__Arch ga;
-
-			if (guest_arch_parse(optarg, &ga))
-				return cli_usage_error(cmd, "--arch takes x86_64 or arm64 (alias "
-							    "aarch64), not '%s'", optarg);
-			fo.arch = guest_arch_name(ga);
+		case 'A':
+			/* fetch: the entry to cache; path: the guest to resolve for. */
+			if (guest_arch_parse(optarg, &arch))
+				return cli_usage_error(cmd, KTSTR_ARCH_BAD_FMT, optarg);
+			fo.arch = guest_arch_name(arch);
 			break;
-		}
 		case 'm':
 			if (fo.nmirrors == KERNEL_MIRRORS_MAX)
 				return cli_usage_error(cmd, "at most %d --mirror", KERNEL_MIRRORS_MAX);
@@ -131,8 +131,10 @@ int cmd_kernel(struct global_opts *g, const struct cli_cmd *cmd, int argc, char 
 	if (!strcmp(sub, "list"))
 		return kcache_list(stdout) ? EXIT_USAGE : 0;
 	if (!strcmp(sub, "path")) {
-		hostcaps_probe(engine, &hc);
-		if (kcache_print_path(stdout, kernel, hc.engine, err, sizeof(err))) {
+		/* The engine as run and shell pick it (an arm64 guest on this
+		 * x86_64 host: QEMU), then run's own resolution. */
+		if (hostcaps_probe_guest(&engine, arch, &hc, err, sizeof(err)) ||
+		    kcache_print_path(stdout, kernel, arch, hc.engine, err, sizeof(err))) {
 			fprintf(stderr, "ktstr-orch: %s\n", err);
 			return EXIT_USAGE;
 		}

@@ -162,8 +162,7 @@ static bool parse_run_opts(struct cli_parser *cp, struct run_opts *o, int *rc)
 			break;
 		case 'A':
 			if (ktstr_arch_parse(optarg, &o->plan.arch)) {
-				fprintf(stderr, "ktstr-orch: --arch takes x86_64 or arm64 (aarch64), "
-						"got '%s'\n", optarg);
+				fprintf(stderr, "ktstr-orch: " KTSTR_ARCH_BAD_FMT "\n", optarg);
 				goto bad;
 			}
 			o->settings.arch = o->plan.arch;
@@ -443,13 +442,11 @@ static int run_plan(struct run_ctx *c, bool list_only)
 		return EXIT_USAGE;
 	}
 	/* An arm64 guest on an x86_64 host runs under QEMU only. */
-	if (engine_for_arch(c->o.settings.engine, c->o.plan.arch, &c->o.settings.engine, c->err,
-			    sizeof(c->err))) {
+	if (hostcaps_probe_guest(&c->o.settings.engine, c->o.plan.arch, &c->o.plan.host, c->err,
+				 sizeof(c->err))) {
 		fprintf(stderr, "ktstr-orch: %s\n", c->err);
 		return EXIT_USAGE;
 	}
-	hostcaps_probe(c->o.settings.engine, &c->o.plan.host);
-	c->o.plan.host.guest_arch = c->o.plan.arch;
 	hostcaps_describe(&c->o.plan.host, c->hostline, sizeof(c->hostline));
 	if (c->o.cpu_cap > c->o.plan.host.cpus) {
 		fprintf(stderr, "ktstr-orch: --cpu-cap %u: the host has %u CPUs\n", c->o.cpu_cap,

@@ -190,8 +190,7 @@ static bool parse_shell_opts(struct cli_parser *cp, struct shell_opts *o, int *r
 			break;
 		case 'A':
 			if (ktstr_arch_parse(optarg, &o->arch)) {
-				fprintf(stderr, "ktstr-orch shell: --arch takes x86_64 or arm64 "
-						"(aarch64), got '%s'\n", optarg);
+				fprintf(stderr, "ktstr-orch shell: " KTSTR_ARCH_BAD_FMT "\n", optarg);
 				goto bad;
 			}
 			break;
@@ -233,16 +232,13 @@ bad:
  * cache). 0, or -errno with vm->err saying why: the user's to fix. */
 static int shell_open_kernel(struct shell_vm *vm)
 {
+	Ktstr__Engine engine = vm->o.engine;
 	int ret;
 
-	Ktstr__Engine engine;
-
 	/* An arm64 guest on an x86_64 host runs under QEMU only. */
-	ret = engine_for_arch(vm->o.engine, vm->o.arch, &engine, vm->err, sizeof(vm->err));
+	ret = hostcaps_probe_guest(&engine, vm->o.arch, &vm->hc, vm->err, sizeof(vm->err));
 	if (ret)
 		return ret;
-	hostcaps_probe(engine, &vm->hc);
-	vm->hc.guest_arch = vm->o.arch;
 	vm->sr.engine = engine_name(vm->hc.engine);
 	ret = kernel_resolve_arch(vm->o.kernel, ktstr_arch_name(vm->o.arch), vm->hc.engine,
 				  &vm->kc, vm->err, sizeof(vm->err));

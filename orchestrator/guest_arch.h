@@ -8,9 +8,6 @@
 
 #include <ktstr/arch.h>
 
-/* What --arch accepts, for help and errors (ktstr/arch.h). */
-#define GUEST_ARCH_CHOICES KTSTR_ARCH_WORDS
-
 /* s -> *out: "x86_64", "arm64" and its alias "aarch64". NULL is x86_64
  * (the default). 0 or -EINVAL. */
 int guest_arch_parse(const char *s, Ktstr__Arch *out);

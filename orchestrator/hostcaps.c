@@ -57,6 +57,18 @@ int engine_for_arch(Ktstr__Engine requested, Ktstr__Arch arch, Ktstr__Engine *ou
 	return 0;
 }
 
+int hostcaps_probe_guest(Ktstr__Engine *engine, Ktstr__Arch arch, struct host_caps *hc,
+			 char *err, size_t errlen)
+{
+	int ret = engine_for_arch(*engine, arch, engine, err, errlen);
+
+	if (ret)
+		return ret;
+	hostcaps_probe(*engine, hc);
+	hc->guest_arch = arch;
+	return 0;
+}
+
 /* cache/index0..index9: more than any CPU has. */
 #define HOST_CACHE_INDICES 10
 

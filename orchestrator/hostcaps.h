@@ -69,5 +69,12 @@ int engine_parse(const char *s, Ktstr__Engine *out);
  * refused: -EINVAL with err (docs/aarch64.md). Otherwise requested. */
 int engine_for_arch(Ktstr__Engine requested, Ktstr__Arch arch, Ktstr__Engine *out, char *err,
 		    size_t errlen);
+/* run's, shell's and `kernel path`'s one way to the engine of a guest of
+ * arch: engine_for_arch on *engine (the --engine choice; updated in place),
+ * then hostcaps_probe into hc with hc->guest_arch set. So `kernel path`
+ * picks the image (kernel_resolve_arch) for the engine a run would use.
+ * Returns 0, or -EINVAL with err (engine_for_arch's refusal). */
+int hostcaps_probe_guest(Ktstr__Engine *engine, Ktstr__Arch arch, struct host_caps *hc,
+			 char *err, size_t errlen);
 
 #endif

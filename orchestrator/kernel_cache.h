@@ -136,7 +136,11 @@ int kcache_rmtree(const char *path);
  * -ENOENT (what names nothing; closest keys on stderr) or -EBUSY (some
  * entry in use: kept, the rest removed). */
 int kcache_list(FILE *out);
-int kcache_print_path(FILE *out, const char *arg, Ktstr__Engine engine, char *err, size_t errlen);
+/* kcache_print_path: the image kernel_resolve_arch picks for an arch
+ * guest under engine (hostcaps_probe_guest's), so it names what run and
+ * shell with the same --kernel, --arch and --engine boot. */
+int kcache_print_path(FILE *out, const char *arg, Ktstr__Arch arch, Ktstr__Engine engine,
+		      char *err, size_t errlen);
 int kcache_clean(FILE *out, const char *what, bool all, bool dry_run);
 
 #endif

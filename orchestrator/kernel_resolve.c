@@ -124,16 +124,16 @@ static int from_cache(const char *want, const char *what, const char *arch,
 		return ret;
 	}
 	keep_arch(v, &n, arch, want, other, sizeof(other));
-	if (!n && other[0]) {
-		snprintf(err, errlen, "%s: the cached kernel %s is not for %s guests (`ktstr-orch "
-				      "kernel list` shows each kernel's arch)", what, other, arch);
-		ret = -ENOENT;
-		goto out;
-	}
-	if (!n && strcmp(arch, "x86_64")) {
+	/* None of arch cached: whatever want named, the fix is that arch's
+	 * fetch (an x86 kernel the user named is not one). */
+	if (!n && (other[0] || strcmp(arch, "x86_64"))) {
 		snprintf(err, errlen,
-			 "%s: the kernel cache %s has no %s kernel. Run `ktstr-orch kernel fetch "
-			 "--arch %s` (Debian sid's %s cloud kernel)", what, root, arch, arch, arch);
+			 "%s: the kernel cache %s has no %s kernel%s%s%s. Run `ktstr-orch kernel "
+			 "fetch%s%s` (Debian sid's %s cloud kernel)",
+			 what, root, arch, other[0] ? " (the cached kernel " : "", other,
+			 other[0] ? " is not for these guests)" : "",
+			 strcmp(arch, "x86_64") ? " --arch " : "", strcmp(arch, "x86_64") ? arch : "",
+			 arch);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -293,10 +293,11 @@ void kernel_choice_release(struct kernel_choice *kc)
 	kc->lockfd = -1;
 }
 
-int kcache_print_path(FILE *out, const char *arg, Ktstr__Engine engine, char *err, size_t errlen)
+int kcache_print_path(FILE *out, const char *arg, Ktstr__Arch arch, Ktstr__Engine engine,
+		      char *err, size_t errlen)
 {
 	struct kernel_choice kc;
-	int r = kernel_resolve(arg, engine, &kc, err, errlen);
+	int r = kernel_resolve_arch(arg, ktstr_arch_name(arch), engine, &kc, err, errlen);
 
 	if (!r)
 		fprintf(out, "%s\n", kc.image);

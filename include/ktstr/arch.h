@@ -13,6 +13,9 @@
 /* What --arch accepts, for help and completion ("aarch64" is an alias of
  * "arm64", the name ktstr prints). */
 #define KTSTR_ARCH_WORDS "x86_64 arm64 aarch64"
+/* A --arch value ktstr_arch_parse refuses, as every command says it (one
+ * printf argument: the value). */
+#define KTSTR_ARCH_BAD_FMT "--arch takes x86_64 or arm64 (aarch64), got '%s'"
 
 /* "x86_64" -> ARCH_X86_64; "arm64" or "aarch64" -> ARCH_ARM64. Returns 0,
  * or -EINVAL (anything else, NULL included). */

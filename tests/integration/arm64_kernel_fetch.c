@@ -3,8 +3,8 @@
  * cloud kernel becomes an entry whose Image the worker's header parser
  * takes, whose config has sched_ext, whose vmlinux.btf (cut out of the
  * Image) libbpf parses with struct sched_ext_ops in it, whose metadata and
- * `kernel list` line say arm64; a second fetch is answered offline (its
- * mirror does not exist), and x86 lookups never take the arm64 entry. */
+ * `kernel list` line say arm64, whose Image `kernel path --arch arm64`
+ * names; a second fetch is answered offline (its mirror does not exist), and x86 lookups never take the arm64 entry. */
 #include <bpf/btf.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -105,6 +105,19 @@ Test(arm64_kernel_fetch, sid_kernel_into_the_cache_then_offline, .timeout = 1800
 	assert_has(strstr(out, msg), " arch arm64\n");
 	free(out);
 	free(err);
+
+	/* kernel path --arch arm64: the entry's Image, what run --arch arm64
+	 * boots; aarch64 is the same. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "path --arch %s%s", i ? "aarch64 --kernel " : "arm64",
+			 i ? key : "");
+		rc = kf(&k, p, &out, &err);
+		cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+		snprintf(p, sizeof(p), "%s/kernels/%s/Image\n", k.cache, key);
+		cr_assert_str_eq(out, p);
+		free(out);
+		free(err);
+	}
 
 	/* Again (alias aarch64), with a mirror that does not exist: the cache
 	 * answers without the network. */

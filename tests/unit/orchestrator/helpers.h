@@ -12,5 +12,9 @@ const char *test_srcdir(void);
 struct suite *parse_ok(const char *yaml);
 /* Parse and return the error message (static buffer); asserts failure. */
 const char *parse_err(const char *yaml);
+/* got against the golden file at path (up to 4 MiB): a difference fails
+ * the test showing both; with $KTSTR_UPDATE_GOLDEN set, path is rewritten
+ * with got instead. The one golden-file loop of these tests. */
+void test_golden(const char *path, const char *got);
 
 #endif

@@ -303,22 +303,10 @@ static char *help_of(const struct cli_cmd *cmd)
 
 static void golden(const char *name, const char *got)
 {
-	char path[1024], *want = NULL;
-	size_t len;
+	char path[1024];
 
 	snprintf(path, sizeof(path), "%s/tests/golden/cli/%s", test_srcdir(), name);
-	if (getenv("KTSTR_UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-
-		cr_assert_not_null(f, "cannot write %s", path);
-		fputs(got, f);
-		fclose(f);
-		return;
-	}
-	cr_assert_eq(read_file(path, &want, &len, 1 << 20), 0,
-		     "golden file %s missing (KTSTR_UPDATE_GOLDEN=1 creates it)", path);
-	cr_expect_str_eq(got, want, "%s differs:\n%s", path, got);
-	free(want);
+	test_golden(path, got);
 }
 
 /* Every line fits 80 columns; every option the command takes is named. */

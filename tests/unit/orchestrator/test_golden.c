@@ -16,24 +16,12 @@
 
 static void check_golden(const char *dir, const char *name, const char *got)
 {
-	char path[1024], *want = NULL;
-	size_t len;
+	char path[1024];
 	const char *dot = strrchr(name, '.');
 
 	snprintf(path, sizeof(path), "%s/%.*s.%s", dir, (int)(dot - name), name,
 		 !strncmp(name, "good_", 5) ? "out" : "err");
-	if (getenv("KTSTR_UPDATE_GOLDEN")) {
-		FILE *f = fopen(path, "w");
-
-		cr_assert_not_null(f, "cannot write %s", path);
-		fputs(got, f);
-		fclose(f);
-		return;
-	}
-	cr_assert_eq(read_file(path, &want, &len, 1 << 20), 0,
-		     "golden file %s missing (run with KTSTR_UPDATE_GOLDEN=1 to create it)", path);
-	cr_expect_str_eq(got, want, "%s differs from %s", name, path);
-	free(want);
+	test_golden(path, got);
 }
 
 Test(golden, every_suite_matches_its_golden_output)

@@ -16,6 +16,7 @@
 #include <ktstr/util.h>
 
 #include "guest_arch.h"
+#include "hostcaps.h"
 #include "kernel_cache.h"
 #include "kernel_fetch.h"
 
@@ -192,6 +193,109 @@ Test(kcache_arch, lookups_never_cross_architectures)
 	mkentry("7.2.13+deb14-cloud-amd64", "sid", NULL);
 	resolve(NULL, "arm64", -ENOENT, err, sizeof(err));
 	cr_assert(strstr(err, "kernel fetch --arch arm64"), "%s", err);
+	rmtmp();
+}
+
+/* `kernel path` into a string: its exit as kcache_print_path's return. */
+static char *kpath(const char *arg, Ktstr__Arch arch, Ktstr__Engine engine, int want_ret,
+		   char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_not_null(f);
+	err[0] = '\0';
+	cr_assert_eq(kcache_print_path(f, arg, arch, engine, err, errlen), want_ret, "%s/%s: %s",
+		     arg ? arg : "(none)", guest_arch_name(arch), err);
+	fclose(f);
+	return text;
+}
+
+/* `kernel path --arch A [-k K]` names the image run --arch A [-k K] boots:
+ * an x86_64 and an arm64 entry of one version side by side, each arch
+ * gets its own, and an arm64 request with none cached says how to get
+ * one. */
+Test(kcache_arch, kernel_path_answers_per_arch_what_run_boots)
+{
+	const Ktstr__Arch X86 = KTSTR__ARCH__ARCH_X86_64, ARM = KTSTR__ARCH__ARCH_ARM64;
+	const Ktstr__Engine QEMU = KTSTR__ENGINE__ENGINE_QEMU, KVM = KTSTR__ENGINE__ENGINE_KVM;
+	char want[512], err[2048];
+	struct host_caps hc;
+	char *got;
+
+	mktmp();
+	mkentry("7.2.13+deb14-cloud-amd64", "sid", NULL);
+	mkentry("7.2.13+deb14-cloud-arm64", "sid", "arm64");
+
+	/* No --kernel (the newest of the arch), a version prefix, a version. */
+	static const char *const ks[] = { NULL, "7.2", "7.2.13+deb14" };
+
+	for (const char *const *k = ks; k < ks + ARRAY_SIZE(ks); k++) {
+		struct kernel_choice kc;
+
+		snprintf(want, sizeof(want), "%s/7.2.13+deb14-cloud-arm64/Image\n", kroot);
+		got = kpath(*k, ARM, QEMU, 0, err, sizeof(err));
+		cr_assert_str_eq(got, want, "--arch arm64 -k %s", *k ? *k : "(none)");
+		free(got);
+		/* run's resolution of the same request: the same image. */
+		cr_assert_eq(kernel_resolve_arch(*k, "arm64", QEMU, &kc, err, sizeof(err)), 0, "%s",
+			     err);
+		cr_assert_eq(strncmp(kc.image, want, strlen(want) - 1), 0, "%s", kc.image);
+		kernel_choice_release(&kc);
+
+		snprintf(want, sizeof(want), "%s/7.2.13+deb14-cloud-amd64/vmlinux\n", kroot);
+		got = kpath(*k, X86, QEMU, 0, err, sizeof(err));
+		cr_assert_str_eq(got, want, "--arch x86_64 -k %s under QEMU", *k ? *k : "(none)");
+		free(got);
+		snprintf(want, sizeof(want), "%s/7.2.13+deb14-cloud-amd64/bzImage\n", kroot);
+		got = kpath(*k, X86, KVM, 0, err, sizeof(err));
+		cr_assert_str_eq(got, want, "--arch x86_64 -k %s under KVM", *k ? *k : "(none)");
+		free(got);
+	}
+	/* The other arch's key by name: refused, naming its arch. */
+	got = kpath("7.2.13+deb14-cloud-amd64", ARM, QEMU, -ENOENT, err, sizeof(err));
+	cr_assert_str_eq(got, "", "nothing on stdout");
+	free(got);
+	cr_assert(strstr(err, "7.2.13+deb14-cloud-amd64 (x86_64) is not for arm64 guests"), "%s",
+		  err);
+
+	/* The engine `kernel path --arch A` resolves for is run's: a guest of
+	 * another arch than the host's runs under QEMU whatever auto finds,
+	 * and --engine kvm is refused for it; the host's own: as asked. */
+	{
+		Ktstr__Arch host = ktstr_arch_host(), foreign = host == ARM ? X86 : ARM;
+		Ktstr__Engine e = KTSTR__ENGINE__ENGINE_AUTO;
+
+		cr_assert_eq(hostcaps_probe_guest(&e, foreign, &hc, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(hc.engine, QEMU);
+		cr_assert_eq(hc.guest_arch, foreign);
+		e = KVM;
+		cr_assert_eq(hostcaps_probe_guest(&e, foreign, &hc, err, sizeof(err)), -EINVAL);
+		cr_assert(strstr(err, "--engine kvm"), "%s", err);
+		e = KVM;
+		cr_assert_eq(hostcaps_probe_guest(&e, host, &hc, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(hc.engine, KVM);
+		cr_assert_eq(hc.guest_arch, host);
+	}
+	rmtmp();
+
+	/* Only x86_64 cached: an arm64 request names the fetch that fixes it. */
+	mktmp();
+	mkentry("7.2.13+deb14-cloud-amd64", "sid", NULL);
+	got = kpath(NULL, ARM, QEMU, -ENOENT, err, sizeof(err));
+	cr_assert_str_eq(got, "");
+	free(got);
+	cr_assert(strstr(err, "has no arm64 kernel") && strstr(err, "kernel fetch --arch arm64"),
+		  "%s", err);
+	/* Also when the version named is cached for x86_64 only. */
+	got = kpath("7.2", ARM, QEMU, -ENOENT, err, sizeof(err));
+	free(got);
+	cr_assert(strstr(err, "--kernel 7.2: ") && strstr(err, "has no arm64 kernel (the cached "
+								"kernel 7.2.13+deb14-cloud-amd64 "
+								"(x86_64) is not for these guests)") &&
+			  strstr(err, "kernel fetch --arch arm64`"),
+		  "%s", err);
 	rmtmp();
 }
 

@@ -15,7 +15,7 @@
 
 static void golden_list(const char *yaml, bool gauntlet, int scx, const char *outname)
 {
-	char path[1024], *text = NULL, *got = NULL, *want = NULL, err[2048] = "";
+	char path[1024], *text = NULL, *got = NULL, err[2048] = "";
 	size_t len, glen = 0;
 	struct suite *s = NULL;
 	struct plan p = { 0 };
@@ -36,17 +36,7 @@ static void golden_list(const char *yaml, bool gauntlet, int scx, const char *ou
 	cr_assert_eq(report_list(f, s, &p, &o.host, &kc, 1), 0);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/tests/golden/list/%s", test_srcdir(), outname);
-	if (getenv("KTSTR_UPDATE_GOLDEN")) {
-		f = fopen(path, "w");
-		cr_assert_not_null(f, "cannot write %s", path);
-		fputs(got, f);
-		fclose(f);
-	} else {
-		cr_assert_eq(read_file(path, &want, &len, 1 << 20), 0,
-			     "golden file %s missing (KTSTR_UPDATE_GOLDEN=1 creates it)", path);
-		cr_expect_str_eq(got, want, "list output differs from %s:\n%s", path, got);
-	}
-	free(want);
+	test_golden(path, got);
 	free(got);
 	free(text);
 	plan_free(&p);
