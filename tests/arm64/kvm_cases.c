@@ -489,7 +489,8 @@ static int threads_end_on_power_off(void)
  * scripts/arm64-kvm-worker-lane hands them to the worker: a64_open_kvm loads
  * $KTSTR_FAKE_KVM_SCRIPT, and the engine's run loop on vCPU 3 takes its
  * steps: text to COM2, an EXIT message into the ring a64_machine_setup
- * formatted, SYSTEM_OFF. A bad script is refused, naming its line. */
+ * formatted, SYSTEM_OFF. A bad script is refused, naming its line (the
+ * "kvm_fake:" lines on stderr are those refusals). */
 struct ring_got {
 	unsigned n;
 	uint32_t type, len;
@@ -570,6 +571,14 @@ static int runtime_script(void)
 	many[sizeof(many) - 1] = 0;
 	rc = open_with_script(many);
 	CHECK(rc == -EINVAL, "a script of more than %u steps taken: %d", FAKE_MAX_EXITS, rc);
+	/* A comment one byte over the file bound: refused unread. */
+	static char big[FAKE_SCRIPT_MAX + 2];
+	memset(big, '#', FAKE_SCRIPT_MAX + 1);
+	rc = open_with_script(big);
+	CHECK(rc == -EFBIG, "a script of %u bytes taken: %d", FAKE_SCRIPT_MAX + 1, rc);
+	big[FAKE_SCRIPT_MAX] = 0;
+	rc = open_with_script(big);
+	CHECK(rc == FAKE_KVM_FD, "a script of %u bytes refused: %d", FAKE_SCRIPT_MAX, rc);
 	memset(fake_nexits, 0, sizeof(fake_nexits));
 	memset(fake_next_exit, 0, sizeof(fake_next_exit));
 	return 0;
