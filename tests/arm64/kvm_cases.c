@@ -56,13 +56,13 @@ static uint8_t kernel[KLEN], initrd[ILEN];
 static struct a64_vm vm;
 static struct a64_boot boot;
 static char err[300];
-static uint8_t out_byte[2][16];
+static uint8_t out_byte[2][64];
 static unsigned out_len[2];
 
 static void out(void *ctx, unsigned port, uint8_t b)
 {
 	(void)ctx;
-	if (port >= 1 && port <= 2 && out_len[port - 1] < 16)
+	if (port >= 1 && port <= 2 && out_len[port - 1] < sizeof(out_byte[0]))
 		out_byte[port - 1][out_len[port - 1]++] = b;
 }
 
@@ -552,6 +552,16 @@ static int runtime_script(void)
 	CHECK(rc == 1 && g.type == KTSTR_MSG_EXIT && g.len == 4 && g.crc_ok && g.payload[0] == 42,
 	      "ring: %d messages, type 0x%x, %u bytes, crc %d, first byte %u", rc, g.type, g.len,
 	      g.crc_ok, g.payload[0]);
+	/* The command line from the tree the engine wrote, as the kernel
+	 * would read it. */
+	rc = open_with_script("3 bootargs 0x9001000\n3 off\n");
+	CHECK(rc == FAKE_KVM_FD, "bootargs script: %d", rc);
+	out_len[1] = 0;
+	rc = a64_vcpu_loop(&vm, 3, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_POWER_OFF, "bootargs loop: rc %d result %d (%s)", rc, res,
+	      err);
+	CHECK(out_len[1] == 23 && memcmp(out_byte[1], "console=ttyS0 panic=-1\n", 23) == 0,
+	      "COM2 got %u bytes: '%.*s'", out_len[1], (int)out_len[1], (const char *)out_byte[1]);
 	/* A ring step where no RAM is: KVM_RUN fails, the run loop says so. */
 	rc = open_with_script("3 ring 0x20000000 0x100000 EXIT 2a000000\n");
 	CHECK(rc == FAKE_KVM_FD, "script with an unmapped ring: %d", rc);

@@ -1,5 +1,7 @@
 /* The recording fake of a64_sys.h (kvm_fake.h). */
 #include <errno.h>
+#include <libfdt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,15 @@ static struct kvm_run *run_of[256];
 /* The RAM the engine registered, per slot: where a ring step writes. */
 #define FAKE_MAX_SLOTS 64u
 static struct kvm_userspace_memory_region slot_of[FAKE_MAX_SLOTS];
+/* vCPU 0's X0 as the engine set it (KVM_SET_ONE_REG): the device tree's
+ * guest address, for a bootargs step. */
+#define FAKE_X0_ID (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+		    KVM_REG_ARM_CORE_REG(regs.regs[0]))
+static uint64_t boot_x0;
+/* A bootargs step under way, per vCPU: the text (malloc'd) and how much of
+ * it went out. */
+static char *bootargs_of[FAKE_MAX_VCPUS];
+static size_t bootargs_pos[FAKE_MAX_VCPUS];
 
 void fake_reset(void)
 {
@@ -35,6 +46,7 @@ void fake_reset(void)
 	fake_fail_req = 0;
 	fake_fail_errno = 0;
 	memset(slot_of, 0, sizeof(slot_of));
+	boot_x0 = 0;
 }
 
 /* ---- the scripts given at run time (kvm_fake.h) ---------------------------- */
@@ -53,6 +65,11 @@ int fake_parse_script(const char *text, char *err, size_t errlen)
 	}
 	memset(fake_nexits, 0, sizeof(fake_nexits));
 	memset(fake_next_exit, 0, sizeof(fake_next_exit));
+	for (unsigned i = 0; i < FAKE_MAX_VCPUS; i++) {
+		free(bootargs_of[i]);
+		bootargs_of[i] = NULL;
+		bootargs_pos[i] = 0;
+	}
 	for (char *p = copy, *nl; p && rc == 0; p = nl) {
 		nl = strchr(p, '\n');
 		if (nl)
@@ -117,7 +134,7 @@ static int script_line(char *line, char *err, size_t errlen)
 	if (num(tcpu, FAKE_MAX_VCPUS - 1, &cpu, "vCPU", err, errlen) < 0)
 		return -EINVAL;
 	if (!op) {
-		snprintf(err, errlen, "vCPU %llu: no step (mmio, text, ring, off, reset, crash)",
+		snprintf(err, errlen, "vCPU %llu: no step (mmio, text, bootargs, ring, off, reset, crash)",
 			 (unsigned long long)cpu);
 		return -EINVAL;
 	}
@@ -146,6 +163,15 @@ static int script_line(char *line, char *err, size_t errlen)
 			return -EINVAL;
 		*x = (struct fake_exit){ .reason = KVM_EXIT_MMIO, .addr = addr, .len = 1,
 					 .write = 1, .data = (uint8_t)v };
+		return 0;
+	}
+	if (!strcmp(op, "bootargs")) {
+		if (num(strtok_r(NULL, " \t", &save), UINT64_MAX, &addr, "address", err, errlen) < 0)
+			return -EINVAL;
+		struct fake_exit *x = step((unsigned)cpu, err, errlen);
+		if (!x)
+			return -EINVAL;
+		*x = (struct fake_exit){ .reason = FAKE_STEP_BOOTARGS, .addr = addr };
 		return 0;
 	}
 	if (!strcmp(op, "text")) {
@@ -213,7 +239,7 @@ static int script_line(char *line, char *err, size_t errlen)
 		x->payload_len = (uint32_t)(hl / 2);
 		return 0;
 	}
-	snprintf(err, errlen, "vCPU %llu: unknown step '%s' (mmio, text, ring, off, reset, crash)",
+	snprintf(err, errlen, "vCPU %llu: unknown step '%s' (mmio, text, bootargs, ring, off, reset, crash)",
 		 (unsigned long long)cpu, op);
 	return -EINVAL;
 }
@@ -241,29 +267,76 @@ int a64_open_kvm(void)
 	return FAKE_KVM_FD;
 }
 
-/* A ring step: one message into the ring at guest physical x->addr. */
-static int ring_step(const struct fake_exit *x)
+/* The host address of guest range [gpa, gpa + len) when one registered
+ * RAM slot holds all of it, else NULL. */
+static void *guest_ptr(uint64_t gpa, uint64_t len)
 {
 	for (unsigned s = 0; s < FAKE_MAX_SLOTS; s++) {
 		const struct kvm_userspace_memory_region *m = &slot_of[s];
-		if (!m->memory_size || x->addr < m->guest_phys_addr ||
-		    x->addr - m->guest_phys_addr > m->memory_size ||
-		    x->ring_size > m->memory_size - (x->addr - m->guest_phys_addr))
+		if (!m->memory_size || gpa < m->guest_phys_addr ||
+		    gpa - m->guest_phys_addr > m->memory_size ||
+		    len > m->memory_size - (gpa - m->guest_phys_addr))
 			continue;
-		struct ktstr_ring r;
-		void *host = (void *)(uintptr_t)(m->userspace_addr + (x->addr - m->guest_phys_addr));
-		int rc = ring_attach(&r, host, x->ring_size);
-		if (rc == 0)
-			rc = ring_write(&r, x->msg_type, x->payload, x->payload_len);
-		if (rc < 0)
-			fprintf(stderr, "kvm_fake: ring step at 0x%llx (%llu bytes): %s\n",
-				(unsigned long long)x->addr, (unsigned long long)x->ring_size,
-				strerror(-rc));
-		return rc;
+		return (void *)(uintptr_t)(m->userspace_addr + (gpa - m->guest_phys_addr));
 	}
-	fprintf(stderr, "kvm_fake: ring step at 0x%llx (%llu bytes): no registered RAM holds it\n",
-		(unsigned long long)x->addr, (unsigned long long)x->ring_size);
-	return -EFAULT;
+	return NULL;
+}
+
+/* A ring step: one message into the ring at guest physical x->addr. */
+static int ring_step(const struct fake_exit *x)
+{
+	void *host = guest_ptr(x->addr, x->ring_size);
+	if (!host) {
+		fprintf(stderr,
+			"kvm_fake: ring step at 0x%llx (%llu bytes): no registered RAM holds it\n",
+			(unsigned long long)x->addr, (unsigned long long)x->ring_size);
+		return -EFAULT;
+	}
+	struct ktstr_ring r;
+	int rc = ring_attach(&r, host, x->ring_size);
+	if (rc == 0)
+		rc = ring_write(&r, x->msg_type, x->payload, x->payload_len);
+	if (rc < 0)
+		fprintf(stderr, "kvm_fake: ring step at 0x%llx (%llu bytes): %s\n",
+			(unsigned long long)x->addr, (unsigned long long)x->ring_size, strerror(-rc));
+	return rc;
+}
+
+/* A bootargs step's text: /chosen/bootargs of the device tree at vCPU 0's X0,
+ * as the kernel would read it, and a newline; malloc'd, or NULL (why on
+ * stderr). */
+static char *tree_bootargs(void)
+{
+	const void *fdt = guest_ptr(boot_x0, sizeof(struct fdt_header));
+	if (!fdt || fdt_check_header(fdt) != 0 || !guest_ptr(boot_x0, fdt_totalsize(fdt))) {
+		fprintf(stderr, "kvm_fake: bootargs step: no device tree at X0 = 0x%llx\n",
+			(unsigned long long)boot_x0);
+		return NULL;
+	}
+	int node = fdt_path_offset(fdt, "/chosen"), len = 0;
+	const char *p = node >= 0 ? fdt_getprop(fdt, node, "bootargs", &len) : NULL;
+	if (!p || len < 1 || p[len - 1]) {
+		fprintf(stderr, "kvm_fake: bootargs step: the tree has no /chosen/bootargs string\n");
+		return NULL;
+	}
+	char *s = malloc((size_t)len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, (size_t)len - 1);
+	s[len - 1] = '\n';
+	s[len] = '\0';
+	return s;
+}
+
+/* A 1-byte MMIO write exit of b at addr into r. */
+static void mmio_exit(struct kvm_run *r, uint64_t addr, uint8_t b)
+{
+	r->exit_reason = KVM_EXIT_MMIO;
+	r->mmio.phys_addr = addr;
+	r->mmio.len = 1;
+	r->mmio.is_write = 1;
+	memset(r->mmio.data, 0, sizeof(r->mmio.data));
+	r->mmio.data[0] = b;
 }
 
 int a64_ioctl(int fd, unsigned long req, void *arg)
@@ -321,6 +394,8 @@ int a64_ioctl(int fd, unsigned long req, void *arg)
 		struct kvm_one_reg *r = arg;
 		c->u.reg.id = r->id;
 		c->u.reg.val = *(uint64_t *)(uintptr_t)r->addr;
+		if (fd == FAKE_VCPU_FD0 && r->id == FAKE_X0_ID)
+			boot_x0 = c->u.reg.val;
 		return 0;
 	}
 	case KVM_GET_ONE_REG: {
@@ -354,7 +429,22 @@ int a64_run(int vcpu_fd)
 		fake_kick_timeouts++;
 		return -ETIMEDOUT;
 	}
-	const struct fake_exit *x = &fake_exits[i][fake_next_exit[i]++];
+	const struct fake_exit *x = &fake_exits[i][fake_next_exit[i]];
+	if (x->reason == FAKE_STEP_BOOTARGS) {
+		/* One exit per byte; the step is done after the last. */
+		if (!bootargs_of[i] && !(bootargs_of[i] = tree_bootargs()))
+			return -EPROTO;
+		if (bootargs_of[i][bootargs_pos[i]]) {
+			mmio_exit(r, x->addr, (uint8_t)bootargs_of[i][bootargs_pos[i]++]);
+			return 0;
+		}
+		free(bootargs_of[i]);
+		bootargs_of[i] = NULL;
+		bootargs_pos[i] = 0;
+		fake_next_exit[i]++;
+		return a64_run(vcpu_fd);
+	}
+	fake_next_exit[i]++;
 	if (x->reason == FAKE_STEP_RING) {
 		/* The guest's step before its next exit; a failure is KVM_RUN's
 		 * (the engine reports it), and the message is not there. */

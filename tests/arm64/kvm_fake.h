@@ -46,6 +46,11 @@ struct fake_call {
  * (ring_size bytes), through the RAM the engine registered with
  * KVM_SET_USER_MEMORY_REGION, then goes on with the entry after it. */
 #define FAKE_STEP_RING 0xfa4e0001u
+/* reason FAKE_STEP_BOOTARGS: one 1-byte MMIO write exit at addr per byte of
+ * the /chosen/bootargs the engine wrote into the device tree at vCPU 0's X0
+ * (KVM_SET_ONE_REG), then a newline: the command line as the kernel would
+ * read it. */
+#define FAKE_STEP_BOOTARGS 0xfa4e0002u
 #define FAKE_MAX_PAYLOAD 64u
 struct fake_exit {
 	int rc;
@@ -86,6 +91,7 @@ void fake_reset(void);
  *   <vcpu> mmio <addr> <byte>     a 1-byte MMIO write exit of byte at addr
  *   <vcpu> text <addr> <text>     one such exit per byte of text (the rest of
  *                                 the line; \n is a newline, \\ a backslash)
+ *   <vcpu> bootargs <addr>        FAKE_STEP_BOOTARGS: the tree's command line
  *   <vcpu> ring <gpa> <size> <TYPE> <hex>  FAKE_STEP_RING: message TYPE (four
  *                                 characters, "EXIT") with the payload's bytes
  *   <vcpu> off | reset | crash    KVM_EXIT_SYSTEM_EVENT SHUTDOWN / RESET / CRASH

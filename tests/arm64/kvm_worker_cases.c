@@ -5,9 +5,9 @@
  * orchestrator's own worker client over its control socket: WorkerReady,
  * RunVm with the kernel and initrd fds, VmStarted, GuestOutput, RingMessage,
  * VmResult, StopVm. Each case hands the fake a script of KVM_RUN exits per
- * vCPU (kvm_fake.h: UART MMIO writes, a ring message, PSCI SYSTEM_OFF /
- * RESET / a crash, or nothing: blocked until kicked) and checks what the
- * worker reports from them. docs/aarch64.md, "The arm64 KVM engine through
+ * vCPU (kvm_fake.h: UART MMIO writes, the device tree's command line echoed
+ * on a UART, a ring message, PSCI SYSTEM_OFF / RESET / a crash, or nothing:
+ * blocked until kicked) and checks what the worker reports from them. docs/aarch64.md, "The arm64 KVM engine through
  * the worker (fake KVM)", says what this proves and what it cannot.
  *
  * scripts/arm64-kvm-worker-lane builds the worker and runs this with
@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ktstr/guest_contract.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
 
@@ -214,19 +215,21 @@ static uint64_t shm_gpa(void)
 	return ARM64_DRAM_BASE + ((uint64_t)MEM_MB << 20) - SHM_BYTES;
 }
 
-/* The script of a guest that prints on both UARTs, leaves its exit code in
- * the ring and ends with end ("off", "reset", "crash") on vCPU cpu. */
+/* The script of a guest that prints on both UARTs, echoes the command line
+ * it was given (the device tree's /chosen/bootargs) on COM1, leaves its exit
+ * code in the ring and ends with end ("off", "reset", "crash") on vCPU cpu. */
 static void script_of(char *buf, size_t len, unsigned cpu, const char *end)
 {
 	snprintf(buf, len,
 		 "# COM2 (UART1, the output port), COM1 (UART0, the console)\n"
 		 "%u text 0x%llx KTSTR_FAKE_OUT vcpu%u\\n\n"
 		 "%u text 0x%llx console: vcpu%u booted\\n\n"
+		 "%u bootargs 0x%llx\n"
 		 "%u ring 0x%llx 0x%x EXIT %02x000000\n"
 		 "%u %s\n",
 		 cpu, (unsigned long long)ARM64_UART1_BASE, cpu, cpu,
-		 (unsigned long long)ARM64_UART0_BASE, cpu, cpu, (unsigned long long)shm_gpa(),
-		 SHM_BYTES, EXIT_CODE, cpu, end);
+		 (unsigned long long)ARM64_UART0_BASE, cpu, cpu, (unsigned long long)ARM64_UART0_BASE,
+		 cpu, (unsigned long long)shm_gpa(), SHM_BYTES, EXIT_CODE, cpu, end);
 }
 
 /* Passes today (the stub engine refuses) and with the real engine: the
@@ -266,7 +269,7 @@ static void powers_off(uint32_t nodes, uint32_t llcs, uint32_t cores, unsigned c
 	struct seen seen = { 0 };
 	struct worker_outcome out;
 	const Ktstr__VmResult *r;
-	char script[1024], want_out[64], want_con[64];
+	char script[1024], want_out[64], want_con[64], want_line[128];
 
 	script_of(script, sizeof(script), cpu, "off");
 	setup(&f, script);
@@ -296,6 +299,17 @@ static void powers_off(uint32_t nodes, uint32_t llcs, uint32_t cores, unsigned c
 		  "VmResult.guest_output lacks '%s'", want_out);
 	cr_assert(memmem(r->console_tail.data, r->console_tail.len, want_con, strlen(want_con)),
 		  "VmResult.console_tail lacks '%s'", want_con);
+	/* The command line the kernel would read from the tree: the two
+	 * ns16550a as console (ttyS0 = COM1) and output port (ttyS1 = COM2),
+	 * the ring where the worker put it. */
+	snprintf(want_line, sizeof(want_line), KTSTR_CMDLINE_SHM_BASE "=0x%llx " KTSTR_CMDLINE_SHM_SIZE
+		 "=0x%x", (unsigned long long)shm_gpa(), SHM_BYTES);
+	cr_assert(strstr(seen.port[1].buf, "console=ttyS0 ") &&
+			  strstr(seen.port[1].buf, KTSTR_CMDLINE_OUTPUT_PORT "=ttyS1 ") &&
+			  strstr(seen.port[1].buf, want_line),
+		  "the tree's bootargs lack console=ttyS0, " KTSTR_CMDLINE_OUTPUT_PORT
+		  "=ttyS1 or '%s': port 1 '%s'",
+		  want_line, seen.port[1].buf);
 	/* The ring at the top of RAM: the message the fake guest wrote there. */
 	cr_assert(seen.nring >= 1 && seen.ring_type == KTSTR_MSG_EXIT && seen.ring_crc_ok &&
 			  seen.ring_code == EXIT_CODE,
