@@ -229,11 +229,13 @@ $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o: GUEST_C
 # missing one.
 ARM64_WORKER_SOLIBS := libfdt.so.1 libseccomp.so.2 libcap.so.2 libprotobuf-c.so.1 libz.so.1
 ifeq ($(ARCH),aarch64)
-$(BUILD)/bin/ktstr-vmm-worker-fake-kvm: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/obj/tests/arm64/kvm_fake.o \
+$(BUILD)/bin/ktstr-vmm-worker-fake-kvm: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/fake-kvm/kvm_fake.o \
 		$(BUILD)/libvmm-worker.a $(BASELIBS)
 	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -Wl,--as-needed \
 		$(addprefix -l:,$(ARM64_WORKER_SOLIBS)) -lpthread -lm
-$(BUILD)/obj/tests/arm64/kvm_fake.o: override CFLAGS += -Ivmm-worker
+# Outside obj/, which holds the host objects arm64-host-build counts.
+$(BUILD)/fake-kvm/kvm_fake.o: tests/arm64/kvm_fake.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Ivmm-worker -c -o $@ $<
 fake-kvm-worker: $(BUILD)/bin/ktstr-vmm-worker-fake-kvm
 .PHONY: fake-kvm-worker
 endif
