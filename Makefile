@@ -213,6 +213,45 @@ $(BUILD)/tests/arm64/kvm-cases: $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/libkt
 		$(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o
 	@mkdir -p $(dir $@); $(GUEST_CC_arm64) -o $@ $(filter-out %/a64_sys.o,$^) -l:libfdt.so.1 $(GUEST_LIBS)
 $(ARM64_KVM_OBJS) $(BUILD)/guest-obj-arm64/vmm-worker/aarch64/a64_sys.o: GUEST_CFLAGS += -Ivmm-worker
+# The arm64 KVM engine through the worker (docs/aarch64.md, "The arm64 KVM
+# engine through the worker (fake KVM)"): the real ktstr-vmm-worker as an
+# aarch64 host links it, but with the fake's KVM door (tests/arm64/kvm_fake.c,
+# its scripts given at run time) in place of a64_sys.c, driven over its
+# control socket by $(BUILD)/tests/arm64/kvm-worker-cases (native, criterion)
+# under qemu-aarch64-static. scripts/arm64-kvm-worker-lane makes the worker
+# in the make scripts/arm64-host-build runs (ARCH=aarch64, the cross
+# compiler, BUILD=$(BUILD)/arm64-host): the same objects and source
+# selection, the worker's own link line, kvm_fake.o first so the archive's
+# a64_sys.o is never pulled. Its libraries by soname (-l:libNAME.so.N), as
+# kvm-cases links libfdt: their arm64 -dev packages are not co-installable
+# with the host's, their runtime packages are (scripts/install-deps).
+# --as-needed keeps only those the worker calls; the arm64 link refuses a
+# missing one.
+ARM64_WORKER_SOLIBS := libfdt.so.1 libseccomp.so.2 libcap.so.2 libprotobuf-c.so.1 libz.so.1
+ifeq ($(ARCH),aarch64)
+$(BUILD)/bin/ktstr-vmm-worker-fake-kvm: $(BUILD)/obj/vmm-worker/main.o $(BUILD)/fake-kvm/kvm_fake.o \
+		$(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -Wl,--as-needed \
+		$(addprefix -l:,$(ARM64_WORKER_SOLIBS)) -lpthread -lm
+# Outside obj/, which holds the host objects arm64-host-build counts.
+$(BUILD)/fake-kvm/kvm_fake.o: tests/arm64/kvm_fake.c $(PROTO_H)
+	@mkdir -p $(dir $@); $(CC) $(CFLAGS) -Ivmm-worker -c -o $@ $<
+fake-kvm-worker: $(BUILD)/bin/ktstr-vmm-worker-fake-kvm
+.PHONY: fake-kvm-worker
+endif
+# For the lane's check that each library's arm64 runtime is installed.
+print-arm64-worker-solibs:
+	@echo $(ARM64_WORKER_SOLIBS)
+.PHONY: print-arm64-worker-solibs
+# The test that drives it: built for this host, with the integration tests'
+# helpers (INTEG_LIB_O, defined further down) and the orchestrator's worker
+# client.
+$(BUILD)/tests/arm64/kvm-worker-cases: $(BUILD)/obj/tests/arm64/kvm_worker_cases.o \
+		$(call objs,$(wildcard tests/integration/lib/*.c)) \
+		$(BUILD)/liborchestrator.a $(BUILD)/libvmm-worker.a $(BASELIBS)
+	@mkdir -p $(dir $@); $(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
+$(BUILD)/obj/tests/arm64/kvm_worker_cases.o: override CFLAGS += -Itests/integration -Ivmm-worker -Iorchestrator
+tests-build: $(BUILD)/tests/arm64/kvm-worker-cases
 
 $(BUILD)/obj/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)

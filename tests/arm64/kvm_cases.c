@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <ktstr/util.h>
 
 #include "aarch64/a64_machine.h"
+#include "aarch64/a64_sys.h"
 #include "kvm_fake.h"
 #include "policy.h"
 #include <sys/syscall.h>
@@ -52,13 +56,13 @@ static uint8_t kernel[KLEN], initrd[ILEN];
 static struct a64_vm vm;
 static struct a64_boot boot;
 static char err[300];
-static uint8_t out_byte[2][16];
+static uint8_t out_byte[2][64];
 static unsigned out_len[2];
 
 static void out(void *ctx, unsigned port, uint8_t b)
 {
 	(void)ctx;
-	if (port >= 1 && port <= 2 && out_len[port - 1] < 16)
+	if (port >= 1 && port <= 2 && out_len[port - 1] < sizeof(out_byte[0]))
 		out_byte[port - 1][out_len[port - 1]++] = b;
 }
 
@@ -481,6 +485,115 @@ static int threads_end_on_power_off(void)
 	return 0;
 }
 
+/* The fake's scripts given at run time (kvm_fake.h), as
+ * scripts/arm64-kvm-worker-lane hands them to the worker: a64_open_kvm loads
+ * $KTSTR_FAKE_KVM_SCRIPT, and the engine's run loop on vCPU 3 takes its
+ * steps: text to COM2, an EXIT message into the ring a64_machine_setup
+ * formatted, SYSTEM_OFF. A bad script is refused, naming its line (the
+ * "kvm_fake:" lines on stderr are those refusals). */
+struct ring_got {
+	unsigned n;
+	uint32_t type, len;
+	uint8_t payload[8];
+	bool crc_ok;
+};
+
+static int ring_got_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len,
+		       bool crc_ok)
+{
+	struct ring_got *g = ctx;
+	g->n++;
+	g->type = type;
+	g->len = len;
+	g->crc_ok = crc_ok;
+	memcpy(g->payload, payload, len < sizeof(g->payload) ? len : sizeof(g->payload));
+	return 0;
+}
+
+static int open_with_script(const char *text)
+{
+	char path[] = "/tmp/ktstr-kvm-fake-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	int rc = write_full(fd, text, strlen(text));
+	close(fd);
+	if (rc == 0) {
+		setenv(FAKE_SCRIPT_ENV, path, 1);
+		rc = a64_open_kvm();
+		unsetenv(FAKE_SCRIPT_ENV);
+	}
+	unlink(path);
+	return rc;
+}
+
+static int runtime_script(void)
+{
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "# vCPU 3 prints, leaves its exit code in the ring, powers off\n"
+		 "\n"
+		 "3 text 0x9001000 ok #1\\n\n"
+		 "3 ring 0x%llx 0x%llx EXIT 2a000000\n"
+		 "3 off\n",
+		 (unsigned long long)SHM_BASE, (unsigned long long)SHM_SIZE);
+	int rc = open_with_script(text);
+	CHECK(rc == FAKE_KVM_FD && fake_nexits[3] == 8 && fake_nexits[0] == 0,
+	      "a64_open_kvm with a script: %d, vCPU 3 has %u steps (want 8)", rc, fake_nexits[3]);
+	out_len[1] = 0;
+	atomic_bool stop = false;
+	enum a64_exit_result res = A64_EXIT_ERROR;
+	rc = a64_vcpu_loop(&vm, 3, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_POWER_OFF, "loop: rc %d result %d (%s)", rc, res, err);
+	CHECK(out_len[1] == 6 && memcmp(out_byte[1], "ok #1\n", 6) == 0, "COM2 got %u bytes",
+	      out_len[1]);
+	struct ring_got g = { 0 };
+	rc = ring_drain(&vm.ring, ring_got_cb, &g, true);
+	CHECK(rc == 1 && g.type == KTSTR_MSG_EXIT && g.len == 4 && g.crc_ok && g.payload[0] == 42,
+	      "ring: %d messages, type 0x%x, %u bytes, crc %d, first byte %u", rc, g.type, g.len,
+	      g.crc_ok, g.payload[0]);
+	/* The command line from the tree the engine wrote, as the kernel
+	 * would read it. */
+	rc = open_with_script("3 bootargs 0x9001000\n3 off\n");
+	CHECK(rc == FAKE_KVM_FD, "bootargs script: %d", rc);
+	out_len[1] = 0;
+	rc = a64_vcpu_loop(&vm, 3, &stop, &res, err, sizeof(err));
+	CHECK(rc == 0 && res == A64_EXIT_POWER_OFF, "bootargs loop: rc %d result %d (%s)", rc, res,
+	      err);
+	CHECK(out_len[1] == 23 && memcmp(out_byte[1], "console=ttyS0 panic=-1\n", 23) == 0,
+	      "COM2 got %u bytes: '%.*s'", out_len[1], (int)out_len[1], (const char *)out_byte[1]);
+	/* A ring step where no RAM is: KVM_RUN fails, the run loop says so. */
+	rc = open_with_script("3 ring 0x20000000 0x100000 EXIT 2a000000\n");
+	CHECK(rc == FAKE_KVM_FD, "script with an unmapped ring: %d", rc);
+	rc = a64_vcpu_loop(&vm, 3, &stop, &res, err, sizeof(err));
+	CHECK(rc == -EFAULT, "ring step outside RAM: rc %d (%s)", rc, err);
+	static const char *const bad[] = {
+		"3 text 0x9001000 a\\q\n", "16 off\n", "3 jump\n", "3 mmio 0x9001000 0x100\n",
+		"3 ring 0x40000000 0x1000 EXITS 00\n", "3 ring 0x40000000 0x1000 EXIT 0g\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rc = open_with_script(bad[i]);
+		CHECK(rc == -EINVAL, "bad script '%s' taken: %d", bad[i], rc);
+	}
+	char many[FAKE_MAX_EXITS + 64];
+	memset(many, 'x', sizeof(many));
+	memcpy(many, "0 text 0 ", 9);
+	many[sizeof(many) - 1] = 0;
+	rc = open_with_script(many);
+	CHECK(rc == -EINVAL, "a script of more than %u steps taken: %d", FAKE_MAX_EXITS, rc);
+	/* A comment one byte over the file bound: refused unread. */
+	static char big[FAKE_SCRIPT_MAX + 2];
+	memset(big, '#', FAKE_SCRIPT_MAX + 1);
+	rc = open_with_script(big);
+	CHECK(rc == -EFBIG, "a script of %u bytes taken: %d", FAKE_SCRIPT_MAX + 1, rc);
+	big[FAKE_SCRIPT_MAX] = 0;
+	rc = open_with_script(big);
+	CHECK(rc == FAKE_KVM_FD, "a script of %u bytes refused: %d", FAKE_SCRIPT_MAX, rc);
+	memset(fake_nexits, 0, sizeof(fake_nexits));
+	memset(fake_next_exit, 0, sizeof(fake_next_exit));
+	return 0;
+}
+
 /* A machine set up from spec s with fake_fail_req failing: the return and
  * the reason. */
 static unsigned setup_calls; /* KVM calls the last try_setup made */
@@ -556,6 +669,7 @@ int main(void)
 	report("run_loop_power_off", run_loop_power_off());
 	report("run_loop_stop_and_errors", run_loop_stop_and_errors());
 	report("threads_end_on_power_off", threads_end_on_power_off());
+	report("runtime_script", runtime_script());
 	report("setup_refusals", setup_refusals());
 	a64_vm_close(&vm);
 	return failures ? 1 : 0;

@@ -39,7 +39,19 @@ struct fake_call {
 };
 
 /* What the next KVM_RUN does: rc < 0 returns that error; else the exit
- * (reason, and for MMIO addr/len/write/data, for a system event type). */
+ * (reason, and for MMIO addr/len/write/data, for a system event type).
+ * reason FAKE_STEP_RING is no exit but a step the guest takes first: the
+ * next KVM_RUN writes one ring message (msg_type, payload[0..payload_len))
+ * into the SHM ring the engine formatted at guest physical addr
+ * (ring_size bytes), through the RAM the engine registered with
+ * KVM_SET_USER_MEMORY_REGION, then goes on with the entry after it. */
+#define FAKE_STEP_RING 0xfa4e0001u
+/* reason FAKE_STEP_BOOTARGS: one 1-byte MMIO write exit at addr per byte of
+ * the /chosen/bootargs the engine wrote into the device tree at vCPU 0's X0
+ * (KVM_SET_ONE_REG), then a newline: the command line as the kernel would
+ * read it. */
+#define FAKE_STEP_BOOTARGS 0xfa4e0002u
+#define FAKE_MAX_PAYLOAD 64u
 struct fake_exit {
 	int rc;
 	uint32_t reason;
@@ -47,8 +59,11 @@ struct fake_exit {
 	uint32_t len, write;
 	uint8_t data;
 	uint32_t event;
+	uint64_t ring_size;
+	uint32_t msg_type, payload_len;
+	uint8_t payload[FAKE_MAX_PAYLOAD];
 };
-#define FAKE_MAX_EXITS 32u
+#define FAKE_MAX_EXITS 512u
 #define FAKE_MAX_VCPUS 16u
 /* Per vCPU: its script, how long it is, the next entry. When a vCPU's script
  * is used up, KVM_RUN blocks as a powered-off or halted vCPU would: it
@@ -64,5 +79,32 @@ extern int fake_fail_errno;
 extern struct fake_call fake_calls[FAKE_MAX_CALLS];
 extern unsigned fake_ncalls;
 void fake_reset(void);
+
+/* The scripts given at run time, for the real ktstr-vmm-worker linked with
+ * this fake (scripts/arm64-kvm-worker-lane; docs/aarch64.md, "The arm64 KVM
+ * engine through the worker (fake KVM)"): when $KTSTR_FAKE_KVM_SCRIPT names a
+ * file, a64_open_kvm() loads it into fake_exits before the engine's first
+ * ioctl; unset, nothing changes (kvm-cases fills fake_exits itself). At most
+ * FAKE_SCRIPT_MAX bytes; one step a line; a line starting with "#" is a
+ * comment:
+ *
+ *   <vcpu> mmio <addr> <byte>     a 1-byte MMIO write exit of byte at addr
+ *   <vcpu> text <addr> <text>     one such exit per byte of text (the rest of
+ *                                 the line; \n is a newline, \\ a backslash)
+ *   <vcpu> bootargs <addr>        FAKE_STEP_BOOTARGS: the tree's command line
+ *   <vcpu> ring <gpa> <size> <TYPE> <hex>  FAKE_STEP_RING: message TYPE (four
+ *                                 characters, "EXIT") with the payload's bytes
+ *   <vcpu> off | reset | crash    KVM_EXIT_SYSTEM_EVENT SHUTDOWN / RESET / CRASH
+ *
+ * Numbers in C notation (0x...). vcpu < FAKE_MAX_VCPUS, at most
+ * FAKE_MAX_EXITS steps per vCPU. A vCPU whose script is used up (or never
+ * had one) blocks in KVM_RUN until kicked, as above. A bad file makes
+ * a64_open_kvm() fail with -EINVAL and print the line and the reason on
+ * stderr (the worker's log). */
+#define FAKE_SCRIPT_ENV "KTSTR_FAKE_KVM_SCRIPT"
+#define FAKE_SCRIPT_MAX (64u << 10)
+/* Parse script text into fake_exits/fake_nexits (reset first): 0, or
+ * -EINVAL with err naming the line and why. */
+int fake_parse_script(const char *text, char *err, size_t errlen);
 
 #endif

@@ -31,7 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <ktstr/le.h>
 #include <ktstr/ring.h>
 #include <ktstr/util.h>
 
@@ -432,14 +431,10 @@ Test(arm64_worker, interactive_input_reaches_hvc0, .timeout = 400)
 
 #define FAKE_LEN 4096u
 
-/* An arm64 Image header (booting.rst): text_offset 0, image_size, flags
- * little-endian, 4K pages, anywhere; magic "ARM\x64" at 56. */
+/* An arm64 Image header (lib/arm64_guest.h). */
 static void fake_image(uint8_t *b, uint64_t image_size)
 {
-	memset(b, 0, FAKE_LEN);
-	put_le64(b + 16, image_size);
-	put_le64(b + 24, 0xa);
-	memcpy(b + 56, "ARM\x64", 4);
+	arm64_fake_image(b, FAKE_LEN, image_size);
 }
 
 static void put(const char *path, const void *data, size_t len)

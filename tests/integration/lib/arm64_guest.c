@@ -1,5 +1,6 @@
 /* arm64 test guests (arm64_guest.h): shared by integ-arm64_boot (QEMU with
- * ktstr's tree, no worker) and integ-arm64_worker (ktstr-vmm-worker). */
+ * ktstr's tree, no worker), integ-arm64_worker (ktstr-vmm-worker) and
+ * tests/arm64/kvm-worker-cases (the worker with fake KVM). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <ktstr/cpio.h>
+#include <ktstr/le.h>
 #include <ktstr/util.h>
 
 #include "arm64_guest.h"
@@ -76,4 +78,12 @@ int arm64_initramfs(const char *busybox, const char *script, const char *out)
 	close(ofd);
 	free(buf);
 	return rc;
+}
+
+void arm64_fake_image(uint8_t *b, size_t len, uint64_t image_size)
+{
+	memset(b, 0, len);
+	put_le64(b + 16, image_size);
+	put_le64(b + 24, 0xa);
+	memcpy(b + 56, "ARM\x64", 4);
 }
