@@ -13,11 +13,35 @@
 #include "closure.h"
 
 #define CL_LDSO_CACHE CLOSURE_LDSO_CACHE
-#define CL_MULTIARCH_DIR "/lib/x86_64-linux-gnu"
+#define CL_MAX_DIRS 5
 
-static const char *const cl_default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/lib", "/usr/lib",
+/* What ld.so of each guest architecture searches without a cache of its
+ * own (Debian's glibc: the multiarch directories, then the generic ones),
+ * its $LIB and $PLATFORM, and the ld.so.cache entries it may use. The guest
+ * has no ld.so.cache, so a library found elsewhere on the host is aliased
+ * from the multiarch directory (multiarch[0]). */
+struct cl_arch {
+	unsigned machine;
+	uint32_t ldcache_req;
+	const char *lib, *platform;
+	const char *dirs[CL_MAX_DIRS]; /* NULL-terminated when shorter */
 };
+static const struct cl_arch cl_arches[] = {
+	{ EM_X86_64, LDCACHE_REQ_X8664_LIB64, "lib/x86_64-linux-gnu", "x86_64",
+	  { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/lib", "/usr/lib" } },
+	{ EM_AARCH64, LDCACHE_REQ_AARCH64_LIB64, "lib/aarch64-linux-gnu", "aarch64",
+	  { "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib", "/usr/lib", NULL } },
+};
+
+/* The table row of machine; x86_64's for one without a row (plan.c refuses
+ * every machine ktstr_arch_elf_machine does not name before this runs). */
+static const struct cl_arch *cl_arch_of(unsigned machine)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cl_arches); i++)
+		if (cl_arches[i].machine == machine)
+			return &cl_arches[i];
+	return &cl_arches[0];
+}
 
 enum cl_source { CL_RPATH, CL_LLP, CL_RUNPATH, CL_CACHE, CL_DEFAULT };
 
@@ -181,10 +205,11 @@ int closure_add_root(struct closure *c, struct plan *p, const struct plan_entry 
 
 /* Expand $ORIGIN/$LIB/$PLATFORM in one search directory. Returns 0, or
  * -ENOENT for an unknown token (ld.so ignores such an element). */
-static int cl_expand(const char *dir, const char *origin, char *out, size_t outlen)
+static int cl_expand(const char *dir, const char *origin, const struct cl_arch *a, char *out,
+		     size_t outlen)
 {
-	static const struct { const char *tok; const char *val; } toks[] = {
-		{ "ORIGIN", NULL }, { "LIB", "lib/x86_64-linux-gnu" }, { "PLATFORM", "x86_64" },
+	const struct { const char *tok; const char *val; } toks[] = {
+		{ "ORIGIN", NULL }, { "LIB", a->lib }, { "PLATFORM", a->platform },
 	};
 	size_t o = 0;
 	const char *p = dir;
@@ -245,7 +270,7 @@ static int cl_try(const char *dir, const char *name, const char *origin, enum cl
 	struct ktstr_error ignore = { 0 };
 	int ret;
 
-	if (cl_expand(dir, origin, expanded, sizeof(expanded)))
+	if (cl_expand(dir, origin, cl_arch_of(f->machine), expanded, sizeof(expanded)))
 		return 0;
 	if (expanded[0] != '/')
 		return 0;	/* relative search dirs depend on ld.so's cwd */
@@ -290,6 +315,7 @@ static int cl_try_list(const char *list, const char *name, const char *origin,
 static int cl_search(struct closure *c, size_t idx, const char *name, struct cl_found *f)
 {
 	const struct closure_obj *o = &c->objs[idx], *r = &c->objs[o->root];
+	const struct cl_arch *a = cl_arch_of(c->machine);
 	const char *hit;
 	size_t i;
 	int ret;
@@ -318,7 +344,7 @@ static int cl_search(struct closure *c, size_t idx, const char *name, struct cl_
 	ret = cl_try_list(o->ei.runpath, name, o->origin, CL_RUNPATH, f);
 	if (ret)
 		return ret;
-	if (c->cache.buf && (hit = ldcache_lookup(&c->cache, name))) {
+	if (c->cache.buf && (hit = ldcache_lookup(&c->cache, name, a->ldcache_req))) {
 		const char *slash = strrchr(hit, '/');
 		char dir[PATH_MAX];
 
@@ -330,8 +356,8 @@ static int cl_search(struct closure *c, size_t idx, const char *name, struct cl_
 				return ret;
 		}
 	}
-	for (i = 0; i < ARRAY_SIZE(cl_default_dirs); i++) {
-		ret = cl_try(cl_default_dirs[i], name, o->origin, CL_DEFAULT, f);
+	for (i = 0; i < CL_MAX_DIRS && a->dirs[i]; i++) {
+		ret = cl_try(a->dirs[i], name, o->origin, CL_DEFAULT, f);
 		if (ret)
 			return ret;
 	}
@@ -425,11 +451,12 @@ static int cl_place(struct plan *p, struct cl_found *f, int *added, const char *
 		int is_default = 0;
 		char alias[PATH_MAX + NAME_MAX + 2];
 
-		for (i = 0; i < ARRAY_SIZE(cl_default_dirs); i++)
-			if (strlen(cl_default_dirs[i]) == dlen &&
-			    !strncmp(cl_default_dirs[i], f->guest, dlen))
+		const struct cl_arch *a = cl_arch_of(f->machine);
+
+		for (i = 0; i < CL_MAX_DIRS && a->dirs[i]; i++)
+			if (strlen(a->dirs[i]) == dlen && !strncmp(a->dirs[i], f->guest, dlen))
 				is_default = 1;
-		snprintf(alias, sizeof(alias), "%s/%s", CL_MULTIARCH_DIR, name);
+		snprintf(alias, sizeof(alias), "%s/%s", a->dirs[0], name);
 		if (!is_default && !strchr(name, '/') && !plan_find(p, alias)) {
 			ret = plan_add_symlink(p, alias, f->guest, e);
 			if (ret)

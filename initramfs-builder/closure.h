@@ -2,10 +2,13 @@
  * way glibc's ld.so does (elf/dl-load.c, ld.so(8)):
  *   DT_RPATH (only when the object has no DT_RUNPATH; the executable's
  *   DT_RPATH is also searched for its libraries), LD_LIBRARY_PATH,
- *   DT_RUNPATH, /etc/ld.so.cache, then /lib/x86_64-linux-gnu,
- *   /usr/lib/x86_64-linux-gnu, /lib64, /lib, /usr/lib.
- * $ORIGIN, $LIB and $PLATFORM are expanded. Candidates that are not x86-64
- * ELF64 are skipped like ld.so skips them. Libraries go into the image at
+ *   DT_RUNPATH, /etc/ld.so.cache (the guest architecture's entries), then
+ *   the guest architecture's default directories: /lib/x86_64-linux-gnu,
+ *   /usr/lib/x86_64-linux-gnu, /lib64, /lib, /usr/lib for x86_64;
+ *   /lib/aarch64-linux-gnu, /usr/lib/aarch64-linux-gnu, /lib, /usr/lib for
+ *   arm64 (Debian's multiarch libc6:arm64 and friends).
+ * $ORIGIN, $LIB and $PLATFORM are expanded (per architecture). Candidates
+ * of another ELF class or machine are skipped like ld.so skips them. Libraries go into the image at
  * the path where they were found; a second path to the same host file
  * becomes a symlink; PT_INTERP is packed at its own path. */
 #ifndef KTSTR_BUILDER_CLOSURE_H

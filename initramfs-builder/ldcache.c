@@ -25,7 +25,6 @@
 #define LDC_FLAG_TYPE_MASK 0x00ffu
 #define LDC_FLAG_ELF_LIBC6 0x0003u
 #define LDC_FLAG_REQ_MASK 0xff00u
-#define LDC_FLAG_X8664_LIB64 0x0300u
 #define LDC_MAX_SIZE (64u << 20)
 
 static uint32_t ld_u32(const uint8_t *p)
@@ -99,7 +98,7 @@ static const char *ldcache_str(const struct ldcache *c, uint32_t off)
 	return (const char *)c->buf + start;
 }
 
-const char *ldcache_lookup(const struct ldcache *c, const char *soname)
+const char *ldcache_lookup(const struct ldcache *c, const char *soname, uint32_t req)
 {
 	uint32_t i;
 
@@ -109,7 +108,7 @@ const char *ldcache_lookup(const struct ldcache *c, const char *soname)
 		const char *key, *val;
 
 		if ((flags & LDC_FLAG_TYPE_MASK) != LDC_FLAG_ELF_LIBC6 ||
-		    (flags & LDC_FLAG_REQ_MASK) != LDC_FLAG_X8664_LIB64)
+		    (flags & LDC_FLAG_REQ_MASK) != req)
 			continue;
 		if (ld_u64(e + 16) != 0)	/* glibc-hwcaps variant */
 			continue;

@@ -215,6 +215,60 @@ Test(arm64_run, scx_simple_built_for_arm64_attaches_and_passes, .timeout = 600)
 	vmtest_rm_rf(e.tmp);
 }
 
+/* A dynamically linked arm64 payload: the builder packs its interpreter and
+ * libraries from Debian's multiarch arm64 libc (initramfs-builder/closure.c)
+ * and the guest's ld-linux-aarch64.so.1 finds them: the program runs, says
+ * its machine and exits with the status the test expects. */
+static const char dynamic_suite_fmt[] =
+	"payloads:\n"
+	"  hello: {path: %s}\n"
+	"tests:\n"
+	"  - name: dynamic_payload_arm64\n"
+	"    topology: \"1,1,2,1\"\n"
+	"    duration: 1s\n"
+	"    memory_mb: 512\n"
+	"    scenario:\n"
+	"      cgroups: [{name: cg0, workers: 1}]\n"
+	"      steps:\n"
+	"        - ops:\n"
+	"            - kind: run_payload\n"
+	"              payload: {name: hello, expect_exit: 7}\n";
+
+Test(arm64_run, a_dynamically_linked_arm64_payload_runs, .timeout = 600)
+{
+	struct suite_env e;
+	char kernel[1024], suite[1200], exe[1200], yaml[2048], cmd[4096], *out = NULL, *rec;
+	int rc;
+
+	if (system("command -v aarch64-linux-gnu-gcc >/dev/null 2>&1") ||
+	    access("/lib/ld-linux-aarch64.so.1", R_OK))
+		test_missing("needs aarch64-linux-gnu-gcc and libc6:arm64 (scripts/install-deps)");
+	boot_env_init(&e, kernel, sizeof(kernel));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf '#include <stdio.h>\\n#include <sys/utsname.h>\\n"
+		 "int main(void){struct utsname u; uname(&u); "
+		 "printf(\"arm64-dynamic-payload %%%%s\\\\n\", u.machine); return 7;}' > h.c && "
+		 "aarch64-linux-gnu-gcc -O2 -o hello h.c && chmod 0755 hello && "
+		 "readelf -l hello | grep -q 'ld-linux-aarch64'", e.tmp);
+	rc = sh_status(cmd, 60000, &out);
+	cr_assert_eq(rc, 0, "building the arm64 payload: %s", out);
+	free(out);
+	out = NULL;
+	snprintf(exe, sizeof(exe), "%s/hello", e.tmp);
+	snprintf(yaml, sizeof(yaml), dynamic_suite_fmt, exe);
+	snprintf(suite, sizeof(suite), "%s/dynamic.yaml", e.tmp);
+	write_text(suite, yaml);
+	rc = run_suite_path(&e, suite, NULL, kernel, " --arch arm64 --timeout 300", &out);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	assert_has(out, "PASS  dynamic_payload_arm64  (");
+	rec = json_record(&e, "dynamic_payload_arm64");
+	assert_has(rec, "\"exit_status\":7");
+	assert_has(rec, "arm64-dynamic-payload aarch64");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
 /* The refusals below start no VM: they need ktstr-orch and nothing else. */
 struct refusal_env {
 	char orch[1024], tmp[1024], suite[1200], image[1200];

@@ -197,3 +197,58 @@ Test(closure, clean_path)
 	cr_assert_neq(closure_clean_path("rel/x", out, sizeof(out)), 0);
 	cr_assert_neq(closure_clean_path("/..", out, sizeof(out)), 0);
 }
+
+/* An arm64 guest's dynamically linked program (BuildRequest.arch ARM64):
+ * its interpreter and libraries come from Debian's multiarch arm64 libc
+ * (/lib/aarch64-linux-gnu, /usr/lib/aarch64-linux-gnu), where the guest's
+ * ld-linux-aarch64.so.1 looks without a cache; not one x86_64 file is
+ * packed, and $LIB expands to arm64's directory. Needs the cross compiler
+ * and libc6:arm64 (scripts/install-deps installs both). */
+Test(closure, arm64_program_gets_arm64_libraries)
+{
+	Ktstr__BuildRequest req = KTSTR__BUILD_REQUEST__INIT;
+	struct ktstr_error e = { 0 };
+	char exe[PATH_MAX], msg[1024];
+	struct plan p;
+	struct plan_entry *pe;
+	char *d;
+	int ret;
+
+	if (th_sh(NULL, "command -v aarch64-linux-gnu-gcc >/dev/null") ||
+	    access("/lib/ld-linux-aarch64.so.1", R_OK))
+		cr_skip_test("needs aarch64-linux-gnu-gcc and libc6:arm64 (scripts/install-deps)");
+	d = th_tmpdir();
+	cr_assert_eq(th_sh(NULL, "cd %s && printf '#include <stdio.h>\\nint main(void)"
+			   "{puts(\"hi\");return 0;}' > h.c && aarch64-linux-gnu-gcc -o hello h.c "
+			   "-Wl,--enable-new-dtags,-rpath,'/nonexistent/$LIB' && "
+			   "readelf -d hello | grep -q 'NEEDED.*libc.so.6'", d), 0,
+		     "building the arm64 program failed");
+	snprintf(exe, sizeof(exe), "%s/hello", d);
+	req.init_path = exe;
+	req.has_arch = 1;
+	req.arch = KTSTR__ARCH__ARCH_ARM64;
+	plan_init(&p);
+	ret = plan_from_request(&p, &req, &e);
+	ktstr_error_format(&e, msg, sizeof(msg));
+	cr_assert_eq(ret, 0, "plan for an arm64 program: %s", msg);
+	pe = plan_find(&p, "/lib/ld-linux-aarch64.so.1");
+	cr_assert(pe && pe->kind == PLAN_FILE, "PT_INTERP must be packed at its own path");
+	cr_assert_geq(p.nlibs, 1);
+	bool libc = false;
+	for (size_t i = 0; i < p.nlibs; i++) {
+		const char *l = p.libs[i];
+		size_t n = 0;
+		uint8_t *b = th_slurp(l, &n);
+
+		cr_assert(!strstr(l, "x86_64"), "an x86_64 library in an arm64 image: %s", l);
+		cr_assert(b && n > 20 && b[18] == 183 /* EM_AARCH64 */, "%s is not AArch64", l);
+		free(b);
+		libc |= !strcmp(strrchr(l, '/'), "/libc.so.6") &&
+			(!strncmp(l, "/lib/aarch64-linux-gnu/", 23) ||
+			 !strncmp(l, "/usr/lib/aarch64-linux-gnu/", 27));
+	}
+	cr_assert(libc, "libc.so.6 not taken from the arm64 multiarch directories");
+	plan_free(&p);
+	th_rmtree(d);
+	free(d);
+}

@@ -20,7 +20,7 @@ Test(ldcache, matches_ldconfig)
 	cr_assert_gt(c.nlibs, 10);
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		char *out;
-		const char *got = ldcache_lookup(&c, names[i]);
+		const char *got = ldcache_lookup(&c, names[i], LDCACHE_REQ_X8664_LIB64);
 
 		cr_assert_eq(th_sh(&out, "ldconfig -p | awk '$1 == \"%s\" && /x86-64/ "
 				   "{ print $NF; exit }'", names[i]), 0);
@@ -29,7 +29,21 @@ Test(ldcache, matches_ldconfig)
 		cr_assert_str_eq(got, out, "%s: we say %s, ldconfig says %s", names[i], got, out);
 		free(out);
 	}
-	cr_assert_null(ldcache_lookup(&c, "libdoes-not-exist.so.9"));
+	cr_assert_null(ldcache_lookup(&c, "libdoes-not-exist.so.9", LDCACHE_REQ_X8664_LIB64));
+	/* Another architecture's entries: what ldconfig lists for AArch64
+	 * (usually nothing: ldconfig indexes the host's own libraries), never
+	 * an x86-64 one. */
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		char *out;
+		const char *got = ldcache_lookup(&c, names[i], LDCACHE_REQ_AARCH64_LIB64);
+
+		cr_assert_eq(th_sh(&out, "ldconfig -p | awk '$1 == \"%s\" && /AArch64/ "
+				   "{ print $NF; exit }'", names[i]), 0);
+		out[strcspn(out, "\n")] = '\0';
+		cr_assert_str_eq(got ? got : "", out, "%s for AArch64: we say %s, ldconfig says %s",
+				 names[i], got ? got : "none", out[0] ? out : "none");
+		free(out);
+	}
 	ldcache_free(&c);
 }
 
@@ -57,6 +71,6 @@ Test(ldcache, rejects_damage)
 	copy[48] = 3; copy[49] = 3;	/* libc6, x86-64 */
 	copy[52] = (char)0xf0;	/* key offset 240 > len */
 	cr_assert_eq(ldcache_parse(&c, (uint8_t *)copy, 48 + 24), 0);
-	cr_assert_null(ldcache_lookup(&c, "libc.so.6"));
+	cr_assert_null(ldcache_lookup(&c, "libc.so.6", LDCACHE_REQ_X8664_LIB64));
 	ldcache_free(&c);
 }
