@@ -5,10 +5,83 @@
 #include <errno.h>
 #include <string.h>
 
-/* [gpa, gpa + len) inside [0, limit), without overflowing. */
-static int in_ram(uint64_t gpa, uint64_t len, uint64_t limit)
+/* [gpa, gpa + len) inside [base, limit), without overflowing. */
+static int in_ram_from(uint64_t gpa, uint64_t len, uint64_t base, uint64_t limit)
 {
-	return len && gpa < limit && len <= limit - gpa;
+	return len && gpa >= base && gpa < limit && len <= limit - gpa;
+}
+
+static int in_ram(const struct kaddr_map *m, uint64_t gpa, uint64_t len)
+{
+	return in_ram_from(gpa, len, m->gpa_base, m->gpa_limit);
+}
+
+void kaddr_map_arm64(struct kaddr_map *m, uint64_t image_vaddr, uint64_t image_size,
+		     uint64_t image_pa, uint32_t va_bits, uint64_t gpa_base, uint64_t gpa_limit)
+{
+	memset(m, 0, sizeof(*m));
+	m->arch = KADDR_ARM64;
+	m->image_vaddr = image_vaddr;
+	m->image_size = image_size;
+	m->image_pa = image_pa;
+	m->va_bits = va_bits;
+	m->gpa_base = gpa_base;
+	m->gpa_limit = gpa_limit;
+	m->memstart = KADDR_MEMSTART_UNSET;
+}
+
+int kaddr_arm64_linear(uint32_t va_bits, uint64_t *start, uint64_t *end)
+{
+	uint32_t min = va_bits > 48 ? 48 : va_bits;
+
+	if (va_bits < KADDR_ARM64_VA_BITS_MIN || va_bits > KADDR_ARM64_VA_BITS_MAX)
+		return -EINVAL;
+	/* memory.h: PAGE_OFFSET = _PAGE_OFFSET(VA_BITS) = -(1 << VA_BITS),
+	 * PAGE_END = _PAGE_END(VA_BITS_MIN) = -(1 << (VA_BITS_MIN - 1)). */
+	*start = 0 - (1ull << va_bits);
+	*end = 0 - (1ull << (min - 1));
+	return 0;
+}
+
+/* [kva, kva + len) in [start, start + span): 1 inside, 0 outside, -EFAULT
+ * when it begins inside and runs past the end. */
+static int in_region(uint64_t kva, uint64_t len, uint64_t start, uint64_t span)
+{
+	if (kva < start || kva - start >= span)
+		return 0;
+	return len <= span - (kva - start) ? 1 : -EFAULT;
+}
+
+static int arm64_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t *gpa)
+{
+	uint64_t g, lin, end;
+	int in;
+
+	in = in_region(kva, len, m->image_vaddr, m->image_size);
+	if (in < 0)
+		return in;
+	if (in) {
+		/* image_pa is the engine's; the sum cannot wrap for any load
+		 * address below 2^63, and the range check keeps it honest. */
+		g = kva - m->image_vaddr + m->image_pa;
+		if (g < m->image_pa)
+			return -EFAULT;
+	} else {
+		if (m->memstart == KADDR_MEMSTART_UNSET || kaddr_arm64_linear(m->va_bits, &lin, &end))
+			return -ERANGE;
+		in = in_region(kva, len, lin, end - lin);
+		if (in <= 0)
+			return in ? in : -ERANGE;
+		/* Wrapping on purpose: memstart may be "negative" (a 52-bit
+		 * kernel on a 48-bit CPU); RAM bounds the result. */
+		g = kva - lin + m->memstart;
+		if (len - 1 > UINT64_MAX - g)
+			return -EFAULT;
+	}
+	if (!in_ram(m, g, len))
+		return -EFAULT;
+	*gpa = g;
+	return 0;
 }
 
 int kaddr_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t *gpa)
@@ -21,6 +94,10 @@ int kaddr_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t
 	 * address near the top plus a large len would. */
 	if (len - 1 > UINT64_MAX - kva)
 		return -EFAULT;
+	if (m->arch == KADDR_ARM64)
+		return arm64_to_gpa(m, kva, len, gpa);
+	if (m->arch != KADDR_X86_64)
+		return -ERANGE;
 	if (kva >= KADDR_START_KERNEL_MAP &&
 	    kva - KADDR_START_KERNEL_MAP < KADDR_KERNEL_IMAGE_SIZE) {
 		if (len > KADDR_KERNEL_IMAGE_SIZE - (kva - KADDR_START_KERNEL_MAP))
@@ -36,10 +113,24 @@ int kaddr_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t
 	} else {
 		return -ERANGE;
 	}
-	if (!in_ram(g, len, m->gpa_limit))
+	if (!in_ram(m, g, len))
 		return -EFAULT;
 	*gpa = g;
 	return 0;
+}
+
+int kaddr_linear_to_gpa(const struct kaddr_map *m, uint64_t kva, uint64_t len, uint64_t *gpa)
+{
+	if (!len)
+		return -EINVAL;
+	if (m->arch == KADDR_ARM64) {
+		if (in_region(kva, len, m->image_vaddr, m->image_size))
+			return -ERANGE;
+	} else if (m->arch != KADDR_X86_64 || !m->page_offset || kva < m->page_offset ||
+		   kva - m->page_offset >= m->gpa_limit) {
+		return -ERANGE;
+	}
+	return kaddr_to_gpa(m, kva, len, gpa);
 }
 
 /* x86_64 page-table entries: present, page size (a 2 MiB or 1 GiB page at
@@ -56,13 +147,15 @@ int kaddr_walk(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_t 
 	uint64_t table = m->pgd_gpa, hi = kva >> top;
 	int ret;
 
-	if (!m->pgd_gpa || hi != (UINT64_MAX >> top))
-		return -ERANGE; /* no walk, or not a canonical kernel address */
+	/* No walk configured, an arm64 map (no walk there yet), or not a
+	 * canonical kernel address. */
+	if (m->arch != KADDR_X86_64 || !m->pgd_gpa || hi != (UINT64_MAX >> top))
+		return -ERANGE;
 	for (int lvl = (int)levels - 1; lvl >= 0; lvl--) {
 		uint32_t shift = 12 + 9 * (uint32_t)lvl;
 		uint64_t slot = table + ((kva >> shift) & 511) * 8, e, size, base;
 
-		if (!in_ram(slot, 8, m->gpa_limit))
+		if (!in_ram(m, slot, 8))
 			return -EFAULT;
 		ret = rd(ctx, slot, &e, sizeof(e));
 		if (ret)
@@ -74,7 +167,7 @@ int kaddr_walk(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_t 
 			base = e & PTE_ADDR & ~(size - 1);
 			*gpa = base + (kva & (size - 1));
 			*room = size - (kva & (size - 1));
-			return in_ram(*gpa, 1, m->gpa_limit) ? 0 : -EFAULT;
+			return in_ram(m, *gpa, 1) ? 0 : -EFAULT;
 		}
 		table = e & PTE_ADDR;
 	}
@@ -103,7 +196,7 @@ int kaddr_read(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_t 
 		if (ret)
 			return ret;
 		n = room < len ? (size_t)room : len;
-		if (!in_ram(gpa, n, m->gpa_limit))
+		if (!in_ram(m, gpa, n))
 			return -EFAULT;
 		ret = rd(ctx, gpa, out, n);
 		if (ret)
@@ -150,7 +243,7 @@ int kaddr_percpu(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, uint64_
 	if (ret)
 		return ret;
 	/* Unsigned wrap is the kernel's own arithmetic here: with a per-CPU
-	 * section linked in the kernel image (x86_64 6.15+) the offset is
+	 * section linked in the kernel image (x86_64 6.15+, arm64) the offset is
 	 * "area - __per_cpu_start" and the sum wraps back into the direct
 	 * map. Whatever the guest wrote, the object must translate. */
 	kva = var_kva + off;
@@ -170,7 +263,8 @@ int kaddr_check_banner(const struct kaddr_map *m, kaddr_read_fn rd, void *ctx, u
 		return -EINVAL;
 	/* Only the kernel-image mapping is under test: a banner address
 	 * outside it is a bad layout, not something to translate. */
-	if (banner_kva < KADDR_START_KERNEL_MAP)
+	if (m->arch == KADDR_ARM64 ? in_region(banner_kva, len, m->image_vaddr, m->image_size) != 1
+				   : banner_kva < KADDR_START_KERNEL_MAP)
 		return -ERANGE;
 	ret = kaddr_read(m, rd, ctx, banner_kva, buf, len);
 	if (ret)

@@ -82,13 +82,26 @@ int engine_arch_check_on(const char *host, const Ktstr__VmSpec *spec, char *why,
 							       : "qemu-system-x86_64");
 		return -ENOTSUP;
 	}
-	/* The host-side monitor reads guest memory with an x86_64 kernel
-	 * layout (docs/monitor.md): it has no arm64 reading. */
-	if (spec->arch == KTSTR__ARCH__ARCH_ARM64 && (spec->kernel_layout || spec->monitor)) {
-		snprintf(why, len,
-			 "the host-side monitor (kernel_layout/monitor) reads x86_64 guest kernels "
-			 "only; an arm64 VmSpec must not carry them (the orchestrator sends none)");
-		return -ENOTSUP;
+	/* The host-side monitor reads guest memory with the layout of the
+	 * guest's own kernel (docs/monitor.md): a layout derived for the
+	 * other architecture would translate every address wrongly. An
+	 * absent GuestKernelLayout.arch means x86_64. */
+	if (spec->kernel_layout) {
+		const Ktstr__GuestKernelLayout *l = spec->kernel_layout;
+		int larch = l->has_arch ? (int)l->arch : KTSTR__ARCH__ARCH_X86_64;
+
+		if (larch != (int)spec->arch) {
+			snprintf(why, len,
+				 "the kernel layout (kernel_layout.arch %s) describes a kernel of "
+				 "another architecture than the VmSpec's %s guest: the monitor "
+				 "would read the wrong addresses (the orchestrator derives the "
+				 "layout from the guest's own kernel image)",
+				 larch == KTSTR__ARCH__ARCH_ARM64	 ? "arm64"
+				 : larch == KTSTR__ARCH__ARCH_X86_64 ? "x86_64"
+								      : "unknown",
+				 guest);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

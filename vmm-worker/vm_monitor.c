@@ -58,6 +58,20 @@ void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t
 				 : "off (watchdog_timeout 0)");
 }
 
+void vm_monitor_start_arm64(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t nr_vcpus,
+			    kaddr_read_fn read, vm_monitor_write_fn write, void *ctx,
+			    uint64_t ram_base, uint64_t ram_limit, uint64_t image_pa)
+{
+	vm_monitor_start(vm, spec, nr_vcpus, read, write, ctx, ram_limit);
+	if (!vm->m || !monitor_set_image_load(vm->m, ram_base, image_pa))
+		return;
+	vm_monitor_free(vm);
+	snprintf(vm->off, sizeof(vm->off),
+		 "the kernel layout is not an arm64 one, or the Image at %#llx is outside guest RAM",
+		 (unsigned long long)image_pa);
+	kwarn("monitor: off: %s", vm->off);
+}
+
 /* The monitor's only writes (monitor_watchdog_plan): sched_ext's watchdog
  * timeout, its interval and, until the kernel's work runs at the new
  * cadence, its check-in stamp. */

@@ -48,6 +48,13 @@ void vm_monitor_init(struct vm_monitor *vm);
 void vm_monitor_start(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t nr_vcpus,
 		      kaddr_read_fn read, vm_monitor_write_fn write, void *ctx,
 		      uint64_t ram_limit);
+/* arm64 guests: vm_monitor_start with guest RAM [ram_base, ram_limit) and
+ * the kernel Image loaded at image_pa, where the kernel-image mapping
+ * points (an arm64 kernel has no phys_base to read). Off, with the reason,
+ * when the layout is not an arm64 one. */
+void vm_monitor_start_arm64(struct vm_monitor *vm, const Ktstr__VmSpec *spec, uint32_t nr_vcpus,
+			    kaddr_read_fn read, vm_monitor_write_fn write, void *ctx,
+			    uint64_t ram_base, uint64_t ram_limit, uint64_t image_pa);
 /* Once per engine tick: samples when an interval has passed, then keeps
  * the watchdog timeout written. vcpu_cpu_ns: per vCPU host CPU time so far,
  * or NULL when the engine cannot see it (QEMU). */

@@ -429,3 +429,79 @@ Test(arm64_kvm_worker, stop_vm_is_stopped, .timeout = 90)
 	cr_assert_lt(ms, END_SLACK_MS, "ended after %llu ms", (unsigned long long)ms);
 	done(&f, &seen, &out);
 }
+
+/* The host-side monitor on the arm64 KVM engine (docs/monitor.md, "arm64
+ * guests"): with an arm64 kernel layout whose symbols lie in the fake Image
+ * (its "ARM\x64" magic as the banner, zeros elsewhere: memstart_addr 0,
+ * __per_cpu_offset 0, one vCPU whose rq, in the image, has cpu 0), the
+ * monitor the engine starts reads the Image where a64_boot put it, becomes
+ * ready and samples; with a banner the Image does not hold it never does.
+ * Either way the VmResult carries its report. */
+static void monitor_case(const char *banner, bool ready)
+{
+	const uint64_t kimage = 0xffff800080000000ull;
+	struct fixture f = { 0 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	Ktstr__GuestKernelLayout l = KTSTR__GUEST_KERNEL_LAYOUT__INIT;
+	Ktstr__KernelField fnr = KTSTR__KERNEL_FIELD__INIT, fclock = KTSTR__KERNEL_FIELD__INIT,
+			   fcpu = KTSTR__KERNEL_FIELD__INIT;
+	struct seen seen = { 0 };
+	struct worker_outcome out;
+	const Ktstr__MonitorReport *r;
+	char script[256];
+
+	snprintf(script, sizeof(script), "0 text 0x%llx waiting\\n\n",
+		 (unsigned long long)ARM64_UART1_BASE);
+	setup(&f, script);
+	spec_init(&spec, &topo, 1, 1, 1, 1, HANG_TIMEOUT_MS);
+	l.has_arch = l.has_image_vaddr = l.has_image_size = l.has_va_bits = 1;
+	l.has_memstart_addr = l.has_linux_banner = l.has_banner = l.has_per_cpu_offset = 1;
+	l.has_runqueues = l.has_rq_size = 1;
+	l.arch = KTSTR__ARCH__ARCH_ARM64;
+	l.image_vaddr = kimage;
+	l.image_size = IMAGE_LEN;
+	l.va_bits = 48;
+	l.memstart_addr = kimage + 0x8000;
+	l.linux_banner = kimage + 56;
+	l.banner.data = (uint8_t *)banner;
+	l.banner.len = 4;
+	l.per_cpu_offset = kimage + 0x9000;
+	l.runqueues = kimage + 0xa000;
+	l.rq_size = 64;
+	fnr.offset = 0, fnr.size = 4;
+	fclock.offset = 8, fclock.size = 8;
+	fcpu.offset = 16, fcpu.size = 4;
+	l.rq_nr_running = &fnr;
+	l.rq_clock = &fclock;
+	l.rq_cpu = &fcpu;
+	spec.kernel_layout = &l;
+	run(&f, &spec, &seen, &out);
+	cr_assert(!out.infra_error, "%s", why(&out));
+	cr_assert_eq(out.result->outcome, KTSTR__OUTCOME__OUTCOME_TIMEOUT, "outcome %s: %s",
+		     outcome_name(out.result->outcome), why(&out));
+	r = out.result->monitor;
+	cr_assert_not_null(r, "no monitor report (off: %s)",
+			   out.result->monitor_off ? out.result->monitor_off : "-");
+	cr_log_info("arm64 monitor (banner %s): %s, %llu samples", ready ? "held" : "not held",
+		    r->summary, (unsigned long long)r->samples);
+	if (ready) {
+		cr_assert(r->has_ready_at_ns, "never ready: %s", r->summary);
+		cr_assert_eq(r->nr_cpus, 1);
+		cr_assert_gt(r->samples, 0);
+	} else {
+		cr_assert(!r->has_ready_at_ns, "ready with a banner the Image does not hold");
+		cr_assert_eq(r->samples, 0);
+	}
+	done(&f, &seen, &out);
+}
+
+Test(arm64_kvm_worker, monitor_reads_the_loaded_image, .timeout = 90)
+{
+	monitor_case("ARM\x64", true);
+}
+
+Test(arm64_kvm_worker, monitor_with_a_foreign_banner_never_ready, .timeout = 90)
+{
+	monitor_case("ARM\x65", false);
+}

@@ -20,8 +20,8 @@
  * vCPU thread loads WORKER_VCPU (sandbox/policy_worker_vcpu.c, its aarch64
  * rules) for itself; this thread loads WORKER_CTL; then the gate opens.
  * VmSpec.insecure_no_sandbox skips the last four (vm_end.sandboxed stays
- * false). The host-side monitor reads x86_64 guests only: engine_arch_check
- * refuses it for an arm64 guest before this runs. */
+ * false). The host-side monitor (docs/monitor.md, "arm64 guests") reads
+ * guest RAM through a64_gpa, with the Image where a64_boot put it. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -63,6 +63,7 @@ struct a64_engine {
 	bool ended; /* end->outcome is final (under vm.lock) */
 	bool have_ring, confine;
 	uint32_t ring_crc_errors;
+	uint64_t *vcpu_ns; /* vm.ncpus entries, owned: the monitor's vCPU times */
 };
 
 /* Record how the VM ended (first call wins) and stop every vCPU. Under
@@ -98,7 +99,32 @@ static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 
 	if (!crc_ok)
 		e->ring_crc_errors++;
+	else
+		vm_monitor_ring(&e->end->monitor, type, payload, len, ktstr_now_us() * 1000ull);
 	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
+}
+
+/* Guest-physical access for the monitor: RAM is mapped in this process
+ * (a64_vm_map_ram), so no syscall; anything outside one node's RAM is a
+ * hole. */
+static int ram_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	const void *p = a64_gpa(ctx, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+static int ram_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	void *p = a64_gpa(ctx, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
 }
 
 /* Under vm.lock. */
@@ -168,6 +194,10 @@ static void watch(struct a64_engine *e)
 
 		serial_out_drain(e->com_out, e->cap, &e->cond);
 		drain_ring(e);
+		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
+				vcpu_pool_times(&e->pool, e->vcpu_ns));
+		if (e->have_ring && vm_monitor_take_dump_request(&e->end->monitor))
+			ring_slot_set(&e->vm.ring, 12, 'D');
 		if (e->vend.ended) {
 			end_from_vcpu(e);
 			break;
@@ -272,6 +302,15 @@ static int setup(struct a64_engine *e, struct ktstr_error *err)
 		r = ktstr_error_set(err, ENOMEM, WHO ": out of memory", NULL, NULL, "vCPU records");
 		goto out;
 	}
+	if (!(e->vcpu_ns = calloc(e->vm.ncpus, sizeof(*e->vcpu_ns)))) {
+		r = ktstr_error_set(err, ENOMEM, WHO ": out of memory", NULL, NULL, "vCPU times");
+		goto out;
+	}
+	/* Guest RAM exists and holds the Image at boot.load: the monitor
+	 * reads it from here on (its mappings outlive the memfds closed
+	 * below). */
+	vm_monitor_start_arm64(&e->end->monitor, spec, e->vm.ncpus, ram_read, ram_write, &e->vm,
+			       ARM64_DRAM_BASE, ARM64_DRAM_BASE + mem, e->boot.load);
 	/* What a running VM does not need, a confined worker must not hold. */
 	a64_vm_drop_setup_fds(&e->vm);
 	r = a64_kick_handler_install();
@@ -423,6 +462,7 @@ out:
 		a64_vm_close(&e->vm);
 	vcpu_pool_free(&e->pool);
 	free(e->vperf);
+	free(e->vcpu_ns);
 	pthread_cond_destroy(&e->cond);
 	if (!leaked)
 		free(e);

@@ -123,9 +123,15 @@ int monitor_new(const Ktstr__GuestKernelLayout *layout, uint32_t nr_vcpus, kaddr
 		void *ctx, uint64_t ram_size, const struct monitor_thresholds *th,
 		struct monitor **out, char *err, size_t errlen);
 void monitor_free(struct monitor *m);
+/* arm64 guests: guest RAM is [ram_base, the monitor_new ram_size) and the
+ * engine loaded the kernel Image at image_pa (inside it); the kernel-image
+ * mapping is translated with it. Call once after monitor_new, before the
+ * first monitor_try_ready. -EINVAL for an x86_64 layout (whose kernel
+ * finds its own phys_base) or an image_pa outside RAM. */
+int monitor_set_image_load(struct monitor *m, uint64_t ram_base, uint64_t image_pa);
 
-/* Try to make sense of guest memory: phys_base, page_offset_base, the banner
- * self check, then every CPU's __per_cpu_offset and rq->cpu == CPU. Returns
+/* Try to make sense of guest memory: phys_base, page_offset_base (arm64:
+ * the image load address and memstart_addr), the banner self check, then every CPU's __per_cpu_offset and rq->cpu == CPU. Returns
  * 0 once ready (and at once on every later call), -EAGAIN while the guest
  * kernel is not there yet (monitor_not_ready_reason says why), -ETIMEDOUT
  * after MONITOR_READY_MAX_ATTEMPTS failures. None of these fails a test. */

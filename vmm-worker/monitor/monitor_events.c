@@ -60,7 +60,10 @@ int monitor_read_events(struct monitor *m, uint64_t *sums, struct monitor_cpu_sa
 		if (!ret)
 			ret = kaddr_read(&m->map, m->read, m->ctx, kva, buf, m->l.event_stats_size);
 		if (ret) {
-			why = "per-CPU counters neither in the direct map nor mapped by the page tables";
+			why = m->l.arm64 ? "per-CPU counters not in the linear map, and the monitor "
+					   "walks no arm64 page tables"
+					 : "per-CPU counters neither in the direct map nor mapped by the "
+					   "page tables";
 			break;
 		}
 		for (uint32_t i = 0; i < m->l.nr_events; i++) {

@@ -182,16 +182,60 @@ static void copy_tasks(struct monitor_layout *o, const Ktstr__GuestKernelLayout 
 	o->has_tasks = true;
 }
 
+/* The largest arm64 kernel-image span accepted (Image headers say about
+ * 40-60 MiB with BSS): a bound on what a hostile layout can claim. */
+#define MONITOR_ARM64_IMAGE_MAX (1ull << 30)
+
+/* arm64's mapping description (docs/monitor.md, "arm64 guests"): NULL when
+ * usable, else what is wrong. */
+static const char *copy_arm64(struct monitor_layout *o, const Ktstr__GuestKernelLayout *l)
+{
+	uint64_t lin, end;
+
+	if (!l->has_image_vaddr || !l->has_image_size || !l->has_va_bits || !l->has_memstart_addr)
+		return "image_vaddr, image_size, va_bits or memstart_addr missing";
+	if (kaddr_arm64_linear(l->va_bits, &lin, &end))
+		return "va_bits is not a VA size Linux configures (36..52)";
+	if (!l->image_size || l->image_size > MONITOR_ARM64_IMAGE_MAX)
+		return "image_size is 0 or above 1 GiB";
+	/* The image lies above the linear map (modules, then KIMAGE_VADDR)
+	 * and does not wrap; _text is page aligned. */
+	if (l->image_vaddr % 4096 || l->image_vaddr < end ||
+	    l->image_size - 1 > UINT64_MAX - l->image_vaddr)
+		return "image_vaddr is not a page-aligned address above the linear map";
+	if (l->memstart_addr < l->image_vaddr || l->memstart_addr % 8 ||
+	    l->memstart_addr - l->image_vaddr > l->image_size - 8)
+		return "memstart_addr is not an aligned s64 inside the kernel image";
+	o->image_vaddr = l->image_vaddr;
+	o->image_size = l->image_size;
+	o->va_bits = l->va_bits;
+	o->memstart_addr = l->memstart_addr;
+	return NULL;
+}
+
 static int copy_layout(struct monitor *m, const Ktstr__GuestKernelLayout *l, char *err,
 		       size_t errlen)
 {
 	struct monitor_layout *o = &m->l;
 	const char *why;
 
+	o->arm64 = l->has_arch && l->arch == KTSTR__ARCH__ARCH_ARM64;
+	if (l->has_arch && !o->arm64 && l->arch != KTSTR__ARCH__ARCH_X86_64) {
+		say(err, errlen, "monitor: the layout's arch %d is neither x86_64 nor arm64",
+		    (int)l->arch);
+		return -EINVAL;
+	}
 	if (!l->has_linux_banner || !l->has_banner || !l->banner.len || !l->has_per_cpu_offset ||
-	    !l->has_page_offset_base || !l->has_phys_base || !l->has_runqueues) {
+	    !l->has_runqueues ||
+	    (!o->arm64 && (!l->has_page_offset_base || !l->has_phys_base))) {
 		say(err, errlen, "monitor: the layout lacks a symbol every sample needs "
-				 "(linux_banner, __per_cpu_offset, page_offset_base, phys_base, runqueues)");
+				 "(linux_banner, __per_cpu_offset, runqueues%s)",
+		    o->arm64 ? "" : ", page_offset_base, phys_base");
+		return -ENODATA;
+	}
+	why = o->arm64 ? copy_arm64(o, l) : NULL;
+	if (why) {
+		say(err, errlen, "monitor: arm64 layout unusable: %s", why);
 		return -ENODATA;
 	}
 	if (!l->has_rq_size || !l->rq_size || l->rq_size > KADDR_READ_MAX ||
@@ -205,10 +249,10 @@ static int copy_layout(struct monitor *m, const Ktstr__GuestKernelLayout *l, cha
 	o->banner_len = l->banner.len < MONITOR_BANNER_MAX ? (uint32_t)l->banner.len : MONITOR_BANNER_MAX;
 	memcpy(o->banner, l->banner.data, o->banner_len);
 	o->per_cpu_offset = l->per_cpu_offset;
-	o->page_offset_base = l->page_offset_base;
-	o->phys_base = l->phys_base;
+	o->page_offset_base = o->arm64 ? 0 : l->page_offset_base;
+	o->phys_base = o->arm64 ? 0 : l->phys_base;
 	o->runqueues = l->runqueues;
-	o->init_top_pgt = l->has_init_top_pgt ? l->init_top_pgt : 0;
+	o->init_top_pgt = l->has_init_top_pgt && !o->arm64 ? l->init_top_pgt : 0;
 	o->nr_cpu_ids = l->has_nr_cpu_ids ? l->nr_cpu_ids : 0;
 	o->rq_size = l->rq_size;
 	o->rq_nr_running = l->rq_nr_running->offset;
@@ -295,6 +339,17 @@ err_nomem:
 err_free:
 	free(m);
 	return ret;
+}
+
+int monitor_set_image_load(struct monitor *m, uint64_t ram_base, uint64_t image_pa)
+{
+	if (!m->l.arm64 || ram_base >= m->map.gpa_limit || image_pa < ram_base ||
+	    image_pa >= m->map.gpa_limit)
+		return -EINVAL;
+	m->map.gpa_base = ram_base;
+	m->image_pa = image_pa;
+	m->image_pa_known = true;
+	return 0;
 }
 
 void monitor_free(struct monitor *m)

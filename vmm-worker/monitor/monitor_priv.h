@@ -14,6 +14,11 @@
 struct monitor_layout {
 	uint64_t linux_banner, per_cpu_offset, page_offset_base, phys_base, runqueues;
 	uint64_t init_top_pgt; /* 0 = absent: no page-table walk */
+	/* arm64 guests (GuestKernelLayout.arch): page_offset_base, phys_base
+	 * and init_top_pgt are unused, these describe the mapping instead. */
+	bool arm64;
+	uint64_t image_vaddr, image_size, memstart_addr;
+	uint32_t va_bits;
 	uint64_t nr_cpu_ids; /* 0 = absent */
 	uint8_t banner[MONITOR_BANNER_MAX];
 	uint32_t banner_len;
@@ -100,6 +105,9 @@ struct monitor {
 	uint32_t attempts;
 	uint64_t t0_ns, ready_ns;
 	struct kaddr_map map;
+	/* arm64: where the engine loaded the Image (monitor_set_image_load). */
+	uint64_t image_pa;
+	bool image_pa_known;
 	uint64_t enable_state_gpa;
 	char not_ready[MONITOR_MSG_MAX];
 

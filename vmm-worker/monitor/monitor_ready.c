@@ -1,6 +1,6 @@
 /* Readiness: the guest kernel is readable once its image is in RAM where the
  * layout says (the banner self check), its direct map is known
- * (page_offset_base) and every CPU's runqueue is found through
+ * (page_offset_base; arm64: memstart_addr) and every CPU's runqueue is found through
  * __per_cpu_offset and names itself (rq->cpu == CPU). Before that the guest
  * is RAM of zeros, a compressed kernel being unpacked, or a kernel that has
  * not set up its per-CPU areas yet: nothing is sampled, nothing fails. */
@@ -18,6 +18,7 @@
  * 57-bit address space (5-level paging puts it at 0xff11000000000000). */
 #define DIRECT_MAP_LOWEST 0xff00000000000000ull
 #define PUD_SIZE (1ull << 30)
+#define MEMSTART_ALIGN_MIN (2ull << 20)
 
 static int check_banner(struct monitor *m, const struct kaddr_map *map)
 {
@@ -110,17 +111,16 @@ static int find_runqueues(struct monitor *m, const struct kaddr_map *map, uint32
 	return 0;
 }
 
-static int attempt(struct monitor *m, uint64_t now_ns)
+/* x86_64: phys_base, the banner, the direct map, the page tables. */
+static int map_x86(struct monitor *m, struct kaddr_map *map)
 {
-	struct kaddr_map map = { .gpa_limit = m->map.gpa_limit };
 	uint64_t pb;
-	uint32_t ncpu;
 	int ret;
 
 	/* phys_base is read where it lies when the kernel runs at its link
 	 * address (what both engines do); the banner check then proves the
 	 * value, whatever it was. */
-	ret = kaddr_read(&map, m->read, m->ctx, m->l.phys_base, &pb, sizeof(pb));
+	ret = kaddr_read(map, m->read, m->ctx, m->l.phys_base, &pb, sizeof(pb));
 	if (ret) {
 		NOT_READY("phys_base not readable (%s)", strerror(-ret));
 		return ret;
@@ -129,17 +129,71 @@ static int attempt(struct monitor *m, uint64_t now_ns)
 		NOT_READY("phys_base reads %#llx, not page aligned", (unsigned long long)pb);
 		return -EINVAL;
 	}
-	map.phys_base = pb;
-	ret = check_banner(m, &map);
+	map->phys_base = pb;
+	ret = check_banner(m, map);
 	if (!ret)
-		ret = read_direct_map(m, &map);
+		ret = read_direct_map(m, map);
 	if (ret)
 		return ret;
 	/* The kernel's own page tables, for what is not linearly mapped
 	 * (vmalloc'd per-CPU chunks): a kernel-image table, page aligned. */
 	if (m->l.init_top_pgt && m->l.init_top_pgt % 4096 == 0 &&
-	    !kaddr_to_gpa(&map, m->l.init_top_pgt, 4096, &map.pgd_gpa))
-		map.levels = kaddr_levels_for(map.page_offset);
+	    !kaddr_to_gpa(map, m->l.init_top_pgt, 4096, &map->pgd_gpa))
+		map->levels = kaddr_levels_for(map->page_offset);
+	return 0;
+}
+
+/* arm64: the Image where the engine loaded it (the banner proves it), then
+ * the linear map from memstart_addr, which the kernel sets early in boot
+ * (arm64_memblock_init); its static value is -1. No page tables: what is
+ * not linearly mapped stays unread. */
+static int map_arm64(struct monitor *m, struct kaddr_map *map)
+{
+	uint64_t ms, lin, end;
+	int ret;
+
+	if (!m->image_pa_known) {
+		NOT_READY("the engine did not say where it loaded the arm64 Image");
+		return -ENOENT;
+	}
+	kaddr_map_arm64(map, m->l.image_vaddr, m->l.image_size, m->image_pa, m->l.va_bits,
+			m->map.gpa_base, m->map.gpa_limit);
+	ret = check_banner(m, map);
+	if (ret)
+		return ret;
+	ret = kaddr_read(map, m->read, m->ctx, m->l.memstart_addr, &ms, sizeof(ms));
+	if (ret) {
+		NOT_READY("memstart_addr not readable (%s)", strerror(-ret));
+		return ret;
+	}
+	if (ms == KADDR_MEMSTART_UNSET) {
+		NOT_READY("memstart_addr not set yet (-1): the kernel has not found its RAM");
+		return -EAGAIN;
+	}
+	/* The kernel rounds memstart down to ARM64_MEMSTART_ALIGN (128 MiB
+	 * or more: SECTION_SIZE_BITS); 2 MiB is a weaker bound no kernel's
+	 * value fails. It maps all of RAM linearly from there: both ends of
+	 * RAM must land in [PAGE_OFFSET, PAGE_END) (unsigned distances, as
+	 * memstart is below zero for a 52-bit kernel on a 48-bit CPU). */
+	kaddr_arm64_linear(m->l.va_bits, &lin, &end); /* va_bits checked at monitor_new */
+	if (ms % MEMSTART_ALIGN_MIN || map->gpa_base - ms >= end - lin || map->gpa_limit - 1 - ms >= end - lin) {
+		NOT_READY("memstart_addr reads %#llx, not a base that maps guest RAM",
+			  (unsigned long long)ms);
+		return -EINVAL;
+	}
+	map->memstart = ms;
+	return 0;
+}
+
+static int attempt(struct monitor *m, uint64_t now_ns)
+{
+	struct kaddr_map map = { .gpa_limit = m->map.gpa_limit };
+	uint32_t ncpu;
+	int ret;
+
+	ret = m->l.arm64 ? map_arm64(m, &map) : map_x86(m, &map);
+	if (ret)
+		return ret;
 	ncpu = guest_cpus(m, &map);
 	ret = find_runqueues(m, &map, ncpu);
 	if (ret)

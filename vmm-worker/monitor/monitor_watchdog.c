@@ -37,16 +37,15 @@ int monitor_watchdog_timeout_gpa(const struct monitor *m, uint64_t *gpa)
 			return ret;
 		if (!root)
 			return -EAGAIN;
-		/* kmalloc'd: the direct map only. A pointer elsewhere (image,
-		 * vmalloc, garbage) is refused, not followed. */
-		if (root < m->map.page_offset || root > UINT64_MAX - l->sched_watchdog_off)
+		/* kmalloc'd: the direct (linear) map only. A pointer elsewhere
+		 * (image, vmalloc, garbage) is refused, not followed. */
+		if (kaddr_linear_to_gpa(&m->map, root, 1, gpa) ||
+		    root > UINT64_MAX - l->sched_watchdog_off)
 			return -EFAULT;
 		kva = root + l->sched_watchdog_off;
-		if (kva - m->map.page_offset >= m->map.gpa_limit)
-			return -EFAULT;
-	} else {
-		kva = l->scx_watchdog_timeout;
+		return kaddr_linear_to_gpa(&m->map, kva, 8, gpa) ? -EFAULT : 0;
 	}
+	kva = l->scx_watchdog_timeout;
 	return kaddr_to_gpa(&m->map, kva, 8, gpa) ? -EFAULT : 0;
 }
 

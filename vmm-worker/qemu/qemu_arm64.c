@@ -1,6 +1,7 @@
 /* qemu-system-aarch64's command line for an arm64 guest. See qemu_arm64.h. */
 #include <errno.h>
 
+#include "arm64-guest/arm64_image.h"
 #include "arm64-guest/arm64_layout.h"
 #include "qemu.h"
 #include "qemu_arm64.h"
@@ -16,6 +17,15 @@ uint64_t qemu_arm64_initrd_base(uint64_t mem_bytes)
 	uint64_t half = mem_bytes / 2, cap = 128ull << 20;
 
 	return ARM64_DRAM_BASE + (half < cap ? half : cap);
+}
+
+uint64_t qemu_arm64_kernel_base(const struct arm64_image_info *i)
+{
+	if (i->legacy)
+		return ARM64_DRAM_BASE + QEMU_ARM64_LEGACY_LOAD;
+	if (i->text_offset < QEMU_ARM64_STUB_MAX)
+		return ARM64_DRAM_BASE + QEMU_ARM64_IMAGE_SHIFT + i->text_offset;
+	return ARM64_DRAM_BASE + i->text_offset;
 }
 
 static bool worker_mode(const struct qemu_arm64_in *in)

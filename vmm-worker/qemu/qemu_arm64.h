@@ -38,6 +38,20 @@ struct qemu_arm64_in {
  * DRAM + min(RAM / 2, 128 MiB), above any kernel smaller than that. */
 uint64_t qemu_arm64_initrd_base(uint64_t mem_bytes);
 
+/* QEMU's loader (hw/arm/boot.c) writes a boot stub of at most this many
+ * bytes at the start of RAM; an Image whose text_offset is below it goes
+ * QEMU_ARM64_IMAGE_SHIFT further up than the boot protocol's first slot. */
+#define QEMU_ARM64_STUB_MAX 4096u
+#define QEMU_ARM64_IMAGE_SHIFT (2ull << 20)
+/* Pre-3.17 Images (image_size 0): QEMU loads them at DRAM + this. */
+#define QEMU_ARM64_LEGACY_LOAD 0x80000ull
+
+struct arm64_image_info;
+/* Where QEMU virt loads an arm64 Image of a -kernel boot: DRAM +
+ * text_offset, shifted past the boot stub as above. The host-side monitor
+ * translates kernel-image addresses with it. */
+uint64_t qemu_arm64_kernel_base(const struct arm64_image_info *i);
+
 /* Append the argv (program first) to out. 0 or -ENOMEM/-EINVAL (a topology
  * QEMU's -numa cannot split). The machine is always virt with GICv3,
  * highmem=on (the tree's PCIe host is the high-ECAM one, arm64_layout.h)

@@ -120,8 +120,9 @@ int qemu_launch_memory(struct qemu_vm *q)
 		return rc;
 	}
 	/* The monitor reads guest RAM through the same memfds QEMU maps. A
-	 * mapping failure leaves it off, not the VM. */
-	if (spec->kernel_layout) {
+	 * mapping failure leaves it off, not the VM. An arm64 guest's starts
+	 * once its Image's load address is known (qemu_launch_arm64.c). */
+	if (spec->kernel_layout && spec->arch != KTSTR__ARCH__ARCH_ARM64) {
 		struct ktstr_topo t = vm_spec_topo(spec);
 
 		rc = qemu_mem_map_ram(&q->mem);

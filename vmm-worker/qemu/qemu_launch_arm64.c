@@ -187,10 +187,9 @@ static int make_dtb(struct qemu_vm *q, uint64_t initrd_size)
  * the tree after it). QEMU's loader (hw/arm/boot.c) puts an Image whose
  * text_offset is below its 4 KiB boot stub 2 MiB further up than the boot
  * protocol's first slot (arm64_image_place's, a KVM loader's): the limit
- * given to arm64_image_place is lowered by that. */
-#define QEMU_ARM64_STUB_MAX 4096u
-#define QEMU_ARM64_IMAGE_SHIFT (2 * MIB)
-static int check_kernel_fits(struct qemu_vm *q, uint64_t initrd_size)
+ * given to arm64_image_place is lowered by that. *info: the Image's header. */
+static int check_kernel_fits(struct qemu_vm *q, uint64_t initrd_size,
+			     struct arm64_image_info *out)
 {
 	uint64_t mem = (uint64_t)q->in->spec->memory_mb << 20, load, limit = 0;
 	struct arm64_image_info info;
@@ -208,7 +207,45 @@ static int check_kernel_fits(struct qemu_vm *q, uint64_t initrd_size)
 	if (rc < 0)
 		qemu_set_error(q->end, rc, "place the arm64 kernel", err,
 			       "raise memory_mb (QEMU loads the initrd at RAM + min(RAM/2, 128 MiB))");
+	*out = info;
 	return rc;
+}
+
+/* Guest-physical access for the monitor: RAM begins at ARM64_DRAM_BASE,
+ * offset 0 of node 0's memfd; below it is the machine's MMIO, never read. */
+static int a64_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	if (gpa < ARM64_DRAM_BASE)
+		return -EFAULT;
+	return qemu_mem_read(ctx, gpa - ARM64_DRAM_BASE, buf, len);
+}
+
+static int a64_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	if (gpa < ARM64_DRAM_BASE)
+		return -EFAULT;
+	return qemu_mem_write(ctx, gpa - ARM64_DRAM_BASE, buf, len);
+}
+
+/* The host-side monitor over the per-node memfds, with the Image where
+ * QEMU will load it. A mapping failure leaves it off, not the VM. */
+static void start_monitor(struct qemu_vm *q, const struct arm64_image_info *info)
+{
+	const Ktstr__VmSpec *spec = q->in->spec;
+	struct ktstr_topo t = vm_spec_topo(spec);
+	int rc;
+
+	if (!spec->kernel_layout)
+		return;
+	rc = qemu_mem_map_ram(&q->mem);
+	if (rc) {
+		snprintf(q->end->monitor.off, sizeof(q->end->monitor.off),
+			 "cannot map guest RAM for it: %s", strerror(-rc));
+		return;
+	}
+	vm_monitor_start_arm64(&q->end->monitor, spec, topo_cpus(&t), a64_mem_read, a64_mem_write,
+			       &q->mem, ARM64_DRAM_BASE, ARM64_DRAM_BASE + qemu_mem_total(&q->mem),
+			       qemu_arm64_kernel_base(info));
 }
 
 /* The fds QEMU gets, in order (3, 4, ... in the child), and its argv. */
@@ -252,6 +289,7 @@ int qemu_arm64_launch_setup(struct qemu_vm *q)
 	const Ktstr__VmSpec *spec = q->in->spec;
 	struct qemu_launch *l = &q->l;
 	uint64_t mem = (uint64_t)spec->memory_mb << 20, initrd_size = 0;
+	struct arm64_image_info info;
 	struct stat st;
 	int rc;
 
@@ -267,9 +305,10 @@ int qemu_arm64_launch_setup(struct qemu_vm *q)
 			return -errno;
 		initrd_size = (uint64_t)st.st_size;
 	}
-	rc = check_kernel_fits(q, initrd_size);
+	rc = check_kernel_fits(q, initrd_size, &info);
 	if (rc < 0)
 		return rc;
+	start_monitor(q, &info);
 	l->shm_base = arm64_shm_base(mem, spec->shm_size);
 	/* The tree's /reserved-memory reserves the ring: no memmap=. */
 	rc = qemu_launch_cmdline(q, false);

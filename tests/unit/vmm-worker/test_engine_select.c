@@ -103,9 +103,11 @@ Test(engine_select, kvm_only_for_the_hosts_own_architecture)
 	cr_assert(strstr(why, "unknown guest architecture 7"), "%s", why);
 }
 
-/* The host-side monitor reads x86 kernels only: an arm64 spec carrying its
- * inputs is refused (docs/monitor.md), an x86 one is not. */
-Test(engine_select, monitor_refused_for_arm64)
+/* The host-side monitor reads the guest's kernel with a layout derived for
+ * that kernel: an arm64 spec with an arm64 layout (and a MonitorSpec) is
+ * accepted, a layout of the other architecture is refused with the reason,
+ * either way round; an absent layout arch means x86_64. */
+Test(engine_select, monitor_layout_arch_must_match_the_guest)
 {
 	Ktstr__VmSpec s;
 	Ktstr__GuestKernelLayout layout = KTSTR__GUEST_KERNEL_LAYOUT__INIT;
@@ -113,13 +115,29 @@ Test(engine_select, monitor_refused_for_arm64)
 	char why[512] = "";
 
 	arch_spec(&s, KTSTR__ARCH__ARCH_ARM64, KTSTR__ENGINE__ENGINE_QEMU);
-	s.kernel_layout = &layout;
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -ENOTSUP);
-	cr_assert(strstr(why, "monitor"), "%s", why);
-	s.kernel_layout = NULL;
 	s.monitor = &mon;
-	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -ENOTSUP);
-	s.arch = KTSTR__ARCH__ARCH_X86_64;
-	s.kernel_layout = &layout;
 	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0, "%s", why);
+	s.kernel_layout = &layout;
+	layout.has_arch = 1;
+	layout.arch = KTSTR__ARCH__ARCH_ARM64;
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0, "%s", why);
+	/* An x86_64 layout (explicit, or arch absent) for an arm64 guest. */
+	layout.arch = KTSTR__ARCH__ARCH_X86_64;
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -EINVAL);
+	cr_assert(strstr(why, "kernel_layout.arch x86_64") && strstr(why, "arm64 guest"), "%s",
+		  why);
+	layout.has_arch = 0;
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -EINVAL);
+	/* And the other way round. */
+	s.arch = KTSTR__ARCH__ARCH_X86_64;
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), 0, "%s", why);
+	layout.has_arch = 1;
+	layout.arch = KTSTR__ARCH__ARCH_ARM64;
+	why[0] = '\0';
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -EINVAL);
+	cr_assert(strstr(why, "kernel_layout.arch arm64") && strstr(why, "x86_64 guest"), "%s",
+		  why);
+	layout.arch = (Ktstr__Arch)9;
+	cr_assert_eq(engine_arch_check(&s, why, sizeof(why)), -EINVAL);
+	cr_assert(strstr(why, "unknown"), "%s", why);
 }

@@ -8,6 +8,7 @@
 
 #include <ktstr/strv.h>
 
+#include "arm64-guest/arm64_image.h"
 #include "arm64-guest/arm64_layout.h"
 #include "qemu/qemu_arm64.h"
 
@@ -108,4 +109,24 @@ Test(qemu_arm64, initrd_base_is_qemu_virt_rule)
 	cr_assert_eq(qemu_arm64_initrd_base(128ull << 20), ARM64_DRAM_BASE + (64ull << 20));
 	cr_assert_eq(qemu_arm64_initrd_base(256ull << 20), ARM64_DRAM_BASE + (128ull << 20));
 	cr_assert_eq(qemu_arm64_initrd_base(8ull << 30), ARM64_DRAM_BASE + (128ull << 20));
+}
+
+/* Where QEMU virt puts the Image (hw/arm/boot.c, load_aarch64_image): what
+ * the host-side monitor translates kernel-image addresses with. */
+Test(qemu_arm64, kernel_base_is_qemu_virt_rule)
+{
+	struct arm64_image_info i = { .image_size = 40ull << 20 };
+
+	/* text_offset 0 (every kernel since 5.8): below the 4 KiB stub, so
+	 * 2 MiB up. */
+	cr_assert_eq(qemu_arm64_kernel_base(&i), ARM64_DRAM_BASE + (2ull << 20));
+	i.text_offset = 4095;
+	cr_assert_eq(qemu_arm64_kernel_base(&i), ARM64_DRAM_BASE + (2ull << 20) + 4095);
+	/* 0x80000 (kernels before 5.8): past the stub, where it asks. */
+	i.text_offset = 0x80000;
+	cr_assert_eq(qemu_arm64_kernel_base(&i), ARM64_DRAM_BASE + 0x80000);
+	/* Before 3.17 (image_size 0): QEMU's fixed 0x80000. */
+	i.legacy = true;
+	i.text_offset = 0;
+	cr_assert_eq(qemu_arm64_kernel_base(&i), ARM64_DRAM_BASE + 0x80000);
 }
