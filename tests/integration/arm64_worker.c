@@ -37,6 +37,7 @@
 #include <ktstr/guest_contract.h>
 
 #include "arm64-guest/arm64_layout.h"
+#include "arm64_sid72_image.h"
 #include "lib/arm64_guest.h"
 #include "lib/vmtest.h"
 #include "qemu/qemu.h"
@@ -311,6 +312,53 @@ Test(arm64_worker, boots_reports_and_powers_off, .timeout = 400)
 		  "the worker exits 0 after its result");
 	free(com1);
 	free(com2);
+	sb_free(&seen.port[1]);
+	sb_free(&seen.port[2]);
+	worker_outcome_free(&out);
+	vmtest_rm_rf(fx.dir);
+}
+
+/* The host-side monitor on a booted arm64 guest (docs/monitor.md, "arm64
+ * guests"): with the sid 7.2.13 Image's layout (tests/arm64_sid72_image.h,
+ * no orchestrator), the worker's monitor reads the kernel's memory over the
+ * QEMU engine's memfds, with the Image where QEMU virt loaded it, finds
+ * memstart_addr set, each CPU's runqueue through __per_cpu_offset naming
+ * itself, and samples while /init runs. */
+Test(arm64_worker, monitor_reads_the_booted_kernel, .timeout = 400)
+{
+	struct fixture fx = { 0 };
+	Ktstr__VmSpec spec;
+	Ktstr__Topology topo;
+	Ktstr__GuestKernelLayout l;
+	Ktstr__KernelField f[3];
+	struct seen seen = { 0 };
+	struct worker_outcome out;
+	const Ktstr__VmResult *r;
+	const Ktstr__MonitorReport *m;
+
+	prepare(&fx, END_POWER_OFF);
+	if (!strstr(fx.kernel, "/" SID72_REL "/"))
+		cr_skip_test("%s is not the %s Image whose symbol addresses this test knows",
+			     fx.kernel, SID72_REL);
+	spec_init(&spec, &topo, BOOT_TIMEOUT_MS);
+	sid72_layout(&l, f);
+	spec.kernel_layout = &l;
+	run(&fx, fx.kernel, &spec, &seen, &out);
+	r = out.result;
+	cr_assert(!out.infra_error, "%s", out.error.why);
+	cr_assert_eq(r->outcome, KTSTR__OUTCOME__OUTCOME_POWER_OFF, "outcome %s (%s)",
+		     outcome_name(r->outcome), err_why(r));
+	m = r->monitor;
+	cr_assert_not_null(m, "no monitor report (off: %s)", r->monitor_off ? r->monitor_off : "-");
+	cr_log_info("arm64 monitor: %s; ready at %.1f s, %llu samples, %u CPUs", m->summary,
+		    m->has_ready_at_ns ? (double)m->ready_at_ns / 1e9 : -1.0,
+		    (unsigned long long)m->samples, m->nr_cpus);
+	for (size_t i = 0; i < m->n_notes; i++)
+		cr_log_info("arm64 monitor note: %s", m->notes[i]);
+	cr_assert(m->has_ready_at_ns, "never ready: %s", m->summary);
+	cr_assert_eq(m->nr_cpus, 2);
+	cr_assert_gt(m->samples, 0);
+	cr_assert_eq(m->implausible, 0, "%s", m->first_implausible ? m->first_implausible : "");
 	sb_free(&seen.port[1]);
 	sb_free(&seen.port[2]);
 	worker_outcome_free(&out);

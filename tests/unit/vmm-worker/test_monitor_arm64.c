@@ -20,6 +20,7 @@
 #include "arm64-guest/arm64_layout.h"
 #include "monitor/monitor.h"
 #include "qemu/qemu_arm64.h"
+#include "arm64_sid72_image.h"
 
 #define RAM (128ull << 20)
 #define RAM_END (ARM64_DRAM_BASE + RAM)
@@ -28,26 +29,18 @@
 #define PO48 0xffff000000000000ull
 #define MS 1000000ull
 
-/* The Image this test is bound to, and what was read out of it once:
- * symbol addresses from its own kallsyms tables (with the reader in
- * orchestrator/kernel_layout_syms.c, the Image's bytes presented as one
- * section linked at _text = 0xffff800080000000), struct rq from its
- * vmlinux.btf (pahole -F btf -C rq: size 4352, nr_running at 0, clock at
- * 3600, cpu at 3752), VA_BITS 52 from its config. The banner check below
- * proves the file is that Image: another one fails, it never passes. */
-#define IMAGE_REL "7.2.13+deb14-cloud-arm64"
-#define KIMAGE 0xffff800080000000ull
-#define SYM_LINUX_BANNER 0xffff800081403e40ull
-#define SYM_PER_CPU_OFFSET 0xffff800082102198ull
-#define SYM_PER_CPU_START 0xffff80008202c000ull
-#define SYM_RUNQUEUES 0xffff800082044780ull
-#define SYM_NR_CPU_IDS 0xffff8000820fe150ull
-#define SYM_MEMSTART_ADDR 0xffff80008187a7e8ull
-#define RQ_SIZE 4352u
-#define RQ_NR_RUNNING 0u
-#define RQ_CLOCK 3600u
-#define RQ_CPU 3752u
-static const char banner[] = "Linux version " IMAGE_REL " (debian-kernel@lists.debian.org)";
+/* The Image this test is bound to: tests/arm64_sid72_image.h. */
+#define IMAGE_REL SID72_REL
+#define KIMAGE SID72_KIMAGE
+#define SYM_LINUX_BANNER SID72_LINUX_BANNER
+#define SYM_PER_CPU_OFFSET SID72_PER_CPU_OFFSET
+#define SYM_PER_CPU_START SID72_PER_CPU_START
+#define SYM_RUNQUEUES SID72_RUNQUEUES
+#define SYM_MEMSTART_ADDR SID72_MEMSTART_ADDR
+#define RQ_NR_RUNNING SID72_RQ_NR_RUNNING
+#define RQ_CLOCK SID72_RQ_CLOCK
+#define RQ_CPU SID72_RQ_CPU
+static const char banner[] = SID72_BANNER;
 
 struct guest {
 	uint8_t *ram; /* [ARM64_DRAM_BASE, RAM_END) */
@@ -84,42 +77,13 @@ static uint64_t img(const struct guest *g, uint64_t kva)
 	return g->load + (kva - KIMAGE);
 }
 
-static Ktstr__KernelField *field(struct guest *g, int i, uint32_t off, uint32_t size)
-{
-	ktstr__kernel_field__init(&g->f[i]);
-	g->f[i].offset = off;
-	g->f[i].size = size;
-	return &g->f[i];
-}
-
 /* RAM of zeros and the layout; the Image is not loaded yet. */
 static void guest_init(struct guest *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->ram = calloc(1, RAM);
 	cr_assert(g->ram);
-	ktstr__guest_kernel_layout__init(&g->l);
-	g->l.has_arch = 1;
-	g->l.arch = KTSTR__ARCH__ARCH_ARM64;
-	g->l.has_image_vaddr = g->l.has_image_size = g->l.has_va_bits = 1;
-	g->l.has_memstart_addr = 1;
-	g->l.image_vaddr = KIMAGE;
-	g->l.va_bits = 52;
-	g->l.memstart_addr = SYM_MEMSTART_ADDR;
-	g->l.has_linux_banner = g->l.has_banner = g->l.has_per_cpu_offset = 1;
-	g->l.has_per_cpu_start = g->l.has_runqueues = g->l.has_nr_cpu_ids = 1;
-	g->l.linux_banner = SYM_LINUX_BANNER;
-	g->l.banner.data = (uint8_t *)banner;
-	g->l.banner.len = sizeof(banner) - 1;
-	g->l.per_cpu_offset = SYM_PER_CPU_OFFSET;
-	g->l.per_cpu_start = SYM_PER_CPU_START;
-	g->l.runqueues = SYM_RUNQUEUES;
-	g->l.nr_cpu_ids = SYM_NR_CPU_IDS;
-	g->l.has_rq_size = 1;
-	g->l.rq_size = RQ_SIZE;
-	g->l.rq_nr_running = field(g, 0, RQ_NR_RUNNING, 4);
-	g->l.rq_clock = field(g, 1, RQ_CLOCK, 8);
-	g->l.rq_cpu = field(g, 2, RQ_CPU, 4);
+	sid72_layout(&g->l, g->f);
 }
 
 /* The Image file where QEMU virt puts it (qemu_arm64_kernel_base, from its
@@ -152,7 +116,7 @@ static bool load_image(struct guest *g)
 			    sizeof(banner) - 1),
 		     0, "%s is not the Image whose symbols this test knows", path);
 	cr_assert_eq(*(int64_t *)(g->ram + (img(g, SYM_MEMSTART_ADDR) - ARM64_DRAM_BASE)), -1);
-	g->l.image_size = info.image_size;
+	cr_assert_eq(info.image_size, SID72_IMAGE_SIZE);
 	return true;
 }
 
@@ -205,7 +169,6 @@ static void real_image(uint64_t po, uint64_t memstart)
 
 	guest_init(&g);
 	/* Before the engine loads anything: zeros, not a mismatch. */
-	g.l.image_size = 0x25c0000; /* the Image header's, checked below */
 	m = new_monitor(&g, 2);
 	cr_assert_eq(monitor_try_ready(m, 0), -EAGAIN);
 	cr_assert(strstr(monitor_not_ready_reason(m), "the engine did not say"), "%s",
@@ -221,7 +184,6 @@ static void real_image(uint64_t po, uint64_t memstart)
 			     "arm64): the exact Image this test's symbol addresses belong to",
 			     IMAGE_REL);
 	}
-	cr_assert_eq(g.l.image_size, 0x25c0000);
 	m = new_monitor(&g, 2);
 	cr_assert_eq(monitor_set_image_load(m, ARM64_DRAM_BASE, g.load), 0);
 	/* As loaded: the banner matches through the image mapping, but the
@@ -287,7 +249,6 @@ Test(monitor_arm64, incomplete_or_hostile_arm64_layouts_are_refused)
 	char err[256];
 
 	guest_init(&g);
-	g.l.image_size = 0x25c0000;
 #define REFUSED(what)                                                                          \
 	do {                                                                                   \
 		err[0] = '\0';                                                                 \
@@ -304,11 +265,11 @@ Test(monitor_arm64, incomplete_or_hostile_arm64_layouts_are_refused)
 	g.l.va_bits = 48;
 	g.l.image_size = 2ull << 30;
 	REFUSED("image_size");
-	g.l.image_size = 0x25c0000;
+	g.l.image_size = SID72_IMAGE_SIZE;
 	g.l.image_vaddr = PO48; /* inside the linear map */
 	REFUSED("image_vaddr");
 	g.l.image_vaddr = KIMAGE;
-	g.l.memstart_addr = KIMAGE + 0x25c0000; /* past the image */
+	g.l.memstart_addr = KIMAGE + SID72_IMAGE_SIZE; /* past the image */
 	REFUSED("memstart_addr is not");
 	g.l.memstart_addr = SYM_MEMSTART_ADDR;
 	/* An arm64 layout needs no phys_base or page_offset_base ... */
