@@ -379,8 +379,9 @@ void monitor_note(struct monitor *m, const char *fmt, ...)
 
 int monitor_read_u32(const struct monitor *m, uint64_t gpa, uint32_t *v)
 {
-	/* Guest and host are the same architecture (KVM, or QEMU on x86_64
-	 * for an x86_64 guest): native order is the guest's. */
+	/* Guest and host are both little endian (x86_64 and arm64 hosts;
+	 * x86_64 and arm64 guests, arm64_image_parse refusing a big-endian
+	 * Image): native order is the guest's. */
 	return m->read(m->ctx, gpa, v, sizeof(*v));
 }
 
