@@ -274,3 +274,32 @@ Test(kaddr_arm64, architectures_do_not_mix)
 	x.arch = 7; /* unknown */
 	cr_assert_eq(kaddr_to_gpa(&x, PO48 + RAM_BASE, 8, &gpa), -ERANGE);
 }
+
+/* kmalloc'd objects (the watchdog's scx_sched) are followed only into the
+ * direct (x86_64) or linear (arm64) map: a pointer into the kernel image,
+ * or anywhere else, is refused even where it would translate. */
+Test(kaddr_arm64, linear_only_translation)
+{
+	struct kaddr_map a, x = { .page_offset = PO48, .gpa_limit = RAM_END };
+	uint64_t gpa = 0x5a5a;
+
+	map48(&a);
+	cr_assert_eq(kaddr_linear_to_gpa(&a, PO48 + 0x3000, 8, &gpa), 0);
+	cr_assert_eq(gpa, RAM_BASE + 0x3000);
+	gpa = 0x5a5a;
+	cr_assert_eq(kaddr_linear_to_gpa(&a, KIMAGE + 0x3000, 8, &gpa), -ERANGE);
+	cr_assert_eq(kaddr_linear_to_gpa(&a, KIMAGE + IMAGE_SIZE - 4, 8, &gpa), -ERANGE);
+	cr_assert_eq(kaddr_linear_to_gpa(&a, PAGE_END, 8, &gpa), -ERANGE);
+	cr_assert_eq(kaddr_linear_to_gpa(&a, PO48 + RAM - 4, 8, &gpa), -EFAULT);
+	cr_assert_eq(kaddr_linear_to_gpa(&a, PO48, 0, &gpa), -EINVAL);
+	a.memstart = KADDR_MEMSTART_UNSET;
+	cr_assert_eq(kaddr_linear_to_gpa(&a, PO48 + 0x3000, 8, &gpa), -ERANGE);
+	cr_assert_eq(gpa, 0x5a5a);
+	/* x86_64: the direct map only, not the kernel image. */
+	cr_assert_eq(kaddr_linear_to_gpa(&x, PO48 + RAM_BASE, 8, &gpa), 0);
+	cr_assert_eq(gpa, RAM_BASE);
+	cr_assert_eq(kaddr_linear_to_gpa(&x, KADDR_START_KERNEL_MAP + 0x1000, 8, &gpa), -ERANGE);
+	cr_assert_eq(kaddr_linear_to_gpa(&x, PO48 - 8, 8, &gpa), -ERANGE);
+	x.page_offset = 0;
+	cr_assert_eq(kaddr_linear_to_gpa(&x, PO48 + RAM_BASE, 8, &gpa), -ERANGE);
+}
