@@ -628,7 +628,7 @@ static void monitor_layouts(struct run_ctx *c)
 			kwarn("monitor: off for kernel %s: %s", c->kc[k].image, off);
 			continue;
 		}
-		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image);
+		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image, c->p.arch);
 	}
 }
 

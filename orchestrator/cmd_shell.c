@@ -314,7 +314,7 @@ static int shell_monitor(struct shell_vm *vm)
 	if (off)
 		kwarn("monitor: off for kernel %s: %s", vm->kc.image, off);
 	else
-		vm->layout = kernel_layout_for_monitor(vm->kc.image);
+		vm->layout = kernel_layout_for_monitor(vm->kc.image, vm->o.arch);
 	if (vm->layout || !vm->o.watchdog_ms)
 		return 0;
 	vm->usage_error = true;
