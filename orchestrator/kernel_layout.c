@@ -588,6 +588,10 @@ int kl_derive(Ktstr__GuestKernelLayout *layout, const struct kl_image *imp, cons
 	int ret, essential_missing = 0;
 	uint32_t size;
 
+	if (cfg)
+		hz_from(b, cfg);
+	else if (path)
+		config_hz(b, path);
 	ret = find_symbols(b, im, syms, err, errlen);
 	if (ret)
 		return ret;
@@ -603,7 +607,16 @@ int kl_derive(Ktstr__GuestKernelLayout *layout, const struct kl_image *imp, cons
 		else
 			snprintf(err, errlen, "no linux_banner symbol (%s): cannot check the symbols",
 				 l->symbol_source);
-		return -ENODATA;
+		/* The rest is unchecked without the banner: only what is
+		 * absent is said, nothing found is set. */
+		for (int i = 0; i < S_COUNT; i++) {
+			bool need = i == S_BANNER || i == S_PCPU_OFFSET || i == S_RUNQUEUES ||
+				    i == (arm64 ? S_MEMSTART : S_PAGE_OFFSET_BASE);
+
+			if (need && !syms[i].found)
+				add_missing(b, "symbol %s", sym_names[i]);
+		}
+		return b->oom ? -ENOMEM : -ENODATA;
 	}
 	ret = check_banner(b, im, syms[S_BANNER].addr, err, errlen);
 	if (ret)
@@ -658,10 +671,6 @@ int kl_derive(Ktstr__GuestKernelLayout *layout, const struct kl_image *imp, cons
 		essential_missing |= !l->has_rq_size || !l->rq_nr_running || !l->rq_clock;
 	}
 	sched_ext_parts(b, btf, syms);
-	if (cfg)
-		hz_from(b, cfg);
-	else if (path)
-		config_hz(b, path);
 	if (b->oom)
 		return -ENOMEM;
 	if (essential_missing) {

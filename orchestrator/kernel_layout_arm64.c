@@ -8,7 +8,8 @@
  * where the tables sit, so the address the Image's first byte (_text) is
  * linked at must be known first. arch/arm64/include/asm/memory.h fixes it:
  * KIMAGE_VADDR = MODULES_END = _PAGE_END(VA_BITS_MIN) + MODULES_VSIZE,
- * _PAGE_END(v) = -(1 << (v - 1)), VA_BITS_MIN = min(VA_BITS, 48),
+ * _PAGE_END(v) = -(1 << (v - 1)), VA_BITS_MIN = min(VA_BITS, 48) (47
+ * for 52-bit VAs with 16 KiB pages),
  * MODULES_VSIZE = 2 GiB from 6.5 (modules around the image), 128 MiB
  * before. Nothing here assumes it blindly: the Image relocates itself at
  * boot, and its relocations carry link addresses, which must lie in the
@@ -70,12 +71,14 @@ int kl_arm64_config(const char *cfg, struct kl_arm64_config *out, char *err, siz
 	}
 	v = kl_config_value(cfg, "CONFIG_KALLSYMS_ALL");
 	out->kallsyms_all = v && *v == 'y';
+	v = kl_config_value(cfg, "CONFIG_ARM64_16K_PAGES");
+	out->pages_16k = v && *v == 'y';
 	return 0;
 }
 
 uint64_t kl_arm64_kimage_vaddr(const struct kl_arm64_config *c)
 {
-	unsigned va_min = c->va_bits < 48 ? c->va_bits : 48;
+	unsigned va_min = c->va_bits <= 48 ? c->va_bits : c->pages_16k ? 47 : 48;
 	uint64_t page_end = -(1ull << (va_min - 1));
 	bool v65 = c->major > 6 || (c->major == 6 && c->minor >= 5);
 
@@ -150,8 +153,9 @@ int kl_arm64_link_check(const uint8_t *data, size_t len, uint64_t va, uint64_t s
 		return 0;
 	snprintf(err, errlen,
 		 "the Image's relocations do not place it at %#llx (KIMAGE_VADDR for this "
-		 "version and VA_BITS): a kernel laid out differently from arch/arm64's memory.h "
-		 "as of 5.11..7.x, or not relocatable (CONFIG_RELOCATABLE off)",
+		 "version and VA_BITS): a kernel whose layout the formula does not describe (an "
+		 "older or newer arch/arm64 memory.h), a config of another kernel, or one built "
+		 "without CONFIG_RELOCATABLE",
 		 (unsigned long long)va);
 	return -EINVAL;
 }

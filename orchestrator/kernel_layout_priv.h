@@ -110,6 +110,7 @@ struct kl_arm64_config {
 	unsigned va_bits;     /* CONFIG_ARM64_VA_BITS */
 	unsigned major, minor; /* from "# Linux/arm64 X.Y.Z Kernel Configuration" */
 	bool kallsyms_all;    /* CONFIG_KALLSYMS_ALL: data symbols in kallsyms */
+	bool pages_16k;	      /* CONFIG_ARM64_16K_PAGES: VA_BITS_MIN 47 for 52 */
 };
 
 /* Parse cfg (NUL-terminated): 0 or -EINVAL (no or a foreign VA_BITS, no

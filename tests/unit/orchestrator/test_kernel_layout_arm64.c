@@ -141,6 +141,9 @@ Test(kernel_layout_arm64, the_formula_for_each_va_bits_and_version)
 	struct kl_arm64_config c = { .va_bits = 52, .major = 7, .minor = 2 };
 
 	cr_assert_eq(kl_arm64_kimage_vaddr(&c), 0xffff800080000000ull, "52 bits: VA_BITS_MIN 48");
+	c.pages_16k = true;
+	cr_assert_eq(kl_arm64_kimage_vaddr(&c), 0xffffc00080000000ull, "16K pages: VA_BITS_MIN 47");
+	c.pages_16k = false;
 	c.va_bits = 48;
 	cr_assert_eq(kl_arm64_kimage_vaddr(&c), 0xffff800080000000ull);
 	c.major = 6, c.minor = 4;
@@ -308,8 +311,12 @@ Test(kernel_layout_arm64, bookworm_6_1_without_data_symbols_says_why)
 	cr_assert(l->has_arch && l->arch == KTSTR__ARCH__ARCH_ARM64);
 	cr_assert_eq(l->image_vaddr, 0xffff800008000000ull);
 	cr_assert_eq(l->va_bits, 48);
+	cr_assert(l->has_hz && l->hz == 250);
 	cr_assert_str_eq(l->symbol_source, "kallsyms");
-	cr_assert_not(l->has_linux_banner || l->has_runqueues);
+	cr_assert_not(l->has_linux_banner || l->has_runqueues || l->has_memstart_addr);
+	cr_assert_eq(l->n_missing, 4, "%zu missing", l->n_missing);
+	cr_assert_str_eq(l->missing[0], "symbol linux_banner");
+	cr_assert_str_eq(l->missing[3], "symbol memstart_addr");
 	if (!strstr(dir, REL_61))
 		cr_log_warn("%s: exact values are known for " REL_61 " only", dir);
 	else
@@ -457,6 +464,17 @@ Test(kernel_layout_arm64, a_config_that_does_not_place_the_image_is_refused)
 	memcpy(p, "# Linux/arm64 6.1 ", 18);
 	cr_assert_eq(layout_of(dir, img, len, cfg, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "relocations do not place it at 0xffff800008000000"), "%s", err);
+	/* A config over KL_CONFIG_MAX is refused before it is read. */
+	{
+		char *big = malloc(KL_CONFIG_MAX + 2);
+
+		cr_assert_not_null(big);
+		memset(big, '#', KL_CONFIG_MAX + 1);
+		big[KL_CONFIG_MAX + 1] = 0;
+		cr_assert_eq(layout_of(dir, img, len, big, err, sizeof(err)), -EFBIG);
+		cr_assert(strstr(err, "larger than 4 MiB"), "%s", err);
+		free(big);
+	}
 	free(cfg);
 	free(img);
 }
@@ -481,4 +499,54 @@ Test(kernel_layout_arm64, oversized_images_are_refused_before_reading)
 	/* And no Image at all. */
 	cr_assert_eq(kernel_layout_from_arm64_entry(dir, &l, err, sizeof(err)), -ENOENT);
 	cr_assert_null(l);
+}
+
+/* A hostile flat image: a token table and index the finder accepts, behind
+ * 12 MiB of rising u32 that look like markers but never start at 0. Every
+ * position of the kallsyms_seqs_of_names search walks them again (16K
+ * reads each, the symbol bound); without the bound on marker reads in all
+ * (MARKER_STEPS_MAX) that is ~50G reads, about 45 s of CPU here, against
+ * well under a second with it. The timeout makes the difference a failure. */
+Test(kernel_layout_arm64, marker_search_is_bounded, .timeout = 20)
+{
+	const size_t nrise = (12u << 20) / 4, len = nrise * 4 + 256 * 3 + 512 + 64;
+	uint8_t *img = calloc(1, len);
+	struct kl_sym sym = { .name = "linux_banner" };
+	struct kl_image im;
+	char err[256];
+	size_t t;
+
+	cr_assert_not_null(img);
+	for (size_t i = 0; i < nrise; i++)
+		put_le32(img + 4 * i, (uint32_t)(1000 * i + 1));
+	t = nrise * 4;
+	for (int i = 0; i < 256; i++) {
+		img[t + 3 * i] = 'a' + i % 26;
+		img[t + 3 * i + 1] = 'a' + i / 26;
+		put_le16(img + t + 256 * 3 + 2 * i, (uint16_t)(3 * i));
+	}
+	kl_image_open_flat(&im, img, len, 0xffff800080000000ull, 0xffff800080000000ull);
+	cr_assert_eq(kl_syms_from_kallsyms(&im, &sym, 1, err, sizeof(err)), -ENOENT, "%s", err);
+	cr_assert(strstr(err, "no kallsyms tables recognised"), "%s", err);
+	cr_assert_not(sym.found);
+	kl_image_close(&im);
+	free(img);
+}
+
+/* The run's entry point derives an arm64 layout from the entry holding
+ * the Image; the monitor stays off for arm64 runs all the same. */
+Test(kernel_layout_arm64, the_monitor_entry_point_reads_the_entry)
+{
+	char dir[1024], image[1100];
+	Ktstr__GuestKernelLayout *l;
+
+	cr_assert_str_eq(monitor_off_for_arch(KTSTR__ARCH__ARCH_ARM64), "not available for arm64 guests");
+	NEED_ENTRY("7.*", dir);
+	snprintf(image, sizeof(image), "%s/Image", dir);
+	l = kernel_layout_for_monitor(image, KTSTR__ARCH__ARCH_ARM64);
+	cr_assert_not_null(l);
+	cr_assert(l->has_arch && l->arch == KTSTR__ARCH__ARCH_ARM64 && l->has_runqueues);
+	ktstr__guest_kernel_layout__free_unpacked(l, NULL);
+	/* The same Image taken for an x86_64 kernel is refused, not misread. */
+	cr_assert_null(kernel_layout_for_monitor(image, KTSTR__ARCH__ARCH_X86_64));
 }
