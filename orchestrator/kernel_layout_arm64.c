@@ -246,7 +246,9 @@ int kernel_layout_from_arm64_entry(const char *dir, Ktstr__GuestKernelLayout **o
 	if (ret && ret != -ENOENT)
 		goto out;
 	if (!ret) {
-		/* btf__new copies and validates the blob. */
+		/* btf__new copies and validates the blob; libbpf would print
+		 * its complaints on stderr, ours say it. */
+		libbpf_set_print(NULL);
 		btf = btf__new(btfbuf, (__u32)btflen);
 		if (!btf) {
 			snprintf(err, errlen, "%s/vmlinux.btf is damaged (libbpf: %s)", dir,
@@ -270,7 +272,6 @@ int kernel_layout_from_arm64_entry(const char *dir, Ktstr__GuestKernelLayout **o
 	l->image_size = info.image_size;
 	l->has_va_bits = 1;
 	l->va_bits = c.va_bits;
-	libbpf_set_print(NULL);
 	/* kallsyms_relative_base, where there is one, is a kernel-image
 	 * address: never below the image. */
 	kl_image_open_flat(&im, (const uint8_t *)img, len, va, va);

@@ -135,7 +135,6 @@ struct ks {
 	uint64_t base, base_min;
 	uint64_t base_at; /* offset of kallsyms_relative_base, when base_relative */
 	uint64_t steps;	  /* marker reads so far, against MARKER_STEPS_MAX */
-	const struct kl_image *im;
 };
 
 static bool find_markers(struct ks *k);

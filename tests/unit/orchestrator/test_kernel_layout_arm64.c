@@ -550,3 +550,39 @@ Test(kernel_layout_arm64, the_monitor_entry_point_reads_the_entry)
 	/* The same Image taken for an x86_64 kernel is refused, not misread. */
 	cr_assert_null(kernel_layout_for_monitor(image, KTSTR__ARCH__ARCH_X86_64));
 }
+
+/* The entry's BTF: absent, the symbols still resolve and the reason names
+ * the config; damaged, libbpf refuses it and so does the deriver. */
+Test(kernel_layout_arm64, an_entry_without_or_with_damaged_btf)
+{
+	char dir[1024], sd[64], p[128], err[1024], *img, *cfg, *btf;
+	Ktstr__GuestKernelLayout *l;
+	size_t len, cfglen, btflen;
+	int fd;
+
+	NEED_ENTRY("7.*", dir);
+	read_entry(dir, "Image", &img, &len);
+	read_entry(dir, "config", &cfg, &cfglen);
+	read_entry(dir, "vmlinux.btf", &btf, &btflen);
+	scratch_entry(sd, sizeof(sd), dir, img, len, cfg);
+	snprintf(p, sizeof(p), "%s/vmlinux.btf", sd);
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(kernel_layout_from_arm64_entry(sd, &l, err, sizeof(err)), -ENODATA, "%s", err);
+	cr_assert(strstr(err, "CONFIG_DEBUG_INFO_BTF=y"), "%s", err);
+	cr_assert(l && l->has_runqueues && l->has_linux_banner && !l->has_rq_size,
+		  "symbols without BTF");
+	ktstr__guest_kernel_layout__free_unpacked(l, NULL);
+	memset(btf + 4, 0xff, 64);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write_full(fd, btf, btflen), 0);
+	close(fd);
+	l = (void *)1;
+	cr_assert_eq(kernel_layout_from_arm64_entry(sd, &l, err, sizeof(err)), -EINVAL);
+	cr_assert_null(l);
+	cr_assert(strstr(err, "vmlinux.btf is damaged"), "%s", err);
+	scratch_remove(sd);
+	free(btf);
+	free(cfg);
+	free(img);
+}
