@@ -119,6 +119,7 @@ $(BUILD)/obj/empty.o:
 # parser: one source, linked into both.
 $(BUILD)/liborchestrator.a: $(BUILD)/obj/vmm-worker/arm64-guest/arm64_image.o
 $(BUILD)/obj/orchestrator/kernel_fetch_arm64.o: override CFLAGS += -Ivmm-worker
+$(BUILD)/obj/orchestrator/kernel_layout_arm64.o: override CFLAGS += -Ivmm-worker
 
 # Host binaries: dynamic, with the sanitizers in SAN builds. -I<component> lets
 # a component include its private headers by name.

@@ -621,15 +621,8 @@ static int run_as_root(struct run_ctx *c)
  * tests run unmonitored and the run says why, once. */
 static void monitor_layouts(struct run_ctx *c)
 {
-	for (size_t k = 0; k < c->nkc; k++) {
-		const char *off = monitor_off_for_arch(c->p.arch);
-
-		if (off) {
-			kwarn("monitor: off for kernel %s: %s", c->kc[k].image, off);
-			continue;
-		}
-		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image);
-	}
+	for (size_t k = 0; k < c->nkc; k++)
+		c->layout[k] = kernel_layout_for_monitor(c->kc[k].image, c->p.arch);
 }
 
 /* As the dropped user: preflight what the builder and workers need, then

@@ -309,12 +309,7 @@ static void shell_fill_spec(struct shell_vm *vm)
  * nothing, so it is refused. 0 or -errno, vm->err set. */
 static int shell_monitor(struct shell_vm *vm)
 {
-	const char *off = monitor_off_for_arch(vm->o.arch);
-
-	if (off)
-		kwarn("monitor: off for kernel %s: %s", vm->kc.image, off);
-	else
-		vm->layout = kernel_layout_for_monitor(vm->kc.image);
+	vm->layout = kernel_layout_for_monitor(vm->kc.image, vm->o.arch);
 	if (vm->layout || !vm->o.watchdog_ms)
 		return 0;
 	vm->usage_error = true;
@@ -506,11 +501,7 @@ static int shell_collect(struct shell_vm *vm)
 				 vm->res.error[0] ? vm->res.error
 						  : "the command's exit status never arrived (the "
 						    "console tail is on ktstr-orch's stderr)");
-	if (monitor_off_for_arch(vm->o.arch))
-		fprintf(stderr, "ktstr-orch shell: monitor: off: %s\n",
-			monitor_off_for_arch(vm->o.arch));
-	else
-		shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
+	shell_monitor_line(&vm->res, vm->o.watchdog_ms != 0);
 	return rc;
 }
 

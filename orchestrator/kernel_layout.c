@@ -23,8 +23,6 @@
 
 #define BANNER_PREFIX "Linux version "
 #define BANNER_MAX 256
-#define CONFIG_MAX (4u << 20)
-#define BTF_MAX (256u << 20)
 
 /* ---- the ELF image --------------------------------------------------------- */
 
@@ -53,7 +51,19 @@ int kl_image_open(struct kl_image *im, const uint8_t *data, size_t len, char *er
 		kl_image_close(im);
 		return -EINVAL;
 	}
+	/* x86_64's kernel image is linked in its top 2 GiB. */
+	im->kaddr_min = 0xffffffff80000000ull;
 	return 0;
+}
+
+void kl_image_open_flat(struct kl_image *im, const uint8_t *data, size_t len, uint64_t vaddr,
+			uint64_t kaddr_min)
+{
+	memset(im, 0, sizeof(*im));
+	im->data = data;
+	im->len = len;
+	im->vaddr = vaddr;
+	im->kaddr_min = kaddr_min;
 }
 
 void kl_image_close(struct kl_image *im)
@@ -87,6 +97,8 @@ int kl_section(const struct kl_image *im, const char *name, struct kl_section *o
 {
 	Elf_Scn *scn = NULL;
 
+	if (!im->elf)
+		return -ENOENT;
 	while ((scn = elf_nextscn(im->elf, scn))) {
 		struct kl_section s;
 		int ret = section_of(im, scn, &s);
@@ -103,10 +115,24 @@ int kl_section(const struct kl_image *im, const char *name, struct kl_section *o
 	return -ENOENT;
 }
 
+int kl_kallsyms_area(const struct kl_image *im, struct kl_section *out)
+{
+	if (im->elf)
+		return kl_section(im, ".rodata", out);
+	*out = (struct kl_section){ .name = "Image", .addr = im->vaddr, .bytes = im->data,
+				    .size = im->len };
+	return 0;
+}
+
 const uint8_t *kl_kva_bytes(const struct kl_image *im, uint64_t kva, uint64_t len)
 {
 	Elf_Scn *scn = NULL;
 
+	if (!im->elf) {
+		if (kva >= im->vaddr && kva - im->vaddr < im->len && len <= im->len - (kva - im->vaddr))
+			return im->data + (kva - im->vaddr);
+		return NULL;
+	}
 	while ((scn = elf_nextscn(im->elf, scn))) {
 		struct kl_section s;
 		GElf_Shdr sh;
@@ -248,9 +274,32 @@ static void enable_states(struct builder *b, const struct btf *btf)
 		add_missing(b, "BTF enum %s", "scx_enable_state (or scx_ops_enable_state)");
 }
 
+const char *kl_config_value(const char *cfg, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *at = cfg; (at = strstr(at, name)); at++)
+		if ((at == cfg || at[-1] == '\n') && at[nl] == '=')
+			return at + nl + 1;
+	return NULL;
+}
+
+/* CONFIG_HZ from a config's text. Absent is fine: the worker then cannot
+ * convert a watchdog timeout, and says so. */
+static void hz_from(struct builder *b, const char *cfg)
+{
+	const char *v = kl_config_value(cfg, "CONFIG_HZ");
+	unsigned long hz = v ? strtoul(v, NULL, 10) : 0;
+
+	/* The kernel offers 100..1000; anything else is not a HZ. */
+	if (hz >= 24 && hz <= 10000) {
+		b->l->has_hz = 1;
+		b->l->hz = (uint32_t)hz;
+	}
+}
+
 /* CONFIG_HZ from the kernel's config beside the vmlinux ("config" in a
- * ktstr cache entry, ".config" in a build tree). Absent is fine: the
- * worker then cannot convert a watchdog timeout, and says so. */
+ * ktstr cache entry, ".config" in a build tree). */
 static void config_hz(struct builder *b, const char *vmlinux_path)
 {
 	static const char *const names[] = { "config", ".config" };
@@ -262,24 +311,13 @@ static void config_hz(struct builder *b, const char *vmlinux_path)
 	}
 	dir = dirname(dup);
 	for (size_t i = 0; i < 2; i++) {
-		char p[4096], *cfg = NULL, *at;
+		char p[4096], *cfg = NULL;
 		size_t len;
 
 		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, names[i]) >= sizeof(p) ||
-		    read_file(p, &cfg, &len, CONFIG_MAX))
+		    read_file(p, &cfg, &len, KL_CONFIG_MAX))
 			continue;
-		for (at = cfg; (at = strstr(at, "CONFIG_HZ=")); at++) {
-			if (at == cfg || at[-1] == '\n') {
-				unsigned long hz = strtoul(at + 10, NULL, 10);
-
-				/* The kernel offers 100..1000; anything else is not a HZ. */
-				if (hz >= 24 && hz <= 10000) {
-					b->l->has_hz = 1;
-					b->l->hz = (uint32_t)hz;
-				}
-				break;
-			}
-		}
+		hz_from(b, cfg);
 		free(cfg);
 		if (b->l->has_hz)
 			break;
@@ -306,6 +344,7 @@ enum {
 	S_SCX_WD_TIMESTAMP,
 	S_JIFFIES,
 	S_INIT_TOP_PGT,
+	S_MEMSTART,
 	S_COUNT
 };
 
@@ -326,6 +365,7 @@ static const char *const sym_names[S_COUNT] = {
 	[S_SCX_WD_TIMESTAMP] = "scx_watchdog_timestamp",
 	[S_JIFFIES] = "jiffies_64",
 	[S_INIT_TOP_PGT] = "init_top_pgt",
+	[S_MEMSTART] = "memstart_addr",
 };
 
 static int find_symbols(struct builder *b, const struct kl_image *im, struct kl_sym *syms,
@@ -391,16 +431,21 @@ static int check_banner(struct builder *b, const struct kl_image *im, uint64_t k
 }
 
 /* The per-CPU runqueues' address twice over: from the symbols and from
- * BTF's .data..percpu section plus the section's link address. They must
- * agree; when the symbols lack it, BTF's stands. */
-static int check_runqueues(const struct kl_image *im, const struct btf *btf, struct kl_sym *rq,
+ * BTF's .data..percpu section plus the section's link address (the ELF's
+ * section header, or __per_cpu_start in a flat Image). They must agree;
+ * when the symbols lack it, BTF's stands. */
+static int check_runqueues(const struct kl_image *im, const struct btf *btf, struct kl_sym *syms,
 			   char *err, size_t errlen)
 {
+	struct kl_sym *rq = &syms[S_RUNQUEUES];
 	struct kl_section pcpu;
 	uint32_t off;
 
-	if (!btf || kl_btf_percpu_var(btf, "runqueues", &off) ||
-	    kl_section(im, ".data..percpu", &pcpu))
+	if (!btf || kl_btf_percpu_var(btf, "runqueues", &off))
+		return 0;
+	if (!im->elf && syms[S_PCPU_START].found)
+		pcpu.addr = syms[S_PCPU_START].addr;
+	else if (kl_section(im, ".data..percpu", &pcpu))
 		return 0;
 	if (!rq->found) {
 		rq->found = true;
@@ -497,16 +542,14 @@ static void sched_ext_parts(struct builder *b, const struct btf *btf, const stru
 	}
 }
 
+/* The ELF vmlinux's part: its .BTF, then the common derivation. */
 static int derive(struct builder *b, const char *path, const uint8_t *data, size_t len, char *err,
 		  size_t errlen)
 {
-	Ktstr__GuestKernelLayout *l = b->l;
-	struct kl_sym syms[S_COUNT];
 	struct kl_section sec;
 	struct kl_image im;
 	struct btf *btf = NULL;
-	int ret, essential_missing = 0;
-	uint32_t size;
+	int ret;
 
 	ret = kl_image_open(&im, data, len, err, errlen);
 	if (ret)
@@ -517,7 +560,7 @@ static int derive(struct builder *b, const char *path, const uint8_t *data, size
 		snprintf(err, errlen, ".BTF section lies outside the file");
 		goto out;
 	}
-	if (!ret && sec.size <= BTF_MAX) {
+	if (!ret && sec.size <= KL_BTF_MAX) {
 		/* btf__new copies and validates the blob (types, strings,
 		 * offsets); a damaged one is NULL with errno. */
 		btf = btf__new(sec.bytes, (__u32)sec.size);
@@ -527,42 +570,94 @@ static int derive(struct builder *b, const char *path, const uint8_t *data, size
 			goto out;
 		}
 	}
-	ret = find_symbols(b, &im, syms, err, errlen);
+	ret = kl_derive(b->l, &im, btf, path, NULL, err, errlen);
+out:
+	btf__free(btf);
+	kl_image_close(&im);
+	return ret;
+}
+
+int kl_derive(Ktstr__GuestKernelLayout *layout, const struct kl_image *imp, const struct btf *btf,
+	      const char *path, const char *cfg, char *err, size_t errlen)
+{
+	struct builder bb = { .l = layout }, *b = &bb;
+	Ktstr__GuestKernelLayout *l = b->l;
+	const struct kl_image *im = imp;
+	bool arm64 = l->has_arch && l->arch == KTSTR__ARCH__ARCH_ARM64;
+	struct kl_sym syms[S_COUNT];
+	int ret, essential_missing = 0;
+	uint32_t size;
+
+	if (cfg)
+		hz_from(b, cfg);
+	else if (path)
+		config_hz(b, path);
+	ret = find_symbols(b, im, syms, err, errlen);
 	if (ret)
-		goto out;
+		return ret;
 	if (!syms[S_BANNER].found) {
-		snprintf(err, errlen, "no linux_banner symbol (%s): cannot check the symbols",
-			 l->symbol_source);
-		ret = -ENODATA;
-		goto out;
+		const char *all = cfg ? kl_config_value(cfg, "CONFIG_KALLSYMS_ALL") : NULL;
+
+		if (arm64 && cfg && (!all || *all != 'y'))
+			snprintf(err, errlen,
+				 "no linux_banner symbol: this kernel's kallsyms holds code symbols "
+				 "only (CONFIG_KALLSYMS_ALL is not set), so neither the banner nor "
+				 "the runqueues, per-CPU offsets or memstart_addr can be found; use a "
+				 "kernel built with CONFIG_KALLSYMS_ALL=y (Debian's from 6.12 on)");
+		else
+			snprintf(err, errlen, "no linux_banner symbol (%s): cannot check the symbols",
+				 l->symbol_source);
+		/* The rest is unchecked without the banner: only what is
+		 * absent is said, nothing found is set. */
+		for (int i = 0; i < S_COUNT; i++) {
+			bool need = i == S_BANNER || i == S_PCPU_OFFSET || i == S_RUNQUEUES ||
+				    i == (arm64 ? S_MEMSTART : S_PAGE_OFFSET_BASE);
+
+			if (need && !syms[i].found)
+				add_missing(b, "symbol %s", sym_names[i]);
+		}
+		return b->oom ? -ENOMEM : -ENODATA;
 	}
-	ret = check_banner(b, &im, syms[S_BANNER].addr, err, errlen);
+	ret = check_banner(b, im, syms[S_BANNER].addr, err, errlen);
 	if (ret)
-		goto out;
-	ret = check_runqueues(&im, btf, &syms[S_RUNQUEUES], err, errlen);
+		return ret;
+	ret = check_runqueues(im, btf, syms, err, errlen);
 	if (ret)
-		goto out;
+		return ret;
 
 	SET_SYM(b, syms, S_BANNER, linux_banner);
 	SET_SYM(b, syms, S_PCPU_OFFSET, per_cpu_offset);
-	SET_SYM(b, syms, S_PAGE_OFFSET_BASE, page_offset_base);
-	SET_SYM(b, syms, S_PHYS_BASE, phys_base);
 	SET_SYM(b, syms, S_PCPU_START, per_cpu_start);
 	SET_SYM(b, syms, S_NR_CPU_IDS, nr_cpu_ids);
 	SET_SYM(b, syms, S_RUNQUEUES, runqueues);
 	for (int i = S_PCPU_OFFSET; i <= S_RUNQUEUES; i++)
-		if (!syms[i].found)
+		if (!syms[i].found && (!arm64 || (i != S_PAGE_OFFSET_BASE && i != S_PHYS_BASE)))
 			add_missing(b, "symbol %s%s", sym_names[i],
 				    syms[i].ambiguous ? " (ambiguous)" : "");
-	essential_missing = !syms[S_PCPU_OFFSET].found || !syms[S_PAGE_OFFSET_BASE].found ||
-			    !syms[S_RUNQUEUES].found;
-	SET_SYM(b, syms, S_INIT_TOP_PGT, init_top_pgt);
-	if (!syms[S_INIT_TOP_PGT].found)
-		add_missing(b, "%s", "symbol init_top_pgt: nothing outside the linear maps is read "
-				     "(vmalloc'd per-CPU event counters)");
+	essential_missing = !syms[S_PCPU_OFFSET].found || !syms[S_RUNQUEUES].found;
+	if (arm64) {
+		/* The linear map's physical base: the worker's only way from a
+		 * per-CPU address to guest memory. */
+		SET_SYM(b, syms, S_MEMSTART, memstart_addr);
+		if (!syms[S_MEMSTART].found)
+			add_missing(b, "symbol memstart_addr%s",
+				    syms[S_MEMSTART].ambiguous ? " (ambiguous)" : "");
+		essential_missing |= !syms[S_MEMSTART].found;
+	} else {
+		SET_SYM(b, syms, S_PAGE_OFFSET_BASE, page_offset_base);
+		SET_SYM(b, syms, S_PHYS_BASE, phys_base);
+		essential_missing |= !syms[S_PAGE_OFFSET_BASE].found;
+		SET_SYM(b, syms, S_INIT_TOP_PGT, init_top_pgt);
+		if (!syms[S_INIT_TOP_PGT].found)
+			add_missing(b, "%s", "symbol init_top_pgt: nothing outside the linear maps is "
+					     "read (vmalloc'd per-CPU event counters)");
+	}
 
 	if (!btf) {
-		add_missing(b, "%s", "BTF (.BTF section): build the kernel with CONFIG_DEBUG_INFO_BTF=y");
+		add_missing(b, "%s", arm64 ? "BTF (no vmlinux.btf in the cache entry): build the "
+					     "kernel with CONFIG_DEBUG_INFO_BTF=y"
+					   : "BTF (.BTF section): build the kernel with "
+					     "CONFIG_DEBUG_INFO_BTF=y");
 		essential_missing = 1;
 	} else {
 		if (!kl_btf_struct_size(btf, "rq", &size)) {
@@ -576,11 +671,8 @@ static int derive(struct builder *b, const char *path, const uint8_t *data, size
 		essential_missing |= !l->has_rq_size || !l->rq_nr_running || !l->rq_clock;
 	}
 	sched_ext_parts(b, btf, syms);
-	config_hz(b, path);
-	if (b->oom) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (b->oom)
+		return -ENOMEM;
 	if (essential_missing) {
 		size_t at = 0;
 
@@ -588,12 +680,9 @@ static int derive(struct builder *b, const char *path, const uint8_t *data, size
 		for (size_t i = 0; i < l->n_missing && at < errlen; i++)
 			at += (size_t)snprintf(err + at, errlen - at, "%s %s", i ? ";" : "",
 					       l->missing[i]);
-		ret = -ENODATA;
+		return -ENODATA;
 	}
-out:
-	btf__free(btf);
-	kl_image_close(&im);
-	return ret;
+	return 0;
 }
 
 /* ---- finding and reading the image -------------------------------------------------- */
@@ -699,12 +788,26 @@ err_buf:
 
 /* ---- for a run or a shell -------------------------------------------------- */
 
-Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image)
+Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image, Ktstr__Arch arch)
 {
 	Ktstr__GuestKernelLayout *l = NULL;
 	char why[1024];
-	int ret = kernel_layout_from_vmlinux(image, &l, why, sizeof(why));
+	int ret;
 
+	if (arch == KTSTR__ARCH__ARCH_ARM64) {
+		/* An arm64 entry: the Image's directory holds config and BTF. */
+		char *dup = strdup(image);
+		struct stat st;
+
+		if (!dup)
+			return NULL;
+		ret = kernel_layout_from_arm64_entry(!stat(image, &st) && S_ISDIR(st.st_mode) ? image
+											  : dirname(dup),
+						     &l, why, sizeof(why));
+		free(dup);
+	} else {
+		ret = kernel_layout_from_vmlinux(image, &l, why, sizeof(why));
+	}
 	if (ret) {
 		if (l)
 			ktstr__guest_kernel_layout__free_unpacked(l, NULL);
@@ -717,9 +820,4 @@ Ktstr__GuestKernelLayout *kernel_layout_for_monitor(const char *image)
 	else
 		kinfo("monitor: on for kernel %s", image);
 	return l;
-}
-
-const char *monitor_off_for_arch(Ktstr__Arch arch)
-{
-	return arch == KTSTR__ARCH__ARCH_ARM64 ? "not available for arm64 guests" : NULL;
 }

@@ -3,10 +3,10 @@
  *
  * Why kallsyms: the vmlinux inside a Debian bzImage (what `ktstr-orch
  * kernel fetch` caches) is stripped, and Debian's System.map is a
- * placeholder ("The real System.map is in the -dbg package"). The kernel
- * still carries every symbol for /proc/kallsyms, in tables that
- * scripts/kallsyms.c writes into .rodata in this order (each label aligned
- * to 4, or 8 on some versions):
+ * placeholder ("The real System.map is in the -dbg package"); an arm64
+ * Image is not even ELF. The kernel still carries every symbol for
+ * /proc/kallsyms, in tables that scripts/kallsyms.c writes into .rodata
+ * (each label aligned to 4, or 8 on some versions). Current kernels:
  *
  *   kallsyms_num_syms     u32 N
  *   kallsyms_names        N names: length (1 byte, or 2 as ULEB128 when
@@ -17,13 +17,19 @@
  *   kallsyms_offsets      s32[N] (see kallsyms_addr)
  *   [kallsyms_relative_base u64, kernels before 6.15]
  *
+ * Older ones (6.1, whose stable series took kallsyms_seqs_of_names) put
+ * kallsyms_offsets and kallsyms_relative_base before kallsyms_num_syms, and
+ * kallsyms_seqs_of_names (u8[3][N]) between the markers and the token
+ * table; both orders are recognised.
+ *
  * Nothing names them in a stripped image, so they are found by structure:
  * a token index is 256 increasing u16 starting at 0 whose token table sits
- * right before it; the markers precede the table; the names precede the
- * markers, with num_syms before them; every marker must then match the
- * decoded names. The result is checked again by the caller (linux_banner
- * must read "Linux version", runqueues must agree with BTF). All reads are
- * bounded by .rodata; all counts by KL_KALLSYMS_MAX_SYMS. */
+ * right before it; the markers precede the table (or the seqs before it);
+ * the names precede the markers, with num_syms before them; every marker
+ * must then match the decoded names. The result is checked again by the
+ * caller (linux_banner must read "Linux version", runqueues must agree with
+ * BTF). All reads are bounded by the area searched (.rodata, or a flat
+ * Image); all counts by KL_KALLSYMS_MAX_SYMS, the work by MARKER_STEPS_MAX. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +43,9 @@
 /* Time bound on a hostile .rodata: how many candidate tables get the full
  * (expensive) check before the search gives up. A real image has one. */
 #define FULL_CHECKS_MAX 256
+/* Time bound on looking for markers behind a kallsyms_seqs_of_names of
+ * unknown length: u32 reads in all. A real search needs a few million. */
+#define MARKER_STEPS_MAX (64u << 20)
 
 static void record(struct kl_sym *syms, size_t n, const char *name, uint64_t addr)
 {
@@ -65,6 +74,10 @@ int kl_syms_from_symtab(const struct kl_image *im, struct kl_sym *syms, size_t n
 	Elf_Data *d;
 	size_t count;
 
+	if (!im->elf) {
+		snprintf(err, errlen, "no .symtab (a flat Image)");
+		return -ENOENT;
+	}
 	while ((scn = elf_nextscn(im->elf, scn)))
 		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
 			break;
@@ -114,11 +127,14 @@ struct ks {
 	uint64_t tok_tab, tok_idx; /* offsets into ro */
 	uint64_t markers;
 	uint32_t nmarkers;
-	uint64_t names, names_end;
+	uint64_t seqs_gap; /* bytes from the markers' end to the token table */
+	uint64_t names, names_end, num_syms_at;
 	uint32_t nsyms;
 	uint64_t offsets;
 	bool base_relative, abs_percpu;
-	uint64_t base;
+	uint64_t base, base_min;
+	uint64_t base_at; /* offset of kallsyms_relative_base, when base_relative */
+	uint64_t steps;	  /* marker reads so far, against MARKER_STEPS_MAX */
 };
 
 static bool find_markers(struct ks *k);
@@ -187,11 +203,11 @@ static bool find_token_tables(struct ks *k)
 	return false;
 }
 
-/* The markers end at the token table (or 4 bytes of padding before it)
- * and start with a 0; each step covers 256 names of 2..0x4001 bytes. */
-static bool find_markers(struct ks *k)
+/* Markers ending at end (or 4 bytes of padding before it), starting with
+ * a 0; each step covers 256 names of 2..0x4001 bytes. */
+static bool find_markers_at(struct ks *k, uint64_t end)
 {
-	uint64_t q = k->tok_tab, end;
+	uint64_t q = end;
 	uint32_t later = UINT32_MAX, count = 0;
 
 	if (q < 8)
@@ -202,6 +218,8 @@ static bool find_markers(struct ks *k)
 	while (q >= 4) {
 		uint32_t v = get_le32(k->ro + q - 4);
 
+		if (++k->steps > MARKER_STEPS_MAX)
+			return false;
 		if (later != UINT32_MAX &&
 		    (v >= later || later - v < 256u * 2 || later - v > 256u * (NAME_LEN_MAX + 2)))
 			return false;
@@ -217,6 +235,32 @@ static bool find_markers(struct ks *k)
 	k->markers = q;
 	k->nmarkers = (uint32_t)((end - q) / 4);
 	return true;
+}
+
+/* The markers right before the token table, or before a
+ * kallsyms_seqs_of_names of 3 bytes per symbol (plus < 8 of alignment):
+ * markers whose count allows the gap. */
+static bool find_markers(struct ks *k)
+{
+	uint64_t t = k->tok_tab, lo;
+
+	k->seqs_gap = 0;
+	if (find_markers_at(k, t))
+		return true;
+	lo = t > 3ull * KL_KALLSYMS_MAX_SYMS + 8 ? t - 3ull * KL_KALLSYMS_MAX_SYMS - 8 : 8;
+	for (uint64_t end = (t - 8) & ~3ull; end >= lo && k->steps <= MARKER_STEPS_MAX; end -= 4) {
+		uint64_t gap = t - end;
+
+		/* The last marker is never 0; a gap too small for even 256
+		 * symbols' seqs cannot be one. */
+		if (gap < 3 * 256 || get_le32(k->ro + end - 4) == 0 || !find_markers_at(k, end))
+			continue;
+		if (gap >= 3ull * 256 * (k->nmarkers - 1) + 3 && gap < 3ull * 256 * k->nmarkers + 8) {
+			k->seqs_gap = gap;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Walk cnt names from pos (bounded by lim); the end or 0 when they do not fit. */
@@ -283,11 +327,50 @@ static bool find_names(struct ks *k)
 				continue;
 			if (++full > FULL_CHECKS_MAX)
 				return false;
+			if (k->seqs_gap && (k->seqs_gap < 3ull * n || k->seqs_gap - 3ull * n >= 8))
+				continue;
 			if (!markers_match(k, s, n))
 				continue;
+			k->num_syms_at = s - slot;
 			k->names = s;
 			k->names_end = end;
 			k->nsyms = n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The older order: kallsyms_offsets then kallsyms_relative_base (8
+ * aligned) right before kallsyms_num_syms. Base-relative offsets there are
+ * sorted and the first is 0 (the base is the lowest symbol's address),
+ * which no other data before num_syms is. */
+static bool find_offsets_before(struct ks *k)
+{
+	for (uint64_t gap = 8; gap <= 16; gap += 4) {
+		uint64_t rb = k->num_syms_at - gap, o;
+		int32_t prev = 0;
+		uint32_t i;
+
+		if (k->num_syms_at < gap || (k->va + rb) % 8)
+			continue;
+		for (uint64_t pad = 0; pad <= 4; pad += 4) {
+			if (rb < pad + (uint64_t)k->nsyms * 4)
+				continue;
+			o = rb - pad - (uint64_t)k->nsyms * 4;
+			for (i = 0; i < k->nsyms; i++) {
+				int32_t v = (int32_t)get_le32(k->ro + o + 4 * (uint64_t)i);
+
+				if (v < prev || (i == 0 && v != 0))
+					break;
+				prev = v;
+			}
+			if (i < k->nsyms)
+				continue;
+			k->offsets = o;
+			k->base_relative = true;
+			k->base_at = rb;
+			k->base = get_le64(k->ro + rb);
 			return true;
 		}
 	}
@@ -301,6 +384,8 @@ static bool find_offsets(struct ks *k)
 {
 	uint64_t o = k->tok_idx + 512, r;
 
+	if (find_offsets_before(k))
+		return true;
 	if (o > k->size || (uint64_t)k->nsyms * 4 > k->size - o)
 		return false;
 	k->offsets = o;
@@ -308,8 +393,9 @@ static bool find_offsets(struct ks *k)
 	for (int align = 4; align <= 8; align += 4) {
 		uint64_t ra = r + (align - (k->va + r) % align) % align;
 
-		if (ra + 8 <= k->size && get_le64(k->ro + ra) >= 0xffffffff80000000ull) {
+		if (ra + 8 <= k->size && get_le64(k->ro + ra) >= k->base_min) {
 			k->base_relative = true;
+			k->base_at = ra;
 			k->base = get_le64(k->ro + ra);
 			break;
 		}
@@ -372,21 +458,34 @@ int kl_syms_from_kallsyms(const struct kl_image *im, struct kl_sym *syms, size_t
 	uint64_t pos;
 	char name[KSYM_NAME_LEN + 1];
 
-	if (kl_section(im, ".rodata", &ro)) {
+	if (kl_kallsyms_area(im, &ro)) {
 		snprintf(err, errlen, "no .rodata to hold kallsyms tables");
 		return -ENOENT;
 	}
 	k.ro = ro.bytes;
 	k.size = ro.size;
 	k.va = ro.addr;
+	k.base_min = im->kaddr_min;
 	if (!find_token_tables(&k)) {
 		snprintf(err, errlen,
-			 "no kallsyms tables recognised in .rodata (CONFIG_KALLSYMS off, or a layout "
-			 "this reader does not know)");
+			 "no kallsyms tables recognised in %s (CONFIG_KALLSYMS off, or a layout "
+			 "this reader does not know)", im->elf ? ".rodata" : "the Image");
 		return -ENOENT;
 	}
 	if (!find_names(&k) || !find_offsets(&k)) {
-		snprintf(err, errlen, "kallsyms tables in .rodata do not hold together");
+		snprintf(err, errlen, "kallsyms tables in %s do not hold together",
+			 im->elf ? ".rodata" : "the Image");
+		return -EINVAL;
+	}
+	/* A relocatable image linked without applying its relocations
+	 * (arm64) holds 0 there; the relocation naming the slot says what the
+	 * kernel puts in it, and proves the image's link address. */
+	if (k.base_relative && k.base < im->kaddr_min &&
+	    kl_reloc_value(im, k.va + k.base_at, &k.base)) {
+		snprintf(err, errlen,
+			 "kallsyms_relative_base at %#llx holds %#llx, not a kernel address, and no "
+			 "relocation names that slot: the image is not linked where assumed",
+			 (unsigned long long)(k.va + k.base_at), (unsigned long long)k.base);
 		return -EINVAL;
 	}
 	pos = k.names;

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernel_layout.h"
 #include "payload_metric.h"
 #include "profiles.h"
 
@@ -299,14 +298,12 @@ static void report_sched_dump(FILE *f, const Ktstr__VmResult *vm)
  * for people (at most REPORT_MONITOR_CPUS CPUs, every kept violation). */
 #define REPORT_MONITOR_CPUS 16u
 
-static void report_monitor(FILE *f, const Ktstr__VmResult *vm, Ktstr__Arch arch)
+static void report_monitor(FILE *f, const Ktstr__VmResult *vm)
 {
 	const Ktstr__MonitorReport *m = vm ? vm->monitor : NULL;
 
 	if (!m) {
-		if (vm && monitor_off_for_arch(arch)) {
-			fprintf(f, "--- monitor ---\n  off: %s\n", monitor_off_for_arch(arch));
-		} else if (vm && vm->monitor_off) {
+		if (vm && vm->monitor_off) {
 			fputs("--- monitor ---\n  off: ", f);
 			fput_clean(f, vm->monitor_off);
 			fputc('\n', f);
@@ -492,7 +489,7 @@ int report_failure(FILE *f, const struct suite *s, const struct plan *p,
 		fprintf(f, "--- guest crash ---\n");
 		print_indented(f, vd->crash, strlen(vd->crash), REPORT_TAIL_LINES);
 	}
-	report_monitor(f, vm, p->arch);
+	report_monitor(f, vm);
 	fprintf(f, "--- timeline ---\n  kernel %s, topology %s, scheduler %s, duration %ums\n",
 		vm && vm->kernel_version ? vm->kernel_version
 		: tr && tr->kernel_release ? tr->kernel_release

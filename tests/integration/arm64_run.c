@@ -5,6 +5,8 @@
  * for an arm64 run, the KVM engine for an arm64 guest on an x86_64 host,
  * an --arch nobody knows.
  *
+ * The host-side monitor reads the arm64 guests (scx_cpu0's imbalance).
+ *
  * The boot needs the arm64 kernel ($KTSTR_TEST_KERNEL_ARM64, else the
  * newest $KTSTR_CACHE_DIR/kernels/ entry with arch=arm64: `ktstr-orch
  * kernel fetch --arch arm64`), the arm64 ktstr-guest (build/bin/arm64/,
@@ -129,7 +131,9 @@ Test(arm64_run, eevdf_steady_passes_on_an_arm64_guest, .timeout = 600)
 	rc = run_suite_path(&e, suite, NULL, kernel, args, &out);
 	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
 	assert_has(out, "# guest architecture: arm64\n");
-	assert_has(out, ": not available for arm64 guests"); /* the monitor's line */
+	/* The host-side monitor read the arm64 guest: on for this kernel,
+	 * and, with no sched_ext scheduler, skipped for that reason. */
+	assert_has(out, "monitor: on for kernel ");
 	assert_has(out, "PASS  steady_arm64  (");
 	assert_has(out, "\n1 passed, 0 failed, 0 skipped\n");
 	rec = json_record(&e, "steady_arm64");
@@ -264,6 +268,54 @@ Test(arm64_run, a_dynamically_linked_arm64_payload_runs, .timeout = 600)
 	rec = json_record(&e, "dynamic_payload_arm64");
 	assert_has(rec, "\"exit_status\":7");
 	assert_has(rec, "arm64-dynamic-payload aarch64");
+	free(rec);
+	free(out);
+	vmtest_rm_rf(e.tmp);
+}
+
+/* The host-side monitor reads an arm64 guest's runqueues (docs/monitor.md,
+ * "arm64 guests"): the layout from the arm64 Image, the translation from
+ * the Image's load address and the guest's memstart_addr. scx_cpu0 built
+ * for arm64 queues every task on CPU 0: every worker check passes, and only
+ * the monitor, reading CPU 0's and CPU 1's runqueues from outside, fails it
+ * with the imbalance and both CPUs' counts. */
+static const char cpu0_suite[] =
+	"schedulers:\n"
+	"  - {name: cpu0, binary: scx_cpu0, ops_name: cpu0}\n"
+	"tests:\n"
+	"  - name: imbalance_cpu0_arm64\n"
+	"    scheduler: cpu0\n"
+	"    topology: \"1,1,2,1\"\n"
+	"    duration: 8s\n"
+	"    memory_mb: 512\n"
+	"    scenario:\n"
+	"      cgroups:\n"
+	"        - {name: cg0, workers: 8}\n"
+	"    asserts: {max_imbalance_ratio: 4.0, max_spread_pct: 100, max_gap_ms: 3000}\n";
+
+Test(arm64_run, the_monitor_reads_an_arm64_guest_and_fails_scx_cpu0, .timeout = 600)
+{
+	struct suite_env e;
+	char kernel[1024], suite[1200], *out = NULL, *rec;
+	int rc;
+
+	if (!arm64_scx_simple())
+		test_missing("needs the arm64 schedulers: scripts/build-schedulers --arch arm64 or "
+			     "$KTSTR_SCHEDULER_PATH_ARM64");
+	boot_env_init(&e, kernel, sizeof(kernel));
+	snprintf(suite, sizeof(suite), "%s/cpu0.yaml", e.tmp);
+	write_text(suite, cpu0_suite);
+	rc = run_suite_path(&e, suite, NULL, kernel, " --arch arm64 --timeout 300", &out);
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	cr_assert_null(strstr(out, "not available for arm64 guests"), "%s", out);
+	assert_has(out, "FAIL  imbalance_cpu0_arm64  (");
+	assert_has(out, "monitor: imbalance ratio ");
+	assert_has(out, "(cpu0 nr_running ");
+	assert_has(out, ", cpu1 ");
+	rec = json_record(&e, "imbalance_cpu0_arm64");
+	assert_has(rec, "\"arch\":\"arm64\"");
+	assert_has(rec, "\"monitor\":{\"verdict\":\"MONITOR_FAIL\"");
+	assert_has(rec, "\"check\":\"MONITOR_CHECK_IMBALANCE\"");
 	free(rec);
 	free(out);
 	vmtest_rm_rf(e.tmp);

@@ -453,18 +453,18 @@ int kvm_engine_run(const struct vm_inputs *in, struct vm_capture *cap, struct vm
 out:
 	if (e->vperf)
 		perf_fold_vcpus(in->spec, e->vm.ncpus, e->vperf, &end->perf);
-	/* A vCPU thread that never left KVM_RUN still uses its fd and
-	 * kvm_run: leave the VM to the process's exit then. */
-	bool leaked = false;
+	/* A vCPU thread that never left KVM_RUN still uses its fd, its
+	 * kvm_run, the pool's slot, the lock and the condition variable:
+	 * leave all of it to the process's exit (the worker exits once the
+	 * result is sent). */
 	for (uint32_t i = 0; e->pool.slot && i < e->pool.n; i++)
-		leaked |= e->pool.slot[i].leaked;
-	if (!leaked)
-		a64_vm_close(&e->vm);
+		if (e->pool.slot[i].leaked)
+			return r;
+	a64_vm_close(&e->vm);
 	vcpu_pool_free(&e->pool);
 	free(e->vperf);
 	free(e->vcpu_ns);
 	pthread_cond_destroy(&e->cond);
-	if (!leaked)
-		free(e);
+	free(e);
 	return r;
 }

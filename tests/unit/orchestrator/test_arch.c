@@ -474,9 +474,3 @@ Test(arch, the_run_metadata_names_the_architecture)
 	suite_free(s);
 }
 
-Test(arch, the_monitor_says_once_why_it_is_off_for_arm64)
-{
-	cr_assert_str_eq(monitor_off_for_arch(KTSTR__ARCH__ARCH_ARM64),
-			 "not available for arm64 guests");
-	cr_assert_null(monitor_off_for_arch(KTSTR__ARCH__ARCH_X86_64));
-}
