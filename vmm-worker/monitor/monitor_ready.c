@@ -88,6 +88,15 @@ static int find_runqueues(struct monitor *m, const struct kaddr_map *map, uint32
 
 		ret = kaddr_percpu(map, m->read, m->ctx, m->l.per_cpu_offset, cpu, ncpu,
 				   m->l.runqueues, m->l.rq_size, &kva);
+		if (!ret && kva == m->l.runqueues) {
+			/* A zero offset: the kernel has not set up its
+			 * per-CPU areas, and the address is the variable's
+			 * link-time template (in the kernel image on 7.x and
+			 * arm64; freed and poisoned after boot), whose rq->cpu
+			 * is 0: for CPU 0 the self check alone would pass. */
+			NOT_READY("cpu%u's __per_cpu_offset is 0: per-CPU areas not set up yet", cpu);
+			return -EAGAIN;
+		}
 		if (!ret)
 			ret = kaddr_to_gpa(map, kva, m->l.rq_size, &gpa);
 		if (ret) {
