@@ -205,3 +205,25 @@ void vm_monitor_free(struct vm_monitor *vm)
 		monitor_free(vm->m);
 	vm->m = NULL;
 }
+
+int vm_ram_view_read(void *view, uint64_t gpa, void *buf, size_t len)
+{
+	const struct vm_ram_view *v = view;
+	const void *p = v->lookup(v->ram, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int vm_ram_view_write(void *view, uint64_t gpa, const void *buf, size_t len)
+{
+	const struct vm_ram_view *v = view;
+	void *p = v->lookup(v->ram, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, buf, len);
+	return 0;
+}

@@ -21,6 +21,18 @@
 /* Write len bytes at guest-physical gpa; 0 or -EFAULT (not RAM). */
 typedef int (*vm_monitor_write_fn)(void *ctx, uint64_t gpa, const void *buf, size_t len);
 
+/* Guest RAM mapped in this process (the KVM engines), as the monitor's
+ * read and write: lookup gives the host address of [gpa, gpa + len) when it
+ * lies inside one RAM region, else NULL (a hole: -EFAULT). No syscall: the
+ * monitor's 100 ms reads and its watchdog writes are plain copies. Pass
+ * the view as ctx. */
+struct vm_ram_view {
+	void *(*lookup)(const void *ram, uint64_t gpa, uint64_t len);
+	const void *ram;
+};
+int vm_ram_view_read(void *view, uint64_t gpa, void *buf, size_t len);
+int vm_ram_view_write(void *view, uint64_t gpa, const void *buf, size_t len);
+
 struct vm_monitor {
 	struct monitor *m;	/* owned; NULL = off (off says why) */
 	char off[256];

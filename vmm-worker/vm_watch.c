@@ -1,6 +1,7 @@
 /* A KVM engine's watchdog verdicts (vm_watch.h). */
 #include <poll.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "capture.h"
 #include "ktstr/util.h"
@@ -67,4 +68,50 @@ void vm_watch_note_end(struct vm_end *end, Ktstr__Outcome o, const char *why,
 	if (o == KTSTR__OUTCOME__OUTCOME_GUEST_FLOOD)
 		ktstr_error_note(&end->error, "the guest flooded the SHM ring", NULL,
 				 CAPTURE_FLOOD_HINT, "%s", why);
+}
+
+void vm_watch_run(const struct vm_watch_loop *l)
+{
+	struct vm_watch w;
+
+	vm_watch_init(&w, l->in, l->cap);
+	pthread_mutex_lock(l->lock);
+	while (!*l->ended) {
+		uint64_t now = ktstr_now_ms();
+		struct timespec ts;
+		Ktstr__Outcome o;
+		char why[256];
+
+		l->drain(l->ctx);
+		vm_monitor_tick(l->mon, now * 1000000ull, vcpu_pool_times(l->pool, l->vcpu_ns));
+		if (*l->have_ring && vm_monitor_take_dump_request(l->mon))
+			ring_slot_set(l->ring, 12, 'D');
+		if (l->vcpu_end && l->vcpu_end(l->ctx))
+			break;
+		o = vm_watch_verdict(&w, now, why, sizeof(why));
+		if (o != KTSTR__OUTCOME__OUTCOME_UNKNOWN) {
+			l->end(l->ctx, o, why);
+			break;
+		}
+		if (vm_watch_soft_stop_due(&w, now, *l->have_ring))
+			ring_slot_set(l->ring, 14, KTSTR_SLOT0_SHUTDOWN);
+		if (vcpu_pool_all_done(l->pool)) {
+			l->end(l->ctx, KTSTR__OUTCOME__OUTCOME_KVM_ERROR,
+			       "every vCPU thread stopped without an outcome");
+			break;
+		}
+		pthread_mutex_unlock(l->lock);
+		if (l->in->stdin_fd >= 0)
+			l->feed_stdin(l->ctx);
+		vm_watch_service_ctl(l->in);
+		pthread_mutex_lock(l->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += VM_WATCH_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(l->cond, l->lock, &ts);
+	}
+	pthread_mutex_unlock(l->lock);
 }

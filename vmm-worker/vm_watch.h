@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "engine.h"
+#include "ktstr/ring.h"
+#include "vcpu_pool.h"
 
 #define VM_WATCH_TICK_MS 100
 /* Ask the guest to finish (ring slot 14) this long before the hard stop. */
@@ -41,5 +45,33 @@ void vm_watch_note_end(struct vm_end *end, Ktstr__Outcome o, const char *why,
  * service it when readable, without blocking, so a stop takes at most one
  * tick to act on. Call without the engine's lock. */
 void vm_watch_service_ctl(const struct vm_inputs *in);
+
+/* The watchdog loop itself, on the engine's control thread: every
+ * VM_WATCH_TICK_MS (or when a vCPU wakes cond) under lock: drain (serial
+ * output, ring), the monitor's tick (with the vCPU threads' CPU times) and
+ * its dump request (ring slot 12), a vCPU's own end, the verdicts above,
+ * the soft stop (ring slot 14), every vCPU thread gone; then, without the
+ * lock, interactive input and the control socket. Returns once *ended. */
+struct vm_watch_loop {
+	const struct vm_inputs *in;
+	struct vm_capture *cap;
+	struct vm_monitor *mon;
+	struct vcpu_pool *pool;
+	uint64_t *vcpu_ns;	 /* pool->n entries: the monitor's vCPU times */
+	pthread_mutex_t *lock;	 /* the engine's: guards what the callbacks touch */
+	pthread_cond_t *cond;
+	const bool *ended;	 /* the engine recorded its end (under lock) */
+	struct ktstr_ring *ring; /* valid while *have_ring (under lock) */
+	const bool *have_ring;
+	void *ctx;
+	void (*drain)(void *ctx); /* under lock: serial queues and the ring */
+	/* Under lock, may be NULL: true when a vCPU ended the VM and this
+	 * recorded that end. */
+	bool (*vcpu_end)(void *ctx);
+	/* Under lock: record the end (first wins) and stop the vCPUs. */
+	void (*end)(void *ctx, Ktstr__Outcome o, const char *why);
+	void (*feed_stdin)(void *ctx); /* without the lock, when in->stdin_fd >= 0 */
+};
+void vm_watch_run(const struct vm_watch_loop *l);
 
 #endif

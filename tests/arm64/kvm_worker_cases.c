@@ -432,12 +432,14 @@ Test(arm64_kvm_worker, stop_vm_is_stopped, .timeout = 90)
 
 /* The host-side monitor on the arm64 KVM engine (docs/monitor.md, "arm64
  * guests"): with an arm64 kernel layout whose symbols lie in the fake Image
- * (its "ARM\x64" magic as the banner, zeros elsewhere: memstart_addr 0,
- * __per_cpu_offset 0, one vCPU whose rq, in the image, has cpu 0), the
- * monitor the engine starts reads the Image where a64_boot put it, becomes
- * ready and samples; with a banner the Image does not hold it never does.
- * Either way the VmResult carries its report. */
-static void monitor_case(const char *banner, bool ready)
+ * (its "ARM\x64" magic as the banner, zeros elsewhere: memstart_addr 0, one
+ * vCPU; __per_cpu_offset[0] = 0x1000 when per_cpu_set, as a kernel past
+ * setup_per_cpu_areas has it, so CPU 0's rq is the Image's zeros 0x1000
+ * after the template: cpu 0), the monitor the engine starts reads the Image
+ * where a64_boot put it, becomes ready and samples; with a banner the Image
+ * does not hold, or with the offset still 0 (the template itself: not set
+ * up yet), it never does. Either way the VmResult carries its report. */
+static void monitor_case(const char *banner, bool per_cpu_set, bool ready)
 {
 	const uint64_t kimage = 0xffff800080000000ull;
 	struct fixture f = { 0 };
@@ -454,6 +456,14 @@ static void monitor_case(const char *banner, bool ready)
 	snprintf(script, sizeof(script), "0 text 0x%llx waiting\\n\n",
 		 (unsigned long long)ARM64_UART1_BASE);
 	setup(&f, script);
+	if (per_cpu_set) {
+		static const uint64_t off = 0x1000;
+		int fd = open(f.kernel, O_WRONLY | O_CLOEXEC);
+
+		cr_assert_geq(fd, 0, "%s", f.kernel);
+		cr_assert_eq(pwrite(fd, &off, sizeof(off), 0x9000), (ssize_t)sizeof(off));
+		close(fd);
+	}
 	spec_init(&spec, &topo, 1, 1, 1, 1, HANG_TIMEOUT_MS);
 	l.has_arch = l.has_image_vaddr = l.has_image_size = l.has_va_bits = 1;
 	l.has_memstart_addr = l.has_linux_banner = l.has_banner = l.has_per_cpu_offset = 1;
@@ -490,18 +500,25 @@ static void monitor_case(const char *banner, bool ready)
 		cr_assert_eq(r->nr_cpus, 1);
 		cr_assert_gt(r->samples, 0);
 	} else {
-		cr_assert(!r->has_ready_at_ns, "ready with a banner the Image does not hold");
+		cr_assert(!r->has_ready_at_ns, "ready: %s", r->summary);
 		cr_assert_eq(r->samples, 0);
+		if (!per_cpu_set)
+			cr_assert(strstr(r->summary, "cpu0's __per_cpu_offset is 0"), "%s", r->summary);
 	}
 	done(&f, &seen, &out);
 }
 
 Test(arm64_kvm_worker, monitor_reads_the_loaded_image, .timeout = 90)
 {
-	monitor_case("ARM\x64", true);
+	monitor_case("ARM\x64", true, true);
 }
 
 Test(arm64_kvm_worker, monitor_with_a_foreign_banner_never_ready, .timeout = 90)
 {
-	monitor_case("ARM\x65", false);
+	monitor_case("ARM\x65", true, false);
+}
+
+Test(arm64_kvm_worker, monitor_not_ready_before_the_per_cpu_areas, .timeout = 90)
+{
+	monitor_case("ARM\x64", false, false);
 }

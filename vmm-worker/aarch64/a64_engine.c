@@ -60,6 +60,7 @@ struct a64_engine {
 	struct vcpu_pool pool;
 	struct perf_thread *vperf; /* performance mode: ncpus entries, owned */
 	struct serial_out com_out[2];
+	struct vm_ram_view ram_view; /* the monitor's reads and writes of guest RAM */
 	bool ended; /* end->outcome is final (under vm.lock) */
 	bool have_ring, confine;
 	uint32_t ring_crc_errors;
@@ -104,27 +105,11 @@ static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t le
 	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
 }
 
-/* Guest-physical access for the monitor: RAM is mapped in this process
- * (a64_vm_map_ram), so no syscall; anything outside one node's RAM is a
- * hole. */
-static int ram_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+/* The monitor's view of guest RAM (vm_ram_view): mapped in this process
+ * (a64_vm_map_ram); anything outside one node's RAM is a hole. */
+static void *ram_lookup(const void *vm, uint64_t gpa, uint64_t len)
 {
-	const void *p = a64_gpa(ctx, gpa, len);
-
-	if (!p)
-		return -EFAULT;
-	memcpy(buf, p, len);
-	return 0;
-}
-
-static int ram_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-	void *p = a64_gpa(ctx, gpa, len);
-
-	if (!p)
-		return -EFAULT;
-	memcpy(p, buf, len);
-	return 0;
+	return a64_gpa(vm, gpa, len);
 }
 
 /* Under vm.lock. */
@@ -179,55 +164,46 @@ static void end_from_vcpu(struct a64_engine *e)
 	engine_end(e, o, why);
 }
 
+/* vm_watch_run's callbacks (vm_watch.h), under vm.lock but feed_stdin. */
+static void watch_drain(void *ctx)
+{
+	struct a64_engine *e = ctx;
+
+	serial_out_drain(e->com_out, e->cap, &e->cond);
+	drain_ring(e);
+}
+
+static bool watch_vcpu_end(void *ctx)
+{
+	struct a64_engine *e = ctx;
+
+	if (!e->vend.ended)
+		return false;
+	end_from_vcpu(e);
+	return true;
+}
+
+static void watch_end(void *ctx, Ktstr__Outcome o, const char *why)
+{
+	engine_end(ctx, o, why);
+}
+
+static void watch_feed_stdin(void *ctx)
+{
+	feed_stdin(ctx);
+}
+
 /* The watchdog loop; returns when the VM has ended. */
 static void watch(struct a64_engine *e)
 {
-	struct vm_watch w;
+	const struct vm_watch_loop l = {
+		.in = e->in, .cap = e->cap, .mon = &e->end->monitor, .pool = &e->pool,
+		.vcpu_ns = e->vcpu_ns, .lock = &e->vm.lock, .cond = &e->cond, .ended = &e->ended,
+		.ring = &e->vm.ring, .have_ring = &e->have_ring, .ctx = e, .drain = watch_drain,
+		.vcpu_end = watch_vcpu_end, .end = watch_end, .feed_stdin = watch_feed_stdin,
+	};
 
-	vm_watch_init(&w, e->in, e->cap);
-	pthread_mutex_lock(&e->vm.lock);
-	while (!e->ended) {
-		uint64_t now = ktstr_now_ms();
-		struct timespec ts;
-		Ktstr__Outcome o;
-		char why[256];
-
-		serial_out_drain(e->com_out, e->cap, &e->cond);
-		drain_ring(e);
-		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
-				vcpu_pool_times(&e->pool, e->vcpu_ns));
-		if (e->have_ring && vm_monitor_take_dump_request(&e->end->monitor))
-			ring_slot_set(&e->vm.ring, 12, 'D');
-		if (e->vend.ended) {
-			end_from_vcpu(e);
-			break;
-		}
-		o = vm_watch_verdict(&w, now, why, sizeof(why));
-		if (o != KTSTR__OUTCOME__OUTCOME_UNKNOWN) {
-			engine_end(e, o, why);
-			break;
-		}
-		if (vm_watch_soft_stop_due(&w, now, e->have_ring))
-			ring_slot_set(&e->vm.ring, 14, KTSTR_SLOT0_SHUTDOWN);
-		if (vcpu_pool_all_done(&e->pool)) {
-			engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR,
-				   "every vCPU thread stopped without an outcome");
-			break;
-		}
-		pthread_mutex_unlock(&e->vm.lock);
-		if (e->in->stdin_fd >= 0)
-			feed_stdin(e);
-		vm_watch_service_ctl(e->in);
-		pthread_mutex_lock(&e->vm.lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += VM_WATCH_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->cond, &e->vm.lock, &ts);
-	}
-	pthread_mutex_unlock(&e->vm.lock);
+	vm_watch_run(&l);
 }
 
 /* Map fd whole, read-only (0 bytes: *p = NULL). The mapping is the
@@ -309,8 +285,10 @@ static int setup(struct a64_engine *e, struct ktstr_error *err)
 	/* Guest RAM exists and holds the Image at boot.load: the monitor
 	 * reads it from here on (its mappings outlive the memfds closed
 	 * below). */
-	vm_monitor_start_arm64(&e->end->monitor, spec, e->vm.ncpus, ram_read, ram_write, &e->vm,
-			       ARM64_DRAM_BASE, ARM64_DRAM_BASE + mem, e->boot.load);
+	e->ram_view = (struct vm_ram_view){ .lookup = ram_lookup, .ram = &e->vm };
+	vm_monitor_start_arm64(&e->end->monitor, spec, e->vm.ncpus, vm_ram_view_read,
+			       vm_ram_view_write, &e->ram_view, ARM64_DRAM_BASE, ARM64_DRAM_BASE + mem,
+			       e->boot.load);
 	/* What a running VM does not need, a confined worker must not hold. */
 	a64_vm_drop_setup_fds(&e->vm);
 	r = a64_kick_handler_install();

@@ -159,71 +159,40 @@ static void feed_stdin(struct kvm_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
-static int kvm_ram_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+/* The monitor's view of guest RAM (vm_ram_view). */
+static void *ram_lookup(const void *ram, uint64_t gpa, uint64_t len)
 {
-	const void *p = guest_ptr(ctx, gpa, len);
-
-	if (!p)
-		return -EFAULT;
-	memcpy(buf, p, len);
-	return 0;
+	return guest_ptr(ram, gpa, len);
 }
 
-static int kvm_ram_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+/* vm_watch_run's callbacks (vm_watch.h), under e->lock but feed_stdin. */
+static void watch_drain(void *ctx)
 {
-	void *p = guest_ptr(ctx, gpa, len);
+	kvm_io_drain_serial(ctx);
+	drain_ring(ctx);
+}
 
-	if (!p)
-		return -EFAULT;
-	memcpy(p, buf, len);
-	return 0;
+static void watch_end(void *ctx, Ktstr__Outcome o, const char *why)
+{
+	kvm_engine_end(ctx, o, true, "%s", why);
+}
+
+static void watch_feed_stdin(void *ctx)
+{
+	feed_stdin(ctx);
 }
 
 /* The watchdog loop; returns when the VM has ended. */
 static void watch(struct kvm_engine *e)
 {
-	struct vm_watch w;
+	const struct vm_watch_loop l = {
+		.in = e->in, .cap = e->cap, .mon = &e->end->monitor, .pool = &e->pool,
+		.vcpu_ns = e->vcpu_ns, .lock = &e->lock, .cond = &e->cond, .ended = &e->ended,
+		.ring = &e->ring, .have_ring = &e->have_ring, .ctx = e, .drain = watch_drain,
+		.end = watch_end, .feed_stdin = watch_feed_stdin,
+	};
 
-	vm_watch_init(&w, e->in, e->cap);
-	pthread_mutex_lock(&e->lock);
-	while (!e->ended) {
-		struct timespec ts;
-		uint64_t now = ktstr_now_ms();
-		Ktstr__Outcome o;
-		char why[256];
-
-		kvm_io_drain_serial(e);
-		drain_ring(e);
-		vm_monitor_tick(&e->end->monitor, now * 1000000ull,
-				vcpu_pool_times(&e->pool, e->vcpu_ns));
-		if (e->have_ring && vm_monitor_take_dump_request(&e->end->monitor))
-			ring_slot_set(&e->ring, 12, 'D');
-		o = vm_watch_verdict(&w, now, why, sizeof(why));
-		if (o != KTSTR__OUTCOME__OUTCOME_UNKNOWN) {
-			kvm_engine_end(e, o, true, "%s", why);
-			break;
-		}
-		if (vm_watch_soft_stop_due(&w, now, e->have_ring))
-			ring_slot_set(&e->ring, 14, KTSTR_SLOT0_SHUTDOWN);
-		if (vcpu_pool_all_done(&e->pool)) {
-			kvm_engine_end(e, KTSTR__OUTCOME__OUTCOME_KVM_ERROR, true,
-				       "every vCPU thread stopped without an outcome");
-			break;
-		}
-		pthread_mutex_unlock(&e->lock);
-		if (e->in->stdin_fd >= 0)
-			feed_stdin(e);
-		vm_watch_service_ctl(e->in);
-		pthread_mutex_lock(&e->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += VM_WATCH_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-	}
-	pthread_mutex_unlock(&e->lock);
+	vm_watch_run(&l);
 }
 
 static int parse_features(const Ktstr__VmSpec *spec, struct x86_feature_bit *off, size_t *noff,
@@ -376,8 +345,9 @@ static int setup(struct kvm_engine *e, struct ktstr_error *err)
 	e->vcpu_ns = calloc(e->m.ncpus, sizeof(*e->vcpu_ns));
 	if (!e->vcpu_ns)
 		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "vCPU times", NULL);
-	vm_monitor_start(&e->end->monitor, spec, e->m.ncpus, kvm_ram_read, kvm_ram_write,
-			 &e->vm.ram, e->m.high_end ? e->m.high_end : e->m.low_end);
+	e->ram_view = (struct vm_ram_view){ .lookup = ram_lookup, .ram = &e->vm.ram };
+	vm_monitor_start(&e->end->monitor, spec, e->m.ncpus, vm_ram_view_read, vm_ram_view_write,
+			 &e->ram_view, e->m.high_end ? e->m.high_end : e->m.low_end);
 	if (!(sup = malloc(sizeof(*sup))))
 		return kvm_err_set(err, ENOMEM, "KVM engine: out of memory", "CPUID table", NULL);
 	r = get_supported_cpuid(e, sup, err);

@@ -43,6 +43,7 @@ struct kvm_engine {
 	 * applied to itself before its filter (read after the join). */
 	struct perf_thread *vperf;
 	uint64_t *vcpu_ns;	/* m.ncpus entries, owned: the monitor's vCPU times */
+	struct vm_ram_view ram_view; /* the monitor's reads and writes of guest RAM */
 
 	/* Devices, the capture and the end record are touched by every vCPU
 	 * thread and the watchdog: lock serialises them all. */
