@@ -2,6 +2,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "ktstr/log.h"
 
 #include "capture.h"
 #include "ktstr/util.h"
@@ -114,4 +117,45 @@ void vm_watch_run(const struct vm_watch_loop *l)
 		pthread_cond_timedwait(l->cond, l->lock, &ts);
 	}
 	pthread_mutex_unlock(l->lock);
+}
+
+struct ring_ctx {
+	uint32_t *crc_errors;
+	struct vm_monitor *mon;
+	struct vm_capture *cap;
+	bool live;
+};
+
+static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
+{
+	struct ring_ctx *c = ctx;
+
+	if (!crc_ok)
+		(*c->crc_errors)++;
+	else
+		vm_monitor_ring(c->mon, type, payload, len, ktstr_now_us() * 1000ull);
+	return capture_ring(c->cap, type, payload, len, crc_ok, c->live);
+}
+
+void vm_watch_drain_ring(struct ktstr_ring *ring, bool *have_ring, uint32_t *crc_errors,
+			 struct vm_monitor *mon, struct vm_capture *cap, bool live, const char *who)
+{
+	struct ring_ctx c = { .crc_errors = crc_errors, .mon = mon, .cap = cap, .live = live };
+
+	if (*have_ring && ring_drain(ring, ring_cb, &c, true) < 0) {
+		kwarn("%s: SHM ring header corrupt; ignoring the ring from now on", who);
+		*have_ring = false;
+	}
+}
+
+size_t vm_watch_read_stdin(const struct vm_inputs *in, struct vm_capture *cap, size_t room,
+			   uint8_t *buf)
+{
+	struct pollfd p = { .fd = in->stdin_fd, .events = POLLIN };
+	ssize_t n;
+
+	if (!room || !capture_shell_ready(cap) || poll(&p, 1, 0) <= 0)
+		return 0;
+	n = read(in->stdin_fd, buf, room);
+	return n > 0 ? (size_t)n : 0;
 }

@@ -46,6 +46,19 @@ void vm_watch_note_end(struct vm_end *end, Ktstr__Outcome o, const char *why,
  * tick to act on. Call without the engine's lock. */
 void vm_watch_service_ctl(const struct vm_inputs *in);
 
+/* Under the engine's lock, on the control thread: drain the SHM ring into
+ * the capture (live while the VM runs) and the monitor's stimulus marks,
+ * counting frames whose CRC fails; a corrupt header turns the ring off for
+ * good (*have_ring = false), said once, naming who. */
+void vm_watch_drain_ring(struct ktstr_ring *ring, bool *have_ring, uint32_t *crc_errors,
+			 struct vm_monitor *mon, struct vm_capture *cap, bool live, const char *who);
+/* Shell mode, on the control thread, without blocking: up to room bytes of
+ * the terminal (in->stdin_fd) into buf, only once the guest's shell said it
+ * is ready (bytes sent earlier are lost to its port setup, so they wait in
+ * the pipe/tty). Returns how many were read (0: none). */
+size_t vm_watch_read_stdin(const struct vm_inputs *in, struct vm_capture *cap, size_t room,
+			   uint8_t *buf);
+
 /* The watchdog loop itself, on the engine's control thread: every
  * VM_WATCH_TICK_MS (or when a vCPU wakes cond) under lock: drain (serial
  * output, ring), the monitor's tick (with the vCPU threads' CPU times) and

@@ -23,7 +23,6 @@
  * false). The host-side monitor (docs/monitor.md, "arm64 guests") reads
  * guest RAM through a64_gpa, with the Image where a64_boot put it. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,17 +93,6 @@ static void uart_out(void *ctx, unsigned port, uint8_t byte)
 	serial_out_put(&e->com_out[i], i, byte, e->in->stdout_fd >= 0, &e->cond);
 }
 
-static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
-{
-	struct a64_engine *e = ctx;
-
-	if (!crc_ok)
-		e->ring_crc_errors++;
-	else
-		vm_monitor_ring(&e->end->monitor, type, payload, len, ktstr_now_us() * 1000ull);
-	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
-}
-
 /* The monitor's view of guest RAM (vm_ram_view): mapped in this process
  * (a64_vm_map_ram); anything outside one node's RAM is a hole. */
 static void *ram_lookup(const void *vm, uint64_t gpa, uint64_t len)
@@ -115,29 +103,22 @@ static void *ram_lookup(const void *vm, uint64_t gpa, uint64_t len)
 /* Under vm.lock. */
 static void drain_ring(struct a64_engine *e)
 {
-	if (e->have_ring && ring_drain(&e->vm.ring, ring_cb, e, true) < 0) {
-		kwarn(WHO ": SHM ring header corrupt; ignoring the ring from now on");
-		e->have_ring = false;
-	}
+	vm_watch_drain_ring(&e->vm.ring, &e->have_ring, &e->ring_crc_errors, &e->end->monitor,
+			    e->cap, !e->ended, WHO);
 }
 
-/* Shell mode: terminal bytes into COM2's RX FIFO, once the guest's shell
- * said it is ready (earlier bytes are lost to its port setup). */
+/* Shell mode: terminal bytes into UART1's RX FIFO (vm_watch_read_stdin). */
 static void feed_stdin(struct a64_engine *e)
 {
 	uint8_t buf[UART_FIFO_LEN];
-	struct pollfd p = { .fd = e->in->stdin_fd, .events = POLLIN };
-	size_t room;
-	ssize_t n;
+	size_t room, n;
 
 	pthread_mutex_lock(&e->vm.lock);
-	room = capture_shell_ready(e->cap) ? uart_rx_room(&e->vm.uart[1]) : 0;
+	room = uart_rx_room(&e->vm.uart[1]);
 	pthread_mutex_unlock(&e->vm.lock);
-	if (!room || poll(&p, 1, 0) <= 0)
-		return;
-	n = read(e->in->stdin_fd, buf, room);
-	if (n > 0)
-		a64_uart_input(&e->vm, 2, buf, (size_t)n);
+	n = vm_watch_read_stdin(e->in, e->cap, room, buf);
+	if (n)
+		a64_uart_input(&e->vm, 2, buf, n);
 }
 
 /* A vCPU's end, as the worker's outcome (under vm.lock). */

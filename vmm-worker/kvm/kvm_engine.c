@@ -23,7 +23,6 @@
  * Any failure ends the VM as ENGINE_ERROR before the guest ran, unless
  * VmSpec.insecure_no_sandbox skips 2-5 (vm_end.sandboxed stays false). */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,47 +114,27 @@ size_t kvm_read_linear(struct kvm_engine *e, const struct kvm_sregs *s, uint64_t
 	return n;
 }
 
-static int ring_cb(void *ctx, uint32_t type, const uint8_t *payload, uint32_t len, bool crc_ok)
-{
-	struct kvm_engine *e = ctx;
-
-	if (!crc_ok)
-		e->ring_crc_errors++;
-	else
-		vm_monitor_ring(&e->end->monitor, type, payload, len, ktstr_now_us() * 1000ull);
-	return capture_ring(e->cap, type, payload, len, crc_ok, !e->ended);
-}
-
 /* Under lock. */
 static void drain_ring(struct kvm_engine *e)
 {
-	if (e->have_ring && ring_drain(&e->ring, ring_cb, e, true) < 0) {
-		kwarn("KVM engine: SHM ring header corrupt; ignoring the ring from now on");
-		e->have_ring = false;
-	}
+	vm_watch_drain_ring(&e->ring, &e->have_ring, &e->ring_crc_errors, &e->end->monitor, e->cap,
+			    !e->ended, "KVM engine");
 }
 
+/* Shell mode: terminal bytes into COM2's RX FIFO (vm_watch_read_stdin). */
 static void feed_stdin(struct kvm_engine *e)
 {
 	uint8_t buf[UART_FIFO_LEN];
-	struct pollfd p = { .fd = e->in->stdin_fd, .events = POLLIN };
-	size_t room;
-	ssize_t n;
+	size_t room, n;
 
 	pthread_mutex_lock(&e->lock);
 	room = uart_rx_room(&e->com2);
-	/* Input waits in its pipe/tty until the guest shell's
-	 * KTSTR_SHELL_READY: earlier bytes are lost to the guest's port setup. */
-	if (!capture_shell_ready(e->cap))
-		room = 0;
 	pthread_mutex_unlock(&e->lock);
-	if (!room || poll(&p, 1, 0) <= 0)
-		return;
-	n = read(e->in->stdin_fd, buf, room);
-	if (n <= 0)
+	n = vm_watch_read_stdin(e->in, e->cap, room, buf);
+	if (!n)
 		return;
 	pthread_mutex_lock(&e->lock);
-	uart_receive(&e->com2, buf, (size_t)n);
+	uart_receive(&e->com2, buf, n);
 	pthread_mutex_unlock(&e->lock);
 }
 
